@@ -7,8 +7,7 @@
  * device-private variant, /dev/hmm_dmirror2 for device-coherent); `hmm2` opens two
  * (0 and 1, or 2 and 3). Teardown closes the device files, which evicts device memory.
  */
-import { errnoName } from '../kernel/constants.js';
-import { O_RDWR } from '../kernel/constants.js';
+import { errnoName, O_RDWR } from '../kernel/constants.js';
 import { Machine, type MachineOptions, type Process } from '../uapi/machine.js';
 
 export type Variant = 'device_private' | 'device_coherent';

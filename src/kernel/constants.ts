@@ -245,3 +245,5 @@ export const FOLL_LONGTERM = 0x100;
 export const FOLL_PIN = 0x40000;
 /** Bias GUP pins add to the refcount of a small folio (GUP_PIN_COUNTING_BIAS). */
 export const GUP_PIN_COUNTING_BIAS = 1024;
+/** FOLL_SPLIT_PMD (mm/internal.h): split a huge PMD before returning the page. */
+export const FOLL_SPLIT_PMD = 1 << 13;

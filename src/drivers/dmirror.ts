@@ -1,0 +1,949 @@
+/**
+ * dmirror: hmmlab's twin of lib/test_hmm.c, the kernel's test device for HMM. It mirrors a
+ * process's address space in a software "device page table" (pt) filled with
+ * hmm_range_fault, drops entries on mmu interval notifier invalidations, and migrates pages to
+ * its own ZONE_DEVICE memory (DEVICE_PRIVATE for minors 0-1, DEVICE_COHERENT for 2-3) with
+ * migrate_vma_*. It is written only against the kernel API, as the real driver is.
+ *
+ * Deliberate difference: test_hmm backs each device-private page with a system "backing"
+ * page that stores its data; in hmmlab a device frame stores its own bytes, so no RAM is
+ * spent on backing pages. Everything visible through the ioctls is the same.
+ */
+import {
+  EFAULT,
+  EINVAL,
+  ENOENT,
+  ENOMEM,
+  EPERM,
+  HMM_PFN_HI_ERROR,
+  HMM_PFN_HI_REQ_FAULT,
+  HMM_PFN_HI_REQ_WRITE,
+  HMM_PFN_HI_VALID,
+  HMM_PFN_HI_WRITE,
+  HPAGE_PMD_NR,
+  HPAGE_PMD_ORDER,
+  HPAGE_PUD_ORDER,
+  MEMORY_DEVICE_COHERENT,
+  MEMORY_DEVICE_PRIVATE,
+  type MemoryType,
+  MIGRATE_PFN_COMPOUND,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_PFN_VALID,
+  MIGRATE_PFN_WRITE,
+  MIGRATE_VMA_SELECT_COMPOUND,
+  MIGRATE_VMA_SELECT_DEVICE_COHERENT,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  MIGRATE_VMA_SELECT_SYSTEM,
+  MMU_NOTIFY_MIGRATE,
+  PAGE_SIZE,
+  TASK_SIZE,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGBUS,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+} from '../kernel/constants.js';
+import { PG_KERNEL } from '../kernel/frames.js';
+import { HmmRange, hmmRangeFault } from '../kernel/hmm.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { UserFault, userRead, userWrite } from '../kernel/memory.js';
+import { DevPagemap, type VmFault } from '../kernel/memremap.js';
+import {
+  type MigrateVma,
+  makeDeviceExclusive,
+  migrateDeviceFinalize,
+  migrateDevicePages,
+  migrateDeviceRange,
+  migratePfn,
+  migratePfnToPfn,
+  migrateVmaFinalize,
+  migrateVmaPages,
+  migrateVmaSetup,
+} from '../kernel/migrate_device.js';
+import type { Mm, Vma } from '../kernel/mm.js';
+import {
+  MmuIntervalNotifier,
+  type MmuNotifierRange,
+  mmuIntervalReadBeginSteps,
+  mmuIntervalReadRetry,
+  mmuIntervalSetSeq,
+} from '../kernel/mmu_notifier.js';
+import { PTE_PRESENT, PTE_WRITE, pteIndex } from '../kernel/pgtable.js';
+import {
+  HMM_DMIRROR_CHECK_EXCLUSIVE,
+  HMM_DMIRROR_EXCLUSIVE,
+  HMM_DMIRROR_FLAG_FAIL_ALLOC,
+  HMM_DMIRROR_FLAGS,
+  HMM_DMIRROR_MIGRATE_TO_DEV,
+  HMM_DMIRROR_MIGRATE_TO_SYS,
+  HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL,
+  HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE,
+  HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL,
+  HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE,
+  HMM_DMIRROR_PROT_ERROR,
+  HMM_DMIRROR_PROT_NONE,
+  HMM_DMIRROR_PROT_PMD,
+  HMM_DMIRROR_PROT_PUD,
+  HMM_DMIRROR_PROT_READ,
+  HMM_DMIRROR_PROT_WRITE,
+  HMM_DMIRROR_PROT_ZERO,
+  HMM_DMIRROR_READ,
+  HMM_DMIRROR_RELEASE,
+  HMM_DMIRROR_SNAPSHOT,
+  HMM_DMIRROR_WRITE,
+  type HmmDmirrorCmd,
+} from '../uapi/test_hmm_uapi.js';
+
+/** 256 MiB of device memory per chunk (DEVMEM_CHUNK_SIZE). */
+export const DEVMEM_CHUNK_PAGES = (256 * 1024 * 1024) / PAGE_SIZE;
+/** Pages per hmm_range_fault call in the fault and snapshot paths (pfns[32]). */
+const RANGE_PAGES = 32;
+/** Pages per migrate_vma call (one PMD). */
+const MIGRATE_PAGES = HPAGE_PMD_NR;
+/**
+ * dmirror_range_fault gives up after 1 s of invalidation storms in the kernel. The model has
+ * no wall clock inside the kernel, so it bounds the number of retries instead.
+ */
+const MAX_RANGE_RETRIES = 1000;
+
+// pt entry tags (DPT_XA_TAG_*): an entry is pfn * 4 + tag.
+const TAG_ATOMIC = 1;
+const TAG_WRITE = 3;
+
+interface Chunk {
+  pgmap: DevPagemap;
+  remove: boolean;
+}
+
+/** struct dmirror_device: one /dev/hmm_dmirrorN with its device memory. */
+export class DmirrorDevice {
+  readonly chunks: Chunk[] = [];
+  freePages: number[] = [];
+  freeFolios: number[] = [];
+  /** Pages allocated and freed (calloc / cfree). */
+  calloc = 0;
+  cfree = 0;
+  /** zone_device_data: the open file that migrated each in-use device page. */
+  readonly owners = new Map<number, Dmirror>();
+  /** Fixed physical range of special-purpose memory (coherent devices only). */
+  private spmPfn = -1;
+
+  constructor(
+    readonly k: Kernel,
+    readonly minor: number,
+    readonly zoneDeviceType: MemoryType,
+  ) {
+    if (zoneDeviceType === MEMORY_DEVICE_COHERENT)
+      this.spmPfn = k.requestFreeMemRegion(DEVMEM_CHUNK_PAGES * PAGE_SIZE);
+    // dmirror_device_init allocates the first chunk, all of it order-0 pages.
+    if (this.allocateChunk(false) < 0)
+      throw new Error('model bug: dmirror could not allocate its first chunk');
+  }
+
+  get name(): string {
+    return `hmm_dmirror${this.minor}`;
+  }
+
+  /** dmirror_allocate_chunk: 0 or -ENOMEM (a coherent device cannot grow past its one chunk). */
+  allocateChunk(isLarge: boolean): number {
+    const k = this.k;
+    let start: number;
+    if (this.zoneDeviceType === MEMORY_DEVICE_COHERENT) {
+      if (this.chunks.length > 0) return -ENOMEM;
+      start = this.spmPfn;
+    } else {
+      start = k.requestFreeMemRegion(DEVMEM_CHUNK_PAGES * PAGE_SIZE);
+    }
+    const pgmap = new DevPagemap(
+      this.zoneDeviceType,
+      this,
+      {
+        folioFree: (head) => this.devmemFree(head),
+        migrateToRam:
+          this.zoneDeviceType === MEMORY_DEVICE_PRIVATE ? (vmf) => this.devmemFault(vmf) : undefined,
+        folioSplit: (head, tail) => this.folioSplit(head, tail),
+      },
+      `${this.name} chunk ${this.chunks.length}`,
+    );
+    const r = k.memremapPages(pgmap, start, DEVMEM_CHUNK_PAGES);
+    if (r < 0) return r;
+    this.chunks.push({ pgmap, remove: false });
+    // Free lists are LIFO; the last pushed (highest pfn) is handed out first, as in the driver.
+    for (let pfn = start; pfn < start + DEVMEM_CHUNK_PAGES; ) {
+      if (isLarge && pfn % HPAGE_PMD_NR === 0 && pfn + HPAGE_PMD_NR <= start + DEVMEM_CHUNK_PAGES) {
+        this.freeFolios.push(pfn);
+        pfn += HPAGE_PMD_NR;
+      } else {
+        this.freePages.push(pfn);
+        pfn++;
+      }
+    }
+    return 0;
+  }
+
+  /** dmirror_devmem_alloc_page: a locked, referenced device page or folio; -1 when none. */
+  allocPage(isLarge: boolean): number {
+    let pfn = isLarge ? this.freeFolios.pop() : this.freePages.pop();
+    if (pfn === undefined) {
+      if (this.allocateChunk(isLarge) < 0) return -1;
+      pfn = isLarge ? this.freeFolios.pop() : this.freePages.pop();
+      if (pfn === undefined) return -1;
+    }
+    const order = isLarge ? HPAGE_PMD_ORDER : 0;
+    this.k.zoneDeviceFolioInit(pfn, order);
+    this.calloc += 2 ** order;
+    return pfn;
+  }
+
+  private chunkOf(pfn: number): Chunk | undefined {
+    const pgmap = this.k.pgmapOf(pfn);
+    return this.chunks.find((c) => c.pgmap === pgmap);
+  }
+
+  /** dmirror_devmem_free (folio_free). */
+  private devmemFree(head: number): void {
+    const nr = 2 ** this.k.frames.order(head);
+    for (let i = 0; i < nr; i++) this.owners.delete(head + i);
+    this.cfree += nr;
+    const chunk = this.chunkOf(head);
+    if (chunk && !chunk.remove) {
+      if (nr > 1) this.freeFolios.push(head);
+      else this.freePages.push(head);
+    }
+  }
+
+  /** dmirror_devmem_folio_split: the tail page keeps who migrated it. */
+  private folioSplit(head: number, tail: number): void {
+    const owner = this.owners.get(head);
+    if (owner) this.owners.set(tail, owner);
+  }
+
+  /** dmirror_devmem_fault (migrate_to_ram): the CPU touched one of our private pages. */
+  private devmemFault(vmf: VmFault): number {
+    const k = this.k;
+    const dmirror = this.owners.get(vmf.page) ?? this.owners.get(k.frames.head(vmf.page));
+    if (!dmirror) return VM_FAULT_SIGBUS;
+    const order = vmf.pteMapped ? 0 : k.frames.order(vmf.page);
+    const span = PAGE_SIZE * 2 ** order;
+    const start = Math.floor(vmf.address / span) * span;
+    const n = 2 ** order;
+    const args: MigrateVma = {
+      vma: vmf.vma,
+      src: new Float64Array(n),
+      dst: new Float64Array(n),
+      cpages: 0,
+      npages: 0,
+      start,
+      end: start + span,
+      pgmapOwner: dmirror.mdevice,
+      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE | (order ? MIGRATE_VMA_SELECT_COMPOUND : 0),
+      faultPage: vmf.page,
+    };
+    if (migrateVmaSetup(k, args) < 0) return VM_FAULT_SIGBUS;
+    const ret = dmirror.faultAllocAndCopy(args);
+    if (ret) {
+      // test_hmm returns here; the model finalizes so that no migration entry is left behind.
+      migrateVmaFinalize(k, args);
+      return ret;
+    }
+    migrateVmaPages(k, args);
+    migrateVmaFinalize(k, args);
+    return 0;
+  }
+
+  /** dmirror_device_evict_chunk: migrate every in-use page of the chunk back to RAM. */
+  evictChunk(chunk: Chunk): void {
+    const k = this.k;
+    const f = k.frames;
+    const start = chunk.pgmap.startPfn;
+    const n = chunk.pgmap.npages;
+    const src = new Float64Array(n);
+    const dst = new Float64Array(n);
+    migrateDeviceRange(k, src, start, n);
+    for (let i = 0; i < n; i++) {
+      const spfn = migratePfnToPfn(src[i]!);
+      if (spfn < 0 || !(src[i]! & MIGRATE_PFN_MIGRATE)) continue;
+      const order = f.order(spfn);
+      let dpfn = k.allocFolio(order);
+      let compound = order > 0;
+      if (dpfn < 0 && order > 0) {
+        dpfn = -1;
+        compound = false;
+      }
+      if (dpfn < 0) {
+        if (order > 0) throw new Error('model bug: no RAM to evict a device folio to');
+        throw new Error('model bug: no RAM to evict device memory to (__GFP_NOFAIL)');
+      }
+      k.folioTrylock(dpfn);
+      for (let p = 0; p < 2 ** order; p++) f.copyPage(dpfn + p, spfn + p);
+      dst[i] = migratePfn(dpfn) + (compound ? MIGRATE_PFN_COMPOUND : 0);
+    }
+    migrateDevicePages(k, src, dst, n);
+    migrateDeviceFinalize(k, src, dst, n);
+  }
+
+  /** dmirror_device_remove_chunks (HMM_DMIRROR_RELEASE): evict and free all device memory. */
+  removeChunks(): void {
+    for (const chunk of this.chunks) {
+      chunk.remove = true;
+      const lo = chunk.pgmap.startPfn;
+      const hi = lo + chunk.pgmap.npages;
+      this.freePages = this.freePages.filter((p) => p < lo || p >= hi);
+      this.freeFolios = this.freeFolios.filter((p) => p < lo || p >= hi);
+      this.evictChunk(chunk);
+      this.k.memunmapPages(chunk.pgmap);
+    }
+    this.chunks.length = 0;
+  }
+
+  /** Opens the device: a new mirror of `mm` (dmirror_fops_open). */
+  open(mm: Mm): Dmirror {
+    return new Dmirror(this, mm);
+  }
+}
+
+function ioctlName(request: number): string {
+  switch (request) {
+    case HMM_DMIRROR_READ:
+      return 'READ';
+    case HMM_DMIRROR_WRITE:
+      return 'WRITE';
+    case HMM_DMIRROR_MIGRATE_TO_DEV:
+      return 'MIGRATE_TO_DEV';
+    case HMM_DMIRROR_MIGRATE_TO_SYS:
+      return 'MIGRATE_TO_SYS';
+    case HMM_DMIRROR_SNAPSHOT:
+      return 'SNAPSHOT';
+    case HMM_DMIRROR_EXCLUSIVE:
+      return 'EXCLUSIVE';
+    case HMM_DMIRROR_CHECK_EXCLUSIVE:
+      return 'CHECK_EXCLUSIVE';
+    case HMM_DMIRROR_RELEASE:
+      return 'RELEASE';
+    case HMM_DMIRROR_FLAGS:
+      return 'FLAGS';
+    default:
+      return '';
+  }
+}
+
+/** Bounce buffer of a READ/WRITE/readback (struct dmirror_bounce). */
+interface Bounce {
+  buf: Uint8Array;
+  addr: number;
+  cpages: number;
+}
+
+/** struct dmirror: one open file of the device. */
+export class Dmirror {
+  flags = 0;
+  /** The device page table: virtual page number to pfn * 4 + tag. */
+  readonly pt = new Map<number, number>();
+  readonly notifier: MmuIntervalNotifier;
+  released = false;
+
+  constructor(
+    readonly mdevice: DmirrorDevice,
+    readonly mm: Mm,
+  ) {
+    this.notifier = new MmuIntervalNotifier(
+      { invalidate: (sub, range, cur) => this.invalidate(sub, range, cur) },
+      mm.notifiers,
+    );
+    mm.notifiers.insert(this.notifier, 0, TASK_SIZE);
+  }
+
+  private get k(): Kernel {
+    return this.mdevice.k;
+  }
+
+  /** dmirror_interval_invalidate. */
+  private invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean {
+    // Our own migrations do not invalidate our mirror.
+    if (range.event === MMU_NOTIFY_MIGRATE && range.owner === this.mdevice) return true;
+    mmuIntervalSetSeq(sub, curSeq);
+    this.doUpdate(range.start, range.end);
+    return true;
+  }
+
+  /** dmirror_do_update: erases pt entries for pages start>>12 .. end>>12, both inclusive. */
+  private doUpdate(start: number, end: number): void {
+    const first = Math.floor(start / PAGE_SIZE);
+    const last = Math.floor(end / PAGE_SIZE);
+    if (last - first + 1 > this.pt.size) {
+      for (const vpn of [...this.pt.keys()]) if (vpn >= first && vpn <= last) this.pt.delete(vpn);
+    } else {
+      for (let v = first; v <= last; v++) this.pt.delete(v);
+    }
+  }
+
+  /** The ioctl as resumable steps (each yield is a point where no lock is held). */
+  *ioctlSteps(request: number, cmd: HmmDmirrorCmd): Generator<string, number> {
+    const name = ioctlName(request);
+    if (!name) return -EINVAL;
+    const c = { ...cmd };
+    if (!isU64(c.addr) || !isU64(c.ptr) || !isU64(c.npages)) return -EFAULT;
+    if (c.addr % PAGE_SIZE !== 0) return -EINVAL;
+    if (c.addr >= c.addr + c.npages * PAGE_SIZE || c.addr + c.npages * PAGE_SIZE > 2 ** 64) return -EINVAL;
+    c.cpages = 0;
+    c.faults = 0;
+    let ret: number;
+    switch (request) {
+      case HMM_DMIRROR_READ:
+        ret = yield* this.read(c);
+        break;
+      case HMM_DMIRROR_WRITE:
+        ret = yield* this.write(c);
+        break;
+      case HMM_DMIRROR_MIGRATE_TO_DEV:
+        ret = this.migrateToDevice(c);
+        break;
+      case HMM_DMIRROR_MIGRATE_TO_SYS:
+        ret = this.migrateToSystem(c);
+        break;
+      case HMM_DMIRROR_SNAPSHOT:
+        ret = yield* this.snapshot(c);
+        break;
+      case HMM_DMIRROR_EXCLUSIVE:
+        ret = this.exclusive(c);
+        break;
+      case HMM_DMIRROR_CHECK_EXCLUSIVE:
+        ret = this.checkAtomic(c.addr, c.addr + c.npages * PAGE_SIZE);
+        break;
+      case HMM_DMIRROR_RELEASE:
+        this.mdevice.removeChunks();
+        ret = 0;
+        break;
+      case HMM_DMIRROR_FLAGS:
+        this.flags = c.npages;
+        ret = 0;
+        break;
+      default:
+        ret = -EINVAL;
+    }
+    if (ret === 0) {
+      // copy_to_user of the command: only on success.
+      cmd.cpages = c.cpages;
+      cmd.faults = c.faults;
+    }
+    return ret;
+  }
+
+  // ---- READ / WRITE ---------------------------------------------------------------------
+
+  /** dmirror_do_read: copies mirrored pages into the bounce buffer; -ENOENT at a missing one. */
+  private doRead(start: number, end: number, b: Bounce): number {
+    const f = this.k.frames;
+    for (let a = start; a < end; a += PAGE_SIZE) {
+      const e = this.pt.get(a / PAGE_SIZE);
+      if (e === undefined) return -ENOENT;
+      const pfn = Math.floor(e / 4);
+      f.read(pfn, 0, PAGE_SIZE, b.buf, a - b.addr);
+      b.cpages++;
+    }
+    return 0;
+  }
+
+  /** dmirror_do_write: writes the bounce buffer into mirrored pages tagged writable. */
+  private doWrite(start: number, end: number, b: Bounce): number {
+    const f = this.k.frames;
+    for (let a = start; a < end; a += PAGE_SIZE) {
+      const e = this.pt.get(a / PAGE_SIZE);
+      if (e === undefined || e % 4 !== TAG_WRITE) return -ENOENT;
+      const pfn = Math.floor(e / 4);
+      f.write(pfn, 0, PAGE_SIZE, b.buf, a - b.addr);
+      b.cpages++;
+    }
+    return 0;
+  }
+
+  /** dmirror_range_fault: the driver fault path of Documentation/mm/hmm.rst. */
+  private *rangeFault(range: HmmRange): Generator<string, number> {
+    const k = this.k;
+    for (let tries = 0; ; tries++) {
+      if (tries >= MAX_RANGE_RETRIES) return -16; // -EBUSY
+      range.notifierSeq = yield* mmuIntervalReadBeginSteps(this.notifier);
+      yield 'mmap_read_lock';
+      const ret = hmmRangeFault(k, this.mm, range);
+      yield 'mmap_read_unlock';
+      if (ret === -16) continue;
+      if (ret) return ret;
+      // mutex_lock(&dmirror->mutex): the rest runs without yielding, as under the lock.
+      if (mmuIntervalReadRetry(this.notifier, range.notifierSeq)) continue;
+      return this.doFault(range);
+    }
+  }
+
+  /** dmirror_do_fault: programs the mirror from the snapshot (under the driver lock). */
+  private doFault(range: HmmRange): number {
+    const n = (range.end - range.start) / PAGE_SIZE;
+    const base = range.start / PAGE_SIZE;
+    for (let i = 0; i < n; i++) {
+      const hi = range.flags(i);
+      if (!(hi & HMM_PFN_HI_VALID)) return -EFAULT;
+      const pfn = range.pfn(i);
+      if (hi & HMM_PFN_HI_WRITE) this.pt.set(base + i, pfn * 4 + TAG_WRITE);
+      else if (range.defaultFlags & HMM_PFN_HI_REQ_WRITE) return -EFAULT;
+      else this.pt.set(base + i, pfn * 4);
+    }
+    return 0;
+  }
+
+  /** dmirror_fault: fault [start, end) in RANGE_PAGES chunks. */
+  private *fault(start: number, end: number, write: boolean): Generator<string, number> {
+    if (this.mm.dead) return 0;
+    for (let addr = start; addr < end; ) {
+      const next = Math.min(end, addr + RANGE_PAGES * PAGE_SIZE);
+      const range = new HmmRange(
+        this.notifier,
+        addr,
+        next,
+        HMM_PFN_HI_REQ_FAULT | (write ? HMM_PFN_HI_REQ_WRITE : 0),
+        0,
+        this.mdevice,
+      );
+      const ret = yield* this.rangeFault(range);
+      if (ret) return ret;
+      addr = next;
+    }
+    return 0;
+  }
+
+  private *read(c: HmmDmirrorCmd): Generator<string, number> {
+    const size = c.npages * PAGE_SIZE;
+    const b: Bounce = { buf: new Uint8Array(size), addr: c.addr, cpages: 0 };
+    let start = c.addr;
+    const end = c.addr + size;
+    let ret: number;
+    for (;;) {
+      ret = this.doRead(start, end, b);
+      if (ret !== -ENOENT) break;
+      start = c.addr + b.cpages * PAGE_SIZE;
+      ret = yield* this.fault(start, end, false);
+      if (ret) break;
+      c.faults++;
+    }
+    if (ret === 0 && !this.copyToUser(c.ptr, b.buf)) ret = -EFAULT;
+    c.cpages = b.cpages;
+    return ret;
+  }
+
+  private *write(c: HmmDmirrorCmd): Generator<string, number> {
+    const size = c.npages * PAGE_SIZE;
+    const data = this.copyFromUser(c.ptr, size);
+    if (!data) return -EFAULT;
+    const b: Bounce = { buf: data, addr: c.addr, cpages: 0 };
+    let start = c.addr;
+    const end = c.addr + size;
+    let ret: number;
+    for (;;) {
+      ret = this.doWrite(start, end, b);
+      if (ret !== -ENOENT) break;
+      start = c.addr + b.cpages * PAGE_SIZE;
+      ret = yield* this.fault(start, end, true);
+      if (ret) break;
+      c.faults++;
+    }
+    c.cpages = b.cpages;
+    return ret;
+  }
+
+  /** copy_to_user into the opener's... into the caller's address space (the mm we mirror). */
+  private copyToUser(ptr: number, bytes: Uint8Array): boolean {
+    try {
+      userWrite(this.k, this.currentMm, ptr, bytes);
+      return true;
+    } catch (e) {
+      if (e instanceof UserFault) return false;
+      throw e;
+    }
+  }
+
+  private copyFromUser(ptr: number, len: number): Uint8Array | null {
+    try {
+      return userRead(this.k, this.currentMm, ptr, len);
+    } catch (e) {
+      if (e instanceof UserFault) return null;
+      throw e;
+    }
+  }
+
+  /** The calling process's mm for copy_{to,from}_user; set by the file layer per ioctl. */
+  currentMm!: Mm;
+
+  // ---- migration --------------------------------------------------------------------------
+
+  /** dmirror_migrate_alloc_and_copy: device pages for every collected source. */
+  private migrateAllocAndCopy(args: MigrateVma): void {
+    const k = this.k;
+    const f = k.frames;
+    const dev = this.mdevice;
+    const n = (args.end - args.start) / PAGE_SIZE;
+    for (let i = 0; i < n; ) {
+      const src = args.src[i]!;
+      const isLarge = (src & MIGRATE_PFN_COMPOUND) !== 0;
+      const step = isLarge ? HPAGE_PMD_NR : 1;
+      if (!(src & MIGRATE_PFN_MIGRATE)) {
+        i += step;
+        continue;
+      }
+      const spage = migratePfnToPfn(src);
+      // Never migrate device pages (ours or another device's) from here.
+      if (spage >= 0 && k.pgmapOf(spage)) {
+        i += step;
+        continue;
+      }
+      const write = src & MIGRATE_PFN_WRITE ? MIGRATE_PFN_WRITE : 0;
+      let dpage = -1;
+      if (this.flags & HMM_DMIRROR_FLAG_FAIL_ALLOC) this.flags &= ~HMM_DMIRROR_FLAG_FAIL_ALLOC;
+      else dpage = dev.allocPage(isLarge);
+      if (dpage < 0) {
+        if (!isLarge) {
+          i += 1;
+          continue;
+        }
+        // A large allocation failed: fall back to 512 small pages; the core splits the THP.
+        for (let j = 0; j < HPAGE_PMD_NR; j++) {
+          const d = dev.allocPage(false);
+          if (d < 0) break;
+          if (spage >= 0) f.copyPage(d, spage + j);
+          else f.fill(d, 0);
+          args.dst[i + j] = migratePfn(d) + write;
+          dev.owners.set(d, this);
+        }
+        i += HPAGE_PMD_NR;
+        continue;
+      }
+      const nr = isLarge ? HPAGE_PMD_NR : 1;
+      for (let j = 0; j < nr; j++) {
+        if (spage >= 0) f.copyPage(dpage + j, spage + j);
+        else f.fill(dpage + j, 0);
+        dev.owners.set(dpage + j, this);
+      }
+      args.dst[i] = migratePfn(dpage) + write + (isLarge ? MIGRATE_PFN_COMPOUND : 0);
+      i += step;
+    }
+  }
+
+  /** dmirror_migrate_finalize_and_map: mirror the migrated pages (under the driver lock). */
+  private migrateFinalizeAndMap(args: MigrateVma): void {
+    const n = (args.end - args.start) / PAGE_SIZE;
+    const base = args.start / PAGE_SIZE;
+    for (let i = 0; i < n; i++) {
+      if (!(args.src[i]! & MIGRATE_PFN_MIGRATE)) continue;
+      const d = migratePfnToPfn(args.dst[i]!);
+      if (d < 0) continue;
+      const tag = args.dst[i]! & MIGRATE_PFN_WRITE ? TAG_WRITE : 0;
+      const nr = args.dst[i]! & MIGRATE_PFN_COMPOUND ? HPAGE_PMD_NR : 1;
+      for (let j = 0; j < nr; j++) this.pt.set(base + i + j, (d + j) * 4 + tag);
+    }
+  }
+
+  private migrateToDevice(c: HmmDmirrorCmd): number {
+    const k = this.k;
+    const mm = this.mm;
+    const start = c.addr;
+    const end = start + c.npages * PAGE_SIZE;
+    if (mm.dead) return -EINVAL;
+    for (let addr = start; addr < end; ) {
+      const vma = mm.vmaLookup(addr);
+      if (!vma || !(vma.flags & VM_READ)) return -EINVAL;
+      let next = Math.min(end, addr + MIGRATE_PAGES * PAGE_SIZE);
+      if (next > vma.end) next = vma.end;
+      const n = (next - addr) / PAGE_SIZE;
+      const args: MigrateVma = {
+        vma,
+        src: new Float64Array(n),
+        dst: new Float64Array(n),
+        cpages: 0,
+        npages: 0,
+        start: addr,
+        end: next,
+        pgmapOwner: this.mdevice,
+        flags: MIGRATE_VMA_SELECT_SYSTEM | MIGRATE_VMA_SELECT_COMPOUND,
+        faultPage: -1,
+      };
+      const r = migrateVmaSetup(k, args);
+      if (r) return r;
+      this.migrateAllocAndCopy(args);
+      migrateVmaPages(k, args);
+      this.migrateFinalizeAndMap(args);
+      migrateVmaFinalize(k, args);
+      addr = next;
+    }
+    // Return the migrated data for verification (no faulting).
+    const b: Bounce = { buf: new Uint8Array(end - start), addr: start, cpages: 0 };
+    let ret = this.doRead(start, end, b);
+    if (ret === 0 && !this.copyToUser(c.ptr, b.buf)) ret = -EFAULT;
+    c.cpages = b.cpages;
+    return ret;
+  }
+
+  /**
+   * dmirror_devmem_fault_alloc_and_copy: system pages for device pages going back to RAM,
+   * erasing their mirror entries. Returns 0 or VM_FAULT_OOM.
+   */
+  faultAllocAndCopy(args: MigrateVma): number {
+    const k = this.k;
+    const f = k.frames;
+    const n = (args.end - args.start) / PAGE_SIZE;
+    for (let i = 0; i < n; ) {
+      const src = args.src[i]!;
+      const spage = migratePfnToPfn(src);
+      if (spage < 0 || !(src & MIGRATE_PFN_MIGRATE)) {
+        i++;
+        continue;
+      }
+      const order = f.order(spage);
+      const nr = 2 ** order;
+      const write = src & MIGRATE_PFN_WRITE ? MIGRATE_PFN_WRITE : 0;
+      let compound = order > 0;
+      let dpage = -1;
+      if (this.flags & HMM_DMIRROR_FLAG_FAIL_ALLOC) {
+        this.flags &= ~HMM_DMIRROR_FLAG_FAIL_ALLOC;
+        compound = false;
+      } else if (order > 0) {
+        dpage = k.allocFolio(order);
+      }
+      const addr = args.start + i * PAGE_SIZE;
+      if (dpage < 0 && order > 0) {
+        const pages: number[] = [];
+        for (let j = 0; j < nr; j++) {
+          const p = k.allocFolio(0);
+          if (p < 0) {
+            for (const q of pages) {
+              k.folioUnlock(q);
+              k.folioPut(q);
+            }
+            for (let x = 0; x < nr; x++) args.dst[i + x] = 0;
+            return VM_FAULT_OOM;
+          }
+          k.folioTrylock(p);
+          pages.push(p);
+        }
+        for (let j = 0; j < nr; j++) {
+          args.dst[i + j] = migratePfn(pages[j]!) + write;
+          f.copyPage(pages[j]!, spage + j);
+          this.pt.delete(addr / PAGE_SIZE + j);
+        }
+        i += nr;
+        continue;
+      }
+      if (dpage < 0) dpage = k.allocFolio(0);
+      if (dpage < 0) return VM_FAULT_OOM;
+      k.folioTrylock(dpage);
+      args.dst[i] = migratePfn(dpage) + write + (compound ? MIGRATE_PFN_COMPOUND : 0);
+      for (let j = 0; j < nr; j++) {
+        f.copyPage(dpage + j, spage + j);
+        this.pt.delete(addr / PAGE_SIZE + j);
+      }
+      i += nr;
+    }
+    return 0;
+  }
+
+  private migrateToSystem(c: HmmDmirrorCmd): number {
+    const k = this.k;
+    const mm = this.mm;
+    const start = c.addr;
+    const end = start + c.npages * PAGE_SIZE;
+    if (mm.dead) return -EINVAL;
+    let cpages = 0;
+    const select =
+      this.mdevice.zoneDeviceType === MEMORY_DEVICE_PRIVATE
+        ? MIGRATE_VMA_SELECT_DEVICE_PRIVATE
+        : MIGRATE_VMA_SELECT_DEVICE_COHERENT;
+    for (let addr = start; addr < end; ) {
+      const vma = mm.vmaLookup(addr);
+      if (!vma || !(vma.flags & VM_READ)) {
+        c.cpages = cpages;
+        return -EINVAL;
+      }
+      let next = Math.min(end, addr + MIGRATE_PAGES * PAGE_SIZE);
+      if (next > vma.end) next = vma.end;
+      const n = (next - addr) / PAGE_SIZE;
+      const args: MigrateVma = {
+        vma,
+        src: new Float64Array(n),
+        dst: new Float64Array(n),
+        cpages: 0,
+        npages: 0,
+        start: addr,
+        end: next,
+        pgmapOwner: this.mdevice,
+        flags: select | MIGRATE_VMA_SELECT_COMPOUND,
+        faultPage: -1,
+      };
+      const r = migrateVmaSetup(k, args);
+      if (r) {
+        c.cpages = cpages;
+        return r;
+      }
+      if (this.faultAllocAndCopy(args)) {
+        migrateVmaFinalize(k, args);
+        c.cpages = cpages;
+        return -ENOMEM;
+      }
+      migrateVmaPages(k, args);
+      for (let i = 0; i < args.npages; i++) {
+        if (args.src[i]! & MIGRATE_PFN_VALID && args.src[i]! & MIGRATE_PFN_MIGRATE) cpages++;
+      }
+      migrateVmaFinalize(k, args);
+      addr = next;
+    }
+    c.cpages = cpages;
+    return 0;
+  }
+
+  // ---- snapshot ---------------------------------------------------------------------------
+
+  /** dmirror_mkentry: one snapshot byte from an hmm_pfn. */
+  private mkentry(range: HmmRange, i: number): number {
+    const k = this.k;
+    const hi = range.flags(i);
+    if (hi & HMM_PFN_HI_ERROR) return HMM_DMIRROR_PROT_ERROR;
+    if (!(hi & HMM_PFN_HI_VALID)) return HMM_DMIRROR_PROT_NONE;
+    const pfn = range.pfn(i);
+    const pgmap = k.pgmapOf(pfn);
+    let perm: number;
+    if (pgmap?.type === MEMORY_DEVICE_PRIVATE) {
+      perm =
+        pgmap.owner === this.mdevice
+          ? HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL
+          : HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
+    } else if (pgmap?.type === MEMORY_DEVICE_COHERENT) {
+      perm =
+        pgmap.owner === this.mdevice
+          ? HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL
+          : HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE;
+    } else if (pfn === k.zeroPfn) {
+      perm = HMM_DMIRROR_PROT_ZERO;
+    } else {
+      perm = HMM_DMIRROR_PROT_NONE;
+    }
+    perm |= hi & HMM_PFN_HI_WRITE ? HMM_DMIRROR_PROT_WRITE : HMM_DMIRROR_PROT_READ;
+    const order = range.order(i);
+    if (order === HPAGE_PMD_ORDER) perm |= HMM_DMIRROR_PROT_PMD;
+    else if (order === HPAGE_PUD_ORDER) perm |= HMM_DMIRROR_PROT_PUD;
+    return perm;
+  }
+
+  private *snapshot(c: HmmDmirrorCmd): Generator<string, number> {
+    const k = this.k;
+    const mm = this.mm;
+    if (mm.dead) return -EINVAL;
+    const start = c.addr;
+    const end = start + c.npages * PAGE_SIZE;
+    let uptr = c.ptr;
+    let cpages = 0;
+    for (let addr = start; addr < end; ) {
+      const next = Math.min(end, addr + RANGE_PAGES * PAGE_SIZE);
+      // A temporary notifier over just this chunk, whose invalidate only bumps the sequence.
+      const sub = new MmuIntervalNotifier(
+        {
+          invalidate: (s, _r, cur) => {
+            mmuIntervalSetSeq(s, cur);
+            return true;
+          },
+        },
+        mm.notifiers,
+      );
+      mm.notifiers.insert(sub, addr, next - addr);
+      const range = new HmmRange(sub, addr, next, 0, 0, this.mdevice);
+      let ret = 0;
+      let perm: Uint8Array | null = null;
+      for (let tries = 0; ; tries++) {
+        if (tries >= MAX_RANGE_RETRIES) {
+          ret = -16;
+          break;
+        }
+        range.notifierSeq = yield* mmuIntervalReadBeginSteps(sub);
+        yield 'mmap_read_lock';
+        ret = hmmRangeFault(k, mm, range);
+        yield 'mmap_read_unlock';
+        if (ret === -16) continue;
+        if (ret) break;
+        if (mmuIntervalReadRetry(sub, range.notifierSeq)) continue;
+        const n = (next - addr) / PAGE_SIZE;
+        perm = new Uint8Array(n);
+        for (let i = 0; i < n; i++) perm[i] = this.mkentry(range, i);
+        break;
+      }
+      mm.notifiers.remove(sub);
+      if (ret) return ret;
+      if (!this.copyToUser(uptr, perm!)) return -EFAULT;
+      cpages += perm!.length;
+      uptr += perm!.length;
+      addr = next;
+    }
+    c.cpages = cpages;
+    return 0;
+  }
+
+  // ---- exclusive access -------------------------------------------------------------------
+
+  private exclusive(c: HmmDmirrorCmd): number {
+    const k = this.k;
+    const mm = this.mm;
+    if (mm.dead) return -EINVAL;
+    const start = c.addr;
+    const end = start + c.npages * PAGE_SIZE;
+    for (let addr = start; addr < end; addr += PAGE_SIZE) {
+      const pfn = makeDeviceExclusive(k, mm, addr, null);
+      if (pfn < 0) return pfn;
+      // dmirror_atomic_map, under the driver lock.
+      this.pt.set(addr / PAGE_SIZE, pfn * 4 + TAG_ATOMIC);
+      const head = k.frames.head(pfn);
+      k.folioUnlock(head);
+      k.folioPut(head);
+    }
+    const b: Bounce = { buf: new Uint8Array(end - start), addr: start, cpages: 0 };
+    let ret = this.doRead(start, end, b);
+    if (ret === 0 && !this.copyToUser(c.ptr, b.buf)) ret = -EFAULT;
+    c.cpages = b.cpages;
+    return ret;
+  }
+
+  /** dmirror_check_atomic: -EPERM while any page of [start, end] is still mapped atomically. */
+  private checkAtomic(start: number, end: number): number {
+    const first = start / PAGE_SIZE;
+    const last = Math.floor(end / PAGE_SIZE);
+    for (const [vpn, e] of this.pt) if (vpn >= first && vpn <= last && e % 4 === TAG_ATOMIC) return -EPERM;
+    return 0;
+  }
+
+  // ---- mmap and release ----------------------------------------------------------------
+
+  /** dmirror_fops_mmap: a zeroed kernel page for every page of the VMA (vm_insert_page). */
+  mmap(vma: Vma): number {
+    const k = this.k;
+    const f = k.frames;
+    for (let a = vma.start; a < vma.end; a += PAGE_SIZE) {
+      const pfn = k.allocFolio(0, PG_KERNEL);
+      if (pfn < 0) return -ENOMEM;
+      const t = vma.mm.pt.tableAlloc(a)!;
+      const i = pteIndex(a);
+      // vm_page_prot: private mappings are mapped read-only (copy on write).
+      const writable = (vma.flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE);
+      t.pfn[i] = pfn;
+      t.bits[i] = PTE_PRESENT | (writable ? PTE_WRITE : 0);
+      t.used++;
+      f.addMapcount(pfn, 1);
+      // The page's allocation reference becomes the mapping's (put_page after insert).
+    }
+    return 0;
+  }
+
+  /** dmirror_fops_release: stop mirroring, then evict all of the device's memory to RAM. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.mm.notifiers.remove(this.notifier);
+    for (const chunk of this.mdevice.chunks) this.mdevice.evictChunk(chunk);
+    this.pt.clear();
+  }
+}
+
+function isU64(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n < 2 ** 64;
+}

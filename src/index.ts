@@ -1,0 +1,54 @@
+/**
+ * hmmlab: an executable model of Linux HMM.
+ *
+ * The process-level interface (Machine, Process, SegvError) is what a test or an experiment
+ * drives; the kernel API (hmmRangeFault, mmu interval notifiers, migrate_vma_*,
+ * dev_pagemap, make_device_exclusive) is what drivers are written against. Inside the model,
+ * errors are Linux errno values returned as negative numbers; exceptions mean a bug in the
+ * model (or a driver bug the kernel would hang on, KernelHang).
+ */
+
+export {
+  type HmmFixture,
+  runSelftest,
+  type SelftestCase,
+  type SelftestResult,
+  type Variant,
+} from './conformance/harness.js';
+export { HMM_TESTS } from './conformance/hmm-tests.js';
+export { Dmirror, DmirrorDevice } from './drivers/dmirror.js';
+export * from './kernel/constants.js';
+export { FrameTable } from './kernel/frames.js';
+export { HmmRange, hmmRangeFault, hmmRangeFaultSteps } from './kernel/hmm.js';
+// Kernel API for drivers and experiments.
+export { Kernel, type KernelObserver, type KernelOptions, type ThpMode } from './kernel/kernel.js';
+export { getUserPages, handleMmFault, putUserPages } from './kernel/memory.js';
+export { DevPagemap, type DevPagemapOps, KernelHang, type VmFault } from './kernel/memremap.js';
+export {
+  type MigrateVma,
+  makeDeviceExclusive,
+  migrateDeviceCoherentFolio,
+  migrateDeviceFinalize,
+  migrateDevicePages,
+  migrateDevicePfns,
+  migrateDeviceRange,
+  migratePfn,
+  migratePfnToPfn,
+  migrateVmaFinalize,
+  migrateVmaPages,
+  migrateVmaSetup,
+} from './kernel/migrate_device.js';
+export { AnonVma, Inode, Mm, Vma } from './kernel/mm.js';
+export {
+  MmuIntervalNotifier,
+  type MmuIntervalNotifierOps,
+  type MmuNotifierRange,
+  MmuNotifierSubscriptions,
+  mmuIntervalCheckRetry,
+  mmuIntervalReadBegin,
+  mmuIntervalReadBeginSteps,
+  mmuIntervalReadRetry,
+  mmuIntervalSetSeq,
+} from './kernel/mmu_notifier.js';
+export { Machine, type MachineOptions, Process, SegvError } from './uapi/machine.js';
+export * from './uapi/test_hmm_uapi.js';

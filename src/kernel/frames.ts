@@ -1,0 +1,265 @@
+/**
+ * Physical memory: every page frame's state in struct-of-arrays typed arrays, grouped in
+ * sections of 2^15 frames (128 MiB, the x86-64 SPARSEMEM section size) that are created only
+ * when a frame in them is first used, so a machine with terabytes of RAM costs nothing until
+ * pages are touched (mm/sparse.c does the same with mem_section[]).
+ *
+ * Per frame (24 bytes): refcount, mapcount, flags (page flags and folio order), content, the
+ * rmap mapping (anon_vma or inode id) and index. There is no object per page.
+ *
+ * Folios: a large folio of order n covers 2^n naturally aligned frames. Its refcount lives on
+ * the head frame only (every reference is a folio reference, as in Linux); mapcount is kept
+ * per frame (a PMD mapping adds one to each of its 512 frames).
+ *
+ * Content is byte-exact where bytes were written and O(1) for pages never written: a
+ * non-negative content word is a fill tag (the page reads as that 32-bit value repeated,
+ * little-endian; tag 0 is a zeroed page), a negative one is the bitwise NOT of an index into a
+ * table of 4 KiB buffers, created on the first partial write.
+ */
+import { PAGE_SIZE } from './constants.js';
+
+export const SECTION_SHIFT = 15;
+export const SECTION_FRAMES = 1 << SECTION_SHIFT;
+const SECTION_MASK = SECTION_FRAMES - 1;
+/** ZONE_DEVICE ranges are tracked per 2 MiB subsection (Linux: SUBSECTION_SHIFT = 21). */
+export const SUBSECTION_SHIFT = 9;
+
+// Page flags (a subset of enum pageflags, plus model bits). Bits 16..20 hold the folio order.
+export const PG_LOCKED = 1 << 0;
+export const PG_ANON = 1 << 1;
+export const PG_HEAD = 1 << 2;
+export const PG_TAIL = 1 << 3;
+export const PG_LRU = 1 << 4;
+export const PG_DIRTY = 1 << 5;
+export const PG_ANON_EXCLUSIVE = 1 << 6;
+export const PG_ZERO = 1 << 7;
+export const PG_DEVICE = 1 << 8;
+export const PG_HUGETLB = 1 << 9;
+export const PG_LAZYFREE = 1 << 10;
+export const PG_KERNEL = 1 << 11;
+export const PG_ALLOCATED = 1 << 12;
+const ORDER_SHIFT = 16;
+const ORDER_MASK = 0x1f << ORDER_SHIFT;
+
+class Section {
+  readonly refcount = new Int32Array(SECTION_FRAMES);
+  readonly mapcount = new Int32Array(SECTION_FRAMES);
+  readonly flags = new Uint32Array(SECTION_FRAMES);
+  readonly content = new Int32Array(SECTION_FRAMES);
+  readonly mapping = new Int32Array(SECTION_FRAMES);
+  readonly index = new Uint32Array(SECTION_FRAMES);
+  /** dev_pagemap id per subsection (0: none). */
+  readonly pgmap = new Uint16Array(SECTION_FRAMES >> SUBSECTION_SHIFT);
+}
+
+/** The frame table (struct page array) plus page contents. */
+export class FrameTable {
+  private readonly sections: (Section | undefined)[] = [];
+  private readonly buffers: (Uint8Array | undefined)[] = [];
+  private readonly freeBuffers: number[] = [];
+  /** Number of live 4 KiB content buffers (pages with written bytes). */
+  liveBuffers = 0;
+
+  private sec(pfn: number): Section {
+    const s = this.sections[pfn >>> SECTION_SHIFT];
+    if (s === undefined) throw new Error(`model bug: pfn ${pfn} in a section that was never populated`);
+    return s;
+  }
+
+  /** Creates the sections covering [pfn, pfn + n) (sparse_add_section). */
+  populate(pfn: number, n: number): void {
+    const first = pfn >>> SECTION_SHIFT;
+    const last = (pfn + n - 1) >>> SECTION_SHIFT;
+    for (let i = first; i <= last; i++) if (this.sections[i] === undefined) this.sections[i] = new Section();
+  }
+
+  valid(pfn: number): boolean {
+    return pfn >= 0 && this.sections[pfn >>> SECTION_SHIFT] !== undefined;
+  }
+
+  ref(pfn: number): number {
+    return this.sec(pfn).refcount[pfn & SECTION_MASK]!;
+  }
+  setRef(pfn: number, v: number): void {
+    this.sec(pfn).refcount[pfn & SECTION_MASK] = v;
+  }
+  addRef(pfn: number, d: number): number {
+    const s = this.sec(pfn);
+    const i = pfn & SECTION_MASK;
+    const v = s.refcount[i]! + d;
+    if (v < 0) throw new Error(`model bug: refcount of pfn ${pfn} below zero`);
+    s.refcount[i] = v;
+    return v;
+  }
+  mapcount(pfn: number): number {
+    return this.sec(pfn).mapcount[pfn & SECTION_MASK]!;
+  }
+  addMapcount(pfn: number, d: number): void {
+    const s = this.sec(pfn);
+    const i = pfn & SECTION_MASK;
+    const v = s.mapcount[i]! + d;
+    if (v < 0) throw new Error(`model bug: mapcount of pfn ${pfn} below zero`);
+    s.mapcount[i] = v;
+  }
+  flags(pfn: number): number {
+    return this.sec(pfn).flags[pfn & SECTION_MASK]!;
+  }
+  setFlags(pfn: number, f: number): void {
+    this.sec(pfn).flags[pfn & SECTION_MASK] = f;
+  }
+  hasFlag(pfn: number, f: number): boolean {
+    return (this.sec(pfn).flags[pfn & SECTION_MASK]! & f) !== 0;
+  }
+  setFlag(pfn: number, f: number): void {
+    this.sec(pfn).flags[pfn & SECTION_MASK]! |= f;
+  }
+  clearFlag(pfn: number, f: number): void {
+    this.sec(pfn).flags[pfn & SECTION_MASK]! &= ~f;
+  }
+  order(pfn: number): number {
+    return (this.sec(pfn).flags[pfn & SECTION_MASK]! & ORDER_MASK) >>> ORDER_SHIFT;
+  }
+  setOrder(pfn: number, order: number): void {
+    const s = this.sec(pfn);
+    const i = pfn & SECTION_MASK;
+    s.flags[i] = (s.flags[i]! & ~ORDER_MASK) | (order << ORDER_SHIFT);
+  }
+  /** Head frame of the folio containing pfn. */
+  head(pfn: number): number {
+    const f = this.flags(pfn);
+    if ((f & PG_TAIL) === 0) return pfn;
+    const order = (f & ORDER_MASK) >>> ORDER_SHIFT;
+    return pfn - (pfn % 2 ** order);
+  }
+  nrPages(head: number): number {
+    return 2 ** this.order(head);
+  }
+  mapping(pfn: number): number {
+    return this.sec(pfn).mapping[pfn & SECTION_MASK]!;
+  }
+  index(pfn: number): number {
+    return this.sec(pfn).index[pfn & SECTION_MASK]!;
+  }
+  setMapping(pfn: number, mapping: number, index: number): void {
+    const s = this.sec(pfn);
+    const i = pfn & SECTION_MASK;
+    s.mapping[i] = mapping;
+    s.index[i] = index;
+  }
+  pgmapId(pfn: number): number {
+    const s = this.sections[pfn >>> SECTION_SHIFT];
+    if (s === undefined) return 0;
+    return s.pgmap[(pfn & SECTION_MASK) >>> SUBSECTION_SHIFT]!;
+  }
+  setPgmapId(pfn: number, n: number, id: number): void {
+    this.populate(pfn, n);
+    for (let p = pfn; p < pfn + n; p += 1 << SUBSECTION_SHIFT) {
+      this.sec(p).pgmap[(p & SECTION_MASK) >>> SUBSECTION_SHIFT] = id;
+    }
+  }
+
+  // ---- content -------------------------------------------------------------------------
+
+  /** Sets a page to read as `tag` repeated (tag 0: zeroed), releasing any buffer. */
+  fill(pfn: number, tag: number): void {
+    const s = this.sec(pfn);
+    const i = pfn & SECTION_MASK;
+    const c = s.content[i]!;
+    if (c < 0) this.releaseBuffer(~c);
+    if (!(tag >= 0 && tag <= 0x7fffffff)) throw new Error(`model bug: fill tag ${tag} outside 0..2^31-1`);
+    s.content[i] = tag;
+  }
+
+  /** The fill tag of a page, or -1 when it holds written bytes. */
+  fillTag(pfn: number): number {
+    const c = this.sec(pfn).content[pfn & SECTION_MASK]!;
+    return c >= 0 ? c : -1;
+  }
+
+  private releaseBuffer(b: number): void {
+    this.buffers[b] = undefined;
+    this.freeBuffers.push(b);
+    this.liveBuffers--;
+  }
+
+  /** The page's bytes as a writable buffer (materialised on first use). */
+  private bufferFor(pfn: number): Uint8Array {
+    const s = this.sec(pfn);
+    const i = pfn & SECTION_MASK;
+    const c = s.content[i]!;
+    if (c < 0) return this.buffers[~c]!;
+    const buf = new Uint8Array(PAGE_SIZE);
+    if (c !== 0) new Uint32Array(buf.buffer).fill(c);
+    const b = this.freeBuffers.length > 0 ? this.freeBuffers.pop()! : this.buffers.length;
+    this.buffers[b] = buf;
+    this.liveBuffers++;
+    s.content[i] = ~b;
+    return buf;
+  }
+
+  /** Copies `len` bytes of the page at `off` into `out` at `outOff`. */
+  read(pfn: number, off: number, len: number, out: Uint8Array, outOff: number): void {
+    const c = this.sec(pfn).content[pfn & SECTION_MASK]!;
+    if (c < 0) {
+      out.set(this.buffers[~c]!.subarray(off, off + len), outOff);
+    } else if (c === 0) {
+      out.fill(0, outOff, outOff + len);
+    } else {
+      for (let k = 0; k < len; k++) out[outOff + k] = (c >>> (((off + k) & 3) * 8)) & 0xff;
+    }
+  }
+
+  /** Writes `len` bytes from `src` at `srcOff` into the page at `off`. */
+  write(pfn: number, off: number, len: number, src: Uint8Array, srcOff: number): void {
+    if (off === 0 && len === PAGE_SIZE) {
+      // A whole-page write of one repeated 32-bit word keeps the page compact.
+      const w = src[srcOff]! | (src[srcOff + 1]! << 8) | (src[srcOff + 2]! << 16) | (src[srcOff + 3]! << 24);
+      if (w >= 0 && isRepeated(src, srcOff, w)) {
+        this.fill(pfn, w);
+        return;
+      }
+    }
+    this.bufferFor(pfn).set(src.subarray(srcOff, srcOff + len), off);
+  }
+
+  /** Copies page content (copy_highpage): O(1) for fill-tagged pages. */
+  copyPage(dst: number, src: number): void {
+    const c = this.sec(src).content[src & SECTION_MASK]!;
+    if (c >= 0) {
+      this.fill(dst, c);
+    } else {
+      const from = this.buffers[~c]!;
+      this.bufferFor(dst).set(from);
+    }
+  }
+
+  /** Bytes held by content buffers (for memory accounting). */
+  bufferBytes(): number {
+    return this.liveBuffers * PAGE_SIZE;
+  }
+
+  /** Number of populated sections. */
+  sectionCount(): number {
+    let n = 0;
+    for (const s of this.sections) if (s !== undefined) n++;
+    return n;
+  }
+}
+
+function isRepeated(src: Uint8Array, off: number, w: number): boolean {
+  const b0 = w & 0xff;
+  const b1 = (w >>> 8) & 0xff;
+  const b2 = (w >>> 16) & 0xff;
+  const b3 = (w >>> 24) & 0xff;
+  for (let k = 0; k < PAGE_SIZE; k += 4) {
+    if (
+      src[off + k] !== b0 ||
+      src[off + k + 1] !== b1 ||
+      src[off + k + 2] !== b2 ||
+      src[off + k + 3] !== b3
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
