@@ -7,6 +7,8 @@
  * device-private variant, /dev/hmm_dmirror2 for device-coherent); `hmm2` opens two
  * (0 and 1, or 2 and 3). Teardown closes the device files, which evicts device memory.
  */
+
+import { checkInvariants } from '../check/invariants.js';
 import { errnoName, O_RDWR } from '../kernel/constants.js';
 import { Machine, type MachineOptions, type Process } from '../uapi/machine.js';
 
@@ -116,11 +118,17 @@ export function runSelftest(c: SelftestCase, variant: Variant, options: MachineO
       pageShift: 12,
     };
     c.run(f);
+    const during = checkInvariants(machine);
+    if (during.length > 0)
+      throw new SelftestFailure(`model invariant violated after the test: ${during.slice(0, 3).join('; ')}`);
     // Teardown: close the device files (which evicts device memory), as the C fixture does.
     if (p.alive) {
       assertEq(p.close(fd0), 0, 'teardown close(fd0)');
       if (fd1 >= 0) assertEq(p.close(fd1), 0, 'teardown close(fd1)');
     }
+    const after = checkInvariants(machine);
+    if (after.length > 0)
+      throw new SelftestFailure(`model invariant violated after teardown: ${after.slice(0, 3).join('; ')}`);
     return { test, variant, status: 'pass' };
   } catch (e) {
     if (e instanceof SelftestSkip) return { test, variant, status: 'skip', detail: e.reason };

@@ -125,6 +125,8 @@ export class DmirrorDevice {
   cfree = 0;
   /** zone_device_data: the open file that migrated each in-use device page. */
   readonly owners = new Map<number, Dmirror>();
+  /** Open files of this device that are not released yet. */
+  readonly opens = new Set<Dmirror>();
   /** Fixed physical range of special-purpose memory (coherent devices only). */
   private spmPfn = -1;
 
@@ -298,7 +300,9 @@ export class DmirrorDevice {
 
   /** Opens the device: a new mirror of `mm` (dmirror_fops_open). */
   open(mm: Mm): Dmirror {
-    return new Dmirror(this, mm);
+    const d = new Dmirror(this, mm);
+    this.opens.add(d);
+    return d;
   }
 }
 
@@ -938,6 +942,7 @@ export class Dmirror {
   release(): void {
     if (this.released) return;
     this.released = true;
+    this.mdevice.opens.delete(this);
     this.mm.notifiers.remove(this.notifier);
     for (const chunk of this.mdevice.chunks) this.mdevice.evictChunk(chunk);
     this.pt.clear();

@@ -238,6 +238,25 @@ export class FrameTable {
     return this.liveBuffers * PAGE_SIZE;
   }
 
+  /** First pfns of the populated sections, ascending. */
+  populatedSections(): number[] {
+    const out: number[] = [];
+    this.sections.forEach((s, i) => {
+      if (s !== undefined) out.push(i * SECTION_FRAMES);
+    });
+    return out;
+  }
+
+  /** A 32-bit FNV-1a hash of the page's bytes (for digests and oracles). */
+  contentHash(pfn: number): number {
+    const c = this.sec(pfn).content[pfn & SECTION_MASK]!;
+    if (c >= 0) return c === 0 ? 0 : (c ^ 0x9e3779b9) >>> 0;
+    const b = this.buffers[~c]!;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+    return h >>> 0;
+  }
+
   /** Number of populated sections. */
   sectionCount(): number {
     let n = 0;
