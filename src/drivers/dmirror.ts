@@ -106,6 +106,9 @@ const MIGRATE_PAGES = HPAGE_PMD_NR;
  */
 const MAX_RANGE_RETRIES = 1000;
 
+/** Largest bounce buffer the model allocates (1 GiB); larger requests get -ENOMEM. */
+const MAX_BOUNCE_BYTES = 2 ** 30;
+
 // pt entry tags (DPT_XA_TAG_*): an entry is pfn * 4 + tag.
 const TAG_ATOMIC = 1;
 const TAG_WRITE = 3;
@@ -391,6 +394,10 @@ export class Dmirror {
     if (c.addr >= c.addr + c.npages * PAGE_SIZE || c.addr + c.npages * PAGE_SIZE > 2 ** 64) return -EINVAL;
     c.cpages = 0;
     c.faults = 0;
+    // The bounce buffer of READ/WRITE and of the read-backs is vmalloc'ed in the kernel; a
+    // request larger than the model can hold fails the way a vmalloc failure does.
+    const bounced = [HMM_DMIRROR_READ, HMM_DMIRROR_WRITE, HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_EXCLUSIVE];
+    if (bounced.includes(request) && c.npages * PAGE_SIZE > MAX_BOUNCE_BYTES) return -ENOMEM;
     let ret: number;
     switch (request) {
       case HMM_DMIRROR_READ:

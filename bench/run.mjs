@@ -1,0 +1,190 @@
+// hmmlab benchmarks. Figures are ratios against baselines measured in the same process, or
+// absolute rates; nothing here is a pass/fail test. Writes bench/results.json.
+//
+//   npm run bench          (builds, then runs with --expose-gc)
+//
+// Keys in results.json that other tools rely on (a contract):
+//   hmmRangeFault: { nsPerPage, ratioToCopyLoop }
+//   migrate:       { pagesPerSecond }
+//   memory:        { bytesPerPage }
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as h from '../dist/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const now = () => Number(process.hrtime.bigint());
+const gc = () => {
+  if (globalThis.gc) {
+    globalThis.gc();
+    globalThis.gc();
+  }
+};
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const log = (s) => process.stderr.write(`${s}\n`);
+
+const RW = h.PROT_READ | h.PROT_WRITE;
+const ANON = h.MAP_PRIVATE | h.MAP_ANONYMOUS;
+
+// ---- hmmRangeFault: snapshot of 1 Mi present 4 KiB pages ------------------------------------
+function benchHmmRangeFault() {
+  const N = 1 << 20;
+  const m = new h.Machine({ ramBytes: 8 * 2 ** 30, thp: 'never' });
+  const p = m.spawn();
+  const t0 = now();
+  const addr = p.mmap(0, N * h.PAGE_SIZE, RW, ANON | h.MAP_POPULATE);
+  if (addr < 0) throw new Error(`mmap failed: ${addr}`);
+  log(`  populated ${N} pages in ${((now() - t0) / 1e9).toFixed(2)} s`);
+  const sub = new h.MmuIntervalNotifier({ invalidate: (s, _r, cur) => (h.mmuIntervalSetSeq(s, cur), true) }, p.mm.notifiers);
+  p.mm.notifiers.insert(sub, addr, N * h.PAGE_SIZE);
+  const range = new h.HmmRange(sub, addr, addr + N * h.PAGE_SIZE, 0, 0, null);
+  const runs = [];
+  for (let r = 0; r < 7; r++) {
+    range.notifierSeq = h.mmuIntervalReadBegin(sub);
+    const s = now();
+    const ret = h.hmmRangeFault(m.kernel, p.mm, range);
+    runs.push(now() - s);
+    if (ret !== 0) throw new Error(`hmmRangeFault returned ${ret}`);
+  }
+  // Every entry must be a valid, writable pfn: the benchmark measured real work.
+  for (let i = 0; i < N; i += 4099) {
+    if (!(range.flags(i) & h.HMM_PFN_HI_VALID) || !(range.flags(i) & h.HMM_PFN_HI_WRITE)) throw new Error('bad snapshot');
+  }
+  // Baseline: a plain loop copying 1 Mi 64-bit entries between two typed arrays.
+  const a = new Float64Array(N);
+  const b = new Float64Array(N);
+  for (let i = 0; i < N; i++) a[i] = i * 3;
+  const base = [];
+  let sink = 0;
+  for (let r = 0; r < 15; r++) {
+    const s = now();
+    for (let i = 0; i < N; i++) b[i] = a[i];
+    base.push(now() - s);
+    sink += b[r];
+  }
+  const ns = median(runs);
+  const nsBase = median(base);
+  return {
+    pages: N,
+    nsPerPage: +(ns / N).toFixed(3),
+    copyLoopNsPerEntry: +(nsBase / N).toFixed(3),
+    ratioToCopyLoop: +(ns / nsBase).toFixed(2),
+    target: 'ratioToCopyLoop <= 10',
+    _sink: sink > 0 ? undefined : sink,
+  };
+}
+
+// ---- migration of 256 Ki pages to a device and back ---------------------------------------
+function benchMigrate() {
+  const N = 256 * 1024;
+  const m = new h.Machine({ ramBytes: 8 * 2 ** 30, thp: 'never' });
+  const k = m.kernel;
+  const f = k.frames;
+  const p = m.spawn();
+  const addr = p.mmap(0, N * h.PAGE_SIZE, RW, ANON | h.MAP_POPULATE);
+  // A minimal device with N pages of DEVICE_PRIVATE memory, written against the kernel API.
+  const owner = { name: 'bench-device' };
+  const free = [];
+  const pgmap = new h.DevPagemap(h.MEMORY_DEVICE_PRIVATE, owner, {
+    folioFree: (pfn) => free.push(pfn),
+    migrateToRam: () => h.VM_FAULT_SIGBUS,
+  });
+  const start = k.requestFreeMemRegion(N * h.PAGE_SIZE);
+  if (k.memremapPages(pgmap, start, N) !== 0) throw new Error('memremap_pages failed');
+  for (let i = N - 1; i >= 0; i--) free.push(start + i);
+  const vma = p.mm.vmaLookup(addr);
+  const CH = 512;
+  const src = new Float64Array(CH);
+  const dst = new Float64Array(CH);
+  const toDevice = () => {
+    for (let a = addr; a < addr + N * h.PAGE_SIZE; a += CH * h.PAGE_SIZE) {
+      const args = { vma, src, dst, cpages: 0, npages: 0, start: a, end: a + CH * h.PAGE_SIZE, pgmapOwner: owner,
+        flags: h.MIGRATE_VMA_SELECT_SYSTEM, faultPage: -1 };
+      h.migrateVmaSetup(k, args);
+      for (let i = 0; i < CH; i++) {
+        if (!(src[i] & h.MIGRATE_PFN_MIGRATE)) continue;
+        const d = free.pop();
+        k.zoneDeviceFolioInit(d, 0);
+        const s = h.migratePfnToPfn(src[i]);
+        if (s >= 0) f.copyPage(d, s);
+        dst[i] = h.migratePfn(d) + (src[i] & h.MIGRATE_PFN_WRITE);
+      }
+      h.migrateVmaPages(k, args);
+      h.migrateVmaFinalize(k, args);
+    }
+  };
+  const toRam = () => {
+    for (let a = addr; a < addr + N * h.PAGE_SIZE; a += CH * h.PAGE_SIZE) {
+      const args = { vma, src, dst, cpages: 0, npages: 0, start: a, end: a + CH * h.PAGE_SIZE, pgmapOwner: owner,
+        flags: h.MIGRATE_VMA_SELECT_DEVICE_PRIVATE, faultPage: -1 };
+      h.migrateVmaSetup(k, args);
+      for (let i = 0; i < CH; i++) {
+        if (!(src[i] & h.MIGRATE_PFN_MIGRATE)) continue;
+        const r = k.allocFolio(0);
+        k.folioTrylock(r);
+        f.copyPage(r, h.migratePfnToPfn(src[i]));
+        dst[i] = h.migratePfn(r) + (src[i] & h.MIGRATE_PFN_WRITE);
+      }
+      h.migrateVmaPages(k, args);
+      h.migrateVmaFinalize(k, args);
+    }
+  };
+  toDevice();
+  toRam(); // warm-up round trip
+  const s = now();
+  toDevice();
+  const mid = now();
+  if (free.length !== 0) throw new Error(`only ${N - free.length} of ${N} pages reached the device`);
+  toRam();
+  const e = now();
+  if (free.length !== N) throw new Error('not every page came back');
+  return {
+    pages: N,
+    pagesPerSecond: Math.round((2 * N) / ((e - s) / 1e9)),
+    toDevicePagesPerSecond: Math.round(N / ((mid - s) / 1e9)),
+    toRamPagesPerSecond: Math.round(N / ((e - mid) / 1e9)),
+  };
+}
+
+// ---- memory per resident page --------------------------------------------------------------
+function benchMemory() {
+  const N = 4 * 1024 * 1024;
+  gc();
+  const m = new h.Machine({ ramBytes: 32 * 2 ** 30, thp: 'never' });
+  const p = m.spawn();
+  gc();
+  const before = process.memoryUsage();
+  const addr = p.mmap(0, N * h.PAGE_SIZE, RW, ANON | h.MAP_POPULATE);
+  if (addr < 0) throw new Error(`mmap failed: ${addr}`);
+  gc();
+  const after = process.memoryUsage();
+  if (m.kernel.alloc.used !== N) throw new Error(`expected ${N} resident pages, have ${m.kernel.alloc.used}`);
+  const bytes = after.arrayBuffers - before.arrayBuffers + (after.heapUsed - before.heapUsed);
+  return {
+    pages: N,
+    bytesPerPage: +(bytes / N).toFixed(2),
+    arrayBufferBytesPerPage: +((after.arrayBuffers - before.arrayBuffers) / N).toFixed(2),
+    heapBytesPerPage: +((after.heapUsed - before.heapUsed) / N).toFixed(2),
+    target: 'bytesPerPage <= 32 (Linux: 64 for struct page alone)',
+    _keep: p.alive ? undefined : 0,
+  };
+}
+
+const results = { node: process.version, date: undefined };
+delete results.date;
+log('hmmRangeFault snapshot of 1 Mi present pages...');
+results.hmmRangeFault = benchHmmRangeFault();
+gc();
+log('migration of 256 Ki pages to a device and back...');
+results.migrate = benchMigrate();
+gc();
+log('memory per resident page (4 Mi pages)...');
+results.memory = benchMemory();
+const out = join(here, 'results.json');
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(
+  `hmmRangeFault: ${results.hmmRangeFault.nsPerPage} ns/page, ${results.hmmRangeFault.ratioToCopyLoop}x a typed-array copy loop (target <= 10x)\n` +
+    `migrate:       ${results.migrate.pagesPerSecond} pages/s (256 Ki pages to the device and back)\n` +
+    `memory:        ${results.memory.bytesPerPage} bytes per resident page (target <= 32)\n` +
+    `written to ${out}\n`,
+);
