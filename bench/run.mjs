@@ -35,7 +35,15 @@ function benchHmmRangeFault() {
   const addr = p.mmap(0, N * h.PAGE_SIZE, RW, ANON | h.MAP_POPULATE);
   if (addr < 0) throw new Error(`mmap failed: ${addr}`);
   log(`  populated ${N} pages in ${((now() - t0) / 1e9).toFixed(2)} s`);
-  const sub = new h.MmuIntervalNotifier({ invalidate: (s, _r, cur) => (h.mmuIntervalSetSeq(s, cur), true) }, p.mm.notifiers);
+  const sub = new h.MmuIntervalNotifier(
+    {
+      invalidate: (s, _r, cur) => {
+        h.mmuIntervalSetSeq(s, cur);
+        return true;
+      },
+    },
+    p.mm.notifiers,
+  );
   p.mm.notifiers.insert(sub, addr, N * h.PAGE_SIZE);
   const range = new h.HmmRange(sub, addr, addr + N * h.PAGE_SIZE, 0, 0, null);
   const runs = [];
@@ -48,7 +56,8 @@ function benchHmmRangeFault() {
   }
   // Every entry must be a valid, writable pfn: the benchmark measured real work.
   for (let i = 0; i < N; i += 4099) {
-    if (!(range.flags(i) & h.HMM_PFN_HI_VALID) || !(range.flags(i) & h.HMM_PFN_HI_WRITE)) throw new Error('bad snapshot');
+    if (!(range.flags(i) & h.HMM_PFN_HI_VALID) || !(range.flags(i) & h.HMM_PFN_HI_WRITE))
+      throw new Error('bad snapshot');
   }
   // Baseline: a plain loop copying 1 Mi 64-bit entries between two typed arrays.
   const a = new Float64Array(N);
@@ -98,8 +107,18 @@ function benchMigrate() {
   const dst = new Float64Array(CH);
   const toDevice = () => {
     for (let a = addr; a < addr + N * h.PAGE_SIZE; a += CH * h.PAGE_SIZE) {
-      const args = { vma, src, dst, cpages: 0, npages: 0, start: a, end: a + CH * h.PAGE_SIZE, pgmapOwner: owner,
-        flags: h.MIGRATE_VMA_SELECT_SYSTEM, faultPage: -1 };
+      const args = {
+        vma,
+        src,
+        dst,
+        cpages: 0,
+        npages: 0,
+        start: a,
+        end: a + CH * h.PAGE_SIZE,
+        pgmapOwner: owner,
+        flags: h.MIGRATE_VMA_SELECT_SYSTEM,
+        faultPage: -1,
+      };
       h.migrateVmaSetup(k, args);
       for (let i = 0; i < CH; i++) {
         if (!(src[i] & h.MIGRATE_PFN_MIGRATE)) continue;
@@ -115,8 +134,18 @@ function benchMigrate() {
   };
   const toRam = () => {
     for (let a = addr; a < addr + N * h.PAGE_SIZE; a += CH * h.PAGE_SIZE) {
-      const args = { vma, src, dst, cpages: 0, npages: 0, start: a, end: a + CH * h.PAGE_SIZE, pgmapOwner: owner,
-        flags: h.MIGRATE_VMA_SELECT_DEVICE_PRIVATE, faultPage: -1 };
+      const args = {
+        vma,
+        src,
+        dst,
+        cpages: 0,
+        npages: 0,
+        start: a,
+        end: a + CH * h.PAGE_SIZE,
+        pgmapOwner: owner,
+        flags: h.MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+        faultPage: -1,
+      };
       h.migrateVmaSetup(k, args);
       for (let i = 0; i < CH; i++) {
         if (!(src[i] & h.MIGRATE_PFN_MIGRATE)) continue;

@@ -2,10 +2,11 @@
  * The hmmlab command line: a thin adapter over the library. Exit codes: 0 ok, 1 a check
  * failed, 2 bad input (with a message, never a stack trace).
  */
-import { Command, CommanderError } from 'commander';
+
 import Table from 'cli-table3';
-import { HMM_TESTS } from '../conformance/hmm-tests.js';
+import { Command, CommanderError } from 'commander';
 import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../conformance/harness.js';
+import { HMM_TESTS } from '../conformance/hmm-tests.js';
 
 export const VERSION = '0.1.0';
 
@@ -14,7 +15,8 @@ class UsageError extends Error {}
 function selftest(opts: { json?: boolean; filter?: string; variant?: string }): number {
   let variants: readonly Variant[] = VARIANTS;
   if (opts.variant !== undefined) {
-    const v = opts.variant === 'private' ? 'device_private' : opts.variant === 'coherent' ? 'device_coherent' : null;
+    const v =
+      opts.variant === 'private' ? 'device_private' : opts.variant === 'coherent' ? 'device_coherent' : null;
     if (!v) throw new UsageError(`--variant must be 'private' or 'coherent', not '${opts.variant}'`);
     variants = [v];
   }
@@ -26,9 +28,14 @@ function selftest(opts: { json?: boolean; filter?: string; variant?: string }): 
   const failed = results.filter((r) => r.status === 'fail').length;
   const skipped = results.filter((r) => r.status === 'skip').length;
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ results, passed, failed, skipped, total: results.length }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ results, passed, failed, skipped, total: results.length }, null, 2)}\n`,
+    );
   } else {
-    const table = new Table({ head: ['test', 'variant', 'result', 'detail'], style: { head: [], border: [] } });
+    const table = new Table({
+      head: ['test', 'variant', 'result', 'detail'],
+      style: { head: [], border: [] },
+    });
     for (const r of results) table.push([r.test, r.variant, r.status.toUpperCase(), r.detail ?? '']);
     process.stdout.write(`${table.toString()}\n`);
     process.stdout.write(
