@@ -204,6 +204,34 @@ export function checkInvariants(m: Machine): string[] {
       }
     }
   }
+  for (const gpu of m.gpus) {
+    for (const mir of gpu.mirrors) {
+      if (mir.mm.dead) continue;
+      mir.forEach((va: number, pfn: number, writable: boolean) => {
+        const slot = mir.mm.pt.slot(va);
+        let cpuPfn = -1;
+        let cpuWrite = false;
+        if (slot?.kind === PMD_HUGE || slot?.kind === PMD_DEVICE_PRIVATE) {
+          cpuPfn = slot.pfn + ((va / PAGE_SIZE) % HPAGE_PMD_NR);
+          cpuWrite = (slot.bits & PTE_WRITE) !== 0;
+        } else if (slot?.kind === PMD_TABLE) {
+          const i = (va / PAGE_SIZE) % HPAGE_PMD_NR;
+          const type = slot.table!.bits[i]! & PTE_TYPE_MASK;
+          if (type === PTE_PRESENT || type === PTE_DEVICE_PRIVATE) {
+            cpuPfn = slot.table!.pfn[i]!;
+            cpuWrite = (slot.table!.bits[i]! & PTE_WRITE) !== 0;
+          }
+        }
+        if (cpuPfn !== pfn) {
+          out.push(
+            `${gpu.name}: device maps ${hex(va)} to pfn ${pfn}, the CPU maps ${cpuPfn < 0 ? 'nothing' : `pfn ${cpuPfn}`}`,
+          );
+        } else if (writable && !cpuWrite) {
+          out.push(`${gpu.name}: device may write ${hex(va)}, the CPU entry is read-only`);
+        }
+      });
+    }
+  }
   return out;
 }
 

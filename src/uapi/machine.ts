@@ -6,6 +6,7 @@
  */
 
 import { type Dmirror, DmirrorDevice } from '../drivers/dmirror.js';
+import { GpuDevice, type GpuOptions } from '../drivers/gpu.js';
 import {
   EBADF,
   EFAULT,
@@ -112,6 +113,8 @@ export class Machine {
   private readonly files = new Map<string, Inode>();
   private nextPid = 1;
   readonly processes: Process[] = [];
+  /** SVM GPUs attached with addGpu (their mirrors are checked by the invariant checker). */
+  readonly gpus: GpuDevice[] = [];
 
   constructor(options: MachineOptions = {}) {
     const thp: ThpMode =
@@ -132,6 +135,13 @@ export class Machine {
       this.devices[2] = new DmirrorDevice(k, 2, MEMORY_DEVICE_COHERENT);
       this.devices[3] = new DmirrorDevice(k, 3, MEMORY_DEVICE_COHERENT);
     }
+  }
+
+  /** Attaches an SVM GPU whose VRAM is DEVICE_PRIVATE memory. */
+  addGpu(options: GpuOptions): GpuDevice {
+    const g = new GpuDevice(this.kernel, options);
+    this.gpus.push(g);
+    return g;
   }
 
   /** A new process with an empty address space. */

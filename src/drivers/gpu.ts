@@ -1,0 +1,758 @@
+/**
+ * An SVM GPU driver written against hmmlab's kernel API, modelled on nouveau's dmem,
+ * Intel Xe (drm_gpusvm / drm_pagemap) and nvidia-uvm:
+ *
+ * - replayable faults are serviced in batches: duplicates removed, sorted, grouped by 2 MiB
+ *   VA block (nvidia-uvm's va_block);
+ * - each fault migrates the largest aligned chunk that fits the VMA (Xe's fault_chunk_sizes
+ *   2M / 64K / 4K) into VRAM with migrate_vma_*, then maps it with hmm_range_fault into the
+ *   device page table under the notifier sequence protocol;
+ * - optional nvidia-uvm density prefetcher: within a VA block, a subtree of the 64 KiB-leaf
+ *   bitmap tree is migrated whole when more than 51% of its pages are resident or faulting;
+ * - VRAM is managed in 2 MiB blocks on an LRU list updated on allocation (as nvidia-uvm's
+ *   root chunks); when it is full the least recently allocated block is evicted to RAM with
+ *   migrate_device_pfns;
+ * - CPU faults on VRAM pages come back through migrate_to_ram (one page when PTE-mapped, the
+ *   whole 2 MiB folio when PMD-mapped);
+ * - the device page table drops entries on notifier invalidations, one TLB invalidation per
+ *   invalidation that removed something.
+ *
+ * The driver only changes state and counts work; the simulator turns counts into time with
+ * the cost profile.
+ */
+import {
+  HMM_PFN_HI_REQ_FAULT,
+  HMM_PFN_HI_REQ_WRITE,
+  HMM_PFN_HI_VALID,
+  HMM_PFN_HI_WRITE,
+  HPAGE_PMD_NR,
+  HPAGE_PMD_ORDER,
+  MEMORY_DEVICE_PRIVATE,
+  MIGRATE_PFN_COMPOUND,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_PFN_WRITE,
+  MIGRATE_VMA_SELECT_COMPOUND,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  MIGRATE_VMA_SELECT_SYSTEM,
+  PAGE_SIZE,
+  PMD_SIZE,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGBUS,
+} from '../kernel/constants.js';
+import { HmmRange, hmmRangeFault } from '../kernel/hmm.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { DevPagemap, type VmFault } from '../kernel/memremap.js';
+import {
+  type MigrateVma,
+  migrateDeviceFinalize,
+  migrateDevicePages,
+  migrateDevicePfns,
+  migratePfn,
+  migratePfnToPfn,
+  migrateVmaFinalize,
+  migrateVmaPages,
+  migrateVmaSetup,
+} from '../kernel/migrate_device.js';
+import type { Mm } from '../kernel/mm.js';
+import {
+  MmuIntervalNotifier,
+  type MmuNotifierRange,
+  mmuIntervalReadBegin,
+  mmuIntervalReadRetry,
+  mmuIntervalSetSeq,
+} from '../kernel/mmu_notifier.js';
+
+const SZ_64K = 64 * 1024;
+const BLOCK_PAGES = HPAGE_PMD_NR;
+
+export interface GpuOptions {
+  name: string;
+  vramBytes: number;
+  /** Chunk sizes tried on a fault, largest first (Xe: 2 MiB, 64 KiB, 4 KiB). */
+  chunkSizes?: number[];
+  /** nvidia-uvm's density prefetcher (51% of a bitmap-tree subregion). */
+  prefetch?: boolean;
+  /** Prefetch threshold, percent (uvm_perf_prefetch_threshold = 51). */
+  prefetchThreshold?: number;
+  /** VRAM is registered with memremap_pages in regions of this size, on first use. */
+  pagemapBytes?: number;
+}
+
+/** Work counted by the driver; the simulator charges time for it. */
+export interface GpuStats {
+  faults: number;
+  duplicateFaults: number;
+  batches: number;
+  /** Pages moved RAM -> VRAM by fault service (including prefetch). */
+  pagesToVram: number;
+  prefetchedPages: number;
+  /** Pages moved VRAM -> RAM by eviction. */
+  evictedPages: number;
+  evictedBlocks: number;
+  /** Pages moved VRAM -> RAM by CPU faults (migrate_to_ram). */
+  cpuFaultPages: number;
+  cpuFaults: number;
+  hmmCalls: number;
+  hmmPages: number;
+  hmmRetries: number;
+  migrateCalls: number;
+  invalidations: number;
+  invalidatedPages: number;
+  tlbInvalidations: number;
+  ptesWritten: number;
+  /** Pages mapped from system memory because they could not be moved (remote access). */
+  remoteMapped: number;
+}
+
+/** One copy between RAM and VRAM: its size matters for the transfer-time curve. */
+export interface Transfer {
+  bytes: number;
+  dir: 'h2d' | 'd2h';
+}
+
+/** What one service pass did (for the simulator). */
+export interface BatchResult {
+  faults: number;
+  uniquePages: number;
+  pagesToVram: number;
+  evictedPages: number;
+  hmmPages: number;
+  hmmRetries: number;
+  migrateCalls: number;
+  transfers: Transfer[];
+}
+
+function newStats(): GpuStats {
+  return {
+    faults: 0,
+    duplicateFaults: 0,
+    batches: 0,
+    pagesToVram: 0,
+    prefetchedPages: 0,
+    evictedPages: 0,
+    evictedBlocks: 0,
+    cpuFaultPages: 0,
+    cpuFaults: 0,
+    hmmCalls: 0,
+    hmmPages: 0,
+    hmmRetries: 0,
+    migrateCalls: 0,
+    invalidations: 0,
+    invalidatedPages: 0,
+    tlbInvalidations: 0,
+    ptesWritten: 0,
+    remoteMapped: 0,
+  };
+}
+
+/** The device page table of one mirrored address space: per 2 MiB, pfns and flags. */
+class DevicePageTable {
+  readonly pmds = new Map<number, { pfn: Uint32Array; flags: Uint8Array; used: number }>();
+  static readonly VALID = 1;
+  static readonly WRITE = 2;
+
+  lookup(va: number): number {
+    const e = this.pmds.get(Math.floor(va / PMD_SIZE));
+    if (!e) return 0;
+    return e.flags[(va % PMD_SIZE) / PAGE_SIZE]!;
+  }
+
+  pfnAt(va: number): number {
+    const e = this.pmds.get(Math.floor(va / PMD_SIZE));
+    return e ? e.pfn[(va % PMD_SIZE) / PAGE_SIZE]! : 0;
+  }
+
+  set(va: number, pfn: number, write: boolean): void {
+    const key = Math.floor(va / PMD_SIZE);
+    let e = this.pmds.get(key);
+    if (!e) {
+      e = { pfn: new Uint32Array(BLOCK_PAGES), flags: new Uint8Array(BLOCK_PAGES), used: 0 };
+      this.pmds.set(key, e);
+    }
+    const i = (va % PMD_SIZE) / PAGE_SIZE;
+    if (!e.flags[i]) e.used++;
+    e.pfn[i] = pfn;
+    e.flags[i] = DevicePageTable.VALID | (write ? DevicePageTable.WRITE : 0);
+  }
+
+  /** Clears [start, end); returns how many valid entries were removed. */
+  clear(start: number, end: number): number {
+    let removed = 0;
+    for (let a = start; a < end; ) {
+      const key = Math.floor(a / PMD_SIZE);
+      const next = Math.min(end, (key + 1) * PMD_SIZE);
+      const e = this.pmds.get(key);
+      if (e) {
+        for (let i = (a % PMD_SIZE) / PAGE_SIZE, n = (next - a) / PAGE_SIZE; n > 0; i++, n--) {
+          if (e.flags[i]) {
+            e.flags[i] = 0;
+            e.used--;
+            removed++;
+          }
+        }
+        if (e.used === 0) this.pmds.delete(key);
+      }
+      a = next;
+    }
+    return removed;
+  }
+}
+
+/** One address space mirrored by the GPU (an SVM "VM"). */
+export class GpuMirror {
+  readonly pt = new DevicePageTable();
+  readonly notifier: MmuIntervalNotifier;
+  constructor(
+    readonly gpu: GpuDevice,
+    readonly mm: Mm,
+    readonly start: number,
+    readonly end: number,
+  ) {
+    this.notifier = new MmuIntervalNotifier(
+      { invalidate: (sub, range, cur) => this.invalidate(sub, range, cur) },
+      mm.notifiers,
+    );
+    mm.notifiers.insert(this.notifier, start, end - start);
+  }
+
+  /** The notifier callback: drop device mappings (own migrations are handled by the driver). */
+  private invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, cur: number): boolean {
+    mmuIntervalSetSeq(sub, cur);
+    // Unlike test_hmm, our own migrations invalidate too: the chunk is remapped right after,
+    // and a page that fails to move must not keep a stale translation.
+    const s = this.gpu.stats;
+    s.invalidations++;
+    const removed = this.pt.clear(Math.max(range.start, this.start), Math.min(range.end, this.end));
+    if (removed > 0) {
+      s.invalidatedPages += removed;
+      s.tlbInvalidations++;
+    }
+    return true;
+  }
+
+  /** Visits every valid device mapping: (va, pfn, writable). */
+  forEach(visit: (va: number, pfn: number, writable: boolean) => void): void {
+    for (const [key, e] of this.pt.pmds) {
+      for (let i = 0; i < BLOCK_PAGES; i++) {
+        const fl = e.flags[i]!;
+        if (fl) visit(key * PMD_SIZE + i * PAGE_SIZE, e.pfn[i]!, (fl & 2) !== 0);
+      }
+    }
+  }
+
+  /** Whether the GPU can access va (with write permission if asked) without faulting. */
+  translate(va: number, write: boolean): boolean {
+    const f = this.pt.lookup(va);
+    return (f & DevicePageTable.VALID) !== 0 && (!write || (f & DevicePageTable.WRITE) !== 0);
+  }
+
+  /** The pfn the device page table maps at va (0 when none). */
+  devicePfn(va: number): number {
+    return this.pt.lookup(va) ? this.pt.pfnAt(va) : 0;
+  }
+
+  remove(): void {
+    this.mm.notifiers.remove(this.notifier);
+    this.pt.clear(this.start, this.end);
+  }
+}
+
+/** A GPU with VRAM as DEVICE_PRIVATE memory. */
+export class GpuDevice {
+  readonly stats: GpuStats = newStats();
+  readonly chunkSizes: number[];
+  readonly prefetch: boolean;
+  readonly prefetchThreshold: number;
+  readonly vramPages: number;
+  private readonly basePfn: number;
+  private readonly regionPages: number;
+  private readonly regions: (DevPagemap | undefined)[] = [];
+  /** Per 2 MiB block: 0 free, 1 one large folio, 2 split into small pages. */
+  private readonly blockState: Uint8Array;
+  private readonly blockUsed: Uint16Array;
+  private readonly freeBlocks: number[] = [];
+  /** Free small pages inside split blocks. */
+  private readonly freeSmall: number[] = [];
+  /** Blocks in use, least recently allocated first. */
+  private lru: number[] = [];
+  /** Blocks that must not be evicted during the current service pass. */
+  private readonly busy = new Set<number>();
+  readonly mirrors: GpuMirror[] = [];
+  /** Pages currently allocated in VRAM. */
+  vramUsed = 0;
+
+  constructor(
+    readonly k: Kernel,
+    readonly opts: GpuOptions,
+  ) {
+    this.chunkSizes = opts.chunkSizes ?? [PMD_SIZE, SZ_64K, PAGE_SIZE];
+    this.prefetch = opts.prefetch ?? false;
+    this.prefetchThreshold = opts.prefetchThreshold ?? 51;
+    const blocks = Math.floor(opts.vramBytes / PMD_SIZE);
+    this.vramPages = blocks * BLOCK_PAGES;
+    this.regionPages = Math.max(
+      BLOCK_PAGES,
+      Math.floor((opts.pagemapBytes ?? 2 ** 30) / PAGE_SIZE / BLOCK_PAGES) * BLOCK_PAGES,
+    );
+    this.basePfn = k.requestFreeMemRegion(this.vramPages * PAGE_SIZE);
+    this.blockState = new Uint8Array(blocks);
+    this.blockUsed = new Uint16Array(blocks);
+    for (let b = blocks - 1; b >= 0; b--) this.freeBlocks.push(b);
+  }
+
+  get name(): string {
+    return this.opts.name;
+  }
+
+  /** Starts mirroring [start, start + length) of mm. */
+  mirror(mm: Mm, start: number, length: number): GpuMirror {
+    const m = new GpuMirror(this, mm, start, start + length);
+    this.mirrors.push(m);
+    return m;
+  }
+
+  // ---- VRAM allocator -------------------------------------------------------------------
+
+  private blockOf(pfn: number): number {
+    return Math.floor((pfn - this.basePfn) / BLOCK_PAGES);
+  }
+
+  /** memremap_pages for the region holding block b, on first use. */
+  private ensureRegion(b: number): void {
+    const r = Math.floor((b * BLOCK_PAGES) / this.regionPages);
+    if (this.regions[r]) return;
+    const start = this.basePfn + r * this.regionPages;
+    const n = Math.min(this.regionPages, this.vramPages - r * this.regionPages);
+    const pgmap = new DevPagemap(
+      MEMORY_DEVICE_PRIVATE,
+      this,
+      {
+        folioFree: (head) => this.folioFree(head),
+        migrateToRam: (vmf) => this.migrateToRam(vmf),
+        folioSplit: () => {},
+      },
+      `${this.name} VRAM ${r}`,
+    );
+    const ret = this.k.memremapPages(pgmap, start, n);
+    if (ret < 0) throw new Error(`model bug: memremap_pages of ${this.name} failed (${ret})`);
+    this.regions[r] = pgmap;
+  }
+
+  private takeBlock(): number {
+    let b = this.freeBlocks.pop();
+    if (b === undefined) {
+      if (!this.evictOne()) return -1;
+      b = this.freeBlocks.pop();
+      if (b === undefined) return -1;
+    }
+    this.ensureRegion(b);
+    this.lru.push(b);
+    this.busy.add(b);
+    return b;
+  }
+
+  /** A locked, referenced VRAM folio of `order` (0 or 9), or -1 when VRAM is exhausted. */
+  allocPage(order: number): number {
+    const k = this.k;
+    if (order === HPAGE_PMD_ORDER) {
+      const b = this.takeBlock();
+      if (b < 0) return -1;
+      this.blockState[b] = 1;
+      this.blockUsed[b] = BLOCK_PAGES;
+      const pfn = this.basePfn + b * BLOCK_PAGES;
+      k.zoneDeviceFolioInit(pfn, HPAGE_PMD_ORDER);
+      this.vramUsed += BLOCK_PAGES;
+      return pfn;
+    }
+    let pfn = this.freeSmall.pop();
+    if (pfn === undefined) {
+      const b = this.takeBlock();
+      if (b < 0) return -1;
+      this.blockState[b] = 2;
+      const first = this.basePfn + b * BLOCK_PAGES;
+      for (let i = BLOCK_PAGES - 1; i >= 0; i--) this.freeSmall.push(first + i);
+      pfn = this.freeSmall.pop()!;
+    }
+    const b = this.blockOf(pfn);
+    this.blockUsed[b]!++;
+    this.busy.add(b);
+    k.zoneDeviceFolioInit(pfn, 0);
+    this.vramUsed++;
+    return pfn;
+  }
+
+  /** dev_pagemap_ops.folio_free. */
+  private folioFree(head: number): void {
+    const nr = 2 ** this.k.frames.order(head);
+    const b = this.blockOf(head);
+    this.vramUsed -= nr;
+    this.blockUsed[b]! -= nr;
+    if (this.blockState[b] === 2) this.freeSmall.push(head);
+    if (this.blockUsed[b] === 0) {
+      if (this.blockState[b] === 2) {
+        const first = this.basePfn + b * BLOCK_PAGES;
+        const last = first + BLOCK_PAGES;
+        for (let i = this.freeSmall.length - 1; i >= 0; i--) {
+          const p = this.freeSmall[i]!;
+          if (p >= first && p < last) this.freeSmall.splice(i, 1);
+        }
+      }
+      this.blockState[b] = 0;
+      const i = this.lru.indexOf(b);
+      if (i >= 0) this.lru.splice(i, 1);
+      this.freeBlocks.push(b);
+    }
+  }
+
+  /** Evicts the least recently allocated block that is not in use by this pass. */
+  private evictOne(): boolean {
+    for (let i = 0; i < this.lru.length; i++) {
+      const b = this.lru[i]!;
+      if (this.busy.has(b)) continue;
+      this.evictBlock(b);
+      return true;
+    }
+    return false;
+  }
+
+  /** migrate_device_pfns over one block: every page in use goes back to RAM. */
+  evictBlock(b: number): number {
+    const k = this.k;
+    const f = k.frames;
+    const first = this.basePfn + b * BLOCK_PAGES;
+    const src = new Float64Array(BLOCK_PAGES);
+    const dst = new Float64Array(BLOCK_PAGES);
+    let n = 0;
+    for (let p = first; p < first + BLOCK_PAGES; ) {
+      if (f.ref(p) > 0 && f.head(p) === p) {
+        src[n++] = p;
+        p += f.nrPages(p);
+      } else p++;
+    }
+    migrateDevicePfns(k, src, n);
+    let moved = 0;
+    for (let i = 0; i < n; i++) {
+      const spfn = migratePfnToPfn(src[i]!);
+      if (spfn < 0 || !(src[i]! & MIGRATE_PFN_MIGRATE)) continue;
+      const order = f.order(spfn);
+      const d = k.allocFolio(order);
+      if (d < 0) continue; // no RAM: the page stays in VRAM
+      k.folioTrylock(d);
+      for (let j = 0; j < 2 ** order; j++) f.copyPage(d + j, spfn + j);
+      dst[i] = migratePfn(d) + (order ? MIGRATE_PFN_COMPOUND : 0);
+      moved += 2 ** order;
+    }
+    migrateDevicePages(k, src, dst, n);
+    migrateDeviceFinalize(k, src, dst, n);
+    this.stats.evictedPages += moved;
+    this.stats.evictedBlocks++;
+    this.pendingTransfers.push({ bytes: moved * PAGE_SIZE, dir: 'd2h' });
+    return moved;
+  }
+
+  /** Transfers done outside a service pass (evictions, CPU faults) waiting to be charged. */
+  pendingTransfers: Transfer[] = [];
+
+  // ---- CPU faults on VRAM -----------------------------------------------------------------
+
+  /** dev_pagemap_ops.migrate_to_ram. */
+  private migrateToRam(vmf: VmFault): number {
+    const k = this.k;
+    const f = k.frames;
+    const order = vmf.pteMapped ? 0 : f.order(vmf.page);
+    const span = PAGE_SIZE * 2 ** order;
+    const start = Math.floor(vmf.address / span) * span;
+    const n = 2 ** order;
+    const args: MigrateVma = {
+      vma: vmf.vma,
+      src: new Float64Array(n),
+      dst: new Float64Array(n),
+      cpages: 0,
+      npages: 0,
+      start,
+      end: start + span,
+      pgmapOwner: this,
+      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE | (order ? MIGRATE_VMA_SELECT_COMPOUND : 0),
+      faultPage: vmf.page,
+    };
+    if (migrateVmaSetup(k, args) < 0) return VM_FAULT_SIGBUS;
+    let moved = 0;
+    for (let i = 0; i < args.npages; i++) {
+      const s = migratePfnToPfn(args.src[i]!);
+      if (s < 0 || !(args.src[i]! & MIGRATE_PFN_MIGRATE)) continue;
+      const o = f.order(s);
+      const d = k.allocFolio(o);
+      let compound = o > 0;
+      if (d < 0 && o > 0) {
+        // No huge page in RAM: the whole fault needs 512 small pages; keep it simple and fail
+        // back to a single-page migration by splitting: not modelled, report OOM.
+        compound = false;
+      }
+      if (d < 0) {
+        migrateVmaFinalize(k, args);
+        return VM_FAULT_OOM;
+      }
+      k.folioTrylock(d);
+      for (let j = 0; j < 2 ** o; j++) f.copyPage(d + j, s + j);
+      args.dst[i] =
+        migratePfn(d) + (args.src[i]! & MIGRATE_PFN_WRITE) + (compound ? MIGRATE_PFN_COMPOUND : 0);
+      moved += 2 ** o;
+    }
+    // Drop the device mappings of what moves (our own MIGRATE notifications are ignored).
+    for (const m of this.mirrors) if (m.mm === vmf.mm) m.pt.clear(start, start + span);
+    this.stats.tlbInvalidations++;
+    migrateVmaPages(k, args);
+    migrateVmaFinalize(k, args);
+    this.stats.cpuFaults++;
+    this.stats.cpuFaultPages += moved;
+    this.pendingTransfers.push({ bytes: moved * PAGE_SIZE, dir: 'd2h' });
+    return 0;
+  }
+
+  // ---- GPU fault service ------------------------------------------------------------------
+
+  /** The largest chunk (from chunkSizes) around va that lies inside the mirror and one VMA. */
+  private chunkFor(m: GpuMirror, va: number): [number, number] {
+    const vma = m.mm.vmaLookup(va);
+    for (const size of this.chunkSizes) {
+      const s = Math.floor(va / size) * size;
+      const e = s + size;
+      if (vma && s >= vma.start && e <= vma.end && s >= m.start && e <= m.end) return [s, e];
+    }
+    return [Math.floor(va / PAGE_SIZE) * PAGE_SIZE, Math.floor(va / PAGE_SIZE) * PAGE_SIZE + PAGE_SIZE];
+  }
+
+  /** Migrates [start, end) to VRAM. Returns pages moved. */
+  private migrateChunk(m: GpuMirror, start: number, end: number, res: BatchResult): number {
+    const k = this.k;
+    const f = k.frames;
+    const vma = m.mm.vmaLookup(start);
+    if (!vma) return 0;
+    const n = (end - start) / PAGE_SIZE;
+    const args: MigrateVma = {
+      vma,
+      src: new Float64Array(n),
+      dst: new Float64Array(n),
+      cpages: 0,
+      npages: 0,
+      start,
+      end,
+      pgmapOwner: this,
+      flags: MIGRATE_VMA_SELECT_SYSTEM | (n === BLOCK_PAGES ? MIGRATE_VMA_SELECT_COMPOUND : 0),
+      faultPage: -1,
+    };
+    if (migrateVmaSetup(k, args) < 0) return 0;
+    res.migrateCalls++;
+    this.stats.migrateCalls++;
+    if (args.cpages === 0) {
+      migrateVmaFinalize(k, args);
+      return 0;
+    }
+    let moved = 0;
+    for (let i = 0; i < args.npages; ) {
+      const src = args.src[i]!;
+      const large = (src & MIGRATE_PFN_COMPOUND) !== 0;
+      const step = large ? BLOCK_PAGES : 1;
+      if (!(src & MIGRATE_PFN_MIGRATE)) {
+        i += step;
+        continue;
+      }
+      const s = migratePfnToPfn(src);
+      const write = src & MIGRATE_PFN_WRITE;
+      let d = large ? this.allocPage(HPAGE_PMD_ORDER) : this.allocPage(0);
+      if (d >= 0) {
+        for (let j = 0; j < step; j++) {
+          if (s >= 0) f.copyPage(d + j, s + j);
+          else f.fill(d + j, 0);
+        }
+        args.dst[i] = migratePfn(d) + write + (large ? MIGRATE_PFN_COMPOUND : 0);
+        moved += step;
+      } else if (large) {
+        // No free 2 MiB block: fall back to small pages; the core splits the THP.
+        for (let j = 0; j < BLOCK_PAGES; j++) {
+          d = this.allocPage(0);
+          if (d < 0) break;
+          if (s >= 0) f.copyPage(d, s + j);
+          else f.fill(d, 0);
+          args.dst[i + j] = migratePfn(d) + write;
+          moved++;
+        }
+      }
+      i += step;
+    }
+    migrateVmaPages(k, args);
+    migrateVmaFinalize(k, args);
+    return moved;
+  }
+
+  /** hmm_range_fault over [start, end) and program the device page table. */
+  private mapRange(m: GpuMirror, start: number, end: number, write: boolean, res: BatchResult): number {
+    const k = this.k;
+    const range = new HmmRange(
+      m.notifier,
+      start,
+      end,
+      HMM_PFN_HI_REQ_FAULT | (write ? HMM_PFN_HI_REQ_WRITE : 0),
+      0,
+      this,
+    );
+    for (let tries = 0; tries < 100; tries++) {
+      range.notifierSeq = mmuIntervalReadBegin(m.notifier);
+      const ret = hmmRangeFault(k, m.mm, range);
+      this.stats.hmmCalls++;
+      const n = (end - start) / PAGE_SIZE;
+      this.stats.hmmPages += n;
+      res.hmmPages += n;
+      if (ret === -16) {
+        this.stats.hmmRetries++;
+        res.hmmRetries++;
+        continue;
+      }
+      if (ret) return ret;
+      // driver lock
+      if (mmuIntervalReadRetry(m.notifier, range.notifierSeq)) {
+        this.stats.hmmRetries++;
+        res.hmmRetries++;
+        continue;
+      }
+      for (let i = 0; i < n; i++) {
+        const hi = range.flags(i);
+        if (!(hi & HMM_PFN_HI_VALID)) continue;
+        const pfn = range.pfn(i);
+        m.pt.set(start + i * PAGE_SIZE, pfn, (hi & HMM_PFN_HI_WRITE) !== 0);
+        if (k.pgmapOf(pfn)?.owner !== this) this.stats.remoteMapped++;
+      }
+      this.stats.ptesWritten += n;
+      return 0;
+    }
+    return -16;
+  }
+
+  /**
+   * Services one batch of replayable faults: `addrs[i]` faulted, writing if `writes[i]`.
+   * Returns what the pass did; VRAM evictions and CPU-fault migrations since the last pass
+   * are included in `transfers`.
+   */
+  serviceFaults(m: GpuMirror, addrs: ArrayLike<number>, writes: ArrayLike<number>, n: number): BatchResult {
+    const res: BatchResult = {
+      faults: n,
+      uniquePages: 0,
+      pagesToVram: 0,
+      evictedPages: 0,
+      hmmPages: 0,
+      hmmRetries: 0,
+      migrateCalls: 0,
+      transfers: this.pendingTransfers,
+    };
+    this.pendingTransfers = [];
+    const st = this.stats;
+    st.batches++;
+    st.faults += n;
+    // Coalesce: one entry per page, write if any fault on it wrote; sorted by address.
+    const pages = new Map<number, boolean>();
+    for (let i = 0; i < n; i++) {
+      const p = Math.floor(addrs[i]! / PAGE_SIZE) * PAGE_SIZE;
+      const w = writes[i]! !== 0;
+      if (pages.has(p)) {
+        st.duplicateFaults++;
+        if (w) pages.set(p, true);
+      } else pages.set(p, w);
+    }
+    res.uniquePages = pages.size;
+    const sorted = [...pages.keys()].sort((a, b) => a - b);
+    const evictedBefore = st.evictedPages;
+    const done = new Set<number>();
+    for (const va of sorted) {
+      if (done.has(va)) continue;
+      const write = pages.get(va)!;
+      if (m.translate(va, write)) {
+        done.add(va);
+        continue;
+      }
+      const [cs, ce] = this.chunkFor(m, va);
+      let moved = this.migrateChunk(m, cs, ce, res);
+      let ms = cs;
+      let me = ce;
+      if (this.prefetch) {
+        const [ps, pe, extra] = this.prefetchRegion(m, va, cs, ce, sorted);
+        moved += extra;
+        ms = Math.min(ms, ps);
+        me = Math.max(me, pe);
+      }
+      if (moved > 0) res.transfers.push({ bytes: moved * PAGE_SIZE, dir: 'h2d' });
+      res.pagesToVram += moved;
+      st.pagesToVram += moved;
+      // Map the chunk; writes need the writable mapping.
+      let anyWrite = write;
+      for (let a = ms; a < me; a += PAGE_SIZE) if (pages.get(a)) anyWrite = true;
+      const r = this.mapRange(m, ms, me, anyWrite, res);
+      if (r !== 0 && ms !== va) this.mapRange(m, va, va + PAGE_SIZE, write, res);
+      for (let a = ms; a < me; a += PAGE_SIZE) done.add(a);
+    }
+    res.evictedPages = st.evictedPages - evictedBefore;
+    res.transfers.push(...this.pendingTransfers);
+    this.pendingTransfers = [];
+    this.busy.clear();
+    return res;
+  }
+
+  /**
+   * nvidia-uvm's density prefetcher over the 2 MiB VA block of va: leaves are 64 KiB regions;
+   * a subtree whose resident-or-faulting pages exceed the threshold is migrated whole.
+   * Returns the covered range and the pages it moved.
+   */
+  private prefetchRegion(
+    m: GpuMirror,
+    va: number,
+    cs: number,
+    ce: number,
+    faulting: number[],
+  ): [number, number, number] {
+    const block = Math.floor(va / PMD_SIZE) * PMD_SIZE;
+    const vma = m.mm.vmaLookup(va);
+    if (!vma || block < vma.start || block + PMD_SIZE > vma.end) return [cs, ce, 0];
+    const leaves = PMD_SIZE / SZ_64K;
+    const per = SZ_64K / PAGE_SIZE;
+    const count = new Uint16Array(leaves);
+    for (let i = 0; i < BLOCK_PAGES; i++) {
+      const a = block + i * PAGE_SIZE;
+      if ((a >= cs && a < ce) || this.isResident(m, a)) count[Math.floor(i / per)]!++;
+    }
+    for (const a of faulting)
+      if (a >= block && a < block + PMD_SIZE && !(a >= cs && a < ce))
+        count[Math.floor((a - block) / SZ_64K)]!++;
+    // Walk up the tree: the largest subtree over the threshold that contains va.
+    const leaf = Math.floor((va - block) / SZ_64K);
+    let best: [number, number] | null = null;
+    for (let size = 1; size <= leaves; size *= 2) {
+      const first = Math.floor(leaf / size) * size;
+      let c = 0;
+      for (let j = first; j < first + size; j++) c += count[j]!;
+      if (c * 100 > this.prefetchThreshold * size * per) best = [first, first + size];
+    }
+    if (!best) return [cs, ce, 0];
+    const ps = block + best[0] * SZ_64K;
+    const pe = block + best[1] * SZ_64K;
+    let moved = 0;
+    for (let a = ps; a < pe; a += SZ_64K) {
+      if (a >= cs && a + SZ_64K <= ce) continue;
+      moved += this.migrateChunk(m, a, a + SZ_64K, {
+        faults: 0,
+        uniquePages: 0,
+        pagesToVram: 0,
+        evictedPages: 0,
+        hmmPages: 0,
+        hmmRetries: 0,
+        migrateCalls: 0,
+        transfers: [],
+      });
+    }
+    this.stats.prefetchedPages += moved;
+    return [Math.min(ps, cs), Math.max(pe, ce), moved];
+  }
+
+  private isResident(m: GpuMirror, va: number): boolean {
+    const pfn = m.devicePfn(va);
+    return pfn !== 0 && this.k.pgmapOf(pfn)?.owner === this;
+  }
+}
