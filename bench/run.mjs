@@ -7,10 +7,13 @@
 //   hmmRangeFault: { nsPerPage, ratioToCopyLoop }
 //   migrate:       { pagesPerSecond }
 //   memory:        { bytesPerPage }
+//   engine:        { eventsPerSecond, ratioToHeapLoop }
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as h from '../dist/index.js';
+import * as sim from '../dist/sim/engine.js';
+import { benchEngine } from './engine.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const now = () => Number(process.hrtime.bigint());
@@ -209,11 +212,15 @@ results.migrate = benchMigrate();
 gc();
 log('memory per resident page (4 Mi pages)...');
 results.memory = benchMemory();
+gc();
+log('event engine, one million events...');
+results.engine = benchEngine(sim);
 const out = join(here, 'results.json');
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(
   `hmmRangeFault: ${results.hmmRangeFault.nsPerPage} ns/page, ${results.hmmRangeFault.ratioToCopyLoop}x a typed-array copy loop (target <= 10x)\n` +
     `migrate:       ${results.migrate.pagesPerSecond} pages/s (256 Ki pages to the device and back)\n` +
     `memory:        ${results.memory.bytesPerPage} bytes per resident page (target <= 32)\n` +
+    `engine:        ${results.engine.eventsPerSecond} events/s, ${results.engine.ratioToHeapLoop}x a bare heap loop (target <= 3x)\n` +
     `written to ${out}\n`,
 );

@@ -551,3 +551,17 @@ export function putUserPages(k: Kernel, pfns: number[], gupFlags: number): void 
 
 // Imported late to keep the module graph acyclic at load time.
 import { migrateDeviceCoherentFolio, splitFolio } from './migrate_device.js';
+
+/**
+ * A CPU access to one page without bytes: resolves (faulting as needed) and, for a write,
+ * stores the 32-bit `tag` over the whole page (an O(1) content update). Returns the pfn.
+ * Throws UserFault. Simulated workloads use this instead of byte-level stores.
+ */
+export function userTouch(k: Kernel, mm: Mm, addr: number, write: boolean, tag = 0): number {
+  const pfn = userPagePfn(k, mm, addr, write);
+  if (write) {
+    k.frames.fill(pfn, tag);
+    k.frames.clearFlag(pfn, PG_LAZYFREE);
+  }
+  return pfn;
+}

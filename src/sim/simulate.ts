@@ -1,0 +1,541 @@
+/**
+ * simulate(): runs workloads on the kernel model in simulated time. CPU threads and GPU
+ * kernels walk access streams over buffers; page faults go through the real fault paths of
+ * the kernel model and the SVM GPU driver, and the work they do is charged with the cost
+ * profile: CPU time on fault-handling cores, copies over PCIe links that share bandwidth
+ * max-min fairly, GPU stalls while a fault batch is serviced.
+ *
+ * Events are per batch and per transfer, never per page: a workload accumulates the time of
+ * the pages it touches without faulting and yields once per chunk of work.
+ *
+ * The result is plain JSON; the same config and seed give a byte-identical result.
+ */
+import { type GpuDevice, type GpuMirror, type Transfer } from '../drivers/gpu.js';
+import {
+  MADV_HUGEPAGE,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PAGE_SIZE,
+  PMD_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+} from '../kernel/constants.js';
+import { userTouch } from '../kernel/memory.js';
+import { PMD_HUGE, PMD_TABLE, PTE_PRESENT, PTE_TYPE_MASK, PTE_WRITE, pteIndex } from '../kernel/pgtable.js';
+import type { Mm } from '../kernel/mm.js';
+import { Machine, type Process } from '../uapi/machine.js';
+import { type CostProfile, getProfile, transferTimeNs, withOverrides } from './costs.js';
+import { Engine, type Wait } from './engine.js';
+import { duplexLink, Fabric, type Link } from './links.js';
+import { CpuPool } from './resources.js';
+import { Rng } from './rng.js';
+
+export type AccessPattern = 'sequential' | 'random' | 'strided';
+
+export interface GpuConfig {
+  name: string;
+  vramBytes: number;
+  /** Faults fetched per batch (nvidia-uvm uvm_perf_fault_batch_count; default: the profile's). */
+  faultBatchSize?: number;
+  /** Migration chunk sizes, largest first (default 2 MiB, 64 KiB, 4 KiB as Xe). */
+  chunkSizes?: number[];
+  /** nvidia-uvm density prefetcher. */
+  prefetch?: boolean;
+}
+
+export interface BufferConfig {
+  name: string;
+  bytes: number;
+  /** madvise(MADV_HUGEPAGE) on the buffer. */
+  hugepage?: boolean;
+}
+
+export interface WorkloadBase {
+  name: string;
+  buffer: string;
+  op: 'read' | 'write';
+  pattern: AccessPattern;
+  /** Bytes of the buffer to cover per pass (default all of it). */
+  bytes?: number;
+  /** Distance between consecutive accesses for 'strided' (default 64 KiB). */
+  strideBytes?: number;
+  /** Passes over the buffer (default 1). */
+  passes?: number;
+  /** Start after this workload has finished. */
+  after?: string;
+  /** Start time in ns (default 0, or when `after` finished). */
+  startNs?: number;
+}
+
+export interface CpuWorkload extends WorkloadBase {
+  kind: 'cpu';
+  /** CPU time per page touched when no fault happens (default 100 ns). */
+  nsPerPage?: number;
+}
+
+export interface GpuWorkload extends WorkloadBase {
+  kind: 'gpu';
+  gpu: string;
+  /** GPU compute rate over resident data, bytes per ns (default: the profile's device memory bandwidth). */
+  bytesPerNs?: number;
+}
+
+export type WorkloadConfig = CpuWorkload | GpuWorkload;
+
+export interface SimConfig {
+  /** Cost profile name (see docs/costs.md). */
+  profile: string;
+  /** Parameter overrides by name. */
+  overrides?: Record<string, number>;
+  ramBytes?: number;
+  /** CPU cores available to fault handling (default 8). */
+  cpuCores?: number;
+  thp?: 'always' | 'madvise' | 'never';
+  gpus: GpuConfig[];
+  buffers: BufferConfig[];
+  workloads: WorkloadConfig[];
+  /** Stop the simulation at this time (default: when every workload has finished). */
+  durationNs?: number;
+}
+
+export interface SimOptions {
+  seed: number;
+  /** Keep the raw event log in the result (for checks and traces). */
+  log?: boolean;
+}
+
+/** One raw event. Metrics can be recomputed from these. */
+export type SimEvent =
+  | {
+      t: number;
+      kind: 'batch';
+      gpu: string;
+      faults: number;
+      uniquePages: number;
+      pagesToVram: number;
+      evictedPages: number;
+      hmmPages: number;
+      cpuNs: number;
+      endNs: number;
+    }
+  | { t: number; kind: 'transfer'; link: string; bytes: number; endNs: number }
+  | { t: number; kind: 'cpu_fault'; workload: string; pages: number; cpuNs: number }
+  | { t: number; kind: 'workload_end'; workload: string };
+
+export interface DeviceMetrics {
+  faults: number;
+  duplicateFaults: number;
+  batches: number;
+  pagesToVram: number;
+  prefetchedPages: number;
+  evictedPages: number;
+  cpuFaultPages: number;
+  bytesToVram: number;
+  bytesToRam: number;
+  hmmCalls: number;
+  hmmPages: number;
+  hmmRetries: number;
+  invalidations: number;
+  tlbInvalidations: number;
+  /** Time the GPU's workloads spent stalled on fault service (ns). */
+  stallNs: number;
+  /** CPU time in the GPU fault path (ns). */
+  faultCpuNs: number;
+  /** Time waiting for copies (ns). */
+  copyWaitNs: number;
+}
+
+export interface WorkloadMetrics {
+  startNs: number;
+  endNs: number;
+  pagesTouched: number;
+  cpuFaults: number;
+  faultNs: number;
+  computeNs: number;
+}
+
+export interface SimResult {
+  profile: string;
+  seed: number;
+  endNs: number;
+  events: number;
+  devices: Record<string, DeviceMetrics>;
+  workloads: Record<string, WorkloadMetrics>;
+  links: Record<string, { bytes: number; busyNs: number }>;
+  cpu: { cores: number; busyNs: number; waitNs: number };
+  log?: SimEvent[];
+}
+
+/** Thrown for an invalid configuration (a message naming the field). */
+export class SimConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SimConfigError';
+  }
+}
+
+function pageIndexes(pattern: AccessPattern, pages: number, stridePages: number, rng: Rng): (i: number) => number {
+  if (pattern === 'sequential') return (i) => i;
+  if (pattern === 'strided') {
+    const s = Math.max(1, stridePages);
+    const lanes = Math.ceil(pages / s);
+    return (i) => {
+      const lane = Math.floor(i / lanes);
+      const k = i % lanes;
+      const p = k * s + lane;
+      return p < pages ? p : (i * 7919) % pages;
+    };
+  }
+  return () => rng.int(0, pages - 1);
+}
+
+/** Whether the CPU maps addr with the needed permission (no fault needed). */
+function cpuMapped(mm: Mm, addr: number, write: boolean): boolean {
+  const slot = mm.pt.slot(addr);
+  if (!slot) return false;
+  if (slot.kind === PMD_HUGE) return !write || (slot.bits & PTE_WRITE) !== 0;
+  if (slot.kind !== PMD_TABLE) return false;
+  const bits = slot.table!.bits[pteIndex(addr)]!;
+  return (bits & PTE_TYPE_MASK) === PTE_PRESENT && (!write || (bits & PTE_WRITE) !== 0);
+}
+
+function emptyDevice(): DeviceMetrics {
+  return {
+    faults: 0,
+    duplicateFaults: 0,
+    batches: 0,
+    pagesToVram: 0,
+    prefetchedPages: 0,
+    evictedPages: 0,
+    cpuFaultPages: 0,
+    bytesToVram: 0,
+    bytesToRam: 0,
+    hmmCalls: 0,
+    hmmPages: 0,
+    hmmRetries: 0,
+    invalidations: 0,
+    tlbInvalidations: 0,
+    stallNs: 0,
+    faultCpuNs: 0,
+    copyWaitNs: 0,
+  };
+}
+
+/** Checks a configuration; throws SimConfigError naming the first problem. */
+export function validateConfig(c: SimConfig): CostProfile {
+  let profile: CostProfile;
+  try {
+    profile = getProfile(c.profile);
+  } catch (e) {
+    throw new SimConfigError((e as Error).message);
+  }
+  if (c.overrides) {
+    const r = withOverrides(profile, c.overrides);
+    if (r.error !== undefined) throw new SimConfigError(r.error);
+    profile = r.profile;
+  }
+  const names = new Set<string>();
+  const positive = (v: unknown, what: string) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new SimConfigError(`${what} must be a positive number`);
+  };
+  for (const g of c.gpus) {
+    positive(g.vramBytes, `gpus.${g.name}.vramBytes`);
+    if (g.vramBytes < PMD_SIZE) throw new SimConfigError(`gpus.${g.name}.vramBytes must be at least 2 MiB`);
+    if (names.has(g.name)) throw new SimConfigError(`duplicate name '${g.name}'`);
+    names.add(g.name);
+  }
+  const buffers = new Set<string>();
+  for (const b of c.buffers) {
+    positive(b.bytes, `buffers.${b.name}.bytes`);
+    buffers.add(b.name);
+  }
+  const workloads = new Set<string>();
+  for (const w of c.workloads) {
+    if (!buffers.has(w.buffer)) throw new SimConfigError(`workloads.${w.name}.buffer: no buffer named '${w.buffer}'`);
+    if (w.kind === 'gpu' && !names.has(w.gpu)) throw new SimConfigError(`workloads.${w.name}.gpu: no GPU named '${w.gpu}'`);
+    if (w.after !== undefined && !workloads.has(w.after)) {
+      throw new SimConfigError(`workloads.${w.name}.after: '${w.after}' is not an earlier workload`);
+    }
+    workloads.add(w.name);
+  }
+  return profile;
+}
+
+/**
+ * Runs a configuration to completion (or to durationNs). Deterministic: the result depends
+ * only on config and seed. Throws SimConfigError for an invalid configuration.
+ */
+export function simulate(config: SimConfig, options: SimOptions): SimResult {
+  const profile = validateConfig(config);
+  const v = profile.values;
+  const engine = new Engine();
+  const fabric = new Fabric(engine);
+  const rng = new Rng(options.seed);
+  const log: SimEvent[] | null = options.log ? [] : null;
+  const machine = new Machine({
+    ramBytes: config.ramBytes ?? 64 * 2 ** 30,
+    thp: config.thp ?? 'madvise',
+    coherentDevices: false,
+    hugetlbPages: 0,
+  });
+  const k = machine.kernel;
+  const proc: Process = machine.spawn();
+  const cpus = new CpuPool(engine, config.cpuCores ?? 8, 'cpu');
+  const hostMem = duplexLink('host-memory', v.hostMemoryBandwidth);
+  const links: Link[] = [...hostMem];
+
+  // Buffers.
+  const buffers = new Map<string, { addr: number; bytes: number }>();
+  for (const b of config.buffers) {
+    const bytes = Math.ceil(b.bytes / PAGE_SIZE) * PAGE_SIZE;
+    const addr = proc.mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (addr < 0) throw new SimConfigError(`buffers.${b.name}: mmap failed (${addr})`);
+    if (b.hugepage) proc.madvise(addr, bytes, MADV_HUGEPAGE);
+    buffers.set(b.name, { addr, bytes });
+  }
+  const span = (() => {
+    let lo = Infinity;
+    let hi = 0;
+    for (const b of buffers.values()) {
+      lo = Math.min(lo, b.addr);
+      hi = Math.max(hi, b.addr + b.bytes);
+    }
+    return { lo, hi };
+  })();
+
+  // GPUs with a PCIe link each.
+  const gpus = new Map<string, { dev: GpuDevice; mir: GpuMirror; h2d: Link; d2h: Link; cfg: GpuConfig; m: DeviceMetrics }>();
+  for (const g of config.gpus) {
+    const dev = machine.addGpu({
+      name: g.name,
+      vramBytes: g.vramBytes,
+      chunkSizes: g.chunkSizes,
+      prefetch: g.prefetch ?? false,
+      prefetchThreshold: v.prefetchThresholdPercent,
+    });
+    const mir = dev.mirror(proc.mm, span.lo, span.hi - span.lo);
+    const [h2d, d2h] = duplexLink(`pcie-${g.name}`, v.hostToDeviceBandwidth);
+    // The two directions are asymmetric on some platforms (Gen5 H2D 35.2, D2H 52.8 GB/s).
+    (d2h as { capacityBytesPerNs: number }).capacityBytesPerNs = v.deviceToHostBandwidth;
+    links.push(h2d, d2h);
+    gpus.set(g.name, { dev, mir, h2d, d2h, cfg: g, m: emptyDevice() });
+  }
+
+  /** Copies one transfer over its path; time follows the profile's curve when uncontended. */
+  function* copy(g: { h2d: Link; d2h: Link; cfg: GpuConfig }, t: Transfer): Generator<Wait, number, unknown> {
+    if (t.bytes <= 0) return 0;
+    const dir = t.dir === 'h2d' ? 'hostToDevice' : 'deviceToHost';
+    const path = t.dir === 'h2d' ? [hostMem[0], g.h2d] : [g.d2h, hostMem[1]];
+    const peak = t.dir === 'h2d' ? g.h2d.capacityBytesPerNs : g.d2h.capacityBytesPerNs;
+    const latency = Math.max(0, transferTimeNs(profile, t.bytes, dir) - t.bytes / peak);
+    const start = engine.now;
+    const r = (yield fabric.transfer(path, t.bytes, latency)) as { endNs: number };
+    const link = t.dir === 'h2d' ? g.h2d : g.d2h;
+    log?.push({ t: start, kind: 'transfer', link: link.name, bytes: t.bytes, endNs: r.endNs });
+    return engine.now - start;
+  }
+
+  const workloadMetrics: Record<string, WorkloadMetrics> = {};
+  const finished = new Map<string, ReturnType<Engine['signal']>>();
+  for (const w of config.workloads) finished.set(w.name, engine.signal());
+
+  const CHUNK = 512; // pages of fault-free work accumulated per event
+
+  function* cpuWorkload(w: CpuWorkload): Generator<Wait, void, unknown> {
+    if (w.after) yield finished.get(w.after)!;
+    if (w.startNs && w.startNs > engine.now) yield w.startNs - engine.now;
+    const b = buffers.get(w.buffer)!;
+    const pages = Math.ceil(Math.min(w.bytes ?? b.bytes, b.bytes) / PAGE_SIZE);
+    const next = pageIndexes(w.pattern, Math.ceil(b.bytes / PAGE_SIZE), (w.strideBytes ?? 65536) / PAGE_SIZE, rng.fork(w.name));
+    const wm: WorkloadMetrics = { startNs: engine.now, endNs: 0, pagesTouched: 0, cpuFaults: 0, faultNs: 0, computeNs: 0 };
+    workloadMetrics[w.name] = wm;
+    const write = w.op === 'write';
+    const perPage = w.nsPerPage ?? 100;
+    let acc = 0;
+    for (let pass = 0; pass < (w.passes ?? 1); pass++) {
+      for (let i = 0; i < pages; i++) {
+        const addr = b.addr + next(i) * PAGE_SIZE;
+        wm.pagesTouched++;
+        if (cpuMapped(proc.mm, addr, write)) {
+          if (write) k.frames.fill(pfnAt(proc.mm, addr), (i + pass) & 0x7fffffff);
+          acc += perPage;
+        } else {
+          // A page fault: entry cost plus whatever the fault moved (migrate_to_ram copies).
+          userTouch(k, proc.mm, addr, write, (i + pass) & 0x7fffffff);
+          wm.cpuFaults++;
+          let ns = v.cpuFaultEntryNs;
+          for (const g of gpus.values()) {
+            const pend = g.dev.pendingTransfers;
+            if (pend.length === 0) continue;
+            g.dev.pendingTransfers = [];
+            ns += v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (pend.reduce((s, t) => s + t.bytes, 0) / PAGE_SIZE);
+            for (const t of pend) {
+              g.m.bytesToRam += t.bytes;
+              acc += yield* copy(g, t);
+            }
+          }
+          const core = yield* cpus.acquire();
+          yield ns;
+          cpus.release(core);
+          wm.faultNs += ns;
+          log?.push({ t: engine.now - ns, kind: 'cpu_fault', workload: w.name, pages: 1, cpuNs: ns });
+          acc += perPage;
+        }
+        if (acc > 0 && wm.pagesTouched % CHUNK === 0) {
+          wm.computeNs += acc;
+          yield acc;
+          acc = 0;
+        }
+      }
+    }
+    if (acc > 0) {
+      wm.computeNs += acc;
+      yield acc;
+    }
+    wm.endNs = engine.now;
+    log?.push({ t: engine.now, kind: 'workload_end', workload: w.name });
+    finished.get(w.name)!.fire(undefined);
+  }
+
+  function* gpuWorkload(w: GpuWorkload): Generator<Wait, void, unknown> {
+    if (w.after) yield finished.get(w.after)!;
+    if (w.startNs && w.startNs > engine.now) yield w.startNs - engine.now;
+    const g = gpus.get(w.gpu)!;
+    const b = buffers.get(w.buffer)!;
+    const pages = Math.ceil(Math.min(w.bytes ?? b.bytes, b.bytes) / PAGE_SIZE);
+    const next = pageIndexes(w.pattern, Math.ceil(b.bytes / PAGE_SIZE), (w.strideBytes ?? 65536) / PAGE_SIZE, rng.fork(w.name));
+    const wm: WorkloadMetrics = { startNs: engine.now, endNs: 0, pagesTouched: 0, cpuFaults: 0, faultNs: 0, computeNs: 0 };
+    workloadMetrics[w.name] = wm;
+    const write = w.op === 'write';
+    const rate = w.bytesPerNs ?? v.deviceMemoryBandwidth;
+    const pageNs = PAGE_SIZE / rate;
+    const batch = g.cfg.faultBatchSize ?? v.faultBatchSize;
+    const addrs = new Float64Array(batch);
+    const writes = new Uint8Array(batch);
+    const total = pages * (w.passes ?? 1);
+    let i = 0;
+    let acc = 0;
+    while (i < total) {
+      const addr = b.addr + next(i % pages) * PAGE_SIZE;
+      if (g.mir.translate(addr, write)) {
+        acc += pageNs;
+        wm.pagesTouched++;
+        i++;
+        if (wm.pagesTouched % CHUNK === 0) {
+          wm.computeNs += acc;
+          yield acc;
+          acc = 0;
+        }
+        continue;
+      }
+      // A far fault: the warps in flight keep running and fault too, until the batch is full
+      // or the window of in-flight accesses (one batch worth) is exhausted.
+      let n = 0;
+      for (let j = i; j < total && j < i + batch && n < batch; j++) {
+        const a = b.addr + next(j % pages) * PAGE_SIZE;
+        if (!g.mir.translate(a, write)) {
+          addrs[n] = a;
+          writes[n] = write ? 1 : 0;
+          n++;
+        }
+      }
+      if (acc > 0) {
+        wm.computeNs += acc;
+        yield acc;
+        acc = 0;
+      }
+      const t0 = engine.now;
+      const r = g.dev.serviceFaults(g.mir, addrs, writes, n);
+      const cpuNs =
+        v.gpuFaultBatchFixedNs +
+        v.gpuFaultPerPageNs * r.uniquePages +
+        v.hmmRangeFaultCallNs * (r.hmmPages > 0 ? 1 : 0) +
+        v.hmmRangeFaultPerPteNs * r.hmmPages +
+        v.migrateVmaFixedNs * r.migrateCalls +
+        v.migrateVmaPerPageNs * (r.pagesToVram + r.evictedPages) +
+        v.gpuEvictionPerPageNs * r.evictedPages;
+      const core = yield* cpus.acquire();
+      yield cpuNs;
+      cpus.release(core);
+      g.m.faultCpuNs += cpuNs;
+      const c0 = engine.now;
+      // Evictions first (they free VRAM), then the copies in; both directions overlap.
+      const sigs = r.transfers.map((t) => {
+        if (t.dir === 'h2d') g.m.bytesToVram += t.bytes;
+        else g.m.bytesToRam += t.bytes;
+        return engine.spawn(copy(g, t), 'copy');
+      });
+      for (const s of sigs) yield s;
+      g.m.copyWaitNs += engine.now - c0;
+      g.m.stallNs += engine.now - t0;
+      log?.push({
+        t: t0,
+        kind: 'batch',
+        gpu: g.cfg.name,
+        faults: r.faults,
+        uniquePages: r.uniquePages,
+        pagesToVram: r.pagesToVram,
+        evictedPages: r.evictedPages,
+        hmmPages: r.hmmPages,
+        cpuNs,
+        endNs: engine.now,
+      });
+      if (n === 0) break; // nothing could fault: defensive, never loops
+    }
+    if (acc > 0) {
+      wm.computeNs += acc;
+      yield acc;
+    }
+    wm.endNs = engine.now;
+    log?.push({ t: engine.now, kind: 'workload_end', workload: w.name });
+    finished.get(w.name)!.fire(undefined);
+  }
+
+  for (const w of config.workloads) {
+    engine.spawn(w.kind === 'cpu' ? cpuWorkload(w) : gpuWorkload(w), w.name);
+  }
+  engine.run(config.durationNs ?? Infinity);
+  fabric.sync();
+
+  const devices: Record<string, DeviceMetrics> = {};
+  for (const [name, g] of gpus) {
+    const s = g.dev.stats;
+    devices[name] = {
+      ...g.m,
+      faults: s.faults,
+      duplicateFaults: s.duplicateFaults,
+      batches: s.batches,
+      pagesToVram: s.pagesToVram,
+      prefetchedPages: s.prefetchedPages,
+      evictedPages: s.evictedPages,
+      cpuFaultPages: s.cpuFaultPages,
+      hmmCalls: s.hmmCalls,
+      hmmPages: s.hmmPages,
+      hmmRetries: s.hmmRetries,
+      invalidations: s.invalidations,
+      tlbInvalidations: s.tlbInvalidations,
+    };
+  }
+  const linkOut: Record<string, { bytes: number; busyNs: number }> = {};
+  for (const l of links) linkOut[l.name] = { bytes: l.bytesCarried, busyNs: l.busyNs };
+  let busy = 0;
+  for (let c = 0; c < cpus.channels; c++) busy += cpus.busyTime(c);
+  const result: SimResult = {
+    profile: profile.name,
+    seed: options.seed,
+    endNs: engine.now,
+    events: engine.eventsProcessed,
+    devices,
+    workloads: workloadMetrics,
+    links: linkOut,
+    cpu: { cores: cpus.channels, busyNs: busy, waitNs: cpus.waitNs },
+  };
+  if (log) result.log = log;
+  return result;
+}
+
+function pfnAt(mm: Mm, addr: number): number {
+  const slot = mm.pt.slot(addr)!;
+  if (slot.kind === PMD_HUGE) return slot.pfn + pteIndex(addr);
+  return slot.table!.pfn[pteIndex(addr)]!;
+}
