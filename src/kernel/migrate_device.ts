@@ -73,12 +73,14 @@ import {
 
 /** migrate_pfn(pfn) = (pfn << MIGRATE_PFN_SHIFT) | MIGRATE_PFN_VALID. */
 export function migratePfn(pfn: number): number {
-  return pfn * 2 ** MIGRATE_PFN_SHIFT + MIGRATE_PFN_VALID;
+  return pfn * 64 + MIGRATE_PFN_VALID;
 }
 /** The pfn of a migrate_pfn value, or -1 if it holds no page. */
 export function migratePfnToPfn(m: number): number {
-  return m & MIGRATE_PFN_VALID ? Math.floor(m / 2 ** MIGRATE_PFN_SHIFT) : -1;
+  // pfns are below 2^32, so the truncating unsigned shift is an exact floor here.
+  return m & MIGRATE_PFN_VALID ? (m / MIGRATE_PFN_SCALE) >>> 0 : -1;
 }
+const MIGRATE_PFN_SCALE = 2 ** MIGRATE_PFN_SHIFT;
 export function mpfnSet(m: number, flag: number): number {
   return m & flag ? m : m + flag;
 }

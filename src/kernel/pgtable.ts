@@ -50,12 +50,14 @@ export class PmdSlot {
   table: PteTable | null = null;
 }
 
+const PMD_BYTES = 2 ** PMD_SHIFT;
+
 /** One mm's page tables, keyed by the PMD index (va >> 21). */
 export class PageTable {
   readonly pmds = new Map<number, PmdSlot>();
 
   slot(va: number): PmdSlot | undefined {
-    return this.pmds.get(Math.floor(va / 2 ** PMD_SHIFT));
+    return this.pmds.get(Math.floor(va / PMD_BYTES));
   }
 
   /** The slot for va, created empty if missing (pmd_alloc). */
@@ -89,5 +91,7 @@ export class PageTable {
 
 /** Index of va inside its PTE table. */
 export function pteIndex(va: number): number {
-  return Math.floor(va / 2 ** PAGE_SHIFT) % HPAGE_PMD_NR;
+  // The low 32 bits of the page number keep its low 9 bits: exact for any user address.
+  return ((va / PAGE_BYTES) >>> 0) & (HPAGE_PMD_NR - 1);
 }
+const PAGE_BYTES = 2 ** PAGE_SHIFT;
