@@ -119,6 +119,13 @@ export interface BatchResult {
   hmmPages: number;
   hmmRetries: number;
   migrateCalls: number;
+  /** migrate_vma entries moved: a 2 MiB folio moved whole counts once. */
+  migratedEntries: number;
+  /**
+   * Faults that needed service: the first fault on a chunk. Later faults on a chunk already
+   * serviced in the same batch are coalesced (nvidia-uvm groups a batch by VA block).
+   */
+  serviced: number;
   transfers: Transfer[];
 }
 
@@ -435,6 +442,7 @@ export class GpuDevice {
       const spfn = migratePfnToPfn(src[i]!);
       if (spfn < 0 || !(src[i]! & MIGRATE_PFN_MIGRATE)) continue;
       const order = f.order(spfn);
+      this.pendingEntries++;
       const d = k.allocFolio(order);
       if (d < 0) continue; // no RAM: the page stays in VRAM
       k.folioTrylock(d);
@@ -452,6 +460,8 @@ export class GpuDevice {
 
   /** Transfers done outside a service pass (evictions, CPU faults) waiting to be charged. */
   pendingTransfers: Transfer[] = [];
+  /** migrate entries moved by evictions since the last pass. */
+  pendingEntries = 0;
 
   // ---- CPU faults on VRAM -----------------------------------------------------------------
 
@@ -549,6 +559,7 @@ export class GpuDevice {
       return 0;
     }
     let moved = 0;
+    let entries = 0;
     for (let i = 0; i < args.npages; ) {
       const src = args.src[i]!;
       const large = (src & MIGRATE_PFN_COMPOUND) !== 0;
@@ -567,6 +578,7 @@ export class GpuDevice {
         }
         args.dst[i] = migratePfn(d) + write + (large ? MIGRATE_PFN_COMPOUND : 0);
         moved += step;
+        entries++;
       } else if (large) {
         // No free 2 MiB block: fall back to small pages; the core splits the THP.
         for (let j = 0; j < BLOCK_PAGES; j++) {
@@ -576,12 +588,14 @@ export class GpuDevice {
           else f.fill(d, 0);
           args.dst[i + j] = migratePfn(d) + write;
           moved++;
+          entries++;
         }
       }
       i += step;
     }
     migrateVmaPages(k, args);
     migrateVmaFinalize(k, args);
+    res.migratedEntries += entries;
     return moved;
   }
 
@@ -642,8 +656,11 @@ export class GpuDevice {
       hmmPages: 0,
       hmmRetries: 0,
       migrateCalls: 0,
+      migratedEntries: this.pendingEntries,
+      serviced: 0,
       transfers: this.pendingTransfers,
     };
+    this.pendingEntries = 0;
     this.pendingTransfers = [];
     const st = this.stats;
     st.batches++;
@@ -670,11 +687,12 @@ export class GpuDevice {
         continue;
       }
       const [cs, ce] = this.chunkFor(m, va);
+      res.serviced++;
       let moved = this.migrateChunk(m, cs, ce, res);
       let ms = cs;
       let me = ce;
       if (this.prefetch) {
-        const [ps, pe, extra] = this.prefetchRegion(m, va, cs, ce, sorted);
+        const [ps, pe, extra] = this.prefetchRegion(m, res, va, cs, ce, sorted);
         moved += extra;
         ms = Math.min(ms, ps);
         me = Math.max(me, pe);
@@ -703,6 +721,7 @@ export class GpuDevice {
    */
   private prefetchRegion(
     m: GpuMirror,
+    res: BatchResult,
     va: number,
     cs: number,
     ce: number,
@@ -736,16 +755,7 @@ export class GpuDevice {
     let moved = 0;
     for (let a = ps; a < pe; a += SZ_64K) {
       if (a >= cs && a + SZ_64K <= ce) continue;
-      moved += this.migrateChunk(m, a, a + SZ_64K, {
-        faults: 0,
-        uniquePages: 0,
-        pagesToVram: 0,
-        evictedPages: 0,
-        hmmPages: 0,
-        hmmRetries: 0,
-        migrateCalls: 0,
-        transfers: [],
-      });
+      moved += this.migrateChunk(m, a, a + SZ_64K, res);
     }
     this.stats.prefetchedPages += moved;
     return [Math.min(ps, cs), Math.max(pe, ce), moved];

@@ -10,7 +10,7 @@
  *
  * The result is plain JSON; the same config and seed give a byte-identical result.
  */
-import { type GpuDevice, type GpuMirror, type Transfer } from '../drivers/gpu.js';
+import type { GpuDevice, GpuMirror, Transfer } from '../drivers/gpu.js';
 import {
   MADV_HUGEPAGE,
   MAP_ANONYMOUS,
@@ -21,12 +21,12 @@ import {
   PROT_WRITE,
 } from '../kernel/constants.js';
 import { userTouch } from '../kernel/memory.js';
-import { PMD_HUGE, PMD_TABLE, PTE_PRESENT, PTE_TYPE_MASK, PTE_WRITE, pteIndex } from '../kernel/pgtable.js';
 import type { Mm } from '../kernel/mm.js';
+import { PMD_HUGE, PMD_TABLE, PTE_PRESENT, PTE_TYPE_MASK, PTE_WRITE, pteIndex } from '../kernel/pgtable.js';
 import { Machine, type Process } from '../uapi/machine.js';
 import { type CostProfile, getProfile, transferTimeNs, withOverrides } from './costs.js';
 import { Engine, type Wait } from './engine.js';
-import { duplexLink, Fabric, type Link } from './links.js';
+import { Fabric, Link, type TransferResult } from './links.js';
 import { CpuPool } from './resources.js';
 import { Rng } from './rng.js';
 
@@ -102,6 +102,8 @@ export interface SimOptions {
   seed: number;
   /** Keep the raw event log in the result (for checks and traces). */
   log?: boolean;
+  /** Called with the simulated machine when the run ends (for checks; not part of the result). */
+  inspect?: (machine: Machine) => void;
 }
 
 /** One raw event. Metrics can be recomputed from these. */
@@ -174,7 +176,12 @@ export class SimConfigError extends Error {
   }
 }
 
-function pageIndexes(pattern: AccessPattern, pages: number, stridePages: number, rng: Rng): (i: number) => number {
+function pageIndexes(
+  pattern: AccessPattern,
+  pages: number,
+  stridePages: number,
+  rng: Rng,
+): (i: number) => number {
   if (pattern === 'sequential') return (i) => i;
   if (pattern === 'strided') {
     const s = Math.max(1, stridePages);
@@ -236,7 +243,8 @@ export function validateConfig(c: SimConfig): CostProfile {
   }
   const names = new Set<string>();
   const positive = (v: unknown, what: string) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new SimConfigError(`${what} must be a positive number`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new SimConfigError(`${what} must be a positive number`);
   };
   for (const g of c.gpus) {
     positive(g.vramBytes, `gpus.${g.name}.vramBytes`);
@@ -251,8 +259,10 @@ export function validateConfig(c: SimConfig): CostProfile {
   }
   const workloads = new Set<string>();
   for (const w of c.workloads) {
-    if (!buffers.has(w.buffer)) throw new SimConfigError(`workloads.${w.name}.buffer: no buffer named '${w.buffer}'`);
-    if (w.kind === 'gpu' && !names.has(w.gpu)) throw new SimConfigError(`workloads.${w.name}.gpu: no GPU named '${w.gpu}'`);
+    if (!buffers.has(w.buffer))
+      throw new SimConfigError(`workloads.${w.name}.buffer: no buffer named '${w.buffer}'`);
+    if (w.kind === 'gpu' && !names.has(w.gpu))
+      throw new SimConfigError(`workloads.${w.name}.gpu: no GPU named '${w.gpu}'`);
     if (w.after !== undefined && !workloads.has(w.after)) {
       throw new SimConfigError(`workloads.${w.name}.after: '${w.after}' is not an earlier workload`);
     }
@@ -281,7 +291,10 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   const k = machine.kernel;
   const proc: Process = machine.spawn();
   const cpus = new CpuPool(engine, config.cpuCores ?? 8, 'cpu');
-  const hostMem = duplexLink('host-memory', v.hostMemoryBandwidth);
+  const hostMem = [
+    new Link('host-memory.read', v.hostMemoryBandwidth),
+    new Link('host-memory.write', v.hostMemoryBandwidth),
+  ] as const;
   const links: Link[] = [...hostMem];
 
   // Buffers.
@@ -304,7 +317,10 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   })();
 
   // GPUs with a PCIe link each.
-  const gpus = new Map<string, { dev: GpuDevice; mir: GpuMirror; h2d: Link; d2h: Link; cfg: GpuConfig; m: DeviceMetrics }>();
+  const gpus = new Map<
+    string,
+    { dev: GpuDevice; mir: GpuMirror; h2d: Link; d2h: Link; cfg: GpuConfig; m: DeviceMetrics }
+  >();
   for (const g of config.gpus) {
     const dev = machine.addGpu({
       name: g.name,
@@ -314,9 +330,9 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       prefetchThreshold: v.prefetchThresholdPercent,
     });
     const mir = dev.mirror(proc.mm, span.lo, span.hi - span.lo);
-    const [h2d, d2h] = duplexLink(`pcie-${g.name}`, v.hostToDeviceBandwidth);
     // The two directions are asymmetric on some platforms (Gen5 H2D 35.2, D2H 52.8 GB/s).
-    (d2h as { capacityBytesPerNs: number }).capacityBytesPerNs = v.deviceToHostBandwidth;
+    const h2d = new Link(`pcie-${g.name}.h2d`, v.hostToDeviceBandwidth);
+    const d2h = new Link(`pcie-${g.name}.d2h`, v.deviceToHostBandwidth);
     links.push(h2d, d2h);
     gpus.set(g.name, { dev, mir, h2d, d2h, cfg: g, m: emptyDevice() });
   }
@@ -324,12 +340,9 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   /** Copies one transfer over its path; time follows the profile's curve when uncontended. */
   function* copy(g: { h2d: Link; d2h: Link; cfg: GpuConfig }, t: Transfer): Generator<Wait, number, unknown> {
     if (t.bytes <= 0) return 0;
-    const dir = t.dir === 'h2d' ? 'hostToDevice' : 'deviceToHost';
-    const path = t.dir === 'h2d' ? [hostMem[0], g.h2d] : [g.d2h, hostMem[1]];
-    const peak = t.dir === 'h2d' ? g.h2d.capacityBytesPerNs : g.d2h.capacityBytesPerNs;
-    const latency = Math.max(0, transferTimeNs(profile, t.bytes, dir) - t.bytes / peak);
     const start = engine.now;
-    const r = (yield fabric.transfer(path, t.bytes, latency)) as { endNs: number };
+    const path = t.dir === 'h2d' ? [hostMem[0], g.h2d] : [g.d2h, hostMem[1]];
+    const r = yield* hostDeviceCopy(fabric, profile, path, t);
     const link = t.dir === 'h2d' ? g.h2d : g.d2h;
     log?.push({ t: start, kind: 'transfer', link: link.name, bytes: t.bytes, endNs: r.endNs });
     return engine.now - start;
@@ -346,8 +359,20 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     if (w.startNs && w.startNs > engine.now) yield w.startNs - engine.now;
     const b = buffers.get(w.buffer)!;
     const pages = Math.ceil(Math.min(w.bytes ?? b.bytes, b.bytes) / PAGE_SIZE);
-    const next = pageIndexes(w.pattern, Math.ceil(b.bytes / PAGE_SIZE), (w.strideBytes ?? 65536) / PAGE_SIZE, rng.fork(w.name));
-    const wm: WorkloadMetrics = { startNs: engine.now, endNs: 0, pagesTouched: 0, cpuFaults: 0, faultNs: 0, computeNs: 0 };
+    const next = pageIndexes(
+      w.pattern,
+      Math.ceil(b.bytes / PAGE_SIZE),
+      (w.strideBytes ?? 65536) / PAGE_SIZE,
+      rng.fork(w.name),
+    );
+    const wm: WorkloadMetrics = {
+      startNs: engine.now,
+      endNs: 0,
+      pagesTouched: 0,
+      cpuFaults: 0,
+      faultNs: 0,
+      computeNs: 0,
+    };
     workloadMetrics[w.name] = wm;
     const write = w.op === 'write';
     const perPage = w.nsPerPage ?? 100;
@@ -368,7 +393,9 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
             const pend = g.dev.pendingTransfers;
             if (pend.length === 0) continue;
             g.dev.pendingTransfers = [];
-            ns += v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (pend.reduce((s, t) => s + t.bytes, 0) / PAGE_SIZE);
+            ns +=
+              v.migrateVmaFixedNs +
+              v.migrateVmaPerPageNs * (pend.reduce((s, t) => s + t.bytes, 0) / PAGE_SIZE);
             for (const t of pend) {
               g.m.bytesToRam += t.bytes;
               acc += yield* copy(g, t);
@@ -403,8 +430,20 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     const g = gpus.get(w.gpu)!;
     const b = buffers.get(w.buffer)!;
     const pages = Math.ceil(Math.min(w.bytes ?? b.bytes, b.bytes) / PAGE_SIZE);
-    const next = pageIndexes(w.pattern, Math.ceil(b.bytes / PAGE_SIZE), (w.strideBytes ?? 65536) / PAGE_SIZE, rng.fork(w.name));
-    const wm: WorkloadMetrics = { startNs: engine.now, endNs: 0, pagesTouched: 0, cpuFaults: 0, faultNs: 0, computeNs: 0 };
+    const next = pageIndexes(
+      w.pattern,
+      Math.ceil(b.bytes / PAGE_SIZE),
+      (w.strideBytes ?? 65536) / PAGE_SIZE,
+      rng.fork(w.name),
+    );
+    const wm: WorkloadMetrics = {
+      startNs: engine.now,
+      endNs: 0,
+      pagesTouched: 0,
+      cpuFaults: 0,
+      faultNs: 0,
+      computeNs: 0,
+    };
     workloadMetrics[w.name] = wm;
     const write = w.op === 'write';
     const rate = w.bytesPerNs ?? v.deviceMemoryBandwidth;
@@ -448,11 +487,13 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       const r = g.dev.serviceFaults(g.mir, addrs, writes, n);
       const cpuNs =
         v.gpuFaultBatchFixedNs +
-        v.gpuFaultPerPageNs * r.uniquePages +
+        // Per serviced fault: later faults on a chunk serviced in the same batch coalesce.
+        v.gpuFaultPerPageNs * r.serviced +
         v.hmmRangeFaultCallNs * (r.hmmPages > 0 ? 1 : 0) +
         v.hmmRangeFaultPerPteNs * r.hmmPages +
         v.migrateVmaFixedNs * r.migrateCalls +
-        v.migrateVmaPerPageNs * (r.pagesToVram + r.evictedPages) +
+        // migrate_vma's work is per entry: a 2 MiB folio moved whole is one entry.
+        v.migrateVmaPerPageNs * r.migratedEntries +
         v.gpuEvictionPerPageNs * r.evictedPages;
       const core = yield* cpus.acquire();
       yield cpuNs;
@@ -531,7 +572,51 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     cpu: { cores: cpus.channels, busyNs: busy, waitNs: cpus.waitNs },
   };
   if (log) result.log = log;
+  options.inspect?.(machine);
   return result;
+}
+
+/**
+ * One host<->device copy over `path`. Its fixed part (the profile's transfer time minus
+ * bytes at the path's narrowest capacity) is charged as latency, the bytes share bandwidth
+ * with concurrent copies: uncontended, the time is exactly transferTimeNs.
+ */
+export function* hostDeviceCopy(
+  fabric: Fabric,
+  profile: CostProfile,
+  path: Link[],
+  t: Transfer,
+): Generator<Wait, TransferResult, unknown> {
+  const dir = t.dir === 'h2d' ? 'hostToDevice' : 'deviceToHost';
+  let peak = Infinity;
+  for (const l of path) peak = Math.min(peak, l.capacityBytesPerNs);
+  const latency = Math.max(0, transferTimeNs(profile, t.bytes, dir) - t.bytes / peak);
+  return (yield fabric.transfer(path, t.bytes, latency)) as TransferResult;
+}
+
+/**
+ * The effective bandwidth (bytes/ns = GB/s) of one uncontended copy of `bytes` through the
+ * simulator's own path (engine, fabric, host memory and PCIe links), for validation.
+ */
+export function measureCopyBandwidth(profileName: string, bytes: number, dir: 'h2d' | 'd2h'): number {
+  const profile = getProfile(profileName);
+  const v = profile.values;
+  const engine = new Engine();
+  const fabric = new Fabric(engine);
+  const memOut = new Link('host-memory.read', v.hostMemoryBandwidth);
+  const memIn = new Link('host-memory.write', v.hostMemoryBandwidth);
+  const h2d = new Link('pcie.h2d', v.hostToDeviceBandwidth);
+  const d2h = new Link('pcie.d2h', v.deviceToHostBandwidth);
+  const path = dir === 'h2d' ? [memOut, h2d] : [d2h, memIn];
+  let end = 0;
+  engine.spawn(
+    (function* () {
+      const r = yield* hostDeviceCopy(fabric, profile, path, { bytes, dir });
+      end = r.endNs;
+    })(),
+  );
+  engine.run();
+  return bytes / end;
 }
 
 function pfnAt(mm: Mm, addr: number): number {

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { checkInvariants } from '../check/invariants.js';
+import { measureCopyBandwidth, type SimConfig, SimConfigError, type SimEvent, simulate } from './simulate.js';
+
+const MiB = 2 ** 20;
+const GB = 1e9;
+
+function streaming(overrides: Partial<SimConfig> = {}, bufferBytes = 64 * MiB, vram = 256 * MiB): SimConfig {
+  return {
+    profile: 'pcie4-a100',
+    ramBytes: 1024 * MiB,
+    gpus: [{ name: 'gpu0', vramBytes: vram }],
+    buffers: [{ name: 'buf', bytes: bufferBytes }],
+    workloads: [
+      { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
+      {
+        kind: 'gpu',
+        name: 'stream',
+        gpu: 'gpu0',
+        buffer: 'buf',
+        op: 'read',
+        pattern: 'sequential',
+        after: 'init',
+      },
+    ],
+    ...overrides,
+  };
+}
+
+describe('simulate', () => {
+  it('is deterministic: same config and seed, byte-identical result', () => {
+    const c = streaming({
+      workloads: [
+        { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'random' },
+        {
+          kind: 'gpu',
+          name: 'stream',
+          gpu: 'gpu0',
+          buffer: 'buf',
+          op: 'read',
+          pattern: 'random',
+          after: 'init',
+        },
+      ],
+    });
+    const a = JSON.stringify(simulate(c, { seed: 7, log: true }));
+    const b = JSON.stringify(simulate(c, { seed: 7, log: true }));
+    expect(a).toBe(b);
+    expect(JSON.stringify(simulate(c, { seed: 8 }))).not.toBe(JSON.stringify(simulate(c, { seed: 7 })));
+  });
+
+  it('streams a buffer the CPU first touched into VRAM, page for page', () => {
+    const r = simulate(streaming(), { seed: 1 });
+    const d = r.devices.gpu0!;
+    expect(d.pagesToVram).toBe((64 * MiB) / 4096);
+    expect(d.bytesToVram).toBe(64 * MiB);
+    expect(r.links['pcie-gpu0.h2d']!.bytes).toBe(64 * MiB);
+    expect(r.workloads.stream!.endNs).toBeGreaterThan(r.workloads.init!.endNs);
+    expect(r.workloads.init!.cpuFaults).toBe((64 * MiB) / 4096);
+  });
+
+  it('evicts to RAM when the buffer is 25% larger than VRAM, and stays consistent', () => {
+    const r = simulate(streaming({}, 80 * MiB, 64 * MiB), { seed: 1 });
+    const d = r.devices.gpu0!;
+    expect(d.evictedPages).toBeGreaterThan(0);
+    expect(d.bytesToRam).toBe(d.evictedPages * 4096);
+    expect(d.pagesToVram).toBe((80 * MiB) / 4096);
+  });
+
+  it('metrics recomputed from the raw event log equal the incremental ones', () => {
+    const r = simulate(streaming({}, 80 * MiB, 64 * MiB), { seed: 3, log: true });
+    const log = r.log as SimEvent[];
+    const d = r.devices.gpu0!;
+    let batches = 0;
+    let faults = 0;
+    let toVram = 0;
+    let evicted = 0;
+    let cpuNs = 0;
+    let stall = 0;
+    const linkBytes: Record<string, number> = {};
+    let cpuFaults = 0;
+    for (const e of log) {
+      if (e.kind === 'batch') {
+        batches++;
+        faults += e.faults;
+        toVram += e.pagesToVram;
+        evicted += e.evictedPages;
+        cpuNs += e.cpuNs;
+        stall += e.endNs - e.t;
+      } else if (e.kind === 'transfer') {
+        linkBytes[e.link] = (linkBytes[e.link] ?? 0) + e.bytes;
+      } else if (e.kind === 'cpu_fault') cpuFaults += e.pages;
+    }
+    expect(batches).toBe(d.batches);
+    expect(faults).toBe(d.faults);
+    expect(toVram).toBe(d.pagesToVram);
+    expect(evicted).toBe(d.evictedPages);
+    expect(cpuNs).toBeCloseTo(d.faultCpuNs, 3);
+    expect(stall).toBeCloseTo(d.stallNs, 3);
+    expect(linkBytes['pcie-gpu0.h2d']).toBe(r.links['pcie-gpu0.h2d']!.bytes);
+    expect(linkBytes['pcie-gpu0.d2h']).toBe(r.links['pcie-gpu0.d2h']!.bytes);
+    expect(cpuFaults).toBe(r.workloads.init!.cpuFaults);
+  });
+
+  it('rejects a bad configuration with a message naming the field', () => {
+    expect(() => simulate(streaming({ profile: 'pcie9' }), { seed: 1 })).toThrow(SimConfigError);
+    expect(() => simulate(streaming({ overrides: { faultBatchSiz: 3 } }), { seed: 1 })).toThrow(
+      /faultBatchSize/,
+    );
+    const bad = streaming();
+    bad.workloads[1] = { ...bad.workloads[1]!, buffer: 'nope' };
+    expect(() => simulate(bad, { seed: 1 })).toThrow(/workloads.stream.buffer/);
+  });
+});
+
+describe('checks against published numbers (the engine reproduces its inputs)', () => {
+  // anchors.md Part 2: UVMSmart's curve fit, PCIe 3.0 x16 (GTX 1080 Ti): 2.17 / 10.4 / 5.97 at
+  // 4 KiB / 64 KiB / 2 MiB, in GiB/s as UVMSmart computes it (gmmu_t::calculate_transfer_time).
+  const GiBps = 2 ** 30 / 1e9;
+  it.each([
+    [4096, 2.17],
+    [65536, 10.4],
+    [2 * MiB, 5.97],
+  ])('uvmsmart-gtx1080ti: %i-byte transfers at %f GiB/s (within 5%)', (bytes, want) => {
+    const got = measureCopyBandwidth('uvmsmart-gtx1080ti', bytes, 'h2d') / GiBps;
+    expect(Math.abs(got - want) / want).toBeLessThan(0.05);
+  });
+
+  it('pcie5-h100: a large copy runs at 35.2 GB/s host-to-device and 52.8 GB/s device-to-host (within 5%)', () => {
+    const h2d = (measureCopyBandwidth('pcie5-h100', 2 ** 30, 'h2d') * 1e9) / GB;
+    const d2h = (measureCopyBandwidth('pcie5-h100', 2 ** 30, 'd2h') * 1e9) / GB;
+    expect(Math.abs(h2d - 35.2) / 35.2).toBeLessThan(0.05);
+    expect(Math.abs(d2h - 52.8) / 52.8).toBeLessThan(0.05);
+  });
+
+  it('leaves the kernel model consistent after an oversubscribed run with CPU read-back', () => {
+    let violations: string[] = ['not inspected'];
+    const c = streaming({}, 16 * MiB, 8 * MiB);
+    c.workloads.push({
+      kind: 'cpu',
+      name: 'check',
+      buffer: 'buf',
+      op: 'read',
+      pattern: 'sequential',
+      after: 'stream',
+    });
+    const r = simulate(c, {
+      seed: 5,
+      inspect: (m) => {
+        violations = checkInvariants(m);
+      },
+    });
+    expect(r.devices.gpu0!.evictedPages).toBeGreaterThan(0);
+    expect(r.devices.gpu0!.cpuFaultPages).toBeGreaterThan(0);
+    expect(violations).toEqual([]);
+  });
+});
