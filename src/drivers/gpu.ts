@@ -76,6 +76,24 @@ export interface GpuOptions {
   prefetchThreshold?: number;
   /** VRAM is registered with memremap_pages in regions of this size, on first use. */
   pagemapBytes?: number;
+  /**
+   * nvidia-uvm-like thrashing detection per 2 MiB VA block: a block migrated to VRAM again
+   * within `thrashingLapseNs` of its previous migration counts an event; `thrashingThreshold`
+   * consecutive events throttle the service (a nap of one lapse); after `thrashingPinThrottles`
+   * throttles the block is pinned in RAM and mapped remotely for `thrashingPinNs`.
+   */
+  thrashing?: boolean;
+  thrashingLapseNs?: number;
+  thrashingThreshold?: number;
+  thrashingPinThrottles?: number;
+  thrashingPinNs?: number;
+}
+
+interface BlockHistory {
+  lastIn: number;
+  events: number;
+  throttles: number;
+  pinnedUntil: number;
 }
 
 /** Work counted by the driver; the simulator charges time for it. */
@@ -102,6 +120,9 @@ export interface GpuStats {
   ptesWritten: number;
   /** Pages mapped from system memory because they could not be moved (remote access). */
   remoteMapped: number;
+  thrashingEvents: number;
+  throttles: number;
+  pinnedBlocks: number;
 }
 
 /** One copy between RAM and VRAM: its size matters for the transfer-time curve. */
@@ -126,6 +147,8 @@ export interface BatchResult {
    * serviced in the same batch are coalesced (nvidia-uvm groups a batch by VA block).
    */
   serviced: number;
+  /** Time the thrashing detector made this pass nap (ns). */
+  throttleNs: number;
   transfers: Transfer[];
 }
 
@@ -149,6 +172,9 @@ function newStats(): GpuStats {
     tlbInvalidations: 0,
     ptesWritten: 0,
     remoteMapped: 0,
+    thrashingEvents: 0,
+    throttles: 0,
+    pinnedBlocks: 0,
   };
 }
 
@@ -647,7 +673,13 @@ export class GpuDevice {
    * Returns what the pass did; VRAM evictions and CPU-fault migrations since the last pass
    * are included in `transfers`.
    */
-  serviceFaults(m: GpuMirror, addrs: ArrayLike<number>, writes: ArrayLike<number>, n: number): BatchResult {
+  serviceFaults(
+    m: GpuMirror,
+    addrs: ArrayLike<number>,
+    writes: ArrayLike<number>,
+    n: number,
+    nowNs = 0,
+  ): BatchResult {
     const res: BatchResult = {
       faults: n,
       uniquePages: 0,
@@ -658,6 +690,7 @@ export class GpuDevice {
       migrateCalls: 0,
       migratedEntries: this.pendingEntries,
       serviced: 0,
+      throttleNs: 0,
       transfers: this.pendingTransfers,
     };
     this.pendingEntries = 0;
@@ -688,6 +721,12 @@ export class GpuDevice {
       }
       const [cs, ce] = this.chunkFor(m, va);
       res.serviced++;
+      if (this.thrashing && this.thrashingPinned(va, nowNs, res)) {
+        // Pinned in RAM: map the system pages (remote access over the interconnect).
+        this.mapRange(m, cs, ce, write, res);
+        for (let a = cs; a < ce; a += PAGE_SIZE) done.add(a);
+        continue;
+      }
       let moved = this.migrateChunk(m, cs, ce, res);
       let ms = cs;
       let me = ce;
@@ -712,6 +751,49 @@ export class GpuDevice {
     this.pendingTransfers = [];
     this.busy.clear();
     return res;
+  }
+
+  private readonly history = new Map<number, BlockHistory>();
+
+  get thrashing(): boolean {
+    return this.opts.thrashing ?? false;
+  }
+
+  /**
+   * Thrashing detection for the VA block of va at time now: counts an event when the block
+   * comes back within a lapse of its last migration, throttles at the threshold, pins after
+   * enough throttles. Returns true while the block is pinned (do not migrate it).
+   */
+  private thrashingPinned(va: number, now: number, res: BatchResult): boolean {
+    const lapse = this.opts.thrashingLapseNs ?? 500_000;
+    const threshold = this.opts.thrashingThreshold ?? 3;
+    const pinAfter = this.opts.thrashingPinThrottles ?? 10;
+    const pinNs = this.opts.thrashingPinNs ?? 150_000_000;
+    const key = Math.floor(va / PMD_SIZE);
+    let h = this.history.get(key);
+    if (!h) {
+      h = { lastIn: -Infinity, events: 0, throttles: 0, pinnedUntil: -Infinity };
+      this.history.set(key, h);
+    }
+    if (now < h.pinnedUntil) return true;
+    if (now - h.lastIn <= lapse) {
+      h.events++;
+      this.stats.thrashingEvents++;
+    } else h.events = 0;
+    h.lastIn = now;
+    if (h.events >= threshold) {
+      h.events = 0;
+      h.throttles++;
+      this.stats.throttles++;
+      res.throttleNs += lapse;
+      if (h.throttles >= pinAfter) {
+        h.throttles = 0;
+        h.pinnedUntil = now + pinNs;
+        this.stats.pinnedBlocks++;
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

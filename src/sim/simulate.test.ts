@@ -155,3 +155,57 @@ describe('checks against published numbers (the engine reproduces its inputs)', 
     expect(violations).toEqual([]);
   });
 });
+
+describe('thrashing detection', () => {
+  function pingPong(thrashing: boolean) {
+    const workloads: SimConfig['workloads'] = [
+      { kind: 'cpu', name: 'w0', buffer: 'buf', op: 'write', pattern: 'sequential' },
+    ];
+    for (let i = 1; i <= 80; i++) {
+      workloads.push(
+        i % 2
+          ? {
+              kind: 'gpu',
+              name: `w${i}`,
+              gpu: 'gpu0',
+              buffer: 'buf',
+              op: 'write',
+              pattern: 'sequential',
+              after: `w${i - 1}`,
+            }
+          : {
+              kind: 'cpu',
+              name: `w${i}`,
+              buffer: 'buf',
+              op: 'write',
+              pattern: 'sequential',
+              after: `w${i - 1}`,
+            },
+      );
+    }
+    return simulate(
+      {
+        profile: 'pcie4-a100',
+        // One CPU/GPU round trip of this buffer takes ~17 ms of simulated time; widen the lapse
+        // (nvidia-uvm: 500 us) so that the round trips count as thrashing.
+        overrides: { thrashingLapseNs: 50_000_000 },
+        ramBytes: 256 * MiB,
+        gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, thrashing }],
+        buffers: [{ name: 'buf', bytes: 4 * MiB }],
+        workloads,
+      },
+      { seed: 1 },
+    );
+  }
+
+  it('pins a block that ping-pongs between CPU and GPU, then maps it remotely', () => {
+    const off = pingPong(false).devices.gpu0!;
+    const on = pingPong(true).devices.gpu0!;
+    expect(off.pinnedBlocks).toBe(0);
+    expect(on.thrashingEvents).toBeGreaterThan(0);
+    expect(on.throttles).toBeGreaterThan(0);
+    expect(on.pinnedBlocks).toBeGreaterThan(0);
+    expect(on.remoteMappedPages).toBeGreaterThan(0);
+    expect(on.pagesToVram).toBeLessThan(off.pagesToVram);
+  });
+});

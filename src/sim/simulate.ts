@@ -27,7 +27,7 @@ import { Machine, type Process } from '../uapi/machine.js';
 import { type CostProfile, getProfile, transferTimeNs, withOverrides } from './costs.js';
 import { Engine, type Wait } from './engine.js';
 import { Fabric, Link, type TransferResult } from './links.js';
-import { CpuPool } from './resources.js';
+import { CopyEngine, CpuPool } from './resources.js';
 import { Rng } from './rng.js';
 
 export type AccessPattern = 'sequential' | 'random' | 'strided';
@@ -41,6 +41,8 @@ export interface GpuConfig {
   chunkSizes?: number[];
   /** nvidia-uvm density prefetcher. */
   prefetch?: boolean;
+  /** nvidia-uvm-like thrashing detection (throttle, then pin in RAM and map remotely). */
+  thrashing?: boolean;
 }
 
 export interface BufferConfig {
@@ -139,6 +141,11 @@ export interface DeviceMetrics {
   hmmRetries: number;
   invalidations: number;
   tlbInvalidations: number;
+  thrashingEvents: number;
+  throttles: number;
+  pinnedBlocks: number;
+  /** Pages the GPU maps from system memory (remote access). */
+  remoteMappedPages: number;
   /** Time the GPU's workloads spent stalled on fault service (ns). */
   stallNs: number;
   /** CPU time in the GPU fault path (ns). */
@@ -222,6 +229,10 @@ function emptyDevice(): DeviceMetrics {
     hmmRetries: 0,
     invalidations: 0,
     tlbInvalidations: 0,
+    thrashingEvents: 0,
+    throttles: 0,
+    pinnedBlocks: 0,
+    remoteMappedPages: 0,
     stallNs: 0,
     faultCpuNs: 0,
     copyWaitNs: 0,
@@ -319,7 +330,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   // GPUs with a PCIe link each.
   const gpus = new Map<
     string,
-    { dev: GpuDevice; mir: GpuMirror; h2d: Link; d2h: Link; cfg: GpuConfig; m: DeviceMetrics }
+    { dev: GpuDevice; mir: GpuMirror; h2d: Link; d2h: Link; ce: CopyEngine; cfg: GpuConfig; m: DeviceMetrics }
   >();
   for (const g of config.gpus) {
     const dev = machine.addGpu({
@@ -328,21 +339,33 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       chunkSizes: g.chunkSizes,
       prefetch: g.prefetch ?? false,
       prefetchThreshold: v.prefetchThresholdPercent,
+      thrashing: g.thrashing ?? false,
+      thrashingLapseNs: v.thrashingLapseNs,
+      thrashingThreshold: v.thrashingThresholdEvents,
+      thrashingPinThrottles: v.thrashingPinThrottles,
+      thrashingPinNs: v.thrashingPinNs,
     });
     const mir = dev.mirror(proc.mm, span.lo, span.hi - span.lo);
     // The two directions are asymmetric on some platforms (Gen5 H2D 35.2, D2H 52.8 GB/s).
     const h2d = new Link(`pcie-${g.name}.h2d`, v.hostToDeviceBandwidth);
     const d2h = new Link(`pcie-${g.name}.d2h`, v.deviceToHostBandwidth);
     links.push(h2d, d2h);
-    gpus.set(g.name, { dev, mir, h2d, d2h, cfg: g, m: emptyDevice() });
+    const ce = new CopyEngine(engine, Math.max(1, Math.round(v.copyEngineCount)), `${g.name}-copy`);
+    gpus.set(g.name, { dev, mir, h2d, d2h, ce, cfg: g, m: emptyDevice() });
   }
 
   /** Copies one transfer over its path; time follows the profile's curve when uncontended. */
-  function* copy(g: { h2d: Link; d2h: Link; cfg: GpuConfig }, t: Transfer): Generator<Wait, number, unknown> {
+  function* copy(
+    g: { h2d: Link; d2h: Link; ce: CopyEngine; cfg: GpuConfig },
+    t: Transfer,
+  ): Generator<Wait, number, unknown> {
     if (t.bytes <= 0) return 0;
     const start = engine.now;
     const path = t.dir === 'h2d' ? [hostMem[0], g.h2d] : [g.d2h, hostMem[1]];
+    // Each copy occupies one of the GPU's copy engines for its whole duration.
+    const ch = yield* g.ce.acquire();
     const r = yield* hostDeviceCopy(fabric, profile, path, t);
+    g.ce.release(ch);
     const link = t.dir === 'h2d' ? g.h2d : g.d2h;
     log?.push({ t: start, kind: 'transfer', link: link.name, bytes: t.bytes, endNs: r.endNs });
     return engine.now - start;
@@ -484,7 +507,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         acc = 0;
       }
       const t0 = engine.now;
-      const r = g.dev.serviceFaults(g.mir, addrs, writes, n);
+      const r = g.dev.serviceFaults(g.mir, addrs, writes, n, engine.now);
       const cpuNs =
         v.gpuFaultBatchFixedNs +
         // Per serviced fault: later faults on a chunk serviced in the same batch coalesce.
@@ -494,7 +517,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         v.migrateVmaFixedNs * r.migrateCalls +
         // migrate_vma's work is per entry: a 2 MiB folio moved whole is one entry.
         v.migrateVmaPerPageNs * r.migratedEntries +
-        v.gpuEvictionPerPageNs * r.evictedPages;
+        v.gpuEvictionPerPageNs * r.evictedPages +
+        r.throttleNs;
       const core = yield* cpus.acquire();
       yield cpuNs;
       cpus.release(core);
@@ -555,6 +579,10 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       hmmRetries: s.hmmRetries,
       invalidations: s.invalidations,
       tlbInvalidations: s.tlbInvalidations,
+      thrashingEvents: s.thrashingEvents,
+      throttles: s.throttles,
+      pinnedBlocks: s.pinnedBlocks,
+      remoteMappedPages: s.remoteMapped,
     };
   }
   const linkOut: Record<string, { bytes: number; busyNs: number }> = {};
