@@ -187,8 +187,9 @@ describe('thrashing detection', () => {
       {
         profile: 'pcie4-a100',
         // One CPU/GPU round trip of this buffer takes ~17 ms of simulated time; widen the lapse
-        // (nvidia-uvm: 500 us) so that the round trips count as thrashing.
-        overrides: { thrashingLapseNs: 50_000_000 },
+        // (nvidia-uvm: 500 us) so that the round trips count as thrashing, and pin after 3
+        // throttles (nvidia-uvm: 10) to keep the run short.
+        overrides: { thrashingLapseNs: 50_000_000, thrashingPinThrottles: 3 },
         ramBytes: 256 * MiB,
         gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, thrashing }],
         buffers: [{ name: 'buf', bytes: 4 * MiB }],
