@@ -210,3 +210,46 @@ describe('thrashing detection', () => {
     expect(on.pagesToVram).toBeLessThan(off.pagesToVram);
   });
 });
+
+describe('links', () => {
+  const base = (gpu: Partial<import('./simulate.js').GpuConfig>) =>
+    simulate(
+      {
+        profile: 'pcie4-a100',
+        ramBytes: 512 * MiB,
+        gpus: [{ name: 'gpu0', vramBytes: 256 * MiB, ...gpu }],
+        buffers: [{ name: 'buf', bytes: 64 * MiB, hugepage: true }],
+        workloads: [
+          { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
+          {
+            kind: 'gpu',
+            name: 'stream',
+            gpu: 'gpu0',
+            buffer: 'buf',
+            op: 'read',
+            pattern: 'sequential',
+            after: 'init',
+          },
+        ],
+      },
+      { seed: 1 },
+    );
+
+  it('a narrower or older PCIe link makes the copies slower; C2C makes them faster', () => {
+    const x16 = base({});
+    const x4 = base({ link: { kind: 'pcie', gen: 4, lanes: 4 } });
+    const gen3 = base({ link: { kind: 'pcie', gen: 3 } });
+    const c2c = base({ link: { kind: 'c2c' } });
+    const copy = (r: ReturnType<typeof base>) => r.devices.gpu0!.copyWaitNs;
+    expect(copy(x4)).toBeGreaterThan(3 * copy(x16));
+    expect(copy(gen3)).toBeGreaterThan(1.5 * copy(x16));
+    expect(copy(c2c)).toBeLessThan(copy(x16));
+    expect(c2c.links['c2c-gpu0.h2d']!.bytes).toBe(64 * MiB);
+  });
+
+  it('a GPU on the other socket sends its copies over the socket interconnect', () => {
+    const r = base({ socket: 1 });
+    expect(r.links['socket-interconnect.0to1']!.bytes).toBe(64 * MiB);
+    expect(base({}).links['socket-interconnect.0to1']!.bytes).toBe(0);
+  });
+});

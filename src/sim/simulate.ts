@@ -43,6 +43,14 @@ export interface GpuConfig {
   prefetch?: boolean;
   /** nvidia-uvm-like thrashing detection (throttle, then pin in RAM and map remotely). */
   thrashing?: boolean;
+  /**
+   * The host link. Default: the profile's measured host<->device bandwidths. A PCIe link of
+   * another generation or width scales the profile's efficiency (measured / raw) to that
+   * link's raw bandwidth; 'c2c' is NVLink-C2C at the profile's nvlinkC2cBandwidth.
+   */
+  link?: { kind: 'pcie'; gen: 3 | 4 | 5; lanes?: number } | { kind: 'c2c' };
+  /** CPU socket the GPU hangs off (default 0). Host memory is on socket 0; socket 1 crosses the socket interconnect. */
+  socket?: 0 | 1;
 }
 
 export interface BufferConfig {
@@ -261,6 +269,13 @@ export function validateConfig(c: SimConfig): CostProfile {
     positive(g.vramBytes, `gpus.${g.name}.vramBytes`);
     if (g.vramBytes < PMD_SIZE) throw new SimConfigError(`gpus.${g.name}.vramBytes must be at least 2 MiB`);
     if (names.has(g.name)) throw new SimConfigError(`duplicate name '${g.name}'`);
+    if (g.link?.kind === 'pcie') {
+      if (![3, 4, 5].includes(g.link.gen))
+        throw new SimConfigError(`gpus.${g.name}.link.gen must be 3, 4 or 5`);
+      const lanes = g.link.lanes ?? 16;
+      if (![1, 2, 4, 8, 16].includes(lanes))
+        throw new SimConfigError(`gpus.${g.name}.link.lanes must be 1, 2, 4, 8 or 16`);
+    }
     names.add(g.name);
   }
   const buffers = new Set<string>();
@@ -306,7 +321,11 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     new Link('host-memory.read', v.hostMemoryBandwidth),
     new Link('host-memory.write', v.hostMemoryBandwidth),
   ] as const;
-  const links: Link[] = [...hostMem];
+  const socketLink = [
+    new Link('socket-interconnect.0to1', v.cpuSocketInterconnectBandwidth),
+    new Link('socket-interconnect.1to0', v.cpuSocketInterconnectBandwidth),
+  ] as const;
+  const links: Link[] = [...hostMem, ...socketLink];
 
   // Buffers.
   const buffers = new Map<string, { addr: number; bytes: number }>();
@@ -347,8 +366,22 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     });
     const mir = dev.mirror(proc.mm, span.lo, span.hi - span.lo);
     // The two directions are asymmetric on some platforms (Gen5 H2D 35.2, D2H 52.8 GB/s).
-    const h2d = new Link(`pcie-${g.name}.h2d`, v.hostToDeviceBandwidth);
-    const d2h = new Link(`pcie-${g.name}.d2h`, v.deviceToHostBandwidth);
+    let up = v.hostToDeviceBandwidth;
+    let down = v.deviceToHostBandwidth;
+    if (g.link?.kind === 'pcie') {
+      const raw = [0, 0, 0, v.pcieGen3x16Bandwidth, v.pcieGen4x16Bandwidth, v.pcieGen5x16Bandwidth][
+        g.link.gen
+      ]!;
+      const lanes = g.link.lanes ?? 16;
+      up = (v.hostToDeviceBandwidth / v.pcieLinkRawBandwidth) * raw * (lanes / 16);
+      down = (v.deviceToHostBandwidth / v.pcieLinkRawBandwidth) * raw * (lanes / 16);
+    } else if (g.link?.kind === 'c2c') {
+      up = v.nvlinkC2cBandwidth;
+      down = v.nvlinkC2cBandwidth;
+    }
+    const linkName = g.link?.kind === 'c2c' ? `c2c-${g.name}` : `pcie-${g.name}`;
+    const h2d = new Link(`${linkName}.h2d`, up);
+    const d2h = new Link(`${linkName}.d2h`, down);
     links.push(h2d, d2h);
     const ce = new CopyEngine(engine, Math.max(1, Math.round(v.copyEngineCount)), `${g.name}-copy`);
     gpus.set(g.name, { dev, mir, h2d, d2h, ce, cfg: g, m: emptyDevice() });
@@ -361,7 +394,10 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   ): Generator<Wait, number, unknown> {
     if (t.bytes <= 0) return 0;
     const start = engine.now;
-    const path = t.dir === 'h2d' ? [hostMem[0], g.h2d] : [g.d2h, hostMem[1]];
+    const path =
+      t.dir === 'h2d'
+        ? [hostMem[0], ...(g.cfg.socket === 1 ? [socketLink[0]] : []), g.h2d]
+        : [g.d2h, ...(g.cfg.socket === 1 ? [socketLink[1]] : []), hostMem[1]];
     // Each copy occupies one of the GPU's copy engines for its whole duration.
     const ch = yield* g.ce.acquire();
     const r = yield* hostDeviceCopy(fabric, profile, path, t);
