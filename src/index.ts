@@ -8,6 +8,7 @@
  * model (or a driver bug the kernel would hang on, KernelHang).
  */
 
+export { checkInvariants, stateDigest } from './check/invariants.js';
 export {
   type HmmFixture,
   runSelftest,
@@ -17,6 +18,7 @@ export {
 } from './conformance/harness.js';
 export { HMM_TESTS } from './conformance/hmm-tests.js';
 export { Dmirror, DmirrorDevice } from './drivers/dmirror.js';
+export { GpuDevice, GpuMirror, type GpuOptions, type GpuStats } from './drivers/gpu.js';
 export * from './kernel/constants.js';
 export { FrameTable } from './kernel/frames.js';
 export { HmmRange, hmmRangeFault, hmmRangeFaultSteps } from './kernel/hmm.js';
@@ -50,5 +52,36 @@ export {
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
 } from './kernel/mmu_notifier.js';
+export {
+  type CostParameter,
+  type CostProfile,
+  getProfile,
+  PROFILES,
+  profileNames,
+  transferBandwidth,
+  transferTimeNs,
+  withOverrides,
+} from './sim/costs.js';
+export { Condition, Engine, Signal } from './sim/engine.js';
+export { Fabric, Link } from './sim/links.js';
+export { CopyEngine, CpuPool, Server } from './sim/resources.js';
+export { Rng } from './sim/rng.js';
+// Simulated time.
+export {
+  type BufferConfig,
+  type CpuWorkload,
+  type DeviceMetrics,
+  type GpuConfig,
+  type GpuWorkload,
+  measureCopyBandwidth,
+  type SimConfig,
+  SimConfigError,
+  type SimEvent,
+  type SimOptions,
+  type SimResult,
+  simulate,
+  type WorkloadConfig,
+  type WorkloadMetrics,
+} from './sim/simulate.js';
 export { Machine, type MachineOptions, Process, SegvError } from './uapi/machine.js';
 export * from './uapi/test_hmm_uapi.js';
