@@ -445,9 +445,21 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           acc += perPage;
         } else {
           // A page fault: entry cost plus whatever the fault moved (migrate_to_ram copies).
+          let invalidations = 0;
+          let tlb = 0;
+          for (const g of gpus.values()) {
+            invalidations -= g.dev.stats.invalidations;
+            tlb -= g.dev.stats.tlbInvalidations;
+          }
           userTouch(k, proc.mm, addr, write, (i + pass) & 0x7fffffff);
+          for (const g of gpus.values()) {
+            invalidations += g.dev.stats.invalidations;
+            tlb += g.dev.stats.tlbInvalidations;
+          }
           wm.cpuFaults++;
-          let ns = v.cpuFaultEntryNs;
+          // The fault, plus the device invalidations it caused (a write to a mirrored page).
+          let ns =
+            v.cpuFaultEntryNs + invalidations * v.mmuNotifierInvalidateNs + tlb * v.gpuTlbInvalidationNs;
           for (const g of gpus.values()) {
             const pend = g.dev.pendingTransfers;
             if (pend.length === 0) continue;
@@ -543,7 +555,13 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         acc = 0;
       }
       const t0 = engine.now;
+      const inv0 = g.dev.stats.invalidations;
+      const tlb0 = g.dev.stats.tlbInvalidations;
       const r = g.dev.serviceFaults(g.mir, addrs, writes, n, engine.now);
+      // Notifier callbacks and GPU TLB invalidations caused by this pass (evictions, splits).
+      const invNs =
+        (g.dev.stats.invalidations - inv0) * v.mmuNotifierInvalidateNs +
+        (g.dev.stats.tlbInvalidations - tlb0) * v.gpuTlbInvalidationNs;
       const cpuNs =
         v.gpuFaultBatchFixedNs +
         // Per serviced fault: later faults on a chunk serviced in the same batch coalesce.
@@ -554,6 +572,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         // migrate_vma's work is per entry: a 2 MiB folio moved whole is one entry.
         v.migrateVmaPerPageNs * r.migratedEntries +
         v.gpuEvictionPerPageNs * r.evictedPages +
+        invNs +
         r.throttleNs;
       const core = yield* cpus.acquire();
       yield cpuNs;
@@ -641,9 +660,10 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
 }
 
 /**
- * One host<->device copy over `path`. Its fixed part (the profile's transfer time minus
- * bytes at the path's narrowest capacity) is charged as latency, the bytes share bandwidth
- * with concurrent copies: uncontended, the time is exactly transferTimeNs.
+ * One host<->device copy over `path`. Its fixed part (the profile's transfer time minus the
+ * bytes at the profile's host link bandwidth) is charged as latency; the bytes share the
+ * path's bandwidth with concurrent copies. Uncontended on the profile's own link, the time is
+ * exactly transferTimeNs.
  */
 export function* hostDeviceCopy(
   fabric: Fabric,
@@ -652,9 +672,11 @@ export function* hostDeviceCopy(
   t: Transfer,
 ): Generator<Wait, TransferResult, unknown> {
   const dir = t.dir === 'h2d' ? 'hostToDevice' : 'deviceToHost';
-  let peak = Infinity;
-  for (const l of path) peak = Math.min(peak, l.capacityBytesPerNs);
-  const latency = Math.max(0, transferTimeNs(profile, t.bytes, dir) - t.bytes / peak);
+  // The fixed part of a copy is the profile's transfer time minus the bytes at the profile's
+  // own link bandwidth; the bytes then flow at whatever the path's links give.
+  const profilePeak =
+    t.dir === 'h2d' ? profile.values.hostToDeviceBandwidth : profile.values.deviceToHostBandwidth;
+  const latency = Math.max(0, transferTimeNs(profile, t.bytes, dir) - t.bytes / profilePeak);
   return (yield fabric.transfer(path, t.bytes, latency)) as TransferResult;
 }
 
