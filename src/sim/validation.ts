@@ -175,10 +175,10 @@ export function renderSweep(rows: SweepRow[]): string {
 
 /** A small deterministic SVG line chart: GB/s against batch size, one line per series. */
 export function renderSweepSvg(rows: SweepRow[]): string {
-  const W = 640;
-  const H = 360;
+  const W = 820;
+  const H = 380;
   const L = 60;
-  const R = 170;
+  const R = 260;
   const T = 30;
   const B = 50;
   const series = new Map<string, SweepRow[]>();
@@ -188,13 +188,16 @@ export function renderSweepSvg(rows: SweepRow[]): string {
     series.get(key)!.push(r);
   }
   const batches = [...new Set(rows.map((r) => r.batch))].sort((a, b) => a - b);
-  const maxY = Math.max(...rows.map((r) => r.gbps)) * 1.1;
+  // Log scale on both axes: the THP series is an order of magnitude above the others.
+  const lo = 10 ** Math.floor(Math.log10(Math.min(...rows.map((r) => r.gbps))));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(...rows.map((r) => r.gbps))));
   const x = (b: number) =>
     L +
     ((Math.log2(b) - Math.log2(batches[0]!)) /
       Math.max(1, Math.log2(batches.at(-1)!) - Math.log2(batches[0]!))) *
       (W - L - R);
-  const y = (v: number) => H - B - (v / maxY) * (H - T - B);
+  const y = (v: number) =>
+    H - B - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - T - B);
   const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728'];
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, sans-serif" font-size="12">`,
@@ -203,7 +206,7 @@ export function renderSweepSvg(rows: SweepRow[]): string {
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>`,
     `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`,
     `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">faults per batch (log scale)</text>`,
-    `<text x="16" y="${(T + H - B) / 2}" transform="rotate(-90 16 ${(T + H - B) / 2})" text-anchor="middle">GB/s</text>`,
+    `<text x="16" y="${(T + H - B) / 2}" transform="rotate(-90 16 ${(T + H - B) / 2})" text-anchor="middle">GB/s (log scale)</text>`,
   ];
   for (const b of batches) {
     parts.push(
@@ -211,12 +214,17 @@ export function renderSweepSvg(rows: SweepRow[]): string {
     );
     parts.push(`<text x="${x(b).toFixed(1)}" y="${H - B + 18}" text-anchor="middle">${b}</text>`);
   }
-  for (let i = 0; i <= 4; i++) {
-    const v = (maxY / 4) * i;
-    parts.push(
-      `<line x1="${L - 5}" y1="${y(v).toFixed(1)}" x2="${W - R}" y2="${y(v).toFixed(1)}" stroke="#ddd"/>`,
-    );
-    parts.push(`<text x="${L - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${v.toFixed(2)}</text>`);
+  for (let d = lo; d <= hi; d *= 10) {
+    for (const m of [1, 2, 5]) {
+      const v = d * m;
+      if (v > hi) break;
+      parts.push(
+        `<line x1="${L - 5}" y1="${y(v).toFixed(1)}" x2="${W - R}" y2="${y(v).toFixed(1)}" stroke="#ddd"/>`,
+      );
+      parts.push(
+        `<text x="${L - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${+v.toPrecision(2)}</text>`,
+      );
+    }
   }
   let i = 0;
   for (const [name, rs] of series) {
