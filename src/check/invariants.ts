@@ -232,7 +232,48 @@ export function checkInvariants(m: Machine): string[] {
       });
     }
   }
+  // RDMA MRs: a host entry maps what the CPU maps; a P2P entry maps the BAR page of the VRAM
+  // page the CPU's device-private entry points at.
+  for (const nic of m.nics) {
+    for (const mr of nic.mrs) {
+      if (mr.mm.dead) continue;
+      mr.forEach((va, pfn, kind, writable) => {
+        const cpu = cpuEntry(mr.mm, va);
+        let want = pfn;
+        if (kind !== 1) {
+          want = -1;
+          for (const g of m.gpus) {
+            const v = g.vramPfnOfAlias(pfn);
+            if (v >= 0) want = v;
+          }
+        }
+        if (!cpu || cpu.pfn !== want) {
+          out.push(
+            `${nic.name}: MR maps ${hex(va)} to pfn ${pfn}, the CPU maps ${cpu ? `pfn ${cpu.pfn}` : 'nothing'}`,
+          );
+        } else if (writable && !cpu.write) {
+          out.push(`${nic.name}: MR may write ${hex(va)}, the CPU entry is read-only`);
+        }
+      });
+    }
+  }
   return out;
+}
+
+/** The CPU's present or device-private entry at va: its pfn and write bit. */
+function cpuEntry(mm: import('../kernel/mm.js').Mm, va: number): { pfn: number; write: boolean } | null {
+  const slot = mm.pt.slot(va);
+  if (slot?.kind === PMD_HUGE || slot?.kind === PMD_DEVICE_PRIVATE) {
+    return { pfn: slot.pfn + ((va / PAGE_SIZE) % HPAGE_PMD_NR), write: (slot.bits & PTE_WRITE) !== 0 };
+  }
+  if (slot?.kind === PMD_TABLE) {
+    const i = (va / PAGE_SIZE) % HPAGE_PMD_NR;
+    const type = slot.table!.bits[i]! & PTE_TYPE_MASK;
+    if (type === PTE_PRESENT || type === PTE_DEVICE_PRIVATE) {
+      return { pfn: slot.table!.pfn[i]!, write: (slot.table!.bits[i]! & PTE_WRITE) !== 0 };
+    }
+  }
+  return null;
 }
 
 /**

@@ -67,6 +67,11 @@ const BLOCK_PAGES = HPAGE_PMD_NR;
 
 export interface GpuOptions {
   name: string;
+  /**
+   * The dev_pagemap owner of the VRAM (default: the device itself). Devices that share an
+   * owner see each other's device-private pages in hmm_range_fault (Xe's owner registry).
+   */
+  owner?: unknown;
   vramBytes: number;
   /** Chunk sizes tried on a fault, largest first (Xe: 2 MiB, 64 KiB, 4 KiB). */
   chunkSizes?: number[];
@@ -83,6 +88,11 @@ export interface GpuOptions {
    * throttles the block is pinned in RAM and mapped remotely for `thrashingPinNs`.
    */
   thrashing?: boolean;
+  /**
+   * Size of the BAR that exposes VRAM to PCI peers (default: all of VRAM, a resizable BAR).
+   * A smaller BAR exposes only the first `barBytes` of VRAM.
+   */
+  barBytes?: number;
   thrashingLapseNs?: number;
   thrashingThreshold?: number;
   thrashingPinThrottles?: number;
@@ -296,6 +306,8 @@ export class GpuDevice {
   readonly chunkSizes: number[];
   readonly prefetch: boolean;
   readonly prefetchThreshold: number;
+  /** dev_pagemap owner of this GPU's VRAM. */
+  readonly owner: unknown;
   readonly vramPages: number;
   private readonly basePfn: number;
   private readonly regionPages: number;
@@ -313,11 +325,18 @@ export class GpuDevice {
   readonly mirrors: GpuMirror[] = [];
   /** Pages currently allocated in VRAM. */
   vramUsed = 0;
+  /** First pfn of the BAR (its PCI_P2PDMA alias pages) and its size in pages. */
+  readonly barBase: number;
+  readonly barPages: number;
+  private readonly barRegions: (DevPagemap | undefined)[] = [];
+  /** Alias (PCI_P2PDMA) pages created so far (Linux creates them all at probe). */
+  aliasPagesCreated = 0;
 
   constructor(
     readonly k: Kernel,
     readonly opts: GpuOptions,
   ) {
+    this.owner = opts.owner ?? this;
     this.chunkSizes = opts.chunkSizes ?? [PMD_SIZE, SZ_64K, PAGE_SIZE];
     this.prefetch = opts.prefetch ?? false;
     this.prefetchThreshold = opts.prefetchThreshold ?? 51;
@@ -328,6 +347,8 @@ export class GpuDevice {
       Math.floor((opts.pagemapBytes ?? 2 ** 30) / PAGE_SIZE / BLOCK_PAGES) * BLOCK_PAGES,
     );
     this.basePfn = k.requestFreeMemRegion(this.vramPages * PAGE_SIZE);
+    this.barPages = Math.min(this.vramPages, Math.floor((opts.barBytes ?? opts.vramBytes) / PAGE_SIZE));
+    this.barBase = k.requestFreeMemRegion(Math.max(1, this.barPages) * PAGE_SIZE);
     this.blockState = new Uint8Array(blocks);
     this.blockUsed = new Uint16Array(blocks);
     for (let b = blocks - 1; b >= 0; b--) this.freeBlocks.push(b);
@@ -344,6 +365,57 @@ export class GpuDevice {
     return m;
   }
 
+  // ---- BAR and P2P alias pages ------------------------------------------------------------
+
+  /** Whether pfn is one of this GPU's VRAM pages. */
+  ownsVram(pfn: number): boolean {
+    return pfn >= this.basePfn && pfn < this.basePfn + this.vramPages;
+  }
+
+  /**
+   * The PCI_P2PDMA alias page through which peers reach VRAM page `pfn` (the RFC's
+   * get_dma_pfn_for_device), or -ENOMEM when the page lies outside the BAR window.
+   */
+  aliasPfn(pfn: number): number {
+    const index = pfn - this.basePfn;
+    if (index < 0 || index >= this.vramPages) return -22; // -EINVAL: not our page
+    if (index >= this.barPages) return -12; // -ENOMEM: outside the BAR window
+    const region = Math.floor(index / this.regionPages);
+    if (!this.barRegions[region]) {
+      const start = this.barBase + region * this.regionPages;
+      const n = Math.min(this.regionPages, this.barPages - region * this.regionPages);
+      const pgmap = new DevPagemap(
+        5 /* MEMORY_DEVICE_PCI_P2PDMA */,
+        this,
+        { folioFree: () => {} },
+        `${this.name} BAR ${region}`,
+      );
+      const r = this.k.memremapPages(pgmap, start, n);
+      if (r < 0) throw new Error(`model bug: memremap_pages of ${this.name}'s BAR failed (${r})`);
+      this.barRegions[region] = pgmap;
+      this.aliasPagesCreated += n;
+    }
+    return this.barBase + index;
+  }
+
+  /**
+   * The BAR page (pfn in the BAR's physical range) through which peers reach VRAM page
+   * `pfn`, without creating alias struct pages (dma_map_resource style), or -ENOMEM outside
+   * the BAR window.
+   */
+  barPfn(pfn: number): number {
+    const index = pfn - this.basePfn;
+    if (index < 0 || index >= this.vramPages) return -22;
+    if (index >= this.barPages) return -12;
+    return this.barBase + index;
+  }
+
+  /** The VRAM page behind an alias page, or -1. */
+  vramPfnOfAlias(alias: number): number {
+    const index = alias - this.barBase;
+    return index >= 0 && index < this.barPages ? this.basePfn + index : -1;
+  }
+
   // ---- VRAM allocator -------------------------------------------------------------------
 
   private blockOf(pfn: number): number {
@@ -358,7 +430,7 @@ export class GpuDevice {
     const n = Math.min(this.regionPages, this.vramPages - r * this.regionPages);
     const pgmap = new DevPagemap(
       MEMORY_DEVICE_PRIVATE,
-      this,
+      this.owner,
       {
         folioFree: (head) => this.folioFree(head),
         migrateToRam: (vmf) => this.migrateToRam(vmf),
@@ -507,7 +579,7 @@ export class GpuDevice {
       npages: 0,
       start,
       end: start + span,
-      pgmapOwner: this,
+      pgmapOwner: this.owner,
       flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE | (order ? MIGRATE_VMA_SELECT_COMPOUND : 0),
       faultPage: vmf.page,
     };
@@ -573,7 +645,7 @@ export class GpuDevice {
       npages: 0,
       start,
       end,
-      pgmapOwner: this,
+      pgmapOwner: this.owner,
       flags: MIGRATE_VMA_SELECT_SYSTEM | (n === BLOCK_PAGES ? MIGRATE_VMA_SELECT_COMPOUND : 0),
       faultPage: -1,
     };
@@ -634,7 +706,7 @@ export class GpuDevice {
       end,
       HMM_PFN_HI_REQ_FAULT | (write ? HMM_PFN_HI_REQ_WRITE : 0),
       0,
-      this,
+      this.owner,
     );
     for (let tries = 0; tries < 100; tries++) {
       range.notifierSeq = mmuIntervalReadBegin(m.notifier);
@@ -660,7 +732,7 @@ export class GpuDevice {
         if (!(hi & HMM_PFN_HI_VALID)) continue;
         const pfn = range.pfn(i);
         m.pt.set(start + i * PAGE_SIZE, pfn, (hi & HMM_PFN_HI_WRITE) !== 0);
-        if (k.pgmapOf(pfn)?.owner !== this) this.stats.remoteMapped++;
+        if (!this.ownsVram(pfn)) this.stats.remoteMapped++;
       }
       this.stats.ptesWritten += n;
       return 0;
@@ -845,6 +917,6 @@ export class GpuDevice {
 
   private isResident(m: GpuMirror, va: number): boolean {
     const pfn = m.devicePfn(va);
-    return pfn !== 0 && this.k.pgmapOf(pfn)?.owner === this;
+    return pfn !== 0 && this.ownsVram(pfn);
   }
 }

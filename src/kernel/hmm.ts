@@ -57,9 +57,25 @@ const NEED_FAULT = 1;
 const NEED_WRITE_FAULT = 2;
 const ORDER_PMD_HI = HPAGE_PMD_ORDER << HMM_PFN_HI_ORDER_SHIFT;
 
+/** Returned by an HmmP2pHook to let the page fault (migrate to RAM) as mainline does. */
+export const HMM_P2P_FAULT = -0x1000;
+
+/**
+ * The extension point of the P2P designs (not in mainline; see docs/designs.md): decides what
+ * hmm_range_fault reports for a DEVICE_PRIVATE page whose pagemap owner is not the range's
+ * dev_private_owner. Mainline faults such a page (migrate_to_ram) when a fault is requested.
+ * A hook returns a pfn to report instead (a BAR alias page, or the device-private pfn
+ * itself), HMM_P2P_FAULT to fall back to mainline behaviour, or a negative errno.
+ */
+export interface HmmP2pHook {
+  devicePrivate(pfn: number, owner: unknown, writable: boolean): number;
+}
+
 /** struct hmm_range. Request flags are kept as the upper 32 bits of Linux's values. */
 export class HmmRange {
   notifierSeq = 0;
+  /** A P2P design's hook (null: mainline behaviour). */
+  p2p: HmmP2pHook | null = null;
   /** The pfn array, Linux's exact u64 values. */
   readonly hmmPfns: BigUint64Array;
   /** Word view of hmmPfns: [2i] = pfn, [2i+1] = flags (HMM_PFN_HI_*). */
@@ -192,6 +208,27 @@ function walkPmd(k: Kernel, s: WalkState, vma: Vma, addr: number, end: number): 
       fill(range, i0, i1, cpu, slot.pfn + sub, 1);
       return 0;
     }
+    if (range.p2p && pgmap) {
+      // Ask the design page by page; any page that must fault makes the whole entry fault.
+      const w = range.words;
+      let ok = true;
+      for (let i = i0; i < i1 && ok; i++) {
+        const r = range.p2p.devicePrivate(
+          slot.pfn + sub + (i - i0),
+          pgmap.owner,
+          (slot.bits & PTE_WRITE) !== 0,
+        );
+        if (r >= 0) {
+          w[2 * i] = r;
+          w[2 * i + 1] =
+            (w[2 * i + 1]! & HMM_PFN_HI_INOUT_FLAGS) |
+            HMM_PFN_HI_VALID |
+            (slot.bits & PTE_WRITE ? HMM_PFN_HI_WRITE : 0);
+        } else if (r === HMM_P2P_FAULT) ok = false;
+        else return r;
+      }
+      if (ok) return 0;
+    }
     const need = rangeNeedFault(range, i0, i1, 0);
     if (need) return requestFault(s, vma, addr, end, need);
     fill(range, i0, i1, HMM_PFN_HI_ERROR);
@@ -240,6 +277,15 @@ function walkPmd(k: Kernel, s: WalkState, vma: Vma, addr: number, end: number): 
         w[2 * i] = pfn;
         w[2 * i + 1] = keep | HMM_PFN_HI_VALID | (bits & PTE_WRITE ? HMM_PFN_HI_WRITE : 0);
         continue;
+      }
+      if (range.p2p && pgmap) {
+        const r = range.p2p.devicePrivate(pfn, pgmap.owner, (bits & PTE_WRITE) !== 0);
+        if (r >= 0) {
+          w[2 * i] = r;
+          w[2 * i + 1] = keep | HMM_PFN_HI_VALID | (bits & PTE_WRITE ? HMM_PFN_HI_WRITE : 0);
+          continue;
+        }
+        if (r !== HMM_P2P_FAULT) return r;
       }
     }
     // Any other non-present entry: output 0 unless a fault was requested.

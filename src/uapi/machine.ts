@@ -7,6 +7,7 @@
 
 import { type Dmirror, DmirrorDevice } from '../drivers/dmirror.js';
 import { GpuDevice, type GpuOptions } from '../drivers/gpu.js';
+import type { RdmaNic } from '../drivers/rdma.js';
 import {
   EBADF,
   EFAULT,
@@ -115,6 +116,8 @@ export class Machine {
   readonly processes: Process[] = [];
   /** SVM GPUs attached with addGpu (their mirrors are checked by the invariant checker). */
   readonly gpus: GpuDevice[] = [];
+  /** RDMA NICs attached with addNic (their MRs are checked by the invariant checker). */
+  readonly nics: RdmaNic[] = [];
 
   constructor(options: MachineOptions = {}) {
     const thp: ThpMode =
@@ -142,6 +145,12 @@ export class Machine {
     const g = new GpuDevice(this.kernel, options);
     this.gpus.push(g);
     return g;
+  }
+
+  /** Attaches an RDMA NIC (built with the P2P design binding it uses). */
+  addNic(nic: RdmaNic): RdmaNic {
+    this.nics.push(nic);
+    return nic;
   }
 
   /** A new process with an empty address space. */

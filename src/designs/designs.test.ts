@@ -1,0 +1,168 @@
+/**
+ * The contract every P2P design runs (hono's common.case pattern): a NIC reads a buffer whose
+ * pages live in a GPU's device-private memory, on platforms where the GPU is reachable by the
+ * NIC over a switch (BUS_ADDR), through the host bridge (THRU_HOST_BRIDGE), or not at all
+ * (NOT_SUPPORTED), with a full or a small BAR. Deviations of a design from the common
+ * expectations are listed with their reason.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkInvariants } from '../check/invariants.js';
+import { RdmaNic } from '../drivers/rdma.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../kernel/constants.js';
+import { Machine } from '../uapi/machine.js';
+import { DESIGN_NAMES, type DesignName, type P2pMapType } from './design.js';
+import { createDesign } from './designs.js';
+
+const MiB = 2 ** 20;
+const PAGES = 1024; // 4 MiB
+
+function setup(name: DesignName, mapType: P2pMapType, barBytes: number, fallback: 'rfc' | 'v2' = 'rfc') {
+  const design = createDesign(name);
+  const m = new Machine({ ramBytes: 256 * MiB });
+  const k = m.kernel;
+  const connectivity = { mapType: () => mapType };
+  const gpu = m.addGpu({
+    name: 'gpu0',
+    vramBytes: 64 * MiB,
+    barBytes,
+    owner: design.gpuOwner('gpu0', { connectivity, gpuNames: ['gpu0'] }),
+  });
+  const p = m.spawn();
+  const a = p.mmap(0, PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  const data = new Uint8Array(PAGES * PAGE_SIZE);
+  for (let i = 0; i < data.length; i += 4) new DataView(data.buffer).setUint32(i, i * 31 + 7, true);
+  p.store(a, data);
+  // The GPU pulls the whole buffer into VRAM.
+  const mir = gpu.mirror(p.mm, a, PAGES * PAGE_SIZE);
+  const addrs: number[] = [];
+  for (let i = 0; i < PAGES; i++) addrs.push(a + i * PAGE_SIZE);
+  gpu.serviceFaults(
+    mir,
+    addrs,
+    addrs.map(() => 0),
+    addrs.length,
+  );
+  const binding = design.bind({ kernel: k, gpus: [gpu], connectivity }, 'nic0');
+  const nic = m.addNic(new RdmaNic(k, { name: 'nic0', fallback }, binding, () => mapType));
+  const mr = nic.registerOdpMr(p.mm, a, PAGES * PAGE_SIZE);
+  return { design, m, k, gpu, p, a, data, nic, mr };
+}
+
+/** What the NIC reads through its translation of va (a BAR page reads the VRAM behind it). */
+function nicRead(s: ReturnType<typeof setup>, va: number): number {
+  const e = s.mr.translate(va, false)!;
+  const v = s.gpu.vramPfnOfAlias(e.pfn);
+  const out = new Uint8Array(4);
+  s.k.frames.read(v >= 0 ? v : e.pfn, 0, 4, out, 0);
+  return new DataView(out.buffer).getUint32(0, true);
+}
+
+describe.each(DESIGN_NAMES.map((d) => [d]))('P2P design contract: %s', (name) => {
+  const p2pDesign = name !== 'upstream';
+
+  it.each([['BUS_ADDR'], ['THRU_HOST_BRIDGE']] as const)(
+    'a NIC fault over VRAM-resident pages succeeds with correct data and consistent mappings (%s)',
+    (mapType) => {
+      const s = setup(name, mapType, 64 * MiB);
+      expect(s.gpu.vramUsed).toBe(PAGES);
+      expect(s.nic.pageFault(s.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+      for (let i = 0; i < PAGES; i += 97)
+        expect(nicRead(s, s.a + i * PAGE_SIZE)).toBe(i * PAGE_SIZE * 31 + 7);
+      expect(checkInvariants(s.m)).toEqual([]);
+      if (p2pDesign) {
+        // Pages stay in VRAM and the NIC reaches them peer to peer.
+        expect(s.nic.stats.p2pPages).toBe(PAGES);
+        expect(s.gpu.stats.cpuFaultPages).toBe(0);
+        expect(s.mr.translate(s.a, false)!.kind).toBe(mapType === 'BUS_ADDR' ? 2 : 3);
+      } else {
+        // Mainline: every page migrates back to RAM first.
+        expect(s.nic.stats.p2pPages).toBe(0);
+        expect(s.gpu.stats.cpuFaultPages).toBe(PAGES);
+      }
+    },
+  );
+
+  it('with no P2P path (NOT_SUPPORTED) every page ends in RAM, data intact', () => {
+    const s = setup(name, 'NOT_SUPPORTED', 64 * MiB);
+    expect(s.nic.pageFault(s.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+    expect(s.nic.stats.p2pPages).toBe(0);
+    expect(s.nic.stats.hostPages).toBe(PAGES);
+    expect(s.gpu.vramUsed).toBe(0);
+    for (let i = 0; i < PAGES; i += 97) expect(nicRead(s, s.a + i * PAGE_SIZE)).toBe(i * PAGE_SIZE * 31 + 7);
+    expect(checkInvariants(s.m)).toEqual([]);
+  });
+
+  it('with a small BAR, pages outside the window migrate and the rest go peer to peer', () => {
+    // A 2 MiB BAR exposes the first VRAM block only; the 4 MiB buffer uses two blocks.
+    const s = setup(name, 'BUS_ADDR', 2 * MiB);
+    expect(s.nic.pageFault(s.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+    expect(s.nic.stats.p2pPages + s.nic.stats.hostPages).toBe(PAGES);
+    if (p2pDesign) {
+      expect(s.nic.stats.p2pPages).toBe(512);
+      expect(s.gpu.stats.cpuFaultPages).toBe(512);
+    }
+    for (let i = 0; i < PAGES; i += 97) expect(nicRead(s, s.a + i * PAGE_SIZE)).toBe(i * PAGE_SIZE * 31 + 7);
+    expect(checkInvariants(s.m)).toEqual([]);
+  });
+
+  it('drops the NIC translations the CPU invalidates (mprotect; a CPU touch of a VRAM page)', () => {
+    const s = setup(name, 'BUS_ADDR', 64 * MiB);
+    expect(s.nic.pageFault(s.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+    expect(s.p.mprotect(s.a, PAGE_SIZE, PROT_READ)).toBe(0);
+    expect(s.mr.translate(s.a, false)).toBeNull();
+    expect(s.mr.translate(s.a + PAGE_SIZE, false)).not.toBeNull();
+    // Under a P2P design the page is still in VRAM: a CPU write migrates it back to RAM,
+    // and the NIC must drop its P2P translation of it.
+    s.p.store(s.a + 8 * PAGE_SIZE, Uint8Array.of(1, 2, 3, 4));
+    if (p2pDesign) expect(s.mr.translate(s.a + 8 * PAGE_SIZE, false)).toBeNull();
+    expect(checkInvariants(s.m)).toEqual([]);
+  });
+});
+
+describe('what each design costs', () => {
+  const run = (name: DesignName) => {
+    const s = setup(name, 'BUS_ADDR', 64 * MiB);
+    s.nic.pageFault(s.mr, s.a, s.a + PAGES * PAGE_SIZE, false);
+    return s;
+  };
+
+  it('rfc-callback calls the driver once per page and creates alias struct pages', () => {
+    const s = run('rfc-callback');
+    expect(s.design.counters.callbacks).toBe(PAGES);
+    expect(s.gpu.aliasPagesCreated).toBeGreaterThan(0);
+  });
+
+  it('pagemap-p2p decides once per (pagemap, client), with no per-page callback', () => {
+    const s = run('pagemap-p2p');
+    expect(s.design.counters.mapTypeQueries).toBe(1);
+    expect(s.design.counters.callbacks).toBe(0);
+    expect(s.gpu.aliasPagesCreated).toBeGreaterThan(0);
+  });
+
+  it('owner-registry needs no alias struct pages: it maps the BAR address directly', () => {
+    const s = run('owner-registry');
+    expect(s.gpu.aliasPagesCreated).toBe(0);
+    expect(s.design.counters.p2pPages).toBe(PAGES);
+  });
+
+  it('upstream migrates every page (two copies per round trip if the GPU touches them again)', () => {
+    const s = run('upstream');
+    expect(s.gpu.stats.cpuFaultPages).toBe(PAGES);
+    expect(s.design.counters.p2pPages).toBe(0);
+  });
+});
+
+describe('RDMA fallback policies on a failed P2P mapping (rfc-callback, NOT_SUPPORTED)', () => {
+  it("the RFC's policy re-faults only the failing pages; v2 re-faults the whole range", () => {
+    const rfc = setup('rfc-callback', 'NOT_SUPPORTED', 64 * MiB, 'rfc');
+    const v2 = setup('rfc-callback', 'NOT_SUPPORTED', 64 * MiB, 'v2');
+    const n = 64;
+    expect(rfc.nic.pageFault(rfc.mr, rfc.a, rfc.a + n * PAGE_SIZE, false)).toBe(0);
+    expect(v2.nic.pageFault(v2.mr, v2.a, v2.a + n * PAGE_SIZE, false)).toBe(0);
+    expect(rfc.nic.stats.fallbackPages).toBe(n);
+    expect(v2.nic.stats.fallbackPages).toBe(n);
+    expect(rfc.nic.stats.hmmCalls).toBeGreaterThan(v2.nic.stats.hmmCalls);
+    expect(checkInvariants(rfc.m)).toEqual([]);
+    expect(checkInvariants(v2.m)).toEqual([]);
+  });
+});
