@@ -253,3 +253,70 @@ describe('links', () => {
     expect(base({}).links['socket-interconnect.0to1']!.bytes).toBe(0);
   });
 });
+
+describe('RDMA into GPU memory under the P2P designs', () => {
+  const run = (design: import('../designs/design.js').DesignName, mapType: 'BUS_ADDR' | 'NOT_SUPPORTED') =>
+    simulate(
+      {
+        profile: 'pcie5-h100',
+        ramBytes: 1024 * MiB,
+        design,
+        p2p: { default: mapType },
+        gpus: [{ name: 'gpu0', vramBytes: 256 * MiB }],
+        nics: [{ name: 'nic0' }],
+        buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+        workloads: [
+          { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
+          {
+            kind: 'rdma',
+            name: 'put',
+            nic: 'nic0',
+            buffer: 'buf',
+            op: 'write',
+            pattern: 'sequential',
+            messageBytes: 65536,
+            messages: 256,
+            queueDepth: 4,
+            after: 'fill',
+          },
+        ],
+      },
+      {
+        seed: 1,
+        inspect: (m) => {
+          expect(checkInvariants(m)).toEqual([]);
+        },
+      },
+    );
+
+  it('upstream migrates the buffer to RAM for the NIC; P2P designs leave it in VRAM', () => {
+    const up = run('upstream', 'BUS_ADDR');
+    expect(up.devices.gpu0!.cpuFaultPages).toBe(4096);
+    expect(up.nics.nic0!.p2pPages).toBe(0);
+    for (const d of ['rfc-callback', 'pagemap-p2p', 'owner-registry', 'device-private-flag'] as const) {
+      const r = run(d, 'BUS_ADDR');
+      expect(r.devices.gpu0!.cpuFaultPages).toBe(0);
+      expect(r.nics.nic0!.p2pPages).toBe(4096);
+      expect(r.rdma.put!.messages).toBe(256);
+      // Peer-to-peer writes never cross host memory.
+      expect(r.links['host-memory.write']!.bytes).toBe(0);
+      expect(r.links['pcie-gpu0.h2d']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
+    }
+  });
+
+  it('without a P2P path every design falls back to migration', () => {
+    for (const d of ['rfc-callback', 'pagemap-p2p', 'owner-registry', 'device-private-flag'] as const) {
+      const r = run(d, 'NOT_SUPPORTED');
+      expect(r.nics.nic0!.p2pPages).toBe(0);
+      expect(r.devices.gpu0!.cpuFaultPages).toBe(4096);
+    }
+  });
+
+  it('reports the alias struct-page memory only for the designs that create alias pages', () => {
+    expect(run('rfc-callback', 'BUS_ADDR').design.aliasStructPageBytes).toBe((256 * MiB * 64) / 4096);
+    expect(run('pagemap-p2p', 'BUS_ADDR').design.aliasStructPageBytes).toBe((256 * MiB * 64) / 4096);
+    expect(run('owner-registry', 'BUS_ADDR').design.aliasStructPageBytes).toBe(0);
+    expect(run('rfc-callback', 'BUS_ADDR').design.callbacks).toBe(4096);
+    expect(run('pagemap-p2p', 'BUS_ADDR').design.callbacks).toBe(0);
+  });
+});

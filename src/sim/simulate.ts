@@ -10,7 +10,10 @@
  *
  * The result is plain JSON; the same config and seed give a byte-identical result.
  */
+import { DESIGN_NAMES, type DesignName, type P2pMapType } from '../designs/design.js';
+import { createDesign } from '../designs/designs.js';
 import type { GpuDevice, GpuMirror, Transfer } from '../drivers/gpu.js';
+import { type OdpMr, RdmaNic } from '../drivers/rdma.js';
 import {
   MADV_HUGEPAGE,
   MAP_ANONYMOUS,
@@ -90,7 +93,27 @@ export interface GpuWorkload extends WorkloadBase {
   bytesPerNs?: number;
 }
 
-export type WorkloadConfig = CpuWorkload | GpuWorkload;
+export interface RdmaWorkload extends WorkloadBase {
+  kind: 'rdma';
+  nic: string;
+  /** Bytes per RDMA message (like perftest's -s). */
+  messageBytes: number;
+  /** Messages to send (like perftest's -n). */
+  messages: number;
+  /** Messages in flight at once (like perftest's -t). Default 1. */
+  queueDepth?: number;
+}
+
+export type WorkloadConfig = CpuWorkload | GpuWorkload | RdmaWorkload;
+
+export interface NicConfig {
+  name: string;
+  /** What the NIC does when a P2P page cannot be mapped: the RFC's policy or v2's. */
+  fallback?: 'rfc' | 'v2';
+  socket?: 0 | 1;
+  ats?: boolean;
+  relaxedOrdering?: boolean;
+}
 
 export interface SimConfig {
   /** Cost profile name (see docs/costs.md). */
@@ -104,6 +127,20 @@ export interface SimConfig {
   gpus: GpuConfig[];
   buffers: BufferConfig[];
   workloads: WorkloadConfig[];
+  /** RDMA NICs. */
+  nics?: NicConfig[];
+  /** The P2P design NICs use for GPU device-private pages (default 'upstream'). */
+  design?: DesignName;
+  /** rfc-callback only: take a driver lock per page. */
+  rfcLockPerPage?: boolean;
+  /**
+   * PCI connectivity from each GPU to each NIC: the pci_p2pdma map type, by "gpu:nic", with a
+   * default. BUS_ADDR peers meet under a switch; THRU_HOST_BRIDGE traffic crosses the host
+   * bridge. Default: NOT_SUPPORTED.
+   */
+  p2p?: { default?: P2pMapType; pairs?: Record<string, P2pMapType> };
+  /** IOMMU mode for device DMA mappings (default 'off'). */
+  iommu?: 'off' | 'passthrough' | 'translate';
   /** Stop the simulation at this time (default: when every workload has finished). */
   durationNs?: number;
 }
@@ -132,7 +169,9 @@ export type SimEvent =
     }
   | { t: number; kind: 'transfer'; link: string; bytes: number; endNs: number }
   | { t: number; kind: 'cpu_fault'; workload: string; pages: number; cpuNs: number }
-  | { t: number; kind: 'workload_end'; workload: string };
+  | { t: number; kind: 'workload_end'; workload: string }
+  | { t: number; kind: 'nic_fault'; nic: string; pages: number; cpuNs: number; endNs: number }
+  | { t: number; kind: 'message'; workload: string; bytes: number; endNs: number };
 
 export interface DeviceMetrics {
   faults: number;
@@ -171,6 +210,47 @@ export interface WorkloadMetrics {
   computeNs: number;
 }
 
+export interface NicMetrics {
+  nicFaults: number;
+  hmmCalls: number;
+  hmmPages: number;
+  hmmRetries: number;
+  dmaMaps: number;
+  hostPages: number;
+  p2pPages: number;
+  fallbacks: number;
+  fallbackPages: number;
+  invalidations: number;
+  /** CPU time in the NIC (ODP) fault path, ns. */
+  faultCpuNs: number;
+}
+
+export interface RdmaMetrics {
+  messages: number;
+  bytes: number;
+  /** Bytes per ns (GB/s) over the workload's duration. */
+  gbps: number;
+  latencyP50Ns: number;
+  latencyP90Ns: number;
+  latencyP99Ns: number;
+  latencyMaxNs: number;
+}
+
+export interface DesignMetrics {
+  name: DesignName;
+  callbacks: number;
+  locks: number;
+  mapTypeQueries: number;
+  p2pPages: number;
+  fallbackPages: number;
+  windowMisses: number;
+  /**
+   * Memory for BAR alias struct pages as Linux spends it (pci_p2pdma_add_resource creates them
+   * for the whole BAR at probe): BAR pages x structPageBytes, for designs that use alias pages.
+   */
+  aliasStructPageBytes: number;
+}
+
 export interface SimResult {
   profile: string;
   seed: number;
@@ -180,6 +260,9 @@ export interface SimResult {
   workloads: Record<string, WorkloadMetrics>;
   links: Record<string, { bytes: number; busyNs: number }>;
   cpu: { cores: number; busyNs: number; waitNs: number };
+  nics: Record<string, NicMetrics>;
+  rdma: Record<string, RdmaMetrics>;
+  design: DesignMetrics;
   log?: SimEvent[];
 }
 
@@ -283,8 +366,21 @@ export function validateConfig(c: SimConfig): CostProfile {
     positive(b.bytes, `buffers.${b.name}.bytes`);
     buffers.add(b.name);
   }
+  const nicNames = new Set<string>();
+  for (const n of c.nics ?? []) {
+    if (names.has(n.name) || nicNames.has(n.name)) throw new SimConfigError(`duplicate name '${n.name}'`);
+    nicNames.add(n.name);
+  }
+  if (c.design !== undefined && !DESIGN_NAMES.includes(c.design)) {
+    throw new SimConfigError(`design: unknown design '${c.design}' (expected ${DESIGN_NAMES.join(', ')})`);
+  }
   const workloads = new Set<string>();
   for (const w of c.workloads) {
+    if (w.kind === 'rdma') {
+      if (!nicNames.has(w.nic)) throw new SimConfigError(`workloads.${w.name}.nic: no NIC named '${w.nic}'`);
+      positive(w.messageBytes, `workloads.${w.name}.messageBytes`);
+      positive(w.messages, `workloads.${w.name}.messages`);
+    }
     if (!buffers.has(w.buffer))
       throw new SimConfigError(`workloads.${w.name}.buffer: no buffer named '${w.buffer}'`);
     if (w.kind === 'gpu' && !names.has(w.gpu))
@@ -346,6 +442,13 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     return { lo, hi };
   })();
 
+  // The P2P design, and the PCI connectivity it consults.
+  const design = createDesign(config.design ?? 'upstream', { lockPerPage: config.rfcLockPerPage ?? false });
+  const mapType = (gpu: string, nic: string): P2pMapType =>
+    config.p2p?.pairs?.[`${gpu}:${nic}`] ?? config.p2p?.default ?? 'NOT_SUPPORTED';
+  const connectivity = { mapType };
+  const gpuNames = config.gpus.map((g) => g.name);
+
   // GPUs with a PCIe link each.
   const gpus = new Map<
     string,
@@ -354,6 +457,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   for (const g of config.gpus) {
     const dev = machine.addGpu({
       name: g.name,
+      owner: design.gpuOwner(g.name, { connectivity, gpuNames }),
       vramBytes: g.vramBytes,
       chunkSizes: g.chunkSizes,
       prefetch: g.prefetch ?? false,
@@ -385,6 +489,38 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     links.push(h2d, d2h);
     const ce = new CopyEngine(engine, Math.max(1, Math.round(v.copyEngineCount)), `${g.name}-copy`);
     gpus.set(g.name, { dev, mir, h2d, d2h, ce, cfg: g, m: emptyDevice() });
+  }
+
+  // RDMA NICs, each with its own link, bound to the design.
+  const hostBridgeP2p = [
+    new Link('host-bridge-p2p.up', v.hostBridgeP2pBandwidth || v.peerPcieBandwidth),
+    new Link('host-bridge-p2p.down', v.hostBridgeP2pBandwidth || v.peerPcieBandwidth),
+  ] as const;
+  links.push(...hostBridgeP2p);
+  const gpuList = [...gpus.values()];
+  const nics = new Map<
+    string,
+    { nic: RdmaNic; mr: OdpMr; up: Link; down: Link; cfg: NicConfig; faultCpuNs: number }
+  >();
+  for (const n of config.nics ?? []) {
+    const binding = design.bind({ kernel: k, gpus: gpuList.map((g) => g.dev), connectivity }, n.name);
+    const nic = machine.addNic(
+      new RdmaNic(
+        k,
+        { name: n.name, fallback: n.fallback, ats: n.ats, relaxedOrdering: n.relaxedOrdering },
+        binding,
+        (bar) => {
+          for (const g of gpuList) if (g.dev.vramPfnOfAlias(bar) >= 0) return mapType(g.cfg.name, n.name);
+          return 'NOT_SUPPORTED';
+        },
+      ),
+    );
+    const mr = nic.registerOdpMr(proc.mm, span.lo, span.hi - span.lo);
+    // NIC -> memory (write into our buffer) and memory -> NIC (read from it).
+    const up = new Link(`nic-${n.name}.in`, v.rdmaNicBandwidth);
+    const down = new Link(`nic-${n.name}.out`, v.rdmaNicBandwidth);
+    links.push(up, down);
+    nics.set(n.name, { nic, mr, up, down, cfg: n, faultCpuNs: 0 });
   }
 
   /** Copies one transfer over its path; time follows the profile's curve when uncontended. */
@@ -611,8 +747,192 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     finished.get(w.name)!.fire(undefined);
   }
 
+  const rdmaMetrics: Record<string, RdmaMetrics> = {};
+
+  /** The links a NIC DMA to or from the page behind translation `e` crosses. */
+  function nicPath(
+    n: { up: Link; down: Link; cfg: NicConfig },
+    e: { pfn: number; kind: number },
+    write: boolean,
+  ): Link[] {
+    const nicLink = write ? n.up : n.down;
+    const sock = n.cfg.socket === 1 ? [write ? socketLink[1] : socketLink[0]] : [];
+    if (e.kind === 1) return [nicLink, ...sock, write ? hostMem[1] : hostMem[0]];
+    let gpu = gpuList[0]!;
+    for (const g of gpuList) if (g.dev.vramPfnOfAlias(e.pfn) >= 0) gpu = g;
+    const gpuLink = write ? gpu.h2d : gpu.d2h;
+    if (e.kind === 2) return [nicLink, gpuLink]; // under a common switch: bus addresses
+    return [nicLink, write ? hostBridgeP2p[1] : hostBridgeP2p[0], gpuLink];
+  }
+
+  /** A NIC page fault: kernel work now, CPU time charged on a core, migrations copied. */
+  function* nicFault(
+    n: { nic: RdmaNic; mr: OdpMr; faultCpuNs: number },
+    start: number,
+    end: number,
+    write: boolean,
+  ): Generator<Wait, number, unknown> {
+    const st = n.nic.stats;
+    const before = { ...st };
+    const dc = { ...design.counters };
+    const gpuBefore = gpuList.map((g) => ({
+      inv: g.dev.stats.invalidations,
+      tlb: g.dev.stats.tlbInvalidations,
+    }));
+    const ret = n.nic.pageFault(n.mr, start, end, write);
+    let invNs = 0;
+    gpuList.forEach((g, i) => {
+      invNs += (g.dev.stats.invalidations - gpuBefore[i]!.inv) * v.mmuNotifierInvalidateNs;
+      invNs += (g.dev.stats.tlbInvalidations - gpuBefore[i]!.tlb) * v.gpuTlbInvalidationNs;
+    });
+    const dma = v.dmaMapDirectPerPageNs + (config.iommu === 'translate' ? v.dmaMapIommuPerPageNs : 0);
+    let cpuNs =
+      v.cpuFaultEntryNs +
+      (st.hmmCalls - before.hmmCalls) * v.hmmRangeFaultCallNs +
+      (st.hmmPages - before.hmmPages) * v.hmmRangeFaultPerPteNs +
+      (st.dmaMaps - before.dmaMaps) * dma +
+      (design.counters.callbacks - dc.callbacks) * v.driverCallbackPerPageNs +
+      (design.counters.locks - dc.locks) * v.driverLockPerPageNs +
+      (design.counters.mapTypeQueries - dc.mapTypeQueries) * v.p2pdmaMapTypeUncachedNs +
+      (design.counters.p2pPages - dc.p2pPages) * v.p2pdmaMapTypeCachedNs +
+      invNs;
+    // Device-private pages the fault pulled back to RAM (migrate_to_ram).
+    const copies: ReturnType<typeof engine.spawn>[] = [];
+    for (const g of gpuList) {
+      const pend = g.dev.pendingTransfers;
+      if (pend.length === 0) continue;
+      g.dev.pendingTransfers = [];
+      const entries = g.dev.pendingEntries;
+      g.dev.pendingEntries = 0;
+      for (const t of pend) {
+        cpuNs += v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (t.bytes / PAGE_SIZE);
+        g.m.bytesToRam += t.bytes;
+        copies.push(engine.spawn(copy(g, t), 'copy'));
+      }
+      void entries;
+    }
+    const t0 = engine.now;
+    const core = yield* cpus.acquire();
+    yield cpuNs;
+    cpus.release(core);
+    for (const c of copies) yield c;
+    n.faultCpuNs += cpuNs;
+    log?.push({
+      t: t0,
+      kind: 'nic_fault',
+      nic: n.nic.name,
+      pages: (end - start) / PAGE_SIZE,
+      cpuNs,
+      endNs: engine.now,
+    });
+    return ret;
+  }
+
+  function* rdmaWorkload(w: RdmaWorkload): Generator<Wait, void, unknown> {
+    if (w.after) yield finished.get(w.after)!;
+    if (w.startNs && w.startNs > engine.now) yield w.startNs - engine.now;
+    const n = nics.get(w.nic)!;
+    const b = buffers.get(w.buffer)!;
+    const msgBytes = Math.min(w.messageBytes, b.bytes);
+    const slots = Math.max(1, Math.floor(Math.min(w.bytes ?? b.bytes, b.bytes) / msgBytes));
+    const next = pageIndexes(w.pattern, slots, 1, rng.fork(w.name));
+    const write = w.op === 'write';
+    const latencies: number[] = [];
+    const start = engine.now;
+    let sent = 0;
+    const qd = Math.max(1, w.queueDepth ?? 1);
+    const done = engine.signal<void>();
+    let running = qd;
+    function* lane(): Generator<Wait, void, unknown> {
+      while (sent < w.messages) {
+        const m = sent++;
+        const off = next(m % slots) * msgBytes;
+        const t0 = engine.now;
+        const s0 = b.addr + off;
+        const first = Math.floor(s0 / PAGE_SIZE) * PAGE_SIZE;
+        const last = Math.ceil((s0 + msgBytes) / PAGE_SIZE) * PAGE_SIZE;
+        // Every page the message touches must be translated; fault the missing span.
+        let missing = -1;
+        for (let a = first; a < last; a += PAGE_SIZE) {
+          if (!n.mr.translate(a, write)) {
+            missing = a;
+            break;
+          }
+        }
+        if (missing >= 0) {
+          const r = yield* nicFault(n, missing, last, write);
+          if (r < 0) throw new SimConfigError(`workloads.${w.name}: the NIC could not map its buffer (${r})`);
+        }
+        // The data: one DMA per page run that shares a path.
+        const transfers: ReturnType<typeof engine.spawn>[] = [];
+        for (let a = first; a < last; ) {
+          const e = n.mr.translate(a, write);
+          if (!e) break;
+          const path = nicPath(n, e, write);
+          let end = a + PAGE_SIZE;
+          while (end < last) {
+            const e2 = n.mr.translate(end, write);
+            if (!e2 || e2.kind !== e.kind) break;
+            end += PAGE_SIZE;
+          }
+          const bytes = Math.min(end, s0 + msgBytes) - Math.max(a, s0);
+          // The DMA itself changes the data: a write stores a tag the oracle can check.
+          if (write) {
+            for (let x = a; x < end; x += PAGE_SIZE) {
+              const t = n.mr.translate(x, true)!;
+              const vr = gpuList.map((g) => g.dev.vramPfnOfAlias(t.pfn)).find((p) => p >= 0);
+              k.frames.fill(vr ?? t.pfn, (m + 1) & 0x7fffffff);
+            }
+          }
+          transfers.push(
+            engine.spawn(
+              (function* () {
+                yield fabric.transfer(path, bytes, v.dmaSetupLatencyNs);
+              })(),
+              'dma',
+            ),
+          );
+          a = end;
+        }
+        for (const t of transfers) yield t;
+        latencies.push(engine.now - t0);
+        log?.push({ t: t0, kind: 'message', workload: w.name, bytes: msgBytes, endNs: engine.now });
+      }
+      running--;
+      if (running === 0) done.fire(undefined);
+    }
+    for (let i = 0; i < qd; i++) engine.spawn(lane(), `${w.name}-qp${i}`);
+    yield done;
+    latencies.sort((x, y) => x - y);
+    const pct = (q: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+    const elapsed = engine.now - start;
+    rdmaMetrics[w.name] = {
+      messages: latencies.length,
+      bytes: latencies.length * msgBytes,
+      gbps: elapsed > 0 ? (latencies.length * msgBytes) / elapsed : 0,
+      latencyP50Ns: pct(0.5),
+      latencyP90Ns: pct(0.9),
+      latencyP99Ns: pct(0.99),
+      latencyMaxNs: latencies.at(-1) ?? 0,
+    };
+    workloadMetrics[w.name] = {
+      startNs: start,
+      endNs: engine.now,
+      pagesTouched: 0,
+      cpuFaults: 0,
+      faultNs: 0,
+      computeNs: 0,
+    };
+    log?.push({ t: engine.now, kind: 'workload_end', workload: w.name });
+    finished.get(w.name)!.fire(undefined);
+  }
+
   for (const w of config.workloads) {
-    engine.spawn(w.kind === 'cpu' ? cpuWorkload(w) : gpuWorkload(w), w.name);
+    engine.spawn(
+      w.kind === 'cpu' ? cpuWorkload(w) : w.kind === 'gpu' ? gpuWorkload(w) : rdmaWorkload(w),
+      w.name,
+    );
   }
   engine.run(config.durationNs ?? Infinity);
   fabric.sync();
@@ -653,6 +973,36 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     workloads: workloadMetrics,
     links: linkOut,
     cpu: { cores: cpus.channels, busyNs: busy, waitNs: cpus.waitNs },
+    nics: Object.fromEntries(
+      [...nics].map(([name, n]) => {
+        const st = n.nic.stats;
+        return [
+          name,
+          {
+            nicFaults: st.nicFaults,
+            hmmCalls: st.hmmCalls,
+            hmmPages: st.hmmPages,
+            hmmRetries: st.hmmRetries,
+            dmaMaps: st.dmaMaps,
+            hostPages: st.hostPages,
+            p2pPages: st.p2pPages,
+            fallbacks: st.fallbacks,
+            fallbackPages: st.fallbackPages,
+            invalidations: st.invalidations,
+            faultCpuNs: n.faultCpuNs,
+          },
+        ];
+      }),
+    ),
+    rdma: rdmaMetrics,
+    design: {
+      name: design.name,
+      ...design.counters,
+      aliasStructPageBytes:
+        design.name === 'rfc-callback' || design.name === 'pagemap-p2p'
+          ? gpuList.reduce((sum, g) => sum + g.dev.barPages, 0) * v.structPageBytes
+          : 0,
+    },
   };
   if (log) result.log = log;
   options.inspect?.(machine);
