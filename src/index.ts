@@ -17,11 +17,29 @@ export {
   type Variant,
 } from './conformance/harness.js';
 export { HMM_TESTS } from './conformance/hmm-tests.js';
+export {
+  type ClientBinding,
+  DESIGN_NAMES,
+  type DesignCounters,
+  type DesignName,
+  type P2pDesign,
+  type P2pMapType,
+} from './designs/design.js';
+export { createDesign } from './designs/designs.js';
 export { Dmirror, DmirrorDevice } from './drivers/dmirror.js';
 export { GpuDevice, GpuMirror, type GpuOptions, type GpuStats } from './drivers/gpu.js';
+export { OdpMr, RdmaNic, type RdmaOptions, type RdmaStats } from './drivers/rdma.js';
 export * from './kernel/constants.js';
+export {
+  DMA_MAPPING_ERROR,
+  DmaDevice,
+  hmmDmaMapAlloc,
+  hmmDmaMapFree,
+  hmmDmaMapPfn,
+  hmmDmaUnmapPfn,
+} from './kernel/dma.js';
 export { FrameTable } from './kernel/frames.js';
-export { HmmRange, hmmRangeFault, hmmRangeFaultSteps } from './kernel/hmm.js';
+export { HMM_P2P_FAULT, type HmmP2pHook, HmmRange, hmmRangeFault, hmmRangeFaultSteps } from './kernel/hmm.js';
 // Kernel API for drivers and experiments.
 export { Kernel, type KernelObserver, type KernelOptions, type ThpMode } from './kernel/kernel.js';
 export { getUserPages, handleMmFault, putUserPages } from './kernel/memory.js';
@@ -52,6 +70,15 @@ export {
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
 } from './kernel/mmu_notifier.js';
+// PCI peer-to-peer, DMA mapping, the P2P designs and the RDMA NIC.
+export {
+  type P2pdmaMapType,
+  PciTopology,
+  type PciTopologySpec,
+  TopologySpecError,
+  UnknownPciDeviceError,
+} from './kernel/p2pdma.js';
+export { type CompareRow, compare, renderCompareMarkdown } from './sim/compare.js';
 export {
   type CostParameter,
   type CostProfile,

@@ -39,6 +39,7 @@ import {
   UnknownPciDeviceError,
 } from './p2pdma.js';
 
+/** How the device's DMA reaches memory: no IOMMU, an identity domain, or a translating DMA domain. */
 export type IommuMode = 'off' | 'passthrough' | 'translate';
 
 /** DMA_MAPPING_ERROR ((dma_addr_t)~0 in C), as the model's number. */
@@ -62,6 +63,7 @@ export const IOVA_DEFAULT_FQ_SIZE = 256;
 const APERTURE_TOP_PFN = 2 ** (48 - PAGE_SHIFT);
 const PFN_4G = 2 ** (32 - PAGE_SHIFT);
 
+/** Options of a DmaDevice; only `name` is required. */
 export interface DmaDeviceOptions {
   /** The device's name; with `topology` and `pci`, the name of a PCI device there. */
   name: string;
@@ -551,9 +553,11 @@ function entryPfn(w: Uint32Array, i: number): number {
  *   address (physical + provider bus offset) with no mapping; NOT_SUPPORTED fails.
  * - Otherwise links the page at IOVA offset idx * entrySize (or maps it on its own) and sets
  *   HMM_PFN_DMA_MAPPED. A failed map clears HMM_PFN_P2PDMA.
- * The flags are sticky: hmm_range_fault keeps them (HMM_PFN_INOUT_FLAGS).
+ * The flags are sticky: hmm_range_fault keeps them (HMM_PFN_INOUT_FLAGS). Throws RangeError
+ * (a driver bug) for an index outside the map.
  */
 export function hmmDmaMapPfn(dev: DmaDevice, map: HmmDmaMap, idx: number, p2pState: P2pdmaMapState): number {
+  checkIdx(map, idx, 'hmm_dma_map_pfn');
   const w = map.words;
   const hi = 2 * idx + 1;
   const state = map.state;
@@ -599,6 +603,13 @@ export function hmmDmaMapPfn(dev: DmaDevice, map: HmmDmaMap, idx: number, p2pSta
   return addr;
 }
 
+/** An index outside the map is memory corruption in C: a driver bug the model refuses loudly. */
+function checkIdx(map: HmmDmaMap, idx: number, op: string): void {
+  if (!Number.isInteger(idx) || idx < 0 || idx >= map.nrEntries) {
+    throw new RangeError(`driver bug: ${op} index ${idx} outside a map of ${map.nrEntries} entries`);
+  }
+}
+
 function mapError(w: Uint32Array, hi: number): number {
   w[hi] = w[hi]! & ~HMM_PFN_HI_P2PDMA;
   return DMA_MAPPING_ERROR;
@@ -608,9 +619,11 @@ function mapError(w: Uint32Array, hi: number): number {
  * hmm_dma_unmap_pfn(dev, map, idx): false unless the entry is both VALID and DMA_MAPPED (an
  * entry hmm_range_fault rewrote as not valid keeps DMA_MAPPED but cannot be unmapped here);
  * bus-address P2P entries need no unmap; otherwise unlinks the IOVA slot or unmaps the saved
- * address. Clears DMA_MAPPED, P2PDMA and P2PDMA_BUS and returns true.
+ * address. Clears DMA_MAPPED, P2PDMA and P2PDMA_BUS and returns true. Throws RangeError (a
+ * driver bug) for an index outside the map.
  */
 export function hmmDmaUnmapPfn(dev: DmaDevice, map: HmmDmaMap, idx: number): boolean {
+  checkIdx(map, idx, 'hmm_dma_unmap_pfn');
   const w = map.words;
   const hi = 2 * idx + 1;
   const validDma = HMM_PFN_HI_VALID | HMM_PFN_HI_DMA_MAPPED;

@@ -516,7 +516,7 @@ describe('bad specs and unknown names', () => {
     expect(msg).toBe(
       "hostBridges[0].children[1].kind: unknown kind 'swtch' (expected rootPort, switch, endpoint)",
     );
-    expect(bad({ hostBridges: [hb('hb0', 1, 2, [rp('rp0', [{ name: 'e' }])])] })).toBe(
+    expect(bad({ hostBridges: [hb('hb0', 1, 2, [rp('rp0', [{ name: 'e' } as never])])] })).toBe(
       'hostBridges[0].children[0].children[0].kind: unknown kind nothing (expected rootPort, switch, endpoint)',
     );
   });

@@ -25,6 +25,7 @@ import {
 } from '../kernel/constants.js';
 import { userTouch } from '../kernel/memory.js';
 import type { Mm } from '../kernel/mm.js';
+import { PciTopology, TopologySpecError } from '../kernel/p2pdma.js';
 import { PMD_HUGE, PMD_TABLE, PTE_PRESENT, PTE_TYPE_MASK, PTE_WRITE, pteIndex } from '../kernel/pgtable.js';
 import { Machine, type Process } from '../uapi/machine.js';
 import { type CostProfile, getProfile, transferTimeNs, withOverrides } from './costs.js';
@@ -54,6 +55,8 @@ export interface GpuConfig {
   link?: { kind: 'pcie'; gen: 3 | 4 | 5; lanes?: number } | { kind: 'c2c' };
   /** CPU socket the GPU hangs off (default 0). Host memory is on socket 0; socket 1 crosses the socket interconnect. */
   socket?: 0 | 1;
+  /** BAR size exposing VRAM to PCI peers (default all of VRAM: a resizable BAR). */
+  barBytes?: number;
 }
 
 export interface BufferConfig {
@@ -139,6 +142,12 @@ export interface SimConfig {
    * bridge. Default: NOT_SUPPORTED.
    */
   p2p?: { default?: P2pMapType; pairs?: Record<string, P2pMapType> };
+  /**
+   * A PCI topology (PciTopology.fromSpec); when given, the map type of each GPU-NIC pair is
+   * what the kernel's p2pdma code computes for it (kernel/p2pdma.ts), and `p2p` is ignored.
+   * GPUs and NICs are found in it by name.
+   */
+  pci?: unknown;
   /** IOMMU mode for device DMA mappings (default 'off'). */
   iommu?: 'off' | 'passthrough' | 'translate';
   /** Stop the simulation at this time (default: when every workload has finished). */
@@ -374,6 +383,19 @@ export function validateConfig(c: SimConfig): CostProfile {
   if (c.design !== undefined && !DESIGN_NAMES.includes(c.design)) {
     throw new SimConfigError(`design: unknown design '${c.design}' (expected ${DESIGN_NAMES.join(', ')})`);
   }
+  if (c.pci !== undefined) {
+    let topo: PciTopology;
+    try {
+      topo = PciTopology.fromSpec(c.pci);
+    } catch (e) {
+      if (e instanceof TopologySpecError) throw new SimConfigError(`pci.${e.message}`);
+      throw e;
+    }
+    for (const name of [...names, ...nicNames]) {
+      if (!topo.isPci(name))
+        throw new SimConfigError(`pci: no PCI device named '${name}' for the GPU or NIC of that name`);
+    }
+  }
   const workloads = new Set<string>();
   for (const w of c.workloads) {
     if (w.kind === 'rdma') {
@@ -444,8 +466,11 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
 
   // The P2P design, and the PCI connectivity it consults.
   const design = createDesign(config.design ?? 'upstream', { lockPerPage: config.rfcLockPerPage ?? false });
+  const topo = config.pci !== undefined ? PciTopology.fromSpec(config.pci) : null;
   const mapType = (gpu: string, nic: string): P2pMapType =>
-    config.p2p?.pairs?.[`${gpu}:${nic}`] ?? config.p2p?.default ?? 'NOT_SUPPORTED';
+    topo
+      ? topo.p2pdmaMapType(gpu, nic)
+      : (config.p2p?.pairs?.[`${gpu}:${nic}`] ?? config.p2p?.default ?? 'NOT_SUPPORTED');
   const connectivity = { mapType };
   const gpuNames = config.gpus.map((g) => g.name);
 
@@ -458,6 +483,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     const dev = machine.addGpu({
       name: g.name,
       owner: design.gpuOwner(g.name, { connectivity, gpuNames }),
+      barBytes: g.barBytes,
       vramBytes: g.vramBytes,
       chunkSizes: g.chunkSizes,
       prefetch: g.prefetch ?? false,

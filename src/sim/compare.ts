@@ -1,0 +1,137 @@
+/**
+ * compare(): one configuration under several P2P designs, side by side. Each row has stable
+ * keys (documented in docs/designs.md) so that `hmmlab compare --json` is a contract.
+ */
+import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
+import { type SimConfig, type SimResult, simulate } from './simulate.js';
+
+/** One design's figures. Times in ns, sizes in bytes, bandwidth in GB/s (bytes per ns). */
+export interface CompareRow {
+  design: DesignName;
+  /** Simulated end time of the whole run. */
+  endNs: number;
+  /** RDMA bandwidth and latency of each RDMA workload. */
+  rdma: Record<string, { gbps: number; p50Ns: number; p90Ns: number; p99Ns: number; maxNs: number }>;
+  /** CPU time in fault paths: NIC (ODP) faults and GPU fault batches. */
+  nicFaultCpuNs: number;
+  gpuFaultCpuNs: number;
+  /** hmm_range_fault calls, pages walked and retries, over all devices. */
+  hmmCalls: number;
+  hmmPages: number;
+  hmmRetries: number;
+  /** Design work: driver callbacks, per-page locks, pci_p2pdma_map_type queries. */
+  callbacks: number;
+  locks: number;
+  mapTypeQueries: number;
+  /** Memory Linux spends on BAR alias struct pages (64 B each) for this design. */
+  aliasStructPageBytes: number;
+  /** Pages moved VRAM -> RAM by CPU or NIC faults, and RAM -> VRAM by GPU faults. */
+  pagesToRam: number;
+  pagesToVram: number;
+  /** Pages the NIC reached peer to peer, and through host memory. */
+  p2pPages: number;
+  hostPages: number;
+  fallbacks: number;
+  /** Bytes over each link direction. */
+  linkBytes: Record<string, number>;
+}
+
+/** The row of one simulation result. */
+export function compareRow(r: SimResult): CompareRow {
+  let nicFaultCpuNs = 0;
+  let hmmCalls = 0;
+  let hmmPages = 0;
+  let hmmRetries = 0;
+  let p2pPages = 0;
+  let hostPages = 0;
+  let fallbacks = 0;
+  for (const n of Object.values(r.nics)) {
+    nicFaultCpuNs += n.faultCpuNs;
+    hmmCalls += n.hmmCalls;
+    hmmPages += n.hmmPages;
+    hmmRetries += n.hmmRetries;
+    p2pPages += n.p2pPages;
+    hostPages += n.hostPages;
+    fallbacks += n.fallbacks;
+  }
+  let gpuFaultCpuNs = 0;
+  let pagesToRam = 0;
+  let pagesToVram = 0;
+  for (const d of Object.values(r.devices)) {
+    gpuFaultCpuNs += d.faultCpuNs;
+    hmmCalls += d.hmmCalls;
+    hmmPages += d.hmmPages;
+    hmmRetries += d.hmmRetries;
+    pagesToRam += d.cpuFaultPages + d.evictedPages;
+    pagesToVram += d.pagesToVram;
+  }
+  const rdma: CompareRow['rdma'] = {};
+  for (const [name, m] of Object.entries(r.rdma)) {
+    rdma[name] = {
+      gbps: m.gbps,
+      p50Ns: m.latencyP50Ns,
+      p90Ns: m.latencyP90Ns,
+      p99Ns: m.latencyP99Ns,
+      maxNs: m.latencyMaxNs,
+    };
+  }
+  const linkBytes: Record<string, number> = {};
+  for (const [name, l] of Object.entries(r.links)) if (l.bytes > 0) linkBytes[name] = l.bytes;
+  return {
+    design: r.design.name,
+    endNs: r.endNs,
+    rdma,
+    nicFaultCpuNs,
+    gpuFaultCpuNs,
+    hmmCalls,
+    hmmPages,
+    hmmRetries,
+    callbacks: r.design.callbacks,
+    locks: r.design.locks,
+    mapTypeQueries: r.design.mapTypeQueries,
+    aliasStructPageBytes: r.design.aliasStructPageBytes,
+    pagesToRam,
+    pagesToVram,
+    p2pPages,
+    hostPages,
+    fallbacks,
+    linkBytes,
+  };
+}
+
+/** Runs `config` once per design (same seed) and returns one row each, in the order given. */
+export function compare(
+  config: SimConfig,
+  designs: readonly DesignName[] = DESIGN_NAMES,
+  seed = 1,
+): CompareRow[] {
+  return designs.map((design) => compareRow(simulate({ ...config, design }, { seed })));
+}
+
+const us = (ns: number) => (ns / 1000).toFixed(1);
+
+/** The comparison as a markdown table (one row per design), for docs and the CLI. */
+export function renderCompareMarkdown(rows: CompareRow[]): string {
+  const rdmaNames = [...new Set(rows.flatMap((r) => Object.keys(r.rdma)))];
+  const head = ['design'];
+  for (const n of rdmaNames) head.push(`${n} GB/s`, `${n} p50 us`, `${n} p99 us`);
+  head.push('pages to RAM', 'pages to VRAM', 'P2P pages', 'fault CPU ms', 'callbacks', 'alias struct pages');
+  const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const r of rows) {
+    const cells: string[] = [r.design];
+    for (const n of rdmaNames) {
+      const m = r.rdma[n];
+      cells.push(m ? m.gbps.toFixed(2) : '-', m ? us(m.p50Ns) : '-', m ? us(m.p99Ns) : '-');
+    }
+    cells.push(
+      String(r.pagesToRam),
+      String(r.pagesToVram),
+      String(r.p2pPages),
+      ((r.nicFaultCpuNs + r.gpuFaultCpuNs) / 1e6).toFixed(2),
+      String(r.callbacks),
+      r.aliasStructPageBytes ? `${(r.aliasStructPageBytes / 2 ** 20).toFixed(0)} MiB` : '0',
+    );
+    out.push(`| ${cells.join(' | ')} |`);
+  }
+  return out.join('\n');
+}

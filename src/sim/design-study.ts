@@ -1,0 +1,208 @@
+/**
+ * The design study behind docs/designs.md: the seed scenario (a NIC RDMA-writes into and
+ * RDMA-reads from an SVM buffer that lives in GPU VRAM while GPU kernels also touch it) on
+ * several platforms, under every design. `scripts/gen-designs.mjs` writes the document.
+ */
+import { DESIGN_NAMES } from '../designs/design.js';
+import { type CompareRow, compare } from './compare.js';
+import type { SimConfig, WorkloadConfig } from './simulate.js';
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+export interface StudyPlatform {
+  name: string;
+  description: string;
+  /** The PCI topology (PciTopology.fromSpec): the model's p2pdma code computes the map type. */
+  pci: unknown;
+  barBytes?: number;
+  iommu?: 'off' | 'translate';
+}
+
+const sameSwitch = (cpu: unknown) => ({
+  cpu,
+  hostBridges: [
+    {
+      name: 'hb0',
+      vendor: 0x1022,
+      device: 0x1480,
+      children: [
+        {
+          name: 'rp0',
+          kind: 'rootPort',
+          children: [
+            {
+              name: 'sw0',
+              kind: 'switch',
+              acsRedirect: false,
+              children: [
+                { name: 'gpu0', kind: 'endpoint' },
+                { name: 'nic0', kind: 'endpoint' },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+  ],
+});
+
+const rootPorts = (cpu: unknown, vendor: number, device: number) => ({
+  cpu,
+  hostBridges: [
+    {
+      name: 'hb0',
+      vendor,
+      device,
+      children: [
+        { name: 'rp0', kind: 'rootPort', children: [{ name: 'gpu0', kind: 'endpoint' }] },
+        { name: 'rp1', kind: 'rootPort', children: [{ name: 'nic0', kind: 'endpoint' }] },
+      ],
+    },
+  ],
+});
+
+const AMD_ZEN4 = { vendor: 'amd', family: 0x19 };
+const INTEL = { vendor: 'intel' };
+
+export const STUDY_PLATFORMS: readonly StudyPlatform[] = [
+  {
+    name: 'same-switch',
+    description: 'NIC and GPU under one PCIe switch without ACS redirect (the model computes BUS_ADDR)',
+    pci: sameSwitch(AMD_ZEN4),
+  },
+  {
+    name: 'amd-root-ports',
+    description:
+      'NIC and GPU on different root ports of an AMD Zen 4 host (THRU_HOST_BRIDGE: cpu_supports_p2pdma)',
+    pci: rootPorts(AMD_ZEN4, 0x1022, 0x14d8),
+  },
+  {
+    name: 'intel-not-allowlisted',
+    description:
+      'different root ports of an Intel host bridge that is not on the p2pdma allowlist (NOT_SUPPORTED)',
+    pci: rootPorts(INTEL, 0x8086, 0x1234),
+  },
+  {
+    name: 'small-bar',
+    description: 'same switch, but a 256 MiB BAR exposes only part of VRAM',
+    pci: sameSwitch(AMD_ZEN4),
+    barBytes: 256 * MiB,
+  },
+  {
+    name: 'iommu-translate',
+    description: 'AMD root ports with the IOMMU translating every DMA mapping',
+    pci: rootPorts(AMD_ZEN4, 0x1022, 0x14d8),
+    iommu: 'translate',
+  },
+];
+
+/**
+ * The seed scenario: a GPU writes the buffer (it lives in VRAM); then `rounds` times: the NIC
+ * RDMA-writes it (a peer pushes data in), a GPU kernel reads it; finally the NIC RDMA-reads it.
+ */
+export function seedScenario(
+  p: StudyPlatform,
+  opts: { bufferBytes?: number; messageBytes?: number; rounds?: number } = {},
+): SimConfig {
+  const bufferBytes = opts.bufferBytes ?? 512 * MiB;
+  const messageBytes = opts.messageBytes ?? 64 * 1024;
+  const rounds = opts.rounds ?? 2;
+  const messages = Math.floor(bufferBytes / messageBytes);
+  const workloads: WorkloadConfig[] = [
+    { kind: 'gpu', name: 'gpu-init', gpu: 'gpu0', buffer: 'svm', op: 'write', pattern: 'sequential' },
+  ];
+  let prev = 'gpu-init';
+  for (let r = 1; r <= rounds; r++) {
+    workloads.push(
+      {
+        kind: 'rdma',
+        name: `rdma-write-${r}`,
+        nic: 'nic0',
+        buffer: 'svm',
+        op: 'write',
+        pattern: 'sequential',
+        messageBytes,
+        messages,
+        queueDepth: 8,
+        after: prev,
+      },
+      {
+        kind: 'gpu',
+        name: `gpu-read-${r}`,
+        gpu: 'gpu0',
+        buffer: 'svm',
+        op: 'read',
+        pattern: 'sequential',
+        after: `rdma-write-${r}`,
+      },
+    );
+    prev = `gpu-read-${r}`;
+  }
+  workloads.push({
+    kind: 'rdma',
+    name: 'rdma-read',
+    nic: 'nic0',
+    buffer: 'svm',
+    op: 'read',
+    pattern: 'sequential',
+    messageBytes,
+    messages,
+    queueDepth: 8,
+    after: prev,
+  });
+  return {
+    profile: 'pcie5-h100',
+    ramBytes: 4 * bufferBytes + GiB,
+    iommu: p.iommu ?? 'off',
+    pci: p.pci,
+    gpus: [{ name: 'gpu0', vramBytes: 2 * bufferBytes, barBytes: p.barBytes }],
+    nics: [{ name: 'nic0', fallback: 'rfc' }],
+    buffers: [{ name: 'svm', bytes: bufferBytes, hugepage: true }],
+    workloads,
+  };
+}
+
+/** Runs the seed scenario on a platform under every design. */
+export function studyPlatform(p: StudyPlatform, opts?: Parameters<typeof seedScenario>[1]): CompareRow[] {
+  return compare(seedScenario(p, opts), DESIGN_NAMES, 1);
+}
+
+/** Aggregated RDMA figures of a row: bytes-weighted bandwidth and the worst p50 / p99. */
+export function rdmaSummary(row: CompareRow): { gbps: number; p50Ns: number; p99Ns: number } {
+  const all = Object.values(row.rdma);
+  const gbps = all.length ? all.reduce((s, m) => s + m.gbps, 0) / all.length : 0;
+  return {
+    gbps,
+    p50Ns: Math.max(0, ...all.map((m) => m.p50Ns)),
+    p99Ns: Math.max(0, ...all.map((m) => m.p99Ns)),
+  };
+}
+
+/**
+ * The verdict on the series' claim (">10x higher bandwidth and 10x lower latency" of P2P over
+ * migration) for one platform: the best P2P design against upstream.
+ */
+export function claimVerdict(rows: CompareRow[]): {
+  bandwidthRatio: number;
+  p50Ratio: number;
+  p99Ratio: number;
+  verdict: 'reproduced' | 'refuted' | 'partly';
+} {
+  const up = rows.find((r) => r.design === 'upstream');
+  const others = rows.filter((r) => r.design !== 'upstream');
+  if (!up || others.length === 0) return { bandwidthRatio: 1, p50Ratio: 1, p99Ratio: 1, verdict: 'refuted' };
+  const u = rdmaSummary(up);
+  const best = others.map(rdmaSummary).reduce((a, b) => (b.gbps > a.gbps ? b : a));
+  const bandwidthRatio = best.gbps / u.gbps;
+  const p50Ratio = u.p50Ns / best.p50Ns;
+  const p99Ratio = u.p99Ns / best.p99Ns;
+  const bw = bandwidthRatio >= 10;
+  const lat = p50Ratio >= 10 || p99Ratio >= 10;
+  return {
+    bandwidthRatio,
+    p50Ratio,
+    p99Ratio,
+    verdict: bw && lat ? 'reproduced' : !bw && !lat ? 'refuted' : 'partly',
+  };
+}
