@@ -153,7 +153,9 @@ export class OdpMr {
 
   /** Visits every translation: (va, pfn, kind without the write bit, writable). */
   forEach(visit: (va: number, pfn: number, kind: number, writable: boolean) => void): void {
-    this.table.forEach((va, pfn, kind) => visit(va, pfn, kind & 3, (kind & NIC_WRITE) !== 0));
+    this.table.forEach((va, pfn, kind) => {
+      visit(va, pfn, kind & 3, (kind & NIC_WRITE) !== 0);
+    });
   }
 }
 
