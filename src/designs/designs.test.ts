@@ -166,3 +166,40 @@ describe('RDMA fallback policies on a failed P2P mapping (rfc-callback, NOT_SUPP
     expect(checkInvariants(v2.m)).toEqual([]);
   });
 });
+
+describe('hot unplug of the GPU while a NIC reaches its memory peer to peer', () => {
+  it('safe removal: every page comes back to RAM, peers drop their mappings, no data is lost', () => {
+    const s = setup('pagemap-p2p', 'BUS_ADDR', 64 * MiB);
+    expect(s.nic.pageFault(s.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+    expect(s.nic.stats.p2pPages).toBe(PAGES);
+    const vramPfn = s.gpu.vramPfnOfAlias(s.mr.translate(s.a, false)!.pfn);
+    const r = s.gpu.unplug('safe');
+    expect(r.lostPages).toBe(0);
+    expect(r.evictedPages).toBe(PAGES);
+    expect(s.mr.translate(s.a, false)).toBeNull();
+    expect(s.k.pgmapOf(vramPfn)).toBeUndefined();
+    expect(checkInvariants(s.m)).toEqual([]);
+    // The NIC faults again and now reaches RAM; the data is intact.
+    expect(s.nic.pageFault(s.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+    for (let i = 0; i < PAGES; i += 61) expect(nicRead(s, s.a + i * PAGE_SIZE)).toBe(i * PAGE_SIZE * 31 + 7);
+    expect(new Uint32Array(s.p.load(s.a, PAGES * PAGE_SIZE).buffer)[1000]).toBe(4000 * 31 + 7);
+    expect(checkInvariants(s.m)).toEqual([]);
+  });
+
+  it('surprise removal: pages that were in VRAM are reported lost and read as poison', () => {
+    const s = setup('owner-registry', 'BUS_ADDR', 64 * MiB);
+    expect(s.nic.pageFault(s.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+    const r = s.gpu.unplug('surprise');
+    expect(r.lostPages).toBe(PAGES);
+    expect(s.mr.translate(s.a, false)).toBeNull();
+    expect(new Uint32Array(s.p.load(s.a, 8).buffer)[0]).toBe(0x7fffffff);
+    expect(checkInvariants(s.m)).toEqual([]);
+  });
+
+  it('after removal starts no new migration reaches the device', () => {
+    const s = setup('upstream', 'BUS_ADDR', 64 * MiB);
+    s.gpu.unplug('safe');
+    expect(s.gpu.vramUsed).toBe(0);
+    expect(s.gpu.removed).toBe(true);
+  });
+});

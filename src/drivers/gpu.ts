@@ -365,6 +365,47 @@ export class GpuDevice {
     return m;
   }
 
+  // ---- hot unplug ---------------------------------------------------------------------
+
+  /** Set once removal starts: no new migrations to this device. */
+  removing = false;
+  removed = false;
+
+  /**
+   * Removes the device. 'safe' (drm_pagemap's unbind rule): refuse new migrations, evict
+   * every device-private page to RAM (the unmapping notifies every mm, so peers drop their
+   * mappings of those pages and of the BAR), then memunmap_pages the VRAM and BAR pagemaps:
+   * no data is lost. 'surprise': the device is gone before the driver runs; pages still in
+   * VRAM come back as all-ones (a PCIe read of a missing device) and are reported lost.
+   * Returns the virtual pages whose data was lost (empty for a safe removal).
+   */
+  unplug(mode: 'safe' | 'surprise'): { lostPages: number; evictedPages: number } {
+    this.removing = true;
+    let lost = 0;
+    const k = this.k;
+    const f = k.frames;
+    if (mode === 'surprise') {
+      for (let b = 0; b < this.blockState.length; b++) {
+        if (!this.blockState[b]) continue;
+        const first = this.basePfn + b * BLOCK_PAGES;
+        for (let p = first; p < first + BLOCK_PAGES; p++) {
+          if (f.ref(f.head(p)) > 0) {
+            f.fill(p, 0x7fffffff); // what remains readable of a missing device (poison)
+            lost++;
+          }
+        }
+      }
+    }
+    const before = this.stats.evictedPages;
+    for (let b = 0; b < this.blockState.length; b++) if (this.blockState[b]) this.evictBlock(b);
+    this.pendingTransfers = [];
+    for (const m of this.mirrors) m.remove();
+    for (const pgmap of this.regions) if (pgmap) k.memunmapPages(pgmap);
+    for (const pgmap of this.barRegions) if (pgmap) k.memunmapPages(pgmap);
+    this.removed = true;
+    return { lostPages: lost, evictedPages: this.stats.evictedPages - before };
+  }
+
   // ---- BAR and P2P alias pages ------------------------------------------------------------
 
   /** Whether pfn is one of this GPU's VRAM pages. */
@@ -380,6 +421,7 @@ export class GpuDevice {
     const index = pfn - this.basePfn;
     if (index < 0 || index >= this.vramPages) return -22; // -EINVAL: not our page
     if (index >= this.barPages) return -12; // -ENOMEM: outside the BAR window
+    if (this.removing) return -19; // -ENODEV
     const region = Math.floor(index / this.regionPages);
     if (!this.barRegions[region]) {
       const start = this.barBase + region * this.regionPages;
@@ -632,6 +674,7 @@ export class GpuDevice {
 
   /** Migrates [start, end) to VRAM. Returns pages moved. */
   private migrateChunk(m: GpuMirror, start: number, end: number, res: BatchResult): number {
+    if (this.removing) return 0; // removal in progress: no new device memory
     const k = this.k;
     const f = k.frames;
     const vma = m.mm.vmaLookup(start);
