@@ -82,6 +82,16 @@ export interface GpuOptions {
   /** VRAM is registered with memremap_pages in regions of this size, on first use. */
   pagemapBytes?: number;
   /**
+   * Where a faulted page goes (Simona Vetter: "driver-specific migration ... for allocation
+   * policies"): 'first-touch' migrates on the GPU's fault (default); 'remote' never migrates and
+   * maps system pages (zero-copy); 'access-counter' maps remotely and migrates a region after
+   * `accessCounterThreshold` remote accesses to it (nvidia-uvm's access counters); 'pinned'
+   * migrates on first touch and never evicts (what does not fit is mapped remotely).
+   */
+  placement?: PlacementPolicy;
+  accessCounterThreshold?: number;
+  accessCounterGranularityBytes?: number;
+  /**
    * nvidia-uvm-like thrashing detection per 2 MiB VA block: a block migrated to VRAM again
    * within `thrashingLapseNs` of its previous migration counts an event; `thrashingThreshold`
    * consecutive events throttle the service (a nap of one lapse); after `thrashingPinThrottles`
@@ -98,6 +108,14 @@ export interface GpuOptions {
   thrashingPinThrottles?: number;
   thrashingPinNs?: number;
 }
+
+export type PlacementPolicy = 'first-touch' | 'remote' | 'access-counter' | 'pinned';
+export const PLACEMENT_POLICIES: readonly PlacementPolicy[] = [
+  'first-touch',
+  'remote',
+  'access-counter',
+  'pinned',
+];
 
 interface BlockHistory {
   lastIn: number;
@@ -308,6 +326,9 @@ export class GpuDevice {
   readonly prefetchThreshold: number;
   /** dev_pagemap owner of this GPU's VRAM. */
   readonly owner: unknown;
+  readonly placement: PlacementPolicy;
+  /** Remote accesses per region (access-counter placement). */
+  private readonly accessCounts = new Map<number, number>();
   readonly vramPages: number;
   private readonly basePfn: number;
   private readonly regionPages: number;
@@ -337,6 +358,7 @@ export class GpuDevice {
     readonly opts: GpuOptions,
   ) {
     this.owner = opts.owner ?? this;
+    this.placement = opts.placement ?? 'first-touch';
     this.chunkSizes = opts.chunkSizes ?? [PMD_SIZE, SZ_64K, PAGE_SIZE];
     this.prefetch = opts.prefetch ?? false;
     this.prefetchThreshold = opts.prefetchThreshold ?? 51;
@@ -553,6 +575,7 @@ export class GpuDevice {
 
   /** Evicts the least recently allocated block that is not in use by this pass. */
   private evictOne(): boolean {
+    if (this.placement === 'pinned') return false; // pinned in VRAM: never evicted
     for (let i = 0; i < this.lru.length; i++) {
       const b = this.lru[i]!;
       if (this.busy.has(b)) continue;
@@ -842,6 +865,16 @@ export class GpuDevice {
         for (let a = cs; a < ce; a += PAGE_SIZE) done.add(a);
         continue;
       }
+      if (
+        this.placement === 'remote' ||
+        (this.placement === 'access-counter' && !this.forceMigrate.has(va))
+      ) {
+        // Map the system pages where they are; the GPU reads them over its link.
+        this.mapRange(m, cs, ce, write, res);
+        for (let a = cs; a < ce; a += PAGE_SIZE) done.add(a);
+        continue;
+      }
+      this.forceMigrate.delete(va);
       let moved = this.migrateChunk(m, cs, ce, res);
       let ms = cs;
       let me = ce;
@@ -869,6 +902,35 @@ export class GpuDevice {
   }
 
   private readonly history = new Map<number, BlockHistory>();
+  /** Addresses whose next service must migrate (access-counter notifications). */
+  private readonly forceMigrate = new Set<number>();
+
+  /**
+   * A GPU access to a remotely mapped page (access-counter placement): counts it for its
+   * region; when the region crosses the threshold, returns true and the next service of that
+   * address migrates it (the access counter notification). Other policies return false.
+   */
+  noteRemoteAccess(m: GpuMirror, va: number): boolean {
+    if (this.placement !== 'access-counter') return false;
+    const gran = this.opts.accessCounterGranularityBytes ?? PMD_SIZE;
+    const key = Math.floor(va / gran);
+    const c = (this.accessCounts.get(key) ?? 0) + 1;
+    if (c >= (this.opts.accessCounterThreshold ?? 256)) {
+      this.accessCounts.delete(key);
+      const page = Math.floor(va / PAGE_SIZE) * PAGE_SIZE;
+      this.forceMigrate.add(page);
+      // Drop the remote mapping so that the next access faults and migrates.
+      m.pt.clear(page, page + PAGE_SIZE);
+      return true;
+    }
+    this.accessCounts.set(key, c);
+    return false;
+  }
+
+  /** Whether the device page table maps va from VRAM (false for a remote mapping). */
+  isVramMapped(m: GpuMirror, va: number): boolean {
+    return this.isResident(m, va);
+  }
 
   get thrashing(): boolean {
     return this.opts.thrashing ?? false;

@@ -12,7 +12,7 @@
  */
 import { DESIGN_NAMES, type DesignName, type P2pMapType } from '../designs/design.js';
 import { createDesign } from '../designs/designs.js';
-import type { GpuDevice, GpuMirror, Transfer } from '../drivers/gpu.js';
+import type { GpuDevice, GpuMirror, PlacementPolicy, Transfer } from '../drivers/gpu.js';
 import { type OdpMr, RdmaNic } from '../drivers/rdma.js';
 import {
   MADV_HUGEPAGE,
@@ -57,6 +57,8 @@ export interface GpuConfig {
   socket?: 0 | 1;
   /** BAR size exposing VRAM to PCI peers (default all of VRAM: a resizable BAR). */
   barBytes?: number;
+  /** Placement after a GPU fault (default 'first-touch'). */
+  placement?: PlacementPolicy;
 }
 
 export interface BufferConfig {
@@ -202,6 +204,8 @@ export interface DeviceMetrics {
   pinnedBlocks: number;
   /** Pages the GPU maps from system memory (remote access). */
   remoteMappedPages: number;
+  /** Bytes the GPU read or wrote remotely over its link (zero-copy accesses). */
+  remoteBytes: number;
   /** Time the GPU's workloads spent stalled on fault service (ns). */
   stallNs: number;
   /** CPU time in the GPU fault path (ns). */
@@ -333,6 +337,7 @@ function emptyDevice(): DeviceMetrics {
     throttles: 0,
     pinnedBlocks: 0,
     remoteMappedPages: 0,
+    remoteBytes: 0,
     stallNs: 0,
     faultCpuNs: 0,
     copyWaitNs: 0,
@@ -484,6 +489,9 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       name: g.name,
       owner: design.gpuOwner(g.name, { connectivity, gpuNames }),
       barBytes: g.barBytes,
+      placement: g.placement,
+      accessCounterThreshold: v.accessCounterThreshold,
+      accessCounterGranularityBytes: v.accessCounterGranularityBytes,
       vramBytes: g.vramBytes,
       chunkSizes: g.chunkSizes,
       prefetch: g.prefetch ?? false,
@@ -687,13 +695,25 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     const total = pages * (w.passes ?? 1);
     let i = 0;
     let acc = 0;
+    let remoteBytes = 0;
     while (i < total) {
       const addr = b.addr + next(i % pages) * PAGE_SIZE;
       if (g.mir.translate(addr, write)) {
-        acc += pageNs;
         wm.pagesTouched++;
         i++;
+        if (g.dev.isVramMapped(g.mir, addr)) acc += pageNs;
+        else {
+          // A remote (zero-copy) access: the bytes cross the GPU's link.
+          remoteBytes += PAGE_SIZE;
+          g.dev.noteRemoteAccess(g.mir, addr);
+        }
         if (wm.pagesTouched % CHUNK === 0) {
+          if (remoteBytes > 0) {
+            const t = remoteBytes;
+            remoteBytes = 0;
+            acc += yield* copy(g, { bytes: t, dir: write ? 'd2h' : 'h2d' });
+            g.m.remoteBytes += t;
+          }
           wm.computeNs += acc;
           yield acc;
           acc = 0;
@@ -763,6 +783,10 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         endNs: engine.now,
       });
       if (n === 0) break; // nothing could fault: defensive, never loops
+    }
+    if (remoteBytes > 0) {
+      acc += yield* copy(g, { bytes: remoteBytes, dir: write ? 'd2h' : 'h2d' });
+      g.m.remoteBytes += remoteBytes;
     }
     if (acc > 0) {
       wm.computeNs += acc;
