@@ -1,0 +1,485 @@
+/**
+ * Version 1 of the scenario format, as a zod schema. Every object is strict (an unknown key is an
+ * error), sizes and durations are numbers or strings with a unit and come out as numbers, and
+ * cross-references (a workload's GPU, NIC, buffer and `after`; the GPU:NIC pairs of the P2P map;
+ * override names) are checked in a refinement so their errors carry a path too.
+ *
+ * The format follows SimConfig (src/sim/simulate.ts) closely; `toSimConfig` in load.ts is the
+ * whole mapping. Everything simulate() would reject is rejected here first, with a position.
+ *
+ * Frozen: files written for version 1 must keep loading (test/scenario/fixtures/v1-*). A change
+ * that would break one is a new version with a migration, not an edit here.
+ */
+import { z } from 'zod';
+import { DESIGN_NAMES, type DesignName, type P2pMapType } from '../designs/design.js';
+import { COST_PARAMETER_NAMES, type CostProfileName, getProfile, profileNames } from '../sim/costs.js';
+import { describeFound, didYouMeanSuffix, oneOf } from './messages.js';
+import {
+  DURATION_PATTERN,
+  formatDuration,
+  formatSize,
+  type ParsedQuantity,
+  parseDuration,
+  parseSize,
+  SIZE_PATTERN,
+} from './units.js';
+
+const KiB = 2 ** 10;
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+const TiB = 2 ** 40;
+const PAGE = 4 * KiB;
+
+/** The scenario format versions this hmmlab reads (the newest last). */
+export const SCENARIO_VERSIONS = [1] as const;
+export const CURRENT_SCENARIO_VERSION = 1;
+
+// ---- building blocks ----------------------------------------------------------------------
+
+const SIZE_EXPECTED = 'a size (a number of bytes, or a number with B, KiB, MiB, GiB or TiB, like 64KiB)';
+const DURATION_EXPECTED = 'a duration (a number of ns, or a number with ns, us, ms or s, like 2s)';
+
+function quantityMessage(r: ParsedQuantity & { ok: false }, input: unknown, expected: string, what: string) {
+  if (r.reason === 'negative') return `expected a ${what} >= 0, found ${describeFound(input)}`;
+  if (r.reason === 'unit' && r.suggestion !== undefined)
+    return `expected ${expected}, found ${describeFound(input)} (did you mean '${r.suggestion}'?)`;
+  return `expected ${expected}, found ${describeFound(input)}`;
+}
+
+interface SizeOptions {
+  /** Smallest allowed (default 1 byte: sizes are positive). */
+  min?: number;
+  max?: number;
+  /** Must be a multiple of this. */
+  multipleOf?: number;
+  /** Must be a power of two. */
+  powerOfTwo?: boolean;
+  description: string;
+}
+
+/** A size in bytes: a number or a string like "64KiB"; parses to a number of bytes. */
+function size(o: SizeOptions) {
+  const min = o.min ?? 1;
+  const max = o.max ?? Number.MAX_SAFE_INTEGER;
+  return z
+    .union([z.number().meta({ minimum: min, maximum: max }), z.string().meta({ pattern: SIZE_PATTERN })], {
+      error: (iss) => `expected ${SIZE_EXPECTED}, found ${describeFound(iss.input)}`,
+    })
+    .transform((v, ctx) => {
+      const r = parseSize(v);
+      if (!r.ok) {
+        ctx.issues.push({ code: 'custom', input: v, message: quantityMessage(r, v, SIZE_EXPECTED, 'size') });
+        return z.NEVER;
+      }
+      const bytes = r.value;
+      let problem: string | undefined;
+      if (bytes < min) problem = min === 1 ? 'a size > 0' : `a size of at least ${formatSize(min)}`;
+      else if (bytes > max) problem = `a size of at most ${formatSize(max)}`;
+      else if (o.powerOfTwo && !Number.isInteger(Math.log2(bytes))) problem = 'a power of two';
+      else if (o.multipleOf !== undefined && bytes % o.multipleOf !== 0)
+        problem = `a multiple of ${formatSize(o.multipleOf)}`;
+      if (problem !== undefined) {
+        ctx.issues.push({ code: 'custom', input: v, message: `expected ${problem}, found ${describeFound(v)}` });
+        return z.NEVER;
+      }
+      return bytes;
+    })
+    .meta({ description: `${o.description} A size: bytes, or a string like 64KiB, 2MiB, 12.8GiB.` });
+}
+
+/** A duration in ns: a number or a string like "2s"; parses to a number of nanoseconds. */
+function duration(o: { allowZero: boolean; description: string }) {
+  const MAX = 1e18; // about 31 years of simulated time
+  return z
+    .union([z.number().meta({ minimum: 0, maximum: MAX }), z.string().meta({ pattern: DURATION_PATTERN })], {
+      error: (iss) => `expected ${DURATION_EXPECTED}, found ${describeFound(iss.input)}`,
+    })
+    .transform((v, ctx) => {
+      const r = parseDuration(v);
+      if (!r.ok) {
+        ctx.issues.push({
+          code: 'custom',
+          input: v,
+          message: quantityMessage(r, v, DURATION_EXPECTED, 'duration'),
+        });
+        return z.NEVER;
+      }
+      let problem: string | undefined;
+      if (r.value === 0 && !o.allowZero) problem = 'a duration > 0';
+      else if (r.value > MAX) problem = `a duration of at most ${formatDuration(MAX)}`;
+      if (problem !== undefined) {
+        ctx.issues.push({ code: 'custom', input: v, message: `expected ${problem}, found ${describeFound(v)}` });
+        return z.NEVER;
+      }
+      return r.value;
+    })
+    .meta({ description: `${o.description} A duration: ns, or a string like 150us, 10ms, 2s.` });
+}
+
+/** An integer in [min, max]. */
+function integer(min: number, max: number, description: string) {
+  return z.number().int().min(min).max(max).meta({ description });
+}
+
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** The name of a device, buffer or workload: used in references, link names and "gpu:nic" pairs. */
+const name = z
+  .string({ error: (iss) => `expected a name, found ${describeFound(iss.input)}` })
+  .max(64)
+  .regex(NAME_RE, {
+    error: (iss) =>
+      `expected a name (a letter or '_', then letters, digits, '_', '-' or '.'), found ${describeFound(iss.input)}`,
+  });
+
+function nameOf(description: string) {
+  return name.meta({ description });
+}
+
+function stringEnum<const T extends readonly string[]>(values: T, description: string) {
+  return z.enum(values as unknown as [T[number], ...T[number][]]).meta({ description });
+}
+
+const P2P_MAP_TYPES = ['BUS_ADDR', 'THRU_HOST_BRIDGE', 'NOT_SUPPORTED'] as const satisfies readonly P2pMapType[];
+const mapType = stringEnum(
+  P2P_MAP_TYPES,
+  'pci_p2pdma map type: BUS_ADDR (under one PCIe switch), THRU_HOST_BRIDGE (through the root complex) or NOT_SUPPORTED.',
+);
+
+// ---- platform -----------------------------------------------------------------------------
+
+const platform = z
+  .strictObject({
+    ram: size({
+      min: 16 * MiB,
+      max: 8 * TiB - PAGE,
+      description: 'System RAM (default 64GiB). Only touched pages cost memory in the model.',
+    }).optional(),
+    cpuCores: integer(1, 4096, 'CPU cores available to fault handling (default 8).').optional(),
+    thp: stringEnum(['always', 'madvise', 'never'], 'Transparent huge pages (default madvise).').optional(),
+    iommu: stringEnum(['off', 'passthrough', 'translate'], 'IOMMU mode for device DMA (default off).').optional(),
+    p2p: z
+      .strictObject({
+        default: mapType.optional(),
+        pairs: z
+          .record(z.string(), mapType)
+          .meta({ description: 'Map type per "gpu:nic" pair, overriding the default.' })
+          .optional(),
+      })
+      .meta({
+        description: 'PCI peer-to-peer connectivity from each GPU to each NIC (default NOT_SUPPORTED).',
+      })
+      .optional(),
+    pci: z
+      .record(z.string(), z.unknown())
+      .meta({ description: 'PCI topology (reserved: a map, not yet interpreted).' })
+      .optional(),
+  })
+  .meta({ description: 'The machine: memory, CPUs, THP, IOMMU and PCI connectivity.' });
+
+// ---- devices ------------------------------------------------------------------------------
+
+const pcieLink = z.strictObject({
+  kind: z.literal('pcie'),
+  gen: z.literal([3, 4, 5]).meta({ description: 'PCIe generation.' }),
+  lanes: z.literal([1, 2, 4, 8, 16]).meta({ description: 'Link width (default 16).' }).optional(),
+});
+const c2cLink = z.strictObject({ kind: z.literal('c2c') });
+
+const gpu = z.strictObject({
+  name: nameOf('GPU name (unique among devices).'),
+  vram: size({ min: 2 * MiB, max: TiB, description: 'VRAM (device-private memory).' }),
+  bar: size({
+    min: PAGE,
+    max: TiB,
+    description: 'BAR exposing VRAM to PCI peers (default all of VRAM: a resizable BAR).',
+  }).optional(),
+  link: z
+    .discriminatedUnion('kind', [pcieLink, c2cLink])
+    .meta({ description: "Host link: { kind: pcie, gen, lanes } or { kind: c2c } (default: the profile's)." })
+    .optional(),
+  socket: z.literal([0, 1]).meta({ description: 'CPU socket the GPU hangs off (default 0).' }).optional(),
+  faultBatchSize: integer(1, 65536, "Faults fetched per batch (default: the profile's).").optional(),
+  chunkSizes: z
+    .array(
+      size({ min: PAGE, max: 2 * MiB, powerOfTwo: true, description: 'A migration chunk size.' }),
+    )
+    .min(1)
+    .max(10)
+    .meta({ description: 'Migration chunk sizes, largest first (default [2MiB, 64KiB, 4KiB]).' })
+    .optional(),
+  prefetch: z.boolean().meta({ description: 'nvidia-uvm density prefetcher (default false).' }).optional(),
+  thrashing: z.boolean().meta({ description: 'Thrashing detection (default false).' }).optional(),
+});
+
+const nic = z.strictObject({
+  name: nameOf('NIC name (unique among devices).'),
+  fallback: stringEnum(
+    ['rfc', 'v2'],
+    "What the NIC does when a P2P page cannot be mapped: the RFC's policy or v2's (default rfc).",
+  ).optional(),
+  socket: z.literal([0, 1]).meta({ description: 'CPU socket (default 0).' }).optional(),
+  ats: z.boolean().meta({ description: 'PCIe ATS (default false).' }).optional(),
+  relaxedOrdering: z.boolean().meta({ description: 'PCIe relaxed ordering (default false).' }).optional(),
+});
+
+const devices = z
+  .strictObject({
+    gpus: z.array(gpu).max(64).meta({ description: 'SVM GPUs.' }).optional(),
+    nics: z.array(nic).max(64).meta({ description: 'RDMA NICs with on-demand paging.' }).optional(),
+  })
+  .meta({ description: 'Devices: GPUs and NICs.' });
+
+// ---- buffers and workloads ----------------------------------------------------------------
+
+const buffer = z.strictObject({
+  name: nameOf('Buffer name (unique among buffers).'),
+  size: size({ max: 64 * TiB, description: 'Buffer size (anonymous private memory).' }),
+  hugepage: z.boolean().meta({ description: 'madvise(MADV_HUGEPAGE) on the buffer.' }).optional(),
+});
+
+const workloadBase = {
+  name: nameOf('Workload name (unique among workloads).'),
+  buffer: nameOf('The buffer it accesses.'),
+  op: stringEnum(['read', 'write'], 'Read or write.'),
+  pattern: stringEnum(['sequential', 'random', 'strided'], 'Access pattern.'),
+  bytes: size({ max: 64 * TiB, description: 'Bytes of the buffer to cover per pass (default all of it).' }).optional(),
+  stride: size({
+    max: 64 * TiB,
+    multipleOf: PAGE,
+    description: "Distance between accesses for 'strided' (default 64KiB).",
+  }).optional(),
+  passes: integer(1, 1_000_000, 'Passes over the buffer (default 1).').optional(),
+  after: nameOf('Start after this workload (listed earlier) has finished.').optional(),
+  start: duration({ allowZero: true, description: 'Start time (default 0, or when `after` finished).' }).optional(),
+};
+
+const cpuWorkload = z.strictObject({
+  kind: z.literal('cpu'),
+  ...workloadBase,
+  nsPerPage: z
+    .number()
+    .min(0)
+    .max(1e9)
+    .meta({ description: 'CPU time per page touched without a fault, ns (default 100).' })
+    .optional(),
+});
+
+const gpuWorkload = z.strictObject({
+  kind: z.literal('gpu'),
+  ...workloadBase,
+  gpu: nameOf('The GPU that runs it.'),
+  bytesPerNs: z
+    .number()
+    .positive()
+    .max(1e6)
+    .meta({ description: "Compute rate over resident data, bytes per ns = GB/s (default: the profile's)." })
+    .optional(),
+});
+
+const rdmaWorkload = z.strictObject({
+  kind: z.literal('rdma'),
+  ...workloadBase,
+  nic: nameOf('The NIC that runs it.'),
+  messageSize: size({ max: 64 * TiB, description: "Bytes per RDMA message (perftest's -s)." }),
+  messages: integer(1, 2 ** 31 - 1, "Messages to send (perftest's -n)."),
+  queueDepth: integer(1, 65536, "Messages in flight (perftest's -t; default 1).").optional(),
+});
+
+const workload = z
+  .discriminatedUnion('kind', [cpuWorkload, gpuWorkload, rdmaWorkload])
+  .meta({ description: 'A workload: kind cpu, gpu or rdma.' });
+
+// ---- the scenario -------------------------------------------------------------------------
+
+const PROFILE_NAMES = profileNames() as readonly CostProfileName[];
+
+const scenarioShape = z.strictObject({
+  version: z.literal(1).meta({ description: 'Scenario format version.' }),
+  name: z.string().max(200).meta({ description: 'Scenario name.' }).optional(),
+  description: z.string().meta({ description: 'Free text.' }).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(Number.MAX_SAFE_INTEGER)
+    .meta({ description: 'Seed of the simulation (default 1).' })
+    .optional(),
+  profile: stringEnum(PROFILE_NAMES, 'Cost profile (docs/costs.md).'),
+  overrides: z
+    .record(z.string(), z.number())
+    .meta({ description: 'Cost parameter overrides by name (docs/costs.md).' })
+    .optional(),
+  design: stringEnum(DESIGN_NAMES as readonly DesignName[], 'P2P design (default upstream).').optional(),
+  rfcLockPerPage: z.boolean().meta({ description: 'rfc-callback only: a driver lock per page.' }).optional(),
+  platform: platform.optional(),
+  devices: devices.optional(),
+  buffers: z.array(buffer).min(1).max(1024).meta({ description: 'Buffers of the process.' }),
+  workloads: z.array(workload).min(1).max(1024).meta({ description: 'What runs, in order of listing.' }),
+  duration: duration({
+    allowZero: false,
+    description: 'Stop the simulation at this time (default: when every workload has finished).',
+  }).optional(),
+});
+
+/** A parsed version-1 scenario (sizes and durations as numbers). */
+export type ScenarioV1 = z.output<typeof scenarioShape>;
+/** A version-1 scenario as written (sizes and durations may be strings). */
+export type ScenarioV1Input = z.input<typeof scenarioShape>;
+
+type Ctx = z.RefinementCtx<ScenarioV1>;
+type Path = (string | number)[];
+
+function issue(ctx: Ctx, path: Path, message: string, at: 'key' | 'value' = 'value'): void {
+  ctx.addIssue({ code: 'custom', path, message, params: { at } });
+}
+
+/** Checks the parts of a scenario that refer to each other, and what only the whole can tell. */
+function crossCheck(s: ScenarioV1, ctx: Ctx): void {
+  const gpus = s.devices?.gpus ?? [];
+  const nics = s.devices?.nics ?? [];
+
+  // Names: devices share one namespace; buffers and workloads each have their own.
+  const devices = new Map<string, string>();
+  gpus.forEach((g, i) => {
+    const where = devices.get(g.name);
+    if (where !== undefined) issue(ctx, ['devices', 'gpus', i, 'name'], `duplicate name '${g.name}' (also ${where})`);
+    else devices.set(g.name, `devices.gpus[${i}]`);
+  });
+  nics.forEach((n, i) => {
+    const where = devices.get(n.name);
+    if (where !== undefined) issue(ctx, ['devices', 'nics', i, 'name'], `duplicate name '${n.name}' (also ${where})`);
+    else devices.set(n.name, `devices.nics[${i}]`);
+  });
+  const buffers = new Map<string, number>();
+  s.buffers.forEach((b, i) => {
+    const j = buffers.get(b.name);
+    if (j !== undefined) issue(ctx, ['buffers', i, 'name'], `duplicate name '${b.name}' (also buffers[${j}])`);
+    else buffers.set(b.name, i);
+  });
+
+  const gpuNames = gpus.map((g) => g.name);
+  const nicNames = nics.map((n) => n.name);
+  const bufferNames = [...buffers.keys()];
+  const missing = (kind: string, value: string, candidates: string[]) =>
+    candidates.length === 0
+      ? `no ${kind} named '${value}' (there are none)`
+      : `no ${kind} named '${value}'${didYouMeanSuffix(value, candidates) || ` (${kind}s: ${oneOf(candidates)})`}`;
+
+  const workloads = new Map<string, number>();
+  s.workloads.forEach((w, i) => {
+    const at = (key: string): Path => ['workloads', i, key];
+    if (!buffers.has(w.buffer)) issue(ctx, at('buffer'), missing('buffer', w.buffer, bufferNames));
+    if (w.kind === 'gpu' && !gpuNames.includes(w.gpu)) {
+      issue(
+        ctx,
+        at('gpu'),
+        nicNames.includes(w.gpu) ? `'${w.gpu}' is a NIC, not a GPU` : missing('GPU', w.gpu, gpuNames),
+      );
+    }
+    if (w.kind === 'rdma' && !nicNames.includes(w.nic)) {
+      issue(
+        ctx,
+        at('nic'),
+        gpuNames.includes(w.nic) ? `'${w.nic}' is a GPU, not a NIC` : missing('NIC', w.nic, nicNames),
+      );
+    }
+    if (w.after !== undefined && !workloads.has(w.after)) {
+      const later = s.workloads.findIndex((x, j) => j >= i && x.name === w.after);
+      issue(
+        ctx,
+        at('after'),
+        later >= 0
+          ? `'${w.after}' is not an earlier workload (a workload can only wait for one listed before it)`
+          : missing('workload', w.after, [...workloads.keys()]),
+      );
+    }
+    const j = workloads.get(w.name);
+    if (j !== undefined) issue(ctx, at('name'), `duplicate name '${w.name}' (also workloads[${j}])`);
+    else workloads.set(w.name, i);
+  });
+
+  // GPU:NIC pairs of the P2P map.
+  for (const key of Object.keys(s.platform?.p2p?.pairs ?? {})) {
+    const path = ['platform', 'p2p', 'pairs', key];
+    const parts = key.split(':');
+    if (parts.length !== 2) {
+      issue(ctx, path, `expected a key of the form gpu:nic, found '${key}'`, 'key');
+      continue;
+    }
+    const [g, n] = parts as [string, string];
+    if (!gpuNames.includes(g)) issue(ctx, path, `${missing('GPU', g, gpuNames)} (in the pair '${key}')`, 'key');
+    else if (!nicNames.includes(n)) issue(ctx, path, `${missing('NIC', n, nicNames)} (in the pair '${key}')`, 'key');
+  }
+
+  // Chunk sizes, largest first.
+  gpus.forEach((g, i) => {
+    const c = g.chunkSizes ?? [];
+    for (let k = 1; k < c.length; k++) {
+      if (c[k]! >= c[k - 1]!) {
+        issue(
+          ctx,
+          ['devices', 'gpus', i, 'chunkSizes', k],
+          `expected chunk sizes largest first, found ${formatSize(c[k]!)} after ${formatSize(c[k - 1]!)}`,
+        );
+        break;
+      }
+    }
+  });
+
+  // Cost overrides: known names, values the profile's units allow.
+  const profile = getProfile(s.profile);
+  for (const [key, value] of Object.entries(s.overrides ?? {})) {
+    const path = ['overrides', key];
+    if (!(COST_PARAMETER_NAMES as readonly string[]).includes(key)) {
+      issue(
+        ctx,
+        path,
+        `unknown cost parameter '${key}'${didYouMeanSuffix(key, COST_PARAMETER_NAMES) || ' (see docs/costs.md)'}`,
+        'key',
+      );
+      continue;
+    }
+    const unit = profile.parameters[key as keyof typeof profile.parameters].unit;
+    if (value < 0) issue(ctx, path, `expected a number >= 0 (${unit}), found ${value}`);
+    else if ((unit === 'count' || unit === 'B') && !Number.isInteger(value))
+      issue(ctx, path, `expected a whole number (${unit}), found ${value}`);
+    else if ((unit === 'GB/s' || unit === 'GiB/s') && value === 0)
+      issue(ctx, path, `expected a bandwidth > 0 (${unit}), found 0`);
+    else if (key === 'faultBatchSize' && (value < 1 || value > 65536))
+      issue(ctx, path, `expected an integer >= 1 and <= 65536, found ${value}`);
+  }
+
+  // The model's physical address space (pfns below 2^32): RAM, then each GPU's VRAM and BAR,
+  // as request_free_mem_region places them (src/kernel/kernel.ts).
+  const SECTION = 32768;
+  const SUBSECTION = 512;
+  const ramPages = Math.floor((s.platform?.ram ?? 64 * GiB) / PAGE);
+  let cursor = Math.ceil((ramPages + SECTION) / SECTION) * SECTION;
+  for (const g of gpus) {
+    const vramPages = Math.floor(g.vram / (2 * MiB)) * 512;
+    cursor = Math.ceil((cursor + vramPages) / SUBSECTION) * SUBSECTION;
+    const barPages = Math.min(vramPages, Math.floor((g.bar ?? g.vram) / PAGE));
+    cursor = Math.ceil((cursor + Math.max(1, barPages)) / SUBSECTION) * SUBSECTION;
+  }
+  if (cursor >= 2 ** 32) {
+    issue(
+      ctx,
+      gpus.length > 0 ? ['devices', 'gpus', gpus.length - 1, 'vram'] : ['platform', 'ram'],
+      `RAM plus every GPU's VRAM and BAR need ${formatSize(cursor * PAGE)} of physical address space; the model has 16TiB`,
+    );
+  }
+
+  let total = 0;
+  for (const b of s.buffers) total += b.size;
+  if (total > 64 * TiB) {
+    issue(ctx, ['buffers'], `expected buffers of at most 64TiB in all, found ${formatSize(total)}`);
+  }
+}
+
+/** Version 1 of the scenario format. */
+export const ScenarioSchemaV1 = scenarioShape.superRefine(crossCheck);
+
+/** The newest format (what loadScenario returns, migrating older files). */
+export const ScenarioSchema = ScenarioSchemaV1;
+export type Scenario = ScenarioV1;
+export type ScenarioInput = ScenarioV1Input;
