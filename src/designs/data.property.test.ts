@@ -85,23 +85,26 @@ function apply(w: ReturnType<typeof world>, op: Op, tag: number): number {
   return new DataView(out.buffer).getUint32(0, true);
 }
 
-describe.each(DESIGN_NAMES.map((d) => [d]))('design %s: every access reads the last bytes written', (design) => {
-  for (const plat of STUDY_PLATFORMS) {
-    it(`on ${plat.name} (seed 20261125)`, () => {
-      fc.assert(
-        fc.property(fc.array(opArb, { minLength: 10, maxLength: 60 }), (ops) => {
-          const w = world(design, plat.pci, plat.barBytes ? 32 * 1024 : 8 * MiB);
-          const last = new Map<number, number>();
-          ops.forEach((op, i) => {
-            const tag = (i + 1) * 7919;
-            const got = apply(w, op, tag);
-            if (op.write) last.set(op.page, tag);
-            else expect(got).toBe(last.get(op.page) ?? 0);
-          });
-          expect(checkInvariants(w.m)).toEqual([]);
-        }),
-        { seed: 20261125, numRuns: 12 },
-      );
-    });
-  }
-});
+describe.each(DESIGN_NAMES.map((d) => [d]))(
+  'design %s: every access reads the last bytes written',
+  (design) => {
+    for (const plat of STUDY_PLATFORMS) {
+      it(`on ${plat.name} (seed 20261125)`, () => {
+        fc.assert(
+          fc.property(fc.array(opArb, { minLength: 10, maxLength: 60 }), (ops) => {
+            const w = world(design, plat.pci, plat.barBytes ? 32 * 1024 : 8 * MiB);
+            const last = new Map<number, number>();
+            ops.forEach((op, i) => {
+              const tag = (i + 1) * 7919;
+              const got = apply(w, op, tag);
+              if (op.write) last.set(op.page, tag);
+              else expect(got).toBe(last.get(op.page) ?? 0);
+            });
+            expect(checkInvariants(w.m)).toEqual([]);
+          }),
+          { seed: 20261125, numRuns: 12 },
+        );
+      });
+    }
+  },
+);

@@ -61,6 +61,7 @@ import {
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
 } from '../kernel/mmu_notifier.js';
+import { DeviceTable } from './device-table.js';
 
 const SZ_64K = 64 * 1024;
 const BLOCK_PAGES = HPAGE_PMD_NR;
@@ -206,62 +207,13 @@ function newStats(): GpuStats {
   };
 }
 
-/** The device page table of one mirrored address space: per 2 MiB, pfns and flags. */
-class DevicePageTable {
-  readonly pmds = new Map<number, { pfn: Uint32Array; flags: Uint8Array; used: number }>();
-  static readonly VALID = 1;
-  static readonly WRITE = 2;
-
-  lookup(va: number): number {
-    const e = this.pmds.get(Math.floor(va / PMD_SIZE));
-    if (!e) return 0;
-    return e.flags[(va % PMD_SIZE) / PAGE_SIZE]!;
-  }
-
-  pfnAt(va: number): number {
-    const e = this.pmds.get(Math.floor(va / PMD_SIZE));
-    return e ? e.pfn[(va % PMD_SIZE) / PAGE_SIZE]! : 0;
-  }
-
-  set(va: number, pfn: number, write: boolean): void {
-    const key = Math.floor(va / PMD_SIZE);
-    let e = this.pmds.get(key);
-    if (!e) {
-      e = { pfn: new Uint32Array(BLOCK_PAGES), flags: new Uint8Array(BLOCK_PAGES), used: 0 };
-      this.pmds.set(key, e);
-    }
-    const i = (va % PMD_SIZE) / PAGE_SIZE;
-    if (!e.flags[i]) e.used++;
-    e.pfn[i] = pfn;
-    e.flags[i] = DevicePageTable.VALID | (write ? DevicePageTable.WRITE : 0);
-  }
-
-  /** Clears [start, end); returns how many valid entries were removed. */
-  clear(start: number, end: number): number {
-    let removed = 0;
-    for (let a = start; a < end; ) {
-      const key = Math.floor(a / PMD_SIZE);
-      const next = Math.min(end, (key + 1) * PMD_SIZE);
-      const e = this.pmds.get(key);
-      if (e) {
-        for (let i = (a % PMD_SIZE) / PAGE_SIZE, n = (next - a) / PAGE_SIZE; n > 0; i++, n--) {
-          if (e.flags[i]) {
-            e.flags[i] = 0;
-            e.used--;
-            removed++;
-          }
-        }
-        if (e.used === 0) this.pmds.delete(key);
-      }
-      a = next;
-    }
-    return removed;
-  }
-}
+const PT_VALID = 1;
+const PT_WRITE = 2;
 
 /** One address space mirrored by the GPU (an SVM "VM"). */
 export class GpuMirror {
-  readonly pt = new DevicePageTable();
+  /** The device page table: flags PT_VALID | PT_WRITE. */
+  readonly pt = new DeviceTable();
   readonly notifier: MmuIntervalNotifier;
   constructor(
     readonly gpu: GpuDevice,
@@ -293,23 +245,20 @@ export class GpuMirror {
 
   /** Visits every valid device mapping: (va, pfn, writable). */
   forEach(visit: (va: number, pfn: number, writable: boolean) => void): void {
-    for (const [key, e] of this.pt.pmds) {
-      for (let i = 0; i < BLOCK_PAGES; i++) {
-        const fl = e.flags[i]!;
-        if (fl) visit(key * PMD_SIZE + i * PAGE_SIZE, e.pfn[i]!, (fl & 2) !== 0);
-      }
-    }
+    this.pt.forEach((va, pfn, fl) => {
+      visit(va, pfn, (fl & PT_WRITE) !== 0);
+    });
   }
 
   /** Whether the GPU can access va (with write permission if asked) without faulting. */
   translate(va: number, write: boolean): boolean {
-    const f = this.pt.lookup(va);
-    return (f & DevicePageTable.VALID) !== 0 && (!write || (f & DevicePageTable.WRITE) !== 0);
+    const f = this.pt.flags(va);
+    return (f & PT_VALID) !== 0 && (!write || (f & PT_WRITE) !== 0);
   }
 
   /** The pfn the device page table maps at va (0 when none). */
   devicePfn(va: number): number {
-    return this.pt.lookup(va) ? this.pt.pfnAt(va) : 0;
+    return this.pt.flags(va) ? this.pt.pfn(va) : 0;
   }
 
   remove(): void {
@@ -797,7 +746,7 @@ export class GpuDevice {
         const hi = range.flags(i);
         if (!(hi & HMM_PFN_HI_VALID)) continue;
         const pfn = range.pfn(i);
-        m.pt.set(start + i * PAGE_SIZE, pfn, (hi & HMM_PFN_HI_WRITE) !== 0);
+        m.pt.set(start + i * PAGE_SIZE, pfn, PT_VALID | (hi & HMM_PFN_HI_WRITE ? PT_WRITE : 0));
         if (!this.ownsVram(pfn)) this.stats.remoteMapped++;
       }
       this.stats.ptesWritten += n;

@@ -18,10 +18,8 @@ import {
   HMM_PFN_HI_REQ_WRITE,
   HMM_PFN_HI_VALID,
   HMM_PFN_HI_WRITE,
-  HPAGE_PMD_NR,
   MEMORY_DEVICE_PCI_P2PDMA,
   PAGE_SIZE,
-  PMD_SIZE,
 } from '../kernel/constants.js';
 import { HmmRange, hmmRangeFault } from '../kernel/hmm.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -33,6 +31,7 @@ import {
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
 } from '../kernel/mmu_notifier.js';
+import { DeviceTable } from './device-table.js';
 
 /** What a NIC translation entry points at. */
 export const NIC_HOST = 1;
@@ -66,58 +65,10 @@ export interface RdmaStats {
   invalidatedPages: number;
 }
 
-/** The MR's translation table: per 2 MiB, the target pfn and a kind byte. */
-class NicTable {
-  readonly pmds = new Map<number, { pfn: Uint32Array; kind: Uint8Array; used: number }>();
-  get(va: number): { pfn: number; kind: number } | null {
-    const e = this.pmds.get(Math.floor(va / PMD_SIZE));
-    if (!e) return null;
-    const i = (va % PMD_SIZE) / PAGE_SIZE;
-    return e.kind[i] ? { pfn: e.pfn[i]!, kind: e.kind[i]! } : null;
-  }
-  set(va: number, pfn: number, kind: number): void {
-    const key = Math.floor(va / PMD_SIZE);
-    let e = this.pmds.get(key);
-    if (!e) {
-      e = { pfn: new Uint32Array(HPAGE_PMD_NR), kind: new Uint8Array(HPAGE_PMD_NR), used: 0 };
-      this.pmds.set(key, e);
-    }
-    const i = (va % PMD_SIZE) / PAGE_SIZE;
-    if (!e.kind[i]) e.used++;
-    e.pfn[i] = pfn;
-    e.kind[i] = kind;
-  }
-  clear(start: number, end: number): number {
-    let n = 0;
-    for (let a = start; a < end; ) {
-      const key = Math.floor(a / PMD_SIZE);
-      const next = Math.min(end, (key + 1) * PMD_SIZE);
-      const e = this.pmds.get(key);
-      if (e) {
-        for (let i = (a % PMD_SIZE) / PAGE_SIZE, c = (next - a) / PAGE_SIZE; c > 0; i++, c--) {
-          if (e.kind[i]) {
-            e.kind[i] = 0;
-            e.used--;
-            n++;
-          }
-        }
-        if (e.used === 0) this.pmds.delete(key);
-      }
-      a = next;
-    }
-    return n;
-  }
-  forEach(visit: (va: number, pfn: number, kind: number) => void): void {
-    for (const [key, e] of this.pmds) {
-      for (let i = 0; i < HPAGE_PMD_NR; i++)
-        if (e.kind[i]) visit(key * PMD_SIZE + i * PAGE_SIZE, e.pfn[i]!, e.kind[i]!);
-    }
-  }
-}
-
 /** An ODP memory region (ib_umem_odp). */
 export class OdpMr {
-  readonly table = new NicTable();
+  /** The translation table: flags are the kind (NIC_HOST, NIC_P2P_*) plus NIC_WRITE. */
+  readonly table = new DeviceTable();
   readonly notifier: MmuIntervalNotifier;
   constructor(
     readonly nic: RdmaNic,
@@ -145,10 +96,10 @@ export class OdpMr {
 
   /** The NIC's entry for va: kind (NIC_HOST, NIC_P2P_*), write bit, target pfn; null if none. */
   translate(va: number, write: boolean): { pfn: number; kind: number } | null {
-    const e = this.table.get(va);
-    if (!e) return null;
-    if (write && !(e.kind & NIC_WRITE)) return null;
-    return { pfn: e.pfn, kind: e.kind & 3 };
+    const fl = this.table.flags(va);
+    if (!fl) return null;
+    if (write && !(fl & NIC_WRITE)) return null;
+    return { pfn: this.table.pfn(va), kind: fl & 3 };
   }
 
   /** Visits every translation: (va, pfn, kind without the write bit, writable). */
