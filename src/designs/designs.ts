@@ -17,6 +17,23 @@ import {
 const identity = (pfn: number) => pfn;
 
 /**
+ * Whether a GPU's pagemap is reachable by `client` over PCI, asked once per GPU (the kernel
+ * caches pci_p2pdma_map_type per pair; each first query counts).
+ */
+function reachability(env: DesignEnv, client: string, c: DesignCounters): (gpu: string) => boolean {
+  const cache = new Map<string, boolean>();
+  return (gpu) => {
+    let ok = cache.get(gpu);
+    if (ok === undefined) {
+      c.mapTypeQueries++;
+      ok = env.connectivity.mapType(gpu, client) !== 'NOT_SUPPORTED';
+      cache.set(gpu, ok);
+    }
+    return ok;
+  };
+}
+
+/**
  * upstream: mainline today. hmm_range_fault faults another owner's device-private page, so
  * the GPU's migrate_to_ram moves it to RAM and the client maps the RAM page.
  */
@@ -91,20 +108,14 @@ export class PagemapP2pDesign implements P2pDesign {
   }
   bind(env: DesignEnv, client: string): ClientBinding {
     const c = this.counters;
-    const decision = new Map<string, boolean>();
+    const reachable = reachability(env, client, c);
     return {
       owner: null,
       hook: {
         devicePrivate: (pfn) => {
           const gpu = gpuOfPfn(env, pfn);
           if (!gpu) return HMM_P2P_FAULT;
-          let ok = decision.get(gpu.name);
-          if (ok === undefined) {
-            c.mapTypeQueries++;
-            ok = env.connectivity.mapType(gpu.name, client) !== 'NOT_SUPPORTED';
-            decision.set(gpu.name, ok);
-          }
-          if (!ok) {
+          if (!reachable(gpu.name)) {
             c.fallbackPages++;
             return HMM_P2P_FAULT;
           }
@@ -180,7 +191,7 @@ export class DevicePrivateFlagDesign implements P2pDesign {
   }
   bind(env: DesignEnv, client: string): ClientBinding {
     const c = this.counters;
-    const reach = new Map<string, boolean>();
+    const reachable = reachability(env, client, c);
     return {
       owner: null,
       hook: {
@@ -190,12 +201,7 @@ export class DevicePrivateFlagDesign implements P2pDesign {
         if (env.kernel.pgmapOf(pfn)?.type !== MEMORY_DEVICE_PRIVATE) return pfn;
         const gpu = gpuOfPfn(env, pfn);
         if (!gpu) return -EINVAL;
-        let ok = reach.get(gpu.name);
-        if (ok === undefined) {
-          c.mapTypeQueries++;
-          ok = env.connectivity.mapType(gpu.name, client) !== 'NOT_SUPPORTED';
-          reach.set(gpu.name, ok);
-        }
+        const ok = reachable(gpu.name);
         c.callbacks++; // the driver-to-driver address query
         if (!ok) {
           c.fallbackPages++;
