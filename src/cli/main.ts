@@ -3,10 +3,15 @@
  * failed, 2 bad input (with a message, never a stack trace).
  */
 
+import { readFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { Command, CommanderError } from 'commander';
 import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../conformance/harness.js';
 import { HMM_TESTS } from '../conformance/hmm-tests.js';
+import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
+import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
+import { type CompareRow, compare, compareRow as compareRowOf } from '../sim/compare.js';
+import { type SimConfig, SimConfigError, simulate } from '../sim/simulate.js';
 
 export const VERSION = '0.1.0';
 
@@ -46,6 +51,66 @@ function selftest(opts: { json?: boolean; filter?: string; variant?: string }): 
   return failed > 0 ? 1 : 0;
 }
 
+/** Reads and validates a scenario file; throws UsageError with file:line:col messages. */
+function readScenario(file: string): { config: SimConfig; seed: number } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const r = loadScenario(text, file);
+  if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
+  return { config: r.config, seed: r.seed };
+}
+
+function parseDesigns(list: string | undefined): DesignName[] {
+  if (!list) return [...DESIGN_NAMES];
+  const out: DesignName[] = [];
+  for (const d of list.split(',').map((x) => x.trim())) {
+    if (!(DESIGN_NAMES as readonly string[]).includes(d)) {
+      throw new UsageError(`--designs: unknown design '${d}' (expected ${DESIGN_NAMES.join(', ')})`);
+    }
+    out.push(d as DesignName);
+  }
+  return out;
+}
+
+function parseSeed(s: string | undefined, fallback: number): number {
+  if (s === undefined) return fallback;
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new UsageError(`--seed must be a non-negative integer, not '${s}'`);
+  return n;
+}
+
+const us = (ns: number) => (ns / 1000).toFixed(1);
+
+function printCompare(rows: CompareRow[]): void {
+  const rdmaNames = [...new Set(rows.flatMap((r) => Object.keys(r.rdma)))];
+  const head = ['design'];
+  for (const n of rdmaNames) head.push(`${n} GB/s`, 'p50 us', 'p99 us');
+  head.push('to RAM', 'to VRAM', 'P2P pages', 'fault CPU ms', 'callbacks', 'alias MiB');
+  const table = new Table({ head, style: { head: [], border: [] } });
+  for (const r of rows) {
+    const cells: (string | number)[] = [r.design];
+    for (const n of rdmaNames) {
+      const m = r.rdma[n];
+      cells.push(m ? m.gbps.toFixed(2) : '-', m ? us(m.p50Ns) : '-', m ? us(m.p99Ns) : '-');
+    }
+    cells.push(
+      r.pagesToRam,
+      r.pagesToVram,
+      r.p2pPages,
+      ((r.nicFaultCpuNs + r.gpuFaultCpuNs) / 1e6).toFixed(2),
+      r.callbacks,
+      (r.aliasStructPageBytes / 2 ** 20).toFixed(0),
+    );
+    table.push(cells);
+  }
+  process.stdout.write(`${table.toString()}\n`);
+}
+
 /** Runs the CLI with argv (as process.argv) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command();
@@ -65,6 +130,37 @@ export async function main(argv: string[]): Promise<number> {
     .action((opts) => {
       code = selftest(opts);
     });
+  program
+    .command('run <scenario>')
+    .description('simulate a scenario file and print its metrics')
+    .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
+    .option('--seed <n>', "seed (default: the scenario's)")
+    .option('--json', 'print the result as JSON')
+    .action((file: string, opts: { design?: string; seed?: string; json?: boolean }) => {
+      const { config, seed } = readScenario(file);
+      const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
+      const r = simulate({ ...config, design }, { seed: parseSeed(opts.seed, seed) });
+      if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      else printCompare([compareRowOf(r)]);
+    });
+  program
+    .command('compare <scenario>')
+    .description('simulate a scenario under several P2P designs and print them side by side')
+    .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
+    .option('--seed <n>', "seed (default: the scenario's)")
+    .option('--json', 'print the rows as JSON (stable keys, see docs/designs.md)')
+    .action((file: string, opts: { designs?: string; seed?: string; json?: boolean }) => {
+      const { config, seed } = readScenario(file);
+      const rows = compare(config, parseDesigns(opts.designs), parseSeed(opts.seed, seed));
+      if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      else printCompare(rows);
+    });
+  program
+    .command('schema')
+    .description('print the JSON Schema of scenario files (for editors)')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
+    });
   try {
     await program.parseAsync(argv);
   } catch (e) {
@@ -72,7 +168,7 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end here with exit code 0.
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof SimConfigError) {
       process.stderr.write(`hmmlab: ${e.message}\n`);
       return 2;
     }

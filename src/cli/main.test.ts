@@ -1,0 +1,98 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from './main.js';
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    out += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    err += String(s);
+    return true;
+  });
+  try {
+    const code = await main(['node', 'hmmlab', ...args]);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+const small = `version: 1
+name: cli-test
+profile: pcie5-h100
+seed: 3
+platform:
+  ram: 1GiB
+  p2p: { default: BUS_ADDR }
+devices:
+  gpus: [{ name: gpu0, vram: 256MiB }]
+  nics: [{ name: nic0 }]
+buffers: [{ name: buf, size: 16MiB, hugepage: true }]
+workloads:
+  - { kind: gpu, name: fill, gpu: gpu0, buffer: buf, op: write, pattern: sequential }
+  - { kind: rdma, name: put, nic: nic0, buffer: buf, op: write, pattern: sequential, messageSize: 64KiB, messages: 256, queueDepth: 4, after: fill }
+`;
+
+describe('hmmlab command line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hmmlab-cli-'));
+  const file = join(dir, 's.yaml');
+  writeFileSync(file, small);
+
+  it('compare --json gives one row per design with the stable keys', async () => {
+    const r = await cli('compare', file, '--designs', 'upstream,pagemap-p2p', '--json');
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.out);
+    expect(rows.map((x: { design: string }) => x.design)).toEqual(['upstream', 'pagemap-p2p']);
+    for (const k of [
+      'rdma',
+      'pagesToRam',
+      'pagesToVram',
+      'p2pPages',
+      'callbacks',
+      'aliasStructPageBytes',
+      'linkBytes',
+    ]) {
+      expect(rows[1]).toHaveProperty(k);
+    }
+    expect(rows[1].p2pPages).toBe(4096);
+    expect(rows[0].pagesToRam).toBe(4096);
+  });
+
+  it('run is deterministic: the same scenario and seed print the same bytes', async () => {
+    const a = await cli('run', file, '--json');
+    const b = await cli('run', file, '--json');
+    expect(a.code).toBe(0);
+    expect(a.out).toBe(b.out);
+    expect(JSON.parse(a.out).seed).toBe(3);
+  });
+
+  it('bad input exits 2 with file:line:col and no stack trace', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, small.replace('vram: 256MiB', 'vrma: 256MiB'));
+    const r = await cli('compare', bad);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /bad\.yaml:9:\d+: devices\.gpus\[0\]\.vrma: unknown key 'vrma' \(did you mean 'vram'\?\)/,
+    );
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect((await cli('compare', join(dir, 'missing.yaml'))).code).toBe(2);
+    expect((await cli('compare', file, '--designs', 'nope')).code).toBe(2);
+    expect((await cli('run', file, '--seed', '-1')).code).toBe(2);
+    expect((await cli('frobnicate')).code).toBe(2);
+  });
+
+  it('schema prints a JSON Schema', async () => {
+    const r = await cli('schema');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).$schema).toMatch(/json-schema/);
+  });
+});
