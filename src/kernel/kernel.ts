@@ -382,9 +382,12 @@ export class Kernel {
       vmas = [...inode.mappings];
       index = f.index(pfn);
     }
+    // A large folio may straddle VMAs (split by mprotect or munmap in one mm): visit every VMA
+    // its pages overlap. `va` is where the head would be; callers check each page's address.
+    const span = f.nrPages(f.head(pfn)) * 2 ** PAGE_SHIFT;
     for (const vma of vmas) {
       const va = vma.start + (index - vma.pgoff) * 2 ** PAGE_SHIFT;
-      if (va >= vma.start && va < vma.end && !vma.mm.dead) {
+      if (va < vma.end && va + span > vma.start && !vma.mm.dead) {
         if (visit(vma, va)) return;
       }
     }

@@ -81,6 +81,8 @@ export function shmemGetPage(k: Kernel, inode: Inode, index: number, create: boo
  * page (the caller waits and retries), VM_FAULT_SIGSEGV / SIGBUS / OOM on failure.
  */
 export function handleMmFault(k: Kernel, mm: Mm, vma: Vma, addr: number, flags: number): number {
+  // vmf->address is page aligned (__handle_mm_fault masks it with PAGE_MASK).
+  addr = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
   const r = handleMmFaultInner(k, mm, vma, addr, flags);
   k.observer?.onFault?.(mm.id, addr, flags, r);
   return r;

@@ -148,7 +148,7 @@ export class Vma {
 
   /** Page index of va for rmap (linear_page_index). */
   linearPageIndex(va: number): number {
-    return this.pgoff + (va - this.start) / PAGE_SIZE;
+    return this.pgoff + Math.floor((va - this.start) / PAGE_SIZE);
   }
 }
 
@@ -471,7 +471,8 @@ export function doMmap(
   if (!Number.isInteger(addr) || !Number.isInteger(length) || !Number.isInteger(offset)) return -EINVAL;
   if (length <= 0 || offset < 0) return -EINVAL;
   if (offset % PAGE_SIZE !== 0) return -EINVAL;
-  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -EINVAL;
+  // mmap ignores protection bits it does not know (only mprotect validates them).
+  prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
   const type = flags & MAP_TYPE;
   if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -EINVAL;
   const shared = type === MAP_SHARED || type === MAP_SHARED_VALIDATE;
@@ -593,7 +594,9 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, length: number): numb
 export function doMprotect(k: Kernel, mm: Mm, start: number, length: number, prot: number): number {
   if (!Number.isInteger(start) || !Number.isInteger(length)) return -EINVAL;
   if (start % PAGE_SIZE !== 0 || length < 0) return -EINVAL;
-  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -EINVAL;
+  // arch_validate_prot on x86: R, W, X and PROT_SEM (0x8, accepted and ignored).
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8)) return -EINVAL;
+  prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
   if (length === 0) return 0;
   const end = start + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
   if (end > TASK_SIZE) return -ENOMEM;
@@ -741,7 +744,19 @@ export function doMadvise(k: Kernel, mm: Mm, start: number, length: number, advi
  */
 function madviseFree(k: Kernel, mm: Mm, start: number, end: number): void {
   const f = k.frames;
-  const r = notify(mm, MMU_NOTIFY_CLEAR, start, end);
+  // One invalidation per VMA over its part of the range (madvise_free_single_vma); holes get none.
+  for (let v = mm.findVma(start); v && v.start < end; v = mm.findVma(v.end)) {
+    const s = Math.max(start, v.start);
+    const e = Math.min(end, v.end);
+    const r = notify(mm, MMU_NOTIFY_CLEAR, s, e);
+    lazyFreeRange(k, mm, s, e);
+    notifyEnd(mm, r);
+  }
+  void f;
+}
+
+function lazyFreeRange(k: Kernel, mm: Mm, start: number, end: number): void {
+  const f = k.frames;
   for (let a = start; a < end; a += PAGE_SIZE) {
     const slot = mm.pt.slot(a);
     if (!slot) continue;
@@ -756,7 +771,6 @@ function madviseFree(k: Kernel, mm: Mm, start: number, end: number): void {
       f.clearFlag(pfn, PG_DIRTY);
     }
   }
-  notifyEnd(mm, r);
 }
 
 /**
@@ -843,7 +857,7 @@ export function doMremap(
   const vma = mm.vmaLookup(oldAddr);
   if (!vma || oldAddr + oldLen > vma.end) return -EFAULT;
   if (vma.flags & (VM_HUGETLB | VM_PFNMAP | VM_MIXEDMAP)) return -EINVAL;
-  if (flags & MREMAP_DONTUNMAP && !vma.isAnonymous()) return -EINVAL;
+  // MREMAP_DONTUNMAP works on any private or shared mapping since Linux 5.13.
   if (flags & MREMAP_FIXED) {
     if (newAddr === undefined || !Number.isInteger(newAddr) || newAddr % PAGE_SIZE !== 0) return -EINVAL;
     if (newAddr + newLen > TASK_SIZE || newAddr < MMAP_MIN_ADDR) return -EINVAL;
@@ -955,6 +969,7 @@ function moveVma(
     // The source VMA stays mapped but empty; pages faulted there later get a fresh anon_vma
     // index space (Linux gives it a new anon_vma too).
     for (const v of vmas) {
+      if (v.file) continue; // a file mapping stays as it was: its pages fault in again
       unlinkVma(v);
       v.anonVma = null;
       v.anonChain = [];
