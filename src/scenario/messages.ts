@@ -59,7 +59,10 @@ export const UNKNOWN_KEYS = '\u0000unknown-keys:';
 
 /** The message for one unknown key, given the keys its object allows. */
 export function unknownKeyMessage(key: string, allowed: readonly string[]): string {
-  const guess = didYouMean(key, allowed);
+  // A typo ('vrma'), or the start of a longer key ('huge' for 'hugepage').
+  const guess =
+    didYouMean(key, allowed) ??
+    (key.length >= 3 ? allowed.find((a) => a.toLowerCase().startsWith(key.toLowerCase())) : undefined);
   if (guess !== undefined) return `unknown key '${key}' (did you mean '${guess}'?)`;
   return allowed.length > 0
     ? `unknown key '${key}' (expected one of ${oneOf(allowed)})`
@@ -82,10 +85,18 @@ function bound(origin: unknown, isInt: boolean): string {
 export function scenarioErrorMap(iss: RawIssue): string {
   const input = iss.input;
   const last = iss.path && iss.path.length > 0 ? iss.path[iss.path.length - 1] : undefined;
+  if (
+    input === undefined &&
+    typeof last === 'string' &&
+    (iss.code === 'invalid_type' || iss.code === 'invalid_union' || iss.code === 'invalid_value')
+  ) {
+    const u = iss as { discriminator?: string };
+    if (u.discriminator === undefined) return `missing required key '${last}'`;
+  }
   switch (iss.code) {
     case 'invalid_type': {
-      if (input === undefined && typeof last === 'string') return `missing required key '${last}'`;
-      const expected = EXPECTED_TYPE[iss.expected] ?? iss.expected;
+      const isInt = (iss.inst as { isInt?: boolean } | undefined)?.isInt === true;
+      const expected = isInt ? EXPECTED_TYPE.int : (EXPECTED_TYPE[iss.expected] ?? iss.expected);
       return `expected ${expected}, found ${describeFound(input)}`;
     }
     case 'invalid_value': {
@@ -129,7 +140,8 @@ export function scenarioErrorMap(iss: RawIssue): string {
           typeof input === 'object' && input !== null && !Array.isArray(input)
             ? (input as Record<string, unknown>)[u.discriminator]
             : input;
-        if (found === undefined) return `missing required key '${u.discriminator}' (one of ${oneOf(options)})`;
+        if (found === undefined)
+          return `missing required key '${u.discriminator}' (one of ${oneOf(options)})`;
         return `expected one of ${oneOf(options)}, found ${describeFound(found)}${didYouMeanSuffix(found, options)}`;
       }
       const expected = new Set<string>();

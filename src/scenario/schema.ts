@@ -12,12 +12,15 @@
  */
 import { z } from 'zod';
 import { DESIGN_NAMES, type DesignName, type P2pMapType } from '../designs/design.js';
+import { PLACEMENT_POLICIES, type PlacementPolicy } from '../drivers/gpu.js';
+import { PciTopology, TopologySpecError } from '../kernel/p2pdma.js';
 import { COST_PARAMETER_NAMES, type CostProfileName, getProfile, profileNames } from '../sim/costs.js';
 import { describeFound, didYouMeanSuffix, oneOf } from './messages.js';
 import {
   DURATION_PATTERN,
   formatDuration,
   formatSize,
+  formatSizeApprox,
   type ParsedQuantity,
   parseDuration,
   parseSize,
@@ -40,7 +43,8 @@ const SIZE_EXPECTED = 'a size (a number of bytes, or a number with B, KiB, MiB, 
 const DURATION_EXPECTED = 'a duration (a number of ns, or a number with ns, us, ms or s, like 2s)';
 
 function quantityMessage(r: ParsedQuantity & { ok: false }, input: unknown, expected: string, what: string) {
-  if (r.reason === 'negative') return `expected a ${what} >= 0, found ${describeFound(input)}`;
+  if (r.reason === 'negative')
+    return `expected a ${what} ${what === 'size' ? '> 0' : '>= 0'}, found ${describeFound(input)}`;
   if (r.reason === 'unit' && r.suggestion !== undefined)
     return `expected ${expected}, found ${describeFound(input)} (did you mean '${r.suggestion}'?)`;
   return `expected ${expected}, found ${describeFound(input)}`;
@@ -50,6 +54,8 @@ interface SizeOptions {
   /** Smallest allowed (default 1 byte: sizes are positive). */
   min?: number;
   max?: number;
+  /** How the maximum reads in a message (default "of at most <max>"). */
+  maxText?: string;
   /** Must be a multiple of this. */
   multipleOf?: number;
   /** Must be a power of two. */
@@ -62,9 +68,18 @@ function size(o: SizeOptions) {
   const min = o.min ?? 1;
   const max = o.max ?? Number.MAX_SAFE_INTEGER;
   return z
-    .union([z.number().meta({ minimum: min, maximum: max }), z.string().meta({ pattern: SIZE_PATTERN })], {
-      error: (iss) => `expected ${SIZE_EXPECTED}, found ${describeFound(iss.input)}`,
-    })
+    .union(
+      [
+        z.number().meta({ type: 'integer', minimum: min, maximum: max }),
+        z.string().meta({ pattern: SIZE_PATTERN }),
+      ],
+      {
+        error: (iss) =>
+          iss.input === undefined
+            ? undefined
+            : `expected ${SIZE_EXPECTED}, found ${describeFound(iss.input)}`,
+      },
+    )
     .transform((v, ctx) => {
       const r = parseSize(v);
       if (!r.ok) {
@@ -74,12 +89,16 @@ function size(o: SizeOptions) {
       const bytes = r.value;
       let problem: string | undefined;
       if (bytes < min) problem = min === 1 ? 'a size > 0' : `a size of at least ${formatSize(min)}`;
-      else if (bytes > max) problem = `a size of at most ${formatSize(max)}`;
+      else if (bytes > max) problem = `a size ${o.maxText ?? `of at most ${formatSize(max)}`}`;
       else if (o.powerOfTwo && !Number.isInteger(Math.log2(bytes))) problem = 'a power of two';
       else if (o.multipleOf !== undefined && bytes % o.multipleOf !== 0)
         problem = `a multiple of ${formatSize(o.multipleOf)}`;
       if (problem !== undefined) {
-        ctx.issues.push({ code: 'custom', input: v, message: `expected ${problem}, found ${describeFound(v)}` });
+        ctx.issues.push({
+          code: 'custom',
+          input: v,
+          message: `expected ${problem}, found ${describeFound(v)}`,
+        });
         return z.NEVER;
       }
       return bytes;
@@ -92,7 +111,10 @@ function duration(o: { allowZero: boolean; description: string }) {
   const MAX = 1e18; // about 31 years of simulated time
   return z
     .union([z.number().meta({ minimum: 0, maximum: MAX }), z.string().meta({ pattern: DURATION_PATTERN })], {
-      error: (iss) => `expected ${DURATION_EXPECTED}, found ${describeFound(iss.input)}`,
+      error: (iss) =>
+        iss.input === undefined
+          ? undefined
+          : `expected ${DURATION_EXPECTED}, found ${describeFound(iss.input)}`,
     })
     .transform((v, ctx) => {
       const r = parseDuration(v);
@@ -108,7 +130,11 @@ function duration(o: { allowZero: boolean; description: string }) {
       if (r.value === 0 && !o.allowZero) problem = 'a duration > 0';
       else if (r.value > MAX) problem = `a duration of at most ${formatDuration(MAX)}`;
       if (problem !== undefined) {
-        ctx.issues.push({ code: 'custom', input: v, message: `expected ${problem}, found ${describeFound(v)}` });
+        ctx.issues.push({
+          code: 'custom',
+          input: v,
+          message: `expected ${problem}, found ${describeFound(v)}`,
+        });
         return z.NEVER;
       }
       return r.value;
@@ -124,7 +150,10 @@ function integer(min: number, max: number, description: string) {
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 /** The name of a device, buffer or workload: used in references, link names and "gpu:nic" pairs. */
 const name = z
-  .string({ error: (iss) => `expected a name, found ${describeFound(iss.input)}` })
+  .string({
+    error: (iss) =>
+      iss.input === undefined ? undefined : `expected a name, found ${describeFound(iss.input)}`,
+  })
   .max(64)
   .regex(NAME_RE, {
     error: (iss) =>
@@ -139,7 +168,11 @@ function stringEnum<const T extends readonly string[]>(values: T, description: s
   return z.enum(values as unknown as [T[number], ...T[number][]]).meta({ description });
 }
 
-const P2P_MAP_TYPES = ['BUS_ADDR', 'THRU_HOST_BRIDGE', 'NOT_SUPPORTED'] as const satisfies readonly P2pMapType[];
+const P2P_MAP_TYPES = [
+  'BUS_ADDR',
+  'THRU_HOST_BRIDGE',
+  'NOT_SUPPORTED',
+] as const satisfies readonly P2pMapType[];
 const mapType = stringEnum(
   P2P_MAP_TYPES,
   'pci_p2pdma map type: BUS_ADDR (under one PCIe switch), THRU_HOST_BRIDGE (through the root complex) or NOT_SUPPORTED.',
@@ -152,11 +185,15 @@ const platform = z
     ram: size({
       min: 16 * MiB,
       max: 8 * TiB - PAGE,
+      maxText: 'below 8TiB',
       description: 'System RAM (default 64GiB). Only touched pages cost memory in the model.',
     }).optional(),
     cpuCores: integer(1, 4096, 'CPU cores available to fault handling (default 8).').optional(),
     thp: stringEnum(['always', 'madvise', 'never'], 'Transparent huge pages (default madvise).').optional(),
-    iommu: stringEnum(['off', 'passthrough', 'translate'], 'IOMMU mode for device DMA (default off).').optional(),
+    iommu: stringEnum(
+      ['off', 'passthrough', 'translate'],
+      'IOMMU mode for device DMA (default off).',
+    ).optional(),
     p2p: z
       .strictObject({
         default: mapType.optional(),
@@ -171,12 +208,20 @@ const platform = z
       .optional(),
     pci: z
       .record(z.string(), z.unknown())
-      .meta({ description: 'PCI topology (reserved: a map, not yet interpreted).' })
+      .meta({
+        description:
+          'PCI topology: { cpu, hostBridges, platformDevices } (PciTopologySpec, src/kernel/p2pdma.ts). ' +
+          "GPUs and NICs are found in it by name; the kernel's p2pdma rules then give each pair's map type (instead of p2p).",
+      })
       .optional(),
   })
   .meta({ description: 'The machine: memory, CPUs, THP, IOMMU and PCI connectivity.' });
 
 // ---- devices ------------------------------------------------------------------------------
+
+function placement(description: string) {
+  return stringEnum(PLACEMENT_POLICIES as readonly PlacementPolicy[], description);
+}
 
 const pcieLink = z.strictObject({
   kind: z.literal('pcie'),
@@ -199,10 +244,11 @@ const gpu = z.strictObject({
     .optional(),
   socket: z.literal([0, 1]).meta({ description: 'CPU socket the GPU hangs off (default 0).' }).optional(),
   faultBatchSize: integer(1, 65536, "Faults fetched per batch (default: the profile's).").optional(),
+  placement: placement(
+    'Placement after a GPU fault (default: the scenario placement, or first-touch).',
+  ).optional(),
   chunkSizes: z
-    .array(
-      size({ min: PAGE, max: 2 * MiB, powerOfTwo: true, description: 'A migration chunk size.' }),
-    )
+    .array(size({ min: PAGE, max: 2 * MiB, powerOfTwo: true, description: 'A migration chunk size.' }))
     .min(1)
     .max(10)
     .meta({ description: 'Migration chunk sizes, largest first (default [2MiB, 64KiB, 4KiB]).' })
@@ -242,7 +288,10 @@ const workloadBase = {
   buffer: nameOf('The buffer it accesses.'),
   op: stringEnum(['read', 'write'], 'Read or write.'),
   pattern: stringEnum(['sequential', 'random', 'strided'], 'Access pattern.'),
-  bytes: size({ max: 64 * TiB, description: 'Bytes of the buffer to cover per pass (default all of it).' }).optional(),
+  bytes: size({
+    max: 64 * TiB,
+    description: 'Bytes of the buffer to cover per pass (default all of it).',
+  }).optional(),
   stride: size({
     max: 64 * TiB,
     multipleOf: PAGE,
@@ -250,7 +299,10 @@ const workloadBase = {
   }).optional(),
   passes: integer(1, 1_000_000, 'Passes over the buffer (default 1).').optional(),
   after: nameOf('Start after this workload (listed earlier) has finished.').optional(),
-  start: duration({ allowZero: true, description: 'Start time (default 0, or when `after` finished).' }).optional(),
+  start: duration({
+    allowZero: true,
+    description: 'Start time (default 0, or when `after` finished).',
+  }).optional(),
 };
 
 const cpuWorkload = z.strictObject({
@@ -311,6 +363,9 @@ const scenarioShape = z.strictObject({
     .optional(),
   design: stringEnum(DESIGN_NAMES as readonly DesignName[], 'P2P design (default upstream).').optional(),
   rfcLockPerPage: z.boolean().meta({ description: 'rfc-callback only: a driver lock per page.' }).optional(),
+  placement: placement(
+    'Placement policy of every GPU that sets none: first-touch, remote, access-counter or pinned (default first-touch).',
+  ).optional(),
   platform: platform.optional(),
   devices: devices.optional(),
   buffers: z.array(buffer).min(1).max(1024).meta({ description: 'Buffers of the process.' }),
@@ -333,8 +388,18 @@ function issue(ctx: Ctx, path: Path, message: string, at: 'key' | 'value' = 'val
   ctx.addIssue({ code: 'custom', path, message, params: { at } });
 }
 
+/** `hostBridges[0].children[1].kind` as path segments. */
+function specPath(path: string): Path {
+  const out: Path = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  return out;
+}
+
 /** Checks the parts of a scenario that refer to each other, and what only the whole can tell. */
 function crossCheck(s: ScenarioV1, ctx: Ctx): void {
+  // Only a scenario whose parts are each valid: otherwise a bad name would also be reported as
+  // every dangling reference to it.
+  if (ctx.issues.length > 0) return;
   const gpus = s.devices?.gpus ?? [];
   const nics = s.devices?.nics ?? [];
 
@@ -342,18 +407,21 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
   const devices = new Map<string, string>();
   gpus.forEach((g, i) => {
     const where = devices.get(g.name);
-    if (where !== undefined) issue(ctx, ['devices', 'gpus', i, 'name'], `duplicate name '${g.name}' (also ${where})`);
+    if (where !== undefined)
+      issue(ctx, ['devices', 'gpus', i, 'name'], `duplicate name '${g.name}' (also ${where})`);
     else devices.set(g.name, `devices.gpus[${i}]`);
   });
   nics.forEach((n, i) => {
     const where = devices.get(n.name);
-    if (where !== undefined) issue(ctx, ['devices', 'nics', i, 'name'], `duplicate name '${n.name}' (also ${where})`);
+    if (where !== undefined)
+      issue(ctx, ['devices', 'nics', i, 'name'], `duplicate name '${n.name}' (also ${where})`);
     else devices.set(n.name, `devices.nics[${i}]`);
   });
   const buffers = new Map<string, number>();
   s.buffers.forEach((b, i) => {
     const j = buffers.get(b.name);
-    if (j !== undefined) issue(ctx, ['buffers', i, 'name'], `duplicate name '${b.name}' (also buffers[${j}])`);
+    if (j !== undefined)
+      issue(ctx, ['buffers', i, 'name'], `duplicate name '${b.name}' (also buffers[${j}])`);
     else buffers.set(b.name, i);
   });
 
@@ -407,8 +475,41 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
       continue;
     }
     const [g, n] = parts as [string, string];
-    if (!gpuNames.includes(g)) issue(ctx, path, `${missing('GPU', g, gpuNames)} (in the pair '${key}')`, 'key');
-    else if (!nicNames.includes(n)) issue(ctx, path, `${missing('NIC', n, nicNames)} (in the pair '${key}')`, 'key');
+    if (!gpuNames.includes(g))
+      issue(ctx, path, `${missing('GPU', g, gpuNames)} (in the pair '${key}')`, 'key');
+    else if (!nicNames.includes(n))
+      issue(ctx, path, `${missing('NIC', n, nicNames)} (in the pair '${key}')`, 'key');
+  }
+
+  // A PCI topology: the kernel model's own spec check, then every GPU and NIC must be in it.
+  const pci = s.platform?.pci;
+  if (pci !== undefined) {
+    if (s.platform?.p2p !== undefined) {
+      issue(
+        ctx,
+        ['platform', 'p2p'],
+        'p2p would be ignored: with platform.pci the map types come from the topology (give one of them)',
+        'key',
+      );
+    }
+    let topo: PciTopology | undefined;
+    try {
+      topo = PciTopology.fromSpec(pci);
+    } catch (e) {
+      if (!(e instanceof TopologySpecError)) throw e;
+      const what = e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path.length + 2) : e.message;
+      issue(ctx, ['platform', 'pci', ...specPath(e.path)], what);
+    }
+    if (topo) {
+      gpus.forEach((g, i) => {
+        if (!topo.isPci(g.name))
+          issue(ctx, ['devices', 'gpus', i, 'name'], `no PCI device named '${g.name}' in platform.pci`);
+      });
+      nics.forEach((n, i) => {
+        if (!topo.isPci(n.name))
+          issue(ctx, ['devices', 'nics', i, 'name'], `no PCI device named '${n.name}' in platform.pci`);
+      });
+    }
   }
 
   // Chunk sizes, largest first.
@@ -465,7 +566,7 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
     issue(
       ctx,
       gpus.length > 0 ? ['devices', 'gpus', gpus.length - 1, 'vram'] : ['platform', 'ram'],
-      `RAM plus every GPU's VRAM and BAR need ${formatSize(cursor * PAGE)} of physical address space; the model has 16TiB`,
+      `RAM plus every GPU's VRAM and BAR need ${formatSizeApprox(cursor * PAGE)} of physical address space; the model has 16TiB`,
     );
   }
 

@@ -126,6 +126,15 @@ export function formatSize(bytes: number): string {
   return `${bytes}B`;
 }
 
+/** `bytes` to one decimal in the largest unit it reaches ("22.1TiB"). */
+export function formatSizeApprox(bytes: number): string {
+  for (const unit of ['TiB', 'GiB', 'MiB', 'KiB'] as const) {
+    const scale = SIZE_UNITS[unit]!;
+    if (bytes >= scale) return `${Math.round((bytes / scale) * 10) / 10}${unit}`;
+  }
+  return `${bytes}B`;
+}
+
 /** The shortest exact spelling of `ns` ("2s", "150us", "7ns"). */
 export function formatDuration(ns: number): string {
   for (const unit of ['s', 'ms', 'us'] as const) {

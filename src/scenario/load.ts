@@ -1,0 +1,407 @@
+/**
+ * Loading a scenario file: YAML (or JSON, which is YAML) text in, a validated scenario and the
+ * SimConfig for simulate() out, or errors as data, each with the file, line and column, the path
+ * in the document, and a message saying what was expected and what was found.
+ *
+ * Pure: the caller reads the file. Never throws for bad input.
+ */
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from 'yaml';
+import type { z } from 'zod';
+import type { BufferConfig, GpuConfig, NicConfig, SimConfig, WorkloadConfig } from '../sim/simulate.js';
+import { describeFound, scenarioErrorMap, UNKNOWN_KEYS, unknownKeyMessage } from './messages.js';
+import { CURRENT_SCENARIO_VERSION, SCENARIO_VERSIONS, type Scenario, ScenarioSchemaV1 } from './schema.js';
+
+export type ScenarioPath = (string | number)[];
+
+/** One problem in a scenario file. `line` and `col` are 1-based. */
+export interface ScenarioError {
+  file: string;
+  line: number;
+  col: number;
+  /** Where in the document (keys and list indexes); empty for the document itself. */
+  path: ScenarioPath;
+  message: string;
+}
+
+export type LoadResult =
+  | { ok: true; scenario: Scenario; config: SimConfig; seed: number }
+  | { ok: false; errors: ScenarioError[] };
+
+/** The seed of a scenario that sets none. */
+export const DEFAULT_SEED = 1;
+
+/** `devices.gpus[0].vram`, `platform.p2p.pairs["gpu0:nic0"]`. */
+export function formatPath(path: ScenarioPath): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** `file:line:col: path.to.key: message` (no path part for the document itself). */
+export function formatScenarioError(e: ScenarioError): string {
+  const path = formatPath(e.path);
+  return `${e.file}:${e.line}:${e.col}: ${path === '' ? '' : `${path}: `}${e.message}`;
+}
+
+// ---- positions ----------------------------------------------------------------------------
+
+function keyString(key: unknown): string {
+  return isScalar(key) ? String(key.value) : String(key);
+}
+
+function deref(doc: Document, node: unknown): unknown {
+  // An alias stands for its anchor's node; follow it (a bad alias leaves the alias itself).
+  for (let i = 0; i < 8 && isAlias(node); i++) {
+    const target = node.resolve(doc);
+    if (!target) return node;
+    node = target;
+  }
+  return node;
+}
+
+/**
+ * The offset in the text of `path`: the value there, or its key when `at` is 'key' (or when the
+ * value is empty), or the nearest enclosing node when the path goes past what the file has.
+ */
+function offsetOf(doc: Document, path: ScenarioPath, at: 'key' | 'value'): number {
+  let node: unknown = doc.contents;
+  let keyNode: Node | undefined;
+  let found = true;
+  for (const seg of path) {
+    const here = deref(doc, node);
+    if (isMap(here)) {
+      const pair = here.items.find((p) => keyString(p.key) === String(seg));
+      if (!pair) {
+        found = false;
+        node = here;
+        break;
+      }
+      keyNode = isScalar(pair.key) || isMap(pair.key) || isSeq(pair.key) ? (pair.key as Node) : undefined;
+      node = pair.value ?? keyNode;
+    } else if (isSeq(here) && typeof seg === 'number' && seg < here.items.length) {
+      keyNode = undefined;
+      node = here.items[seg];
+    } else {
+      found = false;
+      node = here;
+      break;
+    }
+  }
+  const target = found && at === 'key' && keyNode ? keyNode : (node as Node | null | undefined);
+  const range = target?.range ?? keyNode?.range;
+  return range ? range[0] : 0;
+}
+
+/** The path of the innermost node at `offset` (for YAML syntax errors). */
+function pathAt(doc: Document, offset: number): ScenarioPath {
+  const path: ScenarioPath = [];
+  let node: unknown = doc.contents;
+  for (let depth = 0; depth < 64; depth++) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => {
+        const k = p.key as Node | null;
+        const v = p.value as Node | null;
+        const start = k?.range?.[0] ?? v?.range?.[0] ?? -1;
+        const end = v?.range?.[2] ?? k?.range?.[2] ?? -1;
+        return offset >= start && offset < end;
+      });
+      if (!pair) break;
+      path.push(keyString(pair.key));
+      const v = pair.value as Node | null;
+      if (!v?.range || offset < v.range[0]) break;
+      node = v;
+    } else if (isSeq(node)) {
+      const i = node.items.findIndex((n) => {
+        const r = (n as Node | null)?.range;
+        return r != null && offset >= r[0] && offset < r[2];
+      });
+      if (i < 0) break;
+      path.push(i);
+      node = node.items[i];
+    } else break;
+  }
+  return path;
+}
+
+// ---- loading ------------------------------------------------------------------------------
+
+interface Located {
+  path: ScenarioPath;
+  message: string;
+  at: 'key' | 'value';
+}
+
+/** zod issues as located messages: one per unknown key, each pointing at its key. */
+function fromIssues(issues: readonly z.core.$ZodIssue[]): Located[] {
+  const out: Located[] = [];
+  for (const iss of issues) {
+    const path = iss.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    if (iss.code === 'unrecognized_keys' && iss.message.startsWith(UNKNOWN_KEYS)) {
+      let allowed: string[] = [];
+      try {
+        allowed = JSON.parse(iss.message.slice(UNKNOWN_KEYS.length)) as string[];
+      } catch {
+        allowed = [];
+      }
+      for (const key of iss.keys) {
+        out.push({ path: [...path, key], message: unknownKeyMessage(key, allowed), at: 'key' });
+      }
+      continue;
+    }
+    const at = iss.code === 'custom' && iss.params?.at === 'key' ? 'key' : 'value';
+    out.push({ path, message: iss.message, at });
+  }
+  // 'vrma' for 'vram' is one mistake: keep "unknown key 'vrma' (did you mean 'vram'?)" and drop
+  // "missing required key 'vram'" beside it.
+  const meant = new Set<string>();
+  for (const l of out) {
+    const m = /^unknown key '.*' \(did you mean '(.*)'\?\)$/.exec(l.message);
+    if (m) meant.add(JSON.stringify([...l.path.slice(0, -1), m[1]]));
+  }
+  return out.filter(
+    (l) => !(l.message.startsWith('missing required key') && meant.has(JSON.stringify(l.path))),
+  );
+}
+
+function yamlMessage(e: { code: string; message: string; pos: [number, number] }, text: string): string {
+  const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?\s*$/, '');
+  if (e.code === 'DUPLICATE_KEY') {
+    const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))![0].trim();
+    return `duplicate key '${key}' (keys must be unique)`;
+  }
+  return `YAML: ${first}`;
+}
+
+const VERSIONS: Record<number, (data: unknown) => z.ZodSafeParseResult<Scenario>> = {
+  // A newer format adds its schema here and migrates the older ones' results to the newest.
+  1: (data) => ScenarioSchemaV1.safeParse(data, { error: scenarioErrorMap }),
+};
+
+function load(text: string, file: string): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  const pos = (offset: number) => {
+    const p = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
+    return { line: Math.max(1, p.line), col: Math.max(1, p.col) };
+  };
+  const errorAt = (offset: number, path: ScenarioPath, message: string): ScenarioError => ({
+    file,
+    ...pos(offset),
+    path,
+    message,
+  });
+
+  // The first syntax error only: after one, a parser's further complaints mostly echo it.
+  const syntax = [...doc.errors, ...doc.warnings].sort((a, b) => a.pos[0] - b.pos[0])[0];
+  if (syntax !== undefined) {
+    // No path: the parser notices a problem where it stops making sense, which may be a line
+    // after the mistake, and the node there need not be the one at fault. (A duplicate key is
+    // exact: it has its path.)
+    const path = syntax.code === 'DUPLICATE_KEY' ? pathAt(doc, syntax.pos[0]) : [];
+    return { ok: false, errors: [errorAt(syntax.pos[0], path, yamlMessage(syntax, text))] };
+  }
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    let offset = 0;
+    visit(doc, {
+      Alias(_, node) {
+        offset = node.range?.[0] ?? 0;
+        return node.resolve(doc) ? undefined : visit.BREAK;
+      },
+    });
+    return { ok: false, errors: [errorAt(offset, pathAt(doc, offset), `YAML: ${(e as Error).message}`)] };
+  }
+
+  if (data === null || data === undefined) {
+    return {
+      ok: false,
+      errors: [
+        errorAt(
+          0,
+          [],
+          `the file is empty: expected a scenario, a map starting with version: ${CURRENT_SCENARIO_VERSION}`,
+        ),
+      ],
+    };
+  }
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    return {
+      ok: false,
+      errors: [
+        errorAt(offsetOf(doc, [], 'value'), [], `expected a scenario (a map), found ${describeFound(data)}`),
+      ],
+    };
+  }
+
+  const version = (data as Record<string, unknown>).version;
+  const reads = `this hmmlab reads scenario version ${SCENARIO_VERSIONS.join(', ')}`;
+  if (version === undefined) {
+    return {
+      ok: false,
+      errors: [errorAt(offsetOf(doc, [], 'value'), [], `missing required key 'version' (${reads})`)],
+    };
+  }
+  const parse =
+    typeof version === 'number' && Object.hasOwn(VERSIONS, version) ? VERSIONS[version] : undefined;
+  if (!parse) {
+    const message =
+      typeof version === 'number'
+        ? `unsupported version ${version}: ${reads}${version > CURRENT_SCENARIO_VERSION ? ' (a file for a newer hmmlab?)' : ''}`
+        : `expected a version number, found ${describeFound(version)} (${reads})`;
+    return { ok: false, errors: [errorAt(offsetOf(doc, ['version'], 'value'), ['version'], message)] };
+  }
+
+  const r = parse(data);
+  if (!r.success) {
+    const errors = fromIssues(r.error.issues).map((l) =>
+      errorAt(offsetOf(doc, l.path, l.at), l.path, l.message),
+    );
+    const seen = new Set<string>();
+    return {
+      ok: false,
+      errors: errors
+        .filter((e) => {
+          const k = formatScenarioError(e);
+          if (seen.has(k)) return false;
+          seen.add(k);
+          return true;
+        })
+        .sort((a, b) => a.line - b.line || a.col - b.col),
+    };
+  }
+  const scenario = r.data;
+  return { ok: true, scenario, config: toSimConfig(scenario), seed: scenario.seed ?? DEFAULT_SEED };
+}
+
+/**
+ * Parses and validates scenario `text` (YAML or JSON); `file` names it in errors. Returns the
+ * scenario, its SimConfig and seed, or every error found (sorted by position). Never throws.
+ */
+export function loadScenario(text: string, file: string): LoadResult {
+  try {
+    return load(text, file);
+  } catch (e) {
+    // A bug in the loader, not in the file: still data, so a CLI prints it instead of a stack.
+    return {
+      ok: false,
+      errors: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          path: [],
+          message: `internal error in the scenario loader: ${(e as Error)?.message ?? String(e)}`,
+        },
+      ],
+    };
+  }
+}
+
+// ---- mapping to SimConfig -----------------------------------------------------------------
+
+/** `o` without its undefined properties (so configs compare and serialise cleanly). */
+function compact<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+/** The SimConfig for simulate() that a parsed scenario describes. */
+export function toSimConfig(s: Scenario): SimConfig {
+  const p = s.platform;
+  const gpus: GpuConfig[] = (s.devices?.gpus ?? []).map((g) =>
+    compact<GpuConfig>({
+      name: g.name,
+      vramBytes: g.vram,
+      barBytes: g.bar,
+      faultBatchSize: g.faultBatchSize,
+      chunkSizes: g.chunkSizes === undefined ? undefined : [...g.chunkSizes],
+      prefetch: g.prefetch,
+      thrashing: g.thrashing,
+      link:
+        g.link === undefined
+          ? undefined
+          : g.link.kind === 'c2c'
+            ? { kind: 'c2c' }
+            : compact({ kind: 'pcie' as const, gen: g.link.gen, lanes: g.link.lanes }),
+      socket: g.socket,
+      placement: g.placement ?? s.placement,
+    }),
+  );
+  const nics: NicConfig[] = (s.devices?.nics ?? []).map((n) =>
+    compact<NicConfig>({
+      name: n.name,
+      fallback: n.fallback,
+      socket: n.socket,
+      ats: n.ats,
+      relaxedOrdering: n.relaxedOrdering,
+    }),
+  );
+  const buffers: BufferConfig[] = s.buffers.map((b) =>
+    compact<BufferConfig>({ name: b.name, bytes: b.size, hugepage: b.hugepage }),
+  );
+  const workloads: WorkloadConfig[] = s.workloads.map((w) => {
+    const base = {
+      name: w.name,
+      buffer: w.buffer,
+      op: w.op,
+      pattern: w.pattern,
+      bytes: w.bytes,
+      strideBytes: w.stride,
+      passes: w.passes,
+      after: w.after,
+      startNs: w.start,
+    };
+    if (w.kind === 'cpu') return compact<WorkloadConfig>({ kind: 'cpu', ...base, nsPerPage: w.nsPerPage });
+    if (w.kind === 'gpu')
+      return compact<WorkloadConfig>({ kind: 'gpu', ...base, gpu: w.gpu, bytesPerNs: w.bytesPerNs });
+    return compact<WorkloadConfig>({
+      kind: 'rdma',
+      ...base,
+      nic: w.nic,
+      messageBytes: w.messageSize,
+      messages: w.messages,
+      queueDepth: w.queueDepth,
+    });
+  });
+  return compact<SimConfig>({
+    profile: s.profile,
+    overrides: s.overrides === undefined ? undefined : { ...s.overrides },
+    ramBytes: p?.ram,
+    cpuCores: p?.cpuCores,
+    thp: p?.thp,
+    iommu: p?.iommu,
+    pci: p?.pci,
+    p2p:
+      p?.p2p === undefined
+        ? undefined
+        : compact({
+            default: p.p2p.default,
+            pairs: p.p2p.pairs === undefined ? undefined : { ...p.p2p.pairs },
+          }),
+    gpus,
+    nics: nics.length > 0 ? nics : undefined,
+    buffers,
+    workloads,
+    design: s.design,
+    rfcLockPerPage: s.rfcLockPerPage,
+    durationNs: s.duration,
+  });
+}

@@ -1,0 +1,214 @@
+/**
+ * Frozen fixtures: version-1 files as they were written when version 1 shipped. They must keep
+ * loading, and mean the same SimConfig, whatever the format grows into. Never edit a fixture to
+ * make this pass: a change that breaks one needs a new format version and a migration.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatScenarioError, loadScenario } from '../../src/scenario/load.js';
+import { type SimConfig, simulate } from '../../src/sim/simulate.js';
+
+const KiB = 2 ** 10;
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+function load(name: string) {
+  const file = join(import.meta.dirname, 'fixtures', name);
+  const r = loadScenario(readFileSync(file, 'utf8'), name);
+  if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+  return r;
+}
+
+const EXPECTED: Record<string, { seed: number; config: SimConfig }> = {
+  'v1-minimal.yaml': {
+    seed: 1,
+    config: {
+      profile: 'pcie4-a100',
+      gpus: [],
+      buffers: [{ name: 'buf', bytes: 64 * MiB }],
+      workloads: [{ kind: 'cpu', name: 'touch', buffer: 'buf', op: 'write', pattern: 'sequential' }],
+    },
+  },
+  'v1-full.yaml': {
+    seed: 42,
+    config: {
+      profile: 'pcie5-h100',
+      overrides: { faultBatchSize: 128, hostMemoryBandwidth: 200 },
+      ramBytes: 2 * GiB,
+      cpuCores: 4,
+      thp: 'always',
+      iommu: 'translate',
+      p2p: { default: 'THRU_HOST_BRIDGE', pairs: { 'gpu0:nic0': 'BUS_ADDR', 'gpu1:nic0': 'NOT_SUPPORTED' } },
+      gpus: [
+        {
+          name: 'gpu0',
+          vramBytes: 256 * MiB,
+          barBytes: 64 * MiB,
+          faultBatchSize: 64,
+          chunkSizes: [2 * MiB, 64 * KiB, 4 * KiB],
+          prefetch: true,
+          thrashing: true,
+          link: { kind: 'pcie', gen: 4, lanes: 8 },
+          socket: 0,
+          placement: 'access-counter',
+        },
+        { name: 'gpu1', vramBytes: 128 * MiB, link: { kind: 'c2c' }, socket: 1, placement: 'first-touch' },
+      ],
+      nics: [{ name: 'nic0', fallback: 'v2', socket: 1, ats: true, relaxedOrdering: true }],
+      buffers: [
+        { name: 'a', bytes: 32 * MiB, hugepage: true },
+        { name: 'b', bytes: 8 * MiB, hugepage: false },
+      ],
+      workloads: [
+        {
+          kind: 'cpu',
+          name: 'init',
+          buffer: 'a',
+          op: 'write',
+          pattern: 'strided',
+          bytes: 16 * MiB,
+          strideBytes: 64 * KiB,
+          passes: 2,
+          startNs: 1000,
+          nsPerPage: 50,
+        },
+        {
+          kind: 'gpu',
+          name: 'compute',
+          buffer: 'a',
+          op: 'read',
+          pattern: 'random',
+          after: 'init',
+          gpu: 'gpu0',
+          bytesPerNs: 1000,
+        },
+        {
+          kind: 'rdma',
+          name: 'send',
+          buffer: 'a',
+          op: 'write',
+          pattern: 'sequential',
+          after: 'compute',
+          nic: 'nic0',
+          messageBytes: 64 * KiB,
+          messages: 64,
+          queueDepth: 4,
+        },
+        { kind: 'gpu', name: 'other', buffer: 'b', op: 'write', pattern: 'sequential', gpu: 'gpu1' },
+      ],
+      design: 'rfc-callback',
+      rfcLockPerPage: true,
+      durationNs: 10e9,
+    },
+  },
+  'v1-pci.yaml': {
+    seed: 1,
+    config: {
+      profile: 'pcie5-h100',
+      ramBytes: GiB,
+      pci: {
+        cpu: { vendor: 'amd', family: 0x19 },
+        hostBridges: [
+          {
+            name: 'hb0',
+            vendor: 0x1022,
+            device: 0x1480,
+            children: [
+              {
+                name: 'rp0',
+                kind: 'rootPort',
+                children: [
+                  {
+                    name: 'sw0',
+                    kind: 'switch',
+                    acsRedirect: false,
+                    children: [
+                      { name: 'gpu0', kind: 'endpoint' },
+                      { name: 'nic0', kind: 'endpoint' },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, placement: 'first-touch' }],
+      nics: [{ name: 'nic0' }],
+      buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+      workloads: [
+        { kind: 'gpu', name: 'fill', buffer: 'buf', op: 'write', pattern: 'sequential', gpu: 'gpu0' },
+        {
+          kind: 'rdma',
+          name: 'put',
+          buffer: 'buf',
+          op: 'write',
+          pattern: 'sequential',
+          after: 'fill',
+          nic: 'nic0',
+          messageBytes: 64 * KiB,
+          messages: 256,
+          queueDepth: 4,
+        },
+      ],
+      design: 'pagemap-p2p',
+    },
+  },
+  'v1-json.json': {
+    seed: 7,
+    config: {
+      profile: 'pcie4-a100',
+      ramBytes: GiB,
+      p2p: { default: 'BUS_ADDR' },
+      gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, link: { kind: 'pcie', gen: 4 } }],
+      nics: [{ name: 'nic0' }],
+      buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+      workloads: [
+        { kind: 'gpu', name: 'fill', buffer: 'buf', op: 'write', pattern: 'sequential', gpu: 'gpu0' },
+        {
+          kind: 'rdma',
+          name: 'put',
+          buffer: 'buf',
+          op: 'write',
+          pattern: 'random',
+          after: 'fill',
+          nic: 'nic0',
+          messageBytes: 4096,
+          messages: 128,
+          queueDepth: 2,
+        },
+      ],
+      durationNs: 1e9,
+    },
+  },
+};
+
+describe('frozen version-1 fixtures', () => {
+  for (const [name, expected] of Object.entries(EXPECTED)) {
+    it(`${name} loads to the same SimConfig and seed`, () => {
+      const r = load(name);
+      expect(r.config).toEqual(expected.config);
+      expect(r.seed).toBe(expected.seed);
+    });
+
+    it(`${name} simulates`, () => {
+      const r = load(name);
+      const res = simulate(r.config, { seed: r.seed });
+      expect(res.endNs).toBeGreaterThan(0);
+    });
+  }
+
+  it('v1-pci.yaml: the topology puts GPU and NIC under one switch, so the NIC maps VRAM peer-to-peer', () => {
+    const r = load('v1-pci.yaml');
+    const res = simulate(r.config, { seed: r.seed });
+    expect(res.nics.nic0!.p2pPages).toBeGreaterThan(0);
+  });
+
+  it('every fixture says it is frozen', () => {
+    for (const name of Object.keys(EXPECTED)) {
+      const text = readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
+      expect(text).toMatch(/FROZEN/);
+    }
+  });
+});
