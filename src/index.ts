@@ -27,7 +27,14 @@ export {
 } from './designs/design.js';
 export { createDesign } from './designs/designs.js';
 export { Dmirror, DmirrorDevice } from './drivers/dmirror.js';
-export { GpuDevice, GpuMirror, type GpuOptions, type GpuStats } from './drivers/gpu.js';
+export {
+  GpuDevice,
+  GpuMirror,
+  type GpuOptions,
+  type GpuStats,
+  PLACEMENT_POLICIES,
+  type PlacementPolicy,
+} from './drivers/gpu.js';
 export { OdpMr, RdmaNic, type RdmaOptions, type RdmaStats } from './drivers/rdma.js';
 export * from './kernel/constants.js';
 export {
@@ -78,6 +85,15 @@ export {
   TopologySpecError,
   UnknownPciDeviceError,
 } from './kernel/p2pdma.js';
+// Scenario files.
+export {
+  formatScenarioError,
+  loadScenario,
+  type Scenario,
+  type ScenarioError,
+  scenarioJsonSchema,
+  toSimConfig,
+} from './scenario/index.js';
 export { type CompareRow, compare, renderCompareMarkdown } from './sim/compare.js';
 export {
   type CostParameter,

@@ -320,3 +320,32 @@ describe('RDMA into GPU memory under the P2P designs', () => {
     expect(run('pagemap-p2p', 'BUS_ADDR').design.callbacks).toBe(0);
   });
 });
+
+describe('configuration checks', () => {
+  const base = (): SimConfig => ({
+    profile: 'pcie4-a100',
+    ramBytes: 256 * MiB,
+    gpus: [{ name: 'gpu0', vramBytes: 64 * MiB }],
+    buffers: [{ name: 'buf', bytes: 4 * MiB }],
+    workloads: [{ kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' }],
+  });
+
+  it('the gh200-c2c profile (one CPU socket) simulates', () => {
+    const r = simulate({ ...base(), profile: 'gh200-c2c' }, { seed: 1 });
+    expect(r.workloads.init!.pagesTouched).toBe(1024);
+  });
+
+  it.each([
+    [{ overrides: { hostToDeviceBandwidth: 0 } }, /hostToDeviceBandwidth must be above 0/],
+    [{ ramBytes: 1024 }, /ramBytes/],
+    [{ buffers: [] }, /at least one buffer/],
+    [{ gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, faultBatchSize: 0.5 }] }, /faultBatchSize/],
+    [{ gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, chunkSizes: [3000] }] }, /chunkSizes/],
+    [
+      { profile: 'gh200-c2c', gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, socket: 1 as const }] },
+      /one CPU socket/,
+    ],
+  ] as [Partial<SimConfig>, RegExp][])('rejects %j', (patch, msg) => {
+    expect(() => simulate({ ...base(), ...patch }, { seed: 1 })).toThrow(msg);
+  });
+});

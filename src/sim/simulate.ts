@@ -362,8 +362,34 @@ export function validateConfig(c: SimConfig): CostProfile {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
       throw new SimConfigError(`${what} must be a positive number`);
   };
+  const pv = profile.values;
+  for (const k of ['hostToDeviceBandwidth', 'deviceToHostBandwidth', 'hostMemoryBandwidth'] as const) {
+    if (!(pv[k] > 0)) throw new SimConfigError(`overrides.${k} must be above 0 (it is a link's bandwidth)`);
+  }
+  if ((c.nics?.length ?? 0) > 0 && !(pv.rdmaNicBandwidth > 0)) {
+    throw new SimConfigError('overrides.rdmaNicBandwidth must be above 0 when there are NICs');
+  }
+  if (c.ramBytes !== undefined && (!(c.ramBytes >= 16 * 2 ** 20) || c.ramBytes >= 8 * 2 ** 40)) {
+    throw new SimConfigError('ramBytes must be at least 16 MiB and below 8 TiB');
+  }
+  if (c.buffers.length === 0) throw new SimConfigError('buffers: at least one buffer is needed');
+  const socket1 = [...c.gpus, ...(c.nics ?? [])].some((d) => d.socket === 1);
+  if (socket1 && !(pv.cpuSocketInterconnectBandwidth > 0)) {
+    throw new SimConfigError(`socket: profile '${profile.name}' has one CPU socket (no socket interconnect)`);
+  }
   for (const g of c.gpus) {
     positive(g.vramBytes, `gpus.${g.name}.vramBytes`);
+    const fb = g.faultBatchSize;
+    if (fb !== undefined && !(Number.isInteger(fb) && fb >= 1 && fb <= 65536)) {
+      throw new SimConfigError(`gpus.${g.name}.faultBatchSize must be an integer from 1 to 65536`);
+    }
+    for (const cs of g.chunkSizes ?? []) {
+      if (!(cs >= 4096 && cs <= PMD_SIZE && (cs & (cs - 1)) === 0)) {
+        throw new SimConfigError(
+          `gpus.${g.name}.chunkSizes: ${cs} is not a power of two from 4 KiB to 2 MiB`,
+        );
+      }
+    }
     if (g.vramBytes < PMD_SIZE) throw new SimConfigError(`gpus.${g.name}.vramBytes must be at least 2 MiB`);
     if (names.has(g.name)) throw new SimConfigError(`duplicate name '${g.name}'`);
     if (g.link?.kind === 'pcie') {
@@ -378,6 +404,7 @@ export function validateConfig(c: SimConfig): CostProfile {
   const buffers = new Set<string>();
   for (const b of c.buffers) {
     positive(b.bytes, `buffers.${b.name}.bytes`);
+    if (buffers.has(b.name)) throw new SimConfigError(`duplicate buffer name '${b.name}'`);
     buffers.add(b.name);
   }
   const nicNames = new Set<string>();
@@ -403,6 +430,10 @@ export function validateConfig(c: SimConfig): CostProfile {
   }
   const workloads = new Set<string>();
   for (const w of c.workloads) {
+    if (workloads.has(w.name)) throw new SimConfigError(`duplicate workload name '${w.name}'`);
+    if (w.strideBytes !== undefined && !(w.strideBytes > 0 && w.strideBytes % PAGE_SIZE === 0)) {
+      throw new SimConfigError(`workloads.${w.name}.strideBytes must be a positive multiple of 4 KiB`);
+    }
     if (w.kind === 'rdma') {
       if (!nicNames.has(w.nic)) throw new SimConfigError(`workloads.${w.name}.nic: no NIC named '${w.nic}'`);
       positive(w.messageBytes, `workloads.${w.name}.messageBytes`);
@@ -444,9 +475,13 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     new Link('host-memory.read', v.hostMemoryBandwidth),
     new Link('host-memory.write', v.hostMemoryBandwidth),
   ] as const;
+  // A single-socket profile (gh200-c2c) has no socket interconnect: validateConfig refuses
+  // devices on socket 1 there, so these links then carry nothing.
+  const socketBw =
+    v.cpuSocketInterconnectBandwidth > 0 ? v.cpuSocketInterconnectBandwidth : v.hostMemoryBandwidth;
   const socketLink = [
-    new Link('socket-interconnect.0to1', v.cpuSocketInterconnectBandwidth),
-    new Link('socket-interconnect.1to0', v.cpuSocketInterconnectBandwidth),
+    new Link('socket-interconnect.0to1', socketBw),
+    new Link('socket-interconnect.1to0', socketBw),
   ] as const;
   const links: Link[] = [...hostMem, ...socketLink];
 
@@ -526,9 +561,10 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   }
 
   // RDMA NICs, each with its own link, bound to the design.
+  const hbBw = v.hostBridgeP2pBandwidth || v.peerPcieBandwidth || v.hostToDeviceBandwidth;
   const hostBridgeP2p = [
-    new Link('host-bridge-p2p.up', v.hostBridgeP2pBandwidth || v.peerPcieBandwidth),
-    new Link('host-bridge-p2p.down', v.hostBridgeP2pBandwidth || v.peerPcieBandwidth),
+    new Link('host-bridge-p2p.up', hbBw),
+    new Link('host-bridge-p2p.down', hbBw),
   ] as const;
   links.push(...hostBridgeP2p);
   const gpuList = [...gpus.values()];
