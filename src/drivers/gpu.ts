@@ -839,7 +839,18 @@ export class GpuDevice {
       // Map the chunk; writes need the writable mapping.
       let anyWrite = write;
       for (let a = ms; a < me; a += PAGE_SIZE) if (pages.get(a)) anyWrite = true;
-      const r = this.mapRange(m, ms, me, anyWrite, res);
+      let r = this.mapRange(m, ms, me, anyWrite, res);
+      if (r === 0 && this.placement !== 'pinned' && this.hasSystemPages(m, ms, me)) {
+        // The walk faulted another device's pages back to RAM (migrate_to_ram): first touch
+        // now moves them on to this device, as a second fault would.
+        const again = this.migrateChunk(m, ms, me, res);
+        if (again > 0) {
+          res.transfers.push({ bytes: again * PAGE_SIZE, dir: 'h2d' });
+          res.pagesToVram += again;
+          st.pagesToVram += again;
+          r = this.mapRange(m, ms, me, anyWrite, res);
+        }
+      }
       if (r !== 0 && ms !== va) this.mapRange(m, va, va + PAGE_SIZE, write, res);
       for (let a = ms; a < me; a += PAGE_SIZE) done.add(a);
     }
@@ -967,6 +978,15 @@ export class GpuDevice {
     }
     this.stats.prefetchedPages += moved;
     return [Math.min(ps, cs), Math.max(pe, ce), moved];
+  }
+
+  /** Whether [start, end) has pages the device maps from system memory. */
+  private hasSystemPages(m: GpuMirror, start: number, end: number): boolean {
+    for (let a = start; a < end; a += PAGE_SIZE) {
+      const pfn = m.devicePfn(a);
+      if (pfn !== 0 && !this.k.pgmapOf(pfn)) return true;
+    }
+    return false;
   }
 
   private isResident(m: GpuMirror, va: number): boolean {

@@ -349,3 +349,75 @@ describe('configuration checks', () => {
     expect(() => simulate({ ...base(), ...patch }, { seed: 1 })).toThrow(msg);
   });
 });
+
+describe('two GPUs sharing a buffer', () => {
+  const twoGpus = (design: import('../designs/design.js').DesignName, linked: boolean) => {
+    let violations: string[] = ['not inspected'];
+    const r = simulate(
+      {
+        profile: 'pcie5-h100',
+        ramBytes: 512 * MiB,
+        design,
+        gpus: [
+          { name: 'gpu0', vramBytes: 128 * MiB },
+          { name: 'gpu1', vramBytes: 128 * MiB },
+        ],
+        gpuLinks: linked ? [{ a: 'gpu0', b: 'gpu1' }] : [],
+        buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+        workloads: [
+          { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
+          {
+            kind: 'gpu',
+            name: 'g0',
+            gpu: 'gpu0',
+            buffer: 'buf',
+            op: 'read',
+            pattern: 'sequential',
+            after: 'init',
+          },
+          {
+            kind: 'gpu',
+            name: 'g1',
+            gpu: 'gpu1',
+            buffer: 'buf',
+            op: 'read',
+            pattern: 'sequential',
+            after: 'g0',
+          },
+          { kind: 'cpu', name: 'check', buffer: 'buf', op: 'read', pattern: 'sequential', after: 'g1' },
+        ],
+      },
+      {
+        seed: 1,
+        inspect: (m) => {
+          violations = checkInvariants(m);
+        },
+      },
+    );
+    return { r, violations };
+  };
+
+  it('upstream: the second GPU pulls the pages through RAM into its own VRAM', () => {
+    const { r, violations } = twoGpus('upstream', true);
+    expect(violations).toEqual([]);
+    expect(r.devices.gpu0!.cpuFaultPages).toBe(4096);
+    expect(r.devices.gpu1!.pagesToVram).toBe(4096);
+    expect(r.devices.gpu1!.peerBytes).toBe(0);
+    expect(r.links['gpulink-gpu0-gpu1.gpu0togpu1']!.bytes).toBe(0);
+  });
+
+  it('owner-registry: the second GPU reads the VRAM of the first over the private link', () => {
+    const { r, violations } = twoGpus('owner-registry', true);
+    expect(violations).toEqual([]);
+    expect(r.devices.gpu1!.pagesToVram).toBe(0);
+    expect(r.devices.gpu1!.peerBytes).toBe(16 * MiB);
+    expect(r.links['gpulink-gpu0-gpu1.gpu0togpu1']!.bytes).toBe(16 * MiB);
+  });
+
+  it('owner-registry without a private link: peer reads go through PCIe', () => {
+    const { r, violations } = twoGpus('owner-registry', false);
+    expect(violations).toEqual([]);
+    expect(r.devices.gpu1!.peerBytes).toBe(16 * MiB);
+    expect(r.links['pcie-gpu0.d2h']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
+  });
+});

@@ -134,6 +134,12 @@ export interface SimConfig {
   workloads: WorkloadConfig[];
   /** RDMA NICs. */
   nics?: NicConfig[];
+  /**
+   * Private GPU-to-GPU links (NVLink/xGMI-like) at the profile's peerLinkBandwidth per
+   * direction. A GPU that maps a peer's VRAM (a shared pagemap owner: the owner-registry
+   * design) reads it over the link; otherwise peer traffic goes through PCIe.
+   */
+  gpuLinks?: { a: string; b: string }[];
   /** The P2P design NICs use for GPU device-private pages (default 'upstream'). */
   design?: DesignName;
   /** rfc-callback only: take a driver lock per page. */
@@ -206,6 +212,8 @@ export interface DeviceMetrics {
   remoteMappedPages: number;
   /** Bytes the GPU read or wrote remotely over its link (zero-copy accesses). */
   remoteBytes: number;
+  /** Bytes the GPU read or wrote in a peer GPU's VRAM. */
+  peerBytes: number;
   /** Time the GPU's workloads spent stalled on fault service (ns). */
   stallNs: number;
   /** CPU time in the GPU fault path (ns). */
@@ -338,6 +346,7 @@ function emptyDevice(): DeviceMetrics {
     pinnedBlocks: 0,
     remoteMappedPages: 0,
     remoteBytes: 0,
+    peerBytes: 0,
     stallNs: 0,
     faultCpuNs: 0,
     copyWaitNs: 0,
@@ -427,6 +436,13 @@ export function validateConfig(c: SimConfig): CostProfile {
       if (!topo.isPci(name))
         throw new SimConfigError(`pci: no PCI device named '${name}' for the GPU or NIC of that name`);
     }
+  }
+  for (const l of c.gpuLinks ?? []) {
+    if (!names.has(l.a) || !names.has(l.b) || l.a === l.b) {
+      throw new SimConfigError(`gpuLinks: '${l.a}' and '${l.b}' must name two different GPUs`);
+    }
+    if (!(pv.peerLinkBandwidth > 0))
+      throw new SimConfigError(`gpuLinks: profile '${profile.name}' has no private GPU link bandwidth`);
   }
   const workloads = new Set<string>();
   for (const w of c.workloads) {
@@ -558,6 +574,16 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     links.push(h2d, d2h);
     const ce = new CopyEngine(engine, Math.max(1, Math.round(v.copyEngineCount)), `${g.name}-copy`);
     gpus.set(g.name, { dev, mir, h2d, d2h, ce, cfg: g, m: emptyDevice() });
+  }
+
+  // Private GPU links.
+  const peerLinks = new Map<string, Link>();
+  for (const l of config.gpuLinks ?? []) {
+    const ab = new Link(`gpulink-${l.a}-${l.b}.${l.a}to${l.b}`, v.peerLinkBandwidth);
+    const ba = new Link(`gpulink-${l.a}-${l.b}.${l.b}to${l.a}`, v.peerLinkBandwidth);
+    peerLinks.set(`${l.a}>${l.b}`, ab);
+    peerLinks.set(`${l.b}>${l.a}`, ba);
+    links.push(ab, ba);
   }
 
   // RDMA NICs, each with its own link, bound to the design.
@@ -732,6 +758,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     let i = 0;
     let acc = 0;
     let remoteBytes = 0;
+    const peerBytes = new Map<string, number>();
     while (i < total) {
       const addr = b.addr + next(i % pages) * PAGE_SIZE;
       if (g.mir.translate(addr, write)) {
@@ -739,11 +766,18 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         i++;
         if (g.dev.isVramMapped(g.mir, addr)) acc += pageNs;
         else {
-          // A remote (zero-copy) access: the bytes cross the GPU's link.
-          remoteBytes += PAGE_SIZE;
-          g.dev.noteRemoteAccess(g.mir, addr);
+          const peer = peerOf(g.mir.devicePfn(addr));
+          if (peer && peer !== g) {
+            // A peer GPU's VRAM, mapped through a shared pagemap owner.
+            peerBytes.set(peer.cfg.name, (peerBytes.get(peer.cfg.name) ?? 0) + PAGE_SIZE);
+          } else {
+            // A remote (zero-copy) access to system memory: the bytes cross the GPU's link.
+            remoteBytes += PAGE_SIZE;
+            g.dev.noteRemoteAccess(g.mir, addr);
+          }
         }
         if (wm.pagesTouched % CHUNK === 0) {
+          if (peerBytes.size > 0) acc += yield* peerCopies(g, peerBytes, write);
           if (remoteBytes > 0) {
             const t = remoteBytes;
             remoteBytes = 0;
@@ -820,6 +854,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       });
       if (n === 0) break; // nothing could fault: defensive, never loops
     }
+    if (peerBytes.size > 0) acc += yield* peerCopies(g, peerBytes, write);
     if (remoteBytes > 0) {
       acc += yield* copy(g, { bytes: remoteBytes, dir: write ? 'd2h' : 'h2d' });
       g.m.remoteBytes += remoteBytes;
@@ -831,6 +866,43 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     wm.endNs = engine.now;
     log?.push({ t: engine.now, kind: 'workload_end', workload: w.name });
     finished.get(w.name)!.fire(undefined);
+  }
+
+  /** The GPU whose VRAM holds pfn, if any. */
+  function peerOf(pfn: number) {
+    for (const g of gpuList) if (g.dev.ownsVram(pfn)) return g;
+    return undefined;
+  }
+
+  /** Accesses to peers' VRAM: over the private link if there is one, else through PCIe. */
+  function* peerCopies(
+    g: (typeof gpuList)[number],
+    pending: Map<string, number>,
+    write: boolean,
+  ): Generator<Wait, number, unknown> {
+    const t0 = engine.now;
+    const spawned: ReturnType<typeof engine.spawn>[] = [];
+    for (const [name, bytes] of pending) {
+      const peer = gpus.get(name)!;
+      const link = write ? peerLinks.get(`${g.cfg.name}>${name}`) : peerLinks.get(`${name}>${g.cfg.name}`);
+      const path = link
+        ? [link]
+        : write
+          ? [g.d2h, hostBridgeP2p[0], peer.h2d]
+          : [peer.d2h, hostBridgeP2p[1], g.h2d];
+      g.m.peerBytes += bytes;
+      spawned.push(
+        engine.spawn(
+          (function* () {
+            yield fabric.transfer(path, bytes, v.dmaSetupLatencyNs);
+          })(),
+          'peer',
+        ),
+      );
+    }
+    pending.clear();
+    for (const sp of spawned) yield sp;
+    return engine.now - t0;
   }
 
   const rdmaMetrics: Record<string, RdmaMetrics> = {};
