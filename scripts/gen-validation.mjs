@@ -64,29 +64,32 @@ ${renderSweep(rows)}
 
 What the model says, and why:
 
-- **Batching amortises a fixed cost.** With 64 KiB chunks and no prefetch, going from 32 to 1024
-  faults per batch raises throughput from ${small.gbps.toFixed(3)} to ${big.gbps.toFixed(3)} GB/s: the
-  ${big.batches} batches at 1024 pay the ${'50 us'} fixed batch cost (MacSim's 50,000 cycles) far
-  fewer times than the ${small.batches} at 32. The curve flattens once the fixed cost is small
-  next to the per-page work. This is the shape the batch-aware fault handling work (MacSim,
-  ASPLOS 2020, anchors.md 1.3) reports: per-batch overhead serialises fault service, and larger
-  batches help until per-page costs dominate.
+- **Batching amortises a fixed cost.** The GPU keeps running other warps until its fault buffer
+  (${'`faultBufferEntries`'}, 512, MacSim) is full; the driver then services it in batches of the
+  given size, each paying the fixed batch cost (50 us, MacSim's 50,000 cycles). With 64 KiB
+  chunks and no prefetch, going from 32 to 1024 faults per batch raises throughput from
+  ${small.gbps.toFixed(3)} to ${big.gbps.toFixed(3)} GB/s (${small.batches} batches against ${big.batches}). The curve is
+  flat from 512 on: nvidia-uvm clamps the batch to the fault buffer. This is the shape the
+  batch-aware fault handling work (MacSim, ASPLOS 2020, anchors.md 1.3) reports: per-batch
+  overhead serialises fault service, and larger batches help until per-page costs dominate.
 - **Per-page migration cost dominates without large folios.** In the 64 KiB series the
   fault-path CPU time is mostly \`migrate_vma_*\` per page (\`migrateVmaPerPageNs\`, 3.9 us from
   Zi Yan's move_pages measurement, an upper bound). That matches the Xe developers' report that
   96% of 2 MiB GPU fault time was in \`migrate_vma_*\` without device THP (docs/costs.md).
-- **Prefetching cuts faults, not per-page work.** At batch 32 the prefetcher lowers the faults
-  from ${small.faults} to ${pfSmall.faults} and lifts throughput to ${pfSmall.gbps.toFixed(3)} GB/s; at large
-  batches it gains little, since the batch window already covers the block and the pages still
-  move one by one.
+- **The prefetcher has nothing to add to a sequential stream here** (${pfSmall.gbps.toFixed(3)} against
+  ${small.gbps.toFixed(3)} GB/s at batch 32): a full fault buffer already holds a whole 2 MiB VA block,
+  so every page of the block is faulting when the tree is consulted, and prefetching only
+  splits the work into more migrate calls. On strided or random access it does cut the faults
+  (by about half in \`src/sim/validation.test.ts\`), but the per-page migration cost keeps the
+  throughput where it was.
 - **Device-private THP changes the picture.** A THP-backed buffer moves as 2 MiB folios (one
   migrate entry each): up to ${thp.gbps.toFixed(3)} GB/s, an order of magnitude above the 64 KiB
-  series, and the copy wait becomes a large share of the stall. Its curve is flat until the
-  batch window spans two 2 MiB chunks (batch 1024): every fault of a window up to 512 pages
-  lands in the chunk the first fault already brought in, so each batch services one chunk.
+  series. Here the batch size matters most: the first batch of a window brings in the whole
+  block, and every later batch of the same window pays the fixed cost for faults that are
+  already resolved, so small batches waste most of the service time.
 
 Limits of this experiment: GPU compute and fault service are serialised (a stalled batch stalls
-the stream); the fault window is one batch of in-flight accesses; the per-page costs are the
+the stream); the GPU stops issuing accesses when its fault buffer (512 entries) is full; the per-page costs are the
 profile's, most of them \`assumed\` or \`derived\` (see docs/costs.md). Treat the absolute numbers
 as the consequence of those inputs, and the shape as the finding.
 `;

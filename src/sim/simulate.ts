@@ -214,6 +214,8 @@ export interface DeviceMetrics {
   remoteBytes: number;
   /** Bytes the GPU read or wrote in a peer GPU's VRAM. */
   peerBytes: number;
+  /** Fault service passes (each ends with one replay). */
+  servicePasses: number;
   /** Time the GPU's workloads spent stalled on fault service (ns). */
   stallNs: number;
   /** CPU time in the GPU fault path (ns). */
@@ -347,6 +349,7 @@ function emptyDevice(): DeviceMetrics {
     remoteMappedPages: 0,
     remoteBytes: 0,
     peerBytes: 0,
+    servicePasses: 0,
     stallNs: 0,
     faultCpuNs: 0,
     copyWaitNs: 0,
@@ -751,9 +754,14 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     const write = w.op === 'write';
     const rate = w.bytesPerNs ?? v.deviceMemoryBandwidth;
     const pageNs = PAGE_SIZE / rate;
-    const batch = g.cfg.faultBatchSize ?? v.faultBatchSize;
-    const addrs = new Float64Array(batch);
-    const writes = new Uint8Array(batch);
+    // The GPU keeps running other warps until its fault buffer is full; the driver then
+    // fetches batches of up to faultBatchSize (clamped to the buffer, as nvidia-uvm does) and
+    // services up to faultBatchesPerService of them before one replay (uvm_gpu_replayable_faults.c).
+    const window = Math.max(1, Math.round(v.faultBufferEntries));
+    const batch = Math.min(g.cfg.faultBatchSize ?? v.faultBatchSize, window);
+    const perPass = Math.max(1, Math.round(v.faultBatchesPerService));
+    const addrs = new Float64Array(window);
+    const writes = new Uint8Array(window);
     const total = pages * (w.passes ?? 1);
     let i = 0;
     let acc = 0;
@@ -790,10 +798,10 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         }
         continue;
       }
-      // A far fault: the warps in flight keep running and fault too, until the batch is full
-      // or the window of in-flight accesses (one batch worth) is exhausted.
+      // A far fault: the warps in flight keep running and fault too, until the fault buffer
+      // is full or the window of in-flight accesses is exhausted.
       let n = 0;
-      for (let j = i; j < total && j < i + batch && n < batch; j++) {
+      for (let j = i; j < total && j < i + window && n < window; j++) {
         const a = b.addr + next(j % pages) * PAGE_SIZE;
         if (!g.mir.translate(a, write)) {
           addrs[n] = a;
@@ -807,51 +815,67 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         acc = 0;
       }
       const t0 = engine.now;
-      const inv0 = g.dev.stats.invalidations;
-      const tlb0 = g.dev.stats.tlbInvalidations;
-      const r = g.dev.serviceFaults(g.mir, addrs, writes, n, engine.now);
-      // Notifier callbacks and GPU TLB invalidations caused by this pass (evictions, splits).
-      const invNs =
-        (g.dev.stats.invalidations - inv0) * v.mmuNotifierInvalidateNs +
-        (g.dev.stats.tlbInvalidations - tlb0) * v.gpuTlbInvalidationNs;
-      const cpuNs =
-        v.gpuFaultBatchFixedNs +
-        // Per serviced fault: later faults on a chunk serviced in the same batch coalesce.
-        v.gpuFaultPerPageNs * r.serviced +
-        v.hmmRangeFaultCallNs * (r.hmmPages > 0 ? 1 : 0) +
-        v.hmmRangeFaultPerPteNs * r.hmmPages +
-        v.migrateVmaFixedNs * r.migrateCalls +
-        // migrate_vma's work is per entry: a 2 MiB folio moved whole is one entry.
-        v.migrateVmaPerPageNs * r.migratedEntries +
-        v.gpuEvictionPerPageNs * r.evictedPages +
-        invNs +
-        r.throttleNs;
-      const core = yield* cpus.acquire();
-      yield cpuNs;
-      cpus.release(core);
-      g.m.faultCpuNs += cpuNs;
-      const c0 = engine.now;
-      // Evictions first (they free VRAM), then the copies in; both directions overlap.
-      const sigs = r.transfers.map((t) => {
-        if (t.dir === 'h2d') g.m.bytesToVram += t.bytes;
-        else g.m.bytesToRam += t.bytes;
-        return engine.spawn(copy(g, t), 'copy');
-      });
-      for (const s of sigs) yield s;
-      g.m.copyWaitNs += engine.now - c0;
+      g.m.servicePasses++;
+      for (let off = 0, inPass = 0; off < n; off += batch, inPass++) {
+        if (inPass === perPass) {
+          // A full pass: the driver replays, and the faults still pending come back as a new pass.
+          g.m.servicePasses++;
+          inPass = 0;
+        }
+        const nb = Math.min(batch, n - off);
+        const bt0 = engine.now;
+        const inv0 = g.dev.stats.invalidations;
+        const tlb0 = g.dev.stats.tlbInvalidations;
+        const r = g.dev.serviceFaults(
+          g.mir,
+          addrs.subarray(off, off + nb),
+          writes.subarray(off, off + nb),
+          nb,
+          engine.now,
+        );
+        // Notifier callbacks and GPU TLB invalidations caused by this batch (evictions, splits).
+        const invNs =
+          (g.dev.stats.invalidations - inv0) * v.mmuNotifierInvalidateNs +
+          (g.dev.stats.tlbInvalidations - tlb0) * v.gpuTlbInvalidationNs;
+        const cpuNs =
+          v.gpuFaultBatchFixedNs +
+          // Per serviced fault: later faults on a chunk serviced in the same batch coalesce.
+          v.gpuFaultPerPageNs * r.serviced +
+          v.hmmRangeFaultCallNs * (r.hmmPages > 0 ? 1 : 0) +
+          v.hmmRangeFaultPerPteNs * r.hmmPages +
+          v.migrateVmaFixedNs * r.migrateCalls +
+          // migrate_vma's work is per entry: a 2 MiB folio moved whole is one entry.
+          v.migrateVmaPerPageNs * r.migratedEntries +
+          v.gpuEvictionPerPageNs * r.evictedPages +
+          invNs +
+          r.throttleNs;
+        const core = yield* cpus.acquire();
+        yield cpuNs;
+        cpus.release(core);
+        g.m.faultCpuNs += cpuNs;
+        const c0 = engine.now;
+        // Evictions first (they free VRAM), then the copies in; both directions overlap.
+        const sigs = r.transfers.map((t) => {
+          if (t.dir === 'h2d') g.m.bytesToVram += t.bytes;
+          else g.m.bytesToRam += t.bytes;
+          return engine.spawn(copy(g, t), 'copy');
+        });
+        for (const sg of sigs) yield sg;
+        g.m.copyWaitNs += engine.now - c0;
+        log?.push({
+          t: bt0,
+          kind: 'batch',
+          gpu: g.cfg.name,
+          faults: r.faults,
+          uniquePages: r.uniquePages,
+          pagesToVram: r.pagesToVram,
+          evictedPages: r.evictedPages,
+          hmmPages: r.hmmPages,
+          cpuNs,
+          endNs: engine.now,
+        });
+      }
       g.m.stallNs += engine.now - t0;
-      log?.push({
-        t: t0,
-        kind: 'batch',
-        gpu: g.cfg.name,
-        faults: r.faults,
-        uniquePages: r.uniquePages,
-        pagesToVram: r.pagesToVram,
-        evictedPages: r.evictedPages,
-        hmmPages: r.hmmPages,
-        cpuNs,
-        endNs: engine.now,
-      });
       if (n === 0) break; // nothing could fault: defensive, never loops
     }
     if (peerBytes.size > 0) acc += yield* peerCopies(g, peerBytes, write);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { simulate } from './simulate.js';
 import { batchingRun, INPUT_CHECKS, modelledInput, renderInputChecks } from './validation.js';
 
 describe('docs/validation.md', () => {
@@ -29,10 +30,36 @@ describe('the batching shape (a 128 MiB version of the documented experiment)', 
     expect(plain[2]!.batches).toBeLessThan(plain[0]!.batches);
   });
 
-  it('the prefetcher cuts faults at small batches', () => {
-    const pf = batchingRun(size, 32, true);
-    expect(pf.faults).toBeLessThan(plain[0]!.faults);
-    expect(pf.gbps).toBeGreaterThan(plain[0]!.gbps);
+  it('the prefetcher halves the faults of a strided stream', () => {
+    const strided = (prefetch: boolean) =>
+      simulate(
+        {
+          profile: 'pcie4-a100',
+          ramBytes: 1024 * MiB,
+          gpus: [
+            { name: 'gpu0', vramBytes: 512 * MiB, faultBatchSize: 64, chunkSizes: [65536, 4096], prefetch },
+          ],
+          buffers: [{ name: 'buf', bytes: 128 * MiB }],
+          workloads: [
+            { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
+            {
+              kind: 'gpu',
+              name: 'stream',
+              gpu: 'gpu0',
+              buffer: 'buf',
+              op: 'read',
+              pattern: 'strided',
+              strideBytes: 262144,
+              after: 'init',
+            },
+          ],
+        },
+        { seed: 1 },
+      ).devices.gpu0!;
+    const off = strided(false);
+    const on = strided(true);
+    expect(on.prefetchedPages).toBeGreaterThan(0);
+    expect(on.faults).toBeLessThanOrEqual(off.faults * 0.6);
   });
 
   it('device-private THP (2 MiB folios) is much faster than 64 KiB chunks of 4 KiB pages', () => {
