@@ -14,6 +14,7 @@ import {
   STUDY_PLATFORMS,
   seedScenario,
   studyPlatform,
+  twoGpuStudy,
 } from '../dist/sim/design-study.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,6 +68,21 @@ const roundRows = [0, 1, 4].map((rounds) => {
 });
 
 const f = (x, d = 2) => x.toFixed(d);
+log('two GPUs');
+const twoLinked = twoGpuStudy(true);
+const twoPcie = twoGpuStudy(false);
+const twoTable = (rows) =>
+  [
+    '| design | GB/s per pass | pages to RAM | pages to VRAM | peer bytes | private-link bytes |',
+    '|---|---|---|---|---|---|',
+  ]
+    .concat(
+      rows.map(
+        (r) =>
+          `| ${r.design} | ${f(r.peerPassGbps)} | ${r.pagesToRam} | ${r.pagesToVram} | ${r.peerBytes} | ${r.privateLinkBytes} |`,
+      ),
+    )
+    .join('\n');
 
 function verdictText() {
   const p2pPlatforms = results.filter((r) => r.mapType !== 'NOT_SUPPORTED' && !r.p.barBytes);
@@ -152,16 +168,33 @@ ${sizeRows.map((r) => `| ${r.m >= 1048576 ? `${r.m / 1048576} MiB` : `${r.m / 10
 |---|---|---|---|---|---|
 ${roundRows.map((r) => `| ${r.rounds} | ${f(r.up.gbps)} | ${f(r.p2p.gbps)} | ${f(r.v.bandwidthRatio)} | ${f(r.v.p99Ratio, 1)} | ${r.v.verdict} |`).join('\n')}
 
+## Two GPUs sharing a buffer
+
+GPU0 writes a 256 MiB SVM buffer, then GPU1 and GPU0 read it in turn, twice. The NIC designs
+change nothing here except \`owner-registry\`, whose shared owner lets one GPU map the other's
+device-private pages (Xe's multi-device SVM, Linux 7.0); every other design migrates the pages
+through RAM on each turn.
+
+With a private GPU link:
+
+${twoTable(twoLinked)}
+
+Without one (peer reads go through PCIe and the host bridge):
+
+${twoTable(twoPcie)}
+
 ## Verdict
 
 ${verdictText()}
 
 ## Limits of this study
 
-- One GPU and one NIC; multi-GPU platforms with and without a private GPU link are not
-  modelled yet. The map type of the GPU-NIC pair comes from the model's p2pdma code over each
-  platform's PCI topology, but the topology is not yet turned into per-hop links: the data
-  crosses the NIC link, the GPU link and (through the host bridge) one shared host-bridge link.
+- One GPU and one NIC in the RDMA study, two GPUs in the GPU study. The map type of the GPU-NIC
+  pair comes from the model's p2pdma code over each platform's PCI topology, but the topology is
+  not yet turned into per-hop links: the data crosses the NIC link, the GPU link and (through
+  the host bridge) one shared host-bridge link.
+- ATS (the series' patch 5) is recorded on the NIC but changes nothing yet: the model does not
+  route translated P2P requests around an ACS redirect.
 - ODP fault costs, per-page callback and lock costs and the map-type cost are \`assumed\` in
   docs/costs.md; migration costs are \`derived\` upper bounds. The ratios depend on them.
 - GPU kernels and RDMA phases run one after the other; concurrent access is the race

@@ -173,8 +173,9 @@ describe('hot unplug of the GPU while a NIC reaches its memory peer to peer', ()
     expect(s.nic.pageFault(s.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
     expect(s.nic.stats.p2pPages).toBe(PAGES);
     const vramPfn = s.gpu.vramPfnOfAlias(s.mr.translate(s.a, false)!.pfn);
-    const r = s.gpu.unplug('safe');
+    const r = s.m.unplugGpu('gpu0', 'safe');
     expect(r.lostPages).toBe(0);
+    expect(r.staleMappings).toEqual([]);
     expect(r.evictedPages).toBe(PAGES);
     expect(s.mr.translate(s.a, false)).toBeNull();
     expect(s.k.pgmapOf(vramPfn)).toBeUndefined();
@@ -189,8 +190,11 @@ describe('hot unplug of the GPU while a NIC reaches its memory peer to peer', ()
   it('surprise removal: pages that were in VRAM are reported lost and read as poison', () => {
     const s = setup('owner-registry', 'BUS_ADDR', 64 * MiB);
     expect(s.nic.pageFault(s.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
-    const r = s.gpu.unplug('surprise');
+    const r = s.m.unplugGpu('gpu0', 'surprise');
     expect(r.lostPages).toBe(PAGES);
+    // Every NIC translation pointed into the vanished BAR: all were stale.
+    expect(r.staleMappings.length).toBe(PAGES);
+    expect(r.staleMappings[0]!.device).toBe('nic0');
     expect(s.mr.translate(s.a, false)).toBeNull();
     expect(new Uint32Array(s.p.load(s.a, 8).buffer)[0]).toBe(0x7fffffff);
     expect(checkInvariants(s.m)).toEqual([]);

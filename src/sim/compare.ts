@@ -14,6 +14,10 @@ export interface CompareRow {
   rdma: Record<string, { gbps: number; p50Ns: number; p90Ns: number; p99Ns: number; maxNs: number }>;
   /** CPU time in fault paths: NIC (ODP) faults and GPU fault batches. */
   nicFaultCpuNs: number;
+  /** Parts of the NIC fault path: hmm_range_fault, the design's P2P decisions, DMA mapping. */
+  nicHmmCpuNs: number;
+  nicDesignCpuNs: number;
+  nicDmaMapCpuNs: number;
   gpuFaultCpuNs: number;
   /** hmm_range_fault calls, pages walked and retries, over all devices. */
   hmmCalls: number;
@@ -39,6 +43,9 @@ export interface CompareRow {
 /** The row of one simulation result. */
 export function compareRow(r: SimResult): CompareRow {
   let nicFaultCpuNs = 0;
+  let nicHmmCpuNs = 0;
+  let nicDesignCpuNs = 0;
+  let nicDmaMapCpuNs = 0;
   let hmmCalls = 0;
   let hmmPages = 0;
   let hmmRetries = 0;
@@ -47,6 +54,9 @@ export function compareRow(r: SimResult): CompareRow {
   let fallbacks = 0;
   for (const n of Object.values(r.nics)) {
     nicFaultCpuNs += n.faultCpuNs;
+    nicHmmCpuNs += n.hmmCpuNs;
+    nicDesignCpuNs += n.designCpuNs;
+    nicDmaMapCpuNs += n.dmaMapCpuNs;
     hmmCalls += n.hmmCalls;
     hmmPages += n.hmmPages;
     hmmRetries += n.hmmRetries;
@@ -82,6 +92,9 @@ export function compareRow(r: SimResult): CompareRow {
     endNs: r.endNs,
     rdma,
     nicFaultCpuNs,
+    nicHmmCpuNs,
+    nicDesignCpuNs,
+    nicDmaMapCpuNs,
     gpuFaultCpuNs,
     hmmCalls,
     hmmPages,

@@ -5,7 +5,7 @@
  */
 import { DESIGN_NAMES } from '../designs/design.js';
 import { type CompareRow, compare } from './compare.js';
-import type { SimConfig, WorkloadConfig } from './simulate.js';
+import { type SimConfig, simulate, type WorkloadConfig } from './simulate.js';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -205,4 +205,87 @@ export function claimVerdict(rows: CompareRow[]): {
     p99Ratio,
     verdict: bw && lat ? 'reproduced' : !bw && !lat ? 'refuted' : 'partly',
   };
+}
+
+/** One design on the two-GPU platform. */
+export interface TwoGpuRow {
+  design: string;
+  /** Bytes per ns (GB/s) of each GPU pass over the shared buffer after the first. */
+  peerPassGbps: number;
+  pagesToRam: number;
+  pagesToVram: number;
+  /** Bytes a GPU read from the other GPU's VRAM (shared owner), and those that crossed the private link. */
+  peerBytes: number;
+  privateLinkBytes: number;
+}
+
+/**
+ * Two GPUs take turns on one SVM buffer (GPU0 writes it, then GPU1 and GPU0 read it in turn,
+ * `rounds` times), with or without a private GPU link (NVLink/xGMI-like).
+ */
+export function twoGpuStudy(
+  linked: boolean,
+  opts: { bufferBytes?: number; rounds?: number } = {},
+): TwoGpuRow[] {
+  const bufferBytes = opts.bufferBytes ?? 256 * MiB;
+  const rounds = opts.rounds ?? 2;
+  const workloads: WorkloadConfig[] = [
+    { kind: 'gpu', name: 'gpu0-init', gpu: 'gpu0', buffer: 'svm', op: 'write', pattern: 'sequential' },
+  ];
+  let prev = 'gpu0-init';
+  const passes: string[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    for (const g of ['gpu1', 'gpu0']) {
+      const name = `${g}-read-${r}`;
+      workloads.push({
+        kind: 'gpu',
+        name,
+        gpu: g,
+        buffer: 'svm',
+        op: 'read',
+        pattern: 'sequential',
+        after: prev,
+      });
+      passes.push(name);
+      prev = name;
+    }
+  }
+  return DESIGN_NAMES.map((design) => {
+    const r = simulate(
+      {
+        profile: 'pcie5-h100',
+        ramBytes: 4 * bufferBytes + GiB,
+        design,
+        gpus: [
+          { name: 'gpu0', vramBytes: 2 * bufferBytes },
+          { name: 'gpu1', vramBytes: 2 * bufferBytes },
+        ],
+        gpuLinks: linked ? [{ a: 'gpu0', b: 'gpu1' }] : [],
+        buffers: [{ name: 'svm', bytes: bufferBytes, hugepage: true }],
+        workloads,
+      },
+      { seed: 1 },
+    );
+    let time = 0;
+    for (const p of passes) time += r.workloads[p]!.endNs - r.workloads[p]!.startNs;
+    let pagesToRam = 0;
+    let pagesToVram = 0;
+    let peerBytes = 0;
+    for (const d of Object.values(r.devices)) {
+      pagesToRam += d.cpuFaultPages + d.evictedPages;
+      pagesToVram += d.pagesToVram;
+      peerBytes += d.peerBytes;
+    }
+    let privateLinkBytes = 0;
+    for (const [name, l] of Object.entries(r.links))
+      if (name.startsWith('gpulink-')) privateLinkBytes += l.bytes;
+    return {
+      design,
+      peerPassGbps: (passes.length * bufferBytes) / time,
+      pagesToRam,
+      pagesToVram,
+      peerBytes,
+      privateLinkBytes,
+    };
+  });
 }

@@ -244,8 +244,13 @@ export interface NicMetrics {
   fallbacks: number;
   fallbackPages: number;
   invalidations: number;
-  /** CPU time in the NIC (ODP) fault path, ns. */
+  /** CPU time in the NIC (ODP) fault path, ns, and the parts of it spent in hmm_range_fault
+   *  (walk and PTEs), in the design's P2P decisions (callbacks, locks, map types) and in DMA
+   *  mapping. The rest is fault entry, invalidations and migrations. */
   faultCpuNs: number;
+  hmmCpuNs: number;
+  designCpuNs: number;
+  dmaMapCpuNs: number;
 }
 
 export interface RdmaMetrics {
@@ -599,7 +604,17 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   const gpuList = [...gpus.values()];
   const nics = new Map<
     string,
-    { nic: RdmaNic; mr: OdpMr; up: Link; down: Link; cfg: NicConfig; faultCpuNs: number }
+    {
+      nic: RdmaNic;
+      mr: OdpMr;
+      up: Link;
+      down: Link;
+      cfg: NicConfig;
+      faultCpuNs: number;
+      hmmNs: number;
+      designNs: number;
+      dmaNs: number;
+    }
   >();
   for (const n of config.nics ?? []) {
     const binding = design.bind({ kernel: k, gpus: gpuList.map((g) => g.dev), connectivity }, n.name);
@@ -619,7 +634,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     const up = new Link(`nic-${n.name}.in`, v.rdmaNicBandwidth);
     const down = new Link(`nic-${n.name}.out`, v.rdmaNicBandwidth);
     links.push(up, down);
-    nics.set(n.name, { nic, mr, up, down, cfg: n, faultCpuNs: 0 });
+    nics.set(n.name, { nic, mr, up, down, cfg: n, faultCpuNs: 0, hmmNs: 0, designNs: 0, dmaNs: 0 });
   }
 
   /** Copies one transfer over its path; time follows the profile's curve when uncontended. */
@@ -949,7 +964,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
 
   /** A NIC page fault: kernel work now, CPU time charged on a core, migrations copied. */
   function* nicFault(
-    n: { nic: RdmaNic; mr: OdpMr; faultCpuNs: number },
+    n: { nic: RdmaNic; mr: OdpMr; faultCpuNs: number; hmmNs: number; designNs: number; dmaNs: number },
     start: number,
     end: number,
     write: boolean,
@@ -968,16 +983,19 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       invNs += (g.dev.stats.tlbInvalidations - gpuBefore[i]!.tlb) * v.gpuTlbInvalidationNs;
     });
     const dma = v.dmaMapDirectPerPageNs + (config.iommu === 'translate' ? v.dmaMapIommuPerPageNs : 0);
-    let cpuNs =
-      v.cpuFaultEntryNs +
+    const hmmNs =
       (st.hmmCalls - before.hmmCalls) * v.hmmRangeFaultCallNs +
-      (st.hmmPages - before.hmmPages) * v.hmmRangeFaultPerPteNs +
-      (st.dmaMaps - before.dmaMaps) * dma +
+      (st.hmmPages - before.hmmPages) * v.hmmRangeFaultPerPteNs;
+    const designNs =
       (design.counters.callbacks - dc.callbacks) * v.driverCallbackPerPageNs +
       (design.counters.locks - dc.locks) * v.driverLockPerPageNs +
       (design.counters.mapTypeQueries - dc.mapTypeQueries) * v.p2pdmaMapTypeUncachedNs +
-      (design.counters.p2pPages - dc.p2pPages) * v.p2pdmaMapTypeCachedNs +
-      invNs;
+      (design.counters.p2pPages - dc.p2pPages) * v.p2pdmaMapTypeCachedNs;
+    const dmaNs = (st.dmaMaps - before.dmaMaps) * dma;
+    n.hmmNs += hmmNs;
+    n.designNs += designNs;
+    n.dmaNs += dmaNs;
+    let cpuNs = v.cpuFaultEntryNs + hmmNs + designNs + dmaNs + invNs;
     // Device-private pages the fault pulled back to RAM (migrate_to_ram).
     const copies: ReturnType<typeof engine.spawn>[] = [];
     for (const g of gpuList) {
@@ -1172,6 +1190,9 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
             fallbackPages: st.fallbackPages,
             invalidations: st.invalidations,
             faultCpuNs: n.faultCpuNs,
+            hmmCpuNs: n.hmmNs,
+            designCpuNs: n.designNs,
+            dmaMapCpuNs: n.dmaNs,
           },
         ];
       }),

@@ -153,6 +153,40 @@ export class Machine {
     return nic;
   }
 
+  /**
+   * Hot-unplugs a GPU (GpuDevice.unplug). For a surprise removal, also lists the peer
+   * mappings that pointed at the device when it vanished (RDMA MR entries on its BAR or VRAM,
+   * other GPUs mapping its VRAM): DMA through them until the removal path invalidated them
+   * was lost. A safe removal invalidates peers before the memory goes, so it lists none.
+   */
+  unplugGpu(
+    name: string,
+    mode: 'safe' | 'surprise',
+  ): { lostPages: number; evictedPages: number; staleMappings: { device: string; va: number }[] } {
+    const gpu = this.gpus.find((g) => g.name === name);
+    if (!gpu) throw new Error(`no GPU named ${name}`);
+    const stale: { device: string; va: number }[] = [];
+    if (mode === 'surprise') {
+      for (const nic of this.nics) {
+        for (const mr of nic.mrs) {
+          mr.forEach((va, pfn) => {
+            if (gpu.vramPfnOfAlias(pfn) >= 0 || gpu.ownsVram(pfn)) stale.push({ device: nic.name, va });
+          });
+        }
+      }
+      for (const other of this.gpus) {
+        if (other === gpu) continue;
+        for (const mir of other.mirrors) {
+          mir.forEach((va, pfn) => {
+            if (gpu.ownsVram(pfn)) stale.push({ device: other.name, va });
+          });
+        }
+      }
+    }
+    const r = gpu.unplug(mode);
+    return { ...r, staleMappings: stale };
+  }
+
   /** A new process with an empty address space. */
   spawn(): Process {
     const p = new Process(this, new Mm(this.kernel.newId()), this.nextPid++);
