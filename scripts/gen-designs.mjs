@@ -193,8 +193,9 @@ ${verdictText()}
   pair comes from the model's p2pdma code over each platform's PCI topology, but the topology is
   not yet turned into per-hop links: the data crosses the NIC link, the GPU link and (through
   the host bridge) one shared host-bridge link.
-- ATS (the series' patch 5) is recorded on the NIC but changes nothing yet: the model does not
-  route translated P2P requests around an ACS redirect.
+- ATS (the series' patch 5) only changes the route: with a translating IOMMU, an ATS NIC with a
+  relaxed-ordering MR sends P2P traffic straight through a common switch that redirects
+  upstream (ACS Direct Translated P2P); ATC misses and invalidations are not modelled.
 - ODP fault costs, per-page callback and lock costs and the map-type cost are \`assumed\` in
   docs/costs.md; migration costs are \`derived\` upper bounds. The ratios depend on them.
 - GPU kernels and RDMA phases run one after the other; concurrent access is the race

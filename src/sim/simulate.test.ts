@@ -421,3 +421,69 @@ describe('two GPUs sharing a buffer', () => {
     expect(r.links['pcie-gpu0.d2h']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
   });
 });
+
+describe('ATS for ODP memory (the series patch 5)', () => {
+  // NIC and GPU under one switch whose downstream ports redirect P2P upstream (ACS): the map
+  // type is THRU_HOST_BRIDGE. With a translating IOMMU, an ATS-capable NIC with a relaxed-
+  // ordering MR sends translated requests that the switch routes directly.
+  const pci = {
+    cpu: { vendor: 'amd', family: 0x19 },
+    hostBridges: [
+      {
+        name: 'hb0',
+        children: [
+          {
+            name: 'rp0',
+            kind: 'rootPort',
+            children: [
+              {
+                name: 'sw0',
+                kind: 'switch',
+                acsRedirect: true,
+                children: [
+                  { name: 'gpu0', kind: 'endpoint' },
+                  { name: 'nic0', kind: 'endpoint' },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  const run = (ats: boolean, relaxedOrdering: boolean) =>
+    simulate(
+      {
+        profile: 'pcie5-h100',
+        ramBytes: 1024 * MiB,
+        design: 'pagemap-p2p',
+        iommu: 'translate',
+        pci,
+        gpus: [{ name: 'gpu0', vramBytes: 256 * MiB }],
+        nics: [{ name: 'nic0', ats, relaxedOrdering }],
+        buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+        workloads: [
+          { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
+          {
+            kind: 'rdma',
+            name: 'put',
+            nic: 'nic0',
+            buffer: 'buf',
+            op: 'write',
+            pattern: 'sequential',
+            messageBytes: 65536,
+            messages: 256,
+            after: 'fill',
+          },
+        ],
+      },
+      { seed: 1 },
+    );
+
+  it('routes P2P through the host bridge without ATS, and through the switch with it', () => {
+    expect(run(false, true).links['host-bridge-p2p.down']!.bytes).toBe(16 * MiB);
+    expect(run(true, false).links['host-bridge-p2p.down']!.bytes).toBe(16 * MiB); // no relaxed ordering: no ATS
+    expect(run(true, true).links['host-bridge-p2p.down']!.bytes).toBe(0);
+    expect(run(true, true).nics.nic0!.p2pPages).toBe(4096);
+  });
+});

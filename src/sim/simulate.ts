@@ -946,9 +946,21 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
 
   const rdmaMetrics: Record<string, RdmaMetrics> = {};
 
+  /**
+   * Whether a NIC's P2P traffic to a GPU can go straight through their common switch although
+   * ACS redirects it upstream: with ATS (enabled only for relaxed-ordering MRs, the series'
+   * patch 5) and a translating IOMMU, the NIC sends already-translated requests, which the
+   * switch may route directly (ACS Direct Translated P2P).
+   */
+  const atsDirect = (n: { nic: RdmaNic }, gpu: string): boolean => {
+    if (!n.nic.atsEnabled || config.iommu !== 'translate' || !topo) return false;
+    const c = topo.calcMapTypeAndDist(gpu, n.nic.name);
+    return c.mapType === 'THRU_HOST_BRIDGE' && c.commonUpstream !== null;
+  };
+
   /** The links a NIC DMA to or from the page behind translation `e` crosses. */
   function nicPath(
-    n: { up: Link; down: Link; cfg: NicConfig },
+    n: { nic: RdmaNic; up: Link; down: Link; cfg: NicConfig },
     e: { pfn: number; kind: number },
     write: boolean,
   ): Link[] {
@@ -958,7 +970,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     let gpu = gpuList[0]!;
     for (const g of gpuList) if (g.dev.vramPfnOfAlias(e.pfn) >= 0) gpu = g;
     const gpuLink = write ? gpu.h2d : gpu.d2h;
-    if (e.kind === 2) return [nicLink, gpuLink]; // under a common switch: bus addresses
+    if (e.kind === 2 || atsDirect(n, gpu.cfg.name)) return [nicLink, gpuLink]; // through the common switch
     return [nicLink, write ? hostBridgeP2p[1] : hostBridgeP2p[0], gpuLink];
   }
 
