@@ -90,7 +90,7 @@ function printCompare(rows: CompareRow[]): void {
   const rdmaNames = [...new Set(rows.flatMap((r) => Object.keys(r.rdma)))];
   const head = ['design'];
   for (const n of rdmaNames) head.push(`${n} GB/s`, 'p50 us', 'p99 us');
-  head.push('to RAM', 'to VRAM', 'P2P pages', 'fault CPU ms', 'callbacks', 'alias MiB');
+  head.push('run ms', 'to RAM', 'to VRAM', 'P2P pages', 'peer MiB', 'fault CPU ms', 'callbacks', 'alias MiB');
   const table = new Table({ head, style: { head: [], border: [] } });
   for (const r of rows) {
     const cells: (string | number)[] = [r.design];
@@ -99,9 +99,11 @@ function printCompare(rows: CompareRow[]): void {
       cells.push(m ? m.gbps.toFixed(2) : '-', m ? us(m.p50Ns) : '-', m ? us(m.p99Ns) : '-');
     }
     cells.push(
+      (r.endNs / 1e6).toFixed(2),
       r.pagesToRam,
       r.pagesToVram,
       r.p2pPages,
+      (r.peerBytes / 2 ** 20).toFixed(0),
       ((r.nicFaultCpuNs + r.gpuFaultCpuNs) / 1e6).toFixed(2),
       r.callbacks,
       (r.aliasStructPageBytes / 2 ** 20).toFixed(0),

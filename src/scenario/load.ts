@@ -382,6 +382,7 @@ export function toSimConfig(s: Scenario): SimConfig {
     });
   });
   return compact<SimConfig>({
+    gpuLinks: s.devices?.gpuLinks?.map((l) => ({ a: l.a, b: l.b })),
     profile: s.profile,
     overrides: s.overrides === undefined ? undefined : { ...s.overrides },
     ramBytes: p?.ram,

@@ -272,6 +272,18 @@ const devices = z
   .strictObject({
     gpus: z.array(gpu).max(64).meta({ description: 'SVM GPUs.' }).optional(),
     nics: z.array(nic).max(64).meta({ description: 'RDMA NICs with on-demand paging.' }).optional(),
+    gpuLinks: z
+      .array(
+        z.strictObject({
+          a: nameOf('One GPU of the link.'),
+          b: nameOf('The other GPU of the link.'),
+        }),
+      )
+      .max(64)
+      .meta({
+        description: "Private GPU-to-GPU links (NVLink/xGMI-like) at the profile's peerLinkBandwidth.",
+      })
+      .optional(),
   })
   .meta({ description: 'Devices: GPUs and NICs.' });
 
@@ -433,6 +445,15 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
       ? `no ${kind} named '${value}' (there are none)`
       : `no ${kind} named '${value}'${didYouMeanSuffix(value, candidates) || ` (${kind}s: ${oneOf(candidates)})`}`;
 
+  (s.devices?.gpuLinks ?? []).forEach((l, i) => {
+    for (const end of ['a', 'b'] as const) {
+      if (!gpuNames.includes(l[end]))
+        issue(ctx, ['devices', 'gpuLinks', i, end], missing('GPU', l[end], gpuNames));
+    }
+    if (l.a === l.b)
+      issue(ctx, ['devices', 'gpuLinks', i, 'b'], `a link joins two different GPUs, found '${l.b}' twice`);
+  });
+
   const workloads = new Map<string, number>();
   s.workloads.forEach((w, i) => {
     const at = (key: string): Path => ['workloads', i, key];
@@ -548,6 +569,27 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
       issue(ctx, path, `expected a bandwidth > 0 (${unit}), found 0`);
     else if (key === 'faultBatchSize' && (value < 1 || value > 65536))
       issue(ctx, path, `expected an integer >= 1 and <= 65536, found ${value}`);
+  }
+
+  // Links the profile does not have.
+  const bw = (k: 'peerLinkBandwidth' | 'cpuSocketInterconnectBandwidth') =>
+    s.overrides?.[k] ?? profile.values[k];
+  if ((s.devices?.gpuLinks?.length ?? 0) > 0 && !(bw('peerLinkBandwidth') > 0)) {
+    issue(
+      ctx,
+      ['devices', 'gpuLinks'],
+      `profile '${s.profile}' has no private GPU link bandwidth (peerLinkBandwidth is 0)`,
+    );
+  }
+  if (!(bw('cpuSocketInterconnectBandwidth') > 0)) {
+    gpus.forEach((g, i) => {
+      if (g.socket === 1)
+        issue(ctx, ['devices', 'gpus', i, 'socket'], `profile '${s.profile}' has one CPU socket`);
+    });
+    nics.forEach((n, i) => {
+      if (n.socket === 1)
+        issue(ctx, ['devices', 'nics', i, 'socket'], `profile '${s.profile}' has one CPU socket`);
+    });
   }
 
   // The model's physical address space (pfns below 2^32): RAM, then each GPU's VRAM and BAR,

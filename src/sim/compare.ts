@@ -32,6 +32,10 @@ export interface CompareRow {
   /** Pages moved VRAM -> RAM by CPU or NIC faults, and RAM -> VRAM by GPU faults. */
   pagesToRam: number;
   pagesToVram: number;
+  /** Bytes GPUs read or wrote in another GPU's VRAM (shared owner). */
+  peerBytes: number;
+  /** Duration of each workload (ns). */
+  workloadNs: Record<string, number>;
   /** Pages the NIC reached peer to peer, and through host memory. */
   p2pPages: number;
   hostPages: number;
@@ -67,7 +71,9 @@ export function compareRow(r: SimResult): CompareRow {
   let gpuFaultCpuNs = 0;
   let pagesToRam = 0;
   let pagesToVram = 0;
+  let peerBytes = 0;
   for (const d of Object.values(r.devices)) {
+    peerBytes += d.peerBytes;
     gpuFaultCpuNs += d.faultCpuNs;
     hmmCalls += d.hmmCalls;
     hmmPages += d.hmmPages;
@@ -105,6 +111,8 @@ export function compareRow(r: SimResult): CompareRow {
     aliasStructPageBytes: r.design.aliasStructPageBytes,
     pagesToRam,
     pagesToVram,
+    peerBytes,
+    workloadNs: Object.fromEntries(Object.entries(r.workloads).map(([n, w]) => [n, w.endNs - w.startNs])),
     p2pPages,
     hostPages,
     fallbacks,
