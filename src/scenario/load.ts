@@ -382,6 +382,9 @@ export function toSimConfig(s: Scenario): SimConfig {
     });
   });
   return compact<SimConfig>({
+    unplugs: s.events?.map((e) =>
+      compact({ name: e.name, gpu: e.gpu, mode: e.mode, after: e.after, startNs: e.start }),
+    ),
     gpuLinks: s.devices?.gpuLinks?.map((l) => ({ a: l.a, b: l.b })),
     profile: s.profile,
     overrides: s.overrides === undefined ? undefined : { ...s.overrides },

@@ -382,6 +382,23 @@ const scenarioShape = z.strictObject({
   devices: devices.optional(),
   buffers: z.array(buffer).min(1).max(1024).meta({ description: 'Buffers of the process.' }),
   workloads: z.array(workload).min(1).max(1024).meta({ description: 'What runs, in order of listing.' }),
+  events: z
+    .array(
+      z.strictObject({
+        kind: z.literal('unplug').meta({ description: 'Hot-unplug a GPU.' }),
+        name: nameOf('Event name (workloads can wait for it with `after`).'),
+        gpu: nameOf('The GPU to remove.'),
+        mode: stringEnum(['safe', 'surprise'], 'safe: evict first; surprise: the device vanishes.'),
+        after: nameOf('Happen after this workload has finished.').optional(),
+        start: duration({
+          allowZero: true,
+          description: 'Time of the event (default 0, or when `after` finished).',
+        }).optional(),
+      }),
+    )
+    .max(64)
+    .meta({ description: 'Events during the run: GPU hot unplug.' })
+    .optional(),
   duration: duration({
     allowZero: false,
     description: 'Stop the simulation at this time (default: when every workload has finished).',
@@ -472,7 +489,15 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
         gpuNames.includes(w.nic) ? `'${w.nic}' is a GPU, not a NIC` : missing('NIC', w.nic, nicNames),
       );
     }
-    if (w.after !== undefined && !workloads.has(w.after)) {
+    const ev = (s.events ?? []).find((e) => e.name === w.after);
+    if (ev && ev.after !== undefined && !workloads.has(ev.after)) {
+      issue(
+        ctx,
+        at('after'),
+        `event '${ev.name}' waits for '${ev.after}', which is not listed before this workload`,
+      );
+    }
+    if (w.after !== undefined && !workloads.has(w.after) && !ev) {
       const later = s.workloads.findIndex((x, j) => j >= i && x.name === w.after);
       issue(
         ctx,
@@ -485,6 +510,18 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
     const j = workloads.get(w.name);
     if (j !== undefined) issue(ctx, at('name'), `duplicate name '${w.name}' (also workloads[${j}])`);
     else workloads.set(w.name, i);
+  });
+
+  // Events: a GPU that exists, a workload to wait for, a name of their own.
+  (s.events ?? []).forEach((e, i) => {
+    if (!gpuNames.includes(e.gpu)) issue(ctx, ['events', i, 'gpu'], missing('GPU', e.gpu, gpuNames));
+    if (e.after !== undefined && !workloads.has(e.after)) {
+      issue(ctx, ['events', i, 'after'], missing('workload', e.after, [...workloads.keys()]));
+    }
+    if (workloads.has(e.name))
+      issue(ctx, ['events', i, 'name'], `duplicate name '${e.name}' (also a workload)`);
+    const j = (s.events ?? []).findIndex((x) => x.name === e.name);
+    if (j !== i) issue(ctx, ['events', i, 'name'], `duplicate name '${e.name}' (also events[${j}])`);
   });
 
   // GPU:NIC pairs of the P2P map.

@@ -487,3 +487,79 @@ describe('ATS for ODP memory (the series patch 5)', () => {
     expect(run(true, true).nics.nic0!.p2pPages).toBe(4096);
   });
 });
+
+describe('hot unplug during a run', () => {
+  const run = (mode: 'safe' | 'surprise') => {
+    let violations: string[] = ['not inspected'];
+    const r = simulate(
+      {
+        profile: 'pcie5-h100',
+        ramBytes: 1024 * MiB,
+        design: 'pagemap-p2p',
+        p2p: { default: 'BUS_ADDR' },
+        gpus: [{ name: 'gpu0', vramBytes: 256 * MiB }],
+        nics: [{ name: 'nic0' }],
+        buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+        workloads: [
+          { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
+          {
+            kind: 'rdma',
+            name: 'put',
+            nic: 'nic0',
+            buffer: 'buf',
+            op: 'write',
+            pattern: 'sequential',
+            messageBytes: 65536,
+            messages: 256,
+            after: 'fill',
+          },
+          {
+            kind: 'cpu',
+            name: 'after-unplug',
+            buffer: 'buf',
+            op: 'read',
+            pattern: 'sequential',
+            after: 'unplug',
+          },
+          {
+            kind: 'gpu',
+            name: 'too-late',
+            gpu: 'gpu0',
+            buffer: 'buf',
+            op: 'read',
+            pattern: 'sequential',
+            after: 'unplug',
+          },
+        ],
+        unplugs: [{ name: 'unplug', gpu: 'gpu0', mode, after: 'put' }],
+      },
+      {
+        seed: 1,
+        inspect: (m) => {
+          violations = checkInvariants(m);
+        },
+      },
+    );
+    return { r, violations };
+  };
+
+  it('safe removal: pages come back to RAM, nothing is lost, peers were invalidated first', () => {
+    const { r, violations } = run('safe');
+    expect(violations).toEqual([]);
+    const u = r.unplugs.unplug!;
+    expect(u.lostPages).toBe(0);
+    expect(u.evictedPages).toBe(4096);
+    expect(u.staleMappings).toBe(0);
+    expect(r.workloads['after-unplug']!.pagesTouched).toBe(4096);
+    expect(r.workloads['too-late']!.pagesTouched).toBe(0);
+  });
+
+  it('surprise removal: the run reports the lost pages and the stale NIC mappings', () => {
+    const { r, violations } = run('surprise');
+    expect(violations).toEqual([]);
+    const u = r.unplugs.unplug!;
+    expect(u.lostPages).toBe(4096);
+    expect(u.staleMappings).toBe(4096);
+    expect(u.staleDevices).toEqual(['nic0']);
+  });
+});

@@ -111,6 +111,28 @@ export interface RdmaWorkload extends WorkloadBase {
 
 export type WorkloadConfig = CpuWorkload | GpuWorkload | RdmaWorkload;
 
+export interface UnplugEvent {
+  name: string;
+  gpu: string;
+  mode: 'safe' | 'surprise';
+  after?: string;
+  startNs?: number;
+}
+
+/** What an unplug event did. */
+export interface UnplugMetrics {
+  gpu: string;
+  mode: 'safe' | 'surprise';
+  atNs: number;
+  endNs: number;
+  lostPages: number;
+  evictedPages: number;
+  /** Peer mappings that pointed at the device when it vanished (surprise removal). */
+  staleMappings: number;
+  /** Devices that held stale mappings. */
+  staleDevices: string[];
+}
+
 export interface NicConfig {
   name: string;
   /** What the NIC does when a P2P page cannot be mapped: the RFC's policy or v2's. */
@@ -140,6 +162,13 @@ export interface SimConfig {
    * design) reads it over the link; otherwise peer traffic goes through PCIe.
    */
   gpuLinks?: { a: string; b: string }[];
+  /**
+   * GPU hot-unplug events. A 'safe' removal evicts the GPU's memory to RAM (peers invalidated
+   * first); a 'surprise' removal loses what was in VRAM and lists the peer mappings that were
+   * stale. Workloads on a removed GPU stop. An event can wait for a workload (`after`) and
+   * workloads can wait for an event by its name.
+   */
+  unplugs?: UnplugEvent[];
   /** The P2P design NICs use for GPU device-private pages (default 'upstream'). */
   design?: DesignName;
   /** rfc-callback only: take a driver lock per page. */
@@ -290,6 +319,7 @@ export interface SimResult {
   cpu: { cores: number; busyNs: number; waitNs: number };
   nics: Record<string, NicMetrics>;
   rdma: Record<string, RdmaMetrics>;
+  unplugs: Record<string, UnplugMetrics>;
   design: DesignMetrics;
   log?: SimEvent[];
 }
@@ -453,6 +483,12 @@ export function validateConfig(c: SimConfig): CostProfile {
       throw new SimConfigError(`gpuLinks: profile '${profile.name}' has no private GPU link bandwidth`);
   }
   const workloads = new Set<string>();
+  for (const u of c.unplugs ?? []) {
+    if (!names.has(u.gpu)) throw new SimConfigError(`unplugs.${u.name}.gpu: no GPU named '${u.gpu}'`);
+    if (u.mode !== 'safe' && u.mode !== 'surprise')
+      throw new SimConfigError(`unplugs.${u.name}.mode must be safe or surprise`);
+  }
+  const eventNames = new Set((c.unplugs ?? []).map((u) => u.name));
   for (const w of c.workloads) {
     if (workloads.has(w.name)) throw new SimConfigError(`duplicate workload name '${w.name}'`);
     if (w.strideBytes !== undefined && !(w.strideBytes > 0 && w.strideBytes % PAGE_SIZE === 0)) {
@@ -467,10 +503,16 @@ export function validateConfig(c: SimConfig): CostProfile {
       throw new SimConfigError(`workloads.${w.name}.buffer: no buffer named '${w.buffer}'`);
     if (w.kind === 'gpu' && !names.has(w.gpu))
       throw new SimConfigError(`workloads.${w.name}.gpu: no GPU named '${w.gpu}'`);
-    if (w.after !== undefined && !workloads.has(w.after)) {
+    if (w.after !== undefined && !workloads.has(w.after) && !eventNames.has(w.after)) {
       throw new SimConfigError(`workloads.${w.name}.after: '${w.after}' is not an earlier workload`);
     }
     workloads.add(w.name);
+  }
+  for (const u of c.unplugs ?? []) {
+    if (u.after !== undefined && !workloads.has(u.after)) {
+      throw new SimConfigError(`unplugs.${u.name}.after: no workload named '${u.after}'`);
+    }
+    if (workloads.has(u.name)) throw new SimConfigError(`unplugs.${u.name}: the name is taken by a workload`);
   }
   return profile;
 }
@@ -660,6 +702,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   const workloadMetrics: Record<string, WorkloadMetrics> = {};
   const finished = new Map<string, ReturnType<Engine['signal']>>();
   for (const w of config.workloads) finished.set(w.name, engine.signal());
+  for (const u of config.unplugs ?? []) finished.set(u.name, engine.signal());
 
   const CHUNK = 512; // pages of fault-free work accumulated per event
 
@@ -783,6 +826,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     let remoteBytes = 0;
     const peerBytes = new Map<string, number>();
     while (i < total) {
+      if (g.dev.removed) break; // the GPU was unplugged: its work stops
       const addr = b.addr + next(i % pages) * PAGE_SIZE;
       if (g.mir.translate(addr, write)) {
         wm.pagesTouched++;
@@ -1140,12 +1184,50 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     finished.get(w.name)!.fire(undefined);
   }
 
+  const unplugMetrics: Record<string, UnplugMetrics> = {};
+  function* unplugEvent(u: UnplugEvent): Generator<Wait, void, unknown> {
+    if (u.after) yield finished.get(u.after)!;
+    if (u.startNs && u.startNs > engine.now) yield u.startNs - engine.now;
+    const g = gpus.get(u.gpu)!;
+    const t0 = engine.now;
+    const entries0 = g.dev.pendingEntries;
+    const r = machine.unplugGpu(u.gpu, u.mode);
+    // The driver's removal path: migrate every page back (CPU work), copies over the link.
+    const pend = g.dev.pendingTransfers;
+    g.dev.pendingTransfers = [];
+    const entries = g.dev.pendingEntries - entries0;
+    g.dev.pendingEntries = 0;
+    const core = yield* cpus.acquire();
+    yield v.migrateVmaFixedNs + v.migrateVmaPerPageNs * entries;
+    cpus.release(core);
+    // Surprise removal: nothing is left to copy from; the pages come back as poison.
+    if (u.mode === 'safe') {
+      const sigs = pend.map((t) => {
+        g.m.bytesToRam += t.bytes;
+        return engine.spawn(copy(g, t), 'copy');
+      });
+      for (const sg of sigs) yield sg;
+    }
+    unplugMetrics[u.name] = {
+      gpu: u.gpu,
+      mode: u.mode,
+      atNs: t0,
+      endNs: engine.now,
+      lostPages: r.lostPages,
+      evictedPages: r.evictedPages,
+      staleMappings: r.staleMappings.length,
+      staleDevices: [...new Set(r.staleMappings.map((m) => m.device))].sort(),
+    };
+    finished.get(u.name)!.fire(undefined);
+  }
+
   for (const w of config.workloads) {
     engine.spawn(
       w.kind === 'cpu' ? cpuWorkload(w) : w.kind === 'gpu' ? gpuWorkload(w) : rdmaWorkload(w),
       w.name,
     );
   }
+  for (const u of config.unplugs ?? []) engine.spawn(unplugEvent(u), u.name);
   engine.run(config.durationNs ?? Infinity);
   fabric.sync();
 
@@ -1210,6 +1292,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       }),
     ),
     rdma: rdmaMetrics,
+    unplugs: unplugMetrics,
     design: {
       name: design.name,
       ...design.counters,

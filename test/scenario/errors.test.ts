@@ -73,7 +73,7 @@ describe('scenario errors', () => {
 
   it('an unknown key with no near match lists the valid keys', () => {
     expect(errors(edit('profile: pcie5-h100\n', 'profile: pcie5-h100\ncolour: blue\n'))).toEqual([
-      "s.yaml:3:1: colour: unknown key 'colour' (expected one of version, name, description, seed, profile, overrides, design, rfcLockPerPage, placement, platform, devices, buffers, workloads, duration)",
+      "s.yaml:3:1: colour: unknown key 'colour' (expected one of version, name, description, seed, profile, overrides, design, rfcLockPerPage, placement, platform, devices, buffers, workloads, events, duration)",
     ]);
   });
 
