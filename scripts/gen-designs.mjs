@@ -203,10 +203,12 @@ ${verdictText()}
 
 ## Stable keys of \`compare\` (\`src/sim/compare.ts\`, \`CompareRow\`)
 
-\`design\`, \`endNs\`, \`rdma.<workload>.{gbps,p50Ns,p90Ns,p99Ns,maxNs}\`, \`nicFaultCpuNs\`,
-\`gpuFaultCpuNs\`, \`hmmCalls\`, \`hmmPages\`, \`hmmRetries\`, \`callbacks\`, \`locks\`,
-\`mapTypeQueries\`, \`aliasStructPageBytes\`, \`pagesToRam\`, \`pagesToVram\`, \`p2pPages\`,
-\`hostPages\`, \`fallbacks\`, \`linkBytes.<link>\`. Times are ns, sizes bytes, bandwidth GB/s.
+\`design\`, \`endNs\`, \`rdma.<workload>.{gbps,p50Ns,p90Ns,p99Ns,maxNs}\`, \`nicFaultCpuNs\`
+(with its parts \`nicHmmCpuNs\`, \`nicDesignCpuNs\`, \`nicDmaMapCpuNs\`), \`gpuFaultCpuNs\`,
+\`hmmCalls\`, \`hmmPages\`, \`hmmRetries\`, \`callbacks\`, \`locks\`, \`mapTypeQueries\`,
+\`aliasStructPageBytes\`, \`pagesToRam\`, \`pagesToVram\`, \`peerBytes\`, \`workloadNs.<workload>\`,
+\`p2pPages\`, \`hostPages\`, \`fallbacks\`, \`linkBytes.<link>\`. Times are ns, sizes bytes,
+bandwidth GB/s.
 `;
 writeFileSync(join(root, 'docs/designs.md'), md);
 log('wrote docs/designs.md');
