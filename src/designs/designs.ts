@@ -2,6 +2,8 @@
  * The five designs. Each is small: what it changes is one decision in hmm_range_fault and one
  * in the client driver.
  */
+
+import type { GpuDevice } from '../drivers/gpu.js';
 import { EINVAL, ENOMEM, MEMORY_DEVICE_PRIVATE } from '../kernel/constants.js';
 import { HMM_P2P_FAULT } from '../kernel/hmm.js';
 import {
@@ -15,6 +17,22 @@ import {
 } from './design.js';
 
 const identity = (pfn: number) => pfn;
+
+/**
+ * The BAR alias pfn of a VRAM page for a P2P hook, or HMM_P2P_FAULT when the page is outside
+ * the BAR window (counted) or the device is going away.
+ */
+function aliasOrFault(gpu: GpuDevice, pfn: number, c: DesignCounters): number {
+  const alias = gpu.aliasPfn(pfn);
+  if (alias === -ENOMEM) {
+    c.windowMisses++;
+    c.fallbackPages++;
+    return HMM_P2P_FAULT;
+  }
+  if (alias < 0) return HMM_P2P_FAULT;
+  c.p2pPages++;
+  return alias;
+}
 
 /**
  * Whether a GPU's pagemap is reachable by `client` over PCI, asked once per GPU (the kernel
@@ -77,15 +95,7 @@ export class RfcCallbackDesign implements P2pDesign {
           if (!gpu) return HMM_P2P_FAULT;
           c.callbacks++;
           if (this.opts.lockPerPage) c.locks++;
-          const alias = gpu.aliasPfn(pfn);
-          if (alias === -ENOMEM) {
-            c.windowMisses++;
-            c.fallbackPages++;
-            return HMM_P2P_FAULT;
-          }
-          if (alias < 0) return HMM_P2P_FAULT;
-          c.p2pPages++;
-          return alias;
+          return aliasOrFault(gpu, pfn, c);
         },
       },
       dmaTarget: identity,
@@ -119,14 +129,7 @@ export class PagemapP2pDesign implements P2pDesign {
             c.fallbackPages++;
             return HMM_P2P_FAULT;
           }
-          const alias = gpu.aliasPfn(pfn);
-          if (alias < 0) {
-            c.windowMisses++;
-            c.fallbackPages++;
-            return HMM_P2P_FAULT;
-          }
-          c.p2pPages++;
-          return alias;
+          return aliasOrFault(gpu, pfn, c);
         },
       },
       dmaTarget: identity,

@@ -706,7 +706,18 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
 
   const CHUNK = 512; // pages of fault-free work accumulated per event
 
-  function* cpuWorkload(w: CpuWorkload): Generator<Wait, void, unknown> {
+  /** Waits for a workload's start, then sets up its access stream and metrics. */
+  function* begin(w: CpuWorkload | GpuWorkload): Generator<
+    Wait,
+    {
+      b: { addr: number; bytes: number };
+      pages: number;
+      next: (i: number) => number;
+      wm: WorkloadMetrics;
+      write: boolean;
+    },
+    unknown
+  > {
     if (w.after) yield finished.get(w.after)!;
     if (w.startNs && w.startNs > engine.now) yield w.startNs - engine.now;
     const b = buffers.get(w.buffer)!;
@@ -726,7 +737,11 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       computeNs: 0,
     };
     workloadMetrics[w.name] = wm;
-    const write = w.op === 'write';
+    return { b, pages, next, wm, write: w.op === 'write' };
+  }
+
+  function* cpuWorkload(w: CpuWorkload): Generator<Wait, void, unknown> {
+    const { b, pages, next, wm, write } = yield* begin(w);
     const perPage = w.nsPerPage ?? 100;
     let acc = 0;
     for (let pass = 0; pass < (w.passes ?? 1); pass++) {
@@ -789,27 +804,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   }
 
   function* gpuWorkload(w: GpuWorkload): Generator<Wait, void, unknown> {
-    if (w.after) yield finished.get(w.after)!;
-    if (w.startNs && w.startNs > engine.now) yield w.startNs - engine.now;
+    const { b, pages, next, wm, write } = yield* begin(w);
     const g = gpus.get(w.gpu)!;
-    const b = buffers.get(w.buffer)!;
-    const pages = Math.ceil(Math.min(w.bytes ?? b.bytes, b.bytes) / PAGE_SIZE);
-    const next = pageIndexes(
-      w.pattern,
-      Math.ceil(b.bytes / PAGE_SIZE),
-      (w.strideBytes ?? 65536) / PAGE_SIZE,
-      rng.fork(w.name),
-    );
-    const wm: WorkloadMetrics = {
-      startNs: engine.now,
-      endNs: 0,
-      pagesTouched: 0,
-      cpuFaults: 0,
-      faultNs: 0,
-      computeNs: 0,
-    };
-    workloadMetrics[w.name] = wm;
-    const write = w.op === 'write';
     const rate = w.bytesPerNs ?? v.deviceMemoryBandwidth;
     const pageNs = PAGE_SIZE / rate;
     // The GPU keeps running other warps until its fault buffer is full; the driver then
