@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -88,6 +88,15 @@ describe('hmmlab command line', () => {
     expect((await cli('compare', file, '--designs', 'nope')).code).toBe(2);
     expect((await cli('run', file, '--seed', '-1')).code).toBe(2);
     expect((await cli('frobnicate')).code).toBe(2);
+  });
+
+  it('trace writes a Chrome trace-event file', async () => {
+    const out = join(dir, 't.json');
+    const r = await cli('trace', file, '-o', out);
+    expect(r.code).toBe(0);
+    const t = JSON.parse(readFileSync(out, 'utf8'));
+    expect(t.traceEvents.length).toBeGreaterThan(0);
+    expect((await cli('trace', file)).code).toBe(2); // -o is required
   });
 
   it('schema prints a JSON Schema', async () => {

@@ -3,12 +3,13 @@
  * failed, 2 bad input (with a message, never a stack trace).
  */
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { Command, CommanderError } from 'commander';
 import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../conformance/harness.js';
 import { HMM_TESTS } from '../conformance/hmm-tests.js';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
+import { chromeTrace } from '../report/trace.js';
 import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
 import { type CompareRow, compare, compareRow as compareRowOf } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, simulate } from '../sim/simulate.js';
@@ -156,6 +157,26 @@ export async function main(argv: string[]): Promise<number> {
       const rows = compare(config, parseDesigns(opts.designs), parseSeed(opts.seed, seed));
       if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       else printCompare(rows);
+    });
+  program
+    .command('trace <scenario>')
+    .description('write a Chrome trace-event JSON of a run (open it in ui.perfetto.dev or chrome://tracing)')
+    .requiredOption('-o, --output <file>', 'where to write the trace')
+    .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
+    .option('--seed <n>', "seed (default: the scenario's)")
+    .action((file: string, opts: { output: string; design?: string; seed?: string }) => {
+      const { config, seed } = readScenario(file);
+      const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
+      const r = simulate({ ...config, design }, { seed: parseSeed(opts.seed, seed), log: true });
+      const trace = chromeTrace(r);
+      try {
+        writeFileSync(opts.output, `${JSON.stringify(trace)}\n`);
+      } catch (e) {
+        throw new UsageError(
+          `cannot write ${opts.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
+      }
+      process.stdout.write(`wrote ${trace.traceEvents.length} trace events to ${opts.output}\n`);
     });
   program
     .command('schema')

@@ -212,6 +212,8 @@ export type SimEvent =
       hmmPages: number;
       cpuNs: number;
       endNs: number;
+      /** Pages in the GPU's VRAM after the batch. */
+      vramPages: number;
     }
   | { t: number; kind: 'transfer'; link: string; bytes: number; endNs: number }
   | { t: number; kind: 'cpu_fault'; workload: string; pages: number; cpuNs: number }
@@ -928,6 +930,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           hmmPages: r.hmmPages,
           cpuNs,
           endNs: engine.now,
+          vramPages: g.dev.vramUsed,
         });
       }
       g.m.stallNs += engine.now - t0;

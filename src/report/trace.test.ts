@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { simulate } from '../sim/simulate.js';
+import { chromeTrace } from './trace.js';
+
+const MiB = 2 ** 20;
+
+const config = {
+  profile: 'pcie5-h100',
+  ramBytes: 512 * MiB,
+  p2p: { default: 'BUS_ADDR' as const },
+  design: 'upstream' as const,
+  gpus: [{ name: 'gpu0', vramBytes: 128 * MiB }],
+  nics: [{ name: 'nic0' }],
+  buffers: [{ name: 'buf', bytes: 8 * MiB, hugepage: true }],
+  workloads: [
+    {
+      kind: 'gpu' as const,
+      name: 'fill',
+      gpu: 'gpu0',
+      buffer: 'buf',
+      op: 'write' as const,
+      pattern: 'sequential' as const,
+    },
+    {
+      kind: 'rdma' as const,
+      name: 'put',
+      nic: 'nic0',
+      buffer: 'buf',
+      op: 'write' as const,
+      pattern: 'sequential' as const,
+      messageBytes: 65536,
+      messages: 128,
+      queueDepth: 4,
+      after: 'fill',
+    },
+  ],
+};
+
+describe('Chrome trace export', () => {
+  const r = simulate(config, { seed: 1, log: true });
+  const t = chromeTrace(r);
+
+  it('has a slice per fault batch, NIC fault and message, and named tracks', () => {
+    const batches = r.log!.filter((e) => e.kind === 'batch').length;
+    const nicFaults = r.log!.filter((e) => e.kind === 'nic_fault').length;
+    expect(batches).toBeGreaterThan(0);
+    expect(nicFaults).toBeGreaterThan(0);
+    expect(t.traceEvents.filter((e) => e.name === 'fault batch')).toHaveLength(batches);
+    expect(t.traceEvents.filter((e) => e.name === 'NIC page fault')).toHaveLength(nicFaults);
+    expect(t.traceEvents.filter((e) => e.name === 'RDMA message' && e.ph === 'b')).toHaveLength(128);
+    const tracks = t.traceEvents
+      .filter((e) => e.ph === 'M' && e.name === 'thread_name')
+      .map((e) => e.args!.name);
+    expect(tracks).toEqual(expect.arrayContaining(['gpu0', 'nic0', 'put', 'pcie-gpu0.h2d']));
+  });
+
+  it('pairs every async begin with an end no earlier, and never goes back in time', () => {
+    const begins = new Map<number, number>();
+    for (const e of t.traceEvents) {
+      expect(e.ts).toBeGreaterThanOrEqual(0);
+      if (e.ph === 'X') expect(e.dur!).toBeGreaterThanOrEqual(0);
+      if (e.ph === 'b') begins.set(e.id!, e.ts);
+      if (e.ph === 'e') {
+        expect(begins.has(e.id!)).toBe(true);
+        expect(e.ts).toBeGreaterThanOrEqual(begins.get(e.id!)!);
+        begins.delete(e.id!);
+      }
+    }
+    expect(begins.size).toBe(0);
+  });
+
+  it('is deterministic and refuses a result without a log', () => {
+    expect(JSON.stringify(chromeTrace(simulate(config, { seed: 1, log: true })))).toBe(JSON.stringify(t));
+    expect(() => chromeTrace(simulate(config, { seed: 1 }))).toThrow(/log/);
+  });
+});
