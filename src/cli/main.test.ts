@@ -46,9 +46,10 @@ describe('hmmlab command line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hmmlab-cli-'));
   const file = join(dir, 's.yaml');
   writeFileSync(file, small);
+  const db = join(dir, 'results.db');
 
   it('compare --json gives one row per design with the stable keys', async () => {
-    const r = await cli('compare', file, '--designs', 'upstream,pagemap-p2p', '--json');
+    const r = await cli('compare', file, '--designs', 'upstream,pagemap-p2p', '--json', '--db', db);
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.out);
     expect(rows.map((x: { design: string }) => x.design)).toEqual(['upstream', 'pagemap-p2p']);
@@ -68,8 +69,8 @@ describe('hmmlab command line', () => {
   });
 
   it('run is deterministic: the same scenario and seed print the same bytes', async () => {
-    const a = await cli('run', file, '--json');
-    const b = await cli('run', file, '--json');
+    const a = await cli('run', file, '--json', '--no-store');
+    const b = await cli('run', file, '--json', '--no-store');
     expect(a.code).toBe(0);
     expect(a.out).toBe(b.out);
     expect(JSON.parse(a.out).seed).toBe(3);
@@ -78,16 +79,43 @@ describe('hmmlab command line', () => {
   it('bad input exits 2 with file:line:col and no stack trace', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, small.replace('vram: 256MiB', 'vrma: 256MiB'));
-    const r = await cli('compare', bad);
+    const r = await cli('compare', bad, '--db', db);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(
       /bad\.yaml:9:\d+: devices\.gpus\[0\]\.vrma: unknown key 'vrma' \(did you mean 'vram'\?\)/,
     );
     expect(r.err).not.toMatch(/\n\s+at /);
-    expect((await cli('compare', join(dir, 'missing.yaml'))).code).toBe(2);
-    expect((await cli('compare', file, '--designs', 'nope')).code).toBe(2);
-    expect((await cli('run', file, '--seed', '-1')).code).toBe(2);
+    expect((await cli('compare', join(dir, 'missing.yaml'), '--db', db)).code).toBe(2);
+    expect((await cli('compare', file, '--designs', 'nope', '--db', db)).code).toBe(2);
+    expect((await cli('run', file, '--seed', '-1', '--db', db)).code).toBe(2);
+    expect((await cli('sweep', join(dir, 'missing-sweep.yaml'), '--db', db)).code).toBe(2);
     expect((await cli('frobnicate')).code).toBe(2);
+  });
+
+  it('sweep runs every point on workers and stores each run once; runs lists them', async () => {
+    const sdb = join(dir, 'sweep.db');
+    const sweep = join(dir, 'sweep.yaml');
+    writeFileSync(sweep, 'version: 1\nscenario: s.yaml\ndesigns: [upstream, pagemap-p2p]\nseeds: [1, 2]\n');
+    const r = await cli('sweep', sweep, '--jobs', '2', '--db', sdb, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toHaveLength(4);
+    const runs = await cli('runs', '--db', sdb, '--json');
+    expect(runs.code).toBe(0);
+    const list = JSON.parse(runs.out);
+    expect(list).toHaveLength(4);
+    expect(list.map((x: { design: string; seed: number }) => `${x.design}/${x.seed}`).sort()).toEqual([
+      'pagemap-p2p/1',
+      'pagemap-p2p/2',
+      'upstream/1',
+      'upstream/2',
+    ]);
+    expect((await cli('runs', '--db', sdb, '--design', 'upstream', '--json')).out).toContain('upstream');
+  });
+
+  it('compare stores one run per design', async () => {
+    const cdb = join(dir, 'compare.db');
+    expect((await cli('compare', file, '--designs', 'upstream,owner-registry', '--db', cdb)).code).toBe(0);
+    expect(JSON.parse((await cli('runs', '--db', cdb, '--json')).out)).toHaveLength(2);
   });
 
   it('trace writes a Chrome trace-event file', async () => {

@@ -13,6 +13,8 @@ import { chromeTrace } from '../report/trace.js';
 import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
 import { type CompareRow, compare, compareRow as compareRowOf } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, simulate } from '../sim/simulate.js';
+import { DEFAULT_DB_PATH, ResultsStore, StoreError } from '../store/store.js';
+import { formatSweepError, loadSweepFile, progressReporter, runSweep } from '../sweep/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -53,7 +55,7 @@ function selftest(opts: { json?: boolean; filter?: string; variant?: string }): 
 }
 
 /** Reads and validates a scenario file; throws UsageError with file:line:col messages. */
-function readScenario(file: string): { config: SimConfig; seed: number } {
+function readScenario(file: string): { config: SimConfig; seed: number; text: string; name: string } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -62,7 +64,23 @@ function readScenario(file: string): { config: SimConfig; seed: number } {
   }
   const r = loadScenario(text, file);
   if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
-  return { config: r.config, seed: r.seed };
+  return { config: r.config, seed: r.seed, text, name: r.scenario.name ?? file };
+}
+
+/** Stores runs in the results store unless --no-store. */
+function withStore<T>(opts: { db?: string; store?: boolean }, f: (store: ResultsStore | null) => T): T {
+  if (opts.store === false) return f(null);
+  const store = ResultsStore.open(opts.db ?? DEFAULT_DB_PATH);
+  try {
+    return f(store);
+  } finally {
+    store.close();
+  }
+}
+
+function scenarioName(text: string, file: string): string {
+  const r = loadScenario(text, file);
+  return (r.ok && r.scenario.name) || file;
 }
 
 function parseDesigns(list: string | undefined): DesignName[] {
@@ -139,25 +157,67 @@ export async function main(argv: string[]): Promise<number> {
     .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
     .option('--json', 'print the result as JSON')
-    .action((file: string, opts: { design?: string; seed?: string; json?: boolean }) => {
-      const { config, seed } = readScenario(file);
-      const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
-      const r = simulate({ ...config, design }, { seed: parseSeed(opts.seed, seed) });
-      if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-      else printCompare([compareRowOf(r)]);
-    });
+    .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
+    .option('--no-store', 'do not store the run')
+    .action(
+      (
+        file: string,
+        opts: { design?: string; seed?: string; json?: boolean; db?: string; store?: boolean },
+      ) => {
+        const { config, seed, text, name } = readScenario(file);
+        const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
+        const s = parseSeed(opts.seed, seed);
+        const startedAt = new Date().toISOString();
+        const r = simulate({ ...config, design }, { seed: s });
+        withStore(opts, (store) =>
+          store?.saveRun({
+            scenarioName: name,
+            scenarioText: text,
+            design: r.design.name,
+            seed: s,
+            hmmlabVersion: VERSION,
+            startedAt,
+            metrics: r,
+          }),
+        );
+        if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        else printCompare([compareRowOf(r)]);
+      },
+    );
   program
     .command('compare <scenario>')
     .description('simulate a scenario under several P2P designs and print them side by side')
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
     .option('--json', 'print the rows as JSON (stable keys, see docs/designs.md)')
-    .action((file: string, opts: { designs?: string; seed?: string; json?: boolean }) => {
-      const { config, seed } = readScenario(file);
-      const rows = compare(config, parseDesigns(opts.designs), parseSeed(opts.seed, seed));
-      if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-      else printCompare(rows);
-    });
+    .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
+    .option('--no-store', 'do not store the runs')
+    .action(
+      (
+        file: string,
+        opts: { designs?: string; seed?: string; json?: boolean; db?: string; store?: boolean },
+      ) => {
+        const { config, seed, text, name } = readScenario(file);
+        const s = parseSeed(opts.seed, seed);
+        const startedAt = new Date().toISOString();
+        const rows = compare(config, parseDesigns(opts.designs), s);
+        withStore(opts, (store) => {
+          for (const row of rows) {
+            store?.saveRun({
+              scenarioName: name,
+              scenarioText: text,
+              design: row.design,
+              seed: s,
+              hmmlabVersion: VERSION,
+              startedAt,
+              metrics: row,
+            });
+          }
+        });
+        if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        else printCompare(rows);
+      },
+    );
   program
     .command('trace <scenario>')
     .description('write a Chrome trace-event JSON of a run (open it in ui.perfetto.dev or chrome://tracing)')
@@ -179,6 +239,91 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`wrote ${trace.traceEvents.length} trace events to ${opts.output}\n`);
     });
   program
+    .command('sweep <sweep>')
+    .description('run a grid or list of scenario variants on worker threads and store every run')
+    .option('--jobs <n>', 'worker threads (default: the CPUs)')
+    .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
+    .option('--json', 'print the results as JSON')
+    .action(async (file: string, opts: { jobs?: string; db?: string; json?: boolean }) => {
+      const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
+      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 256)) {
+        throw new UsageError(`--jobs must be an integer from 1 to 256, not '${opts.jobs}'`);
+      }
+      const r = await loadSweepFile(file);
+      if (!r.ok) throw new UsageError(r.errors.map(formatSweepError).join('\n'));
+      const scenarioText = readFileSync(r.scenarioFile, 'utf8');
+      const name = scenarioName(scenarioText, r.scenarioFile);
+      const startedAt = new Date().toISOString();
+      const bar = progressReporter(r.points.length);
+      const results = await runSweep(r.points, { jobs, onProgress: (d) => bar.update(d) });
+      bar.stop();
+      withStore(opts, (store) => {
+        for (const res of results) {
+          const pt = r.points[res.index]!;
+          store?.saveRun({
+            scenarioName: name,
+            scenarioText,
+            design: pt.design,
+            seed: pt.seed,
+            hmmlabVersion: VERSION,
+            startedAt,
+            metrics: { params: pt.params, row: res.result },
+            durationMs: res.ms,
+          });
+        }
+      });
+      if (opts.json) {
+        const out = results.map((res) => ({
+          ...r.points[res.index]!,
+          config: undefined,
+          result: res.result,
+        }));
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      } else {
+        const table = new Table({
+          head: ['#', 'design', 'seed', 'params', 'end ms', 'P2P pages', 'to RAM'],
+          style: { head: [], border: [] },
+        });
+        for (const res of results) {
+          const pt = r.points[res.index]!;
+          table.push([
+            pt.index,
+            pt.design,
+            pt.seed,
+            JSON.stringify(pt.params),
+            (res.result.endNs / 1e6).toFixed(2),
+            res.result.p2pPages,
+            res.result.pagesToRam,
+          ]);
+        }
+        process.stdout.write(
+          `${table.toString()}\n${results.length} runs stored in ${opts.db ?? DEFAULT_DB_PATH}\n`,
+        );
+      }
+    });
+  program
+    .command('runs')
+    .description('list the stored runs')
+    .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
+    .option('--scenario <name>', 'only runs of this scenario')
+    .option('--design <name>', 'only runs of this design')
+    .option('--json', 'print the runs as JSON')
+    .action((opts: { db?: string; scenario?: string; design?: string; json?: boolean }) => {
+      withStore(opts, (store) => {
+        const runs = store!.listRuns({ scenario: opts.scenario, design: opts.design });
+        if (opts.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+        else {
+          const table = new Table({
+            head: ['id', 'scenario', 'design', 'seed', 'started', 'hmmlab'],
+            style: { head: [], border: [] },
+          });
+          for (const r of runs)
+            table.push([r.id, r.scenarioName, r.design, r.seed, r.startedAt, r.hmmlabVersion]);
+          process.stdout.write(`${table.toString()}\n${runs.length} runs\n`);
+        }
+      });
+    });
+  program
     .command('schema')
     .description('print the JSON Schema of scenario files (for editors)')
     .action(() => {
@@ -191,7 +336,7 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end here with exit code 0.
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof UsageError || e instanceof SimConfigError) {
+    if (e instanceof UsageError || e instanceof SimConfigError || e instanceof StoreError) {
       process.stderr.write(`hmmlab: ${e.message}\n`);
       return 2;
     }

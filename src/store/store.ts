@@ -1,0 +1,274 @@
+/**
+ * The results store: every simulated run, kept in a SQLite file (`.hmmlab/results.db` by default).
+ *
+ * - The schema is versioned with `PRAGMA user_version` and moved forward by an ordered list of
+ *   migrations, all in one transaction, so a store is never left between two versions.
+ * - The file is opened in WAL mode, and each run is saved in one transaction: a process killed
+ *   halfway through `saveRun` leaves no row behind.
+ * - The store never reads the clock: the caller passes `startedAt` (and `durationMs`), so tests
+ *   and golden outputs stay deterministic.
+ */
+
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** Where the command line keeps its results store unless `--db` names another file. */
+export const DEFAULT_DB_PATH = '.hmmlab/results.db';
+
+/** One schema step: `sql` moves a store from `version - 1` to `version`. */
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+/**
+ * The schema history, oldest first. Never edit a shipped entry: append a new one.
+ *
+ * - v1: the `runs` table.
+ * - v2: `runs.duration_ms` (wall time of the run, if the caller measured it) and an index for
+ *   listing runs by scenario and design.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scenario_name TEXT NOT NULL,
+        scenario_hash TEXT NOT NULL,
+        scenario_text TEXT NOT NULL,
+        design TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        hmmlab_version TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        metrics TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    sql: `
+      ALTER TABLE runs ADD COLUMN duration_ms REAL;
+      CREATE INDEX runs_by_scenario_design ON runs (scenario_name, design, id);
+    `,
+  },
+];
+
+/** The newest schema version this hmmlab knows. */
+export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** A run to save. `metrics` is any JSON-serialisable value (a `SimResult` or a `CompareRow`). */
+export interface NewRun {
+  scenarioName: string;
+  /** The scenario file's text, exactly as read; its sha256 becomes the scenario hash. */
+  scenarioText: string;
+  design: string;
+  seed: number;
+  hmmlabVersion: string;
+  /** When the run started, as an ISO 8601 string chosen by the caller. */
+  startedAt: string;
+  metrics: unknown;
+  /** Wall time of the run in milliseconds, if the caller measured it. */
+  durationMs?: number;
+}
+
+/** One line of `listRuns`: everything but the scenario text and the metrics. */
+export interface RunSummary {
+  id: number;
+  scenarioName: string;
+  /** sha256 of the scenario text, in lower-case hex. */
+  scenarioHash: string;
+  design: string;
+  seed: number;
+  hmmlabVersion: string;
+  startedAt: string;
+  /** Absent when the run was saved without one (or by a v1 store). */
+  durationMs?: number;
+}
+
+/** A whole saved run, metrics parsed back from JSON. */
+export interface StoredRun extends RunSummary {
+  scenarioText: string;
+  metrics: unknown;
+}
+
+/** Filters for `listRuns`; each one given must match exactly. */
+export interface RunFilter {
+  scenario?: string;
+  design?: string;
+}
+
+/** Thrown when a store cannot be opened or a run cannot be saved, with a message for the user. */
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** sha256 of a scenario text, in lower-case hex. */
+export function scenarioHash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+interface RunRow {
+  id: number;
+  scenario_name: string;
+  scenario_hash: string;
+  scenario_text?: string;
+  design: string;
+  seed: number;
+  hmmlab_version: string;
+  started_at: string;
+  metrics?: string;
+  duration_ms: number | null;
+}
+
+const SUMMARY_COLUMNS =
+  'id, scenario_name, scenario_hash, design, seed, hmmlab_version, started_at, duration_ms';
+
+function summaryOf(row: RunRow): RunSummary {
+  const s: RunSummary = {
+    id: row.id,
+    scenarioName: row.scenario_name,
+    scenarioHash: row.scenario_hash,
+    design: row.design,
+    seed: row.seed,
+    hmmlabVersion: row.hmmlab_version,
+    startedAt: row.started_at,
+  };
+  if (row.duration_ms !== null) s.durationMs = row.duration_ms;
+  return s;
+}
+
+function validate(run: NewRun): string {
+  if (!Number.isSafeInteger(run.seed)) throw new StoreError(`seed must be an integer, not ${run.seed}`);
+  if (run.durationMs !== undefined && !Number.isFinite(run.durationMs)) {
+    throw new StoreError(`durationMs must be a finite number, not ${run.durationMs}`);
+  }
+  const json = JSON.stringify(run.metrics);
+  if (json === undefined) throw new StoreError('metrics must be a JSON-serialisable value');
+  return json;
+}
+
+/**
+ * Inserts one run row on `db` without opening a transaction of its own; returns the run id.
+ * `ResultsStore.saveRun` wraps it in a transaction. Exported for the crash-safety test, which
+ * runs it inside a transaction that never commits.
+ * @internal
+ */
+export function insertRunRow(db: Database.Database, run: NewRun): number {
+  const metrics = validate(run);
+  const info = db
+    .prepare<[string, string, string, string, number, string, string, string, number | null]>(
+      `INSERT INTO runs (scenario_name, scenario_hash, scenario_text, design, seed, hmmlab_version,
+                         started_at, metrics, duration_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      run.scenarioName,
+      scenarioHash(run.scenarioText),
+      run.scenarioText,
+      run.design,
+      run.seed,
+      run.hmmlabVersion,
+      run.startedAt,
+      metrics,
+      run.durationMs ?? null,
+    );
+  return Number(info.lastInsertRowid);
+}
+
+/** Brings `db` up to `SCHEMA_VERSION` in one transaction; throws if the file is newer than that. */
+function migrate(db: Database.Database, path: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new StoreError(
+      `results store at ${path} has schema version ${current}; this hmmlab knows up to ${SCHEMA_VERSION}`,
+    );
+  }
+  const pending = MIGRATIONS.filter((m) => m.version > current);
+  if (pending.length === 0) return;
+  db.transaction(() => {
+    for (const m of pending) {
+      db.exec(m.sql);
+      // PRAGMA takes no bound parameters; the version is an integer from MIGRATIONS.
+      db.pragma(`user_version = ${m.version}`);
+    }
+  }).immediate();
+}
+
+/** A results store on one SQLite file. Synchronous; close it when done. */
+export class ResultsStore {
+  private constructor(
+    private readonly db: Database.Database,
+    /** The file this store was opened on. */
+    readonly path: string,
+  ) {}
+
+  /**
+   * Opens (creating it and its folder if needed) the store at `path`, switches it to WAL and
+   * applies any missing migrations. Throws `StoreError` if the file has a newer schema.
+   */
+  static open(path: string = DEFAULT_DB_PATH): ResultsStore {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrate(db, path);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return new ResultsStore(db, path);
+  }
+
+  /** Closes the database file. The store cannot be used afterwards. */
+  close(): void {
+    this.db.close();
+  }
+
+  /** The schema version of the open file (equal to `SCHEMA_VERSION` once opened). */
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  /** The journal mode SQLite reports (`'wal'` for a file store). */
+  journalMode(): string {
+    return this.db.pragma('journal_mode', { simple: true }) as string;
+  }
+
+  /** Saves one run in one transaction and returns its id. */
+  saveRun(run: NewRun): number {
+    return this.db.transaction(() => insertRunRow(this.db, run)).immediate();
+  }
+
+  /** Saved runs, oldest first, optionally only those of one scenario name and/or design. */
+  listRuns(filter: RunFilter = {}): RunSummary[] {
+    const rows = this.db
+      .prepare<[{ scenario: string | null; design: string | null }], RunRow>(
+        `SELECT ${SUMMARY_COLUMNS} FROM runs
+         WHERE (@scenario IS NULL OR scenario_name = @scenario) AND (@design IS NULL OR design = @design)
+         ORDER BY id`,
+      )
+      .all({ scenario: filter.scenario ?? null, design: filter.design ?? null });
+    return rows.map(summaryOf);
+  }
+
+  /** One saved run with its scenario text and metrics, or `undefined` if there is no such id. */
+  getRun(id: number): StoredRun | undefined {
+    const row = this.db
+      .prepare<[number], RunRow>(`SELECT ${SUMMARY_COLUMNS}, scenario_text, metrics FROM runs WHERE id = ?`)
+      .get(id);
+    if (row === undefined) return undefined;
+    return { ...summaryOf(row), scenarioText: row.scenario_text!, metrics: JSON.parse(row.metrics!) };
+  }
+
+  /** `PRAGMA integrity_check`'s verdict: `'ok'` for a sound file. */
+  integrityCheck(): string {
+    return this.db.pragma('integrity_check', { simple: true }) as string;
+  }
+}

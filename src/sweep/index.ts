@@ -1,0 +1,26 @@
+/**
+ * Sweeps: a scenario run over a grid or list of parameter values (sweep.ts), on worker threads
+ * (run.ts, worker.ts).
+ */
+export {
+  type ProgressReporter,
+  progressReporter,
+  type RunSweepOptions,
+  runSweep,
+  type SweepResult,
+} from './run.js';
+export {
+  expandSweep,
+  formatSweepError,
+  loadSweepFile,
+  parseSweep,
+  SWEEP_VERSIONS,
+  type Sweep,
+  SweepExpandError,
+  type SweepLoadResult,
+  type SweepParseResult,
+  type SweepPoint,
+  SweepSchemaV1,
+  setConfigPath,
+} from './sweep.js';
+export type { SweepTask } from './worker.js';

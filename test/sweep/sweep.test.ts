@@ -1,0 +1,274 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatScenarioError } from '../../src/scenario/index.js';
+import { compareRow } from '../../src/sim/compare.js';
+import { type SimConfig, simulate } from '../../src/sim/simulate.js';
+import {
+  expandSweep,
+  loadSweepFile,
+  parseSweep,
+  progressReporter,
+  runSweep,
+  type Sweep,
+  SweepExpandError,
+} from '../../src/sweep/index.js';
+
+const MiB = 2 ** 20;
+
+/** A run of a few milliseconds: a GPU reads a 4 MiB buffer the CPU wrote, in random order. */
+function tiny(): SimConfig {
+  return {
+    profile: 'pcie4-a100',
+    ramBytes: 256 * MiB,
+    gpus: [{ name: 'gpu0', vramBytes: 64 * MiB }],
+    buffers: [{ name: 'buf', bytes: 4 * MiB }],
+    workloads: [
+      { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
+      { kind: 'gpu', name: 'read', gpu: 'gpu0', buffer: 'buf', op: 'read', pattern: 'random', after: 'init' },
+    ],
+  };
+}
+
+function sweepOf(text: string): Sweep {
+  const r = parseSweep(text, 'sweep.yaml');
+  if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+  return r.sweep;
+}
+
+function expandError(sweep: Sweep, base: SimConfig = tiny()): SweepExpandError {
+  try {
+    expandSweep(sweep, base);
+  } catch (e) {
+    if (e instanceof SweepExpandError) return e;
+    throw e;
+  }
+  throw new Error('expected a SweepExpandError');
+}
+
+describe('expandSweep', () => {
+  it('runs designs x grid x seeds, designs outermost, first grid key slowest, seeds innermost', () => {
+    const sweep = sweepOf(`
+version: 1
+scenario: s.yaml
+designs: [upstream, pagemap-p2p]
+seeds: [1, 2]
+grid:
+  "gpus.0.faultBatchSize": [64, 256]
+  "buffers.buf.hugepage": [false, true]
+`);
+    const base = tiny();
+    const points = expandSweep(sweep, base);
+    expect(points).toHaveLength(2 * 2 * 2 * 2);
+    expect(points.map((p) => p.index)).toEqual([...Array(16).keys()]);
+    expect(
+      points
+        .slice(0, 5)
+        .map((p) => [p.design, p.params['gpus.0.faultBatchSize'], p.params['buffers.buf.hugepage'], p.seed]),
+    ).toEqual([
+      ['upstream', 64, false, 1],
+      ['upstream', 64, false, 2],
+      ['upstream', 64, true, 1],
+      ['upstream', 64, true, 2],
+      ['upstream', 256, false, 1],
+    ]);
+    expect(points[8]!.design).toBe('pagemap-p2p');
+    const p = points[15]!;
+    expect(p.params).toEqual({
+      design: 'pagemap-p2p',
+      'gpus.0.faultBatchSize': 256,
+      'buffers.buf.hugepage': true,
+    });
+    expect(p.config.design).toBe('pagemap-p2p');
+    expect(p.config.gpus[0]!.faultBatchSize).toBe(256);
+    expect(p.config.buffers[0]!.hugepage).toBe(true);
+    // The base config is left alone.
+    expect(base).toEqual(tiny());
+    // Deterministic.
+    expect(expandSweep(sweep, tiny())).toEqual(points);
+  });
+
+  it('runs list points in file order, with per-point seeds, creating overrides and parsing sizes', () => {
+    const sweep = sweepOf(`
+version: 1
+scenario: s.yaml
+list:
+  - { "overrides.faultBatchSize": 64, design: rfc-callback }
+  - { "buffers.0.bytes": 8MiB, seed: 7 }
+`);
+    const points = expandSweep(sweep, tiny(), 3);
+    expect(points.map((p) => [p.index, p.design, p.seed])).toEqual([
+      [0, 'rfc-callback', 3],
+      [1, 'upstream', 7],
+    ]);
+    expect(points[0]!.config.overrides).toEqual({ faultBatchSize: 64 });
+    expect(points[1]!.config.buffers[0]!.bytes).toBe(8 * MiB);
+    expect(points[1]!.params).toEqual({ 'buffers.0.bytes': '8MiB' });
+  });
+
+  it('without grid or list, runs the designs and seeds axes alone', () => {
+    const points = expandSweep(sweepOf('version: 1\nscenario: s.yaml\nseeds: [4, 5, 6]\n'), tiny());
+    expect(points.map((p) => p.seed)).toEqual([4, 5, 6]);
+  });
+
+  it('names a path the config does not have', () => {
+    const typo = expandError(
+      sweepOf('version: 1\nscenario: s.yaml\ngrid:\n  "gpus.0.faultBatchSise": [1]\n'),
+    );
+    expect(typo.message).toBe(
+      "'gpus.0.faultBatchSise': unknown key 'faultBatchSise' (did you mean 'faultBatchSize'?) in gpus.0",
+    );
+    expect(typo.path).toEqual(['grid', 'gpus.0.faultBatchSise']);
+    const index = expandError(sweepOf('version: 1\nscenario: s.yaml\ngrid:\n  "gpus.1.vramBytes": [1]\n'));
+    expect(index.message).toBe(
+      "'gpus.1.vramBytes': no gpus.1 in the scenario (it has 1 item: gpus.0 to gpus.0 (gpu0))",
+    );
+    const type = expandError(sweepOf('version: 1\nscenario: s.yaml\nlist:\n  - { profile: 3 }\n'));
+    expect(type.message).toBe("'profile': expected a string like the scenario's value, found 3");
+    expect(type.path).toEqual(['list', 0, 'profile']);
+  });
+
+  it('names the point whose config validateConfig rejects, and why', () => {
+    const e = expandError(
+      sweepOf('version: 1\nscenario: s.yaml\ngrid:\n  "gpus.0.faultBatchSize": [64, 0]\n'),
+    );
+    expect(e.message).toBe(
+      'point 1 (gpus.0.faultBatchSize=0, seed=1): gpus.gpu0.faultBatchSize must be an integer from 1 to 65536',
+    );
+    expect(e.path).toEqual(['grid']);
+    const o = expandError(sweepOf('version: 1\nscenario: s.yaml\nlist:\n  - { overrides.noSuchThing: 1 }\n'));
+    expect(o.message).toMatch(/^point 0 \(overrides\.noSuchThing=1, seed=1\): .*noSuchThing/);
+  });
+});
+
+describe('parseSweep', () => {
+  it('reports errors as file:line:col: path: message', () => {
+    const r = parseSweep(
+      'version: 1\nscenario: s.yaml\ndesigns: [upstream, pagemap]\nseeds: [1]\ngrids:\n  a: [1]\nlist:\n  - { seed: 2 }\n',
+      'sw.yaml',
+    );
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.map(formatScenarioError)).toEqual([
+      "sw.yaml:3:21: designs[1]: expected one of upstream, rfc-callback, pagemap-p2p, owner-registry, device-private-flag, found 'pagemap'",
+      "sw.yaml:5:1: grids: unknown key 'grids' (did you mean 'grid'?)",
+    ]);
+    const axis = parseSweep('version: 1\nscenario: s.yaml\nseeds: [1]\nlist:\n  - { seed: 2 }\n', 'sw.yaml');
+    expect(axis.ok ? [] : axis.errors.map(formatScenarioError)).toEqual([
+      "sw.yaml:5:7: list[0].seed: 'seed' is already an axis (seeds): set it in one place",
+    ]);
+  });
+
+  it('rejects a missing version, YAML errors and grid with list', () => {
+    const fmt = (text: string) => {
+      const r = parseSweep(text, 'f');
+      return r.ok ? [] : r.errors.map(formatScenarioError);
+    };
+    expect(fmt('scenario: s.yaml\n')[0]).toMatch(/^f:1:1: missing required key 'version'/);
+    expect(fmt('version: 1\nscenario: [\n')[0]).toMatch(/^f:\d+:\d+: YAML: /);
+    expect(fmt('version: 1\nscenario: s\ngrid: { a: [1] }\nlist: [{ a: 1 }]\n')).toEqual([
+      'f:4:7: list: give either grid or list, not both',
+    ]);
+  });
+});
+
+describe('loadSweepFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hmmlab-sweep-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the scenario relative to the sweep file and locates point errors in the sweep', async () => {
+    writeFileSync(
+      join(dir, 'tiny.yaml'),
+      `version: 1
+seed: 5
+profile: pcie4-a100
+platform: { ram: 256MiB }
+devices: { gpus: [{ name: gpu0, vram: 64MiB }] }
+buffers: [{ name: buf, size: 4MiB }]
+workloads:
+  - { kind: gpu, name: w, gpu: gpu0, buffer: buf, op: write, pattern: sequential }
+`,
+    );
+    writeFileSync(
+      join(dir, 'ok.yaml'),
+      'version: 1\nscenario: ./tiny.yaml\ndesigns: [upstream, rfc-callback]\n',
+    );
+    const ok = await loadSweepFile(join(dir, 'ok.yaml'));
+    expect(ok.ok && ok.points.map((p) => [p.design, p.seed])).toEqual([
+      ['upstream', 5],
+      ['rfc-callback', 5],
+    ]);
+    writeFileSync(
+      join(dir, 'bad.yaml'),
+      'version: 1\nscenario: tiny.yaml\ngrid:\n  "gpus.0.vramBytes": [1MiB]\n',
+    );
+    const bad = await loadSweepFile(join(dir, 'bad.yaml'));
+    expect(bad.ok ? [] : bad.errors.map(formatScenarioError)).toEqual([
+      `${join(dir, 'bad.yaml')}:4:3: grid: point 0 (gpus.0.vramBytes="1MiB", seed=5): gpus.gpu0.vramBytes must be at least 2 MiB`,
+    ]);
+    writeFileSync(join(dir, 'missing.yaml'), 'version: 1\nscenario: nope.yaml\n');
+    const missing = await loadSweepFile(join(dir, 'missing.yaml'));
+    expect(missing.ok ? '' : formatScenarioError(missing.errors[0]!)).toMatch(
+      /:2:11: scenario: cannot read the scenario/,
+    );
+  });
+});
+
+describe('runSweep', () => {
+  it('a sweep of 64 runs on 2 workers finishes, each run once, in index order, as in-process', async () => {
+    const sweep = sweepOf(`
+version: 1
+scenario: s.yaml
+designs: [upstream, pagemap-p2p]
+seeds: [1, 2, 3, 4]
+grid:
+  "gpus.0.faultBatchSize": [32, 64, 128, 256]
+  "buffers.0.hugepage": [false, true]
+`);
+    const points = expandSweep(sweep, tiny());
+    expect(points).toHaveLength(64);
+    const progress: number[] = [];
+    const t0 = performance.now();
+    const results = await runSweep(points, {
+      jobs: 2,
+      onProgress: (done, total) => progress.push(done / total),
+    });
+    const ms = performance.now() - t0;
+    expect(results).toHaveLength(64);
+    expect(results.map((r) => r.index)).toEqual([...Array(64).keys()]);
+    expect(new Set(results.map((r) => r.index)).size).toBe(64);
+    expect(progress).toHaveLength(64);
+    expect(progress.at(-1)).toBe(1);
+    for (const i of [0, 17, 63]) {
+      const p = points[i]!;
+      expect(results[i]!.result).toEqual(compareRow(simulate(p.config, { seed: p.seed })));
+    }
+    console.log(
+      `64 runs on 2 workers: ${ms.toFixed(0)} ms wall, ${results.reduce((s, r) => s + r.ms, 0).toFixed(0)} ms in runs`,
+    );
+  }, 30_000);
+
+  it('an empty sweep resolves at once; a failing run rejects', async () => {
+    expect(await runSweep([])).toEqual([]);
+    const bad = {
+      index: 0,
+      design: 'upstream' as const,
+      seed: 1,
+      params: {},
+      config: { ...tiny(), profile: 'nope' },
+    };
+    await expect(runSweep([bad], { jobs: 1 })).rejects.toThrow(/nope/);
+  });
+});
+
+describe('progressReporter', () => {
+  it('is a no-op when stderr is not a terminal', () => {
+    const writes: unknown[] = [];
+    const stream = { isTTY: false, write: (s: unknown) => writes.push(s) } as unknown as NodeJS.WriteStream;
+    const r = progressReporter(10, stream);
+    r.update(5);
+    r.stop();
+    expect(writes).toEqual([]);
+  });
+});
