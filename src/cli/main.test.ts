@@ -118,6 +118,17 @@ describe('hmmlab command line', () => {
     expect(JSON.parse((await cli('runs', '--db', cdb, '--json')).out)).toHaveLength(2);
   });
 
+  it('report writes a self-contained HTML page and stores the runs', async () => {
+    const rdb = join(dir, 'report.db');
+    const out = join(dir, 'report');
+    const r = await cli('report', file, '--designs', 'upstream,pagemap-p2p', '-o', out, '--db', rdb);
+    expect(r.code).toBe(0);
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toContain('data-design="pagemap-p2p"');
+    expect(JSON.parse((await cli('runs', '--db', rdb, '--json')).out)).toHaveLength(2);
+  });
+
   it('trace writes a Chrome trace-event file', async () => {
     const out = join(dir, 't.json');
     const r = await cli('trace', file, '-o', out);

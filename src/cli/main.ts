@@ -9,10 +9,11 @@ import { Command, CommanderError } from 'commander';
 import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../conformance/harness.js';
 import { HMM_TESTS } from '../conformance/hmm-tests.js';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
+import { writeReport } from '../report/html.js';
 import { chromeTrace } from '../report/trace.js';
 import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
 import { type CompareRow, compare, compareRow as compareRowOf } from '../sim/compare.js';
-import { type SimConfig, SimConfigError, simulate } from '../sim/simulate.js';
+import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
 import { DEFAULT_DB_PATH, ResultsStore, StoreError } from '../store/store.js';
 import { formatSweepError, loadSweepFile, progressReporter, runSweep } from '../sweep/index.js';
 
@@ -76,6 +77,17 @@ function withStore<T>(opts: { db?: string; store?: boolean }, f: (store: Results
   } finally {
     store.close();
   }
+}
+
+/** A stored run's metrics as a comparison row (run stores a SimResult, compare a row, sweep both). */
+function storedRow(metrics: unknown): CompareRow {
+  const m = metrics as Record<string, unknown> | null;
+  if (m && typeof m === 'object') {
+    if ('row' in m) return m.row as CompareRow;
+    if ('devices' in m && 'design' in m) return compareRowOf(m as unknown as SimResult);
+    if ('pagesToRam' in m) return m as unknown as CompareRow;
+  }
+  throw new UsageError('a stored run has metrics this hmmlab cannot read');
 }
 
 function scenarioName(text: string, file: string): string {
@@ -185,8 +197,11 @@ export async function main(argv: string[]): Promise<number> {
       },
     );
   program
-    .command('compare <scenario>')
-    .description('simulate a scenario under several P2P designs and print them side by side')
+    .command('compare [scenario]')
+    .description(
+      'simulate a scenario under several P2P designs (or load stored runs) and print them side by side',
+    )
+    .option('--runs <ids>', 'compare stored runs by id (comma-separated) instead of simulating')
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
     .option('--json', 'print the rows as JSON (stable keys, see docs/designs.md)')
@@ -194,9 +209,33 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-store', 'do not store the runs')
     .action(
       (
-        file: string,
-        opts: { designs?: string; seed?: string; json?: boolean; db?: string; store?: boolean },
+        file: string | undefined,
+        opts: {
+          designs?: string;
+          seed?: string;
+          json?: boolean;
+          db?: string;
+          store?: boolean;
+          runs?: string;
+        },
       ) => {
+        if (opts.runs !== undefined) {
+          const ids = opts.runs.split(',').map((x) => Number(x.trim()));
+          if (ids.some((id) => !Number.isSafeInteger(id) || id < 1)) {
+            throw new UsageError(`--runs must list run ids (see hmmlab runs), not '${opts.runs}'`);
+          }
+          const stored = withStore({ db: opts.db }, (store) =>
+            ids.map((id) => {
+              const run = store!.getRun(id);
+              if (!run) throw new UsageError(`no stored run ${id} in ${opts.db ?? DEFAULT_DB_PATH}`);
+              return storedRow(run.metrics);
+            }),
+          );
+          if (opts.json) process.stdout.write(`${JSON.stringify(stored, null, 2)}\n`);
+          else printCompare(stored);
+          return;
+        }
+        if (file === undefined) throw new UsageError('compare needs a scenario file or --runs');
         const { config, seed, text, name } = readScenario(file);
         const s = parseSeed(opts.seed, seed);
         const startedAt = new Date().toISOString();
@@ -216,6 +255,62 @@ export async function main(argv: string[]): Promise<number> {
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         else printCompare(rows);
+      },
+    );
+  program
+    .command('report <scenario>')
+    .description('simulate a scenario under several designs, store the runs and write an HTML report')
+    .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
+    .option('--seed <n>', "seed (default: the scenario's)")
+    .option('-o, --output <dir>', 'report folder', 'hmmlab-report')
+    .option('--png', 'also write the plots as PNG files')
+    .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
+    .option('--no-store', 'do not store the runs')
+    .action(
+      (
+        file: string,
+        opts: {
+          designs?: string;
+          seed?: string;
+          output: string;
+          png?: boolean;
+          db?: string;
+          store?: boolean;
+        },
+      ) => {
+        const { config, seed, text, name } = readScenario(file);
+        const s = parseSeed(opts.seed, seed);
+        const startedAt = new Date().toISOString();
+        const results = parseDesigns(opts.designs).map((design) => ({
+          design,
+          result: simulate({ ...config, design }, { seed: s, log: true }),
+        }));
+        const rows = results.map((r) => compareRowOf(r.result));
+        withStore(opts, (store) => {
+          for (const row of rows) {
+            store?.saveRun({
+              scenarioName: name,
+              scenarioText: text,
+              design: row.design,
+              seed: s,
+              hmmlabVersion: VERSION,
+              startedAt,
+              metrics: row,
+            });
+          }
+        });
+        let written: string[];
+        try {
+          written = writeReport(
+            opts.output,
+            { title: `hmmlab: ${name}`, scenarioName: name, scenarioText: text, results, rows },
+            { png: opts.png ?? false },
+          );
+        } catch (e) {
+          throw new UsageError(`cannot write the report to ${opts.output}: ${(e as Error).message}`);
+        }
+        printCompare(rows);
+        process.stdout.write(`report: ${written[0]}\n`);
       },
     );
   program

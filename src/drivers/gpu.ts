@@ -672,6 +672,7 @@ export class GpuDevice {
       return 0;
     }
     let moved = 0;
+    let copied = 0;
     let entries = 0;
     for (let i = 0; i < args.npages; ) {
       const src = args.src[i]!;
@@ -691,6 +692,7 @@ export class GpuDevice {
         }
         args.dst[i] = migratePfn(d) + write + (large ? MIGRATE_PFN_COMPOUND : 0);
         moved += step;
+        if (s >= 0) copied += step;
         entries++;
       } else if (large) {
         // No free 2 MiB block: fall back to small pages; the core splits the THP.
@@ -701,6 +703,7 @@ export class GpuDevice {
           else f.fill(d, 0);
           args.dst[i + j] = migratePfn(d) + write;
           moved++;
+          if (s >= 0) copied++;
           entries++;
         }
       }
@@ -709,6 +712,8 @@ export class GpuDevice {
     migrateVmaPages(k, args);
     migrateVmaFinalize(k, args);
     res.migratedEntries += entries;
+    // Only pages with data cross the link: holes and the zero page are cleared in VRAM.
+    if (copied > 0) res.transfers.push({ bytes: copied * PAGE_SIZE, dir: 'h2d' });
     return moved;
   }
 
@@ -833,7 +838,6 @@ export class GpuDevice {
         ms = Math.min(ms, ps);
         me = Math.max(me, pe);
       }
-      if (moved > 0) res.transfers.push({ bytes: moved * PAGE_SIZE, dir: 'h2d' });
       res.pagesToVram += moved;
       st.pagesToVram += moved;
       // Map the chunk; writes need the writable mapping.
@@ -845,7 +849,6 @@ export class GpuDevice {
         // now moves them on to this device, as a second fault would.
         const again = this.migrateChunk(m, ms, me, res);
         if (again > 0) {
-          res.transfers.push({ bytes: again * PAGE_SIZE, dir: 'h2d' });
           res.pagesToVram += again;
           st.pagesToVram += again;
           r = this.mapRange(m, ms, me, anyWrite, res);

@@ -51,7 +51,9 @@ describe('Chrome trace export', () => {
     const tracks = t.traceEvents
       .filter((e) => e.ph === 'M' && e.name === 'thread_name')
       .map((e) => e.args!.name);
-    expect(tracks).toEqual(expect.arrayContaining(['gpu0', 'nic0', 'put', 'pcie-gpu0.h2d']));
+    expect(tracks).toEqual(expect.arrayContaining(['gpu0', 'nic0', 'put']));
+    // upstream: NIC faults pull the pages back to RAM over the GPU's link.
+    expect(tracks).toContain('pcie-gpu0.d2h');
   });
 
   it('pairs every async begin with an end no earlier, and never goes back in time', () => {

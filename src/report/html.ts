@@ -1,0 +1,198 @@
+/**
+ * The `hmmlab report` page: one self-contained HTML file (inline CSS, inline SVG plots, no
+ * scripts or external resources, no timestamps) with the comparison table and the scenario
+ * text. The same input gives the same bytes.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CompareRow } from '../sim/compare.js';
+import {
+  type DesignResult,
+  faultsMigrationsPlot,
+  linkBytesPlot,
+  rdmaLatencyCdfPlot,
+  svgToPng,
+  vramResidencyPlot,
+} from './plots.js';
+
+export interface ReportInput {
+  title: string;
+  scenarioName: string;
+  /** The scenario file's text, shown as is. */
+  scenarioText: string;
+  /** One result per design, with event logs (simulate(..., { log: true })). */
+  results: DesignResult[];
+  /** The comparison rows (compareRow of each result). */
+  rows: CompareRow[];
+}
+
+/** One figure of the report: a file-name-safe id, a caption and the SVG. */
+export interface ReportPlot {
+  id: string;
+  caption: string;
+  svg: string;
+}
+
+function esc(s: string): string {
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/** The report's figures, in page order. */
+export function reportPlots(results: readonly DesignResult[], rows: readonly CompareRow[]): ReportPlot[] {
+  return [
+    {
+      id: 'vram-residency',
+      caption:
+        'VRAM pages per GPU over simulated time, after each GPU fault batch. RAM residency is not in the ' +
+        'event log, so it is not drawn; evictions by CPU or NIC faults show at the GPU’s next batch.',
+      svg: vramResidencyPlot(results),
+    },
+    {
+      id: 'link-bytes',
+      caption: 'Bytes over each link direction, per design (GiB).',
+      svg: linkBytesPlot(rows),
+    },
+    {
+      id: 'faults-migrations',
+      caption:
+        'Pages moved VRAM → RAM (CPU and NIC faults, evictions), RAM → VRAM (GPU faults) and pages the NIC reached peer to peer, per design.',
+      svg: faultsMigrationsPlot(rows),
+    },
+    {
+      id: 'rdma-latency-cdf',
+      caption: 'Empirical CDF of RDMA message latency (completion minus post), log scale.',
+      svg: rdmaLatencyCdfPlot(results),
+    },
+  ];
+}
+
+const us = (ns: number) => (ns / 1000).toFixed(1);
+
+/**
+ * The comparison table's header and cells, with the stable keys of `hmmlab compare`: design,
+ * GB/s, p50 and p99 per RDMA workload, pages to RAM, pages to VRAM, P2P pages, fault CPU ms,
+ * callbacks, alias struct-page MiB.
+ */
+export function compareTable(rows: readonly CompareRow[]): { head: string[]; cells: string[][] } {
+  const rdmaNames = [...new Set(rows.flatMap((r) => Object.keys(r.rdma)))];
+  const head = ['design'];
+  for (const n of rdmaNames) head.push(`${n} GB/s`, `${n} p50 µs`, `${n} p99 µs`);
+  head.push(
+    'pages to RAM',
+    'pages to VRAM',
+    'P2P pages',
+    'fault CPU ms',
+    'callbacks',
+    'alias struct-page MiB',
+  );
+  const cells = rows.map((r) => {
+    const c: string[] = [r.design];
+    for (const n of rdmaNames) {
+      const m = r.rdma[n];
+      c.push(m ? m.gbps.toFixed(2) : '-', m ? us(m.p50Ns) : '-', m ? us(m.p99Ns) : '-');
+    }
+    c.push(
+      String(r.pagesToRam),
+      String(r.pagesToVram),
+      String(r.p2pPages),
+      ((r.nicFaultCpuNs + r.gpuFaultCpuNs) / 1e6).toFixed(2),
+      String(r.callbacks),
+      (r.aliasStructPageBytes / 2 ** 20).toFixed(1),
+    );
+    return c;
+  });
+  return { head, cells };
+}
+
+const CSS = `
+body { font-family: "DejaVu Sans", system-ui, sans-serif; color: #222; background: #fff; margin: 2rem auto; max-width: 820px; padding: 0 1rem; line-height: 1.4; }
+h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+.scenario-name { color: #555; margin-top: 0; }
+table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.45rem; text-align: right; }
+th { background: #f3f3f3; }
+td:first-child, th:first-child { text-align: left; }
+figure { margin: 1.5rem 0; }
+figure svg { max-width: 100%; height: auto; }
+figcaption { font-size: 0.85rem; color: #555; }
+details pre { background: #f7f7f7; padding: 0.75rem; overflow-x: auto; font-size: 0.8rem; }
+`.trim();
+
+/** The report page for one scenario run under several designs. */
+export function renderReport(input: ReportInput): string {
+  return renderPage(input, reportPlots(input.results, input.rows));
+}
+
+function renderPage(input: ReportInput, plots: readonly ReportPlot[]): string {
+  const { head, cells } = compareTable(input.rows);
+  const lines: string[] = [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${esc(input.title)}</title>`,
+    `<style>\n${CSS}\n</style>`,
+    '</head>',
+    '<body>',
+    `<h1>${esc(input.title)}</h1>`,
+    `<p class="scenario-name">Scenario: <code>${esc(input.scenarioName)}</code></p>`,
+    '<h2>Comparison</h2>',
+    '<table id="compare">',
+    `<thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>`,
+    '<tbody>',
+    ...cells.map(
+      (c) => `<tr data-design="${esc(c[0]!)}">${c.map((v) => `<td>${esc(v)}</td>`).join('')}</tr>`,
+    ),
+    '</tbody>',
+    '</table>',
+    '<h2>Plots</h2>',
+  ];
+  for (const p of plots) {
+    lines.push(
+      `<figure id="${p.id}">`,
+      p.svg.trimEnd(),
+      `<figcaption>${esc(p.caption)}</figcaption>`,
+      '</figure>',
+    );
+  }
+  lines.push(
+    '<h2>Scenario</h2>',
+    '<details>',
+    `<summary>${esc(input.scenarioName)}</summary>`,
+    `<pre>${esc(input.scenarioText)}</pre>`,
+    '</details>',
+    '</body>',
+    '</html>',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Renders the report and writes it into `dir` (created if needed): index.html, and
+ * plots/<id>.png for each figure when `png` is set. Returns the paths written.
+ */
+export function writeReport(dir: string, report: ReportInput, opts: { png?: boolean } = {}): string[] {
+  const plots = reportPlots(report.results, report.rows);
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  const index = join(dir, 'index.html');
+  writeFileSync(index, renderPage(report, plots));
+  written.push(index);
+  if (opts.png) {
+    const plotsDir = join(dir, 'plots');
+    mkdirSync(plotsDir, { recursive: true });
+    for (const p of plots) {
+      const file = join(plotsDir, `${p.id}.png`);
+      writeFileSync(file, svgToPng(p.svg));
+      written.push(file);
+    }
+  }
+  return written;
+}

@@ -1,0 +1,300 @@
+/**
+ * Report plots: pure functions from simulation data to standalone SVG strings, drawn with
+ * Observable Plot over a linkedom document (no browser). Each plot has a fixed size, explicit
+ * colors (no currentColor, so resvg and other renderers agree) and no generated ids (no clip
+ * paths), so the same input gives the same bytes on every run.
+ *
+ * A plot is an outer <svg> with a white background, a title, a legend row and Plot's chart
+ * nested below them (Plot's own legends are HTML, not SVG).
+ */
+import * as Plot from '@observablehq/plot';
+import { Resvg } from '@resvg/resvg-js';
+import { parseHTML } from 'linkedom';
+import type { CompareRow } from '../sim/compare.js';
+import type { SimResult } from '../sim/simulate.js';
+
+/** A design's simulation result (with its event log: simulate(..., { log: true })). */
+export interface DesignResult {
+  design: string;
+  result: SimResult;
+}
+
+export const PLOT_WIDTH = 760;
+const CHART_HEIGHT = 340;
+const TITLE_HEIGHT = 26;
+const LEGEND_ROW = 18;
+const INK = '#222222';
+const FONT = 'DejaVu Sans, sans-serif';
+/** Tableau 10, in order: series colors by first appearance. */
+export const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+];
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+/** Dash patterns by design order, so that designs with equal figures stay visible. */
+const DASHES = ['none', '7 4', '2 3', '9 3 2 3', '4 4'];
+/** The most points drawn per CDF series (quantiles beyond that are subsampled evenly). */
+const CDF_MAX_POINTS = 1000;
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function colorOf(keys: readonly string[]): (k: string) => string {
+  return (k) => PALETTE[Math.max(0, keys.indexOf(k)) % PALETTE.length]!;
+}
+
+function legendRows(keys: readonly string[]): number {
+  const perRow = Math.max(1, Math.floor(PLOT_WIDTH / 190));
+  return Math.ceil(keys.length / perRow);
+}
+
+/** Renders Plot options to the SVG string of the chart (no legend, explicit ink color). */
+function chartSvg(options: Plot.PlotOptions): string {
+  const { document } = parseHTML('<!doctype html><html><body></body></html>');
+  const el = Plot.plot({
+    ...options,
+    // linkedom's Document is close enough to the DOM one for Plot.
+    document: document as unknown as Plot.PlotOptions['document'],
+    width: PLOT_WIDTH,
+    height: CHART_HEIGHT,
+    style: { fontFamily: FONT, fontSize: '11px', color: INK, background: 'white' },
+  }) as unknown as { setAttribute(name: string, value: string): void; outerHTML: string };
+  el.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  return el.outerHTML.replace(/currentColor/g, INK);
+}
+
+/** Wraps a chart in a standalone SVG with a white background, a title and a legend. */
+function frame(title: string, legend: readonly string[], chart: string): string {
+  const color = colorOf(legend);
+  const perRow = Math.max(1, Math.floor(PLOT_WIDTH / 190));
+  const legendH = legendRows(legend) * LEGEND_ROW + 4;
+  const height = TITLE_HEIGHT + legendH + CHART_HEIGHT;
+  // Plot's root <svg> becomes a translated <g> (a nested <svg> gets CSS sizing in browsers).
+  const top = TITLE_HEIGHT + legendH;
+  const nested = chart
+    .replace(/^<svg\b[^>]*>/, (tag) =>
+      tag
+        .replace(/ (xmlns|viewBox|width|height)="[^"]*"/g, '')
+        .replace(/^<svg/, `<g transform="translate(0,${top})"`),
+    )
+    .replace(/<\/svg>$/, '</g>')
+    // Plot's stylesheet sizes its root <svg> in a page; it means nothing on a <g>.
+    .replace(/<style>[\s\S]*?<\/style>/, '');
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${PLOT_WIDTH}" height="${height}" viewBox="0 0 ${PLOT_WIDTH} ${height}" font-family="${FONT}" font-size="12" fill="${INK}">`,
+    `<title>${esc(title)}</title>`,
+    `<rect width="${PLOT_WIDTH}" height="${height}" fill="white"/>`,
+    `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
+  ];
+  legend.forEach((k, i) => {
+    const x = 10 + (i % perRow) * 190;
+    const y = TITLE_HEIGHT + Math.floor(i / perRow) * LEGEND_ROW;
+    parts.push(`<rect x="${x}" y="${y + 2}" width="12" height="12" fill="${color(k)}"/>`);
+    parts.push(`<text x="${x + 17}" y="${y + 12}">${esc(k)}</text>`);
+  });
+  parts.push(nested, '</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+/** A placeholder chart for data sets with nothing to draw. */
+function empty(title: string, message: string): string {
+  const height = TITLE_HEIGHT + CHART_HEIGHT;
+  return `${[
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${PLOT_WIDTH}" height="${height}" viewBox="0 0 ${PLOT_WIDTH} ${height}" font-family="${FONT}" font-size="12" fill="${INK}">`,
+    `<title>${esc(title)}</title>`,
+    `<rect width="${PLOT_WIDTH}" height="${height}" fill="white"/>`,
+    `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
+    `<text x="${PLOT_WIDTH / 2}" y="${TITLE_HEIGHT + CHART_HEIGHT / 2}" text-anchor="middle">${esc(message)}</text>`,
+    '</svg>',
+  ].join('\n')}\n`;
+}
+
+function unique(xs: Iterable<string>): string[] {
+  return [...new Set(xs)];
+}
+
+/**
+ * VRAM pages over simulated time (ms), one step line per GPU per design, from the 'batch'
+ * events' vramPages (the residency after each GPU fault batch). RAM residency is not in the
+ * event log, and evictions by CPU or NIC faults show only at the GPU's next batch.
+ */
+export function vramResidencyPlot(results: readonly DesignResult[]): string {
+  const title = 'VRAM residency over time';
+  const points: { series: string; ms: number; pages: number }[] = [];
+  const dash = new Map<string, string>();
+  let endMs = 0;
+  results.forEach(({ design, result }, i) => {
+    endMs = Math.max(endMs, result.endNs / 1e6);
+    for (const e of result.log ?? []) {
+      if (e.kind !== 'batch') continue;
+      const series = `${design} · ${e.gpu}`;
+      dash.set(series, DASHES[i % DASHES.length]!);
+      points.push({ series, ms: e.endNs / 1e6, pages: e.vramPages });
+    }
+  });
+  if (points.length === 0) return empty(title, 'no GPU fault batches in the event log');
+  const series = unique(points.map((p) => p.series));
+  const color = colorOf(series);
+  return frame(
+    title,
+    series,
+    chartSvg({
+      marginLeft: 60,
+      x: { label: 'simulated time (ms)', grid: true, domain: [0, endMs] },
+      y: { label: 'VRAM pages (4 KiB)', grid: true, zero: true },
+      marks: [
+        Plot.ruleY([0]),
+        ...series.map((s) =>
+          Plot.line(
+            points.filter((p) => p.series === s),
+            {
+              x: 'ms',
+              y: 'pages',
+              curve: 'step-after',
+              stroke: color(s),
+              strokeWidth: 1.5,
+              strokeDasharray: dash.get(s)!,
+            },
+          ),
+        ),
+      ],
+    }),
+  );
+}
+
+/** Bytes over each link direction (GiB, or MiB below 1 GiB), grouped by link, one bar per design. */
+export function linkBytesPlot(rows: readonly CompareRow[]): string {
+  const title = 'Bytes per link direction';
+  const designs = rows.map((r) => r.design as string);
+  const links = unique(rows.flatMap((r) => Object.keys(r.linkBytes))).sort();
+  if (links.length === 0) return empty(title, 'no link traffic');
+  const max = Math.max(...rows.flatMap((r) => Object.values(r.linkBytes)));
+  const [unit, scale] = max >= GiB ? ['GiB', GiB] : ['MiB', MiB];
+  const data = links.flatMap((link) =>
+    rows.map((r) => ({ link, design: r.design as string, value: (r.linkBytes[link] ?? 0) / scale })),
+  );
+  const color = colorOf(designs);
+  return frame(
+    title,
+    designs,
+    chartSvg({
+      marginLeft: 60,
+      marginBottom: 40,
+      fx: { label: null, domain: links, padding: 0.15 },
+      x: { axis: null, domain: designs },
+      color: { domain: designs, range: designs.map(color) },
+      y: { label: unit, grid: true },
+      marks: [Plot.barY(data, { fx: 'link', x: 'design', y: 'value', fill: 'design' }), Plot.ruleY([0])],
+    }),
+  );
+}
+
+/** Pages moved to RAM, moved to VRAM and reached peer to peer, grouped by kind, one bar per design. */
+export function faultsMigrationsPlot(rows: readonly CompareRow[]): string {
+  const title = 'Migrations and P2P pages by design';
+  const designs = rows.map((r) => r.design as string);
+  if (designs.length === 0) return empty(title, 'no designs');
+  const kinds = ['pages to RAM', 'pages to VRAM', 'P2P pages'];
+  const data = rows.flatMap((r) => [
+    { kind: kinds[0]!, design: r.design as string, pages: r.pagesToRam },
+    { kind: kinds[1]!, design: r.design as string, pages: r.pagesToVram },
+    { kind: kinds[2]!, design: r.design as string, pages: r.p2pPages },
+  ]);
+  const color = colorOf(designs);
+  return frame(
+    title,
+    designs,
+    chartSvg({
+      marginLeft: 60,
+      marginBottom: 40,
+      fx: { label: null, domain: kinds, padding: 0.15 },
+      x: { axis: null, domain: designs },
+      color: { domain: designs, range: designs.map(color) },
+      y: { label: 'pages (4 KiB)', grid: true },
+      marks: [Plot.barY(data, { fx: 'kind', x: 'design', y: 'pages', fill: 'design' }), Plot.ruleY([0])],
+    }),
+  );
+}
+
+/**
+ * Empirical CDF of RDMA message latency (µs, log x) per design, from the 'message' events
+ * (endNs - t). With several RDMA workloads, one line per design and workload.
+ */
+export function rdmaLatencyCdfPlot(results: readonly DesignResult[]): string {
+  const title = 'RDMA message latency CDF';
+  const byWorkload = new Map<string, Map<string, number[]>>();
+  for (const { design, result } of results) {
+    let m = byWorkload.get(design);
+    if (!m) byWorkload.set(design, (m = new Map()));
+    for (const e of result.log ?? []) {
+      if (e.kind !== 'message') continue;
+      let l = m.get(e.workload);
+      if (!l) m.set(e.workload, (l = []));
+      l.push(Math.max(1, e.endNs - e.t) / 1000);
+    }
+  }
+  const workloads = unique([...byWorkload.values()].flatMap((m) => [...m.keys()]));
+  const points: { series: string; us: number; p: number }[] = [];
+  const dash = new Map<string, string>();
+  [...byWorkload].forEach(([design, m], i) => {
+    for (const [workload, lat] of m) {
+      const series = workloads.length > 1 ? `${design} · ${workload}` : design;
+      dash.set(series, DASHES[i % DASHES.length]!);
+      lat.sort((a, b) => a - b);
+      const n = lat.length;
+      const step = Math.max(1, Math.ceil(n / CDF_MAX_POINTS));
+      for (let i = 0; i < n; i += step) points.push({ series, us: lat[i]!, p: (i + 1) / n });
+      if ((n - 1) % step !== 0) points.push({ series, us: lat[n - 1]!, p: 1 });
+    }
+  });
+  if (points.length === 0) return empty(title, 'no RDMA messages in the event log');
+  const series = unique(points.map((p) => p.series));
+  const color = colorOf(series);
+  return frame(
+    title,
+    series,
+    chartSvg({
+      marginLeft: 60,
+      x: { type: 'log', label: 'message latency (µs)', grid: true },
+      y: { label: 'fraction of messages', grid: true, domain: [0, 1] },
+      marks: [
+        Plot.ruleY([0]),
+        ...series.map((s) =>
+          Plot.line(
+            points.filter((p) => p.series === s),
+            {
+              x: 'us',
+              y: 'p',
+              curve: 'step-after',
+              stroke: color(s),
+              strokeWidth: 1.5,
+              strokeDasharray: dash.get(s)!,
+            },
+          ),
+        ),
+      ],
+    }),
+  );
+}
+
+/** Rasterizes an SVG to PNG with resvg (white background, DejaVu Sans). */
+export function svgToPng(svg: string): Uint8Array {
+  const png = new Resvg(svg, {
+    background: 'white',
+    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+  })
+    .render()
+    .asPng();
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+}
