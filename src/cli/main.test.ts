@@ -129,6 +129,50 @@ describe('hmmlab command line', () => {
     expect(JSON.parse((await cli('runs', '--db', rdb, '--json')).out)).toHaveLength(2);
   });
 
+  it('run --set overrides a config value, records it in the stored scenario text, rejects bad paths', async () => {
+    const sdb = join(dir, 'set.db');
+    const plain = JSON.parse((await cli('run', file, '--json', '--no-store')).out);
+    const r = await cli('run', file, '--json', '--db', sdb, '--set', 'gpus.gpu0.faultBatchSize=4');
+    expect(r.code, r.err).toBe(0);
+    const small = JSON.parse(r.out);
+    // 4096 faults in batches of at most 4 instead of the default.
+    expect(plain.devices.gpu0.faults).toBe(4096);
+    expect(plain.devices.gpu0.batches).toBeLessThan(64);
+    expect(small.devices.gpu0.batches).toBe(1024);
+    const runs = JSON.parse((await cli('runs', '--db', sdb, '--json')).out);
+    expect(runs).toHaveLength(1);
+    const bad = await cli('run', file, '--no-store', '--set', 'gpus.gpu7.faultBatchSize=4');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/no gpus\.gpu7 in the scenario/);
+    expect((await cli('run', file, '--no-store', '--set', 'nokey')).code).toBe(2);
+    const invalid = await cli('run', file, '--no-store', '--set', 'gpus.gpu0.faultBatchSize=0');
+    expect(invalid.code).toBe(2);
+    expect(invalid.err).toMatch(/faultBatchSize/);
+  });
+
+  it('report <run ids> simulates stored runs again, --set included, and gives the same rows', async () => {
+    const rdb = join(dir, 'report-runs.db');
+    const set = ['--set', 'gpus.gpu0.faultBatchSize=4'];
+    expect((await cli('run', file, '--db', rdb, '--design', 'upstream', ...set)).code).toBe(0);
+    expect((await cli('run', file, '--db', rdb, '--design', 'pagemap-p2p', ...set)).code).toBe(0);
+    expect((await cli('run', file, '--db', rdb, '--design', 'upstream')).code).toBe(0);
+    const stored = JSON.parse((await cli('compare', '--runs', '1,2', '--db', rdb, '--json')).out);
+    const out = join(dir, 'report-runs');
+    const r = await cli('report', '1,2', '--db', rdb, '-o', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toBe('');
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(html).toContain('data-design="pagemap-p2p"');
+    expect(html).toContain('# hmmlab --set gpus.gpu0.faultBatchSize=4');
+    expect(stored.map((x: { design: string }) => x.design)).toEqual(['upstream', 'pagemap-p2p']);
+    // No new runs stored; runs 1 and 3 differ by the --set, so they are not one scenario.
+    expect(JSON.parse((await cli('runs', '--db', rdb, '--json')).out)).toHaveLength(3);
+    const mixed = await cli('report', '1,3', '--db', rdb, '-o', out);
+    expect(mixed.code).toBe(2);
+    expect(mixed.err).toMatch(/different scenario texts/);
+    expect((await cli('report', '9', '--db', rdb, '-o', out)).code).toBe(2);
+  });
+
   it('trace writes a Chrome trace-event file', async () => {
     const out = join(dir, 't.json');
     const r = await cli('trace', file, '-o', out);

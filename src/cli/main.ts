@@ -3,9 +3,10 @@
  * failed, 2 bad input (with a message, never a stack trace).
  */
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { Command, CommanderError } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../conformance/harness.js';
 import { HMM_TESTS } from '../conformance/hmm-tests.js';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
@@ -13,9 +14,15 @@ import { writeReport } from '../report/html.js';
 import { chromeTrace } from '../report/trace.js';
 import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
 import { type CompareRow, compare, compareRow as compareRowOf } from '../sim/compare.js';
-import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
+import { type SimConfig, SimConfigError, type SimResult, simulate, validateConfig } from '../sim/simulate.js';
 import { DEFAULT_DB_PATH, ResultsStore, StoreError } from '../store/store.js';
-import { formatSweepError, loadSweepFile, progressReporter, runSweep } from '../sweep/index.js';
+import {
+  formatSweepError,
+  loadSweepFile,
+  progressReporter,
+  runSweep,
+  setConfigPath,
+} from '../sweep/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -55,18 +62,80 @@ function selftest(opts: { json?: boolean; filter?: string; variant?: string }): 
   return failed > 0 ? 1 : 0;
 }
 
-/** Reads and validates a scenario file; throws UsageError with file:line:col messages. */
-function readScenario(file: string): { config: SimConfig; seed: number; text: string; name: string } {
+/**
+ * `--set key=value` overrides: a dotted SimConfig path (as in sweep files, e.g.
+ * `gpus.gpu0.faultBatchSize=64` or `costs.overrides.pcieLinkEfficiency=0.8`) and a YAML scalar.
+ * They are recorded in the stored scenario text as trailing `# hmmlab --set k=v` lines, so that
+ * a stored run can be simulated again exactly (hmmlab report <run ids>).
+ */
+const SET_LINE = /^# hmmlab --set (.*)$/;
+
+function applySets(config: SimConfig, sets: readonly string[]): SimConfig {
+  if (sets.length === 0) return config;
+  const out = structuredClone(config);
+  for (const set of sets) {
+    const eq = set.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set wants key=value, not '${set}'`);
+    const key = set.slice(0, eq).trim();
+    const raw = set.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = parseYaml(raw) ?? raw;
+    } catch {
+      // Not YAML: the value is the plain string.
+    }
+    try {
+      setConfigPath(out, key, value);
+    } catch (e) {
+      throw new UsageError(`--set ${(e as Error).message}`);
+    }
+  }
+  validateConfig(out);
+  return out;
+}
+
+/** Validates scenario text; throws UsageError with file:line:col messages. */
+function scenarioOf(
+  text: string,
+  file: string,
+  sets: readonly string[],
+): { config: SimConfig; seed: number; text: string; name: string } {
+  const r = loadScenario(text, file);
+  if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
+  const config = applySets(r.config, sets);
+  const recorded =
+    sets.length === 0
+      ? text
+      : `${text}${text.endsWith('\n') ? '' : '\n'}${sets.map((x) => `# hmmlab --set ${x}\n`).join('')}`;
+  return { config, seed: r.seed, text: recorded, name: r.scenario.name ?? file };
+}
+
+/** Reads and validates a scenario file and applies --set overrides. */
+function readScenario(
+  file: string,
+  sets: readonly string[] = [],
+): { config: SimConfig; seed: number; text: string; name: string } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const r = loadScenario(text, file);
-  if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
-  return { config: r.config, seed: r.seed, text, name: r.scenario.name ?? file };
+  return scenarioOf(text, file, sets);
 }
+
+/** The config of a stored run's scenario text, with the --set lines it recorded. */
+function storedScenario(text: string, id: number): { config: SimConfig; name: string } {
+  const sets = text
+    .split('\n')
+    .map((l) => SET_LINE.exec(l)?.[1])
+    .filter((x): x is string => x !== undefined);
+  const r = loadScenario(text, `run ${id}`);
+  if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
+  return { config: applySets(r.config, sets), name: r.scenario.name ?? `run ${id}` };
+}
+
+const collect = (v: string, acc: string[]) => [...acc, v];
 
 /** Stores runs in the results store unless --no-store. */
 function withStore<T>(opts: { db?: string; store?: boolean }, f: (store: ResultsStore | null) => T): T {
@@ -168,15 +237,21 @@ export async function main(argv: string[]): Promise<number> {
     .description('simulate a scenario file and print its metrics')
     .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
+    .option(
+      '--set <key=value>',
+      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
+      collect,
+      [],
+    )
     .option('--json', 'print the result as JSON')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--no-store', 'do not store the run')
     .action(
       (
         file: string,
-        opts: { design?: string; seed?: string; json?: boolean; db?: string; store?: boolean },
+        opts: { design?: string; seed?: string; set: string[]; json?: boolean; db?: string; store?: boolean },
       ) => {
-        const { config, seed, text, name } = readScenario(file);
+        const { config, seed, text, name } = readScenario(file, opts.set);
         const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
         const s = parseSeed(opts.seed, seed);
         const startedAt = new Date().toISOString();
@@ -204,6 +279,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--runs <ids>', 'compare stored runs by id (comma-separated) instead of simulating')
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
+    .option(
+      '--set <key=value>',
+      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
+      collect,
+      [],
+    )
     .option('--json', 'print the rows as JSON (stable keys, see docs/designs.md)')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--no-store', 'do not store the runs')
@@ -213,6 +294,7 @@ export async function main(argv: string[]): Promise<number> {
         opts: {
           designs?: string;
           seed?: string;
+          set: string[];
           json?: boolean;
           db?: string;
           store?: boolean;
@@ -236,7 +318,7 @@ export async function main(argv: string[]): Promise<number> {
           return;
         }
         if (file === undefined) throw new UsageError('compare needs a scenario file or --runs');
-        const { config, seed, text, name } = readScenario(file);
+        const { config, seed, text, name } = readScenario(file, opts.set);
         const s = parseSeed(opts.seed, seed);
         const startedAt = new Date().toISOString();
         const rows = compare(config, parseDesigns(opts.designs), s);
@@ -259,9 +341,17 @@ export async function main(argv: string[]): Promise<number> {
     );
   program
     .command('report <scenario>')
-    .description('simulate a scenario under several designs, store the runs and write an HTML report')
+    .description(
+      'simulate a scenario under several designs, store the runs and write an HTML report; or, given run ids (3,4), report stored runs',
+    )
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
+    .option(
+      '--set <key=value>',
+      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
+      collect,
+      [],
+    )
     .option('-o, --output <dir>', 'report folder', 'hmmlab-report')
     .option('--png', 'also write the plots as PNG files')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
@@ -272,33 +362,80 @@ export async function main(argv: string[]): Promise<number> {
         opts: {
           designs?: string;
           seed?: string;
+          set: string[];
           output: string;
           png?: boolean;
           db?: string;
           store?: boolean;
         },
       ) => {
-        const { config, seed, text, name } = readScenario(file);
-        const s = parseSeed(opts.seed, seed);
-        const startedAt = new Date().toISOString();
-        const results = parseDesigns(opts.designs).map((design) => ({
-          design,
-          result: simulate({ ...config, design }, { seed: s, log: true }),
-        }));
-        const rows = results.map((r) => compareRowOf(r.result));
-        withStore(opts, (store) => {
-          for (const row of rows) {
-            store?.saveRun({
-              scenarioName: name,
-              scenarioText: text,
-              design: row.design,
-              seed: s,
-              hmmlabVersion: VERSION,
-              startedAt,
-              metrics: row,
-            });
+        let name: string;
+        let text: string;
+        let results: { design: DesignName; result: SimResult }[];
+        if (/^\d+(,\d+)*$/.test(file) && !existsSync(file)) {
+          // Stored runs: simulate each again from its scenario text, design and seed (runs are
+          // deterministic), since a report needs the event log that the store does not keep.
+          if (opts.designs !== undefined || opts.seed !== undefined || opts.set.length > 0) {
+            throw new UsageError('--designs, --seed and --set apply to a scenario file, not to stored runs');
           }
-        });
+          const ids = file.split(',').map(Number);
+          const runs = withStore({ db: opts.db }, (store) =>
+            ids.map((id) => {
+              const run = store!.getRun(id);
+              if (!run) throw new UsageError(`no stored run ${id} in ${opts.db ?? DEFAULT_DB_PATH}`);
+              return run;
+            }),
+          );
+          if (new Set(runs.map((r) => r.scenarioHash)).size > 1) {
+            throw new UsageError(
+              `runs ${file} come from different scenario texts (${runs.map((r) => `${r.id}: ${r.scenarioName} ${r.scenarioHash.slice(0, 12)}`).join(', ')}); a report covers one`,
+            );
+          }
+          text = runs[0]!.scenarioText;
+          const base = storedScenario(text, runs[0]!.id);
+          name = base.name;
+          results = runs.map((run) => {
+            if (!(DESIGN_NAMES as readonly string[]).includes(run.design)) {
+              throw new UsageError(
+                `run ${run.id} used design '${run.design}', which this hmmlab does not know`,
+              );
+            }
+            const design = run.design as DesignName;
+            const result = simulate({ ...base.config, design }, { seed: run.seed, log: true });
+            const again = JSON.stringify(compareRowOf(result));
+            if (again !== JSON.stringify(storedRow(run.metrics))) {
+              process.stderr.write(
+                `hmmlab: run ${run.id} (hmmlab ${run.hmmlabVersion}) gives different metrics when simulated again with hmmlab ${VERSION}; the report shows the new ones\n`,
+              );
+              code = 1;
+            }
+            return { design, result };
+          });
+        } else {
+          const sc = readScenario(file, opts.set);
+          name = sc.name;
+          text = sc.text;
+          const s = parseSeed(opts.seed, sc.seed);
+          const startedAt = new Date().toISOString();
+          results = parseDesigns(opts.designs).map((design) => ({
+            design,
+            result: simulate({ ...sc.config, design }, { seed: s, log: true }),
+          }));
+          withStore(opts, (store) => {
+            for (const r of results) {
+              store?.saveRun({
+                scenarioName: name,
+                scenarioText: text,
+                design: r.design,
+                seed: s,
+                hmmlabVersion: VERSION,
+                startedAt,
+                metrics: compareRowOf(r.result),
+              });
+            }
+          });
+        }
+        const rows = results.map((r) => compareRowOf(r.result));
         let written: string[];
         try {
           written = writeReport(
@@ -319,8 +456,14 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('-o, --output <file>', 'where to write the trace')
     .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
-    .action((file: string, opts: { output: string; design?: string; seed?: string }) => {
-      const { config, seed } = readScenario(file);
+    .option(
+      '--set <key=value>',
+      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
+      collect,
+      [],
+    )
+    .action((file: string, opts: { output: string; design?: string; seed?: string; set: string[] }) => {
+      const { config, seed } = readScenario(file, opts.set);
       const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
       const r = simulate({ ...config, design }, { seed: parseSeed(opts.seed, seed), log: true });
       const trace = chromeTrace(r);
