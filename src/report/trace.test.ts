@@ -71,6 +71,25 @@ describe('Chrome trace export', () => {
     expect(begins.size).toBe(0);
   });
 
+  it('has a bandwidth counter per link whose area is the bytes the link moved', () => {
+    const transfers = r.log!.filter((e) => e.kind === 'transfer');
+    const links = [...new Set(transfers.map((e) => e.link))];
+    expect(links.length).toBeGreaterThan(0);
+    for (const link of links) {
+      const points = t.traceEvents.filter((e) => e.name === `${link} GB/s`);
+      expect(points.length).toBeGreaterThan(1);
+      // Integrate the step function (ts in microseconds, GB/s = bytes per ns).
+      let area = 0;
+      for (let i = 0; i + 1 < points.length; i++) {
+        area += (points[i]!.args!.GBps as number) * (points[i + 1]!.ts - points[i]!.ts) * 1000;
+      }
+      const bytes = transfers.filter((e) => e.link === link).reduce((a, e) => a + e.bytes, 0);
+      expect(area / bytes).toBeGreaterThan(0.99);
+      expect(area / bytes).toBeLessThan(1.01);
+      expect(points.at(-1)!.args!.GBps).toBe(0);
+    }
+  });
+
   it('is deterministic and refuses a result without a log', () => {
     expect(JSON.stringify(chromeTrace(simulate(config, { seed: 1, log: true })))).toBe(JSON.stringify(t));
     expect(() => chromeTrace(simulate(config, { seed: 1 }))).toThrow(/log/);

@@ -1,8 +1,8 @@
 /**
  * Chrome trace-event JSON from a simulation's raw event log, for Perfetto (ui.perfetto.dev)
  * and chrome://tracing: one track per GPU fault handler, link, NIC and workload, slices for
- * fault batches, NIC faults, CPU faults, transfers and RDMA messages, and a VRAM residency
- * counter per GPU. Times are microseconds in the trace (the format's unit), nanoseconds in
+ * fault batches, NIC faults, CPU faults, transfers and RDMA messages, a VRAM residency
+ * counter per GPU and a bandwidth counter per link. Times are microseconds in the trace (the format's unit), nanoseconds in
  * the model.
  */
 import type { SimEvent, SimResult } from '../sim/simulate.js';
@@ -130,5 +130,37 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
         break;
     }
   }
+  linkCounters(r.log as SimEvent[], events);
   return { traceEvents: events, displayTimeUnit: 'ns' };
+}
+
+/**
+ * A bandwidth counter per link: at each instant, the sum over the transfers in flight of each
+ * one's mean rate (bytes over its duration), in GB/s. Links share bandwidth max-min fairly, so a
+ * transfer's instantaneous rate can differ from its mean; the counter's area over a span is
+ * still the bytes that span's transfers moved.
+ */
+function linkCounters(log: readonly SimEvent[], events: TraceEvent[]): void {
+  const steps = new Map<string, Map<number, number>>();
+  for (const e of log) {
+    if (e.kind !== 'transfer' || e.endNs <= e.t) continue;
+    const rate = e.bytes / (e.endNs - e.t); // bytes per ns = GB/s
+    let m = steps.get(e.link);
+    if (!m) {
+      m = new Map();
+      steps.set(e.link, m);
+    }
+    m.set(e.t, (m.get(e.t) ?? 0) + rate);
+    m.set(e.endNs, (m.get(e.endNs) ?? 0) - rate);
+  }
+  for (const link of [...steps.keys()].sort()) {
+    const times = [...steps.get(link)!.entries()].sort((a, b) => a[0] - b[0]);
+    let level = 0;
+    for (const [t, delta] of times) {
+      level += delta;
+      // Rounded so that floating-point residue reads 0 when the link is idle.
+      const gbps = Math.round(Math.max(0, level) * 1000) / 1000;
+      events.push({ name: `${link} GB/s`, ph: 'C', ts: us(t), pid: PID.links, tid: 0, args: { GBps: gbps } });
+    }
+  }
 }
