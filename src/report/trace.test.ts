@@ -71,6 +71,49 @@ describe('Chrome trace export', () => {
     expect(begins.size).toBe(0);
   });
 
+  it('nests the CPU work of each fault, split by what it paid for, inside the fault slice', () => {
+    const parents = t.traceEvents.filter((e) => e.name === 'fault batch' || e.name === 'NIC page fault');
+    const kids = t.traceEvents.filter(
+      (e) => e.ph === 'X' && (e.cat === 'gpu' || e.cat === 'nic') && !parents.includes(e),
+    );
+    const names = new Set(kids.map((e) => e.name));
+    for (const n of ['hmm_range_fault', 'migrate_vma', 'fault buffer fetch', 'migrate_to_ram', 'DMA map']) {
+      expect(names).toContain(n);
+    }
+    const eps = 0.002; // microsecond rounding of both ends
+    const log = r.log!.filter((e) => e.kind === 'batch' || e.kind === 'nic_fault');
+    expect(parents).toHaveLength(log.length);
+    parents.forEach((p, i) => {
+      const mine = kids.filter(
+        (k) => k.tid === p.tid && k.pid === p.pid && k.ts >= p.ts - eps && k.ts < p.ts + p.dur!,
+      );
+      for (const k of mine) expect(k.ts + k.dur!).toBeLessThanOrEqual(p.ts + p.dur! + eps);
+      const cpu = mine.filter((k) => k.name !== 'copy wait').reduce((a, k) => a + k.dur!, 0);
+      const e = log[i]!;
+      expect(Math.abs(cpu - e.cpuNs / 1000)).toBeLessThan(eps * (mine.length + 1));
+    });
+  });
+
+  it('keeps the complete slices of each track properly nested (overlapping faults get lanes)', () => {
+    const tracks = new Map<string, { ts: number; end: number }[]>();
+    for (const e of t.traceEvents) {
+      if (e.ph !== 'X') continue;
+      const k = `${e.pid}:${e.tid}`;
+      if (!tracks.has(k)) tracks.set(k, []);
+      tracks.get(k)!.push({ ts: e.ts, end: e.ts + e.dur! });
+    }
+    expect([...tracks.keys()].length).toBeGreaterThan(2);
+    for (const slices of tracks.values()) {
+      slices.sort((a, b) => a.ts - b.ts || b.end - a.end);
+      const stack: { ts: number; end: number }[] = [];
+      for (const s of slices) {
+        while (stack.length > 0 && stack.at(-1)!.end <= s.ts + 1e-9) stack.pop();
+        if (stack.length > 0) expect(s.end).toBeLessThanOrEqual(stack.at(-1)!.end + 1e-9);
+        stack.push(s);
+      }
+    }
+  });
+
   it('has a bandwidth counter per link whose area is the bytes the link moved', () => {
     const transfers = r.log!.filter((e) => e.kind === 'transfer');
     const links = [...new Set(transfers.map((e) => e.link))];

@@ -1,9 +1,10 @@
 /**
  * Chrome trace-event JSON from a simulation's raw event log, for Perfetto (ui.perfetto.dev)
  * and chrome://tracing: one track per GPU fault handler, link, NIC and workload, slices for
- * fault batches, NIC faults, CPU faults, transfers and RDMA messages, a VRAM residency
- * counter per GPU and a bandwidth counter per link. Times are microseconds in the trace (the format's unit), nanoseconds in
- * the model.
+ * fault batches and NIC faults (with nested hmm_range_fault, migrate_vma, invalidation, DMA map
+ * and copy-wait slices), CPU faults, transfers and RDMA messages, a VRAM residency counter
+ * per GPU and a bandwidth counter per link. Times are microseconds in the trace (the format's
+ * unit), nanoseconds in the model.
  */
 import type { SimEvent, SimResult } from '../sim/simulate.js';
 
@@ -28,6 +29,8 @@ const PROCESS_NAMES: Record<number, string> = {
 };
 
 const us = (ns: number) => Math.round(ns) / 1000;
+/** A duration from rounded ends, so that back-to-back slices meet exactly. */
+const span = (t0: number, t1: number) => (Math.round(t1) - Math.round(t0)) / 1000;
 
 /** The trace of one run (its result must carry the log: simulate(..., { log: true })). */
 export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayTimeUnit: 'ns' } {
@@ -61,16 +64,18 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
   for (const [pid, name] of Object.entries(PROCESS_NAMES)) {
     events.push({ name: 'process_name', ph: 'M', ts: 0, pid: Number(pid), tid: 0, args: { name } });
   }
-  for (const e of r.log as SimEvent[]) {
+  const log = r.log as SimEvent[];
+  const lane = faultLanes(log);
+  log.forEach((e, i) => {
     switch (e.kind) {
       case 'batch': {
-        const tid = track(PID.gpus, e.gpu);
+        const tid = track(PID.gpus, laneName(e.gpu, lane[i]!));
         events.push({
           name: 'fault batch',
           cat: 'gpu',
           ph: 'X',
           ts: us(e.t),
-          dur: us(e.endNs - e.t),
+          dur: span(e.t, e.endNs),
           pid: PID.gpus,
           tid,
           args: {
@@ -82,6 +87,7 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
             cpuNs: e.cpuNs,
           },
         });
+        phaseSlices(events, e.cpuStartNs, e.phases, e.cpuStartNs + e.cpuNs, e.endNs, 'gpu', PID.gpus, tid);
         events.push({
           name: `${e.gpu} VRAM pages`,
           ph: 'C',
@@ -96,25 +102,28 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
         // Transfers on one link overlap: async slices, one id each.
         asyncSlice('transfer', 'link', e.t, e.endNs, PID.links, track(PID.links, e.link), { bytes: e.bytes });
         break;
-      case 'nic_fault':
+      case 'nic_fault': {
+        const tid = track(PID.nics, laneName(e.nic, lane[i]!));
         events.push({
           name: 'NIC page fault',
           cat: 'nic',
           ph: 'X',
           ts: us(e.t),
-          dur: us(e.endNs - e.t),
+          dur: span(e.t, e.endNs),
           pid: PID.nics,
-          tid: track(PID.nics, e.nic),
+          tid,
           args: { pages: e.pages, cpuNs: e.cpuNs },
         });
+        phaseSlices(events, e.cpuStartNs, e.phases, e.cpuStartNs + e.cpuNs, e.endNs, 'nic', PID.nics, tid);
         break;
+      }
       case 'cpu_fault':
         events.push({
           name: 'CPU page fault',
           cat: 'cpu',
           ph: 'X',
           ts: us(e.t),
-          dur: us(e.cpuNs),
+          dur: span(e.t, e.t + e.cpuNs),
           pid: PID.workloads,
           tid: track(PID.workloads, e.workload),
           args: { pages: e.pages },
@@ -129,7 +138,7 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
       case 'workload_end':
         break;
     }
-  }
+  });
   linkCounters(r.log as SimEvent[], events);
   return { traceEvents: events, displayTimeUnit: 'ns' };
 }
@@ -164,3 +173,66 @@ function linkCounters(log: readonly SimEvent[], events: TraceEvent[]): void {
     }
   }
 }
+
+/**
+ * Slices nested in a fault slice: its CPU work split by what it paid for (hmm_range_fault,
+ * migrate_vma, invalidations, DMA mapping, ...), one after another from when the handler got a
+ * core, then the wait for the copies that the work started ("copy wait").
+ */
+function phaseSlices(
+  events: TraceEvent[],
+  cpuStartNs: number,
+  phases: readonly [string, number][],
+  cpuEndNs: number,
+  endNs: number,
+  cat: string,
+  pid: number,
+  tid: number,
+): void {
+  let t = cpuStartNs;
+  for (const [name, ns] of phases) {
+    events.push({ name, cat, ph: 'X', ts: us(t), dur: span(t, t + ns), pid, tid });
+    t += ns;
+  }
+  if (endNs > cpuEndNs) {
+    events.push({
+      name: 'copy wait',
+      cat,
+      ph: 'X',
+      ts: us(cpuEndNs),
+      dur: span(cpuEndNs, endNs),
+      pid,
+      tid,
+    });
+  }
+}
+
+/**
+ * Fault slices of one device can overlap (several GPU workloads, or NIC faults from queue pairs
+ * in flight), and overlapping slices on one track do not nest. Each fault gets the first lane
+ * of its device that is free when it starts (lane 0 is the device's own track).
+ */
+function faultLanes(log: readonly SimEvent[]): number[] {
+  const lanes = new Array<number>(log.length).fill(0);
+  const order = log
+    .map((e, i) => ({ e, i }))
+    .filter(({ e }) => e.kind === 'batch' || e.kind === 'nic_fault')
+    .sort((a, b) => a.e.t - b.e.t || a.i - b.i);
+  const ends = new Map<string, number[]>();
+  for (const { e, i } of order) {
+    if (e.kind !== 'batch' && e.kind !== 'nic_fault') continue;
+    const key = e.kind === 'batch' ? `gpu:${e.gpu}` : `nic:${e.nic}`;
+    let busy = ends.get(key);
+    if (!busy) {
+      busy = [];
+      ends.set(key, busy);
+    }
+    let k = busy.findIndex((end) => end <= e.t);
+    if (k < 0) k = busy.push(0) - 1;
+    busy[k] = e.endNs;
+    lanes[i] = k;
+  }
+  return lanes;
+}
+
+const laneName = (device: string, lane: number) => (lane === 0 ? device : `${device} #${lane + 1}`);

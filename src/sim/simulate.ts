@@ -211,6 +211,10 @@ export type SimEvent =
       evictedPages: number;
       hmmPages: number;
       cpuNs: number;
+      /** When the fault-handling CPU work began (after waiting for a core). */
+      cpuStartNs: number;
+      /** The CPU work split by what it paid for, in service order: [name, ns]; sums to cpuNs. */
+      phases: [string, number][];
       endNs: number;
       /** Pages in the GPU's VRAM after the batch. */
       vramPages: number;
@@ -218,7 +222,16 @@ export type SimEvent =
   | { t: number; kind: 'transfer'; link: string; bytes: number; endNs: number }
   | { t: number; kind: 'cpu_fault'; workload: string; pages: number; cpuNs: number }
   | { t: number; kind: 'workload_end'; workload: string }
-  | { t: number; kind: 'nic_fault'; nic: string; pages: number; cpuNs: number; endNs: number }
+  | {
+      t: number;
+      kind: 'nic_fault';
+      nic: string;
+      pages: number;
+      cpuNs: number;
+      cpuStartNs: number;
+      phases: [string, number][];
+      endNs: number;
+    }
   | { t: number; kind: 'message'; workload: string; bytes: number; endNs: number };
 
 export interface DeviceMetrics {
@@ -894,19 +907,32 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         const invNs =
           (g.dev.stats.invalidations - inv0) * v.mmuNotifierInvalidateNs +
           (g.dev.stats.tlbInvalidations - tlb0) * v.gpuTlbInvalidationNs;
+        const phases: [string, number][] | null = log && [
+          // Per serviced fault: later faults on a chunk serviced in the same batch coalesce.
+          ['fault buffer fetch', v.gpuFaultBatchFixedNs + v.gpuFaultPerPageNs * r.serviced],
+          ['eviction', v.gpuEvictionPerPageNs * r.evictedPages],
+          ['mmu notifier invalidations', invNs],
+          // migrate_vma's work is per entry: a 2 MiB folio moved whole is one entry.
+          ['migrate_vma', v.migrateVmaFixedNs * r.migrateCalls + v.migrateVmaPerPageNs * r.migratedEntries],
+          [
+            'hmm_range_fault',
+            v.hmmRangeFaultCallNs * (r.hmmPages > 0 ? 1 : 0) + v.hmmRangeFaultPerPteNs * r.hmmPages,
+          ],
+          ['thrashing throttle', r.throttleNs],
+        ];
+        // Summed in this order (not over phases) so that results stay bit-identical.
         const cpuNs =
           v.gpuFaultBatchFixedNs +
-          // Per serviced fault: later faults on a chunk serviced in the same batch coalesce.
           v.gpuFaultPerPageNs * r.serviced +
           v.hmmRangeFaultCallNs * (r.hmmPages > 0 ? 1 : 0) +
           v.hmmRangeFaultPerPteNs * r.hmmPages +
           v.migrateVmaFixedNs * r.migrateCalls +
-          // migrate_vma's work is per entry: a 2 MiB folio moved whole is one entry.
           v.migrateVmaPerPageNs * r.migratedEntries +
           v.gpuEvictionPerPageNs * r.evictedPages +
           invNs +
           r.throttleNs;
         const core = yield* cpus.acquire();
+        const cpuStartNs = engine.now;
         yield cpuNs;
         cpus.release(core);
         g.m.faultCpuNs += cpuNs;
@@ -929,6 +955,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           evictedPages: r.evictedPages,
           hmmPages: r.hmmPages,
           cpuNs,
+          cpuStartNs,
+          phases: phases!.filter((ph) => ph[1] > 0),
           endNs: engine.now,
           vramPages: g.dev.vramUsed,
         });
@@ -1051,6 +1079,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     n.designNs += designNs;
     n.dmaNs += dmaNs;
     let cpuNs = v.cpuFaultEntryNs + hmmNs + designNs + dmaNs + invNs;
+    let migrateNs = 0;
     // Device-private pages the fault pulled back to RAM (migrate_to_ram).
     const copies: ReturnType<typeof engine.spawn>[] = [];
     for (const g of gpuList) {
@@ -1060,7 +1089,9 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       const entries = g.dev.pendingEntries;
       g.dev.pendingEntries = 0;
       for (const t of pend) {
-        cpuNs += v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (t.bytes / PAGE_SIZE);
+        const ns = v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (t.bytes / PAGE_SIZE);
+        cpuNs += ns;
+        migrateNs += ns;
         g.m.bytesToRam += t.bytes;
         copies.push(engine.spawn(copy(g, t), 'copy'));
       }
@@ -1068,18 +1099,33 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     }
     const t0 = engine.now;
     const core = yield* cpus.acquire();
+    const cpuStartNs = engine.now;
     yield cpuNs;
     cpus.release(core);
     for (const c of copies) yield c;
     n.faultCpuNs += cpuNs;
-    log?.push({
-      t: t0,
-      kind: 'nic_fault',
-      nic: n.nic.name,
-      pages: (end - start) / PAGE_SIZE,
-      cpuNs,
-      endNs: engine.now,
-    });
+    if (log) {
+      // In the kernel, migrate_to_ram and the notifier invalidations it triggers run inside
+      // hmm_range_fault; here they are shown after it, as separate spans of the same CPU time.
+      const phases: [string, number][] = [
+        ['fault entry', v.cpuFaultEntryNs],
+        ['hmm_range_fault', hmmNs],
+        ['migrate_to_ram', migrateNs],
+        ['mmu notifier invalidations', invNs],
+        ['P2P design', designNs],
+        ['DMA map', dmaNs],
+      ];
+      log.push({
+        t: t0,
+        kind: 'nic_fault',
+        nic: n.nic.name,
+        pages: (end - start) / PAGE_SIZE,
+        cpuNs,
+        cpuStartNs,
+        phases: phases.filter((ph) => ph[1] > 0),
+        endNs: engine.now,
+      });
+    }
     return ret;
   }
 
