@@ -74,12 +74,13 @@ describe('report plots', () => {
     });
   }
 
-  it('draws one series per design (and per GPU for residency)', () => {
+  it('draws one series per design (and for RAM and per GPU for residency)', () => {
     const cdf = rdmaLatencyCdfPlot(results);
     const vram = vramResidencyPlot(results);
     for (const d of designs) {
       expect(cdf).toContain(`>${d}</text>`);
       expect(vram).toContain(`>${d} · gpu0</text>`);
+      expect(vram).toContain(`>${d} · RAM</text>`);
     }
   });
 

@@ -48,8 +48,9 @@ export function reportPlots(results: readonly DesignResult[], rows: readonly Com
     {
       id: 'vram-residency',
       caption:
-        'VRAM pages per GPU over simulated time, after each GPU fault batch. RAM residency is not in the ' +
-        'event log, so it is not drawn; evictions by CPU or NIC faults show at the GPU’s next batch.',
+        'Resident pages over simulated time: RAM in use (page tables included) and each GPU’s VRAM, ' +
+        'sampled after each GPU fault batch and NIC fault. CPU faults are not sampled, so changes in ' +
+        'CPU-only phases show at the next sample.',
       svg: vramResidencyPlot(results),
     },
     {

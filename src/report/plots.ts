@@ -125,25 +125,33 @@ function unique(xs: Iterable<string>): string[] {
 }
 
 /**
- * VRAM pages over simulated time (ms), one step line per GPU per design, from the 'batch'
- * events' vramPages (the residency after each GPU fault batch). RAM residency is not in the
- * event log, and evictions by CPU or NIC faults show only at the GPU's next batch.
+ * Resident pages over simulated time (ms): one step line per design for RAM and per GPU for
+ * its VRAM, sampled after each GPU fault batch and NIC fault ('batch' and 'nic_fault' events;
+ * RAM is the page allocator's count, page tables included). CPU faults are not sampled, so
+ * changes in CPU-only phases show at the next GPU or NIC fault.
  */
 export function vramResidencyPlot(results: readonly DesignResult[]): string {
-  const title = 'VRAM residency over time';
+  const title = "Residency over time (RAM and each GPU's VRAM)";
   const points: { series: string; ms: number; pages: number }[] = [];
   const dash = new Map<string, string>();
   let endMs = 0;
   results.forEach(({ design, result }, i) => {
     endMs = Math.max(endMs, result.endNs / 1e6);
     for (const e of result.log ?? []) {
-      if (e.kind !== 'batch') continue;
-      const series = `${design} · ${e.gpu}`;
-      dash.set(series, DASHES[i % DASHES.length]!);
-      points.push({ series, ms: e.endNs / 1e6, pages: e.vramPages });
+      if (e.kind !== 'batch' && e.kind !== 'nic_fault') continue;
+      const ram = `${design} · RAM`;
+      dash.set(ram, DASHES[i % DASHES.length]!);
+      points.push({ series: ram, ms: e.endNs / 1e6, pages: e.ramPages });
+      const vram: [string, number][] =
+        e.kind === 'batch' ? [[e.gpu, e.vramPages]] : Object.entries(e.vramPages);
+      for (const [gpu, pages] of vram) {
+        const series = `${design} · ${gpu}`;
+        dash.set(series, DASHES[i % DASHES.length]!);
+        points.push({ series, ms: e.endNs / 1e6, pages });
+      }
     }
   });
-  if (points.length === 0) return empty(title, 'no GPU fault batches in the event log');
+  if (points.length === 0) return empty(title, 'no GPU or NIC faults in the event log');
   const series = unique(points.map((p) => p.series));
   const color = colorOf(series);
   return frame(
@@ -152,7 +160,7 @@ export function vramResidencyPlot(results: readonly DesignResult[]): string {
     chartSvg({
       marginLeft: 60,
       x: { label: 'simulated time (ms)', grid: true, domain: [0, endMs] },
-      y: { label: 'VRAM pages (4 KiB)', grid: true, zero: true },
+      y: { label: 'resident pages (4 KiB)', grid: true, zero: true },
       marks: [
         Plot.ruleY([0]),
         ...series.map((s) =>

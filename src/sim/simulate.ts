@@ -218,6 +218,8 @@ export type SimEvent =
       endNs: number;
       /** Pages in the GPU's VRAM after the batch. */
       vramPages: number;
+      /** RAM pages in use (the page allocator's count) after the batch. */
+      ramPages: number;
     }
   | { t: number; kind: 'transfer'; link: string; bytes: number; endNs: number }
   | { t: number; kind: 'cpu_fault'; workload: string; pages: number; cpuNs: number }
@@ -231,6 +233,10 @@ export type SimEvent =
       cpuStartNs: number;
       phases: [string, number][];
       endNs: number;
+      /** RAM pages in use after the fault (migrate_to_ram raises it). */
+      ramPages: number;
+      /** Pages in each GPU's VRAM after the fault, by GPU name. */
+      vramPages: Record<string, number>;
     }
   | { t: number; kind: 'message'; workload: string; bytes: number; endNs: number };
 
@@ -959,6 +965,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           phases: phases!.filter((ph) => ph[1] > 0),
           endNs: engine.now,
           vramPages: g.dev.vramUsed,
+          ramPages: k.alloc.used,
         });
       }
       g.m.stallNs += engine.now - t0;
@@ -1124,6 +1131,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         cpuStartNs,
         phases: phases.filter((ph) => ph[1] > 0),
         endNs: engine.now,
+        ramPages: k.alloc.used,
+        vramPages: Object.fromEntries(gpuList.map((g) => [g.cfg.name, g.dev.vramUsed])),
       });
     }
     return ret;
