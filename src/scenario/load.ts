@@ -355,7 +355,7 @@ export function toSimConfig(s: Scenario): SimConfig {
     }),
   );
   const buffers: BufferConfig[] = s.buffers.map((b) =>
-    compact<BufferConfig>({ name: b.name, bytes: b.size, hugepage: b.hugepage }),
+    compact<BufferConfig>({ name: b.name, bytes: b.size, hugepage: b.hugepage, place: b.place }),
   );
   const workloads: WorkloadConfig[] = s.workloads.map((w) => {
     const base = {

@@ -293,6 +293,11 @@ const buffer = z.strictObject({
   name: nameOf('Buffer name (unique among buffers).'),
   size: size({ max: 64 * TiB, description: 'Buffer size (anonymous private memory).' }),
   hugepage: z.boolean().meta({ description: 'madvise(MADV_HUGEPAGE) on the buffer.' }).optional(),
+  place: nameOf(
+    "Where the pages are at time 0, placed before the clock starts and not charged: 'ram' (written by " +
+      "the CPU, like MAP_POPULATE) or a GPU's name (write faults serviced by that GPU under its placement " +
+      'policy; first-touch moves them into VRAM). Default: not populated.',
+  ).optional(),
 });
 
 const workloadBase = {
@@ -469,6 +474,17 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
     }
     if (l.a === l.b)
       issue(ctx, ['devices', 'gpuLinks', i, 'b'], `a link joins two different GPUs, found '${l.b}' twice`);
+  });
+
+  s.buffers.forEach((b, i) => {
+    if (b.place === undefined || b.place === 'ram' || gpuNames.includes(b.place)) return;
+    issue(
+      ctx,
+      ['buffers', i, 'place'],
+      nicNames.includes(b.place)
+        ? `'${b.place}' is a NIC; a buffer is placed in 'ram' or on a GPU`
+        : `${missing('GPU', b.place, gpuNames)}; or 'ram'`,
+    );
   });
 
   const workloads = new Map<string, number>();

@@ -66,6 +66,13 @@ export interface BufferConfig {
   bytes: number;
   /** madvise(MADV_HUGEPAGE) on the buffer. */
   hugepage?: boolean;
+  /**
+   * Where the pages are at time 0, placed before the clock starts and not charged: 'ram'
+   * (written by the CPU, as with MAP_POPULATE) or a GPU's name (write faults serviced by that
+   * GPU, so its placement policy decides; first-touch moves them into VRAM). Default: not
+   * populated.
+   */
+  place?: string;
 }
 
 export interface WorkloadBase {
@@ -473,6 +480,9 @@ export function validateConfig(c: SimConfig): CostProfile {
   for (const b of c.buffers) {
     positive(b.bytes, `buffers.${b.name}.bytes`);
     if (buffers.has(b.name)) throw new SimConfigError(`duplicate buffer name '${b.name}'`);
+    if (b.place !== undefined && b.place !== 'ram' && !names.has(b.place)) {
+      throw new SimConfigError(`buffers.${b.name}.place: no GPU named '${b.place}' (or 'ram')`);
+    }
     buffers.add(b.name);
   }
   const nicNames = new Set<string>();
@@ -656,6 +666,26 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     peerLinks.set(`${l.b}>${l.a}`, ba);
     links.push(ab, ba);
   }
+
+  // Initial placement, before the clock starts: nothing is charged or logged, and the GPUs'
+  // counters start from what it did (statsBase).
+  const placeBatch = new Float64Array(512);
+  const placeWrites = new Uint8Array(512).fill(1);
+  for (const b of config.buffers) {
+    if (b.place === undefined) continue;
+    const at = buffers.get(b.name)!;
+    if (b.place === 'ram') {
+      for (let a = at.addr; a < at.addr + at.bytes; a += PAGE_SIZE) userTouch(k, proc.mm, a, true, 0);
+      continue;
+    }
+    const g = gpus.get(b.place)!;
+    for (let a = at.addr; a < at.addr + at.bytes; ) {
+      let n = 0;
+      for (; n < placeBatch.length && a < at.addr + at.bytes; n++, a += PAGE_SIZE) placeBatch[n] = a;
+      g.dev.serviceFaults(g.mir, placeBatch, placeWrites, n, 0);
+    }
+  }
+  const statsBase = new Map([...gpus].map(([name, g]) => [name, { ...g.dev.stats }]));
 
   // RDMA NICs, each with its own link, bound to the design.
   const hbBw = v.hostBridgeP2pBandwidth || v.peerPcieBandwidth || v.hostToDeviceBandwidth;
@@ -1288,24 +1318,25 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   const devices: Record<string, DeviceMetrics> = {};
   for (const [name, g] of gpus) {
     const s = g.dev.stats;
+    const b = statsBase.get(name)!;
     devices[name] = {
       ...g.m,
-      faults: s.faults,
-      duplicateFaults: s.duplicateFaults,
-      batches: s.batches,
-      pagesToVram: s.pagesToVram,
-      prefetchedPages: s.prefetchedPages,
-      evictedPages: s.evictedPages,
-      cpuFaultPages: s.cpuFaultPages,
-      hmmCalls: s.hmmCalls,
-      hmmPages: s.hmmPages,
-      hmmRetries: s.hmmRetries,
-      invalidations: s.invalidations,
-      tlbInvalidations: s.tlbInvalidations,
-      thrashingEvents: s.thrashingEvents,
-      throttles: s.throttles,
-      pinnedBlocks: s.pinnedBlocks,
-      remoteMappedPages: s.remoteMapped,
+      faults: s.faults - b.faults,
+      duplicateFaults: s.duplicateFaults - b.duplicateFaults,
+      batches: s.batches - b.batches,
+      pagesToVram: s.pagesToVram - b.pagesToVram,
+      prefetchedPages: s.prefetchedPages - b.prefetchedPages,
+      evictedPages: s.evictedPages - b.evictedPages,
+      cpuFaultPages: s.cpuFaultPages - b.cpuFaultPages,
+      hmmCalls: s.hmmCalls - b.hmmCalls,
+      hmmPages: s.hmmPages - b.hmmPages,
+      hmmRetries: s.hmmRetries - b.hmmRetries,
+      invalidations: s.invalidations - b.invalidations,
+      tlbInvalidations: s.tlbInvalidations - b.tlbInvalidations,
+      thrashingEvents: s.thrashingEvents - b.thrashingEvents,
+      throttles: s.throttles - b.throttles,
+      pinnedBlocks: s.pinnedBlocks - b.pinnedBlocks,
+      remoteMappedPages: s.remoteMapped - b.remoteMapped,
     };
   }
   const linkOut: Record<string, { bytes: number; busyNs: number }> = {};

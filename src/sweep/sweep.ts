@@ -188,7 +188,10 @@ const SHAPES: Record<string, readonly string[] | 'any'> = {
   overrides: 'any',
   'gpus.*': GPU_KEYS,
   'gpus.*.link': ['kind', 'gen', 'lanes'],
-  'buffers.*': Object.keys({ name: t, bytes: t, hugepage: t } satisfies Record<keyof BufferConfig, true>),
+  'buffers.*': Object.keys({ name: t, bytes: t, hugepage: t, place: t } satisfies Record<
+    keyof BufferConfig,
+    true
+  >),
   'workloads.*': WORKLOAD_KEYS,
   'nics.*': Object.keys({
     name: t,
