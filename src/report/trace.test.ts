@@ -114,6 +114,26 @@ describe('Chrome trace export', () => {
     }
   });
 
+  it('puts each fault handler on a CPU core track and each copy on a copy-engine track', () => {
+    const cores = t.traceEvents.filter((e) => e.pid === 5 && e.ph === 'X');
+    const faults = r.log!.filter(
+      (e) => e.kind === 'batch' || e.kind === 'nic_fault' || e.kind === 'cpu_fault',
+    );
+    expect(cores).toHaveLength(faults.length);
+    const coreTracks = t.traceEvents.filter((e) => e.pid === 5 && e.ph === 'M' && e.name === 'thread_name');
+    expect(coreTracks.length).toBeGreaterThan(1); // queue depth 4: NIC faults run on several cores
+    const copies = t.traceEvents.filter((e) => e.pid === 6 && e.ph === 'X');
+    const transfers = r.log!.filter((e) => e.kind === 'transfer');
+    expect(copies).toHaveLength(transfers.length);
+    expect(copies.reduce((a, e) => a + (e.args!.bytes as number), 0)).toBe(
+      transfers.reduce((a, e) => a + e.bytes, 0),
+    );
+    const ces = t.traceEvents
+      .filter((e) => e.pid === 6 && e.ph === 'M' && e.name === 'thread_name')
+      .map((e) => e.args!.name as string);
+    for (const ce of ces) expect(ce).toMatch(/^gpu0\.ce\d+$/);
+  });
+
   it('has a bandwidth counter per link whose area is the bytes the link moved', () => {
     const transfers = r.log!.filter((e) => e.kind === 'transfer');
     const links = [...new Set(transfers.map((e) => e.link))];

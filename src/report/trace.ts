@@ -1,9 +1,9 @@
 /**
  * Chrome trace-event JSON from a simulation's raw event log, for Perfetto (ui.perfetto.dev)
- * and chrome://tracing: one track per GPU fault handler, link, NIC and workload, slices for
- * fault batches and NIC faults (with nested hmm_range_fault, migrate_vma, invalidation, DMA map
- * and copy-wait slices), CPU faults, transfers and RDMA messages, a VRAM residency counter
- * per GPU and a bandwidth counter per link. Times are microseconds in the trace (the format's
+ * and chrome://tracing: one track per GPU fault handler, link, NIC, workload, CPU core and GPU
+ * copy engine; slices for fault batches and NIC faults (with nested hmm_range_fault,
+ * migrate_vma, invalidation, DMA map and copy-wait slices), CPU faults, transfers, copies and
+ * RDMA messages; a VRAM residency counter per GPU and a bandwidth counter per link. Times are microseconds in the trace (the format's
  * unit), nanoseconds in the model.
  */
 import type { SimEvent, SimResult } from '../sim/simulate.js';
@@ -20,12 +20,14 @@ interface TraceEvent {
   args?: Record<string, unknown>;
 }
 
-const PID = { gpus: 1, links: 2, nics: 3, workloads: 4 } as const;
+const PID = { gpus: 1, links: 2, nics: 3, workloads: 4, cores: 5, copyEngines: 6 } as const;
 const PROCESS_NAMES: Record<number, string> = {
   1: 'GPU fault handling',
   2: 'links',
   3: 'NIC faults',
   4: 'workloads',
+  5: 'CPU cores',
+  6: 'GPU copy engines',
 };
 
 const us = (ns: number) => Math.round(ns) / 1000;
@@ -64,6 +66,18 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
   for (const [pid, name] of Object.entries(PROCESS_NAMES)) {
     events.push({ name: 'process_name', ph: 'M', ts: 0, pid: Number(pid), tid: 0, args: { name } });
   }
+  // A core runs one fault handler at a time (the CPU pool hands out whole cores).
+  const coreSlice = (name: string, core: number, t: number, ns: number) => {
+    events.push({
+      name,
+      cat: 'cpu',
+      ph: 'X',
+      ts: us(t),
+      dur: span(t, t + ns),
+      pid: PID.cores,
+      tid: track(PID.cores, `cpu${core}`),
+    });
+  };
   const log = r.log as SimEvent[];
   const lane = faultLanes(log);
   log.forEach((e, i) => {
@@ -88,6 +102,7 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
           },
         });
         phaseSlices(events, e.cpuStartNs, e.phases, e.cpuStartNs + e.cpuNs, e.endNs, 'gpu', PID.gpus, tid);
+        coreSlice(`${e.gpu} fault batch`, e.core, e.cpuStartNs, e.cpuNs);
         events.push({
           name: `${e.gpu} VRAM pages`,
           ph: 'C',
@@ -101,6 +116,17 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
       case 'transfer':
         // Transfers on one link overlap: async slices, one id each.
         asyncSlice('transfer', 'link', e.t, e.endNs, PID.links, track(PID.links, e.link), { bytes: e.bytes });
+        // A copy engine carries one copy at a time: complete slices, from when it got the copy.
+        events.push({
+          name: `copy ${e.dir}`,
+          cat: 'copy',
+          ph: 'X',
+          ts: us(e.ceStartNs),
+          dur: span(e.ceStartNs, e.endNs),
+          pid: PID.copyEngines,
+          tid: track(PID.copyEngines, e.ce),
+          args: { bytes: e.bytes, link: e.link },
+        });
         break;
       case 'nic_fault': {
         const tid = track(PID.nics, laneName(e.nic, lane[i]!));
@@ -115,6 +141,7 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
           args: { pages: e.pages, cpuNs: e.cpuNs },
         });
         phaseSlices(events, e.cpuStartNs, e.phases, e.cpuStartNs + e.cpuNs, e.endNs, 'nic', PID.nics, tid);
+        coreSlice(`${e.nic} page fault`, e.core, e.cpuStartNs, e.cpuNs);
         break;
       }
       case 'cpu_fault':
@@ -128,6 +155,7 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
           tid: track(PID.workloads, e.workload),
           args: { pages: e.pages },
         });
+        coreSlice(`${e.workload} CPU fault`, e.core, e.t, e.cpuNs);
         break;
       case 'message':
         // Messages in flight overlap (queue depth): async slices.

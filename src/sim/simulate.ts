@@ -218,8 +218,9 @@ export type SimEvent =
       evictedPages: number;
       hmmPages: number;
       cpuNs: number;
-      /** When the fault-handling CPU work began (after waiting for a core). */
+      /** When the fault-handling CPU work began (after waiting for a core), and on which core. */
       cpuStartNs: number;
+      core: number;
       /** The CPU work split by what it paid for, in service order: [name, ns]; sums to cpuNs. */
       phases: [string, number][];
       endNs: number;
@@ -228,8 +229,18 @@ export type SimEvent =
       /** RAM pages in use (the page allocator's count) after the batch. */
       ramPages: number;
     }
-  | { t: number; kind: 'transfer'; link: string; bytes: number; endNs: number }
-  | { t: number; kind: 'cpu_fault'; workload: string; pages: number; cpuNs: number }
+  | {
+      t: number;
+      kind: 'transfer';
+      link: string;
+      bytes: number;
+      endNs: number;
+      /** The GPU copy engine that carried it (`gpu0.ce1`), and when it got it. */
+      ce: string;
+      ceStartNs: number;
+      dir: 'h2d' | 'd2h';
+    }
+  | { t: number; kind: 'cpu_fault'; workload: string; pages: number; cpuNs: number; core: number }
   | { t: number; kind: 'workload_end'; workload: string }
   | {
       t: number;
@@ -238,6 +249,7 @@ export type SimEvent =
       pages: number;
       cpuNs: number;
       cpuStartNs: number;
+      core: number;
       phases: [string, number][];
       endNs: number;
       /** RAM pages in use after the fault (migrate_to_ram raises it). */
@@ -743,10 +755,20 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         : [g.d2h, ...(g.cfg.socket === 1 ? [socketLink[1]] : []), hostMem[1]];
     // Each copy occupies one of the GPU's copy engines for its whole duration.
     const ch = yield* g.ce.acquire();
+    const ceStartNs = engine.now;
     const r = yield* hostDeviceCopy(fabric, profile, path, t);
     g.ce.release(ch);
     const link = t.dir === 'h2d' ? g.h2d : g.d2h;
-    log?.push({ t: start, kind: 'transfer', link: link.name, bytes: t.bytes, endNs: r.endNs });
+    log?.push({
+      t: start,
+      kind: 'transfer',
+      link: link.name,
+      bytes: t.bytes,
+      endNs: r.endNs,
+      ce: `${g.cfg.name}.ce${ch}`,
+      ceStartNs,
+      dir: t.dir,
+    });
     return engine.now - start;
   }
 
@@ -835,7 +857,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           yield ns;
           cpus.release(core);
           wm.faultNs += ns;
-          log?.push({ t: engine.now - ns, kind: 'cpu_fault', workload: w.name, pages: 1, cpuNs: ns });
+          log?.push({ t: engine.now - ns, kind: 'cpu_fault', workload: w.name, pages: 1, cpuNs: ns, core });
           acc += perPage;
         }
         if (acc > 0 && wm.pagesTouched % CHUNK === 0) {
@@ -992,6 +1014,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           hmmPages: r.hmmPages,
           cpuNs,
           cpuStartNs,
+          core,
           phases: phases!.filter((ph) => ph[1] > 0),
           endNs: engine.now,
           vramPages: g.dev.vramUsed,
@@ -1159,6 +1182,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         pages: (end - start) / PAGE_SIZE,
         cpuNs,
         cpuStartNs,
+        core,
         phases: phases.filter((ph) => ph[1] > 0),
         endNs: engine.now,
         ramPages: k.alloc.used,
