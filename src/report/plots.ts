@@ -135,22 +135,31 @@ export function vramResidencyPlot(results: readonly DesignResult[]): string {
   const points: { series: string; ms: number; pages: number }[] = [];
   const dash = new Map<string, string>();
   let endMs = 0;
+  // A step line only needs the samples where the value changes, and its last sample.
+  const last = new Map<string, { ms: number; pages: number; drawn: boolean }>();
+  const sample = (series: string, ms: number, pages: number) => {
+    const prev = last.get(series);
+    const drawn = prev === undefined || prev.pages !== pages;
+    if (drawn) points.push({ series, ms, pages });
+    last.set(series, { ms, pages, drawn });
+  };
   results.forEach(({ design, result }, i) => {
     endMs = Math.max(endMs, result.endNs / 1e6);
     for (const e of result.log ?? []) {
       if (e.kind !== 'batch' && e.kind !== 'nic_fault') continue;
       const ram = `${design} · RAM`;
       dash.set(ram, DASHES[i % DASHES.length]!);
-      points.push({ series: ram, ms: e.endNs / 1e6, pages: e.ramPages });
+      sample(ram, e.endNs / 1e6, e.ramPages);
       const vram: [string, number][] =
         e.kind === 'batch' ? [[e.gpu, e.vramPages]] : Object.entries(e.vramPages);
       for (const [gpu, pages] of vram) {
         const series = `${design} · ${gpu}`;
         dash.set(series, DASHES[i % DASHES.length]!);
-        points.push({ series, ms: e.endNs / 1e6, pages });
+        sample(series, e.endNs / 1e6, pages);
       }
     }
   });
+  for (const [series, p] of last) if (!p.drawn) points.push({ series, ms: p.ms, pages: p.pages });
   if (points.length === 0) return empty(title, 'no GPU or NIC faults in the event log');
   const series = unique(points.map((p) => p.series));
   const color = colorOf(series);
