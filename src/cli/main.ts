@@ -15,7 +15,7 @@ import { chromeTrace } from '../report/trace.js';
 import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
 import { type CompareRow, compare, compareRow as compareRowOf } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate, validateConfig } from '../sim/simulate.js';
-import { DEFAULT_DB_PATH, ResultsStore, StoreError } from '../store/store.js';
+import { DEFAULT_DB_PATH, ResultsStore, type StoredRun, StoreError } from '../store/store.js';
 import {
   formatSweepError,
   loadSweepFile,
@@ -146,6 +146,17 @@ function withStore<T>(opts: { db?: string; store?: boolean }, f: (store: Results
   } finally {
     store.close();
   }
+}
+
+/** The stored runs `ids`, in that order; a missing one is a UsageError. */
+function storedRuns(ids: readonly number[], db: string | undefined): StoredRun[] {
+  return withStore({ db }, (store) =>
+    ids.map((id) => {
+      const run = store!.getRun(id);
+      if (!run) throw new UsageError(`no stored run ${id} in ${db ?? DEFAULT_DB_PATH}`);
+      return run;
+    }),
+  );
 }
 
 /** A stored run's metrics as a comparison row (run stores a SimResult, compare a row, sweep both). */
@@ -306,13 +317,7 @@ export async function main(argv: string[]): Promise<number> {
           if (ids.some((id) => !Number.isSafeInteger(id) || id < 1)) {
             throw new UsageError(`--runs must list run ids (see hmmlab runs), not '${opts.runs}'`);
           }
-          const stored = withStore({ db: opts.db }, (store) =>
-            ids.map((id) => {
-              const run = store!.getRun(id);
-              if (!run) throw new UsageError(`no stored run ${id} in ${opts.db ?? DEFAULT_DB_PATH}`);
-              return storedRow(run.metrics);
-            }),
-          );
+          const stored = storedRuns(ids, opts.db).map((run) => storedRow(run.metrics));
           if (opts.json) process.stdout.write(`${JSON.stringify(stored, null, 2)}\n`);
           else printCompare(stored);
           return;
@@ -379,13 +384,7 @@ export async function main(argv: string[]): Promise<number> {
             throw new UsageError('--designs, --seed and --set apply to a scenario file, not to stored runs');
           }
           const ids = file.split(',').map(Number);
-          const runs = withStore({ db: opts.db }, (store) =>
-            ids.map((id) => {
-              const run = store!.getRun(id);
-              if (!run) throw new UsageError(`no stored run ${id} in ${opts.db ?? DEFAULT_DB_PATH}`);
-              return run;
-            }),
-          );
+          const runs = storedRuns(ids, opts.db);
           if (new Set(runs.map((r) => r.scenarioHash)).size > 1) {
             throw new UsageError(
               `runs ${file} come from different scenario texts (${runs.map((r) => `${r.id}: ${r.scenarioName} ${r.scenarioHash.slice(0, 12)}`).join(', ')}); a report covers one`,

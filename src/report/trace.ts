@@ -101,7 +101,7 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
             cpuNs: e.cpuNs,
           },
         });
-        phaseSlices(events, e.cpuStartNs, e.phases, e.cpuStartNs + e.cpuNs, e.endNs, 'gpu', PID.gpus, tid);
+        phaseSlices(events, e, 'gpu', PID.gpus, tid);
         coreSlice(`${e.gpu} fault batch`, e.core, e.cpuStartNs, e.cpuNs);
         events.push({
           name: `${e.gpu} VRAM pages`,
@@ -140,7 +140,7 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
           tid,
           args: { pages: e.pages, cpuNs: e.cpuNs },
         });
-        phaseSlices(events, e.cpuStartNs, e.phases, e.cpuStartNs + e.cpuNs, e.endNs, 'nic', PID.nics, tid);
+        phaseSlices(events, e, 'nic', PID.nics, tid);
         coreSlice(`${e.nic} page fault`, e.core, e.cpuStartNs, e.cpuNs);
         break;
       }
@@ -209,14 +209,13 @@ function linkCounters(log: readonly SimEvent[], events: TraceEvent[]): void {
  */
 function phaseSlices(
   events: TraceEvent[],
-  cpuStartNs: number,
-  phases: readonly [string, number][],
-  cpuEndNs: number,
-  endNs: number,
+  fault: { cpuStartNs: number; cpuNs: number; phases: readonly [string, number][]; endNs: number },
   cat: string,
   pid: number,
   tid: number,
 ): void {
+  const { cpuStartNs, phases, endNs } = fault;
+  const cpuEndNs = cpuStartNs + fault.cpuNs;
   let t = cpuStartNs;
   for (const [name, ns] of phases) {
     events.push({ name, cat, ph: 'X', ts: us(t), dur: span(t, t + ns), pid, tid });
