@@ -38,7 +38,7 @@ describe('ResultsStore', () => {
     expect(existsSync(dbPath)).toBe(true);
     expect(store.journalMode()).toBe('wal');
     expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(2);
+    expect(SCHEMA_VERSION).toBe(3);
     store.close();
     const raw = new Database(dbPath, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -163,6 +163,51 @@ describe('ResultsStore', () => {
       .all();
     expect(idx).toContainEqual({ name: 'runs_by_scenario_design' });
     check.close();
+  });
+
+  it('saves and reads back race-explorer results, with the verdict as a column', () => {
+    const store = ResultsStore.open(dbPath);
+    const base = {
+      scenarioName: 'races',
+      scenarioText: 'version: 1\n',
+      hmmlabVersion: '0.1.0',
+      startedAt: 't',
+    };
+    const coverage = {
+      states: 3,
+      transitions: 4,
+      pruned: 1,
+      reduced: 0,
+      maxDepth: 2,
+      schedules: 1,
+      complete: true,
+    };
+    const clean = store.saveExploration({
+      ...base,
+      result: { scenario: 'races', mode: 'exhaustive', agents: ['a'], coverage, counterexample: null },
+    });
+    const bad = store.saveExploration({
+      ...base,
+      result: {
+        scenario: 'races',
+        mode: 'random',
+        agents: ['a', 'b'],
+        coverage,
+        counterexample: {
+          schedule: 'ab',
+          steps: [{ index: 0, agent: 'a', step: 'x', call: 'y', change: '' }],
+          violation: { invariant: 'livelock', message: 'm', cycleStart: 0 },
+        },
+      },
+    });
+    expect(store.listExplorations().map((e) => [e.id, e.verdict, e.mode])).toEqual([
+      [clean, 'clean', 'exhaustive'],
+      [bad, 'livelock', 'random'],
+    ]);
+    expect(store.getExploration(bad)?.result.counterexample?.schedule).toBe('ab');
+    expect(store.getExploration(bad)?.scenarioHash).toBe(scenarioHash('version: 1\n'));
+    expect(store.getExploration(999)).toBeUndefined();
+    store.close();
   });
 
   it('refuses a database with a newer schema version, with a clear message', () => {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { ExploreResult } from '../explore/types.js';
 
 /** Where the command line keeps its results store unless `--db` names another file. */
 export const DEFAULT_DB_PATH = '.hmmlab/results.db';
@@ -29,6 +30,7 @@ export interface Migration {
  * - v1: the `runs` table.
  * - v2: `runs.duration_ms` (wall time of the run, if the caller measured it) and an index for
  *   listing runs by scenario and design.
+ * - v3: the `explorations` table: race-explorer results (src/explore/types.ts `ExploreResult`).
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -52,6 +54,22 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       ALTER TABLE runs ADD COLUMN duration_ms REAL;
       CREATE INDEX runs_by_scenario_design ON runs (scenario_name, design, id);
+    `,
+  },
+  {
+    version: 3,
+    sql: `
+      CREATE TABLE explorations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scenario_name TEXT NOT NULL,
+        scenario_hash TEXT NOT NULL,
+        scenario_text TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        hmmlab_version TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        result TEXT NOT NULL
+      );
     `,
   },
 ];
@@ -98,6 +116,59 @@ export interface StoredRun extends RunSummary {
 export interface RunFilter {
   scenario?: string;
   design?: string;
+}
+
+/** A race-explorer result to save. */
+export interface NewExploration {
+  scenarioName: string;
+  scenarioText: string;
+  hmmlabVersion: string;
+  startedAt: string;
+  result: ExploreResult;
+}
+
+/** One line of `listExplorations`. */
+export interface ExplorationSummary {
+  id: number;
+  scenarioName: string;
+  scenarioHash: string;
+  mode: ExploreResult['mode'];
+  /** `'clean'`, or the invariant that failed. */
+  verdict: string;
+  hmmlabVersion: string;
+  startedAt: string;
+}
+
+/** A whole saved exploration. */
+export interface StoredExploration extends ExplorationSummary {
+  scenarioText: string;
+  result: ExploreResult;
+}
+
+interface ExplorationRow {
+  id: number;
+  scenario_name: string;
+  scenario_hash: string;
+  scenario_text?: string;
+  mode: string;
+  verdict: string;
+  hmmlab_version: string;
+  started_at: string;
+  result?: string;
+}
+
+const EXPLORATION_COLUMNS = 'id, scenario_name, scenario_hash, mode, verdict, hmmlab_version, started_at';
+
+function explorationSummaryOf(row: ExplorationRow): ExplorationSummary {
+  return {
+    id: row.id,
+    scenarioName: row.scenario_name,
+    scenarioHash: row.scenario_hash,
+    mode: row.mode as ExploreResult['mode'],
+    verdict: row.verdict,
+    hmmlabVersion: row.hmmlab_version,
+    startedAt: row.started_at,
+  };
 }
 
 /** Thrown when a store cannot be opened or a run cannot be saved, with a message for the user. */
@@ -265,6 +336,56 @@ export class ResultsStore {
       .get(id);
     if (row === undefined) return undefined;
     return { ...summaryOf(row), scenarioText: row.scenario_text!, metrics: JSON.parse(row.metrics!) };
+  }
+
+  /** Saves one race-explorer result in one transaction and returns its id. */
+  saveExploration(e: NewExploration): number {
+    const verdict = e.result.counterexample === null ? 'clean' : e.result.counterexample.violation.invariant;
+    return this.db
+      .transaction(() =>
+        Number(
+          this.db
+            .prepare<[string, string, string, string, string, string, string, string]>(
+              `INSERT INTO explorations (scenario_name, scenario_hash, scenario_text, mode, verdict,
+                                         hmmlab_version, started_at, result)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(
+              e.scenarioName,
+              scenarioHash(e.scenarioText),
+              e.scenarioText,
+              e.result.mode,
+              verdict,
+              e.hmmlabVersion,
+              e.startedAt,
+              JSON.stringify(e.result),
+            ).lastInsertRowid,
+        ),
+      )
+      .immediate();
+  }
+
+  /** Saved explorations, oldest first. */
+  listExplorations(): ExplorationSummary[] {
+    return this.db
+      .prepare<[], ExplorationRow>(`SELECT ${EXPLORATION_COLUMNS} FROM explorations ORDER BY id`)
+      .all()
+      .map(explorationSummaryOf);
+  }
+
+  /** One saved exploration, or `undefined` if there is no such id. */
+  getExploration(id: number): StoredExploration | undefined {
+    const row = this.db
+      .prepare<[number], ExplorationRow>(
+        `SELECT ${EXPLORATION_COLUMNS}, scenario_text, result FROM explorations WHERE id = ?`,
+      )
+      .get(id);
+    if (row === undefined) return undefined;
+    return {
+      ...explorationSummaryOf(row),
+      scenarioText: row.scenario_text!,
+      result: JSON.parse(row.result!) as ExploreResult,
+    };
   }
 
   /** `PRAGMA integrity_check`'s verdict: `'ok'` for a sound file. */
