@@ -157,6 +157,19 @@ export function chromeTrace(r: SimResult): { traceEvents: TraceEvent[]; displayT
         });
         coreSlice(`${e.workload} CPU fault`, e.core, e.t, e.cpuNs);
         break;
+      case 'dmirror_ioctl':
+        events.push({
+          name: `dmirror ${e.op}`,
+          cat: 'dmirror',
+          ph: 'X',
+          ts: us(e.t),
+          dur: span(e.t, e.t + e.cpuNs),
+          pid: PID.workloads,
+          tid: track(PID.workloads, e.workload),
+          args: { device: e.device, pages: e.pages, cpages: e.cpages, faults: e.faults, ret: e.ret },
+        });
+        coreSlice(`${e.workload} dmirror ${e.op}`, e.core, e.t, e.cpuNs);
+        break;
       case 'message':
         // Messages in flight overlap (queue depth): async slices.
         asyncSlice('RDMA message', 'rdma', e.t, e.endNs, PID.workloads, track(PID.workloads, e.workload), {

@@ -355,13 +355,18 @@ export function toSimConfig(s: Scenario): SimConfig {
     }),
   );
   const buffers: BufferConfig[] = s.buffers.map((b) =>
-    compact<BufferConfig>({ name: b.name, bytes: b.size, hugepage: b.hugepage, place: b.place }),
+    compact<BufferConfig>({
+      name: b.name,
+      bytes: b.size,
+      hugepage: b.hugepage,
+      place: b.place,
+      process: b.process,
+    }),
   );
   const workloads: WorkloadConfig[] = s.workloads.map((w) => {
     const base = {
       name: w.name,
       buffer: w.buffer,
-      op: w.op,
       pattern: w.pattern,
       bytes: w.bytes,
       strideBytes: w.stride,
@@ -369,12 +374,28 @@ export function toSimConfig(s: Scenario): SimConfig {
       after: w.after,
       startNs: w.start,
     };
-    if (w.kind === 'cpu') return compact<WorkloadConfig>({ kind: 'cpu', ...base, nsPerPage: w.nsPerPage });
+    if (w.kind === 'cpu')
+      return compact<WorkloadConfig>({ kind: 'cpu', ...base, op: w.op, nsPerPage: w.nsPerPage });
     if (w.kind === 'gpu')
-      return compact<WorkloadConfig>({ kind: 'gpu', ...base, gpu: w.gpu, bytesPerNs: w.bytesPerNs });
+      return compact<WorkloadConfig>({
+        kind: 'gpu',
+        ...base,
+        op: w.op,
+        gpu: w.gpu,
+        bytesPerNs: w.bytesPerNs,
+      });
+    if (w.kind === 'dmirror')
+      return compact<WorkloadConfig>({
+        kind: 'dmirror',
+        ...base,
+        op: w.op,
+        dmirror: w.dmirror,
+        ioctlPages: w.ioctlSize === undefined ? undefined : w.ioctlSize / 4096,
+      });
     return compact<WorkloadConfig>({
       kind: 'rdma',
       ...base,
+      op: w.op,
       nic: w.nic,
       messageBytes: w.messageSize,
       messages: w.messages,
@@ -402,6 +423,8 @@ export function toSimConfig(s: Scenario): SimConfig {
           }),
     gpus,
     nics: nics.length > 0 ? nics : undefined,
+    dmirrors: s.devices?.dmirrors?.map((d) => ({ name: d.name, minor: d.minor ?? 0 })),
+    ...(s.processes !== undefined ? { processes: s.processes.map((p) => p.name) } : {}),
     buffers,
     workloads,
     design: s.design,

@@ -268,10 +268,26 @@ const nic = z.strictObject({
   relaxedOrdering: z.boolean().meta({ description: 'PCIe relaxed ordering (default false).' }).optional(),
 });
 
+const dmirror = z.strictObject({
+  name: nameOf('Device name (unique among devices).'),
+  minor: z
+    .literal([0, 1])
+    .meta({ description: 'Which /dev/hmm_dmirrorN (0 or 1, both device-private; default 0).' })
+    .optional(),
+});
+
 const devices = z
   .strictObject({
     gpus: z.array(gpu).max(64).meta({ description: 'SVM GPUs.' }).optional(),
     nics: z.array(nic).max(64).meta({ description: 'RDMA NICs with on-demand paging.' }).optional(),
+    dmirrors: z
+      .array(dmirror)
+      .max(2)
+      .meta({
+        description:
+          "test_hmm's mirror devices (lib/test_hmm.c): a software device with device-private memory, driven by `dmirror` workloads.",
+      })
+      .optional(),
     gpuLinks: z
       .array(
         z.strictObject({
@@ -285,7 +301,7 @@ const devices = z
       })
       .optional(),
   })
-  .meta({ description: 'Devices: GPUs and NICs.' });
+  .meta({ description: 'Devices: GPUs, NICs and test_hmm mirror devices.' });
 
 // ---- buffers and workloads ----------------------------------------------------------------
 
@@ -298,6 +314,13 @@ const buffer = z.strictObject({
       "the CPU, like MAP_POPULATE) or a GPU's name (write faults serviced by that GPU under its placement " +
       'policy; first-touch moves them into VRAM). Default: not populated.',
   ).optional(),
+  process: nameOf(
+    'The process whose address space holds the buffer (one of `processes`; default the first, or the only one).',
+  ).optional(),
+});
+
+const processEntry = z.strictObject({
+  name: nameOf('Process name (unique among processes).'),
 });
 
 const workloadBase = {
@@ -354,9 +377,24 @@ const rdmaWorkload = z.strictObject({
   queueDepth: integer(1, 65536, "Messages in flight (perftest's -t; default 1).").optional(),
 });
 
+const dmirrorWorkload = z.strictObject({
+  kind: z.literal('dmirror'),
+  ...workloadBase,
+  op: stringEnum(
+    ['read', 'write', 'migrate', 'migrate-to-ram', 'exclusive'],
+    'The ioctl: HMM_DMIRROR_READ, _WRITE, _MIGRATE_TO_DEV, _MIGRATE_TO_SYS or _EXCLUSIVE.',
+  ),
+  dmirror: nameOf('The dmirror device (devices.dmirrors) it drives.'),
+  ioctlSize: size({
+    max: 256 * MiB,
+    multipleOf: PAGE,
+    description: 'Bytes per ioctl (default 2MiB).',
+  }).optional(),
+});
+
 const workload = z
-  .discriminatedUnion('kind', [cpuWorkload, gpuWorkload, rdmaWorkload])
-  .meta({ description: 'A workload: kind cpu, gpu or rdma.' });
+  .discriminatedUnion('kind', [cpuWorkload, gpuWorkload, rdmaWorkload, dmirrorWorkload])
+  .meta({ description: 'A workload: kind cpu, gpu, rdma or dmirror.' });
 
 // ---- the scenario -------------------------------------------------------------------------
 
@@ -385,7 +423,20 @@ const scenarioShape = z.strictObject({
   ).optional(),
   platform: platform.optional(),
   devices: devices.optional(),
-  buffers: z.array(buffer).min(1).max(1024).meta({ description: 'Buffers of the process.' }),
+  processes: z
+    .array(processEntry)
+    .min(1)
+    .max(64)
+    .meta({
+      description:
+        "Processes, each its own address space (default one, 'main'). Every GPU mirrors and every NIC registers an ODP MR over each process that has buffers; devices, VRAM and links are shared.",
+    })
+    .optional(),
+  buffers: z
+    .array(buffer)
+    .min(1)
+    .max(1024)
+    .meta({ description: 'Buffers, each in one process (`process`, default the first).' }),
   workloads: z.array(workload).min(1).max(1024).meta({ description: 'What runs, in order of listing.' }),
   events: z
     .array(
@@ -451,6 +502,24 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
       issue(ctx, ['devices', 'nics', i, 'name'], `duplicate name '${n.name}' (also ${where})`);
     else devices.set(n.name, `devices.nics[${i}]`);
   });
+  const dmirrors = s.devices?.dmirrors ?? [];
+  const minors = new Map<number, number>();
+  dmirrors.forEach((d, i) => {
+    const where = devices.get(d.name);
+    if (where !== undefined)
+      issue(ctx, ['devices', 'dmirrors', i, 'name'], `duplicate name '${d.name}' (also ${where})`);
+    else devices.set(d.name, `devices.dmirrors[${i}]`);
+    const minor = d.minor ?? 0;
+    const j = minors.get(minor);
+    if (j !== undefined)
+      issue(
+        ctx,
+        ['devices', 'dmirrors', i, d.minor === undefined ? 'name' : 'minor'],
+        `/dev/hmm_dmirror${minor} is already devices.dmirrors[${j}]; give each device its own minor (0 or 1)`,
+      );
+    else minors.set(minor, i);
+  });
+  const dmirrorNames = dmirrors.map((d) => d.name);
   const buffers = new Map<string, number>();
   s.buffers.forEach((b, i) => {
     const j = buffers.get(b.name);
@@ -476,6 +545,21 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
       issue(ctx, ['devices', 'gpuLinks', i, 'b'], `a link joins two different GPUs, found '${l.b}' twice`);
   });
 
+  const procNames = (s.processes ?? []).map((p) => p.name);
+  (s.processes ?? []).forEach((p, i) => {
+    const j = procNames.indexOf(p.name);
+    if (j !== i) issue(ctx, ['processes', i, 'name'], `duplicate name '${p.name}' (also processes[${j}])`);
+  });
+  s.buffers.forEach((b, i) => {
+    if (b.process === undefined || procNames.includes(b.process)) return;
+    issue(
+      ctx,
+      ['buffers', i, 'process'],
+      procNames.length === 0
+        ? `no process named '${b.process}' (the scenario lists no processes: add \`processes: [{ name: ${b.process} }]\`)`
+        : missing('process', b.process, procNames),
+    );
+  });
   s.buffers.forEach((b, i) => {
     if (b.place === undefined || b.place === 'ram' || gpuNames.includes(b.place)) return;
     issue(
@@ -496,6 +580,15 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
         ctx,
         at('gpu'),
         nicNames.includes(w.gpu) ? `'${w.gpu}' is a NIC, not a GPU` : missing('GPU', w.gpu, gpuNames),
+      );
+    }
+    if (w.kind === 'dmirror' && !dmirrorNames.includes(w.dmirror)) {
+      issue(
+        ctx,
+        at('dmirror'),
+        devices.has(w.dmirror)
+          ? `'${w.dmirror}' is not a dmirror device (${devices.get(w.dmirror)})`
+          : missing('dmirror device', w.dmirror, dmirrorNames),
       );
     }
     if (w.kind === 'rdma' && !nicNames.includes(w.nic)) {

@@ -18,6 +18,7 @@ import {
   MADV_HUGEPAGE,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
+  O_RDWR,
   PAGE_SIZE,
   PMD_SIZE,
   PROT_READ,
@@ -28,6 +29,13 @@ import type { Mm } from '../kernel/mm.js';
 import { PciTopology, TopologySpecError } from '../kernel/p2pdma.js';
 import { PMD_HUGE, PMD_TABLE, PTE_PRESENT, PTE_TYPE_MASK, PTE_WRITE, pteIndex } from '../kernel/pgtable.js';
 import { Machine, type Process } from '../uapi/machine.js';
+import {
+  HMM_DMIRROR_EXCLUSIVE,
+  HMM_DMIRROR_MIGRATE_TO_DEV,
+  HMM_DMIRROR_MIGRATE_TO_SYS,
+  HMM_DMIRROR_READ,
+  HMM_DMIRROR_WRITE,
+} from '../uapi/test_hmm_uapi.js';
 import { type CostProfile, getProfile, transferTimeNs, withOverrides } from './costs.js';
 import { Engine, type Wait } from './engine.js';
 import { Fabric, Link, type TransferResult } from './links.js';
@@ -73,6 +81,12 @@ export interface BufferConfig {
    * populated.
    */
   place?: string;
+  /**
+   * The process whose address space holds the buffer (one of SimConfig.processes; default the
+   * first). Each process is its own mm: every GPU mirrors and every NIC registers an ODP MR
+   * over each process that has buffers, so devices, VRAM and links are shared between them.
+   */
+  process?: string;
 }
 
 export interface WorkloadBase {
@@ -116,7 +130,32 @@ export interface RdmaWorkload extends WorkloadBase {
   queueDepth?: number;
 }
 
-export type WorkloadConfig = CpuWorkload | GpuWorkload | RdmaWorkload;
+/**
+ * ioctls on a test_hmm mirror device (/dev/hmm_dmirrorN, src/drivers/dmirror.ts), from the
+ * buffer's process: READ/WRITE mirror pages through hmm_range_fault and copy them through a
+ * bounce buffer; MIGRATE moves them into the device's private memory (migrate_vma), TO_SYS
+ * back; EXCLUSIVE takes device-exclusive entries. dmirror is a software device: its memory is
+ * RAM, so its copies are memcpy over host memory, and each ioctl runs on a CPU core.
+ */
+export interface DmirrorWorkload extends Omit<WorkloadBase, 'op'> {
+  kind: 'dmirror';
+  /** The mirror device (SimConfig.dmirrors). */
+  dmirror: string;
+  op: DmirrorOp;
+  /** Pages per ioctl (default 512: 2 MiB). */
+  ioctlPages?: number;
+}
+
+export const DMIRROR_OPS = ['read', 'write', 'migrate', 'migrate-to-ram', 'exclusive'] as const;
+export type DmirrorOp = (typeof DMIRROR_OPS)[number];
+
+/** A test_hmm mirror device: /dev/hmm_dmirror<minor>, device-private (minor 0 or 1). */
+export interface DmirrorConfig {
+  name: string;
+  minor: 0 | 1;
+}
+
+export type WorkloadConfig = CpuWorkload | GpuWorkload | RdmaWorkload | DmirrorWorkload;
 
 export interface UnplugEvent {
   name: string;
@@ -159,10 +198,14 @@ export interface SimConfig {
   cpuCores?: number;
   thp?: 'always' | 'madvise' | 'never';
   gpus: GpuConfig[];
+  /** Process names (default one process, 'main'). Buffers say which one they belong to. */
+  processes?: string[];
   buffers: BufferConfig[];
   workloads: WorkloadConfig[];
   /** RDMA NICs. */
   nics?: NicConfig[];
+  /** test_hmm mirror devices that `dmirror` workloads drive. */
+  dmirrors?: DmirrorConfig[];
   /**
    * Private GPU-to-GPU links (NVLink/xGMI-like) at the profile's peerLinkBandwidth per
    * direction. A GPU that maps a peer's VRAM (a shared pagemap owner: the owner-registry
@@ -244,6 +287,21 @@ export type SimEvent =
   | { t: number; kind: 'workload_end'; workload: string }
   | {
       t: number;
+      kind: 'dmirror_ioctl';
+      workload: string;
+      device: string;
+      op: DmirrorOp;
+      pages: number;
+      /** Pages the driver reported done (cmd.cpages). */
+      cpages: number;
+      /** CPU faults hmm_range_fault took (cmd.faults). */
+      faults: number;
+      cpuNs: number;
+      core: number;
+      ret: number;
+    }
+  | {
+      t: number;
       kind: 'nic_fault';
       nic: string;
       pages: number;
@@ -300,6 +358,10 @@ export interface WorkloadMetrics {
   cpuFaults: number;
   faultNs: number;
   computeNs: number;
+  /** dmirror workloads: ioctls issued, pages the driver reported done, and failed ioctls. */
+  ioctls?: number;
+  cpages?: number;
+  ioctlErrors?: number;
 }
 
 export interface NicMetrics {
@@ -488,8 +550,14 @@ export function validateConfig(c: SimConfig): CostProfile {
     }
     names.add(g.name);
   }
+  const procNames = c.processes ?? ['main'];
+  if (procNames.length === 0) throw new SimConfigError('processes: at least one process is needed');
+  if (new Set(procNames).size !== procNames.length) throw new SimConfigError('processes: duplicate name');
   const buffers = new Set<string>();
   for (const b of c.buffers) {
+    if (b.process !== undefined && !procNames.includes(b.process)) {
+      throw new SimConfigError(`buffers.${b.name}.process: no process named '${b.process}'`);
+    }
     positive(b.bytes, `buffers.${b.name}.bytes`);
     if (buffers.has(b.name)) throw new SimConfigError(`duplicate buffer name '${b.name}'`);
     if (b.place !== undefined && b.place !== 'ram' && !names.has(b.place)) {
@@ -501,6 +569,17 @@ export function validateConfig(c: SimConfig): CostProfile {
   for (const n of c.nics ?? []) {
     if (names.has(n.name) || nicNames.has(n.name)) throw new SimConfigError(`duplicate name '${n.name}'`);
     nicNames.add(n.name);
+  }
+  const dmirrorNames = new Set<string>();
+  const minors = new Set<number>();
+  for (const d of c.dmirrors ?? []) {
+    if (names.has(d.name) || nicNames.has(d.name) || dmirrorNames.has(d.name))
+      throw new SimConfigError(`duplicate name '${d.name}'`);
+    if (d.minor !== 0 && d.minor !== 1) throw new SimConfigError(`dmirrors.${d.name}.minor must be 0 or 1`);
+    if (minors.has(d.minor))
+      throw new SimConfigError(`dmirrors.${d.name}.minor: /dev/hmm_dmirror${d.minor} is taken`);
+    dmirrorNames.add(d.name);
+    minors.add(d.minor);
   }
   if (c.design !== undefined && !DESIGN_NAMES.includes(c.design)) {
     throw new SimConfigError(`design: unknown design '${c.design}' (expected ${DESIGN_NAMES.join(', ')})`);
@@ -546,6 +625,17 @@ export function validateConfig(c: SimConfig): CostProfile {
       throw new SimConfigError(`workloads.${w.name}.buffer: no buffer named '${w.buffer}'`);
     if (w.kind === 'gpu' && !names.has(w.gpu))
       throw new SimConfigError(`workloads.${w.name}.gpu: no GPU named '${w.gpu}'`);
+    if (w.kind === 'dmirror') {
+      if (!dmirrorNames.has(w.dmirror))
+        throw new SimConfigError(`workloads.${w.name}.dmirror: no dmirror device named '${w.dmirror}'`);
+      if (!(DMIRROR_OPS as readonly string[]).includes(w.op))
+        throw new SimConfigError(`workloads.${w.name}.op must be one of ${DMIRROR_OPS.join(', ')}`);
+      if (
+        w.ioctlPages !== undefined &&
+        !(Number.isInteger(w.ioctlPages) && w.ioctlPages >= 1 && w.ioctlPages <= 65536)
+      )
+        throw new SimConfigError(`workloads.${w.name}.ioctlPages must be an integer from 1 to 65536`);
+    }
     if (w.after !== undefined && !workloads.has(w.after) && !eventNames.has(w.after)) {
       throw new SimConfigError(`workloads.${w.name}.after: '${w.after}' is not an earlier workload`);
     }
@@ -578,7 +668,13 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     hugetlbPages: 0,
   });
   const k = machine.kernel;
-  const proc: Process = machine.spawn();
+  // One Process (mm) per configured process, in order; each buffer lives in one of them.
+  const procs = new Map<string, { proc: Process; mm: Mm; lo: number; hi: number }>();
+  for (const name of config.processes ?? ['main']) {
+    const proc = machine.spawn();
+    procs.set(name, { proc, mm: proc.mm, lo: Infinity, hi: 0 });
+  }
+  const firstProc = [...procs.keys()][0]!;
   const cpus = new CpuPool(engine, config.cpuCores ?? 8, 'cpu');
   const hostMem = [
     new Link('host-memory.read', v.hostMemoryBandwidth),
@@ -595,23 +691,20 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   const links: Link[] = [...hostMem, ...socketLink];
 
   // Buffers.
-  const buffers = new Map<string, { addr: number; bytes: number }>();
+  const buffers = new Map<string, { addr: number; bytes: number; proc: string; mm: Mm }>();
   for (const b of config.buffers) {
     const bytes = Math.ceil(b.bytes / PAGE_SIZE) * PAGE_SIZE;
-    const addr = proc.mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    const pname = b.process ?? firstProc;
+    const p = procs.get(pname)!;
+    const addr = p.proc.mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
     if (addr < 0) throw new SimConfigError(`buffers.${b.name}: mmap failed (${addr})`);
-    if (b.hugepage) proc.madvise(addr, bytes, MADV_HUGEPAGE);
-    buffers.set(b.name, { addr, bytes });
+    if (b.hugepage) p.proc.madvise(addr, bytes, MADV_HUGEPAGE);
+    buffers.set(b.name, { addr, bytes, proc: pname, mm: p.mm });
+    // Devices mirror the span of each process's buffers.
+    p.lo = Math.min(p.lo, addr);
+    p.hi = Math.max(p.hi, addr + bytes);
   }
-  const span = (() => {
-    let lo = Infinity;
-    let hi = 0;
-    for (const b of buffers.values()) {
-      lo = Math.min(lo, b.addr);
-      hi = Math.max(hi, b.addr + b.bytes);
-    }
-    return { lo, hi };
-  })();
+  const usedProcs = [...procs].filter(([, p]) => p.hi > 0);
 
   // The P2P design, and the PCI connectivity it consults.
   const design = createDesign(config.design ?? 'upstream', { lockPerPage: config.rfcLockPerPage ?? false });
@@ -626,7 +719,15 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   // GPUs with a PCIe link each.
   const gpus = new Map<
     string,
-    { dev: GpuDevice; mir: GpuMirror; h2d: Link; d2h: Link; ce: CopyEngine; cfg: GpuConfig; m: DeviceMetrics }
+    {
+      dev: GpuDevice;
+      mirs: Map<string, GpuMirror>;
+      h2d: Link;
+      d2h: Link;
+      ce: CopyEngine;
+      cfg: GpuConfig;
+      m: DeviceMetrics;
+    }
   >();
   for (const g of config.gpus) {
     const dev = machine.addGpu({
@@ -646,7 +747,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       thrashingPinThrottles: v.thrashingPinThrottles,
       thrashingPinNs: v.thrashingPinNs,
     });
-    const mir = dev.mirror(proc.mm, span.lo, span.hi - span.lo);
+    const mirs = new Map(usedProcs.map(([pn, p]) => [pn, dev.mirror(p.mm, p.lo, p.hi - p.lo)]));
     // The two directions are asymmetric on some platforms (Gen5 H2D 35.2, D2H 52.8 GB/s).
     let up = v.hostToDeviceBandwidth;
     let down = v.deviceToHostBandwidth;
@@ -666,7 +767,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     const d2h = new Link(`${linkName}.d2h`, down);
     links.push(h2d, d2h);
     const ce = new CopyEngine(engine, Math.max(1, Math.round(v.copyEngineCount)), `${g.name}-copy`);
-    gpus.set(g.name, { dev, mir, h2d, d2h, ce, cfg: g, m: emptyDevice() });
+    gpus.set(g.name, { dev, mirs, h2d, d2h, ce, cfg: g, m: emptyDevice() });
   }
 
   // Private GPU links.
@@ -687,14 +788,14 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     if (b.place === undefined) continue;
     const at = buffers.get(b.name)!;
     if (b.place === 'ram') {
-      for (let a = at.addr; a < at.addr + at.bytes; a += PAGE_SIZE) userTouch(k, proc.mm, a, true, 0);
+      for (let a = at.addr; a < at.addr + at.bytes; a += PAGE_SIZE) userTouch(k, at.mm, a, true, 0);
       continue;
     }
     const g = gpus.get(b.place)!;
     for (let a = at.addr; a < at.addr + at.bytes; ) {
       let n = 0;
       for (; n < placeBatch.length && a < at.addr + at.bytes; n++, a += PAGE_SIZE) placeBatch[n] = a;
-      g.dev.serviceFaults(g.mir, placeBatch, placeWrites, n, 0);
+      g.dev.serviceFaults(g.mirs.get(at.proc)!, placeBatch, placeWrites, n, 0);
     }
   }
   const statsBase = new Map([...gpus].map(([name, g]) => [name, { ...g.dev.stats }]));
@@ -711,7 +812,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     string,
     {
       nic: RdmaNic;
-      mr: OdpMr;
+      mrs: Map<string, OdpMr>;
       up: Link;
       down: Link;
       cfg: NicConfig;
@@ -734,12 +835,12 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         },
       ),
     );
-    const mr = nic.registerOdpMr(proc.mm, span.lo, span.hi - span.lo);
+    const mrs = new Map(usedProcs.map(([pn, p]) => [pn, nic.registerOdpMr(p.mm, p.lo, p.hi - p.lo)]));
     // NIC -> memory (write into our buffer) and memory -> NIC (read from it).
     const up = new Link(`nic-${n.name}.in`, v.rdmaNicBandwidth);
     const down = new Link(`nic-${n.name}.out`, v.rdmaNicBandwidth);
     links.push(up, down);
-    nics.set(n.name, { nic, mr, up, down, cfg: n, faultCpuNs: 0, hmmNs: 0, designNs: 0, dmaNs: 0 });
+    nics.set(n.name, { nic, mrs, up, down, cfg: n, faultCpuNs: 0, hmmNs: 0, designNs: 0, dmaNs: 0 });
   }
 
   /** Copies one transfer over its path; time follows the profile's curve when uncontended. */
@@ -783,7 +884,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   function* begin(w: CpuWorkload | GpuWorkload): Generator<
     Wait,
     {
-      b: { addr: number; bytes: number };
+      b: { addr: number; bytes: number; proc: string; mm: Mm };
       pages: number;
       next: (i: number) => number;
       wm: WorkloadMetrics;
@@ -821,8 +922,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       for (let i = 0; i < pages; i++) {
         const addr = b.addr + next(i) * PAGE_SIZE;
         wm.pagesTouched++;
-        if (cpuMapped(proc.mm, addr, write)) {
-          if (write) k.frames.fill(pfnAt(proc.mm, addr), (i + pass) & 0x7fffffff);
+        if (cpuMapped(b.mm, addr, write)) {
+          if (write) k.frames.fill(pfnAt(b.mm, addr), (i + pass) & 0x7fffffff);
           acc += perPage;
         } else {
           // A page fault: entry cost plus whatever the fault moved (migrate_to_ram copies).
@@ -832,7 +933,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
             invalidations -= g.dev.stats.invalidations;
             tlb -= g.dev.stats.tlbInvalidations;
           }
-          userTouch(k, proc.mm, addr, write, (i + pass) & 0x7fffffff);
+          userTouch(k, b.mm, addr, write, (i + pass) & 0x7fffffff);
           for (const g of gpus.values()) {
             invalidations += g.dev.stats.invalidations;
             tlb += g.dev.stats.tlbInvalidations;
@@ -879,6 +980,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
   function* gpuWorkload(w: GpuWorkload): Generator<Wait, void, unknown> {
     const { b, pages, next, wm, write } = yield* begin(w);
     const g = gpus.get(w.gpu)!;
+    const mir = g.mirs.get(b.proc)!;
     const rate = w.bytesPerNs ?? v.deviceMemoryBandwidth;
     const pageNs = PAGE_SIZE / rate;
     // The GPU keeps running other warps until its fault buffer is full; the driver then
@@ -897,19 +999,19 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     while (i < total) {
       if (g.dev.removed) break; // the GPU was unplugged: its work stops
       const addr = b.addr + next(i % pages) * PAGE_SIZE;
-      if (g.mir.translate(addr, write)) {
+      if (mir.translate(addr, write)) {
         wm.pagesTouched++;
         i++;
-        if (g.dev.isVramMapped(g.mir, addr)) acc += pageNs;
+        if (g.dev.isVramMapped(mir, addr)) acc += pageNs;
         else {
-          const peer = peerOf(g.mir.devicePfn(addr));
+          const peer = peerOf(mir.devicePfn(addr));
           if (peer && peer !== g) {
             // A peer GPU's VRAM, mapped through a shared pagemap owner.
             peerBytes.set(peer.cfg.name, (peerBytes.get(peer.cfg.name) ?? 0) + PAGE_SIZE);
           } else {
             // A remote (zero-copy) access to system memory: the bytes cross the GPU's link.
             remoteBytes += PAGE_SIZE;
-            g.dev.noteRemoteAccess(g.mir, addr);
+            g.dev.noteRemoteAccess(mir, addr);
           }
         }
         if (wm.pagesTouched % CHUNK === 0) {
@@ -931,7 +1033,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       let n = 0;
       for (let j = i; j < total && j < i + window && n < window; j++) {
         const a = b.addr + next(j % pages) * PAGE_SIZE;
-        if (!g.mir.translate(a, write)) {
+        if (!mir.translate(a, write)) {
           addrs[n] = a;
           writes[n] = write ? 1 : 0;
           n++;
@@ -955,7 +1057,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         const inv0 = g.dev.stats.invalidations;
         const tlb0 = g.dev.stats.tlbInvalidations;
         const r = g.dev.serviceFaults(
-          g.mir,
+          mir,
           addrs.subarray(off, off + nb),
           writes.subarray(off, off + nb),
           nb,
@@ -1107,7 +1209,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
 
   /** A NIC page fault: kernel work now, CPU time charged on a core, migrations copied. */
   function* nicFault(
-    n: { nic: RdmaNic; mr: OdpMr; faultCpuNs: number; hmmNs: number; designNs: number; dmaNs: number },
+    n: { nic: RdmaNic; faultCpuNs: number; hmmNs: number; designNs: number; dmaNs: number },
+    mr: OdpMr,
     start: number,
     end: number,
     write: boolean,
@@ -1119,7 +1222,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       inv: g.dev.stats.invalidations,
       tlb: g.dev.stats.tlbInvalidations,
     }));
-    const ret = n.nic.pageFault(n.mr, start, end, write);
+    const ret = n.nic.pageFault(mr, start, end, write);
     let invNs = 0;
     gpuList.forEach((g, i) => {
       invNs += (g.dev.stats.invalidations - gpuBefore[i]!.inv) * v.mmuNotifierInvalidateNs;
@@ -1197,6 +1300,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     if (w.startNs && w.startNs > engine.now) yield w.startNs - engine.now;
     const n = nics.get(w.nic)!;
     const b = buffers.get(w.buffer)!;
+    const mr = n.mrs.get(b.proc)!;
     const msgBytes = Math.min(w.messageBytes, b.bytes);
     const slots = Math.max(1, Math.floor(Math.min(w.bytes ?? b.bytes, b.bytes) / msgBytes));
     const next = pageIndexes(w.pattern, slots, 1, rng.fork(w.name));
@@ -1218,24 +1322,24 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         // Every page the message touches must be translated; fault the missing span.
         let missing = -1;
         for (let a = first; a < last; a += PAGE_SIZE) {
-          if (!n.mr.translate(a, write)) {
+          if (!mr.translate(a, write)) {
             missing = a;
             break;
           }
         }
         if (missing >= 0) {
-          const r = yield* nicFault(n, missing, last, write);
+          const r = yield* nicFault(n, mr, missing, last, write);
           if (r < 0) throw new SimConfigError(`workloads.${w.name}: the NIC could not map its buffer (${r})`);
         }
         // The data: one DMA per page run that shares a path.
         const transfers: ReturnType<typeof engine.spawn>[] = [];
         for (let a = first; a < last; ) {
-          const e = n.mr.translate(a, write);
+          const e = mr.translate(a, write);
           if (!e) break;
           const path = nicPath(n, e, write);
           let end = a + PAGE_SIZE;
           while (end < last) {
-            const e2 = n.mr.translate(end, write);
+            const e2 = mr.translate(end, write);
             if (!e2 || e2.kind !== e.kind) break;
             end += PAGE_SIZE;
           }
@@ -1243,7 +1347,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           // The DMA itself changes the data: a write stores a tag the oracle can check.
           if (write) {
             for (let x = a; x < end; x += PAGE_SIZE) {
-              const t = n.mr.translate(x, true)!;
+              const t = mr.translate(x, true)!;
               const vr = gpuList.map((g) => g.dev.vramPfnOfAlias(t.pfn)).find((p) => p >= 0);
               k.frames.fill(vr ?? t.pfn, (m + 1) & 0x7fffffff);
             }
@@ -1329,9 +1433,145 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     finished.get(u.name)!.fire(undefined);
   }
 
+  // dmirror devices: each process opens each device it uses once.
+  const dmirrorFds = new Map<string, number>();
+  const dmirrorFd = (dev: string, procName: string): number => {
+    const key = `${dev}\0${procName}`;
+    let fd = dmirrorFds.get(key);
+    if (fd === undefined) {
+      const minor = config.dmirrors!.find((d) => d.name === dev)!.minor;
+      fd = procs.get(procName)!.proc.open(`/dev/hmm_dmirror${minor}`, O_RDWR);
+      if (fd < 0) throw new SimConfigError(`dmirrors.${dev}: open failed (${fd})`);
+      dmirrorFds.set(key, fd);
+    }
+    return fd;
+  };
+  const DMIRROR_REQUEST: Record<DmirrorOp, number> = {
+    read: HMM_DMIRROR_READ,
+    write: HMM_DMIRROR_WRITE,
+    migrate: HMM_DMIRROR_MIGRATE_TO_DEV,
+    'migrate-to-ram': HMM_DMIRROR_MIGRATE_TO_SYS,
+    exclusive: HMM_DMIRROR_EXCLUSIVE,
+  };
+
+  function* dmirrorWorkload(w: DmirrorWorkload): Generator<Wait, void, unknown> {
+    if (w.after) yield finished.get(w.after)!;
+    if (w.startNs && w.startNs > engine.now) yield w.startNs - engine.now;
+    const b = buffers.get(w.buffer)!;
+    const p = procs.get(b.proc)!;
+    const fd = dmirrorFd(w.dmirror, b.proc);
+    const per = Math.max(1, w.ioctlPages ?? 512);
+    const pages = Math.ceil(Math.min(w.bytes ?? b.bytes, b.bytes) / PAGE_SIZE);
+    const chunks = Math.ceil(pages / per);
+    // READ and WRITE copy through a user bounce buffer (cmd.ptr), as the selftests do.
+    const bounce = p.proc.mmap(0, per * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (bounce < 0)
+      throw new SimConfigError(`workloads.${w.name}: mmap of the bounce buffer failed (${bounce})`);
+    const next = pageIndexes(
+      w.pattern,
+      chunks,
+      Math.max(1, (w.strideBytes ?? 65536) / PAGE_SIZE / per),
+      rng.fork(w.name),
+    );
+    const wm: WorkloadMetrics = {
+      startNs: engine.now,
+      endNs: 0,
+      pagesTouched: 0,
+      cpuFaults: 0,
+      faultNs: 0,
+      computeNs: 0,
+      ioctls: 0,
+      cpages: 0,
+      ioctlErrors: 0,
+    };
+    workloadMetrics[w.name] = wm;
+    const request = DMIRROR_REQUEST[w.op];
+    for (let pass = 0; pass < (w.passes ?? 1); pass++) {
+      for (let c = 0; c < chunks; c++) {
+        const first = next(c) * per;
+        const n = Math.min(per, pages - first);
+        const cmd = { addr: b.addr + first * PAGE_SIZE, ptr: bounce, npages: n, cpages: 0, faults: 0 };
+        let invalidations = 0;
+        let tlb = 0;
+        for (const g of gpus.values()) {
+          invalidations -= g.dev.stats.invalidations;
+          tlb -= g.dev.stats.tlbInvalidations;
+        }
+        const ret = p.proc.ioctl(fd, request, cmd);
+        for (const g of gpus.values()) {
+          invalidations += g.dev.stats.invalidations;
+          tlb += g.dev.stats.tlbInvalidations;
+        }
+        wm.ioctls!++;
+        wm.pagesTouched += n;
+        if (ret < 0) wm.ioctlErrors!++;
+        else {
+          wm.cpages! += cmd.cpages;
+          wm.cpuFaults += cmd.faults;
+        }
+        const done = ret < 0 ? 0 : cmd.cpages;
+        // The ioctl's CPU work: the syscall and hmm_range_fault walk (or migrate_vma), the
+        // faults it took, the invalidations it sent, and GPU pages it pulled back to RAM.
+        let ns = v.cpuFaultEntryNs + invalidations * v.mmuNotifierInvalidateNs + tlb * v.gpuTlbInvalidationNs;
+        if (w.op === 'read' || w.op === 'write' || w.op === 'exclusive')
+          ns +=
+            v.hmmRangeFaultCallNs +
+            n * v.hmmRangeFaultPerPteNs +
+            (ret < 0 ? 0 : cmd.faults) * v.cpuFaultEntryNs;
+        else ns += v.migrateVmaFixedNs + done * v.migrateVmaPerPageNs;
+        let waited = 0;
+        for (const g of gpus.values()) {
+          const pend = g.dev.pendingTransfers;
+          if (pend.length === 0) continue;
+          g.dev.pendingTransfers = [];
+          ns +=
+            v.migrateVmaFixedNs +
+            v.migrateVmaPerPageNs * (pend.reduce((s2, t) => s2 + t.bytes, 0) / PAGE_SIZE);
+          for (const t of pend) {
+            g.m.bytesToRam += t.bytes;
+            waited += yield* copy(g, t);
+          }
+        }
+        const core = yield* cpus.acquire();
+        const t0 = engine.now;
+        yield ns;
+        // The driver's memcpy: READ/WRITE through the bounce buffer, MIGRATE into or out of
+        // its (RAM-backed) device pages; EXCLUSIVE copies nothing.
+        const bytes = w.op === 'exclusive' ? 0 : done * PAGE_SIZE;
+        if (bytes > 0) yield fabric.transfer([hostMem[0], hostMem[1]], bytes, 0);
+        cpus.release(core);
+        const cpuNs = engine.now - t0;
+        wm.faultNs += cpuNs;
+        wm.computeNs += waited;
+        log?.push({
+          t: t0,
+          kind: 'dmirror_ioctl',
+          workload: w.name,
+          device: w.dmirror,
+          op: w.op,
+          pages: n,
+          cpages: done,
+          faults: ret < 0 ? 0 : cmd.faults,
+          cpuNs,
+          core,
+          ret,
+        });
+      }
+    }
+    wm.endNs = engine.now;
+    log?.push({ t: engine.now, kind: 'workload_end', workload: w.name });
+    finished.get(w.name)!.fire(undefined);
+  }
+
   for (const w of config.workloads) {
     engine.spawn(
-      w.kind === 'cpu' ? cpuWorkload(w) : w.kind === 'gpu' ? gpuWorkload(w) : rdmaWorkload(w),
+      w.kind === 'cpu'
+        ? cpuWorkload(w)
+        : w.kind === 'gpu'
+          ? gpuWorkload(w)
+          : w.kind === 'rdma'
+            ? rdmaWorkload(w)
+            : dmirrorWorkload(w),
       w.name,
     );
   }

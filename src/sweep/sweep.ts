@@ -34,6 +34,7 @@ import { parseDuration, parseSize } from '../scenario/units.js';
 import {
   type BufferConfig,
   type CpuWorkload,
+  type DmirrorWorkload,
   type GpuConfig,
   type GpuWorkload,
   type NicConfig,
@@ -138,9 +139,11 @@ const SIM_KEYS = Object.keys({
   cpuCores: t,
   thp: t,
   gpus: t,
+  processes: t,
   buffers: t,
   workloads: t,
   nics: t,
+  dmirrors: t,
   gpuLinks: t,
   unplugs: t,
   design: t,
@@ -180,7 +183,9 @@ const WORKLOAD_KEYS = Object.keys({
   messageBytes: t,
   messages: t,
   queueDepth: t,
-} satisfies Record<keyof CpuWorkload | keyof GpuWorkload | keyof RdmaWorkload, true>);
+  dmirror: t,
+  ioctlPages: t,
+} satisfies Record<keyof CpuWorkload | keyof GpuWorkload | keyof RdmaWorkload | keyof DmirrorWorkload, true>);
 
 /** Keys allowed by the shape of each object, by its path with list indexes as `*`. */
 const SHAPES: Record<string, readonly string[] | 'any'> = {
@@ -188,11 +193,12 @@ const SHAPES: Record<string, readonly string[] | 'any'> = {
   overrides: 'any',
   'gpus.*': GPU_KEYS,
   'gpus.*.link': ['kind', 'gen', 'lanes'],
-  'buffers.*': Object.keys({ name: t, bytes: t, hugepage: t, place: t } satisfies Record<
+  'buffers.*': Object.keys({ name: t, bytes: t, hugepage: t, place: t, process: t } satisfies Record<
     keyof BufferConfig,
     true
   >),
   'workloads.*': WORKLOAD_KEYS,
+  'dmirrors.*': ['name', 'minor'],
   'nics.*': Object.keys({
     name: t,
     fallback: t,

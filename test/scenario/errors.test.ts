@@ -73,7 +73,7 @@ describe('scenario errors', () => {
 
   it('an unknown key with no near match lists the valid keys', () => {
     expect(errors(edit('profile: pcie5-h100\n', 'profile: pcie5-h100\ncolour: blue\n'))).toEqual([
-      "s.yaml:3:1: colour: unknown key 'colour' (expected one of version, name, description, seed, profile, overrides, design, rfcLockPerPage, placement, platform, devices, buffers, workloads, events, duration)",
+      "s.yaml:3:1: colour: unknown key 'colour' (expected one of version, name, description, seed, profile, overrides, design, rfcLockPerPage, placement, platform, devices, processes, buffers, workloads, events, duration)",
     ]);
   });
 
@@ -112,7 +112,7 @@ describe('scenario errors', () => {
       "s.yaml:2:10: profile: expected one of pcie4-a100, pcie5-h100, gh200-c2c, uvmsmart-gtx1080ti, found 'pcie5-h10' (did you mean 'pcie5-h100'?)",
     ]);
     expect(errors(edit('  - kind: rdma', '  - kind: rmda'))).toEqual([
-      "s.yaml:22:11: workloads[1].kind: expected one of cpu, gpu, rdma, found 'rmda' (did you mean 'rdma'?)",
+      "s.yaml:22:11: workloads[1].kind: expected one of cpu, gpu, rdma, dmirror, found 'rmda' (did you mean 'rdma'?)",
     ]);
   });
 

@@ -102,6 +102,42 @@ const EXPECTED: Record<string, { seed: number; config: SimConfig }> = {
       durationNs: 10e9,
     },
   },
+  'v1-processes.yaml': {
+    seed: 1,
+    config: {
+      profile: 'pcie5-h100',
+      ramBytes: 512 * MiB,
+      cpuCores: 2,
+      processes: ['a', 'b'],
+      gpus: [{ name: 'gpu0', vramBytes: 64 * MiB }],
+      dmirrors: [{ name: 'm1', minor: 1 }],
+      buffers: [
+        { name: 'x', bytes: 16 * MiB, process: 'a', place: 'ram' },
+        { name: 'y', bytes: 8 * MiB, process: 'b' },
+      ],
+      workloads: [
+        { kind: 'gpu', name: 'g', gpu: 'gpu0', buffer: 'x', op: 'read', pattern: 'sequential' },
+        {
+          kind: 'dmirror',
+          name: 'd',
+          dmirror: 'm1',
+          buffer: 'y',
+          op: 'migrate',
+          pattern: 'sequential',
+          ioctlPages: 256,
+        },
+        {
+          kind: 'dmirror',
+          name: 'back',
+          dmirror: 'm1',
+          buffer: 'y',
+          op: 'migrate-to-ram',
+          pattern: 'sequential',
+          after: 'd',
+        },
+      ],
+    },
+  },
   'v1-pci.yaml': {
     seed: 1,
     config: {
