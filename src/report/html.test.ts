@@ -8,6 +8,7 @@ import { type SimConfig, simulate } from '../sim/simulate.js';
 import { renderReport, reportPlots, writeReport } from './html.js';
 import {
   faultsMigrationsPlot,
+  faultsPlot,
   linkBytesPlot,
   rdmaLatencyCdfPlot,
   svgToPng,
@@ -57,6 +58,7 @@ const input = {
 const renders = {
   'vram-residency': () => vramResidencyPlot(results),
   'link-bytes': () => linkBytesPlot(rows),
+  faults: () => faultsPlot(rows),
   'faults-migrations': () => faultsMigrationsPlot(rows),
   'rdma-latency-cdf': () => rdmaLatencyCdfPlot(results),
 };
@@ -127,6 +129,7 @@ describe('report page', () => {
     expect(written.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
       'index.html',
       'plots/faults-migrations.png',
+      'plots/faults.png',
       'plots/link-bytes.png',
       'plots/rdma-latency-cdf.png',
       'plots/vram-residency.png',

@@ -9,6 +9,7 @@ import type { CompareRow } from '../sim/compare.js';
 import {
   type DesignResult,
   faultsMigrationsPlot,
+  faultsPlot,
   linkBytesPlot,
   rdmaLatencyCdfPlot,
   svgToPng,
@@ -49,14 +50,19 @@ export function reportPlots(results: readonly DesignResult[], rows: readonly Com
       id: 'vram-residency',
       caption:
         'Resident pages over simulated time: RAM in use (page tables included) and each GPU’s VRAM, ' +
-        'sampled after each GPU fault batch and NIC fault. CPU faults are not sampled, so changes in ' +
-        'CPU-only phases show at the next sample.',
+        'sampled after every GPU fault batch, NIC fault, CPU fault and dmirror ioctl.',
       svg: vramResidencyPlot(results),
     },
     {
       id: 'link-bytes',
       caption: 'Bytes over each link direction, per design (GiB).',
       svg: linkBytesPlot(rows),
+    },
+    {
+      id: 'faults',
+      caption:
+        'Faults taken per design: GPU faults (fault-buffer entries), NIC (ODP) page faults and CPU page faults.',
+      svg: faultsPlot(rows),
     },
     {
       id: 'faults-migrations',

@@ -126,9 +126,9 @@ function unique(xs: Iterable<string>): string[] {
 
 /**
  * Resident pages over simulated time (ms): one step line per design for RAM and per GPU for
- * its VRAM, sampled after each GPU fault batch and NIC fault ('batch' and 'nic_fault' events;
- * RAM is the page allocator's count, page tables included). CPU faults are not sampled, so
- * changes in CPU-only phases show at the next GPU or NIC fault.
+ * its VRAM, sampled after every fault the log records: GPU fault batches, NIC faults, CPU
+ * faults and dmirror ioctls (RAM is the page allocator's count, page tables included). Memory
+ * a CPU touches without faulting (already mapped) does not change residency.
  */
 export function vramResidencyPlot(results: readonly DesignResult[]): string {
   const title = "Residency over time (RAM and each GPU's VRAM)";
@@ -146,21 +146,28 @@ export function vramResidencyPlot(results: readonly DesignResult[]): string {
   results.forEach(({ design, result }, i) => {
     endMs = Math.max(endMs, result.endNs / 1e6);
     for (const e of result.log ?? []) {
-      if (e.kind !== 'batch' && e.kind !== 'nic_fault') continue;
+      if (
+        e.kind !== 'batch' &&
+        e.kind !== 'nic_fault' &&
+        e.kind !== 'cpu_fault' &&
+        e.kind !== 'dmirror_ioctl'
+      )
+        continue;
+      const endNs = e.kind === 'batch' || e.kind === 'nic_fault' ? e.endNs : e.t + e.cpuNs;
       const ram = `${design} · RAM`;
       dash.set(ram, DASHES[i % DASHES.length]!);
-      sample(ram, e.endNs / 1e6, e.ramPages);
+      sample(ram, endNs / 1e6, e.ramPages);
       const vram: [string, number][] =
         e.kind === 'batch' ? [[e.gpu, e.vramPages]] : Object.entries(e.vramPages);
       for (const [gpu, pages] of vram) {
         const series = `${design} · ${gpu}`;
         dash.set(series, DASHES[i % DASHES.length]!);
-        sample(series, e.endNs / 1e6, pages);
+        sample(series, endNs / 1e6, pages);
       }
     }
   });
   for (const [series, p] of last) if (!p.drawn) points.push({ series, ms: p.ms, pages: p.pages });
-  if (points.length === 0) return empty(title, 'no GPU or NIC faults in the event log');
+  if (points.length === 0) return empty(title, 'no faults in the event log');
   const series = unique(points.map((p) => p.series));
   const color = colorOf(series);
   return frame(
@@ -240,6 +247,33 @@ export function faultsMigrationsPlot(rows: readonly CompareRow[]): string {
       color: { domain: designs, range: designs.map(color) },
       y: { label: 'pages (4 KiB)', grid: true },
       marks: [Plot.barY(data, { fx: 'kind', x: 'design', y: 'pages', fill: 'design' }), Plot.ruleY([0])],
+    }),
+  );
+}
+
+/** Faults taken by GPUs, NICs and CPUs, one bar per design. */
+export function faultsPlot(rows: readonly CompareRow[]): string {
+  const title = 'Faults by design';
+  const designs = rows.map((r) => r.design as string);
+  if (designs.length === 0) return empty(title, 'no designs');
+  const kinds = ['GPU faults', 'NIC faults', 'CPU faults'];
+  const data = rows.flatMap((r) => [
+    { kind: kinds[0]!, design: r.design as string, faults: r.gpuFaults ?? 0 },
+    { kind: kinds[1]!, design: r.design as string, faults: r.nicFaults ?? 0 },
+    { kind: kinds[2]!, design: r.design as string, faults: r.cpuFaults ?? 0 },
+  ]);
+  const color = colorOf(designs);
+  return frame(
+    title,
+    designs,
+    chartSvg({
+      marginLeft: 60,
+      marginBottom: 40,
+      fx: { label: null, domain: kinds, padding: 0.15 },
+      x: { axis: null, domain: designs },
+      color: { domain: designs, range: designs.map(color) },
+      y: { label: 'faults', grid: true },
+      marks: [Plot.barY(data, { fx: 'kind', x: 'design', y: 'faults', fill: 'design' }), Plot.ruleY([0])],
     }),
   );
 }

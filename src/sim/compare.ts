@@ -29,6 +29,14 @@ export interface CompareRow {
   mapTypeQueries: number;
   /** Memory Linux spends on BAR alias struct pages (64 B each) for this design. */
   aliasStructPageBytes: number;
+  /**
+   * Faults taken: GPU faults (replayable fault buffer entries), NIC (ODP) page faults and CPU
+   * page faults (including those hmm_range_fault took for dmirror ioctls). Absent in rows
+   * stored before they were added.
+   */
+  gpuFaults?: number;
+  nicFaults?: number;
+  cpuFaults?: number;
   /** Pages moved VRAM -> RAM by CPU or NIC faults, and RAM -> VRAM by GPU faults. */
   pagesToRam: number;
   pagesToVram: number;
@@ -69,12 +77,18 @@ export function compareRow(r: SimResult): CompareRow {
     fallbacks += n.fallbacks;
   }
   let gpuFaultCpuNs = 0;
+  let gpuFaults = 0;
+  let nicFaults = 0;
+  let cpuFaults = 0;
+  for (const n of Object.values(r.nics)) nicFaults += n.nicFaults;
+  for (const w of Object.values(r.workloads)) cpuFaults += w.cpuFaults;
   let pagesToRam = 0;
   let pagesToVram = 0;
   let peerBytes = 0;
   for (const d of Object.values(r.devices)) {
     peerBytes += d.peerBytes;
     gpuFaultCpuNs += d.faultCpuNs;
+    gpuFaults += d.faults;
     hmmCalls += d.hmmCalls;
     hmmPages += d.hmmPages;
     hmmRetries += d.hmmRetries;
@@ -109,6 +123,9 @@ export function compareRow(r: SimResult): CompareRow {
     locks: r.design.locks,
     mapTypeQueries: r.design.mapTypeQueries,
     aliasStructPageBytes: r.design.aliasStructPageBytes,
+    gpuFaults,
+    nicFaults,
+    cpuFaults,
     pagesToRam,
     pagesToVram,
     peerBytes,

@@ -283,7 +283,17 @@ export type SimEvent =
       ceStartNs: number;
       dir: 'h2d' | 'd2h';
     }
-  | { t: number; kind: 'cpu_fault'; workload: string; pages: number; cpuNs: number; core: number }
+  | {
+      t: number;
+      kind: 'cpu_fault';
+      workload: string;
+      pages: number;
+      cpuNs: number;
+      core: number;
+      /** RAM pages in use and each GPU's VRAM pages after the fault (residency samples). */
+      ramPages: number;
+      vramPages: Record<string, number>;
+    }
   | { t: number; kind: 'workload_end'; workload: string }
   | {
       t: number;
@@ -299,6 +309,8 @@ export type SimEvent =
       cpuNs: number;
       core: number;
       ret: number;
+      ramPages: number;
+      vramPages: Record<string, number>;
     }
   | {
       t: number;
@@ -958,7 +970,16 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           yield ns;
           cpus.release(core);
           wm.faultNs += ns;
-          log?.push({ t: engine.now - ns, kind: 'cpu_fault', workload: w.name, pages: 1, cpuNs: ns, core });
+          log?.push({
+            t: engine.now - ns,
+            kind: 'cpu_fault',
+            workload: w.name,
+            pages: 1,
+            cpuNs: ns,
+            core,
+            ramPages: k.alloc.used,
+            vramPages: Object.fromEntries(gpuList.map((g) => [g.cfg.name, g.dev.vramUsed])),
+          });
           acc += perPage;
         }
         if (acc > 0 && wm.pagesTouched % CHUNK === 0) {
@@ -1555,6 +1576,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           cpuNs,
           core,
           ret,
+          ramPages: k.alloc.used,
+          vramPages: Object.fromEntries(gpuList.map((g) => [g.cfg.name, g.dev.vramUsed])),
         });
       }
     }
