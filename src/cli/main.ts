@@ -13,6 +13,7 @@ import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { writeReport } from '../report/html.js';
 import { chromeTrace } from '../report/trace.js';
 import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
+import { DEFAULT_PORT, serveCommand } from '../serve/index.js';
 import { type CompareRow, compare, compareRow as compareRowOf } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate, validateConfig } from '../sim/simulate.js';
 import { DEFAULT_DB_PATH, ResultsStore, type StoredRun, StoreError } from '../store/store.js';
@@ -559,6 +560,14 @@ export async function main(argv: string[]): Promise<number> {
           process.stdout.write(`${table.toString()}\n${runs.length} runs\n`);
         }
       });
+    });
+  program
+    .command('serve')
+    .description('serve the web viewer of stored runs, comparisons, topologies and explorations on 127.0.0.1')
+    .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
+    .option('--port <n>', `port (default ${DEFAULT_PORT}; 0 picks a free one)`)
+    .action(async (opts: { db?: string; port?: string }) => {
+      code = await serveCommand(opts, VERSION);
     });
   program
     .command('schema')

@@ -1,0 +1,379 @@
+/**
+ * The viewer's time-series charts that the HTML report does not have: bytes moved over
+ * time, faults and batches over time, pages moved over time, and the event timeline. They are
+ * drawn like the report's plots (src/report/plots.ts): Observable Plot over a linkedom
+ * document, the report's width and palette, explicit colors, a title and an SVG legend, no
+ * generated ids, so the same input gives the same bytes.
+ */
+import * as Plot from '@observablehq/plot';
+import { parseHTML } from 'linkedom';
+import { type DesignResult, PALETTE, PLOT_WIDTH } from '../report/plots.js';
+import type { SimEvent, SimResult } from '../sim/simulate.js';
+
+const TITLE_HEIGHT = 26;
+const LEGEND_ROW = 18;
+const LEGEND_COLUMN = 190;
+const INK = '#222222';
+const FONT = 'DejaVu Sans, sans-serif';
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+/** Bins of the over-time charts. */
+const BINS = 120;
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function colorOf(keys: readonly string[]): (k: string) => string {
+  return (k) => PALETTE[Math.max(0, keys.indexOf(k)) % PALETTE.length]!;
+}
+
+/** Renders Plot options to the SVG string of the chart (no legend, explicit ink color). */
+export function chartSvg(options: Plot.PlotOptions, height: number): string {
+  const { document } = parseHTML('<!doctype html><html><body></body></html>');
+  const el = Plot.plot({
+    ...options,
+    // linkedom's Document is close enough to the DOM one for Plot.
+    document: document as unknown as Plot.PlotOptions['document'],
+    width: PLOT_WIDTH,
+    height,
+    style: { fontFamily: FONT, fontSize: '11px', color: INK, background: 'white' },
+  }) as unknown as { setAttribute(name: string, value: string): void; outerHTML: string };
+  el.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  return el.outerHTML.replace(/currentColor/g, INK);
+}
+
+/**
+ * Wraps a chart in a standalone SVG with a white background, a title and a legend row of
+ * `legend` keys coloured by `color` (the report's layout).
+ */
+export function frame(
+  title: string,
+  legend: readonly string[],
+  color: (k: string) => string,
+  chart: string,
+  chartHeight: number,
+): string {
+  const perRow = Math.max(1, Math.floor(PLOT_WIDTH / LEGEND_COLUMN));
+  const legendH = Math.ceil(legend.length / perRow) * LEGEND_ROW + 4;
+  const top = TITLE_HEIGHT + legendH;
+  const height = top + chartHeight;
+  // Plot's root <svg> becomes a translated <g> (a nested <svg> gets CSS sizing in browsers).
+  const nested = chart
+    .replace(/^<svg\b[^>]*>/, (tag) =>
+      tag
+        .replace(/ (xmlns|viewBox|width|height)="[^"]*"/g, '')
+        .replace(/^<svg/, `<g transform="translate(0,${top})"`),
+    )
+    .replace(/<\/svg>$/, '</g>')
+    .replace(/<style>[\s\S]*?<\/style>/, '');
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${PLOT_WIDTH}" height="${height}" viewBox="0 0 ${PLOT_WIDTH} ${height}" font-family="${FONT}" font-size="12" fill="${INK}">`,
+    `<title>${esc(title)}</title>`,
+    `<rect width="${PLOT_WIDTH}" height="${height}" fill="white"/>`,
+    `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
+  ];
+  legend.forEach((k, i) => {
+    const x = 10 + (i % perRow) * LEGEND_COLUMN;
+    const y = TITLE_HEIGHT + Math.floor(i / perRow) * LEGEND_ROW;
+    parts.push(
+      `<rect class="legend-swatch" x="${x}" y="${y + 2}" width="12" height="12" fill="${color(k)}"/>`,
+    );
+    parts.push(`<text class="legend-label" x="${x + 17}" y="${y + 12}">${esc(k)}</text>`);
+  });
+  parts.push(nested, '</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+/** A placeholder for data sets with nothing to draw. */
+export function emptyChart(title: string, message: string, chartHeight = 120): string {
+  const height = TITLE_HEIGHT + chartHeight;
+  return `${[
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${PLOT_WIDTH}" height="${height}" viewBox="0 0 ${PLOT_WIDTH} ${height}" font-family="${FONT}" font-size="12" fill="${INK}">`,
+    `<title>${esc(title)}</title>`,
+    `<rect width="${PLOT_WIDTH}" height="${height}" fill="white"/>`,
+    `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
+    `<text x="${PLOT_WIDTH / 2}" y="${TITLE_HEIGHT + chartHeight / 2}" text-anchor="middle">${esc(message)}</text>`,
+    '</svg>',
+  ].join('\n')}\n`;
+}
+
+// ---- events ------------------------------------------------------------------------------
+
+/** Who acts in an event: the GPU, NIC, link or workload it belongs to (else its kind). */
+export function eventAgent(e: SimEvent): string {
+  if (e.kind === 'batch') return e.gpu;
+  if (e.kind === 'nic_fault') return e.nic;
+  if (e.kind === 'transfer') return e.link;
+  return 'workload' in e && typeof e.workload === 'string' ? e.workload : e.kind;
+}
+
+/** When an event ends (ns): its endNs, else after its CPU time, else where it starts. */
+export function eventEnd(e: SimEvent): number {
+  if ('endNs' in e && typeof e.endNs === 'number') return e.endNs;
+  if ('cpuNs' in e && typeof e.cpuNs === 'number') return e.t + e.cpuNs;
+  return e.t;
+}
+
+/** Fields the events table shows elsewhere (or that are too long for a cell). */
+const NOT_DETAIL = new Set(['t', 'kind', 'endNs', 'phases', 'gpu', 'nic', 'link', 'workload']);
+
+/** The rest of an event in words (`faults=12 pagesToVram=512 cpuNs=8400`), for the events table. */
+export function eventDetail(e: SimEvent): string {
+  return Object.entries(e)
+    .filter(([k]) => !NOT_DETAIL.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ');
+}
+
+/** Agents and kinds of a log, in order of first appearance. */
+export function agentsAndKinds(log: readonly SimEvent[]): { agents: string[]; kinds: string[] } {
+  const agents = new Set<string>();
+  const kinds = new Set<string>();
+  for (const e of log) {
+    agents.add(eventAgent(e));
+    kinds.add(e.kind);
+  }
+  return { agents: [...agents], kinds: [...kinds] };
+}
+
+/** An event filter: an agent and/or a kind (undefined: any). */
+export interface EventFilter {
+  agent?: string;
+  kind?: string;
+}
+
+export function matches(e: SimEvent, f: EventFilter): boolean {
+  return (f.kind === undefined || e.kind === f.kind) && (f.agent === undefined || eventAgent(e) === f.agent);
+}
+
+// ---- over-time charts ----------------------------------------------------------------------
+
+function stepLines(
+  title: string,
+  points: { series: string; ms: number; value: number }[],
+  yLabel: string,
+  endMs: number,
+): string {
+  const series = [...new Set(points.map((p) => p.series))];
+  const color = colorOf(series);
+  const height = 300;
+  return frame(
+    title,
+    series,
+    color,
+    chartSvg(
+      {
+        marginLeft: 60,
+        x: { label: 'simulated time (ms)', grid: true, domain: [0, endMs] },
+        y: { label: yLabel, grid: true, zero: true },
+        marks: [
+          Plot.ruleY([0]),
+          ...series.map((s) =>
+            Plot.line(
+              points.filter((p) => p.series === s),
+              { x: 'ms', y: 'value', curve: 'step-after', stroke: color(s), strokeWidth: 1.5 },
+            ),
+          ),
+        ],
+      },
+      height,
+    ),
+    height,
+  );
+}
+
+/**
+ * Bytes moved so far, over simulated time: one step line per run and link direction from the
+ * 'transfer' events (migration copies), and one per run and RDMA workload from its 'message'
+ * events (the payload, which crosses the NIC's and the target's links). Each counts at its end.
+ */
+export function bytesOverTimePlot(results: readonly DesignResult[]): string {
+  const title = 'Bytes moved over time (cumulative): copies per link, RDMA payload per workload';
+  let endMs = 0;
+  let max = 0;
+  const raw: { series: string; ms: number; bytes: number }[] = [];
+  for (const { design, result } of results) {
+    endMs = Math.max(endMs, result.endNs / 1e6);
+    const moves: { series: string; endNs: number; bytes: number }[] = [];
+    for (const e of result.log ?? []) {
+      if (e.kind === 'transfer')
+        moves.push({ series: `${design} · ${e.link}`, endNs: e.endNs, bytes: e.bytes });
+      else if (e.kind === 'message')
+        moves.push({ series: `${design} · ${e.workload} (RDMA)`, endNs: e.endNs, bytes: e.bytes });
+    }
+    moves.sort((a, b) => a.endNs - b.endNs);
+    const total = new Map<string, number>();
+    for (const m of moves) {
+      if (!total.has(m.series)) raw.push({ series: m.series, ms: 0, bytes: 0 });
+      const sum = (total.get(m.series) ?? 0) + m.bytes;
+      total.set(m.series, sum);
+      max = Math.max(max, sum);
+      raw.push({ series: m.series, ms: m.endNs / 1e6, bytes: sum });
+    }
+    for (const [series, sum] of total) raw.push({ series, ms: result.endNs / 1e6, bytes: sum });
+  }
+  if (raw.length === 0) return emptyChart(title, 'no copies or RDMA messages in the event log');
+  const [unit, scale] = max >= GiB ? ['GiB', GiB] : ['MiB', MiB];
+  return stepLines(
+    title,
+    raw.map((p) => ({ series: p.series, ms: p.ms, value: p.bytes / scale })),
+    unit,
+    endMs,
+  );
+}
+
+/** Per-bin sums over [0, endNs) of values from the log; one series per key. */
+function binned(
+  result: SimResult,
+  pick: (e: SimEvent) => [series: string, value: number][],
+): { points: { series: string; ms: number; value: number }[]; binMs: number } {
+  const endNs = Math.max(1, result.endNs);
+  const width = endNs / BINS;
+  const sums = new Map<string, Float64Array>();
+  for (const e of result.log ?? []) {
+    for (const [series, value] of pick(e)) {
+      let s = sums.get(series);
+      if (!s) sums.set(series, (s = new Float64Array(BINS)));
+      s[Math.min(BINS - 1, Math.floor(e.t / width))]! += value;
+    }
+  }
+  const points: { series: string; ms: number; value: number }[] = [];
+  for (const [series, s] of sums) {
+    for (let i = 0; i < BINS; i++) points.push({ series, ms: (i * width) / 1e6, value: s[i]! });
+    points.push({ series, ms: endNs / 1e6, value: s[BINS - 1]! });
+  }
+  return { points, binMs: width / 1e6 };
+}
+
+/** Faults per time bin: GPU faults (as the fault buffer delivers them), NIC faults, CPU faults. */
+export function faultsOverTimePlot(result: SimResult): string {
+  const title = 'Faults over time';
+  const { points, binMs } = binned(result, (e) => {
+    if (e.kind === 'batch') return [[`${e.gpu} faults`, e.faults]];
+    if (e.kind === 'nic_fault') return [[`${e.nic} faults`, 1]];
+    if (e.kind === 'cpu_fault') return [[`${e.workload} CPU faults`, 1]];
+    return [];
+  });
+  if (points.length === 0) return emptyChart(title, 'no faults in the event log');
+  return stepLines(title, points, `faults per ${fmtMs(binMs)} ms`, result.endNs / 1e6);
+}
+
+/** GPU fault batches per time bin, per GPU. */
+export function batchesOverTimePlot(result: SimResult): string {
+  const title = 'GPU fault batches over time';
+  const { points, binMs } = binned(result, (e) => (e.kind === 'batch' ? [[`${e.gpu} batches`, 1]] : []));
+  if (points.length === 0) return emptyChart(title, 'no GPU fault batches in the event log');
+  return stepLines(title, points, `batches per ${fmtMs(binMs)} ms`, result.endNs / 1e6);
+}
+
+/** Pages moved per time bin: to VRAM and evicted by GPU batches, faulted by the NIC and the CPU. */
+export function pagesOverTimePlot(result: SimResult): string {
+  const title = 'Pages moved and faulted over time';
+  const { points, binMs } = binned(result, (e) => {
+    if (e.kind === 'batch')
+      return [
+        [`${e.gpu} pages to VRAM`, e.pagesToVram],
+        [`${e.gpu} pages evicted`, e.evictedPages],
+      ];
+    if (e.kind === 'nic_fault') return [[`${e.nic} fault pages`, e.pages]];
+    if (e.kind === 'cpu_fault') return [[`${e.workload} CPU fault pages`, e.pages]];
+    return [];
+  });
+  if (points.length === 0) return emptyChart(title, 'no faults in the event log');
+  return stepLines(title, points, `pages (4 KiB) per ${fmtMs(binMs)} ms`, result.endNs / 1e6);
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 10 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(1) : ms.toPrecision(2);
+}
+
+// ---- the event timeline --------------------------------------------------------------------
+
+/**
+ * The kinds of the log in a fixed order, so colors stay put when a filter hides some; kinds the
+ * log has beyond these follow in order of appearance.
+ */
+export const EVENT_KINDS = ['batch', 'transfer', 'nic_fault', 'cpu_fault', 'message', 'workload_end'];
+
+/** EVENT_KINDS, then the log's other kinds. */
+export function kindOrder(log: readonly SimEvent[]): string[] {
+  const out = [...EVENT_KINDS];
+  for (const e of log) if (!out.includes(e.kind)) out.push(e.kind);
+  return out;
+}
+
+/**
+ * The event timeline: one lane per agent, a bar per event from its start to its end, coloured
+ * by kind. Events of one lane and kind that start within a pixel of the previous bar's end are
+ * merged into it (the bar's title says how many), so a long log stays a small SVG.
+ */
+export function timelinePlot(
+  result: SimResult,
+  filter: EventFilter,
+): { svg: string; total: number; bars: number } {
+  const title = `Event timeline${filter.agent ? ` · ${filter.agent}` : ''}${filter.kind ? ` · ${filter.kind}` : ''}`;
+  const log = result.log ?? [];
+  const { agents } = agentsAndKinds(log);
+  const order = kindOrder(log);
+  const endNs = Math.max(1, result.endNs);
+  const pixelNs = endNs / (PLOT_WIDTH - 120);
+  interface Bar {
+    agent: string;
+    kind: string;
+    t0: number;
+    t1: number;
+    n: number;
+  }
+  const open = new Map<string, Bar>();
+  const bars: Bar[] = [];
+  let total = 0;
+  const sorted = log.filter((e) => matches(e, filter));
+  total = sorted.length;
+  sorted.sort((a, b) => a.t - b.t);
+  for (const e of sorted) {
+    const agent = eventAgent(e);
+    const key = `${agent}\u0000${e.kind}`;
+    const t1 = Math.max(eventEnd(e), e.t + pixelNs);
+    const bar = open.get(key);
+    if (bar && e.t <= bar.t1 + pixelNs) {
+      bar.t1 = Math.max(bar.t1, t1);
+      bar.n++;
+    } else {
+      const b = { agent, kind: e.kind, t0: e.t, t1, n: 1 };
+      bars.push(b);
+      open.set(key, b);
+    }
+  }
+  if (bars.length === 0) return { svg: emptyChart(title, 'no events match the filter'), total, bars: 0 };
+  const lanes = agents.filter((a) => bars.some((b) => b.agent === a));
+  const kinds = order.filter((k) => bars.some((b) => b.kind === k));
+  const color = (k: string) => PALETTE[order.indexOf(k) % PALETTE.length]!;
+  const height = 60 + lanes.length * 28;
+  const svg = frame(
+    title,
+    kinds,
+    color,
+    chartSvg(
+      {
+        marginLeft: 110,
+        x: { label: 'simulated time (ms)', grid: true, domain: [0, endNs / 1e6] },
+        y: { label: null, domain: lanes, padding: 0.2 },
+        color: { domain: kinds, range: kinds.map(color) },
+        marks: [
+          Plot.barX(bars, {
+            x1: (b: Bar) => b.t0 / 1e6,
+            x2: (b: Bar) => b.t1 / 1e6,
+            y: 'agent',
+            fill: 'kind',
+            title: (b: Bar) =>
+              `${b.agent} ${b.kind}${b.n > 1 ? ` ×${b.n}` : ''}: ${(b.t0 / 1e6).toFixed(3)}–${(b.t1 / 1e6).toFixed(3)} ms`,
+          }),
+        ],
+      },
+      height,
+    ),
+    height,
+  );
+  return { svg, total, bars: bars.length };
+}
