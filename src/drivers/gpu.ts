@@ -790,33 +790,47 @@ export class GpuDevice {
     const st = this.stats;
     st.batches++;
     st.faults += n;
-    // Coalesce: one entry per page, write if any fault on it wrote; sorted by address.
-    const pages = new Map<number, boolean>();
+    // Coalesce: one entry per page, write if any fault on it wrote; sorted by address. Typed
+    // arrays, no object per fault: a key is the page address plus 1 for a write (addresses are
+    // multiples of 4 KiB), so after a numeric sort a page's read and write faults sit together.
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++)
+      keys[i] = Math.floor(addrs[i]! / PAGE_SIZE) * PAGE_SIZE + (writes[i]! !== 0 ? 1 : 0);
+    keys.sort();
+    const sorted = new Float64Array(n);
+    const sortedWrite = new Uint8Array(n);
+    let u = 0;
     for (let i = 0; i < n; i++) {
-      const p = Math.floor(addrs[i]! / PAGE_SIZE) * PAGE_SIZE;
-      const w = writes[i]! !== 0;
-      if (pages.has(p)) {
-        st.duplicateFaults++;
-        if (w) pages.set(p, true);
-      } else pages.set(p, w);
-    }
-    res.uniquePages = pages.size;
-    const sorted = [...pages.keys()].sort((a, b) => a - b);
-    const evictedBefore = st.evictedPages;
-    const done = new Set<number>();
-    for (const va of sorted) {
-      if (done.has(va)) continue;
-      const write = pages.get(va)!;
-      if (m.translate(va, write)) {
-        done.add(va);
-        continue;
+      const key = keys[i]!;
+      const w = key % PAGE_SIZE;
+      const p = key - w;
+      if (u > 0 && sorted[u - 1] === p) {
+        if (w) sortedWrite[u - 1] = 1;
+      } else {
+        sorted[u] = p;
+        sortedWrite[u] = w;
+        u++;
       }
+    }
+    st.duplicateFaults += n - u;
+    res.uniquePages = u;
+    const faulting = sorted.subarray(0, u);
+    const evictedBefore = st.evictedPages;
+    // Pages below doneUntil are done: every range serviced is an interval holding its (sorted,
+    // ascending) fault address, so a later fault lies in an earlier range only if it lies
+    // below that range's end.
+    let doneUntil = -1;
+    for (let j = 0; j < u; j++) {
+      const va = faulting[j]!;
+      if (va < doneUntil) continue;
+      const write = sortedWrite[j] === 1;
+      if (m.translate(va, write)) continue;
       const [cs, ce] = this.chunkFor(m, va);
       res.serviced++;
       if (this.thrashing && this.thrashingPinned(va, nowNs, res)) {
         // Pinned in RAM: map the system pages (remote access over the interconnect).
         this.mapRange(m, cs, ce, write, res);
-        for (let a = cs; a < ce; a += PAGE_SIZE) done.add(a);
+        doneUntil = Math.max(doneUntil, ce);
         continue;
       }
       if (
@@ -825,7 +839,7 @@ export class GpuDevice {
       ) {
         // Map the system pages where they are; the GPU reads them over its link.
         this.mapRange(m, cs, ce, write, res);
-        for (let a = cs; a < ce; a += PAGE_SIZE) done.add(a);
+        doneUntil = Math.max(doneUntil, ce);
         continue;
       }
       this.forceMigrate.delete(va);
@@ -833,16 +847,17 @@ export class GpuDevice {
       let ms = cs;
       let me = ce;
       if (this.prefetch) {
-        const [ps, pe, extra] = this.prefetchRegion(m, res, va, cs, ce, sorted);
+        const [ps, pe, extra] = this.prefetchRegion(m, res, va, cs, ce, faulting);
         moved += extra;
         ms = Math.min(ms, ps);
         me = Math.max(me, pe);
       }
       res.pagesToVram += moved;
       st.pagesToVram += moved;
-      // Map the chunk; writes need the writable mapping.
+      // Map the chunk; writes need the writable mapping (any write fault inside it).
       let anyWrite = write;
-      for (let a = ms; a < me; a += PAGE_SIZE) if (pages.get(a)) anyWrite = true;
+      for (let x = lowerBound(faulting, ms); x < u && faulting[x]! < me && !anyWrite; x++)
+        if (sortedWrite[x]) anyWrite = true;
       let r = this.mapRange(m, ms, me, anyWrite, res);
       if (r === 0 && this.placement !== 'pinned' && this.hasSystemPages(m, ms, me)) {
         // The walk faulted another device's pages back to RAM (migrate_to_ram): first touch
@@ -855,7 +870,7 @@ export class GpuDevice {
         }
       }
       if (r !== 0 && ms !== va) this.mapRange(m, va, va + PAGE_SIZE, write, res);
-      for (let a = ms; a < me; a += PAGE_SIZE) done.add(a);
+      doneUntil = Math.max(doneUntil, me);
     }
     res.evictedPages = st.evictedPages - evictedBefore;
     res.transfers.push(...this.pendingTransfers);
@@ -947,7 +962,7 @@ export class GpuDevice {
     va: number,
     cs: number,
     ce: number,
-    faulting: number[],
+    faulting: ArrayLike<number>,
   ): [number, number, number] {
     const block = Math.floor(va / PMD_SIZE) * PMD_SIZE;
     const vma = m.mm.vmaLookup(va);
@@ -959,9 +974,11 @@ export class GpuDevice {
       const a = block + i * PAGE_SIZE;
       if ((a >= cs && a < ce) || this.isResident(m, a)) count[Math.floor(i / per)]!++;
     }
-    for (const a of faulting)
+    for (let x = 0; x < faulting.length; x++) {
+      const a = faulting[x]!;
       if (a >= block && a < block + PMD_SIZE && !(a >= cs && a < ce))
         count[Math.floor((a - block) / SZ_64K)]!++;
+    }
     // Walk up the tree: the largest subtree over the threshold that contains va.
     const leaf = Math.floor((va - block) / SZ_64K);
     let best: [number, number] | null = null;
@@ -996,4 +1013,16 @@ export class GpuDevice {
     const pfn = m.devicePfn(va);
     return pfn !== 0 && this.ownsVram(pfn);
   }
+}
+
+/** The first index of sorted `a` whose value is >= x (a.length when none). */
+function lowerBound(a: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

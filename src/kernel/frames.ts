@@ -70,6 +70,9 @@ export class FrameTable {
   populate(pfn: number, n: number): void {
     const first = pfn >>> SECTION_SHIFT;
     const last = (pfn + n - 1) >>> SECTION_SHIFT;
+    // Keep the array dense (explicit undefined up to the highest section): a store far past
+    // its end would turn it into a dictionary, and every frame access into a hash lookup.
+    while (this.sections.length <= last) this.sections.push(undefined);
     for (let i = first; i <= last; i++) if (this.sections[i] === undefined) this.sections[i] = new Section();
   }
 
