@@ -187,7 +187,8 @@ function walkPmd(k: Kernel, s: WalkState, vma: Vma, addr: number, end: number): 
     const need = rangeNeedFault(range, i0, i1, 0);
     if (need) {
       s.last = addr;
-      return -EBUSY; // wait for the migration, then walk again from here
+      k.waitFolio = slot.pfn; // migration_entry_wait: sleep on the folio, then walk again from here
+      return -EBUSY;
     }
     fill(range, i0, i1, 0);
     return 0;
@@ -300,6 +301,8 @@ function walkPmd(k: Kernel, s: WalkState, vma: Vma, addr: number, end: number): 
     }
     if (type === PTE_MIGRATION) {
       s.last = addr + (i - i0) * PAGE_SIZE;
+      // migration_entry_wait sleeps until the folio under migration is unlocked.
+      k.waitFolio = k.frames.head(t.pfn[j]!);
       return -EBUSY;
     }
     return -EFAULT; // markers, hwpoison
@@ -413,12 +416,21 @@ export function* hmmRangeFaultSteps(k: Kernel, mm: Mm, range: HmmRange): Generat
   let ret: number;
   do {
     if (mmuIntervalCheckRetry(range.notifier, range.notifierSeq)) return -EBUSY;
+    k.waitFolio = -1;
     ret = yield* walkRange(k, s, s.last, range.end);
     if (ret === FAULT_PENDING) {
+      k.waitFolio = -1;
       ret = hmmVmaFault(k, s);
-      if (ret === -EBUSY) yield 'hmm_fault_done';
+      if (ret === -EBUSY) {
+        const folio = k.waitFolio;
+        k.waitFolio = -1;
+        // Sleep on a locked device-private folio (see Kernel.fixes), or retry at once.
+        yield folio >= 0 ? `folio_wait_locked:${folio}` : 'hmm_fault_done';
+      }
     } else if (ret === -EBUSY) {
-      yield 'migration_entry_wait';
+      const folio = k.waitFolio;
+      k.waitFolio = -1;
+      yield folio >= 0 ? `migration_entry_wait:${folio}` : 'migration_entry_wait';
     }
   } while (ret === -EBUSY);
   return ret;

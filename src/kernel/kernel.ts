@@ -26,10 +26,12 @@ import {
   PG_TAIL,
   PG_ZERO,
   SECTION_FRAMES,
+  SLOT_BYTES,
   SUBSECTION_SHIFT,
 } from './frames.js';
 import { type DevPagemap, KernelHang } from './memremap.js';
 import type { AnonVma, Inode, Mm, Vma } from './mm.js';
+import { pageTableBytes } from './pgtable.js';
 
 export type ThpMode = 'always' | 'madvise' | 'never';
 
@@ -106,6 +108,11 @@ class PageAllocator {
     this.free0[this.n0++] = pfn;
   }
 
+  /** Bytes of the free lists (they grow with pages freed, not with RAM). */
+  memoryBytes(): number {
+    return this.free0.byteLength + this.free9.length * SLOT_BYTES;
+  }
+
   free(pfn: number, order: number): void {
     this.used -= 2 ** order;
     if (order === 0) this.push0(pfn);
@@ -133,6 +140,20 @@ export class Kernel {
   /** Next free device physical pfn (request_free_mem_region hands out ranges above RAM). */
   private deviceCursor: number;
   observer: KernelObserver | null = null;
+  /**
+   * Upstream fixes the model can switch off, to reproduce the races they fixed (the race
+   * explorer's buggy variants, src/explore/). Default: Linux as of 7.0 (all on).
+   * - hmmWaitOnLockedFolio: a fault that meets a locked device-private folio sleeps until it is
+   *   unlocked before hmm_range_fault retries ("mm: Fix a hmm_range_fault() livelock /
+   *   starvation problem", T. Hellström, 2026). Off: hmm_range_fault spins on -EBUSY.
+   */
+  readonly fixes = { hmmWaitOnLockedFolio: true };
+  /**
+   * Set by a fault that met a locked device-private folio (with fixes.hmmWaitOnLockedFolio):
+   * the folio to sleep on. hmm_range_fault's steps yield `folio_wait_locked:<pfn>` for it, which
+   * a scheduler treats as blocking until the folio is unlocked.
+   */
+  waitFolio = -1;
 
   constructor(opts: KernelOptions) {
     this.ramPages = Math.floor(opts.ramBytes / 2 ** PAGE_SHIFT);
@@ -156,6 +177,17 @@ export class Kernel {
       f.setFlags(this.hugeZeroPfn + i, PG_ZERO | PG_KERNEL | PG_ALLOCATED | PG_TAIL);
       f.setOrder(this.hugeZeroPfn + i, HPAGE_PMD_ORDER);
     }
+  }
+
+  /**
+   * Model memory, in bytes: `frames` is the frame table (sections, page contents) and the
+   * allocator's free lists; `pageTables` every live mm's page tables. Both grow with the pages
+   * in use and the address space mapped, not with the RAM or device memory declared.
+   */
+  memoryBytes(): { frames: number; pageTables: number } {
+    let pageTables = 0;
+    for (const mm of this.mms.values()) pageTables += pageTableBytes(mm.pt);
+    return { frames: this.frames.memoryBytes() + this.alloc.memoryBytes(), pageTables };
   }
 
   newId(): number {

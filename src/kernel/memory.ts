@@ -338,7 +338,12 @@ function doDevicePrivateFault(
 ): number {
   const f = k.frames;
   let head = f.head(pfn);
-  if (f.hasFlag(head, PG_LOCKED)) return VM_FAULT_RETRY;
+  if (f.hasFlag(head, PG_LOCKED)) {
+    // do_swap_page's trylock failed: with the 2026 fix the fault sleeps on the folio lock
+    // (softleaf_entry_wait_on_locked) before the caller retries; without it, it returns at once.
+    if (k.fixes.hmmWaitOnLockedFolio) k.waitFolio = head;
+    return VM_FAULT_RETRY;
+  }
   if (pteMapped && f.nrPages(head) > 1) {
     // A PTE-mapped device folio (its PMD was split by munmap, mremap or mprotect): only the
     // faulting page goes back, so split the folio first, as the driver's folio_split path does.

@@ -1,0 +1,730 @@
+/**
+ * The race explorer: runs the agents of a race model (CPU threads, device fault handlers,
+ * migration workers, hot unplug) as resumable steps and checks invariants after every step,
+ * over one seeded random interleaving at a time or over every interleaving of a small
+ * configuration.
+ *
+ * Scheduling model (a non-preemptible kernel, as most distribution kernels are built):
+ * - An agent runs from one yield to the next atomically; what runs between two yields of the
+ *   kernel model is what runs under one lock there.
+ * - An agent that yields a `Wait` sleeps until its condition holds (a lock, a fence, a folio
+ *   unlock); it is not schedulable meanwhile.
+ * - Agents pinned to one CPU share it: once one has started and not yet slept or finished, the
+ *   others on that CPU cannot run (nothing preempts kernel code). Agents without a `cpu` each
+ *   have their own.
+ *
+ * Exhaustive mode is stateless search with replay: a world cannot be copied (agents are
+ * generators), so going back in the search rebuilds the world and replays the schedule
+ * prefix. States are hashed (the model's `digest` plus each agent's `local` state) to prune
+ * revisits. A back edge to a state on the search stack closes a cycle; if the cycle is weakly
+ * fair (no agent stays enabled all along it without running) and no operation finishes in it,
+ * it is a livelock. Every operation must also finish within `maxOpSteps` of its agent's steps.
+ *
+ * Counterexamples are the shortest schedule to the failing state among the edges the search
+ * recorded (a breadth-first search over them), replayed to print a timeline.
+ */
+import { Rng } from '../sim/rng.js';
+import type { Counterexample, Coverage, ExploreResult, ExploreStep, Violation } from './types.js';
+
+/** A yield that puts the agent to sleep until `until()` holds. */
+export interface Wait {
+  wait: string;
+  until: () => boolean;
+  /** The kernel or driver call it sleeps in. */
+  call?: string;
+}
+
+/** A yield with more than a label. */
+export interface StepNote {
+  step: string;
+  call?: string;
+  /**
+   * The step just run touched nothing another agent reads or writes: the explorer runs the
+   * agent's next step at once instead of branching (partial-order reduction).
+   */
+  local?: boolean;
+}
+
+export type AgentYield = string | Wait | StepNote;
+
+export interface Agent {
+  name: string;
+  /** CPU the agent is pinned to (agents on one CPU do not preempt each other). */
+  cpu?: number;
+  body: Generator<AgentYield, void, void>;
+  /**
+   * Everything the agent's future depends on besides the shared state (its phase, retry mode,
+   * what it has read so far), as a string. Two states with equal digests and equal locals must
+   * behave the same: the search prunes on it. Default: the last label yielded.
+   */
+  local?: () => string;
+  /** The kernel/driver call the agent is in, for the timeline (default: the last label). */
+  call?: () => string;
+}
+
+/** One fresh instance of a race model: the shared world and its agents. */
+export interface RaceWorld {
+  agents: Agent[];
+  /** The shared state, canonical (pfn numbers abstracted), for hashing. */
+  digest(): string;
+  /** A readable view of the shared state, key by key, for the timeline's "what changed". */
+  describe(): Map<string, string>;
+  /** A violation the last step caused (device access checks record them), or null. */
+  takeViolation(): Violation | null;
+  /** Checks once every agent has finished: refcounts, mapcounts, locks, device views. */
+  quiescent(): Violation | null;
+  /** Operations finished so far (all agents together). */
+  opsDone(): number;
+}
+
+export interface RaceModel {
+  name: string;
+  description: string;
+  create(): RaceWorld;
+}
+
+export interface ExploreOptions {
+  mode: 'exhaustive' | 'random';
+  /** Random mode: schedules to run. */
+  runs?: number;
+  seed?: number;
+  maxStates?: number;
+  maxDepth?: number;
+  /** Steps one agent may take inside one operation before it is a progress violation. */
+  maxOpSteps?: number;
+}
+
+class Exec {
+  readonly world: RaceWorld;
+  readonly agents: Agent[];
+  readonly done: boolean[];
+  readonly waits: (Wait | null)[];
+  readonly labels: string[];
+  readonly calls: string[];
+  /** Steps since the agent's operation count last changed. */
+  readonly opSteps: number[];
+  /** Agent holding each CPU (started, not asleep, not done), or -1. */
+  readonly cpuHolder = new Map<number, number>();
+  reduced = 0;
+  lastLocal = false;
+
+  constructor(model: RaceModel) {
+    this.world = model.create();
+    this.agents = this.world.agents;
+    const n = this.agents.length;
+    this.done = new Array(n).fill(false);
+    this.waits = new Array(n).fill(null);
+    this.labels = new Array(n).fill('start');
+    this.calls = new Array(n).fill('');
+    this.opSteps = new Array(n).fill(0);
+  }
+
+  enabled(i: number): boolean {
+    if (this.done[i]) return false;
+    const w = this.waits[i];
+    if (w && !w.until()) return false;
+    const cpu = this.agents[i]!.cpu;
+    if (cpu !== undefined) {
+      const h = this.cpuHolder.get(cpu);
+      if (h !== undefined && h !== i) return false;
+    }
+    return true;
+  }
+
+  enabledSet(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.agents.length; i++) if (this.enabled(i)) out.push(i);
+    return out;
+  }
+
+  /** Runs agent i to its next yield. Returns the step for the timeline. */
+  step(i: number, index: number, before: Map<string, string> | null): ExploreStep {
+    const a = this.agents[i]!;
+    const ops0 = this.world.opsDone();
+    this.waits[i] = null;
+    if (a.cpu !== undefined) this.cpuHolder.set(a.cpu, i);
+    const r = a.body.next();
+    let label: string;
+    let call = '';
+    this.lastLocal = false;
+    if (r.done) {
+      this.done[i] = true;
+      label = 'done';
+    } else if (typeof r.value === 'string') {
+      label = r.value;
+    } else if ('wait' in r.value) {
+      this.waits[i] = r.value;
+      label = `sleep: ${r.value.wait}`;
+      call = r.value.call ?? '';
+    } else {
+      label = r.value.step;
+      call = r.value.call ?? '';
+      this.lastLocal = r.value.local === true;
+    }
+    if (a.cpu !== undefined && (this.done[i] || this.waits[i])) this.cpuHolder.delete(a.cpu);
+    this.labels[i] = label;
+    this.calls[i] = call || a.call?.() || '';
+    this.opSteps[i] = this.world.opsDone() !== ops0 || this.done[i] ? 0 : this.opSteps[i]! + 1;
+    return {
+      index,
+      agent: a.name,
+      step: label,
+      call: this.calls[i]!,
+      change: before ? diff(before, this.world.describe()) : '',
+    };
+  }
+
+  hash(): string {
+    const parts = [this.world.digest()];
+    for (let i = 0; i < this.agents.length; i++) {
+      const a = this.agents[i]!;
+      parts.push(
+        `${i}${this.done[i] ? 'D' : this.waits[i] ? 'W' : 'R'}|${this.labels[i]}|${a.local ? a.local() : ''}`,
+      );
+    }
+    for (const [cpu, h] of [...this.cpuHolder].sort((x, y) => x[0] - y[0])) parts.push(`cpu${cpu}=${h}`);
+    return parts.join('\n');
+  }
+
+  allDone(): boolean {
+    return this.done.every(Boolean);
+  }
+}
+
+function diff(a: Map<string, string>, b: Map<string, string>): string {
+  const out: string[] = [];
+  for (const [k, v] of b) {
+    const old = a.get(k);
+    if (old !== v) out.push(old === undefined ? `${k}: ${v}` : `${k}: ${old} → ${v}`);
+  }
+  for (const k of a.keys()) if (!b.has(k)) out.push(`${k}: gone`);
+  return out.join('; ');
+}
+
+/** The agent index each character of a schedule string names: 0-9, then a-z, then A-Z. */
+const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+export function encodeSchedule(choices: readonly number[]): string {
+  return choices.map((c) => ALPHABET[c]).join('');
+}
+
+export class ScheduleError extends Error {}
+
+export function decodeSchedule(s: string, agents: number): number[] {
+  const out: number[] = [];
+  for (const [i, ch] of [...s].entries()) {
+    const c = ALPHABET.indexOf(ch);
+    if (c < 0 || c >= agents)
+      throw new ScheduleError(
+        `schedule character ${i + 1} '${ch}' names no agent (this model has ${agents}: ${ALPHABET.slice(0, agents)})`,
+      );
+    out.push(c);
+  }
+  return out;
+}
+
+interface Node {
+  hash: string;
+  enabled: number[];
+  /** Edges: agent -> node id. */
+  edges: Map<number, number>;
+  ops: number;
+}
+
+/** Replays a schedule from a fresh world; returns the timeline and what failed, if anything. */
+export function replay(
+  model: RaceModel,
+  schedule: readonly number[],
+  opts: { maxOpSteps?: number } = {},
+): { steps: ExploreStep[]; violation: Violation | null; exec: Exec } {
+  const ex = new Exec(model);
+  const steps: ExploreStep[] = [];
+  const maxOp = opts.maxOpSteps ?? 200;
+  for (const [n, a] of schedule.entries()) {
+    if (!ex.enabled(a)) {
+      return {
+        steps,
+        exec: ex,
+        violation: {
+          invariant: 'progress',
+          message: `replay: step ${n + 1} schedules ${ex.agents[a]?.name ?? a}, which cannot run there (done, asleep, or its CPU is taken)`,
+        },
+      };
+    }
+    steps.push(ex.step(a, n, ex.world.describe()));
+    const v = ex.world.takeViolation() ?? progressViolation(ex, a, maxOp);
+    if (v) return { steps, violation: v, exec: ex };
+  }
+  if (ex.allDone()) return { steps, violation: ex.world.quiescent(), exec: ex };
+  if (ex.enabledSet().length === 0) return { steps, violation: deadlock(ex), exec: ex };
+  return { steps, violation: null, exec: ex };
+}
+
+function progressViolation(ex: Exec, a: number, maxOp: number): Violation | null {
+  if (ex.opSteps[a]! <= maxOp) return null;
+  return {
+    invariant: 'progress',
+    message: `${ex.agents[a]!.name} took more than ${maxOp} steps in one operation without finishing it`,
+  };
+}
+
+function deadlock(ex: Exec): Violation {
+  const stuck = ex.agents
+    .map((a, i) => (ex.done[i] ? null : `${a.name} (${ex.labels[i]})`))
+    .filter((x): x is string => x !== null);
+  return {
+    invariant: 'deadlock',
+    message: `no agent can run, and these have not finished: ${stuck.join(', ')}`,
+  };
+}
+
+/** Weak fairness: no agent is enabled at every state of the cycle without stepping in it. */
+function fairCycle(cycleStates: readonly Node[], stepped: ReadonlySet<number>): boolean {
+  const always = new Set(cycleStates[0]!.enabled);
+  for (const s of cycleStates.slice(1))
+    for (const a of [...always]) if (!s.enabled.includes(a)) always.delete(a);
+  for (const a of always) if (!stepped.has(a)) return false;
+  return true;
+}
+
+/** Explores a race model; see the module comment. */
+export function explore(model: RaceModel, opts: ExploreOptions): ExploreResult {
+  return opts.mode === 'random' ? exploreRandom(model, opts) : exploreExhaustive(model, opts);
+}
+
+function agentNames(model: RaceModel): string[] {
+  return model.create().agents.map((a) => a.name);
+}
+
+function exploreExhaustive(model: RaceModel, opts: ExploreOptions): ExploreResult {
+  const maxStates = opts.maxStates ?? 100_000;
+  const maxDepth = opts.maxDepth ?? 400;
+  const maxOp = opts.maxOpSteps ?? 200;
+  const nodes: Node[] = [];
+  const ids = new Map<string, number>();
+  /** Choices of each recorded edge (the agent, then any local steps it ran at once), by `${from}>${agent}`. */
+  const edgeChoices = new Map<string, number[]>();
+  const cov: Coverage = {
+    states: 0,
+    transitions: 0,
+    pruned: 0,
+    reduced: 0,
+    maxDepth: 0,
+    schedules: 0,
+    complete: true,
+  };
+
+  let live = new Exec(model);
+  let livePath: number[] = [];
+
+  /** Steps `ex` with agent a, then any local steps that follow at once. */
+  const advance = (ex: Exec, a: number): { choices: number[]; violation: Violation | null } => {
+    const choices = [a];
+    ex.step(a, 0, null);
+    let v = ex.world.takeViolation() ?? progressViolation(ex, a, maxOp);
+    while (!v && ex.lastLocal && ex.enabled(a)) {
+      ex.step(a, 0, null);
+      choices.push(a);
+      cov.reduced++;
+      v = ex.world.takeViolation() ?? progressViolation(ex, a, maxOp);
+    }
+    return { choices, violation: v };
+  };
+
+  const nodeOf = (ex: Exec): { id: number; fresh: boolean } => {
+    const h = ex.hash();
+    const old = ids.get(h);
+    if (old !== undefined) return { id: old, fresh: false };
+    const id = nodes.length;
+    nodes.push({ hash: h, enabled: ex.enabledSet(), edges: new Map(), ops: ex.world.opsDone() });
+    ids.set(h, id);
+    return { id, fresh: true };
+  };
+  const finish = (ex: Exec): Violation | null => {
+    if (ex.allDone()) return ex.world.quiescent();
+    if (ex.enabledSet().length === 0) return deadlock(ex);
+    return null;
+  };
+  /** The schedule along the search stack. */
+  const pathTo = (frames: readonly { id: number; via: number[] }[]): number[] => frames.flatMap((f) => f.via);
+
+  const root = nodeOf(live).id;
+  const stack: { id: number; next: number; via: number[] }[] = [{ id: root, next: 0, via: [] }];
+  const onStack = new Map<number, number>([[root, 0]]);
+  /** A violation: at node `at`, or on the edge from `at` by `agent`; or a livelock schedule. */
+  let failure: { violation: Violation; at: number; agent?: number; schedule?: number[] } | null = null;
+  const atRoot = finish(live);
+  if (atRoot) failure = { violation: atRoot, at: root };
+
+  while (stack.length > 0 && !failure) {
+    const top = stack[stack.length - 1]!;
+    const node = nodes[top.id]!;
+    if (top.next >= node.enabled.length) {
+      stack.pop();
+      onStack.delete(top.id);
+      continue;
+    }
+    if (nodes.length >= maxStates) {
+      cov.complete = false;
+      cov.boundHit = 'max-states';
+      break;
+    }
+    const a = node.enabled[top.next++]!;
+    // Bring the live world to this node: replay the stack's schedule if the search moved on.
+    const here = pathTo(stack);
+    if (!samePath(livePath, here)) {
+      live = new Exec(model);
+      for (const c of here) live.step(c, 0, null);
+    }
+    const { choices, violation } = advance(live, a);
+    livePath = [...here, ...choices];
+    cov.transitions += choices.length;
+    if (violation) {
+      failure = { violation, at: top.id, agent: a };
+      edgeChoices.set(`${top.id}>${a}`, choices);
+      break;
+    }
+    const { id, fresh } = nodeOf(live);
+    node.edges.set(a, id);
+    edgeChoices.set(`${top.id}>${a}`, choices);
+    if (!fresh) {
+      cov.pruned++;
+      const at = onStack.get(id);
+      if (at === undefined) continue;
+      // A back edge closes a cycle: stack[at..] and back to `id` by agent a.
+      const cycle = stack.slice(at);
+      const stepped = new Set<number>([a]);
+      for (let j = at + 1; j < stack.length; j++) for (const c of stack[j]!.via) stepped.add(c);
+      for (const c of choices) stepped.add(c);
+      const cycleNodes = cycle.map((f) => nodes[f.id]!);
+      const progress =
+        cycleNodes.some((c) => c.ops !== cycleNodes[0]!.ops) || nodes[id]!.ops !== cycleNodes[0]!.ops;
+      if (!progress && fairCycle(cycleNodes, stepped)) {
+        const prefix = pathTo(stack.slice(0, at + 1));
+        const names = [...stepped].sort((x, y) => x - y).map((s) => live.agents[s]!.name);
+        failure = {
+          violation: {
+            invariant: 'livelock',
+            message: `a cycle of ${livePath.length - prefix.length} steps returns to the same state, with ${names.join(', ')} running and no operation finishing`,
+            cycleStart: prefix.length,
+          },
+          at: id,
+          schedule: livePath.slice(),
+        };
+      }
+      continue;
+    }
+    cov.maxDepth = Math.max(cov.maxDepth, livePath.length);
+    const end = finish(live);
+    if (end) {
+      failure = { violation: end, at: id };
+      break;
+    }
+    if (live.allDone()) {
+      cov.schedules++;
+      continue;
+    }
+    if (livePath.length >= maxDepth) {
+      cov.complete = false;
+      cov.boundHit = 'max-depth';
+      continue;
+    }
+    stack.push({ id, next: 0, via: choices });
+    onStack.set(id, stack.length - 1);
+  }
+  cov.states = nodes.length;
+
+  // Livelocks made of several back-edge cycles (each unfair on its own) show up only in the
+  // graph as a whole: look for a strongly connected component that holds a weakly fair cycle.
+  if (!failure) {
+    const ll = fairComponent(nodes);
+    if (ll) {
+      const prefix = shortestPath(nodes, edgeChoices, root, ll.entry) ?? [];
+      const cycle = ll.cycle.flatMap(([from, agent]) => edgeChoices.get(`${from}>${agent}`)!);
+      const names = [...new Set(ll.cycle.map(([, agent]) => agent))]
+        .sort((x, y) => x - y)
+        .map((x) => live.agents[x]!.name);
+      failure = {
+        violation: {
+          invariant: 'livelock',
+          message: `a cycle of ${cycle.length} steps returns to the same state, with ${names.join(', ')} running and no operation finishing`,
+          cycleStart: prefix.length,
+        },
+        at: ll.entry,
+        schedule: [...prefix, ...cycle],
+      };
+    }
+  }
+
+  let counterexample: Counterexample | null = null;
+  if (failure) {
+    let schedule: number[];
+    if (failure.schedule) {
+      schedule = failure.schedule;
+    } else {
+      // The shortest path the search recorded to the failing state (breadth-first over its edges).
+      schedule = shortestPath(nodes, edgeChoices, root, failure.at) ?? livePath;
+      if (failure.agent !== undefined)
+        schedule = [...schedule, ...edgeChoices.get(`${failure.at}>${failure.agent}`)!];
+    }
+    const r = replay(model, schedule, { maxOpSteps: maxOp });
+    const violation =
+      failure.violation.invariant === 'livelock' ? failure.violation : (r.violation ?? failure.violation);
+    counterexample = { schedule: encodeSchedule(schedule), steps: r.steps, violation };
+  }
+  return {
+    scenario: model.name,
+    mode: 'exhaustive',
+    agents: live.agents.map((x) => x.name),
+    coverage: cov,
+    counterexample,
+  };
+}
+
+/**
+ * Tarjan's strongly connected components over the recorded state graph. A component in which
+ * every agent that is enabled at all of its states also steps somewhere inside it holds a
+ * weakly fair cycle (one that visits every state and takes every internal edge). Returns the
+ * component's entry state and such a cycle as (state, agent) edges, or null.
+ */
+function fairComponent(nodes: readonly Node[]): { entry: number; cycle: [number, number][] } | null {
+  const n = nodes.length;
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStk = new Uint8Array(n);
+  const stk: number[] = [];
+  let counter = 0;
+  const comps: number[][] = [];
+  for (let r = 0; r < n; r++) {
+    if (index[r] !== -1) continue;
+    const work: { v: number; it: number[]; i: number }[] = [];
+    const push = (v: number) => {
+      index[v] = low[v] = counter++;
+      stk.push(v);
+      onStk[v] = 1;
+      work.push({ v, it: [...nodes[v]!.edges.values()], i: 0 });
+    };
+    push(r);
+    while (work.length > 0) {
+      const top = work[work.length - 1]!;
+      if (top.i < top.it.length) {
+        const w = top.it[top.i++]!;
+        if (index[w] === -1) push(w);
+        else if (onStk[w]) low[top.v] = Math.min(low[top.v]!, index[w]!);
+        continue;
+      }
+      work.pop();
+      if (work.length > 0) {
+        const parent = work[work.length - 1]!.v;
+        low[parent] = Math.min(low[parent]!, low[top.v]!);
+      }
+      if (low[top.v] === index[top.v]) {
+        const comp: number[] = [];
+        let w: number;
+        do {
+          w = stk.pop()!;
+          onStk[w] = 0;
+          comp.push(w);
+        } while (w !== top.v);
+        comps.push(comp);
+      }
+    }
+  }
+  for (const comp of comps.sort((a, b) => Math.min(...a) - Math.min(...b))) {
+    const inComp = new Set(comp);
+    const internal: [number, number, number][] = [];
+    for (const v of comp)
+      for (const [agent, w] of nodes[v]!.edges) if (inComp.has(w)) internal.push([v, agent, w]);
+    if (internal.length === 0) continue;
+    const stepping = new Set(internal.map(([, agent]) => agent));
+    const always = new Set(nodes[comp[0]!]!.enabled);
+    for (const v of comp) for (const a of [...always]) if (!nodes[v]!.enabled.includes(a)) always.delete(a);
+    if ([...always].some((a) => !stepping.has(a))) continue;
+    if (comp.some((v) => nodes[v]!.ops !== nodes[comp[0]!]!.ops)) continue;
+    // A cycle from the entry that takes one internal edge of each stepping agent, then returns.
+    const entry = Math.min(...comp);
+    const cycle: [number, number][] = [];
+    let at = entry;
+    const walk = (to: (v: number) => [number, number] | null): boolean => {
+      // Breadth-first inside the component to a state with a wanted edge; follows the path.
+      const prev = new Map<number, [number, number]>();
+      const q = [at];
+      const seen = new Set([at]);
+      for (let qi = 0; qi < q.length; qi++) {
+        const v = q[qi]!;
+        const hit = to(v);
+        if (hit) {
+          const path: [number, number][] = [];
+          for (let x = v; x !== at; ) {
+            const p = prev.get(x)!;
+            path.push(p);
+            x = p[0];
+          }
+          cycle.push(...path.reverse(), hit);
+          at = nodes[hit[0]]!.edges.get(hit[1])!;
+          return true;
+        }
+        for (const [agent, w] of nodes[v]!.edges) {
+          if (!inComp.has(w) || seen.has(w)) continue;
+          seen.add(w);
+          prev.set(w, [v, agent]);
+          q.push(w);
+        }
+      }
+      return false;
+    };
+    for (const agent of [...stepping].sort((a, b) => a - b)) {
+      walk((v) => {
+        const w = nodes[v]!.edges.get(agent);
+        return w !== undefined && inComp.has(w) ? [v, agent] : null;
+      });
+    }
+    if (at !== entry) {
+      walk((v) => {
+        for (const [agent, w] of nodes[v]!.edges) if (w === entry) return [v, agent];
+        return null;
+      });
+    }
+    return { entry, cycle };
+  }
+  return null;
+}
+
+function shortestPath(
+  nodes: readonly Node[],
+  edgeChoices: ReadonlyMap<string, number[]>,
+  from: number,
+  to: number,
+): number[] | null {
+  const prev = new Map<number, { node: number; agent: number }>();
+  const queue = [from];
+  const seen = new Set([from]);
+  for (let qi = 0; qi < queue.length; qi++) {
+    const n = queue[qi]!;
+    if (n === to) break;
+    for (const [agent, dst] of nodes[n]!.edges) {
+      if (seen.has(dst)) continue;
+      seen.add(dst);
+      prev.set(dst, { node: n, agent });
+      queue.push(dst);
+    }
+  }
+  if (!seen.has(to)) return null;
+  const out: number[][] = [];
+  for (let n = to; n !== from; ) {
+    const p = prev.get(n)!;
+    out.push(edgeChoices.get(`${p.node}>${p.agent}`)!);
+    n = p.node;
+  }
+  return out.reverse().flat();
+}
+
+function samePath(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function exploreRandom(model: RaceModel, opts: ExploreOptions): ExploreResult {
+  const runs = opts.runs ?? 100;
+  const maxDepth = opts.maxDepth ?? 400;
+  const maxOp = opts.maxOpSteps ?? 200;
+  const rng = new Rng(opts.seed ?? 1);
+  const states = new Set<string>();
+  const cov: Coverage = {
+    states: 0,
+    transitions: 0,
+    pruned: 0,
+    reduced: 0,
+    maxDepth: 0,
+    schedules: 0,
+    complete: false,
+  };
+  let counterexample: Counterexample | null = null;
+  for (let run = 0; run < runs && !counterexample; run++) {
+    const ex = new Exec(model);
+    const schedule: number[] = [];
+    const seenAt = new Map<string, number>([[ex.hash(), 0]]);
+    const trail: Node[] = [{ hash: ex.hash(), enabled: ex.enabledSet(), edges: new Map(), ops: 0 }];
+    let v: Violation | null = null;
+    let cycleStart: number | undefined;
+    while (!v && schedule.length < maxDepth) {
+      const en = ex.enabledSet();
+      if (en.length === 0) {
+        v = ex.allDone() ? ex.world.quiescent() : deadlock(ex);
+        break;
+      }
+      const a = en[rng.int(0, en.length - 1)]!;
+      ex.step(a, schedule.length, null);
+      schedule.push(a);
+      cov.transitions++;
+      v = ex.world.takeViolation() ?? progressViolation(ex, a, maxOp);
+      if (v) break;
+      const h = ex.hash();
+      if (!states.has(h)) states.add(h);
+      else cov.pruned++;
+      const node: Node = { hash: h, enabled: ex.enabledSet(), edges: new Map(), ops: ex.world.opsDone() };
+      const at = seenAt.get(h);
+      if (at !== undefined) {
+        const cycle = trail.slice(at);
+        const stepped = new Set(schedule.slice(at));
+        if (cycle.every((c) => c.ops === node.ops) && fairCycle(cycle, stepped)) {
+          cycleStart = at;
+          v = {
+            invariant: 'livelock',
+            message: `a cycle of ${schedule.length - at} steps returns to the same state, with ${[...stepped]
+              .map((s) => ex.agents[s]!.name)
+              .join(', ')} running and no operation finishing`,
+            cycleStart: at,
+          };
+          break;
+        }
+      }
+      seenAt.set(h, trail.length);
+      trail.push(node);
+      if (ex.allDone()) {
+        v = ex.world.quiescent();
+        break;
+      }
+    }
+    cov.maxDepth = Math.max(cov.maxDepth, schedule.length);
+    cov.schedules++;
+    if (v) {
+      const r = replay(model, schedule, { maxOpSteps: maxOp });
+      counterexample = {
+        schedule: encodeSchedule(schedule),
+        steps: r.steps,
+        violation: cycleStart !== undefined ? v : (r.violation ?? v),
+      };
+    }
+  }
+  cov.states = states.size;
+  return { scenario: model.name, mode: 'random', agents: agentNames(model), coverage: cov, counterexample };
+}
+
+/** Replays a schedule string and reports it as an exploration result. */
+export function replaySchedule(
+  model: RaceModel,
+  schedule: string,
+  opts: { maxOpSteps?: number } = {},
+): ExploreResult {
+  const agents = agentNames(model);
+  const choices = decodeSchedule(schedule, agents.length);
+  const r = replay(model, choices, opts);
+  const cov: Coverage = {
+    states: 0,
+    transitions: r.steps.length,
+    pruned: 0,
+    reduced: 0,
+    maxDepth: r.steps.length,
+    schedules: 1,
+    complete: false,
+  };
+  return {
+    scenario: model.name,
+    mode: 'replay',
+    agents,
+    coverage: cov,
+    counterexample: r.violation ? { schedule, steps: r.steps, violation: r.violation } : null,
+  };
+}
