@@ -11,8 +11,19 @@ interface Leaf {
   used: number;
 }
 
+/**
+ * Heap per leaf beyond its typed arrays (the Leaf object, its Map entry, two typed-array
+ * headers), measured with --expose-gc on Node 20 (100,000 leaves): about 455 bytes.
+ */
+const LEAF_OBJECT_BYTES = 456;
+
 export class DeviceTable {
   readonly leaves = new Map<number, Leaf>();
+
+  /** Model memory of the table, in bytes: 5 bytes per entry of each 2 MiB leaf, plus its objects. */
+  memoryBytes(): number {
+    return this.leaves.size * (HPAGE_PMD_NR * 5 + LEAF_OBJECT_BYTES);
+  }
 
   /** The flags of va's entry (0: none). */
   flags(va: number): number {

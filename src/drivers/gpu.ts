@@ -329,6 +329,24 @@ export class GpuDevice {
     return this.opts.name;
   }
 
+  /**
+   * Model memory of the driver, in bytes: the per-block VRAM state (3 bytes per 2 MiB block
+   * declared, the only part sized by VRAM), the allocator's lists, the per-block histories
+   * and counters, and every mirror's device page table. Frames of VRAM pages are the
+   * kernel's (Kernel.memoryBytes).
+   */
+  memoryBytes(): number {
+    const slot = 8; // a JS array element or a small Map/Set entry's key, at least
+    let n =
+      this.blockState.byteLength +
+      this.blockUsed.byteLength +
+      (this.freeBlocks.length + this.freeSmall.length + this.lru.length) * slot +
+      (this.busy.size + this.forceMigrate.size) * 4 * slot +
+      (this.history.size + this.accessCounts.size) * 8 * slot;
+    for (const m of this.mirrors) n += m.pt.memoryBytes();
+    return n;
+  }
+
   /** Starts mirroring [start, start + length) of mm. */
   mirror(mm: Mm, start: number, length: number): GpuMirror {
     const m = new GpuMirror(this, mm, start, start + length);

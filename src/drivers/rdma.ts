@@ -147,6 +147,13 @@ export class RdmaNic {
     return (this.opts.ats ?? false) && (this.opts.relaxedOrdering ?? false);
   }
 
+  /** Model memory of the NIC, in bytes: its MRs' translation tables. */
+  memoryBytes(): number {
+    let n = 0;
+    for (const mr of this.mrs) n += mr.table.memoryBytes();
+    return n;
+  }
+
   registerOdpMr(mm: Mm, start: number, length: number): OdpMr {
     const mr = new OdpMr(this, mm, start, start + length);
     this.mrs.push(mr);

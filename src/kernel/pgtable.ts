@@ -89,6 +89,24 @@ export class PageTable {
   }
 }
 
+/**
+ * Heap per PMD slot and per PTE table, beyond the tables' typed arrays: the PmdSlot object,
+ * its Map entry, the PteTable object and its two typed-array headers. Measured with
+ * --expose-gc on Node 20 (100,000 slots): about 92 bytes per slot, 508 with a PTE table.
+ */
+export const PMD_SLOT_OBJECT_BYTES = 92;
+export const PTE_TABLE_OBJECT_BYTES = 416;
+
+/** Model memory of one mm's page tables, in bytes (slots, PTE tables and their arrays). */
+export function pageTableBytes(pt: PageTable): number {
+  let n = 0;
+  for (const s of pt.pmds.values()) {
+    n += PMD_SLOT_OBJECT_BYTES;
+    if (s.table) n += PTE_TABLE_OBJECT_BYTES + s.table.pfn.byteLength + s.table.bits.byteLength;
+  }
+  return n;
+}
+
 /** Index of va inside its PTE table. */
 export function pteIndex(va: number): number {
   // The low 32 bits of the page number keep its low 9 bits: exact for any user address.
