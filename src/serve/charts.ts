@@ -54,7 +54,9 @@ export function frame(
   chart: string,
   chartHeight: number,
 ): string {
-  const perRow = Math.max(1, Math.floor(PLOT_WIDTH / LEGEND_COLUMN));
+  // Columns as wide as the longest label needs (about 7 px a character at 12 px), at least 190.
+  const column = Math.max(LEGEND_COLUMN, 30 + 7 * Math.max(0, ...legend.map((k) => k.length)));
+  const perRow = Math.max(1, Math.floor(PLOT_WIDTH / column));
   const legendH = Math.ceil(legend.length / perRow) * LEGEND_ROW + 4;
   const top = TITLE_HEIGHT + legendH;
   const height = top + chartHeight;
@@ -74,7 +76,7 @@ export function frame(
     `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
   ];
   legend.forEach((k, i) => {
-    const x = 10 + (i % perRow) * LEGEND_COLUMN;
+    const x = 10 + (i % perRow) * column;
     const y = TITLE_HEIGHT + Math.floor(i / perRow) * LEGEND_ROW;
     parts.push(
       `<rect class="legend-swatch" x="${x}" y="${y + 2}" width="12" height="12" fill="${color(k)}"/>`,
@@ -122,8 +124,16 @@ const NOT_DETAIL = new Set(['t', 'kind', 'endNs', 'phases', 'gpu', 'nic', 'link'
 export function eventDetail(e: SimEvent): string {
   return Object.entries(e)
     .filter(([k]) => !NOT_DETAIL.has(k))
-    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .map(
+      ([k, v]) =>
+        `${k}=${typeof v === 'object' ? JSON.stringify(v) : typeof v === 'number' ? fmtNum(v) : String(v)}`,
+    )
     .join(' ');
+}
+
+/** Integers as they are, other numbers to 0.1 (times in ns need no more). */
+function fmtNum(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
 /** Agents and kinds of a log, in order of first appearance. */
@@ -190,9 +200,26 @@ function stepLines(
  */
 export function bytesOverTimePlot(results: readonly DesignResult[]): string {
   const title = 'Bytes moved over time (cumulative): copies per link, RDMA payload per workload';
+  const { points, endMs, maxBytes } = bytesOverTime(results);
+  if (points.length === 0) return emptyChart(title, 'no copies or RDMA messages in the event log');
+  const [unit, scale] = maxBytes >= GiB ? ['GiB', GiB] : ['MiB', MiB];
+  return stepLines(
+    title,
+    points.map((p) => ({ series: p.series, ms: p.ms, value: p.bytes / scale })),
+    unit,
+    endMs,
+  );
+}
+
+/** The data of bytesOverTimePlot: cumulative bytes per series, from 0 at time 0 to the run's end. */
+export function bytesOverTime(results: readonly DesignResult[]): {
+  points: { series: string; ms: number; bytes: number }[];
+  endMs: number;
+  maxBytes: number;
+} {
   let endMs = 0;
-  let max = 0;
-  const raw: { series: string; ms: number; bytes: number }[] = [];
+  let maxBytes = 0;
+  const points: { series: string; ms: number; bytes: number }[] = [];
   for (const { design, result } of results) {
     endMs = Math.max(endMs, result.endNs / 1e6);
     const moves: { series: string; endNs: number; bytes: number }[] = [];
@@ -205,22 +232,15 @@ export function bytesOverTimePlot(results: readonly DesignResult[]): string {
     moves.sort((a, b) => a.endNs - b.endNs);
     const total = new Map<string, number>();
     for (const m of moves) {
-      if (!total.has(m.series)) raw.push({ series: m.series, ms: 0, bytes: 0 });
+      if (!total.has(m.series)) points.push({ series: m.series, ms: 0, bytes: 0 });
       const sum = (total.get(m.series) ?? 0) + m.bytes;
       total.set(m.series, sum);
-      max = Math.max(max, sum);
-      raw.push({ series: m.series, ms: m.endNs / 1e6, bytes: sum });
+      maxBytes = Math.max(maxBytes, sum);
+      points.push({ series: m.series, ms: m.endNs / 1e6, bytes: sum });
     }
-    for (const [series, sum] of total) raw.push({ series, ms: result.endNs / 1e6, bytes: sum });
+    for (const [series, sum] of total) points.push({ series, ms: result.endNs / 1e6, bytes: sum });
   }
-  if (raw.length === 0) return emptyChart(title, 'no copies or RDMA messages in the event log');
-  const [unit, scale] = max >= GiB ? ['GiB', GiB] : ['MiB', MiB];
-  return stepLines(
-    title,
-    raw.map((p) => ({ series: p.series, ms: p.ms, value: p.bytes / scale })),
-    unit,
-    endMs,
-  );
+  return { points, endMs, maxBytes };
 }
 
 /** Per-bin sums over [0, endNs) of values from the log; one series per key. */
