@@ -25,14 +25,18 @@ let runIds: number[];
 let exIds: number[];
 const pageErrors: string[] = [];
 
+/** Marks the view on screen as old (no-op before the first page). */
+async function markWaiting(): Promise<void> {
+  if (page.url().startsWith('http'))
+    await page.locator('body').evaluate((b) => b.setAttribute('data-ready', 'waiting'));
+}
+
 /** Opens a route and waits until its view has drawn (body[data-ready="1"]). */
 async function open(route: string, base = server.url): Promise<void> {
   // The server's URL ends with '/'; routes are hashes (#/run/3). A change of hash alone does not
   // load a new page, so mark the old view first and wait for the new one to draw.
   const target = new URL(route, base).href;
-  await page.evaluate(() => {
-    if (document.body) document.body.dataset.ready = 'waiting';
-  });
+  await markWaiting();
   if (page.url() === target) await page.reload();
   else await page.goto(target);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
@@ -40,9 +44,7 @@ async function open(route: string, base = server.url): Promise<void> {
 
 /** Waits for the view to draw again after a click or a filter change. */
 async function redrawn(action: () => Promise<unknown>): Promise<void> {
-  await page.evaluate(() => {
-    document.body.dataset.ready = 'waiting';
-  });
+  await markWaiting();
   await action();
   await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
 }
@@ -110,7 +112,7 @@ describe('the viewer in Chromium', () => {
         id: f.getAttribute('data-figure'),
         marks: f.querySelectorAll('svg path, svg rect').length,
         text: [...f.querySelectorAll('svg text')].map((t) => t.textContent).join('|'),
-        width: (f.querySelector('svg') as SVGSVGElement | null)?.getBoundingClientRect().width ?? 0,
+        width: f.querySelector('svg')?.getBoundingClientRect().width ?? 0,
       })),
     );
     const byId = new Map(figures.map((f) => [f.id, f]));
