@@ -11,12 +11,15 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/serve/server.js';
 import { ResultsStore } from '../../src/store/store.js';
 import { ensureViewerBuilt, launch, requireChromium, SCREENSHOTS, WEB_ROOT } from './browser.js';
 import { ROOT, seedExplorations, seedRuns } from './fixtures.js';
 
+/** HMMLAB_DOCS_SCREENSHOTS=1: copy the screenshots to docs/screenshots/ (for the README). */
+const DOCS = process.env.HMMLAB_DOCS_SCREENSHOTS === '1';
+const DOCS_STORE = 'test/e2e/.store';
 let dir: string;
 let server: RunningServer;
 let browser: { ctx: BrowserContext; close(): Promise<void> };
@@ -49,10 +52,12 @@ async function redrawn(action: () => Promise<unknown>): Promise<void> {
   await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
 }
 
-async function shot(name: string, fullPage = false): Promise<void> {
+/** A screenshot of the viewport, or with `whole` of the page as tall as its content. */
+async function shot(name: string, whole = false): Promise<void> {
   const file = join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage });
-  if (process.env.HMMLAB_DOCS_SCREENSHOTS === '1') {
+  if (whole) await page.locator('body').screenshot({ path: file });
+  else await page.screenshot({ path: file });
+  if (DOCS) {
     mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
     copyFileSync(file, join(ROOT, 'docs', 'screenshots', `${name}.png`));
   }
@@ -60,12 +65,34 @@ async function shot(name: string, fullPage = false): Promise<void> {
 
 const texts = (selector: string) => page.locator(selector).allTextContents();
 
+/** Why the setup failed (no Chromium, a failed build): every test then fails with it. */
+let setupError: Error | undefined;
+
 beforeAll(async () => {
+  try {
+    await setUp();
+  } catch (e) {
+    setupError = e as Error;
+  }
+}, 120_000);
+
+// A failed setup fails each test with its message, rather than leaving them skipped.
+beforeEach(() => {
+  if (setupError) throw setupError;
+});
+
+async function setUp(): Promise<void> {
   requireChromium();
   ensureViewerBuilt();
   mkdirSync(SCREENSHOTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'hmmlab-e2e-'));
-  const db = join(dir, 'results.db');
+  // For the README's screenshots, a store path that reads well and stays the same (gitignored).
+  let db = join(dir, 'results.db');
+  if (DOCS) {
+    rmSync(join(ROOT, DOCS_STORE), { recursive: true, force: true });
+    mkdirSync(join(ROOT, DOCS_STORE), { recursive: true });
+    db = join(DOCS_STORE, 'results.db');
+  }
   const store = ResultsStore.open(db);
   runIds = seedRuns(store, [
     { scenario: 'amd', design: 'upstream' },
@@ -80,7 +107,7 @@ beforeAll(async () => {
   browser = await launch();
   page = browser.ctx.pages()[0] ?? (await browser.ctx.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
-}, 120_000);
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -93,7 +120,7 @@ describe('the viewer in Chromium', () => {
     await open('#/runs');
     expect(await page.locator('#runs tbody tr').count()).toBe(5);
     expect(await page.locator('#store-status').textContent()).toContain('5 runs · 2 explorations');
-    await shot('runs');
+    await shot('runs', true);
     await redrawn(() => page.selectOption('select[name="scenario"]', 'rdma-amd-root-ports'));
     expect(page.url()).toContain('#/runs?scenario=rdma-amd-root-ports');
     expect(await page.locator('#runs tbody tr').count()).toBe(3);
