@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../conformance/harness.js';
 import { HMM_TESTS } from '../conformance/hmm-tests.js';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
+import { ExploreInputError, exploreCommand } from '../explore/cli.js';
 import { writeReport } from '../report/html.js';
 import { chromeTrace } from '../report/trace.js';
 import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
@@ -570,6 +571,24 @@ export async function main(argv: string[]): Promise<number> {
       code = await serveCommand(opts, VERSION);
     });
   program
+    .command('explore <race>')
+    .description(
+      'explore the interleavings of a race file (scenarios/races/) and check the mmu-notifier contract, data, revoked pagemaps, quiescence and progress',
+    )
+    .option('--exhaustive', 'every interleaving within the bounds (the default)')
+    .option('--random <n>', 'n seeded random interleavings instead')
+    .option('--seed <n>', 'seed of --random (default 1)')
+    .option('--max-states <n>', 'stop after this many distinct states (default 100000)')
+    .option('--max-depth <n>', 'longest schedule explored (default 400)')
+    .option('--replay <schedule>', 'replay one schedule string (printed with a counterexample)')
+    .option('--trace <file>', 'write the counterexample as Chrome trace-event JSON')
+    .option('--json', 'print the result as JSON')
+    .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
+    .option('--no-store', 'do not save the result in the results store')
+    .action(async (file: string, opts: Parameters<typeof exploreCommand>[1]) => {
+      code = await exploreCommand(file, opts, VERSION);
+    });
+  program
     .command('schema')
     .description('print the JSON Schema of scenario files (for editors)')
     .action(() => {
@@ -582,7 +601,12 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end here with exit code 0.
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof UsageError || e instanceof SimConfigError || e instanceof StoreError) {
+    if (
+      e instanceof UsageError ||
+      e instanceof SimConfigError ||
+      e instanceof StoreError ||
+      e instanceof ExploreInputError
+    ) {
       process.stderr.write(`hmmlab: ${e.message}\n`);
       return 2;
     }

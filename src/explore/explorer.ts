@@ -240,6 +240,9 @@ export function replay(
   const ex = new Exec(model);
   const steps: ExploreStep[] = [];
   const maxOp = opts.maxOpSteps ?? 200;
+  const trail: Node[] = [
+    { hash: ex.hash(), enabled: ex.enabledSet(), edges: new Map(), ops: ex.world.opsDone() },
+  ];
   for (const [n, a] of schedule.entries()) {
     if (!ex.enabled(a)) {
       return {
@@ -254,6 +257,27 @@ export function replay(
     steps.push(ex.step(a, n, ex.world.describe()));
     const v = ex.world.takeViolation() ?? progressViolation(ex, a, maxOp);
     if (v) return { steps, violation: v, exec: ex };
+    trail.push({ hash: ex.hash(), enabled: ex.enabledSet(), edges: new Map(), ops: ex.world.opsDone() });
+  }
+  // A schedule that ends in a state it passed through before, along a weakly fair segment in
+  // which nothing finished, replays a livelock's cycle.
+  const last = trail[trail.length - 1]!;
+  const j = trail.findIndex((t) => t.hash === last.hash);
+  if (j < trail.length - 1) {
+    const cycle = trail.slice(j, trail.length - 1);
+    const stepped = new Set(schedule.slice(j));
+    if (cycle.every((c) => c.ops === last.ops) && fairCycle(cycle, stepped)) {
+      const names = [...stepped].sort((x, y) => x - y).map((s) => ex.agents[s]!.name);
+      return {
+        steps,
+        exec: ex,
+        violation: {
+          invariant: 'livelock',
+          message: `a cycle of ${schedule.length - j} steps returns to the same state, with ${names.join(', ')} running and no operation finishing`,
+          cycleStart: j,
+        },
+      };
+    }
   }
   if (ex.allDone()) return { steps, violation: ex.world.quiescent(), exec: ex };
   if (ex.enabledSet().length === 0) return { steps, violation: deadlock(ex), exec: ex };

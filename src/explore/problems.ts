@@ -93,13 +93,11 @@ class Rwsem {
   readers = 0;
   writer = false;
   *down(mode: 'read' | 'write', call: string): Generator<AgentYield, void, void> {
-    if (mode === 'read') {
-      yield { wait: 'down_read', call, until: () => !this.writer };
-      this.readers++;
-    } else {
-      yield { wait: 'down_write', call, until: () => !this.writer && this.readers === 0 };
-      this.writer = true;
-    }
+    // Sleeps only when the semaphore is taken (an uncontended down is no step of its own).
+    const free = mode === 'read' ? () => !this.writer : () => !this.writer && this.readers === 0;
+    while (!free()) yield { wait: mode === 'read' ? 'down_read' : 'down_write', call, until: free };
+    if (mode === 'read') this.readers++;
+    else this.writer = true;
   }
   up(mode: 'read' | 'write'): void {
     if (mode === 'read') this.readers--;
@@ -426,7 +424,7 @@ function anonTeardown(pages: number): RaceModel {
     name: 'anon-teardown',
     description: PROBLEMS['anon-teardown'],
     create() {
-      const w = new KernelWorld(pages);
+      const w = new KernelWorld(pages, { dmirror: true });
       const fd = w.proc.open('/dev/hmm_dmirror0', O_RDWR);
       const bounce = w.proc.mmap(0, pages * PAGE_SIZE, 3, 0x22);
       const ctx = { ret: 1 };

@@ -97,11 +97,12 @@ export class KernelWorld {
   private ops = 0;
   private nextTag = 100;
 
-  constructor(pages: number) {
+  constructor(pages: number, opts: { dmirror?: boolean } = {}) {
     this.machine = new Machine({
       ramBytes: 64 * 2 ** 20,
       thp: 'never',
       coherentDevices: false,
+      dmirrorDevices: opts.dmirror ?? false,
       hugetlbPages: 0,
     });
     this.k = this.machine.kernel;
@@ -270,13 +271,13 @@ export class KernelWorld {
     }
     for (const d of this.devices) {
       for (const [v, e] of d.pt) {
-        m.set(`${d.name}.pt[${v}]`, `pfn ${e.pfn}${e.write ? ' rw' : ' ro'}`);
+        m.set(`${d.name}.pt[${v - this.base / PAGE_SIZE}]`, `pfn ${e.pfn}${e.write ? ' rw' : ' ro'}`);
         pfns.add(e.pfn);
       }
     }
     for (const [n, v] of this.views) {
       for (const [p, e] of v) {
-        m.set(`${n}.map[${p}]`, `pfn ${e.pfn}${e.write ? ' rw' : ' ro'}`);
+        m.set(`${n}.map[${p - this.base / PAGE_SIZE}]`, `pfn ${e.pfn}${e.write ? ' rw' : ' ro'}`);
         pfns.add(e.pfn);
       }
     }

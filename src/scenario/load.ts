@@ -191,7 +191,16 @@ const VERSIONS: Record<number, (data: unknown) => z.ZodSafeParseResult<Scenario>
   1: (data) => ScenarioSchemaV1.safeParse(data, { error: scenarioErrorMap }),
 };
 
-function load(text: string, file: string): LoadResult {
+/**
+ * Parses YAML (or JSON) `text` and validates it with the parser of its `version`, giving
+ * errors with file:line:col and the document path. Shared by scenario files and race files.
+ */
+export function loadVersioned<T>(
+  text: string,
+  file: string,
+  versions: Record<number, (data: unknown) => z.ZodSafeParseResult<T>>,
+  what = 'a scenario',
+): { ok: true; data: T } | { ok: false; errors: ScenarioError[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
   const pos = (offset: number) => {
@@ -236,7 +245,7 @@ function load(text: string, file: string): LoadResult {
         errorAt(
           0,
           [],
-          `the file is empty: expected a scenario, a map starting with version: ${CURRENT_SCENARIO_VERSION}`,
+          `the file is empty: expected ${what}, a map starting with version: ${CURRENT_SCENARIO_VERSION}`,
         ),
       ],
     };
@@ -245,7 +254,7 @@ function load(text: string, file: string): LoadResult {
     return {
       ok: false,
       errors: [
-        errorAt(offsetOf(doc, [], 'value'), [], `expected a scenario (a map), found ${describeFound(data)}`),
+        errorAt(offsetOf(doc, [], 'value'), [], `expected ${what} (a map), found ${describeFound(data)}`),
       ],
     };
   }
@@ -259,7 +268,7 @@ function load(text: string, file: string): LoadResult {
     };
   }
   const parse =
-    typeof version === 'number' && Object.hasOwn(VERSIONS, version) ? VERSIONS[version] : undefined;
+    typeof version === 'number' && Object.hasOwn(versions, version) ? versions[version] : undefined;
   if (!parse) {
     const message =
       typeof version === 'number'
@@ -286,6 +295,12 @@ function load(text: string, file: string): LoadResult {
         .sort((a, b) => a.line - b.line || a.col - b.col),
     };
   }
+  return { ok: true, data: r.data };
+}
+
+function load(text: string, file: string): LoadResult {
+  const r = loadVersioned(text, file, VERSIONS);
+  if (!r.ok) return r;
   const scenario = r.data;
   return { ok: true, scenario, config: toSimConfig(scenario), seed: scenario.seed ?? DEFAULT_SEED };
 }

@@ -84,6 +84,11 @@ export interface MachineOptions {
   thp?: boolean | ThpMode;
   /** Create /dev/hmm_dmirror2 and 3 (DEVICE_COHERENT), as test_hmm does with spm_addr_dev0/1. */
   coherentDevices?: boolean;
+  /**
+   * Create the test_hmm devices at all (default true). The race explorer builds a machine per
+   * replayed schedule and leaves them out where no agent uses them.
+   */
+  dmirrorDevices?: boolean;
   /** Default-size (2 MiB) hugetlb pages reserved (vm.nr_hugepages). Default 16. */
   hugetlbPages?: number;
 }
@@ -132,6 +137,7 @@ export class Machine {
       hugetlbPages: options.hugetlbPages ?? 16,
     });
     const k = this.kernel;
+    if (options.dmirrorDevices === false) return;
     this.devices[0] = new DmirrorDevice(k, 0, MEMORY_DEVICE_PRIVATE);
     this.devices[1] = new DmirrorDevice(k, 1, MEMORY_DEVICE_PRIVATE);
     if (options.coherentDevices ?? true) {

@@ -1,0 +1,230 @@
+/**
+ * `hmmlab explore <race.yaml>`: explores a race file and prints the coverage, or the shortest
+ * counterexample found as a timeline with the schedule string that replays it. Exit 0 when no
+ * invariant failed within the bounds, 1 with a counterexample, 2 on bad input.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import Table from 'cli-table3';
+import { formatScenarioError } from '../scenario/load.js';
+import { ResultsStore } from '../store/store.js';
+import { explore, type RaceModel, replaySchedule, ScheduleError } from './explorer.js';
+import { problemModel } from './problems.js';
+import { loadRaceFile, type RaceFile } from './scenario.js';
+import { counterexampleTrace } from './trace.js';
+import type { ExploreResult } from './types.js';
+
+/** Bad input to `hmmlab explore`: the CLI prints the message and exits 2. */
+export class ExploreInputError extends Error {}
+
+export interface ExploreCliOptions {
+  exhaustive?: boolean;
+  random?: string;
+  seed?: string;
+  maxStates?: string;
+  maxDepth?: string;
+  replay?: string;
+  json?: boolean;
+  trace?: string;
+  db?: string;
+  store?: boolean;
+}
+
+function positiveInt(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new ExploreInputError(`${flag} must be a positive integer, not '${v}'`);
+  return n;
+}
+
+function isRaceModel(x: unknown): x is RaceModel {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as RaceModel).create === 'function' &&
+    typeof (x as RaceModel).name === 'string'
+  );
+}
+
+/** The race model a file names: a built-in problem, or the model a driver module exports. */
+export async function raceModelOf(race: RaceFile, file: string): Promise<RaceModel> {
+  if (race.problem !== undefined) {
+    const spec: Parameters<typeof problemModel>[0] = {
+      problem: race.problem,
+      variant: race.variant ?? 'buggy',
+    };
+    if (race.pages !== undefined) spec.pages = race.pages;
+    if (race.threads !== undefined) spec.threads = race.threads;
+    return problemModel(spec);
+  }
+  const path = resolve(dirname(file), race.module!);
+  if (!existsSync(path))
+    throw new ExploreInputError(`${file}: module '${race.module}' not found (looked at ${path})`);
+  if (/\.[cm]?ts$/.test(path)) {
+    // TypeScript driver modules load through tsx's loader (a dependency of development installs).
+    try {
+      const api = (await import('tsx/esm/api')) as { register: () => unknown };
+      api.register();
+    } catch {
+      throw new ExploreInputError(
+        `${file}: loading a TypeScript module needs tsx (npm install tsx), or compile it to .js`,
+      );
+    }
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new ExploreInputError(
+      `${file}: cannot load module '${race.module}': ${(e as Error).message.split('\n')[0]}`,
+    );
+  }
+  const exp = mod.model ?? mod.default;
+  const model = typeof exp === 'function' ? (exp as (p: unknown) => unknown)(race.params ?? {}) : exp;
+  if (!isRaceModel(model))
+    throw new ExploreInputError(
+      `${file}: module '${race.module}' must export 'model' (or a default export): a RaceModel { name, description, create() }, or a function of params returning one`,
+    );
+  return model;
+}
+
+export async function exploreCommand(
+  file: string,
+  opts: ExploreCliOptions,
+  version: string,
+): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ExploreInputError(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  const loaded = loadRaceFile(text, file);
+  if (!loaded.ok) throw new ExploreInputError(loaded.errors.map(formatScenarioError).join('\n'));
+  const race = loaded.race;
+  if (opts.exhaustive && opts.random !== undefined)
+    throw new ExploreInputError('give --exhaustive or --random <n>, not both');
+  const model = await raceModelOf(race, file);
+  const fromFile = race.explore ?? {};
+  const runs = positiveInt('--random', opts.random);
+  const mode = opts.exhaustive
+    ? 'exhaustive'
+    : runs !== undefined
+      ? 'random'
+      : (fromFile.mode ?? 'exhaustive');
+  const maxStates = positiveInt('--max-states', opts.maxStates) ?? fromFile.maxStates;
+  const maxDepth = positiveInt('--max-depth', opts.maxDepth) ?? fromFile.maxDepth;
+  let seed = fromFile.seed;
+  if (opts.seed !== undefined) {
+    const n = Number(opts.seed);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new ExploreInputError(`--seed must be a non-negative integer, not '${opts.seed}'`);
+    seed = n;
+  }
+  let result: ExploreResult;
+  let wallMs: number;
+  const t0 = performance.now();
+  try {
+    if (opts.replay !== undefined) {
+      result = replaySchedule(
+        model,
+        opts.replay,
+        fromFile.maxOpSteps ? { maxOpSteps: fromFile.maxOpSteps } : {},
+      );
+    } else {
+      result = explore(model, {
+        mode,
+        ...(runs !== undefined ? { runs } : fromFile.runs !== undefined ? { runs: fromFile.runs } : {}),
+        ...(seed !== undefined ? { seed } : {}),
+        ...(maxStates !== undefined ? { maxStates } : {}),
+        ...(maxDepth !== undefined ? { maxDepth } : {}),
+        ...(fromFile.maxOpSteps !== undefined ? { maxOpSteps: fromFile.maxOpSteps } : {}),
+      });
+    }
+  } catch (e) {
+    if (e instanceof ScheduleError) throw new ExploreInputError(`--replay: ${e.message}`);
+    throw e;
+  }
+  wallMs = performance.now() - t0;
+  const verdict = result.counterexample ? result.counterexample.violation.invariant : 'clean';
+
+  if (opts.store !== false && opts.replay === undefined) {
+    const store = ResultsStore.open(opts.db);
+    try {
+      store.saveExploration({
+        scenarioName: race.name,
+        scenarioText: text,
+        hmmlabVersion: version,
+        startedAt: new Date().toISOString(),
+        result,
+      });
+    } finally {
+      store.close();
+    }
+  }
+  if (opts.trace !== undefined && result.counterexample) {
+    try {
+      writeFileSync(opts.trace, `${JSON.stringify(counterexampleTrace(result))}\n`);
+    } catch (e) {
+      throw new ExploreInputError(
+        `cannot write ${opts.trace}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+  }
+  if (opts.json) {
+    process.stdout.write(
+      `${JSON.stringify({ ...result, expected: race.expect ?? null, wallMs: Math.round(wallMs) }, null, 2)}\n`,
+    );
+  } else {
+    printResult(result, race, model, file, wallMs);
+  }
+  if (race.expect !== undefined && race.expect !== verdict && opts.replay === undefined && !opts.json) {
+    process.stdout.write(`note: ${file} expects ${race.expect}, this exploration found ${verdict}\n`);
+  }
+  return result.counterexample ? 1 : 0;
+}
+
+function printResult(r: ExploreResult, race: RaceFile, model: RaceModel, file: string, wallMs: number): void {
+  const c = r.coverage;
+  const out = process.stdout;
+  out.write(`${race.name}: ${race.description ?? model.description}\n`);
+  out.write(`agents: ${r.agents.map((a, i) => `${i}=${a}`).join(' ')}\n`);
+  out.write(
+    `${r.mode}: ${c.states} states, ${c.transitions} steps, ${c.pruned} revisits pruned, ${c.reduced} local steps merged, ` +
+      `depth ${c.maxDepth}, ${c.schedules} complete schedules, ${(wallMs / 1000).toFixed(2)} s` +
+      (r.mode === 'exhaustive'
+        ? c.complete
+          ? ' (every interleaving within the bounds)'
+          : ` (stopped at ${c.boundHit})`
+        : '') +
+      '\n',
+  );
+  const cx = r.counterexample;
+  if (!cx) {
+    out.write('no invariant failed\n');
+    return;
+  }
+  const table = new Table({
+    head: ['#', 'agent', 'step', 'call', 'state change'],
+    style: { head: [], border: [] },
+    colWidths: [5, 14, 34, 26, 60],
+    wordWrap: true,
+  });
+  const cycle = cx.violation.cycleStart;
+  for (const s of cx.steps)
+    table.push([
+      `${cycle !== undefined && s.index >= cycle ? '↻' : ''}${s.index}`,
+      s.agent,
+      s.step,
+      s.call,
+      s.change,
+    ]);
+  out.write(`${table.toString()}\n`);
+  out.write(`VIOLATION ${cx.violation.invariant}: ${cx.violation.message}\n`);
+  if (cycle !== undefined) out.write(`steps marked ↻ (from #${cycle}) repeat forever\n`);
+  out.write(`schedule: ${cx.schedule}\nreplay:   hmmlab explore ${file} --replay ${cx.schedule}\n`);
+}
