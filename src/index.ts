@@ -36,6 +36,39 @@ export {
   type PlacementPolicy,
 } from './drivers/gpu.js';
 export { OdpMr, RdmaNic, type RdmaOptions, type RdmaStats } from './drivers/rdma.js';
+// The race explorer (hmmlab explore): write a RaceModel against the kernel API and explore it.
+export {
+  type Agent,
+  type AgentYield,
+  decodeSchedule,
+  type ExploreOptions,
+  encodeSchedule,
+  explore,
+  type RaceModel,
+  type RaceWorld,
+  replay,
+  replaySchedule,
+  type StepNote,
+  type Wait,
+} from './explore/explorer.js';
+export { PROBLEMS, type ProblemName, type ProblemSpec, problemModel } from './explore/problems.js';
+export { loadRaceFile, type RaceFile } from './explore/scenario.js';
+export type {
+  Counterexample,
+  Coverage,
+  ExploreResult,
+  ExploreStep,
+  InvariantName,
+  Violation,
+} from './explore/types.js';
+export {
+  type CpuPte,
+  type DeviceEntry,
+  Fence,
+  KernelWorld,
+  kernelSteps,
+  SvmDevice,
+} from './explore/world.js';
 export * from './kernel/constants.js';
 export {
   DMA_MAPPING_ERROR,

@@ -76,8 +76,13 @@ function agent(
   ctx: Record<string, unknown>,
   body: Generator<AgentYield, void, void>,
   cpu?: number,
+  more?: () => string,
 ): Agent {
-  const a: Agent = { name, body, local: () => JSON.stringify(ctx) };
+  const a: Agent = {
+    name,
+    body,
+    local: more ? () => `${JSON.stringify(ctx)}|${more()}` : () => JSON.stringify(ctx),
+  };
   if (cpu !== undefined) a.cpu = cpu;
   return a;
 }
@@ -357,9 +362,11 @@ function unplugRevoke(variant: Variant): RaceModel {
       );
       w.mm.notifiers.insert(nicNotifier, w.base, PAGE_SIZE);
       const nicCtx = {};
+      let inflight: HmmRange | null = null;
       const nic = (function* (): Generator<AgentYield, void, void> {
         for (;;) {
           const range = new HmmRange(nicNotifier, w.va(0), w.va(1), 0xc000_0000, 0, null);
+          inflight = range;
           // The P2P design: a GPU page is mapped through the BAR unless the GPU is going away.
           range.p2p = { devicePrivate: (pfn) => (st.removing ? HMM_P2P_FAULT : pfn) };
           range.notifierSeq = mmuIntervalReadBegin(nicNotifier);
@@ -371,6 +378,7 @@ function unplugRevoke(variant: Variant): RaceModel {
           nicView.set(w.va(0) / PAGE_SIZE, { pfn: range.words[0]!, write: true });
           break;
         }
+        inflight = null;
         yield { step: 'MR mapped', call: 'ib_umem_odp' };
         w.deviceAccess('nic0', 0, nicView.get(w.va(0) / PAGE_SIZE), true);
         w.opDone();
@@ -412,7 +420,10 @@ function unplugRevoke(variant: Variant): RaceModel {
         w.opDone();
         yield { step: 'memunmap_pages', call: 'pci_remove' };
       })();
-      return raceWorld(w, [agent('nic0', nicCtx, nic), agent('unplug', st, unplug)]);
+      return raceWorld(w, [
+        agent('nic0', nicCtx, nic, undefined, () => w.rangeState(inflight)),
+        agent('unplug', st, unplug),
+      ]);
     },
   };
 }
@@ -427,11 +438,25 @@ function anonTeardown(pages: number): RaceModel {
       const w = new KernelWorld(pages, { dmirror: true });
       const fd = w.proc.open('/dev/hmm_dmirror0', O_RDWR);
       const bounce = w.proc.mmap(0, pages * PAGE_SIZE, 3, 0x22);
-      const ctx = { ret: 1 };
+      // The READ's state inside the driver (its hmm_range and bounce buffer) is not visible to
+      // the explorer, so its local state records, step by step, whether the munmap had happened:
+      // two interleavings are never merged (the configuration is a small tree anyway).
+      const ctx = { ret: 1, seen: '' };
+      let unmapped = false;
       const written = Array.from(w.oracle);
       const read = (function* (): Generator<AgentYield, void, void> {
         const cmd = { addr: w.base, ptr: bounce, npages: pages, cpages: 0, faults: 0 };
-        const ret = yield* kernelSteps(w.k, 'HMM_DMIRROR_READ', w.proc.ioctlSteps(fd, HMM_DMIRROR_READ, cmd));
+        const steps = kernelSteps(w.k, 'HMM_DMIRROR_READ', w.proc.ioctlSteps(fd, HMM_DMIRROR_READ, cmd));
+        let ret: number;
+        for (;;) {
+          const r = steps.next();
+          if (r.done) {
+            ret = r.value;
+            break;
+          }
+          ctx.seen += unmapped ? 'u' : 'm';
+          yield r.value;
+        }
         ctx.ret = ret;
         if (ret === 0) {
           // The READ saw the buffer before the munmap: the bounce buffer holds its bytes.
@@ -448,6 +473,7 @@ function anonTeardown(pages: number): RaceModel {
       })();
       const unmap = (function* (): Generator<AgentYield, void, void> {
         w.proc.munmap(w.base, pages * PAGE_SIZE);
+        unmapped = true;
         for (let i = 0; i < pages; i++) w.oracle[i] = 0;
         w.opDone();
         yield { step: 'munmap the buffer', call: 'munmap' };

@@ -207,6 +207,28 @@ export class KernelWorld {
     }
   }
 
+  /**
+   * What an hmm_range in flight means for the future, without absolute pfn or sequence values:
+   * whether its notifier sequence is still valid, and for each entry whether it is filled and
+   * still the page the CPU page table has. Put it in an agent's `local()`.
+   */
+  rangeState(range: HmmRange | null): string {
+    if (!range) return '-';
+    const parts = [mmuIntervalReadRetry(range.notifier, range.notifierSeq) ? 'stale' : 'valid'];
+    const n = (range.end - range.start) / PAGE_SIZE;
+    for (let i = 0; i < n; i++) {
+      const hi = range.words[2 * i + 1]!;
+      if (!(hi & HMM_PFN_HI_VALID)) parts.push('-');
+      else
+        parts.push(
+          range.words[2 * i] === this.cpuPte(range.start + i * PAGE_SIZE).pfn
+            ? `c${hi >>> 30}`
+            : `o${hi >>> 30}`,
+        );
+    }
+    return parts.join('.');
+  }
+
   /** Model-specific state for the digest (rwsems, flags); override. */
   protected extraDigest(): string {
     return '';
@@ -232,13 +254,7 @@ export class KernelWorld {
       out.push(`${i}:${pte.kind}/${name(pte.pfn)}/${pte.write ? 'w' : 'r'}/o${this.oracle[i]}`);
     }
     for (const d of this.devices) {
-      const inflight = d.inflight
-        ? `${mmuIntervalReadRetry(d.notifier, d.inflight.notifierSeq) ? 'stale' : 'valid'}:${Array.from(
-            d.inflight.words,
-          )
-            .map((x, j) => (j % 2 === 0 ? name(x) : x))
-            .join('.')}`
-        : '-';
+      const inflight = this.rangeState(d.inflight);
       out.push(
         `${d.name}:${[...d.pt].map(([v, e]) => `${v}=${name(e.pfn)}${e.write ? 'w' : 'r'}`).join(',')} in:${inflight}`,
       );
