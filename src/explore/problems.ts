@@ -87,8 +87,8 @@ function agent(
   return a;
 }
 
-/** Puts page `i` of the world into `dev`'s memory before the race starts. */
-function place(w: KernelWorld, dev: SvmDevice, from: number, to: number): void {
+/** Puts pages [from, to) into `dev`'s memory before the race starts. */
+function place(dev: SvmDevice, from: number, to: number): void {
   const g = dev.migrateToDevice(from, to);
   while (!g.next().done) {}
 }
@@ -173,7 +173,7 @@ function cpuFaultRefcount(variant: Variant, threads: number): RaceModel {
     create() {
       const w = new KernelWorld(1);
       const dev = new SvmDevice(w, 'gpu0');
-      place(w, dev, 0, 1);
+      place(dev, 0, 1);
       // Pre-fix, migrate_vma_collect trylocked the fault page itself.
       dev.trylockInMigrateToRam = variant === 'buggy';
       const k = w.k;
@@ -241,7 +241,7 @@ function hmmSpinLockedFolio(variant: Variant): RaceModel {
       w.k.fixes.hmmWaitOnLockedFolio = variant === 'fixed';
       const gpu0 = new SvmDevice(w, 'gpu0');
       const gpu1 = new SvmDevice(w, 'gpu1');
-      place(w, gpu0, 0, 1);
+      place(gpu0, 0, 1);
       const k = w.k;
       const fence = new Fence();
       // A CPU fault on gpu0's page (on CPU 0): locks the folio (do_swap_page's trylock), then
@@ -341,7 +341,7 @@ function unplugRevoke(variant: Variant): RaceModel {
     create() {
       const w = new KernelWorld(1);
       const gpu = new SvmDevice(w, 'gpu0');
-      place(w, gpu, 0, 1);
+      place(gpu, 0, 1);
       const k = w.k;
       const st = { removing: false };
       // The NIC: an ODP MR with its own notifier and translation table.

@@ -24,9 +24,9 @@ export function counterexampleTrace(r: ExploreResult): {
   const events: TraceEvent[] = [
     { name: 'process_name', ph: 'M', ts: 0, pid: 1, tid: 0, args: { name: `explore ${r.scenario}` } },
   ];
-  r.agents.forEach((a, i) =>
-    events.push({ name: 'thread_name', ph: 'M', ts: 0, pid: 1, tid: i + 1, args: { name: a } }),
-  );
+  for (const [i, a] of r.agents.entries()) {
+    events.push({ name: 'thread_name', ph: 'M', ts: 0, pid: 1, tid: i + 1, args: { name: a } });
+  }
   const cx = r.counterexample;
   if (!cx) return { traceEvents: events, displayTimeUnit: 'ns' };
   for (const s of cx.steps) {
