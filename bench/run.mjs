@@ -9,6 +9,7 @@
 //   memory:        { bytesPerPage }
 //   engine:        { eventsPerSecond, ratioToHeapLoop }
 //   streaming16g:  { wallSeconds }
+//   explorer:      { statesPerSecond, secondsToFirstCounterexample }
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import * as h from '../dist/index.js';
 import * as sim from '../dist/sim/engine.js';
 import { simulate } from '../dist/sim/simulate.js';
 import { benchEngine } from './engine.mjs';
+import { benchExplorer } from './explorer.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const now = () => Number(process.hrtime.bigint());
@@ -259,6 +261,8 @@ results.engine = benchEngine(sim);
 gc();
 log('streaming a 16 GiB buffer through a GPU with 25% oversubscription...');
 results.streaming16g = benchStreaming16g();
+log('explorer: skip-read-retry states/s and time to the first counterexample');
+results.explorer = benchExplorer();
 const out = join(here, 'results.json');
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(
@@ -267,5 +271,6 @@ process.stdout.write(
     `memory:        ${results.memory.bytesPerPage} bytes per resident page (target <= 32)\n` +
     `streaming16g:  ${results.streaming16g.wallSeconds} s wall for 16 GiB with 25% oversubscription (target < 10 s)\n` +
     `engine:        ${results.engine.eventsPerSecond} events/s, ${results.engine.ratioToHeapLoop}x a bare heap loop (target <= 3x)\n` +
+    `explorer:      ${results.explorer.statesPerSecond} states/s; first counterexample in ${results.explorer.secondsToFirstCounterexample} s (target < 1 s)\n` +
     `written to ${out}\n`,
 );
