@@ -25,25 +25,38 @@ export class DeviceTable {
     return this.leaves.size * (HPAGE_PMD_NR * 5 + LEAF_OBJECT_BYTES);
   }
 
+  /** The last leaf looked up (or its absence): devices walk their tables in order. */
+  private lastKey = -1;
+  private lastLeaf: Leaf | undefined = undefined;
+
+  private leaf(key: number): Leaf | undefined {
+    if (key === this.lastKey) return this.lastLeaf;
+    const e = this.leaves.get(key);
+    this.lastKey = key;
+    this.lastLeaf = e;
+    return e;
+  }
+
   /** The flags of va's entry (0: none). */
   flags(va: number): number {
-    const e = this.leaves.get(Math.floor(va / PMD_SIZE));
+    const e = this.leaf(Math.floor(va / PMD_SIZE));
     return e ? e.flags[(va % PMD_SIZE) / PAGE_SIZE]! : 0;
   }
 
   /** The pfn of va's entry (meaningful only when flags(va) != 0). */
   pfn(va: number): number {
-    const e = this.leaves.get(Math.floor(va / PMD_SIZE));
+    const e = this.leaf(Math.floor(va / PMD_SIZE));
     return e ? e.pfn[(va % PMD_SIZE) / PAGE_SIZE]! : 0;
   }
 
   /** Sets va's entry; `flags` must be non-zero. */
   set(va: number, pfn: number, flags: number): void {
     const key = Math.floor(va / PMD_SIZE);
-    let e = this.leaves.get(key);
+    let e = this.leaf(key);
     if (!e) {
       e = { pfn: new Uint32Array(HPAGE_PMD_NR), flags: new Uint8Array(HPAGE_PMD_NR), used: 0 };
       this.leaves.set(key, e);
+      this.lastLeaf = e;
     }
     const i = (va % PMD_SIZE) / PAGE_SIZE;
     if (!e.flags[i]) e.used++;
@@ -57,7 +70,7 @@ export class DeviceTable {
     for (let a = start; a < end; ) {
       const key = Math.floor(a / PMD_SIZE);
       const next = Math.min(end, (key + 1) * PMD_SIZE);
-      const e = this.leaves.get(key);
+      const e = this.leaf(key);
       if (e) {
         for (let i = (a % PMD_SIZE) / PAGE_SIZE, n = (next - a) / PAGE_SIZE; n > 0; i++, n--) {
           if (e.flags[i]) {
@@ -66,7 +79,10 @@ export class DeviceTable {
             removed++;
           }
         }
-        if (e.used === 0) this.leaves.delete(key);
+        if (e.used === 0) {
+          this.leaves.delete(key);
+          this.lastLeaf = undefined;
+        }
       }
       a = next;
     }

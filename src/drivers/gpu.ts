@@ -288,8 +288,15 @@ export class GpuDevice {
   private readonly freeBlocks: number[] = [];
   /** Free small pages inside split blocks. */
   private readonly freeSmall: number[] = [];
-  /** Blocks in use, least recently allocated first. */
-  private lru: number[] = [];
+  /**
+   * Blocks in use, least recently allocated first: a doubly linked list over typed arrays
+   * (removal is O(1); an array's indexOf + splice made freeing n blocks O(n^2)).
+   */
+  private readonly lruPrev: Int32Array;
+  private readonly lruNext: Int32Array;
+  private readonly lruIn: Uint8Array;
+  private lruHead = -1;
+  private lruTail = -1;
   /** Blocks that must not be evicted during the current service pass. */
   private readonly busy = new Set<number>();
   readonly mirrors: GpuMirror[] = [];
@@ -322,6 +329,9 @@ export class GpuDevice {
     this.barBase = k.requestFreeMemRegion(Math.max(1, this.barPages) * PAGE_SIZE);
     this.blockState = new Uint8Array(blocks);
     this.blockUsed = new Uint16Array(blocks);
+    this.lruPrev = new Int32Array(blocks);
+    this.lruNext = new Int32Array(blocks);
+    this.lruIn = new Uint8Array(blocks);
     for (let b = blocks - 1; b >= 0; b--) this.freeBlocks.push(b);
   }
 
@@ -340,7 +350,10 @@ export class GpuDevice {
     let n =
       this.blockState.byteLength +
       this.blockUsed.byteLength +
-      (this.freeBlocks.length + this.freeSmall.length + this.lru.length) * slot +
+      this.lruPrev.byteLength +
+      this.lruNext.byteLength +
+      this.lruIn.byteLength +
+      (this.freeBlocks.length + this.freeSmall.length) * slot +
       (this.busy.size + this.forceMigrate.size) * 4 * slot +
       (this.history.size + this.accessCounts.size) * 8 * slot;
     for (const m of this.mirrors) n += m.pt.memoryBytes();
@@ -482,7 +495,7 @@ export class GpuDevice {
       if (b === undefined) return -1;
     }
     this.ensureRegion(b);
-    this.lru.push(b);
+    this.lruPush(b);
     this.busy.add(b);
     return b;
   }
@@ -534,17 +547,38 @@ export class GpuDevice {
         }
       }
       this.blockState[b] = 0;
-      const i = this.lru.indexOf(b);
-      if (i >= 0) this.lru.splice(i, 1);
+      this.lruRemove(b);
       this.freeBlocks.push(b);
     }
+  }
+
+  /** Appends block b to the LRU list (most recently allocated). */
+  private lruPush(b: number): void {
+    if (this.lruIn[b]) throw new Error(`model bug: ${this.name} block ${b} is already on the LRU list`);
+    this.lruIn[b] = 1;
+    this.lruPrev[b] = this.lruTail;
+    this.lruNext[b] = -1;
+    if (this.lruTail >= 0) this.lruNext[this.lruTail] = b;
+    else this.lruHead = b;
+    this.lruTail = b;
+  }
+
+  /** Takes block b off the LRU list, if it is on it. */
+  private lruRemove(b: number): void {
+    if (!this.lruIn[b]) return;
+    this.lruIn[b] = 0;
+    const p = this.lruPrev[b]!;
+    const n = this.lruNext[b]!;
+    if (p >= 0) this.lruNext[p] = n;
+    else this.lruHead = n;
+    if (n >= 0) this.lruPrev[n] = p;
+    else this.lruTail = p;
   }
 
   /** Evicts the least recently allocated block that is not in use by this pass. */
   private evictOne(): boolean {
     if (this.placement === 'pinned') return false; // pinned in VRAM: never evicted
-    for (let i = 0; i < this.lru.length; i++) {
-      const b = this.lru[i]!;
+    for (let b = this.lruHead; b >= 0; b = this.lruNext[b]!) {
       if (this.busy.has(b)) continue;
       this.evictBlock(b);
       return true;
@@ -1022,7 +1056,8 @@ export class GpuDevice {
   private hasSystemPages(m: GpuMirror, start: number, end: number): boolean {
     for (let a = start; a < end; a += PAGE_SIZE) {
       const pfn = m.devicePfn(a);
-      if (pfn !== 0 && !this.k.pgmapOf(pfn)) return true;
+      // Our own VRAM pages are ZONE_DEVICE (memremapped before they were handed out).
+      if (pfn !== 0 && !this.ownsVram(pfn) && !this.k.pgmapOf(pfn)) return true;
     }
     return false;
   }

@@ -102,6 +102,21 @@ export class OdpMr {
     return { pfn: this.table.pfn(va), kind: fl & 3 };
   }
 
+  /**
+   * translate() without the object: the kind of va's entry (NIC_HOST, NIC_P2P_*), or 0 when
+   * there is none (or it is read-only and `write` is asked). For per-page loops.
+   */
+  kindAt(va: number, write: boolean): number {
+    const fl = this.table.flags(va);
+    if (!fl || (write && !(fl & NIC_WRITE))) return 0;
+    return fl & 3;
+  }
+
+  /** The target pfn of va's entry (meaningful only when kindAt(va, false) != 0). */
+  pfnAt(va: number): number {
+    return this.table.pfn(va);
+  }
+
   /** Visits every translation: (va, pfn, kind without the write bit, writable). */
   forEach(visit: (va: number, pfn: number, kind: number, writable: boolean) => void): void {
     this.table.forEach((va, pfn, kind) => {

@@ -1343,7 +1343,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         // Every page the message touches must be translated; fault the missing span.
         let missing = -1;
         for (let a = first; a < last; a += PAGE_SIZE) {
-          if (!mr.translate(a, write)) {
+          if (mr.kindAt(a, write) === 0) {
             missing = a;
             break;
           }
@@ -1359,18 +1359,21 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           if (!e) break;
           const path = nicPath(n, e, write);
           let end = a + PAGE_SIZE;
-          while (end < last) {
-            const e2 = mr.translate(end, write);
-            if (!e2 || e2.kind !== e.kind) break;
-            end += PAGE_SIZE;
-          }
+          while (end < last && mr.kindAt(end, write) === e.kind) end += PAGE_SIZE;
           const bytes = Math.min(end, s0 + msgBytes) - Math.max(a, s0);
           // The DMA itself changes the data: a write stores a tag the oracle can check.
           if (write) {
             for (let x = a; x < end; x += PAGE_SIZE) {
-              const t = mr.translate(x, true)!;
-              const vr = gpuList.map((g) => g.dev.vramPfnOfAlias(t.pfn)).find((p) => p >= 0);
-              k.frames.fill(vr ?? t.pfn, (m + 1) & 0x7fffffff);
+              const pfn = mr.pfnAt(x);
+              let target = pfn; // a BAR alias page stands for the VRAM page behind it
+              for (const g of gpuList) {
+                const vr = g.dev.vramPfnOfAlias(pfn);
+                if (vr >= 0) {
+                  target = vr;
+                  break;
+                }
+              }
+              k.frames.fill(target, (m + 1) & 0x7fffffff);
             }
           }
           transfers.push(
