@@ -6,7 +6,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { Command, CommanderError } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../conformance/harness.js';
 import { HMM_TESTS } from '../conformance/hmm-tests.js';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
@@ -15,16 +14,11 @@ import { writeReport } from '../report/html.js';
 import { chromeTrace } from '../report/trace.js';
 import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
 import { DEFAULT_PORT, serveCommand } from '../serve/index.js';
-import { type CompareRow, compare, compareRow as compareRowOf } from '../sim/compare.js';
+import { type CompareRow, compare, compareRow as compareRowOf, storedMetricsRow } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate, validateConfig } from '../sim/simulate.js';
 import { DEFAULT_DB_PATH, ResultsStore, type StoredRun, StoreError } from '../store/store.js';
-import {
-  formatSweepError,
-  loadSweepFile,
-  progressReporter,
-  runSweep,
-  setConfigPath,
-} from '../sweep/index.js';
+import { formatSweepError, loadSweepFile, progressReporter, runSweep } from '../sweep/index.js';
+import { applySets, OverrideError, recordedSets, withRecordedSets } from '../sweep/overrides.js';
 
 export const VERSION = '0.1.0';
 
@@ -64,36 +58,14 @@ function selftest(opts: { json?: boolean; filter?: string; variant?: string }): 
   return failed > 0 ? 1 : 0;
 }
 
-/**
- * `--set key=value` overrides: a dotted SimConfig path (as in sweep files, e.g.
- * `gpus.gpu0.faultBatchSize=64` or `costs.overrides.pcieLinkEfficiency=0.8`) and a YAML scalar.
- * They are recorded in the stored scenario text as trailing `# hmmlab --set k=v` lines, so that
- * a stored run can be simulated again exactly (hmmlab report <run ids>).
- */
-const SET_LINE = /^# hmmlab --set (.*)$/;
-
-function applySets(config: SimConfig, sets: readonly string[]): SimConfig {
-  if (sets.length === 0) return config;
-  const out = structuredClone(config);
-  for (const set of sets) {
-    const eq = set.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--set wants key=value, not '${set}'`);
-    const key = set.slice(0, eq).trim();
-    const raw = set.slice(eq + 1);
-    let value: unknown = raw;
-    try {
-      value = parseYaml(raw) ?? raw;
-    } catch {
-      // Not YAML: the value is the plain string.
-    }
-    try {
-      setConfigPath(out, key, value);
-    } catch (e) {
-      throw new UsageError(`--set ${(e as Error).message}`);
-    }
+/** applySets with its errors as UsageErrors (SimConfigError passes through: exit 2 too). */
+function applySetsOrUsage(config: SimConfig, sets: readonly string[]): SimConfig {
+  try {
+    return applySets(config, sets);
+  } catch (e) {
+    if (e instanceof OverrideError) throw new UsageError(e.message);
+    throw e;
   }
-  validateConfig(out);
-  return out;
 }
 
 /** Validates scenario text; throws UsageError with file:line:col messages. */
@@ -104,12 +76,8 @@ function scenarioOf(
 ): { config: SimConfig; seed: number; text: string; name: string } {
   const r = loadScenario(text, file);
   if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
-  const config = applySets(r.config, sets);
-  const recorded =
-    sets.length === 0
-      ? text
-      : `${text}${text.endsWith('\n') ? '' : '\n'}${sets.map((x) => `# hmmlab --set ${x}\n`).join('')}`;
-  return { config, seed: r.seed, text: recorded, name: r.scenario.name ?? file };
+  const config = applySetsOrUsage(r.config, sets);
+  return { config, seed: r.seed, text: withRecordedSets(text, sets), name: r.scenario.name ?? file };
 }
 
 /** Reads and validates a scenario file and applies --set overrides. */
@@ -128,13 +96,9 @@ function readScenario(
 
 /** The config of a stored run's scenario text, with the --set lines it recorded. */
 function storedScenario(text: string, id: number): { config: SimConfig; name: string } {
-  const sets = text
-    .split('\n')
-    .map((l) => SET_LINE.exec(l)?.[1])
-    .filter((x): x is string => x !== undefined);
   const r = loadScenario(text, `run ${id}`);
   if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
-  return { config: applySets(r.config, sets), name: r.scenario.name ?? `run ${id}` };
+  return { config: applySetsOrUsage(r.config, recordedSets(text)), name: r.scenario.name ?? `run ${id}` };
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -163,13 +127,9 @@ function storedRuns(ids: readonly number[], db: string | undefined): StoredRun[]
 
 /** A stored run's metrics as a comparison row (run stores a SimResult, compare a row, sweep both). */
 function storedRow(metrics: unknown): CompareRow {
-  const m = metrics as Record<string, unknown> | null;
-  if (m && typeof m === 'object') {
-    if ('row' in m) return m.row as CompareRow;
-    if ('devices' in m && 'design' in m) return compareRowOf(m as unknown as SimResult);
-    if ('pagesToRam' in m) return m as unknown as CompareRow;
-  }
-  throw new UsageError('a stored run has metrics this hmmlab cannot read');
+  const row = storedMetricsRow(metrics);
+  if (!row) throw new UsageError('a stored run has metrics this hmmlab cannot read');
+  return row;
 }
 
 function scenarioName(text: string, file: string): string {

@@ -46,42 +46,62 @@ const DASHES = ['none', '7 4', '2 3', '9 3 2 3', '4 4'];
 /** The most points drawn per CDF series (quantiles beyond that are subsampled evenly). */
 const CDF_MAX_POINTS = 1000;
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function colorOf(keys: readonly string[]): (k: string) => string {
+/** Colors keys by their position in `keys` (the palette, cycled). */
+export function colorOf(keys: readonly string[]): (k: string) => string {
   return (k) => PALETTE[Math.max(0, keys.indexOf(k)) % PALETTE.length]!;
 }
 
-function legendRows(keys: readonly string[]): number {
-  const perRow = Math.max(1, Math.floor(PLOT_WIDTH / 190));
-  return Math.ceil(keys.length / perRow);
-}
+const LEGEND_COLUMN = 190;
 
 /** Renders Plot options to the SVG string of the chart (no legend, explicit ink color). */
-function chartSvg(options: Plot.PlotOptions): string {
+export function chartSvg(options: Plot.PlotOptions, height = CHART_HEIGHT): string {
   const { document } = parseHTML('<!doctype html><html><body></body></html>');
   const el = Plot.plot({
     ...options,
     // linkedom's Document is close enough to the DOM one for Plot.
     document: document as unknown as Plot.PlotOptions['document'],
     width: PLOT_WIDTH,
-    height: CHART_HEIGHT,
+    height,
     style: { fontFamily: FONT, fontSize: '11px', color: INK, background: 'white' },
   }) as unknown as { setAttribute(name: string, value: string): void; outerHTML: string };
   el.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
   return el.outerHTML.replace(/currentColor/g, INK);
 }
 
-/** Wraps a chart in a standalone SVG with a white background, a title and a legend. */
-function frame(title: string, legend: readonly string[], chart: string): string {
-  const color = colorOf(legend);
-  const perRow = Math.max(1, Math.floor(PLOT_WIDTH / 190));
-  const legendH = legendRows(legend) * LEGEND_ROW + 4;
-  const height = TITLE_HEIGHT + legendH + CHART_HEIGHT;
-  // Plot's root <svg> becomes a translated <g> (a nested <svg> gets CSS sizing in browsers).
+export interface FrameOptions {
+  /** Colors of the legend keys (default: the palette by position). */
+  color?: (k: string) => string;
+  /** Height of the chart below the legend (default the report's, 340). */
+  chartHeight?: number;
+  /** Widen legend columns to fit long labels (the viewer's charts); the report keeps 190 px. */
+  fitLegend?: boolean;
+  /** Add class="legend-swatch" / "legend-label" to the legend (for the viewer's tests). */
+  legendClasses?: boolean;
+}
+
+/**
+ * Wraps a chart in a standalone SVG with a white background, a title and a legend row, as the
+ * report and the viewer draw them.
+ */
+export function frameChart(
+  title: string,
+  legend: readonly string[],
+  chart: string,
+  o: FrameOptions = {},
+): string {
+  const color = o.color ?? colorOf(legend);
+  const column = o.fitLegend
+    ? Math.max(LEGEND_COLUMN, 30 + 7 * Math.max(0, ...legend.map((k) => k.length)))
+    : LEGEND_COLUMN;
+  const perRow = Math.max(1, Math.floor(PLOT_WIDTH / column));
+  const legendH = Math.ceil(legend.length / perRow) * LEGEND_ROW + 4;
   const top = TITLE_HEIGHT + legendH;
+  const height = top + (o.chartHeight ?? CHART_HEIGHT);
+  // Plot's root <svg> becomes a translated <g> (a nested <svg> gets CSS sizing in browsers).
   const nested = chart
     .replace(/^<svg\b[^>]*>/, (tag) =>
       tag
@@ -97,28 +117,36 @@ function frame(title: string, legend: readonly string[], chart: string): string 
     `<rect width="${PLOT_WIDTH}" height="${height}" fill="white"/>`,
     `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
   ];
+  const swatch = o.legendClasses ? ' class="legend-swatch"' : '';
+  const label = o.legendClasses ? ' class="legend-label"' : '';
   legend.forEach((k, i) => {
-    const x = 10 + (i % perRow) * 190;
+    const x = 10 + (i % perRow) * column;
     const y = TITLE_HEIGHT + Math.floor(i / perRow) * LEGEND_ROW;
-    parts.push(`<rect x="${x}" y="${y + 2}" width="12" height="12" fill="${color(k)}"/>`);
-    parts.push(`<text x="${x + 17}" y="${y + 12}">${esc(k)}</text>`);
+    parts.push(`<rect${swatch} x="${x}" y="${y + 2}" width="12" height="12" fill="${color(k)}"/>`);
+    parts.push(`<text${label} x="${x + 17}" y="${y + 12}">${esc(k)}</text>`);
   });
   parts.push(nested, '</svg>');
   return `${parts.join('\n')}\n`;
 }
 
+function frame(title: string, legend: readonly string[], chart: string): string {
+  return frameChart(title, legend, chart);
+}
+
 /** A placeholder chart for data sets with nothing to draw. */
-function empty(title: string, message: string): string {
-  const height = TITLE_HEIGHT + CHART_HEIGHT;
+export function emptyChart(title: string, message: string, chartHeight = CHART_HEIGHT): string {
+  const height = TITLE_HEIGHT + chartHeight;
   return `${[
     `<svg xmlns="http://www.w3.org/2000/svg" width="${PLOT_WIDTH}" height="${height}" viewBox="0 0 ${PLOT_WIDTH} ${height}" font-family="${FONT}" font-size="12" fill="${INK}">`,
     `<title>${esc(title)}</title>`,
     `<rect width="${PLOT_WIDTH}" height="${height}" fill="white"/>`,
     `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
-    `<text x="${PLOT_WIDTH / 2}" y="${TITLE_HEIGHT + CHART_HEIGHT / 2}" text-anchor="middle">${esc(message)}</text>`,
+    `<text x="${PLOT_WIDTH / 2}" y="${TITLE_HEIGHT + chartHeight / 2}" text-anchor="middle">${esc(message)}</text>`,
     '</svg>',
   ].join('\n')}\n`;
 }
+
+const empty = (title: string, message: string) => emptyChart(title, message);
 
 function unique(xs: Iterable<string>): string[] {
   return [...new Set(xs)];
@@ -224,17 +252,19 @@ export function linkBytesPlot(rows: readonly CompareRow[]): string {
   );
 }
 
-/** Pages moved to RAM, moved to VRAM and reached peer to peer, grouped by kind, one bar per design. */
-export function faultsMigrationsPlot(rows: readonly CompareRow[]): string {
-  const title = 'Migrations and P2P pages by design';
+/** Bars grouped by kind (facets), one bar per design in each. */
+function designBars(
+  title: string,
+  rows: readonly CompareRow[],
+  kinds: readonly [string, (r: CompareRow) => number][],
+  yLabel: string,
+): string {
   const designs = rows.map((r) => r.design as string);
   if (designs.length === 0) return empty(title, 'no designs');
-  const kinds = ['pages to RAM', 'pages to VRAM', 'P2P pages'];
-  const data = rows.flatMap((r) => [
-    { kind: kinds[0]!, design: r.design as string, pages: r.pagesToRam },
-    { kind: kinds[1]!, design: r.design as string, pages: r.pagesToVram },
-    { kind: kinds[2]!, design: r.design as string, pages: r.p2pPages },
-  ]);
+  const domain = kinds.map(([k]) => k);
+  const data = rows.flatMap((r) =>
+    kinds.map(([kind, value]) => ({ kind, design: r.design as string, value: value(r) })),
+  );
   const color = colorOf(designs);
   return frame(
     title,
@@ -242,39 +272,40 @@ export function faultsMigrationsPlot(rows: readonly CompareRow[]): string {
     chartSvg({
       marginLeft: 60,
       marginBottom: 40,
-      fx: { label: null, domain: kinds, padding: 0.15 },
+      fx: { label: null, domain, padding: 0.15 },
       x: { axis: null, domain: designs },
       color: { domain: designs, range: designs.map(color) },
-      y: { label: 'pages (4 KiB)', grid: true },
-      marks: [Plot.barY(data, { fx: 'kind', x: 'design', y: 'pages', fill: 'design' }), Plot.ruleY([0])],
+      y: { label: yLabel, grid: true },
+      marks: [Plot.barY(data, { fx: 'kind', x: 'design', y: 'value', fill: 'design' }), Plot.ruleY([0])],
     }),
   );
 }
 
-/** Faults taken by GPUs, NICs and CPUs, one bar per design. */
+/** Pages moved to RAM, moved to VRAM and reached peer to peer, grouped by kind, one bar per design. */
+export function faultsMigrationsPlot(rows: readonly CompareRow[]): string {
+  return designBars(
+    'Migrations and P2P pages by design',
+    rows,
+    [
+      ['pages to RAM', (r) => r.pagesToRam],
+      ['pages to VRAM', (r) => r.pagesToVram],
+      ['P2P pages', (r) => r.p2pPages],
+    ],
+    'pages (4 KiB)',
+  );
+}
+
+/** Faults taken by GPUs, NICs and CPUs, one bar per design (0 for rows stored without them). */
 export function faultsPlot(rows: readonly CompareRow[]): string {
-  const title = 'Faults by design';
-  const designs = rows.map((r) => r.design as string);
-  if (designs.length === 0) return empty(title, 'no designs');
-  const kinds = ['GPU faults', 'NIC faults', 'CPU faults'];
-  const data = rows.flatMap((r) => [
-    { kind: kinds[0]!, design: r.design as string, faults: r.gpuFaults ?? 0 },
-    { kind: kinds[1]!, design: r.design as string, faults: r.nicFaults ?? 0 },
-    { kind: kinds[2]!, design: r.design as string, faults: r.cpuFaults ?? 0 },
-  ]);
-  const color = colorOf(designs);
-  return frame(
-    title,
-    designs,
-    chartSvg({
-      marginLeft: 60,
-      marginBottom: 40,
-      fx: { label: null, domain: kinds, padding: 0.15 },
-      x: { axis: null, domain: designs },
-      color: { domain: designs, range: designs.map(color) },
-      y: { label: 'faults', grid: true },
-      marks: [Plot.barY(data, { fx: 'kind', x: 'design', y: 'faults', fill: 'design' }), Plot.ruleY([0])],
-    }),
+  return designBars(
+    'Faults by design',
+    rows,
+    [
+      ['GPU faults', (r) => r.gpuFaults ?? 0],
+      ['NIC faults', (r) => r.nicFaults ?? 0],
+      ['CPU faults', (r) => r.cpuFaults ?? 0],
+    ],
+    'faults',
   );
 }
 

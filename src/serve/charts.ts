@@ -6,46 +6,26 @@
  * generated ids, so the same input gives the same bytes.
  */
 import * as Plot from '@observablehq/plot';
-import { parseHTML } from 'linkedom';
-import { type DesignResult, PALETTE, PLOT_WIDTH } from '../report/plots.js';
+import {
+  chartSvg,
+  colorOf,
+  type DesignResult,
+  frameChart,
+  PALETTE,
+  PLOT_WIDTH,
+  emptyChart as reportEmptyChart,
+} from '../report/plots.js';
 import type { SimEvent, SimResult } from '../sim/simulate.js';
 
-const TITLE_HEIGHT = 26;
-const LEGEND_ROW = 18;
-const LEGEND_COLUMN = 190;
-const INK = '#222222';
-const FONT = 'DejaVu Sans, sans-serif';
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 /** Bins of the over-time charts. */
 const BINS = 120;
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function colorOf(keys: readonly string[]): (k: string) => string {
-  return (k) => PALETTE[Math.max(0, keys.indexOf(k)) % PALETTE.length]!;
-}
-
-/** Renders Plot options to the SVG string of the chart (no legend, explicit ink color). */
-export function chartSvg(options: Plot.PlotOptions, height: number): string {
-  const { document } = parseHTML('<!doctype html><html><body></body></html>');
-  const el = Plot.plot({
-    ...options,
-    // linkedom's Document is close enough to the DOM one for Plot.
-    document: document as unknown as Plot.PlotOptions['document'],
-    width: PLOT_WIDTH,
-    height,
-    style: { fontFamily: FONT, fontSize: '11px', color: INK, background: 'white' },
-  }) as unknown as { setAttribute(name: string, value: string): void; outerHTML: string };
-  el.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
-  return el.outerHTML.replace(/currentColor/g, INK);
-}
-
 /**
- * Wraps a chart in a standalone SVG with a white background, a title and a legend row of
- * `legend` keys coloured by `color` (the report's layout).
+ * Wraps a chart in a standalone SVG with a title and a legend, as the report does
+ * (src/report/plots.ts frameChart), with legend columns fitted to long labels and classed
+ * legend marks for the browser tests.
  */
 export function frame(
   title: string,
@@ -54,50 +34,14 @@ export function frame(
   chart: string,
   chartHeight: number,
 ): string {
-  // Columns as wide as the longest label needs (about 7 px a character at 12 px), at least 190.
-  const column = Math.max(LEGEND_COLUMN, 30 + 7 * Math.max(0, ...legend.map((k) => k.length)));
-  const perRow = Math.max(1, Math.floor(PLOT_WIDTH / column));
-  const legendH = Math.ceil(legend.length / perRow) * LEGEND_ROW + 4;
-  const top = TITLE_HEIGHT + legendH;
-  const height = top + chartHeight;
-  // Plot's root <svg> becomes a translated <g> (a nested <svg> gets CSS sizing in browsers).
-  const nested = chart
-    .replace(/^<svg\b[^>]*>/, (tag) =>
-      tag
-        .replace(/ (xmlns|viewBox|width|height)="[^"]*"/g, '')
-        .replace(/^<svg/, `<g transform="translate(0,${top})"`),
-    )
-    .replace(/<\/svg>$/, '</g>')
-    .replace(/<style>[\s\S]*?<\/style>/, '');
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${PLOT_WIDTH}" height="${height}" viewBox="0 0 ${PLOT_WIDTH} ${height}" font-family="${FONT}" font-size="12" fill="${INK}">`,
-    `<title>${esc(title)}</title>`,
-    `<rect width="${PLOT_WIDTH}" height="${height}" fill="white"/>`,
-    `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
-  ];
-  legend.forEach((k, i) => {
-    const x = 10 + (i % perRow) * column;
-    const y = TITLE_HEIGHT + Math.floor(i / perRow) * LEGEND_ROW;
-    parts.push(
-      `<rect class="legend-swatch" x="${x}" y="${y + 2}" width="12" height="12" fill="${color(k)}"/>`,
-    );
-    parts.push(`<text class="legend-label" x="${x + 17}" y="${y + 12}">${esc(k)}</text>`);
-  });
-  parts.push(nested, '</svg>');
-  return `${parts.join('\n')}\n`;
+  return frameChart(title, legend, chart, { color, chartHeight, fitLegend: true, legendClasses: true });
 }
+
+export { chartSvg };
 
 /** A placeholder for data sets with nothing to draw. */
 export function emptyChart(title: string, message: string, chartHeight = 120): string {
-  const height = TITLE_HEIGHT + chartHeight;
-  return `${[
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${PLOT_WIDTH}" height="${height}" viewBox="0 0 ${PLOT_WIDTH} ${height}" font-family="${FONT}" font-size="12" fill="${INK}">`,
-    `<title>${esc(title)}</title>`,
-    `<rect width="${PLOT_WIDTH}" height="${height}" fill="white"/>`,
-    `<text x="10" y="18" font-size="14" font-weight="bold">${esc(title)}</text>`,
-    `<text x="${PLOT_WIDTH / 2}" y="${TITLE_HEIGHT + chartHeight / 2}" text-anchor="middle">${esc(message)}</text>`,
-    '</svg>',
-  ].join('\n')}\n`;
+  return reportEmptyChart(title, message, chartHeight);
 }
 
 // ---- events ------------------------------------------------------------------------------

@@ -3,13 +3,12 @@
  * a run again to draw its time series, as `hmmlab report <run ids>` does (runs are
  * deterministic). Results are kept in a small in-memory cache keyed by what determines them.
  */
-import { parse as parseYaml } from 'yaml';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { formatScenarioError, loadScenario } from '../scenario/index.js';
-import { type CompareRow, compareRow } from '../sim/compare.js';
-import { type SimConfig, SimConfigError, type SimResult, simulate, validateConfig } from '../sim/simulate.js';
+import { type CompareRow, compareRow, storedMetricsRow } from '../sim/compare.js';
+import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
 import type { StoredRun } from '../store/store.js';
-import { setConfigPath } from '../sweep/index.js';
+import { applySets, OverrideError, recordedSets } from '../sweep/overrides.js';
 
 /** A stored run this hmmlab cannot simulate again (its scenario no longer loads, an unknown design). */
 export class ResimulateError extends Error {
@@ -19,53 +18,21 @@ export class ResimulateError extends Error {
   }
 }
 
-/** The `# hmmlab --set k=v` lines the CLI appends to a stored scenario text. */
-const SET_LINE = /^# hmmlab --set (.*)$/;
-
 /** The configuration of a stored scenario text, with the --set overrides it recorded. */
 export function storedConfig(text: string, label: string): { config: SimConfig; name: string } {
   const r = loadScenario(text, label);
   if (!r.ok) throw new ResimulateError(r.errors.map(formatScenarioError).join('\n'));
-  const sets = text
-    .split('\n')
-    .map((l) => SET_LINE.exec(l)?.[1])
-    .filter((x): x is string => x !== undefined);
-  const config = structuredClone(r.config);
-  for (const set of sets) {
-    const eq = set.indexOf('=');
-    if (eq <= 0) throw new ResimulateError(`${label}: bad recorded --set '${set}'`);
-    const raw = set.slice(eq + 1);
-    let value: unknown = raw;
-    try {
-      value = parseYaml(raw) ?? raw;
-    } catch {
-      // Not YAML: the value is the plain string.
-    }
-    try {
-      setConfigPath(config, set.slice(0, eq).trim(), value);
-    } catch (e) {
-      throw new ResimulateError(`${label}: recorded --set ${(e as Error).message}`);
-    }
-  }
   try {
-    validateConfig(config);
+    return { config: applySets(r.config, recordedSets(text)), name: r.scenario.name ?? label };
   } catch (e) {
+    if (e instanceof OverrideError) throw new ResimulateError(`${label}: recorded ${e.message}`);
     if (e instanceof SimConfigError) throw new ResimulateError(`${label}: ${e.message}`);
     throw e;
   }
-  return { config, name: r.scenario.name ?? label };
 }
 
-/** A stored run's metrics as a comparison row (run stores a SimResult, compare a row, sweep both). */
-export function storedRow(metrics: unknown): CompareRow | null {
-  const m = metrics as Record<string, unknown> | null;
-  if (m && typeof m === 'object') {
-    if ('row' in m) return m.row as CompareRow;
-    if ('devices' in m && 'design' in m) return compareRow(m as unknown as SimResult);
-    if ('pagesToRam' in m) return m as unknown as CompareRow;
-  }
-  return null;
-}
+/** A stored run's metrics as a comparison row, or null (src/sim/compare.ts storedMetricsRow). */
+export const storedRow = storedMetricsRow;
 
 /** A run simulated again: the result with its event log, its row, and whether it matches the stored one. */
 export interface Resimulated {

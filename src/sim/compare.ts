@@ -137,6 +137,20 @@ export function compareRow(r: SimResult): CompareRow {
   };
 }
 
+/**
+ * A stored run's metrics as a comparison row: `run` stores a SimResult, `compare` a row, a
+ * sweep `{ row, ... }`. Null for metrics this hmmlab cannot read.
+ */
+export function storedMetricsRow(metrics: unknown): CompareRow | null {
+  const m = metrics as Record<string, unknown> | null;
+  if (m && typeof m === 'object') {
+    if ('row' in m) return m.row as CompareRow;
+    if ('devices' in m && 'design' in m) return compareRow(m as unknown as SimResult);
+    if ('pagesToRam' in m) return m as unknown as CompareRow;
+  }
+  return null;
+}
+
 /** Runs `config` once per design (same seed) and returns one row each, in the order given. */
 export function compare(
   config: SimConfig,
