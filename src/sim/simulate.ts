@@ -926,6 +926,45 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     return { b, pages, next, wm, write: w.op === 'write' };
   }
 
+  /** GPU invalidations (notifier callbacks, TLB shootdowns) so far, to charge a CPU-side operation the ones it caused. */
+  function gpuInvalidations(): { inv: number; tlb: number } {
+    let inv = 0;
+    let tlb = 0;
+    for (const g of gpus.values()) {
+      inv += g.dev.stats.invalidations;
+      tlb += g.dev.stats.tlbInvalidations;
+    }
+    return { inv, tlb };
+  }
+  /** The CPU time of the invalidations since `before`. */
+  function invalidationNsSince(before: { inv: number; tlb: number }): number {
+    const now = gpuInvalidations();
+    return (
+      (now.inv - before.inv) * v.mmuNotifierInvalidateNs + (now.tlb - before.tlb) * v.gpuTlbInvalidationNs
+    );
+  }
+
+  /**
+   * Copies the pages a CPU-side fault just pulled back from VRAM (migrate_to_ram): returns the
+   * migrate_vma CPU cost to charge and the time spent waiting for the copies.
+   */
+  function* migratedToRam(): Generator<Wait, { cpuNs: number; waitNs: number }, unknown> {
+    let cpuNs = 0;
+    let waitNs = 0;
+    for (const g of gpus.values()) {
+      const pend = g.dev.pendingTransfers;
+      if (pend.length === 0) continue;
+      g.dev.pendingTransfers = [];
+      cpuNs +=
+        v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (pend.reduce((s, t) => s + t.bytes, 0) / PAGE_SIZE);
+      for (const t of pend) {
+        g.m.bytesToRam += t.bytes;
+        waitNs += yield* copy(g, t);
+      }
+    }
+    return { cpuNs, waitNs };
+  }
+
   function* cpuWorkload(w: CpuWorkload): Generator<Wait, void, unknown> {
     const { b, pages, next, wm, write } = yield* begin(w);
     const perPage = w.nsPerPage ?? 100;
@@ -939,33 +978,14 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           acc += perPage;
         } else {
           // A page fault: entry cost plus whatever the fault moved (migrate_to_ram copies).
-          let invalidations = 0;
-          let tlb = 0;
-          for (const g of gpus.values()) {
-            invalidations -= g.dev.stats.invalidations;
-            tlb -= g.dev.stats.tlbInvalidations;
-          }
+          const inv0 = gpuInvalidations();
           userTouch(k, b.mm, addr, write, (i + pass) & 0x7fffffff);
-          for (const g of gpus.values()) {
-            invalidations += g.dev.stats.invalidations;
-            tlb += g.dev.stats.tlbInvalidations;
-          }
           wm.cpuFaults++;
-          // The fault, plus the device invalidations it caused (a write to a mirrored page).
-          let ns =
-            v.cpuFaultEntryNs + invalidations * v.mmuNotifierInvalidateNs + tlb * v.gpuTlbInvalidationNs;
-          for (const g of gpus.values()) {
-            const pend = g.dev.pendingTransfers;
-            if (pend.length === 0) continue;
-            g.dev.pendingTransfers = [];
-            ns +=
-              v.migrateVmaFixedNs +
-              v.migrateVmaPerPageNs * (pend.reduce((s, t) => s + t.bytes, 0) / PAGE_SIZE);
-            for (const t of pend) {
-              g.m.bytesToRam += t.bytes;
-              acc += yield* copy(g, t);
-            }
-          }
+          // The fault, plus the device invalidations it caused (a write to a mirrored page)
+          // and the migrate_to_ram copies of pages it pulled back from VRAM.
+          const back = yield* migratedToRam();
+          const ns = v.cpuFaultEntryNs + invalidationNsSince(inv0) + back.cpuNs;
+          acc += back.waitNs;
           const core = yield* cpus.acquire();
           yield ns;
           cpus.release(core);
@@ -1515,17 +1535,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         const first = next(c) * per;
         const n = Math.min(per, pages - first);
         const cmd = { addr: b.addr + first * PAGE_SIZE, ptr: bounce, npages: n, cpages: 0, faults: 0 };
-        let invalidations = 0;
-        let tlb = 0;
-        for (const g of gpus.values()) {
-          invalidations -= g.dev.stats.invalidations;
-          tlb -= g.dev.stats.tlbInvalidations;
-        }
+        const inv0 = gpuInvalidations();
         const ret = p.proc.ioctl(fd, request, cmd);
-        for (const g of gpus.values()) {
-          invalidations += g.dev.stats.invalidations;
-          tlb += g.dev.stats.tlbInvalidations;
-        }
         wm.ioctls!++;
         wm.pagesTouched += n;
         if (ret < 0) wm.ioctlErrors!++;
@@ -1536,26 +1547,16 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         const done = ret < 0 ? 0 : cmd.cpages;
         // The ioctl's CPU work: the syscall and hmm_range_fault walk (or migrate_vma), the
         // faults it took, the invalidations it sent, and GPU pages it pulled back to RAM.
-        let ns = v.cpuFaultEntryNs + invalidations * v.mmuNotifierInvalidateNs + tlb * v.gpuTlbInvalidationNs;
+        let ns = v.cpuFaultEntryNs + invalidationNsSince(inv0);
         if (w.op === 'read' || w.op === 'write' || w.op === 'exclusive')
           ns +=
             v.hmmRangeFaultCallNs +
             n * v.hmmRangeFaultPerPteNs +
             (ret < 0 ? 0 : cmd.faults) * v.cpuFaultEntryNs;
         else ns += v.migrateVmaFixedNs + done * v.migrateVmaPerPageNs;
-        let waited = 0;
-        for (const g of gpus.values()) {
-          const pend = g.dev.pendingTransfers;
-          if (pend.length === 0) continue;
-          g.dev.pendingTransfers = [];
-          ns +=
-            v.migrateVmaFixedNs +
-            v.migrateVmaPerPageNs * (pend.reduce((s2, t) => s2 + t.bytes, 0) / PAGE_SIZE);
-          for (const t of pend) {
-            g.m.bytesToRam += t.bytes;
-            waited += yield* copy(g, t);
-          }
-        }
+        const back = yield* migratedToRam();
+        ns += back.cpuNs;
+        const waited = back.waitNs;
         const core = yield* cpus.acquire();
         const t0 = engine.now;
         yield ns;
