@@ -267,16 +267,7 @@ export function replay(
     const cycle = trail.slice(j, trail.length - 1);
     const stepped = new Set(schedule.slice(j));
     if (cycle.every((c) => c.ops === last.ops) && fairCycle(cycle, stepped)) {
-      const names = [...stepped].sort((x, y) => x - y).map((s) => ex.agents[s]!.name);
-      return {
-        steps,
-        exec: ex,
-        violation: {
-          invariant: 'livelock',
-          message: `a cycle of ${schedule.length - j} steps returns to the same state, with ${names.join(', ')} running and no operation finishing`,
-          cycleStart: j,
-        },
-      };
+      return { steps, exec: ex, violation: livelock(ex.agents, stepped, schedule.length - j, j) };
     }
   }
   if (ex.allDone()) return { steps, violation: ex.world.quiescent(), exec: ex };
@@ -299,6 +290,20 @@ function deadlock(ex: Exec): Violation {
   return {
     invariant: 'deadlock',
     message: `no agent can run, and these have not finished: ${stuck.join(', ')}`,
+  };
+}
+
+function livelock(
+  agents: readonly Agent[],
+  stepped: ReadonlySet<number>,
+  length: number,
+  cycleStart: number,
+): Violation {
+  const names = [...stepped].sort((x, y) => x - y).map((s) => agents[s]!.name);
+  return {
+    invariant: 'livelock',
+    message: `a cycle of ${length} steps returns to the same state, with ${names.join(', ')} running and no operation finishing`,
+    cycleStart,
   };
 }
 
@@ -425,13 +430,8 @@ function exploreExhaustive(model: RaceModel, opts: ExploreOptions): ExploreResul
         cycleNodes.some((c) => c.ops !== cycleNodes[0]!.ops) || nodes[id]!.ops !== cycleNodes[0]!.ops;
       if (!progress && fairCycle(cycleNodes, stepped)) {
         const prefix = pathTo(stack.slice(0, at + 1));
-        const names = [...stepped].sort((x, y) => x - y).map((s) => live.agents[s]!.name);
         failure = {
-          violation: {
-            invariant: 'livelock',
-            message: `a cycle of ${livePath.length - prefix.length} steps returns to the same state, with ${names.join(', ')} running and no operation finishing`,
-            cycleStart: prefix.length,
-          },
+          violation: livelock(live.agents, stepped, livePath.length - prefix.length, prefix.length),
           at: id,
           schedule: livePath.slice(),
         };
@@ -465,15 +465,13 @@ function exploreExhaustive(model: RaceModel, opts: ExploreOptions): ExploreResul
     if (ll) {
       const prefix = shortestPath(nodes, edgeChoices, root, ll.entry) ?? [];
       const cycle = ll.cycle.flatMap(([from, agent]) => edgeChoices.get(`${from}>${agent}`)!);
-      const names = [...new Set(ll.cycle.map(([, agent]) => agent))]
-        .sort((x, y) => x - y)
-        .map((x) => live.agents[x]!.name);
       failure = {
-        violation: {
-          invariant: 'livelock',
-          message: `a cycle of ${cycle.length} steps returns to the same state, with ${names.join(', ')} running and no operation finishing`,
-          cycleStart: prefix.length,
-        },
+        violation: livelock(
+          live.agents,
+          new Set(ll.cycle.map(([, agent]) => agent)),
+          cycle.length,
+          prefix.length,
+        ),
         at: ll.entry,
         schedule: [...prefix, ...cycle],
       };
@@ -694,13 +692,7 @@ function exploreRandom(model: RaceModel, opts: ExploreOptions): ExploreResult {
         const stepped = new Set(schedule.slice(at));
         if (cycle.every((c) => c.ops === node.ops) && fairCycle(cycle, stepped)) {
           cycleStart = at;
-          v = {
-            invariant: 'livelock',
-            message: `a cycle of ${schedule.length - at} steps returns to the same state, with ${[...stepped]
-              .map((s) => ex.agents[s]!.name)
-              .join(', ')} running and no operation finishing`,
-            cycleStart: at,
-          };
+          v = livelock(ex.agents, stepped, schedule.length - at, at);
           break;
         }
       }
