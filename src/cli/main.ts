@@ -15,7 +15,7 @@ import { chromeTrace } from '../report/trace.js';
 import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
 import { DEFAULT_PORT, serveCommand } from '../serve/index.js';
 import { type CompareRow, compare, compareRow as compareRowOf, storedMetricsRow } from '../sim/compare.js';
-import { type SimConfig, SimConfigError, type SimResult, simulate, validateConfig } from '../sim/simulate.js';
+import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
 import { DEFAULT_DB_PATH, ResultsStore, type StoredRun, StoreError } from '../store/store.js';
 import { formatSweepError, loadSweepFile, progressReporter, runSweep } from '../sweep/index.js';
 import { applySets, OverrideError, recordedSets, withRecordedSets } from '../sweep/overrides.js';
@@ -545,6 +545,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the result as JSON')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--no-store', 'do not save the result in the results store')
+    .option(
+      '--expect',
+      "exit 0 when the verdict is the file's `expect:` (a counterexample included), 1 otherwise",
+    )
     .action(async (file: string, opts: Parameters<typeof exploreCommand>[1]) => {
       code = await exploreCommand(file, opts, VERSION);
     });

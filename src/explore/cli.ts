@@ -29,6 +29,8 @@ export interface ExploreCliOptions {
   trace?: string;
   db?: string;
   store?: boolean;
+  /** Exit 0 when the verdict is the one the file's `expect:` names, 1 when not. */
+  expect?: boolean;
 }
 
 function positiveInt(flag: string, v: string | undefined): number | undefined {
@@ -182,8 +184,14 @@ export async function exploreCommand(
   } else {
     printResult(result, race, model, file, wallMs);
   }
-  if (race.expect !== undefined && race.expect !== verdict && opts.replay === undefined && !opts.json) {
-    process.stdout.write(`note: ${file} expects ${race.expect}, this exploration found ${verdict}\n`);
+  if (race.expect !== undefined && opts.replay === undefined && !opts.json) {
+    if (race.expect !== verdict)
+      process.stdout.write(`note: ${file} expects ${race.expect}, this exploration found ${verdict}\n`);
+    else if (opts.expect) process.stdout.write(`as expected: ${verdict}\n`);
+  }
+  if (opts.expect) {
+    if (race.expect === undefined) throw new ExploreInputError(`--expect: ${file} has no 'expect:' verdict`);
+    return race.expect === verdict ? 0 : 1;
   }
   return result.counterexample ? 1 : 0;
 }

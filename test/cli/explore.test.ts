@@ -110,3 +110,24 @@ describe('hmmlab explore', () => {
     expect(r.out).toContain('no invariant failed');
   });
 });
+
+describe('hmmlab explore --expect', () => {
+  it("exits 0 when the verdict is the file's expect (a counterexample included), 1 when it is not", async () => {
+    const buggy = await cli(
+      'explore',
+      'scenarios/races/skip-read-retry-buggy.yaml',
+      '--expect',
+      '--no-store',
+    );
+    expect(buggy.code).toBe(0);
+    expect(buggy.out).toContain('as expected: notifier-contract');
+    const wrong = join(dir, 'wrong.yaml');
+    writeFileSync(
+      wrong,
+      'version: 1\nkind: race\nname: w\nproblem: skip-read-retry\nvariant: buggy\nexpect: clean\n',
+    );
+    const r = await cli('explore', wrong, '--expect', '--no-store');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`note: ${wrong} expects clean, this exploration found notifier-contract`);
+  });
+});
