@@ -19,7 +19,8 @@ export function benchExplorer() {
   const t0 = now();
   while (now() - t0 < 1e9 || runs < 3) {
     const r = explore(fixed, { mode: 'exhaustive' });
-    if (r.counterexample || !r.coverage.complete) throw new Error('the fixed driver should explore clean and complete');
+    if (r.counterexample || !r.coverage.complete)
+      throw new Error('the fixed driver should explore clean and complete');
     states += r.coverage.states;
     transitions += r.coverage.transitions;
     runs++;
@@ -35,7 +36,9 @@ export function benchExplorer() {
   times.sort((a, b) => a - b);
   // A larger space for scale: three racing CPU threads (cpu-fault-refcount, fixed).
   const s3 = now();
-  const big = explore(problemModel({ problem: 'multi-device-migrate', variant: 'fixed' }), { mode: 'exhaustive' });
+  const big = explore(problemModel({ problem: 'multi-device-migrate', variant: 'fixed' }), {
+    mode: 'exhaustive',
+  });
   const bigSecs = (now() - s3) / 1e9;
   return {
     problem: 'skip-read-retry (pages: 4)',
