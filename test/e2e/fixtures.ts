@@ -1,12 +1,14 @@
 /**
  * Test data for the viewer: a results store with runs of small scenarios (stored as the CLI
  * stores them: scenario text, design, seed and the comparison row) and race-explorer results
- * saved with saveExploration (the format of src/explore/types.ts; no explorer code involved).
+ * run by the explorer and saved with saveExploration, as `hmmlab explore` does.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DesignName } from '../../src/designs/design.js';
+import { explore } from '../../src/explore/explorer.js';
+import { problemModel } from '../../src/explore/problems.js';
 import type { ExploreResult } from '../../src/explore/types.js';
 import { loadScenario } from '../../src/scenario/index.js';
 import { compareRow } from '../../src/sim/compare.js';
@@ -55,99 +57,20 @@ export function seedRuns(store: ResultsStore, runs: readonly SeedRun[]): number[
   });
 }
 
-/** A livelock: the GPU fault handler retries hmm_range_fault while the CPU keeps invalidating. */
-export const LIVELOCK: ExploreResult = {
-  scenario: 'gpu-fault-vs-migrate',
+/**
+ * Real race-explorer results: the livelock of two CPU threads holding references on one
+ * device page (scenarios/races/cpu-fault-refcount-buggy.yaml) and the fixed driver of
+ * skip-read-retry, explored clean.
+ */
+export const LIVELOCK: ExploreResult = explore(
+  problemModel({ problem: 'cpu-fault-refcount', variant: 'buggy' }),
+  {
+    mode: 'exhaustive',
+  },
+);
+export const CLEAN: ExploreResult = explore(problemModel({ problem: 'skip-read-retry', variant: 'fixed' }), {
   mode: 'exhaustive',
-  agents: ['cpu0', 'gpu0.fault', 'nic0'],
-  coverage: {
-    states: 1843,
-    transitions: 5210,
-    pruned: 2950,
-    reduced: 417,
-    maxDepth: 23,
-    schedules: 96,
-    complete: false,
-    boundHit: 'max-depth',
-  },
-  counterexample: {
-    schedule: 'g.c.g.n.c.g.c.g',
-    steps: [
-      {
-        index: 0,
-        agent: 'gpu0.fault',
-        step: 'mmu_interval_read_begin',
-        call: 'hmm_range_fault',
-        change: 'notifier seq 2 sampled',
-      },
-      {
-        index: 1,
-        agent: 'cpu0',
-        step: 'migrate_lock_page',
-        call: 'migrate_vma_setup',
-        change: 'page 0x40 locked',
-      },
-      {
-        index: 2,
-        agent: 'gpu0.fault',
-        step: 'hmm_walk_pmd_unlock',
-        call: 'hmm_range_fault',
-        change: 'migration entry at 0x40: wait',
-      },
-      { index: 3, agent: 'nic0', step: 'done', call: 'ib_umem_odp_map_dma', change: '' },
-      {
-        index: 4,
-        agent: 'cpu0',
-        step: 'invalidate_range_start',
-        call: 'migrate_vma_setup',
-        change: 'notifier seq 2 -> 3',
-      },
-      {
-        index: 5,
-        agent: 'gpu0.fault',
-        step: 'mmu_interval_read_retry',
-        call: 'hmm_range_fault',
-        change: '-EBUSY: retry',
-      },
-      {
-        index: 6,
-        agent: 'cpu0',
-        step: 'migrate_unlock_page',
-        call: 'migrate_vma_finalize',
-        change: 'page 0x40 back in RAM',
-      },
-      {
-        index: 7,
-        agent: 'gpu0.fault',
-        step: 'mmu_interval_read_begin',
-        call: 'hmm_range_fault',
-        change: 'notifier seq 3 sampled',
-      },
-    ],
-    violation: {
-      invariant: 'livelock',
-      message: 'gpu0.fault retries hmm_range_fault forever: cpu0 migrates the page back on every pass',
-      cycleStart: 4,
-    },
-  },
-};
-
-/** A clean exhaustive run. */
-export const CLEAN: ExploreResult = {
-  scenario: 'nic-fault-vs-unplug',
-  mode: 'exhaustive',
-  agents: ['nic0', 'unplug'],
-  coverage: {
-    states: 212,
-    transitions: 530,
-    pruned: 301,
-    reduced: 44,
-    maxDepth: 14,
-    schedules: 20,
-    complete: true,
-  },
-  counterexample: null,
-};
+});
 
 /** Saves LIVELOCK then CLEAN; returns their ids. */
 export function seedExplorations(store: ResultsStore): number[] {

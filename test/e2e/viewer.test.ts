@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/serve/server.js';
 import { ResultsStore } from '../../src/store/store.js';
 import { ensureViewerBuilt, launch, requireChromium, SCREENSHOTS, WEB_ROOT } from './browser.js';
-import { ROOT, seedExplorations, seedRuns } from './fixtures.js';
+import { LIVELOCK, ROOT, seedExplorations, seedRuns } from './fixtures.js';
 
 /** HMMLAB_DOCS_SCREENSHOTS=1: copy the screenshots to docs/screenshots/ (for the README). */
 const DOCS = process.env.HMMLAB_DOCS_SCREENSHOTS === '1';
@@ -273,35 +273,37 @@ describe('the viewer in Chromium', () => {
     await open('#/explorations');
     expect(await texts('#explorations tbody tr td:nth-child(4)')).toEqual(['livelock', 'clean']);
     await redrawn(() => page.click(`a[href="#/exploration/${exIds[0]}"]`));
-    expect(await page.locator('#coverage').textContent()).toContain('1843');
+    const cx = LIVELOCK.counterexample!;
+    const start = cx.violation.cycleStart!;
+    expect(await page.locator('#coverage').textContent()).toContain(String(LIVELOCK.coverage.states));
     expect(await page.locator('#violation').textContent()).toContain('violated: livelock');
     expect(await page.locator('#violation').textContent()).toContain(
-      'The steps from 4 to the end repeat forever',
+      `The steps from ${start} to the end repeat forever`,
     );
-    expect(await texts('#lanes tbody th')).toEqual(['cpu0', 'gpu0.fault', 'nic0']);
-    // Steps 4..7 are the cycle: highlighted in every lane and in the steps table.
-    expect(await page.locator('#lanes td.cycle').count()).toBe(3 * 4);
-    expect(await page.locator('#steps tr.cycle').count()).toBe(4);
+    expect(await texts('#lanes tbody th')).toEqual(LIVELOCK.agents);
+    // The cycle's steps are highlighted in every lane and in the steps table.
+    const cycleSteps = cx.steps.length - start;
+    expect(await page.locator('#lanes td.cycle').count()).toBe(LIVELOCK.agents.length * cycleSteps);
+    expect(await page.locator('#steps tr.cycle').count()).toBe(cycleSteps);
     const field = (f: string) => page.locator(`#step-detail [data-field="${f}"]`).textContent();
-    expect(await field('agent')).toBe('gpu0.fault');
+    expect(await field('agent')).toBe(cx.steps[0]!.agent);
     expect(await page.locator('#step-prev').isDisabled()).toBe(true);
-    for (let i = 0; i < 3; i++) await page.click('#step-next');
-    expect(await field('agent')).toBe('nic0');
-    expect(await field('call')).toBe('ib_umem_odp_map_dma');
-    expect(await page.locator('#lanes td.current.ran').getAttribute('data-step')).toBe('3');
-    expect(await page.locator('#step-position').textContent()).toBe('step 4 of 8');
-    await page.click('#step-next');
+    for (let i = 0; i < start; i++) await page.click('#step-next');
+    expect(await field('agent')).toBe(cx.steps[start]!.agent);
+    expect(await field('call')).toBe('do_swap_page');
+    expect(await page.locator('#lanes td.current.ran').getAttribute('data-step')).toBe(String(start));
+    expect(await page.locator('#step-position').textContent()).toBe(
+      `step ${start + 1} of ${cx.steps.length}`,
+    );
     expect(await page.locator('#step-detail').textContent()).toContain('in the livelock cycle');
-    expect(await field('change')).toBe('notifier seq 2 -> 3');
+    expect(await field('change')).toBe(cx.steps[start]!.change);
     await shot('exploration');
-    await page.keyboard.press('ArrowRight');
-    await page.keyboard.press('ArrowRight');
-    await page.keyboard.press('ArrowRight');
+    for (let i = start; i < cx.steps.length - 1; i++) await page.keyboard.press('ArrowRight');
     expect(await page.locator('#step-next').isDisabled()).toBe(true);
-    expect(await field('step')).toBe('mmu_interval_read_begin');
+    expect(await field('step')).toBe(cx.steps[cx.steps.length - 1]!.step);
     // A click on a lane cell jumps there.
     await page.click('#lanes td.ran[data-step="1"]');
-    expect(await field('call')).toBe('migrate_vma_setup');
+    expect(await field('agent')).toBe(cx.steps[1]!.agent);
 
     await open(`#/exploration/${exIds[1]}`);
     expect(await page.locator('#verdict').textContent()).toBe('No invariant failed within the bounds.');
