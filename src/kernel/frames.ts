@@ -5,7 +5,8 @@
  * pages are touched (mm/sparse.c does the same with mem_section[]).
  *
  * Per frame (24 bytes): refcount, mapcount, flags (page flags and folio order), content, the
- * rmap mapping (anon_vma or inode id) and index. There is no object per page.
+ * rmap mapping (anon_vma or inode id) and index. There is no object per page. A field that no
+ * frame of a section has set yet costs nothing (a shared zero array stands for it).
  *
  * Folios: a large folio of order n covers 2^n naturally aligned frames. Its refcount lives on
  * the head frame only (every reference is a folio reference, as in Linux); mapcount is kept
@@ -41,11 +42,9 @@ export const PG_ALLOCATED = 1 << 12;
 const ORDER_SHIFT = 16;
 const ORDER_MASK = 0x1f << ORDER_SHIFT;
 
-/** Typed-array bytes of one section: six 4-byte fields per frame, a 2-byte pagemap id per subsection. */
-const SECTION_ARRAY_BYTES = SECTION_FRAMES * 24 + (SECTION_FRAMES >> SUBSECTION_SHIFT) * 2;
 /**
- * JS heap around the typed arrays (the Section object, 7 typed-array and buffer headers),
- * measured with --expose-gc on Node 20: about 2.2 KiB per section.
+ * JS heap around a section's typed arrays (the Section object, 7 typed-array and buffer
+ * headers), measured with --expose-gc on Node 20: about 2.2 KiB per section.
  */
 const SECTION_OBJECT_BYTES = 2240;
 /** Heap of one 4 KiB content buffer's Uint8Array and ArrayBuffer objects (estimate). */
@@ -53,15 +52,57 @@ const BUFFER_OBJECT_BYTES = 160;
 /** One element of a JS array (a pointer, no pointer compression in Node 20). */
 export const SLOT_BYTES = 8;
 
+/**
+ * Shared all-zero arrays that stand for a field no frame of a section has set yet: reads need
+ * no check, and the first non-zero write gives the section its own array (see own*). Never
+ * written: every store goes through an own* helper, which only skips the copy for a zero.
+ */
+const ZERO_I32 = new Int32Array(SECTION_FRAMES);
+const ZERO_U32 = new Uint32Array(SECTION_FRAMES);
+
+/**
+ * One section's frames. `flags` and `pgmap` are its own from the start; the other fields share
+ * the zero arrays until a frame sets them, so sections of ZONE_DEVICE pages that only ever get
+ * flags (PCI_P2PDMA BAR alias pages) cost 4 bytes a frame instead of 24.
+ */
 class Section {
-  readonly refcount = new Int32Array(SECTION_FRAMES);
-  readonly mapcount = new Int32Array(SECTION_FRAMES);
+  refcount = ZERO_I32;
+  mapcount = ZERO_I32;
   readonly flags = new Uint32Array(SECTION_FRAMES);
-  readonly content = new Int32Array(SECTION_FRAMES);
-  readonly mapping = new Int32Array(SECTION_FRAMES);
-  readonly index = new Uint32Array(SECTION_FRAMES);
+  content = ZERO_I32;
+  mapping = ZERO_I32;
+  index = ZERO_U32;
   /** dev_pagemap id per subsection (0: none). */
   readonly pgmap = new Uint16Array(SECTION_FRAMES >> SUBSECTION_SHIFT);
+
+  /** Typed-array bytes this section owns. */
+  bytes(): number {
+    let n = this.flags.byteLength + this.pgmap.byteLength;
+    for (const a of [this.refcount, this.mapcount, this.content, this.mapping, this.index])
+      if (a !== ZERO_I32 && a !== ZERO_U32) n += a.byteLength;
+    return n;
+  }
+}
+
+function ownRefcount(s: Section): Int32Array {
+  if (s.refcount === ZERO_I32) s.refcount = new Int32Array(SECTION_FRAMES);
+  return s.refcount;
+}
+function ownMapcount(s: Section): Int32Array {
+  if (s.mapcount === ZERO_I32) s.mapcount = new Int32Array(SECTION_FRAMES);
+  return s.mapcount;
+}
+function ownContent(s: Section): Int32Array {
+  if (s.content === ZERO_I32) s.content = new Int32Array(SECTION_FRAMES);
+  return s.content;
+}
+function ownMapping(s: Section): Int32Array {
+  if (s.mapping === ZERO_I32) s.mapping = new Int32Array(SECTION_FRAMES);
+  return s.mapping;
+}
+function ownIndex(s: Section): Uint32Array {
+  if (s.index === ZERO_U32) s.index = new Uint32Array(SECTION_FRAMES);
+  return s.index;
 }
 
 /** The frame table (struct page array) plus page contents. */
@@ -96,14 +137,16 @@ export class FrameTable {
     return this.sec(pfn).refcount[pfn & SECTION_MASK]!;
   }
   setRef(pfn: number, v: number): void {
-    this.sec(pfn).refcount[pfn & SECTION_MASK] = v;
+    const s = this.sec(pfn);
+    if (v === 0 && s.refcount === ZERO_I32) return;
+    ownRefcount(s)[pfn & SECTION_MASK] = v;
   }
   addRef(pfn: number, d: number): number {
     const s = this.sec(pfn);
     const i = pfn & SECTION_MASK;
     const v = s.refcount[i]! + d;
     if (v < 0) throw new Error(`model bug: refcount of pfn ${pfn} below zero`);
-    s.refcount[i] = v;
+    if (v !== 0 || s.refcount !== ZERO_I32) ownRefcount(s)[i] = v;
     return v;
   }
   mapcount(pfn: number): number {
@@ -114,7 +157,7 @@ export class FrameTable {
     const i = pfn & SECTION_MASK;
     const v = s.mapcount[i]! + d;
     if (v < 0) throw new Error(`model bug: mapcount of pfn ${pfn} below zero`);
-    s.mapcount[i] = v;
+    if (v !== 0 || s.mapcount !== ZERO_I32) ownMapcount(s)[i] = v;
   }
   flags(pfn: number): number {
     return this.sec(pfn).flags[pfn & SECTION_MASK]!;
@@ -158,8 +201,8 @@ export class FrameTable {
   setMapping(pfn: number, mapping: number, index: number): void {
     const s = this.sec(pfn);
     const i = pfn & SECTION_MASK;
-    s.mapping[i] = mapping;
-    s.index[i] = index;
+    if (mapping !== 0 || s.mapping !== ZERO_I32) ownMapping(s)[i] = mapping;
+    if (index !== 0 || s.index !== ZERO_U32) ownIndex(s)[i] = index;
   }
   pgmapId(pfn: number): number {
     const s = this.sections[pfn >>> SECTION_SHIFT];
@@ -182,7 +225,7 @@ export class FrameTable {
     const c = s.content[i]!;
     if (c < 0) this.releaseBuffer(~c);
     if (!(tag >= 0 && tag <= 0x7fffffff)) throw new Error(`model bug: fill tag ${tag} outside 0..2^31-1`);
-    s.content[i] = tag;
+    if (tag !== 0 || s.content !== ZERO_I32) ownContent(s)[i] = tag;
   }
 
   /** The fill tag of a page, or -1 when it holds written bytes. */
@@ -208,7 +251,7 @@ export class FrameTable {
     const b = this.freeBuffers.length > 0 ? this.freeBuffers.pop()! : this.buffers.length;
     this.buffers[b] = buf;
     this.liveBuffers++;
-    s.content[i] = ~b;
+    ownContent(s)[i] = ~b;
     return buf;
   }
 
@@ -250,15 +293,16 @@ export class FrameTable {
 
   /**
    * Model memory of the frame table, in bytes: the populated sections' typed arrays (24 bytes
-   * per frame plus the subsection pagemap ids), the content buffers of pages holding written
+   * per frame, 4 in sections whose frames only ever got flags, plus the subsection pagemap
+   * ids), the content buffers of pages holding written
    * bytes, the section and buffer slots, and an estimate of the JS objects around them
    * (SECTION_OBJECT_BYTES). Grows with the sections in use, never with the RAM declared.
    */
   memoryBytes(): number {
     let n = 0;
-    for (const s of this.sections) if (s !== undefined) n++;
+    for (const s of this.sections) if (s !== undefined) n += s.bytes() + SECTION_OBJECT_BYTES;
     return (
-      n * (SECTION_ARRAY_BYTES + SECTION_OBJECT_BYTES) +
+      n +
       this.liveBuffers * (PAGE_SIZE + BUFFER_OBJECT_BYTES) +
       (this.sections.length + this.buffers.length + this.freeBuffers.length) * SLOT_BYTES
     );
