@@ -10,7 +10,18 @@
 //   engine:        { eventsPerSecond, ratioToHeapLoop }
 //   streaming16g:  { wallSeconds }
 //   explorer:      { statesPerSecond, secondsToFirstCounterexample }
-import { writeFileSync } from 'node:fs';
+//   scale:         [{ workingSetGiB, design, wallSeconds, peakRssBytes, bytesPerTouchedPage }]
+//   scaleFit:      { design, secondsPerGiB, fromGiB, toGiB, exponent }
+//
+// The scale study runs scenarios/dgx-class.yaml (8 GPUs, 8 NICs, 2 TiB RAM) at 1, 4, 16, 64 and
+// 256 GiB working sets under `upstream`, and at 64 GiB under every design, each in a child
+// process (bench/scale.mjs) so that peak RSS is per run; then the 64 GiB upstream run once
+// more under `node --cpu-prof` for the profile summarised in docs/performance.md
+// (scripts/gen-performance.mjs). HMMLAB_BENCH_SCALE_SIZES=1,4 runs fewer sizes (a quick look;
+// the fit needs at least two sizes from 4 GiB up).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as h from '../dist/index.js';
@@ -245,6 +256,126 @@ function benchStreaming16g() {
   };
 }
 
+// ---- scale: the dgx-class scenario from 1 to 256 GiB -----------------------------------------
+const DESIGNS = ['upstream', 'rfc-callback', 'pagemap-p2p', 'owner-registry', 'device-private-flag'];
+/** The design of the size series: the heaviest (every NIC fault migrates VRAM pages to RAM). */
+const SCALE_DESIGN = 'upstream';
+const SCALE_SIZES = (process.env.HMMLAB_BENCH_SCALE_SIZES ?? '1,4,16,64,256').split(',').map(Number);
+const ALL_DESIGNS_AT = 64;
+
+/** One scale run in a child process: bench/scale.mjs's JSON line. */
+function scaleRun(workingSetGiB, design, nodeArgs = []) {
+  const r = spawnSync(
+    process.execPath,
+    [...nodeArgs, join(here, 'scale.mjs'), String(workingSetGiB), design],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    },
+  );
+  if (r.status !== 0) throw new Error(`scale run ${workingSetGiB} GiB ${design} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1));
+}
+
+/** Least squares y = a + b x, and the exponent k of y = c x^k (the same fit on logs). */
+function fitLine(points) {
+  const line = (ps) => {
+    const n = ps.length;
+    const mx = ps.reduce((s, p) => s + p[0], 0) / n;
+    const my = ps.reduce((s, p) => s + p[1], 0) / n;
+    const sxy = ps.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0);
+    const sxx = ps.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+    return { slope: sxy / sxx, intercept: my - (sxy / sxx) * mx };
+  };
+  const lin = line(points);
+  const log = line(points.map(([x, y]) => [Math.log(x), Math.log(y)]));
+  return { slope: lin.slope, intercept: lin.intercept, exponent: log.slope };
+}
+
+/** The top self-time functions of a .cpuprofile (V8's format), by function and file. */
+function profileSummary(file, top = 15) {
+  const p = JSON.parse(readFileSync(file, 'utf8'));
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  let total = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0;
+    const cf = byId.get(p.samples[i]).callFrame;
+    const at = cf.url.includes('/dist/')
+      ? cf.url.slice(cf.url.indexOf('/dist/') + 1)
+      : cf.url.split('/').at(-1);
+    const key = `${cf.functionName || '(anonymous)'}\t${at}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  }
+  return {
+    totalSeconds: +(total / 1e6).toFixed(2),
+    top: [...self]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([key, us]) => {
+        const [fn, where] = key.split('\t');
+        return {
+          function: fn,
+          file: where,
+          selfMs: Math.round(us / 1000),
+          percent: +((100 * us) / total).toFixed(1),
+        };
+      }),
+  };
+}
+
+function benchScale() {
+  const rows = [];
+  const runs = SCALE_SIZES.map((ws) => [ws, SCALE_DESIGN]);
+  if (SCALE_SIZES.includes(ALL_DESIGNS_AT))
+    for (const d of DESIGNS) if (d !== SCALE_DESIGN) runs.push([ALL_DESIGNS_AT, d]);
+  for (const [ws, design] of runs) {
+    log(`  ${ws} GiB working set, ${design}...`);
+    const r = scaleRun(ws, design);
+    log(
+      `    ${r.wallSeconds} s, peak RSS ${(r.peakRssBytes / 2 ** 30).toFixed(2)} GiB, ${r.bytesPerTouchedPage} B/touched page`,
+    );
+    rows.push(r);
+  }
+  const series = rows.filter(
+    (r) => r.design === SCALE_DESIGN && r.workingSetGiB >= 4 && r.workingSetGiB <= 256,
+  );
+  const f = series.length >= 2 ? fitLine(series.map((r) => [r.workingSetGiB, r.wallSeconds])) : null;
+  const scaleFit = f && {
+    design: SCALE_DESIGN,
+    secondsPerGiB: +f.slope.toFixed(3),
+    interceptSeconds: +f.intercept.toFixed(2),
+    fromGiB: Math.min(...series.map((r) => r.workingSetGiB)),
+    toGiB: Math.max(...series.map((r) => r.workingSetGiB)),
+    exponent: +f.exponent.toFixed(3),
+    target: 'time grows at most linearly between 4 and 256 GiB (exponent <= 1)',
+  };
+  const profAt = SCALE_SIZES.includes(ALL_DESIGNS_AT) ? ALL_DESIGNS_AT : SCALE_SIZES.at(-1);
+  log(`  profile: ${profAt} GiB, ${SCALE_DESIGN}, under node --cpu-prof...`);
+  const dir = mkdtempSync(join(tmpdir(), 'hmmlab-prof-'));
+  let scaleProfile;
+  try {
+    const r = scaleRun(profAt, SCALE_DESIGN, ['--cpu-prof', '--cpu-prof-dir', dir]);
+    const file = readdirSync(dir).find((x) => x.endsWith('.cpuprofile'));
+    scaleProfile = {
+      workingSetGiB: profAt,
+      design: SCALE_DESIGN,
+      wallSecondsProfiled: r.wallSeconds,
+      ...profileSummary(join(dir, file)),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const at64 = rows.filter((r) => r.workingSetGiB === ALL_DESIGNS_AT);
+  const targets = {
+    wallUnder60sAt64GiB: Object.fromEntries(at64.map((r) => [r.design, r.wallSeconds < 60])),
+    bytesPerTouchedPageAtMost32: Object.fromEntries(at64.map((r) => [r.design, r.bytesPerTouchedPage <= 32])),
+    atMostLinear: scaleFit ? scaleFit.exponent <= 1 : null,
+  };
+  return { rows, scaleFit, scaleProfile, targets };
+}
+
 const results = { node: process.version, date: undefined };
 delete results.date;
 log('hmmRangeFault snapshot of 1 Mi present pages...');
@@ -263,6 +394,15 @@ log('streaming a 16 GiB buffer through a GPU with 25% oversubscription...');
 results.streaming16g = benchStreaming16g();
 log('explorer: skip-read-retry states/s and time to the first counterexample');
 results.explorer = benchExplorer();
+gc();
+log('scale: scenarios/dgx-class.yaml, 8 GPUs and 8 NICs, one child process per run...');
+{
+  const s = benchScale();
+  results.scale = s.rows;
+  results.scaleFit = s.scaleFit;
+  results.scaleTargets = s.targets;
+  results.scaleProfile = s.scaleProfile;
+}
 const out = join(here, 'results.json');
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(
@@ -272,5 +412,15 @@ process.stdout.write(
     `streaming16g:  ${results.streaming16g.wallSeconds} s wall for 16 GiB with 25% oversubscription (target < 10 s)\n` +
     `engine:        ${results.engine.eventsPerSecond} events/s, ${results.engine.ratioToHeapLoop}x a bare heap loop (target <= 3x)\n` +
     `explorer:      ${results.explorer.statesPerSecond} states/s; first counterexample in ${results.explorer.secondsToFirstCounterexample} s (target < 1 s)\n` +
+    results.scale
+      .map(
+        (r) =>
+          `scale:         ${String(r.workingSetGiB).padStart(3)} GiB ${r.design.padEnd(19)} ${String(r.wallSeconds).padStart(6)} s wall, ` +
+          `peak RSS ${(r.peakRssBytes / 2 ** 30).toFixed(2)} GiB, ${r.bytesPerTouchedPage} B/touched page (targets: 64 GiB < 60 s, <= 32 B)\n`,
+      )
+      .join('') +
+    (results.scaleFit
+      ? `scale fit:     ${results.scaleFit.secondsPerGiB} s/GiB (${results.scaleFit.design}, ${results.scaleFit.fromGiB}-${results.scaleFit.toGiB} GiB), time ~ size^${results.scaleFit.exponent} (target <= 1)\n`
+      : '') +
     `written to ${out}\n`,
 );
