@@ -53,7 +53,9 @@ describe('DeviceTable', () => {
           if (r) expect(t.pfn(va)).toBe(r[0]);
         }
         const seen = new Map<number, [number, number]>();
-        t.forEach((va, pfn, flags) => seen.set((va - BASE) / PAGE_SIZE, [pfn, flags]));
+        t.forEach((va, pfn, flags) => {
+          seen.set((va - BASE) / PAGE_SIZE, [pfn, flags]);
+        });
         expect(seen).toEqual(ref);
         // Empty leaves are dropped.
         for (const [key] of t.leaves) {
