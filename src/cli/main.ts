@@ -16,8 +16,18 @@ import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenar
 import { DEFAULT_PORT, serveCommand } from '../serve/index.js';
 import { type CompareRow, compare, compareRow as compareRowOf, storedMetricsRow } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
+import { mergeStores } from '../store/merge.js';
 import { DEFAULT_DB_PATH, ResultsStore, type StoredRun, StoreError } from '../store/store.js';
-import { formatSweepError, loadSweepFile, progressReporter, runSweep } from '../sweep/index.js';
+import {
+  formatSweepError,
+  loadSweepFile,
+  parseShard,
+  progressReporter,
+  runSweep,
+  type Shard,
+  ShardSpecError,
+  shardPoints,
+} from '../sweep/index.js';
 import { applySets, OverrideError, recordedSets, withRecordedSets } from '../sweep/overrides.js';
 
 export const VERSION = '0.1.0';
@@ -104,6 +114,16 @@ function storedScenario(text: string, id: number): { config: SimConfig; name: st
 const collect = (v: string, acc: string[]) => [...acc, v];
 
 /** Stores runs in the results store unless --no-store. */
+/** `--shard i/n`, or a UsageError saying what is wrong with it. */
+function parseShardOption(spec: string): Shard {
+  try {
+    return parseShard(spec);
+  } catch (e) {
+    if (e instanceof ShardSpecError) throw new UsageError(`--shard: ${e.message}`);
+    throw e;
+  }
+}
+
 function withStore<T>(opts: { db?: string; store?: boolean }, f: (store: ResultsStore | null) => T): T {
   if (opts.store === false) return f(null);
   const store = ResultsStore.open(opts.db ?? DEFAULT_DB_PATH);
@@ -441,20 +461,23 @@ export async function main(argv: string[]): Promise<number> {
     .command('sweep <sweep>')
     .description('run a grid or list of scenario variants on worker threads and store every run')
     .option('--jobs <n>', 'worker threads (default: the CPUs)')
+    .option('--shard <i/n>', 'run only shard i of n (the points whose index is i-1 modulo n), e.g. 2/4')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--json', 'print the results as JSON')
-    .action(async (file: string, opts: { jobs?: string; db?: string; json?: boolean }) => {
+    .action(async (file: string, opts: { jobs?: string; shard?: string; db?: string; json?: boolean }) => {
       const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
       if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 256)) {
         throw new UsageError(`--jobs must be an integer from 1 to 256, not '${opts.jobs}'`);
       }
+      const shard = opts.shard === undefined ? undefined : parseShardOption(opts.shard);
       const r = await loadSweepFile(file);
       if (!r.ok) throw new UsageError(r.errors.map(formatSweepError).join('\n'));
+      const points = shard ? shardPoints(r.points, shard) : r.points;
       const scenarioText = readFileSync(r.scenarioFile, 'utf8');
       const name = scenarioName(scenarioText, r.scenarioFile);
       const startedAt = new Date().toISOString();
-      const bar = progressReporter(r.points.length);
-      const results = await runSweep(r.points, { jobs, onProgress: (d) => bar.update(d) });
+      const bar = progressReporter(points.length);
+      const results = await runSweep(points, { jobs, onProgress: (d) => bar.update(d) });
       bar.stop();
       withStore(opts, (store) => {
         for (const res of results) {
@@ -495,10 +518,43 @@ export async function main(argv: string[]): Promise<number> {
             res.result.pagesToRam,
           ]);
         }
+        const of = shard ? ` (shard ${shard.index}/${shard.count} of a ${r.points.length}-point sweep)` : '';
         process.stdout.write(
-          `${table.toString()}\n${results.length} runs stored in ${opts.db ?? DEFAULT_DB_PATH}\n`,
+          `${table.toString()}\n${results.length} runs stored in ${opts.db ?? DEFAULT_DB_PATH}${of}\n`,
         );
       }
+    });
+  program
+    .command('merge <out> <inputs...>')
+    .description('merge results stores (say, the shards of a sweep run on several machines) into <out>')
+    .option('--json', 'print what was merged as JSON')
+    .action((out: string, inputs: string[], opts: { json?: boolean }) => {
+      const r = mergeStores(out, inputs);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      const table = new Table({
+        head: ['input', 'schema', 'runs', 'copied', 'duplicates', 'explorations', 'copied', 'duplicates'],
+        style: { head: [], border: [] },
+      });
+      for (const i of r.inputs) {
+        table.push([
+          i.path,
+          i.schemaVersion,
+          i.runs,
+          i.runsCopied,
+          i.runsSkipped,
+          i.explorations,
+          i.explorationsCopied,
+          i.explorationsSkipped,
+        ]);
+      }
+      process.stdout.write(
+        `${table.toString()}\nmerged ${r.inputs.length} store${r.inputs.length === 1 ? '' : 's'} into ${out}: ` +
+          `${r.runsCopied} runs copied, ${r.runsSkipped} duplicates skipped; ` +
+          `${r.explorationsCopied} explorations copied, ${r.explorationsSkipped} duplicates skipped\n`,
+      );
     });
   program
     .command('runs')

@@ -9,6 +9,7 @@ export {
   runSweep,
   type SweepResult,
 } from './run.js';
+export { MAX_SHARDS, parseShard, type Shard, ShardSpecError, shardPoints } from './shard.js';
 export {
   expandSweep,
   formatSweepError,
