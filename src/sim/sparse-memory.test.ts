@@ -91,11 +91,10 @@ describe('sparse memory', () => {
     }
     const a = run(big).mem;
     const b = run(small).mem;
-    // Page tables are exactly equal; frames differ only by the frame-section array's slots
+    // Page tables are exactly equal. Frames differ only by the frame-section array's slots
     // below the pages in use (8 bytes per declared 128 MiB of RAM, VRAM and BAR: about 1 KiB
-    // per 16 GiB), and
-    // device state by the per-block VRAM bookkeeping (block state, LRU links and the
-    // free-block list: 20 bytes per declared 2 MiB, 160 KiB per 16 GiB).
+    // per 16 GiB), and device state by the per-block VRAM bookkeeping (block state, LRU links
+    // and the free-block list: 20 bytes per declared 2 MiB, 160 KiB per 16 GiB).
     expect(a.pageTables).toBe(b.pageTables);
     const sections = (2 * TiB - 32 * GiB + 8 * 2 * (80 - 4) * GiB) / (128 * MiB);
     expect(a.frames - b.frames).toBeGreaterThanOrEqual(0);
