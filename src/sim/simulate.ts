@@ -983,8 +983,10 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           wm.cpuFaults++;
           // The fault, plus the device invalidations it caused (a write to a mirrored page)
           // and the migrate_to_ram copies of pages it pulled back from VRAM.
+          // (The invalidations are counted before the copies: other work runs while they wait.)
+          const invNs = invalidationNsSince(inv0);
           const back = yield* migratedToRam();
-          const ns = v.cpuFaultEntryNs + invalidationNsSince(inv0) + back.cpuNs;
+          const ns = v.cpuFaultEntryNs + invNs + back.cpuNs;
           acc += back.waitNs;
           const core = yield* cpus.acquire();
           yield ns;
