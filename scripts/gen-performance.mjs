@@ -202,9 +202,11 @@ first version, commit 37d1e8c, has no memory counter: wall time and peak RSS onl
 | 64 GiB, pagemap-p2p | 15.2 s, 1.01 GiB | 6.8 s, 0.58 GiB |
 | 256 GiB, upstream | 109.8 s, 3.55 GiB | 45.8 s, 3.05 GiB |
 
-(The simulated results of the two differ by 0.01-0.4% in end time: commit 248bc07, which changed
-how CPU faults are charged for the migrate_to_ram copies they wait for, came in between. The
-optimisations themselves change no result.)
+(The "after" runs were measured while commit 248bc07 charged a CPU fault for GPU invalidations
+that other work caused while it waited for its migrate_to_ram copies, so their simulated end
+times differed from the "before" ones by 0.01-0.4%; the next commit counts the invalidations
+before the wait and gives the results of before 248bc07 byte for byte. The optimisations
+themselves change no result.)
 
 What is left: the per-page loops of the GPU and NIC workloads could walk a 2 MiB leaf at once
 instead of looking each page up (together about a quarter of the time above); and \`upstream\`
