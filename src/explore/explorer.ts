@@ -307,6 +307,10 @@ function livelock(
   };
 }
 
+function emptyCoverage(complete: boolean): Coverage {
+  return { states: 0, transitions: 0, pruned: 0, reduced: 0, maxDepth: 0, schedules: 0, complete };
+}
+
 /** Weak fairness: no agent is enabled at every state of the cycle without stepping in it. */
 function fairCycle(cycleStates: readonly Node[], stepped: ReadonlySet<number>): boolean {
   const always = new Set(cycleStates[0]!.enabled);
@@ -333,15 +337,7 @@ function exploreExhaustive(model: RaceModel, opts: ExploreOptions): ExploreResul
   const ids = new Map<string, number>();
   /** Choices of each recorded edge (the agent, then any local steps it ran at once), by `${from}>${agent}`. */
   const edgeChoices = new Map<string, number[]>();
-  const cov: Coverage = {
-    states: 0,
-    transitions: 0,
-    pruned: 0,
-    reduced: 0,
-    maxDepth: 0,
-    schedules: 0,
-    complete: true,
-  };
+  const cov = emptyCoverage(true);
 
   let live = new Exec(model);
   let livePath: number[] = [];
@@ -653,15 +649,7 @@ function exploreRandom(model: RaceModel, opts: ExploreOptions): ExploreResult {
   const maxOp = opts.maxOpSteps ?? 200;
   const rng = new Rng(opts.seed ?? 1);
   const states = new Set<string>();
-  const cov: Coverage = {
-    states: 0,
-    transitions: 0,
-    pruned: 0,
-    reduced: 0,
-    maxDepth: 0,
-    schedules: 0,
-    complete: false,
-  };
+  const cov = emptyCoverage(false);
   let counterexample: Counterexample | null = null;
   for (let run = 0; run < runs && !counterexample; run++) {
     const ex = new Exec(model);

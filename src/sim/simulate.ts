@@ -666,6 +666,10 @@ export function validateConfig(c: SimConfig): CostProfile {
  * Runs a configuration to completion (or to durationNs). Deterministic: the result depends
  * only on config and seed. Throws SimConfigError for an invalid configuration.
  */
+function newWorkloadMetrics(startNs: number): WorkloadMetrics {
+  return { startNs, endNs: 0, pagesTouched: 0, cpuFaults: 0, faultNs: 0, computeNs: 0 };
+}
+
 export function simulate(config: SimConfig, options: SimOptions): SimResult {
   const profile = validateConfig(config);
   const v = profile.values;
@@ -914,14 +918,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       (w.strideBytes ?? 65536) / PAGE_SIZE,
       rng.fork(w.name),
     );
-    const wm: WorkloadMetrics = {
-      startNs: engine.now,
-      endNs: 0,
-      pagesTouched: 0,
-      cpuFaults: 0,
-      faultNs: 0,
-      computeNs: 0,
-    };
+    const wm = newWorkloadMetrics(engine.now);
     workloadMetrics[w.name] = wm;
     return { b, pages, next, wm, write: w.op === 'write' };
   }
@@ -1519,17 +1516,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
       Math.max(1, (w.strideBytes ?? 65536) / PAGE_SIZE / per),
       rng.fork(w.name),
     );
-    const wm: WorkloadMetrics = {
-      startNs: engine.now,
-      endNs: 0,
-      pagesTouched: 0,
-      cpuFaults: 0,
-      faultNs: 0,
-      computeNs: 0,
-      ioctls: 0,
-      cpages: 0,
-      ioctlErrors: 0,
-    };
+    const wm: WorkloadMetrics = { ...newWorkloadMetrics(engine.now), ioctls: 0, cpages: 0, ioctlErrors: 0 };
     workloadMetrics[w.name] = wm;
     const request = DMIRROR_REQUEST[w.op];
     for (let pass = 0; pass < (w.passes ?? 1); pass++) {
