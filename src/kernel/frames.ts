@@ -6,7 +6,9 @@
  *
  * Per frame (24 bytes): refcount, mapcount, flags (page flags and folio order), content, the
  * rmap mapping (anon_vma or inode id) and index. There is no object per page. A field that no
- * frame of a section has set yet costs nothing (a shared zero array stands for it).
+ * frame of a section has set yet costs nothing (a shared zero array stands for it), and when
+ * every frame of a section is free again its fields go back to the shared zeros (noteUse), so
+ * a section of free frames costs their flags, 4 bytes a frame.
  *
  * Folios: a large folio of order n covers 2^n naturally aligned frames. Its refcount lives on
  * the head frame only (every reference is a folio reference, as in Linux); mapcount is kept
@@ -108,6 +110,13 @@ function ownIndex(s: Section): Uint32Array {
 /** The frame table (struct page array) plus page contents. */
 export class FrameTable {
   private readonly sections: (Section | undefined)[] = [];
+  /**
+   * Frames in use per section (allocated RAM folios, initialised ZONE_DEVICE folios), kept by
+   * the kernel through noteUse. When a section has none left, the fields its free frames no
+   * longer need go back to the shared zero arrays (releaseIdle): memory follows the pages in
+   * use, not the pages ever used.
+   */
+  private readonly inUse: number[] = [];
   private readonly buffers: (Uint8Array | undefined)[] = [];
   private readonly freeBuffers: number[] = [];
   /** Number of live 4 KiB content buffers (pages with written bytes). */
@@ -125,8 +134,42 @@ export class FrameTable {
     const last = (pfn + n - 1) >>> SECTION_SHIFT;
     // Keep the array dense (explicit undefined up to the highest section): a store far past
     // its end would turn it into a dictionary, and every frame access into a hash lookup.
-    while (this.sections.length <= last) this.sections.push(undefined);
+    while (this.sections.length <= last) {
+      this.sections.push(undefined);
+      this.inUse.push(0);
+    }
     for (let i = first; i <= last; i++) if (this.sections[i] === undefined) this.sections[i] = new Section();
+  }
+
+  /**
+   * `n` frames from `pfn` (within one section: folios are naturally aligned and smaller than
+   * a section) came into use (n > 0) or were freed (n < 0).
+   */
+  noteUse(pfn: number, n: number): void {
+    const idx = pfn >>> SECTION_SHIFT;
+    const v = this.inUse[idx]! + n;
+    if (v < 0) throw new Error(`model bug: section ${idx} has fewer frames in use than freed`);
+    this.inUse[idx] = v;
+    if (v === 0) this.releaseIdle(idx);
+  }
+
+  /**
+   * A section with no frame in use: every field array whose frames are all zero again (free
+   * frames keep only flags, and for ZONE_DEVICE their pagemap) returns to the shared zeros.
+   * Frames that are not counted (the zero pages, BAR alias pages) keep whatever they set.
+   */
+  private releaseIdle(idx: number): void {
+    const s = this.sections[idx];
+    if (s === undefined) return;
+    const zero = (a: Int32Array | Uint32Array) => {
+      for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+      return true;
+    };
+    if (s.refcount !== ZERO_I32 && zero(s.refcount)) s.refcount = ZERO_I32;
+    if (s.mapcount !== ZERO_I32 && zero(s.mapcount)) s.mapcount = ZERO_I32;
+    if (s.content !== ZERO_I32 && zero(s.content)) s.content = ZERO_I32;
+    if (s.mapping !== ZERO_I32 && zero(s.mapping)) s.mapping = ZERO_I32;
+    if (s.index !== ZERO_U32 && zero(s.index)) s.index = ZERO_U32;
   }
 
   valid(pfn: number): boolean {

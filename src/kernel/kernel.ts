@@ -223,6 +223,7 @@ export class Kernel {
       f.setMapping(p, 0, 0);
     }
     f.setRef(pfn, 1);
+    f.noteUse(pfn, nr);
   }
 
   /** Allocates a hugetlb page from the pool: head pfn or -1. */
@@ -268,10 +269,13 @@ export class Kernel {
     if (pgid !== 0 && f.hasFlag(head, PG_DEVICE)) {
       // free_zone_device_folio: clear anon state, then hand the folio back to the driver.
       const pgmap = this.pgmaps[pgid]!;
+      // Its content is dropped too: unreadable while free, and zeroed when it is next used.
       for (let i = 0; i < nr; i++) {
         f.clearFlag(head + i, PG_ANON | PG_ANON_EXCLUSIVE | PG_ALLOCATED);
         f.setMapping(head + i, 0, 0);
+        f.fill(head + i, 0);
       }
+      f.noteUse(head, -nr);
       this.observer?.onFolioFree?.(head, nr, true);
       pgmap.ops.folioFree?.(head);
       pgmap.refs -= nr;
@@ -283,6 +287,7 @@ export class Kernel {
       f.setFlags(head + i, 0);
       f.setMapping(head + i, 0, 0);
     }
+    f.noteUse(head, -nr);
     this.observer?.onFolioFree?.(head, nr, false);
     this.alloc.free(head, order);
     if (hugetlb) this.hugetlbFree++;
@@ -388,6 +393,7 @@ export class Kernel {
     }
     f.setRef(head, 1);
     f.setFlag(head, PG_LOCKED);
+    f.noteUse(head, nr);
     pgmap.refs += nr;
   }
 
