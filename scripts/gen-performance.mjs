@@ -150,12 +150,13 @@ ${designTable}
 - Time at most linear in the working set from 4 to 256 GiB: exponent ${fit ? fit.exponent : '?'} (${yes(targets?.atMostLinear)}).
 ${biggest ? `- The largest run, ${biggest.workingSetGiB} GiB (${biggest.touchedPages.toLocaleString('en-US')} pages), took ${biggest.wallSeconds} s and ${gib(biggest.peakRssBytes)} GiB peak RSS.` : ''}
 
-Where a page costs more than 32 bytes, it is because the run gives it two frames: under
-\`upstream\` every page lives in VRAM, then in RAM (the NIC's faults migrate it back), then in VRAM
-again, and the model keeps struct pages for both (24 bytes each, as Linux keeps 64 for every page
-of RAM and every ZONE_DEVICE page); under \`rfc-callback\` and \`pagemap-p2p\` the NIC reaches VRAM
-through BAR alias pages, which cost 4 bytes each (flags only). \`owner-registry\` and
-\`device-private-flag\` hand the NIC the device-private page itself: one frame per page.
+A page in use costs its frame, 24 bytes (Linux keeps a 64-byte struct page for every page of RAM
+and every ZONE_DEVICE page). Under \`upstream\` every page lives in VRAM, then in RAM (the NIC's
+faults migrate it back), then in VRAM again, so it has had two frames; the one it left is free
+and costs its flags, 4 bytes, once every frame of its 128 MiB section is free. Under
+\`rfc-callback\` and \`pagemap-p2p\` the NIC reaches VRAM through BAR alias pages, which cost 4
+bytes each (flags only). \`owner-registry\` and \`device-private-flag\` hand the NIC the
+device-private page itself: one frame per page.
 
 ## Where the time goes
 
@@ -178,7 +179,7 @@ per transfer, and per-page work is typed-array loops inside them.
 ## What was done about it
 
 Profiles (\`node --cpu-prof\`), the growth of time with size and the memory counter pointed
-at six things; each change below was checked to give
+at seven things; each change below was checked to give
 byte-identical results (every shipped scenario under every design and two seeds, the raw event
 log included, hashed before and after), and the determinism tests, golden files and
 \`hmmlab selftest\` pass.
@@ -191,6 +192,7 @@ log included, hashed before and after), and the determinism tests, golden files 
 | Device tables remember the last leaf looked up; NIC translation checks no longer allocate an object per page. | \`src/drivers/device-table.ts\`, \`rdma.ts\`, \`simulate.ts\` | (with the row above) |
 | A device-table leaf that maps one run of consecutive pfns with the same flags (a 2 MiB or 64 KiB chunk) keeps only the run, and gets per-page arrays when an entry breaks it. | \`src/drivers/device-table.ts\` | 10 bytes per page less (GPU and NIC tables): owner-registry at 64 GiB 36.5 to 25.6; 16 GiB upstream 4.2 s to 2.9 s |
 | Frame fields that no frame of a section has set (refcount, mapcount, content, mapping, index) share one zero array: BAR alias pages only get flags, 4 bytes a frame instead of 24. | \`src/kernel/frames.ts\` | pagemap-p2p 49.7 (64 GiB) to 30.9 (16 GiB) bytes per page |
+| A section whose frames are all free again gives those fields back to the shared zeros (the kernel counts the frames in use per section), so the frames a page left behind cost 4 bytes, not 24. | \`src/kernel/frames.ts\`, \`kernel.ts\` | upstream at 16 GiB 48.5 to 30.4 bytes per page |
 
 Before and after, measured in one session on this machine with the same driver script (the
 first version, commit 37d1e8c, has no memory counter: wall time and peak RSS only):
@@ -209,10 +211,8 @@ before the wait and gives the results of before 248bc07 byte for byte. The optim
 themselves change no result.)
 
 What is left: the per-page loops of the GPU and NIC workloads could walk a 2 MiB leaf at once
-instead of looking each page up (together about a quarter of the time above); and \`upstream\`
-misses the 32-byte target because each page it touches has had a RAM and a VRAM frame, and frame
-sections stay allocated once used (as \`mem_section\` does in Linux). Getting under 32 there would
-take a smaller frame (24 bytes today) or releasing sections whose frames are all free.
+instead of looking each page up (together about a quarter of the time above). Free frames keep
+their flags (4 bytes), as free sections keep \`mem_section\` in Linux; a page in use costs 24.
 
 ## Large sweeps across machines
 
