@@ -125,6 +125,11 @@ export class DmirrorDevice {
   freeFolios: number[] = [];
   /** Pages allocated and freed (calloc / cfree). */
   calloc = 0;
+  /**
+   * Not in test_hmm (default false, as lib/test_hmm.c does): invalidate mirrors on migrations
+   * this device owns too (see Dmirror.invalidate).
+   */
+  invalidateOwnMigrate = false;
   cfree = 0;
   /** zone_device_data: the open file that migrated each in-use device page. */
   readonly owners = new Map<number, Dmirror>();
@@ -366,8 +371,17 @@ export class Dmirror {
 
   /** dmirror_interval_invalidate. */
   private invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean {
-    // Our own migrations do not invalidate our mirror.
-    if (range.event === MMU_NOTIFY_MIGRATE && range.owner === this.mdevice) return true;
+    // Migrations owned by our device do not invalidate our mirror (test_hmm returns without
+    // mmu_interval_set_seq). Only the file that migrated a page drops it from its table
+    // (dmirror_devmem_fault_alloc_and_copy), so another file of the same device keeps a stale
+    // entry (the race explorer's dmirror-own-migrate). invalidateOwnMigrate handles them as any
+    // other event, as nouveau's interval notifier does.
+    if (
+      range.event === MMU_NOTIFY_MIGRATE &&
+      range.owner === this.mdevice &&
+      !this.mdevice.invalidateOwnMigrate
+    )
+      return true;
     mmuIntervalSetSeq(sub, curSeq);
     this.doUpdate(range.start, range.end);
     return true;

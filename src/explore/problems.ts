@@ -20,7 +20,7 @@ import {
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
 } from '../kernel/mmu_notifier.js';
-import { HMM_DMIRROR_READ } from '../uapi/test_hmm_uapi.js';
+import { HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_READ } from '../uapi/test_hmm_uapi.js';
 import type { Agent, AgentYield, RaceModel, RaceWorld } from './explorer.js';
 import type { Violation } from './types.js';
 import { type DeviceEntry, Fence, KernelWorld, kernelSteps, SvmDevice } from './world.js';
@@ -50,6 +50,8 @@ export const PROBLEMS = {
     'Hot unplug that revokes the P2P provider before invalidating peers (not serialised against the hmm_range_fault-to-notifier window) lets a peer DMA into removed memory.',
   'anon-teardown':
     'The selftest anon_teardown: a dmirror READ against a concurrent munmap of the buffer, over every interleaving.',
+  'dmirror-own-migrate':
+    'test_hmm ignores MMU_NOTIFY_MIGRATE events its device owns: with two files open on one device, the one that did not migrate a page keeps mirroring it after a CPU fault moved it back to RAM.',
 } as const;
 
 export type ProblemName = keyof typeof PROBLEMS;
@@ -497,6 +499,83 @@ function anonTeardown(pages: number): RaceModel {
   };
 }
 
+// ---- test_hmm's own-migration window ------------------------------------------------------
+
+function dmirrorOwnMigrate(variant: Variant): RaceModel {
+  return {
+    name: `dmirror-own-migrate-${variant}`,
+    description: PROBLEMS['dmirror-own-migrate'],
+    create() {
+      const w = new KernelWorld(1, { dmirror: true });
+      const dev = w.machine.devices[0]!;
+      dev.invalidateOwnMigrate = variant === 'fixed';
+      // Two files on /dev/hmm_dmirror0: A migrates the page into the device; B mirrors it.
+      const fdA = w.proc.open('/dev/hmm_dmirror0', O_RDWR);
+      const fdB = w.proc.open('/dev/hmm_dmirror0', O_RDWR);
+      const bounce = w.proc.mmap(0, PAGE_SIZE, 3, 0x22);
+      const cmd = () => ({ addr: w.base, ptr: bounce, npages: 1, cpages: 0, faults: 0 });
+      if (w.proc.ioctl(fdA, HMM_DMIRROR_MIGRATE_TO_DEV, cmd()) !== 0)
+        throw new Error('model bug: migrate failed');
+      const readTag = (): number => {
+        const b = w.proc.load(bounce, 4);
+        return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+      };
+      let written = false;
+      const ctx = { reads: 0, seen: '' };
+      // B reads the page twice; the second READ comes after the CPU's write and must see it.
+      const read = (function* (): Generator<AgentYield, void, void> {
+        for (let r = 0; r < 2; r++) {
+          if (r === 1) {
+            yield { wait: 'the CPU write', call: 'test', until: () => written };
+          }
+          const c = cmd();
+          const steps = kernelSteps(w.k, 'HMM_DMIRROR_READ', w.proc.ioctlSteps(fdB, HMM_DMIRROR_READ, c));
+          let ret: number;
+          for (;;) {
+            const x = steps.next();
+            if (x.done) {
+              ret = x.value;
+              break;
+            }
+            ctx.seen += written ? 'w' : '-';
+            yield x.value;
+          }
+          ctx.reads++;
+          if (ret === 0 && r === 1 && readTag() !== w.oracle[0])
+            w.fail(
+              'data',
+              `READ after the CPU write returned tag ${readTag()}, not ${w.oracle[0]}: the mirror kept a stale device page`,
+            );
+          w.opDone();
+          yield { step: `READ ${r + 1} returned ${ret}`, call: 'HMM_DMIRROR_READ' };
+        }
+      })();
+      // A CPU write to the page: do_swap_page, dmirror_devmem_fault migrates it back to RAM.
+      const cpu = (function* (): Generator<AgentYield, void, void> {
+        w.cpuWrite(0);
+        written = true;
+        w.opDone();
+        yield { step: 'write (migrate_to_ram)', call: 'do_swap_page' };
+      })();
+      return raceWorld(w, [agent('dmirrorB.read', ctx, read), agent('cpu0', {}, cpu)], {
+        quiescent: () => {
+          for (const dm of dev.opens) {
+            for (const [vpn, e] of dm.pt) {
+              const pte = w.cpuPte(vpn * PAGE_SIZE);
+              if (pte.pfn !== Math.floor(e / 4))
+                return {
+                  invariant: 'notifier-contract',
+                  message: `a dmirror file still maps the page to pfn ${Math.floor(e / 4)}; the CPU page table has ${pte.kind} pfn ${pte.pfn}`,
+                };
+            }
+          }
+          return null;
+        },
+      });
+    },
+  };
+}
+
 /** Builds the race model of a problem. */
 export function problemModel(spec: ProblemSpec): RaceModel {
   switch (spec.problem) {
@@ -512,5 +591,7 @@ export function problemModel(spec: ProblemSpec): RaceModel {
       return unplugRevoke(spec.variant);
     case 'anon-teardown':
       return anonTeardown(spec.pages ?? 2);
+    case 'dmirror-own-migrate':
+      return dmirrorOwnMigrate(spec.variant);
   }
 }
