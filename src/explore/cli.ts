@@ -219,7 +219,7 @@ function printResult(r: ExploreResult, race: RaceFile, model: RaceModel, file: s
   const table = new Table({
     head: ['#', 'agent', 'step', 'call', 'state change'],
     style: { head: [], border: [] },
-    colWidths: [5, 14, 34, 26, 60],
+    colWidths: [5, 16, 34, 26, 60],
     wordWrap: true,
   });
   const cycle = cx.violation.cycleStart;
