@@ -261,6 +261,8 @@ export class KernelWorld {
     }
     for (const [n, v] of this.views)
       out.push(`${n}:${[...v].map(([p, e]) => `${p}=${name(e.pfn)}${e.write ? 'w' : 'r'}`).join(',')}`);
+    for (const [n, pt] of this.dmirrorTables())
+      out.push(`${n}:${[...pt].map(([v, e]) => `${v}=${name(Math.floor(e / 4))}/${e % 4}`).join(',')}`);
     for (const [pfn, n] of [...names].sort((a, b) => a[1] - b[1])) {
       if (pfn < 0) continue;
       const pg = k.pgmapOf(pfn);
@@ -270,6 +272,17 @@ export class KernelWorld {
     }
     out.push(this.extraDigest());
     return out.join('\n');
+  }
+
+  /** The page tables of the open dmirror files (test_hmm's mirrors), named hmm_dmirrorN#k. */
+  private dmirrorTables(): [string, Map<number, number>][] {
+    const out: [string, Map<number, number>][] = [];
+    for (const dev of this.machine.devices) {
+      if (!dev) continue;
+      let i = 0;
+      for (const dm of dev.opens) out.push([`${dev.name}#${i++}`, dm.pt]);
+    }
+    return out;
   }
 
   describe(): Map<string, string> {
@@ -295,6 +308,13 @@ export class KernelWorld {
       for (const [p, e] of v) {
         m.set(`${n}.map[${p - this.base / PAGE_SIZE}]`, `pfn ${e.pfn}${e.write ? ' rw' : ' ro'}`);
         pfns.add(e.pfn);
+      }
+    }
+    for (const [n, pt] of this.dmirrorTables()) {
+      for (const [v, e] of pt) {
+        const pfn = Math.floor(e / 4);
+        m.set(`${n}.pt[${v - this.base / PAGE_SIZE}]`, `pfn ${pfn}${e % 4 === 3 ? ' rw' : ' ro'}`);
+        pfns.add(pfn);
       }
     }
     for (const pfn of [...pfns].sort((a, b) => a - b)) {
