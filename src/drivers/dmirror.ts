@@ -56,9 +56,11 @@ import {
   migrateDeviceRange,
   migratePfn,
   migratePfnToPfn,
+  migrateToRamArgs,
   migrateVmaFinalize,
   migrateVmaPages,
   migrateVmaSetup,
+  newMigrateVma,
 } from '../kernel/migrate_device.js';
 import type { Mm, Vma } from '../kernel/mm.js';
 import {
@@ -233,22 +235,7 @@ export class DmirrorDevice {
     const k = this.k;
     const dmirror = this.owners.get(vmf.page) ?? this.owners.get(k.frames.head(vmf.page));
     if (!dmirror) return VM_FAULT_SIGBUS;
-    const order = vmf.pteMapped ? 0 : k.frames.order(vmf.page);
-    const span = PAGE_SIZE * 2 ** order;
-    const start = Math.floor(vmf.address / span) * span;
-    const n = 2 ** order;
-    const args: MigrateVma = {
-      vma: vmf.vma,
-      src: new Float64Array(n),
-      dst: new Float64Array(n),
-      cpages: 0,
-      npages: 0,
-      start,
-      end: start + span,
-      pgmapOwner: dmirror.mdevice,
-      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE | (order ? MIGRATE_VMA_SELECT_COMPOUND : 0),
-      faultPage: vmf.page,
-    };
+    const args = migrateToRamArgs(k, vmf, dmirror.mdevice);
     if (migrateVmaSetup(k, args) < 0) return VM_FAULT_SIGBUS;
     const ret = dmirror.faultAllocAndCopy(args);
     if (ret) {
@@ -675,19 +662,13 @@ export class Dmirror {
       if (!vma || !(vma.flags & VM_READ)) return -EINVAL;
       let next = Math.min(end, addr + MIGRATE_PAGES * PAGE_SIZE);
       if (next > vma.end) next = vma.end;
-      const n = (next - addr) / PAGE_SIZE;
-      const args: MigrateVma = {
+      const args = newMigrateVma(
         vma,
-        src: new Float64Array(n),
-        dst: new Float64Array(n),
-        cpages: 0,
-        npages: 0,
-        start: addr,
-        end: next,
-        pgmapOwner: this.mdevice,
-        flags: MIGRATE_VMA_SELECT_SYSTEM | MIGRATE_VMA_SELECT_COMPOUND,
-        faultPage: -1,
-      };
+        addr,
+        next,
+        this.mdevice,
+        MIGRATE_VMA_SELECT_SYSTEM | MIGRATE_VMA_SELECT_COMPOUND,
+      );
       const r = migrateVmaSetup(k, args);
       if (r) return r;
       this.migrateAllocAndCopy(args);
@@ -786,19 +767,7 @@ export class Dmirror {
       }
       let next = Math.min(end, addr + MIGRATE_PAGES * PAGE_SIZE);
       if (next > vma.end) next = vma.end;
-      const n = (next - addr) / PAGE_SIZE;
-      const args: MigrateVma = {
-        vma,
-        src: new Float64Array(n),
-        dst: new Float64Array(n),
-        cpages: 0,
-        npages: 0,
-        start: addr,
-        end: next,
-        pgmapOwner: this.mdevice,
-        flags: select | MIGRATE_VMA_SELECT_COMPOUND,
-        faultPage: -1,
-      };
+      const args = newMigrateVma(vma, addr, next, this.mdevice, select | MIGRATE_VMA_SELECT_COMPOUND);
       const r = migrateVmaSetup(k, args);
       if (r) {
         c.cpages = cpages;

@@ -32,7 +32,6 @@ import {
   MIGRATE_PFN_MIGRATE,
   MIGRATE_PFN_WRITE,
   MIGRATE_VMA_SELECT_COMPOUND,
-  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
   MIGRATE_VMA_SELECT_SYSTEM,
   PAGE_SIZE,
   PMD_SIZE,
@@ -43,15 +42,16 @@ import { HmmRange, hmmRangeFault } from '../kernel/hmm.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { DevPagemap, type VmFault } from '../kernel/memremap.js';
 import {
-  type MigrateVma,
   migrateDeviceFinalize,
   migrateDevicePages,
   migrateDevicePfns,
   migratePfn,
   migratePfnToPfn,
+  migrateToRamArgs,
   migrateVmaFinalize,
   migrateVmaPages,
   migrateVmaSetup,
+  newMigrateVma,
 } from '../kernel/migrate_device.js';
 import type { Mm } from '../kernel/mm.js';
 import {
@@ -633,22 +633,7 @@ export class GpuDevice {
   private migrateToRam(vmf: VmFault): number {
     const k = this.k;
     const f = k.frames;
-    const order = vmf.pteMapped ? 0 : f.order(vmf.page);
-    const span = PAGE_SIZE * 2 ** order;
-    const start = Math.floor(vmf.address / span) * span;
-    const n = 2 ** order;
-    const args: MigrateVma = {
-      vma: vmf.vma,
-      src: new Float64Array(n),
-      dst: new Float64Array(n),
-      cpages: 0,
-      npages: 0,
-      start,
-      end: start + span,
-      pgmapOwner: this.owner,
-      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE | (order ? MIGRATE_VMA_SELECT_COMPOUND : 0),
-      faultPage: vmf.page,
-    };
+    const args = migrateToRamArgs(k, vmf, this.owner);
     if (migrateVmaSetup(k, args) < 0) return VM_FAULT_SIGBUS;
     let moved = 0;
     for (let i = 0; i < args.npages; i++) {
@@ -673,7 +658,7 @@ export class GpuDevice {
       moved += 2 ** o;
     }
     // Drop the device mappings of what moves (our own MIGRATE notifications are ignored).
-    for (const m of this.mirrors) if (m.mm === vmf.mm) m.pt.clear(start, start + span);
+    for (const m of this.mirrors) if (m.mm === vmf.mm) m.pt.clear(args.start, args.end);
     this.stats.tlbInvalidations++;
     migrateVmaPages(k, args);
     migrateVmaFinalize(k, args);
@@ -704,18 +689,13 @@ export class GpuDevice {
     const vma = m.mm.vmaLookup(start);
     if (!vma) return 0;
     const n = (end - start) / PAGE_SIZE;
-    const args: MigrateVma = {
+    const args = newMigrateVma(
       vma,
-      src: new Float64Array(n),
-      dst: new Float64Array(n),
-      cpages: 0,
-      npages: 0,
       start,
       end,
-      pgmapOwner: this.owner,
-      flags: MIGRATE_VMA_SELECT_SYSTEM | (n === BLOCK_PAGES ? MIGRATE_VMA_SELECT_COMPOUND : 0),
-      faultPage: -1,
-    };
+      this.owner,
+      MIGRATE_VMA_SELECT_SYSTEM | (n === BLOCK_PAGES ? MIGRATE_VMA_SELECT_COMPOUND : 0),
+    );
     if (migrateVmaSetup(k, args) < 0) return 0;
     res.migrateCalls++;
     this.stats.migrateCalls++;

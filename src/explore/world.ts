@@ -23,7 +23,6 @@ import {
   MEMORY_DEVICE_PRIVATE,
   MIGRATE_PFN_MIGRATE,
   MIGRATE_PFN_WRITE,
-  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
   MIGRATE_VMA_SELECT_SYSTEM,
   MMU_NOTIFY_MIGRATE,
   PAGE_SIZE,
@@ -37,12 +36,13 @@ import type { Kernel } from '../kernel/kernel.js';
 import { userTouch } from '../kernel/memory.js';
 import { DevPagemap, type VmFault } from '../kernel/memremap.js';
 import {
-  type MigrateVma,
   migratePfn,
   migratePfnToPfn,
+  migrateToRamArgs,
   migrateVmaFinalize,
   migrateVmaPages,
   migrateVmaSetup,
+  newMigrateVma,
 } from '../kernel/migrate_device.js';
 import type { Mm } from '../kernel/mm.js';
 import {
@@ -459,19 +459,8 @@ export class SvmDevice {
       // migrate_to_ram with the page unlocked and migrate_vma_collect trylocked it.
       if (!k.folioTrylock(vmf.page)) return 0;
     }
-    const start = Math.floor(vmf.address / PAGE_SIZE) * PAGE_SIZE;
-    const args: MigrateVma = {
-      vma: vmf.vma,
-      src: new Float64Array(1),
-      dst: new Float64Array(1),
-      cpages: 0,
-      npages: 0,
-      start,
-      end: start + PAGE_SIZE,
-      pgmapOwner: this,
-      flags: MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
-      faultPage: vmf.page,
-    };
+    const args = migrateToRamArgs(k, vmf, this);
+    const start = args.start;
     let ret = 0;
     if (migrateVmaSetup(k, args) < 0) ret = VM_FAULT_SIGBUS;
     else {
@@ -503,18 +492,7 @@ export class SvmDevice {
     const n = to - from;
     const vma = w.mm.vmaLookup(w.va(from));
     if (!vma) return 0;
-    const args: MigrateVma = {
-      vma,
-      src: new Float64Array(n),
-      dst: new Float64Array(n),
-      cpages: 0,
-      npages: 0,
-      start: w.va(from),
-      end: w.va(to),
-      pgmapOwner: this,
-      flags: MIGRATE_VMA_SELECT_SYSTEM,
-      faultPage: -1,
-    };
+    const args = newMigrateVma(vma, w.va(from), w.va(to), this, MIGRATE_VMA_SELECT_SYSTEM);
     if (migrateVmaSetup(k, args) < 0) return 0;
     yield { step: `collected ${args.cpages} of ${n}`, call: 'migrate_vma_setup' };
     for (let i = 0; i < n; i++) {

@@ -48,6 +48,7 @@ import {
 } from './frames.js';
 import type { Kernel } from './kernel.js';
 import { getUserPages, putUserPages } from './memory.js';
+import type { VmFault } from './memremap.js';
 import { type Mm, notify, notifyEnd, splitHugePmdAt, splitHugePmdLocked, type Vma } from './mm.js';
 import {
   PMD_DEVICE_PRIVATE,
@@ -101,6 +102,45 @@ export interface MigrateVma {
   flags: number;
   /** vmf->page when called from migrate_to_ram, else -1. */
   faultPage: number;
+}
+
+/**
+ * A struct migrate_vma for [start, end) of `vma`, its src and dst arrays sized to the range:
+ * what a driver fills in before migrate_vma_setup.
+ */
+export function newMigrateVma(
+  vma: Vma,
+  start: number,
+  end: number,
+  pgmapOwner: unknown,
+  flags: number,
+  faultPage = -1,
+): MigrateVma {
+  const n = (end - start) / PAGE_SIZE;
+  return {
+    vma,
+    src: new Float64Array(n),
+    dst: new Float64Array(n),
+    cpages: 0,
+    npages: 0,
+    start,
+    end,
+    pgmapOwner,
+    flags,
+    faultPage,
+  };
+}
+
+/**
+ * The migrate_vma of a migrate_to_ram callback: the faulting folio's span (one page when it is
+ * PTE-mapped), device-private pages of `pgmapOwner`, compound for a large folio.
+ */
+export function migrateToRamArgs(k: Kernel, vmf: VmFault, pgmapOwner: unknown): MigrateVma {
+  const order = vmf.pteMapped ? 0 : k.frames.order(vmf.page);
+  const span = PAGE_SIZE * 2 ** order;
+  const start = Math.floor(vmf.address / span) * span;
+  const flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE | (order ? MIGRATE_VMA_SELECT_COMPOUND : 0);
+  return newMigrateVma(vmf.vma, start, start + span, pgmapOwner, flags, vmf.page);
 }
 
 /** Why collection or migration of an entry failed, for observers and tests. */
