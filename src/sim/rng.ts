@@ -1,7 +1,7 @@
 /**
  * Seeded pseudo-random streams for the simulator, over pure-rand's xoroshiro128+ (the same
- * generator family as fast-check). Nothing in the model may use Math.random: every source of
- * randomness is an Rng passed in, so the same seed replays the same run.
+ * generator family as fast-check). Nothing in the model draws from a global random source: every
+ * source of randomness is an Rng passed in, so the same seed replays the same run.
  *
  * Streams for parts of a model (one per device, per workload, per sweep point) come from
  * `fork(name)`, which depends only on the parent's seed and the name: adding a device or drawing
