@@ -923,6 +923,11 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     return { b, pages, next, wm, write: w.op === 'write' };
   }
 
+  /** Each GPU's VRAM pages in use (residency samples of the event log). */
+  function vramByGpu(): Record<string, number> {
+    return Object.fromEntries(gpuList.map((g) => [g.cfg.name, g.dev.vramUsed]));
+  }
+
   /** GPU invalidations (notifier callbacks, TLB shootdowns) so far, to charge a CPU-side operation the ones it caused. */
   function gpuInvalidations(): { inv: number; tlb: number } {
     let inv = 0;
@@ -997,7 +1002,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
             cpuNs: ns,
             core,
             ramPages: k.alloc.used,
-            vramPages: Object.fromEntries(gpuList.map((g) => [g.cfg.name, g.dev.vramUsed])),
+            vramPages: vramByGpu(),
           });
           acc += perPage;
         }
@@ -1329,7 +1334,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         phases: phases.filter((ph) => ph[1] > 0),
         endNs: engine.now,
         ramPages: k.alloc.used,
-        vramPages: Object.fromEntries(gpuList.map((g) => [g.cfg.name, g.dev.vramUsed])),
+        vramPages: vramByGpu(),
       });
     }
     return ret;
@@ -1570,7 +1575,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           core,
           ret,
           ramPages: k.alloc.used,
-          vramPages: Object.fromEntries(gpuList.map((g) => [g.cfg.name, g.dev.vramUsed])),
+          vramPages: vramByGpu(),
         });
       }
     }
