@@ -197,27 +197,35 @@ export function vramResidencyPlot(results: readonly DesignResult[]): string {
   for (const [series, p] of last) if (!p.drawn) points.push({ series, ms: p.ms, pages: p.pages });
   if (points.length === 0) return empty(title, 'no faults in the event log');
   const series = unique(points.map((p) => p.series));
+  return stepLines(title, series, dash, points, 'ms', 'pages', {
+    x: { label: 'simulated time (ms)', grid: true, domain: [0, endMs] },
+    y: { label: 'resident pages (4 KiB)', grid: true, zero: true },
+  });
+}
+
+/** One step line per series (dashed by design), over a zero rule. */
+function stepLines<P extends { series: string }>(
+  title: string,
+  series: readonly string[],
+  dash: ReadonlyMap<string, string>,
+  points: readonly P[],
+  x: keyof P & string,
+  y: keyof P & string,
+  axes: Pick<Plot.PlotOptions, 'x' | 'y'>,
+): string {
   const color = colorOf(series);
   return frame(
     title,
     series,
     chartSvg({
       marginLeft: 60,
-      x: { label: 'simulated time (ms)', grid: true, domain: [0, endMs] },
-      y: { label: 'resident pages (4 KiB)', grid: true, zero: true },
+      ...axes,
       marks: [
         Plot.ruleY([0]),
         ...series.map((s) =>
           Plot.line(
             points.filter((p) => p.series === s),
-            {
-              x: 'ms',
-              y: 'pages',
-              curve: 'step-after',
-              stroke: color(s),
-              strokeWidth: 1.5,
-              strokeDasharray: dash.get(s)!,
-            },
+            { x, y, curve: 'step-after', stroke: color(s), strokeWidth: 1.5, strokeDasharray: dash.get(s)! },
           ),
         ),
       ],
@@ -342,32 +350,10 @@ export function rdmaLatencyCdfPlot(results: readonly DesignResult[]): string {
   });
   if (points.length === 0) return empty(title, 'no RDMA messages in the event log');
   const series = unique(points.map((p) => p.series));
-  const color = colorOf(series);
-  return frame(
-    title,
-    series,
-    chartSvg({
-      marginLeft: 60,
-      x: { type: 'log', label: 'message latency (µs)', grid: true },
-      y: { label: 'fraction of messages', grid: true, domain: [0, 1] },
-      marks: [
-        Plot.ruleY([0]),
-        ...series.map((s) =>
-          Plot.line(
-            points.filter((p) => p.series === s),
-            {
-              x: 'us',
-              y: 'p',
-              curve: 'step-after',
-              stroke: color(s),
-              strokeWidth: 1.5,
-              strokeDasharray: dash.get(s)!,
-            },
-          ),
-        ),
-      ],
-    }),
-  );
+  return stepLines(title, series, dash, points, 'us', 'p', {
+    x: { type: 'log', label: 'message latency (µs)', grid: true },
+    y: { label: 'fraction of messages', grid: true, domain: [0, 1] },
+  });
 }
 
 /** Rasterizes an SVG to PNG with resvg (white background, DejaVu Sans). */
