@@ -1,0 +1,65 @@
+/**
+ * What every workload and every event of a simulation is: an agent with a name, start
+ * conditions, and a run. The simulator spawns one engine process per agent, in configuration
+ * order (workloads, then events); each waits for its start conditions, runs, and fires its
+ * `finished` signal, which other agents can wait for by name (`after`).
+ *
+ *   const agent: SimAgent = {
+ *     name: 'w0',
+ *     after: 'warmup',                       // start when 'warmup' has finished
+ *     startNs: 1000,                         // and not before 1000 ns
+ *     *run() { yield 500; },                 // the work
+ *   };
+ *   engine.spawn(runAgent(sim, agent), agent.name);
+ *
+ * SimContext is what an agent sees of the run: the platform, the engine and fabric, the cost
+ * profile's values, the run's random streams and the metrics recorder. No Linux counterpart:
+ * an agent stands for a user thread, a GPU kernel, an RDMA queue pair or an operator's action.
+ */
+import type { SimConfig } from './config.js';
+import type { CostProfile } from './costs.js';
+import type { Engine, Signal, Wait } from './engine.js';
+import type { Fabric } from './links.js';
+import type { SimMetrics } from './metrics.js';
+import type { Platform } from './platform.js';
+import type { Rng } from './rng.js';
+
+/** What an agent sees of the run. */
+export interface SimContext {
+  readonly config: SimConfig;
+  readonly platform: Platform;
+  readonly engine: Engine;
+  readonly fabric: Fabric;
+  /** The cost profile's values. */
+  readonly v: CostProfile['values'];
+  /** The run's root stream: an agent forks its own by name (`rng.fork(name)`). */
+  readonly rng: Rng;
+  readonly metrics: SimMetrics;
+  /** The signal fired when the workload or event `name` finishes (every configured name has one). */
+  finished(name: string): Signal<void>;
+}
+
+/** A workload or an event: a name, start conditions, and the work. */
+export interface SimAgent {
+  readonly name: string;
+  /** Start when the workload or event of this name has finished. */
+  readonly after?: string;
+  /** Start no earlier than this time (ns). */
+  readonly startNs?: number;
+  /**
+   * The work, from the start conditions met to the end. It must not touch the model before its
+   * first step: agents are created before the clock starts, in configuration order.
+   */
+  run(): Generator<Wait, void, unknown>;
+}
+
+/**
+ * The engine process of an agent: waits for its start conditions (in that order: `after`,
+ * then `startNs`), runs it, then fires its `finished` signal.
+ */
+export function* runAgent(sim: SimContext, agent: SimAgent): Generator<Wait, void, unknown> {
+  if (agent.after) yield sim.finished(agent.after);
+  if (agent.startNs && agent.startNs > sim.engine.now) yield agent.startNs - sim.engine.now;
+  yield* agent.run();
+  sim.finished(agent.name).fire(undefined);
+}

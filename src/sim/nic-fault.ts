@@ -1,0 +1,144 @@
+/**
+ * The NIC side of RDMA: an ODP page fault (kernel work now, CPU time charged on a core by
+ * part, migrate_to_ram copies waited for) and the links a NIC DMA crosses to reach a page.
+ *
+ *   const ret = yield* nicFault(sim, nic, mr, start, end, write);   // 0 or a negative errno
+ *   const path = nicPath(sim, nic, mr.translate(addr, write)!, write);
+ *
+ * Linux counterpart: drivers/infiniband/core/umem_odp.c (ib_umem_odp_map_dma_and_lock) over
+ * hmm_range_fault, and the PCIe routing of the DMA (pci_p2pdma map types, ACS, ATS).
+ * Deliberate difference: the fault's CPU time is computed from the work it counted (hmm pages,
+ * design decisions, DMA maps, invalidations) and charged after the kernel work is done.
+ */
+import type { OdpMr } from '../drivers/rdma.js';
+import { PAGE_SIZE } from '../kernel/constants.js';
+import type { SimContext } from './agent.js';
+import type { Wait } from './engine.js';
+import type { Link } from './links.js';
+import { type SimNic, takeQueuedCopies } from './platform.js';
+
+/**
+ * Whether a NIC's P2P traffic to a GPU can go straight through their common switch although
+ * ACS redirects it upstream: with ATS (enabled only for relaxed-ordering MRs, the series'
+ * patch 5) and a translating IOMMU, the NIC sends already-translated requests, which the
+ * switch may route directly (ACS Direct Translated P2P).
+ */
+function atsDirect(sim: SimContext, n: SimNic, gpu: string): boolean {
+  const topo = sim.platform.topo;
+  if (!n.nic.atsEnabled || sim.config.iommu !== 'translate' || !topo) return false;
+  const c = topo.calcMapTypeAndDist(gpu, n.nic.name);
+  return c.mapType === 'THRU_HOST_BRIDGE' && c.commonUpstream !== null;
+}
+
+/**
+ * The links a NIC DMA to (`write`) or from the page behind translation `e` crosses: kind 1 is
+ * host memory, 2 a BAR page reachable through a common switch, anything else a BAR page whose
+ * traffic goes up through the host bridge (unless ATS lets the switch route it directly).
+ */
+export function nicPath(
+  sim: SimContext,
+  n: SimNic,
+  e: { pfn: number; kind: number },
+  write: boolean,
+): Link[] {
+  const p = sim.platform;
+  const nicLink = write ? n.up : n.down;
+  const sock = n.cfg.socket === 1 ? [write ? p.socketLink[1] : p.socketLink[0]] : [];
+  if (e.kind === 1) return [nicLink, ...sock, write ? p.hostMem[1] : p.hostMem[0]];
+  let gpu = p.gpuList[0]!;
+  for (const g of p.gpuList) if (g.dev.vramPfnOfAlias(e.pfn) >= 0) gpu = g;
+  const gpuLink = write ? gpu.h2d : gpu.d2h;
+  if (e.kind === 2 || atsDirect(sim, n, gpu.cfg.name)) return [nicLink, gpuLink]; // through the common switch
+  return [nicLink, write ? p.hostBridgeP2p[1] : p.hostBridgeP2p[0], gpuLink];
+}
+
+/**
+ * A NIC page fault on [start, end) of `mr`: the driver's work now, then its CPU time on a core
+ * (fault entry, hmm_range_fault, the design's P2P decisions, DMA mapping, invalidations and
+ * migrate_to_ram), then the migrate_to_ram copies, which run concurrently. Returns the
+ * driver's answer (0 or a negative errno); counts the CPU time in the NIC's metrics.
+ */
+export function* nicFault(
+  sim: SimContext,
+  n: SimNic,
+  mr: OdpMr,
+  start: number,
+  end: number,
+  write: boolean,
+): Generator<Wait, number, unknown> {
+  const { engine, platform: p, metrics, v } = sim;
+  const design = p.design;
+  const st = n.nic.stats;
+  const before = { ...st };
+  const dc = { ...design.counters };
+  const gpuBefore = p.gpuList.map((g) => ({
+    inv: g.dev.stats.invalidations,
+    tlb: g.dev.stats.tlbInvalidations,
+  }));
+  const ret = n.nic.pageFault(mr, start, end, write);
+  let invNs = 0;
+  p.gpuList.forEach((g, i) => {
+    invNs += (g.dev.stats.invalidations - gpuBefore[i]!.inv) * v.mmuNotifierInvalidateNs;
+    invNs += (g.dev.stats.tlbInvalidations - gpuBefore[i]!.tlb) * v.gpuTlbInvalidationNs;
+  });
+  const dma = v.dmaMapDirectPerPageNs + (sim.config.iommu === 'translate' ? v.dmaMapIommuPerPageNs : 0);
+  const hmmNs =
+    (st.hmmCalls - before.hmmCalls) * v.hmmRangeFaultCallNs +
+    (st.hmmPages - before.hmmPages) * v.hmmRangeFaultPerPteNs;
+  const designNs =
+    (design.counters.callbacks - dc.callbacks) * v.driverCallbackPerPageNs +
+    (design.counters.locks - dc.locks) * v.driverLockPerPageNs +
+    (design.counters.mapTypeQueries - dc.mapTypeQueries) * v.p2pdmaMapTypeUncachedNs +
+    (design.counters.p2pPages - dc.p2pPages) * v.p2pdmaMapTypeCachedNs;
+  const dmaNs = (st.dmaMaps - before.dmaMaps) * dma;
+  n.m.hmmNs += hmmNs;
+  n.m.designNs += designNs;
+  n.m.dmaNs += dmaNs;
+  let cpuNs = v.cpuFaultEntryNs + hmmNs + designNs + dmaNs + invNs;
+  let migrateNs = 0;
+  // Device-private pages the fault pulled back to RAM (migrate_to_ram). Their migrate_vma
+  // work is charged per copy here, so the entries the driver counted are dropped.
+  const copies: ReturnType<typeof engine.spawn>[] = [];
+  for (const g of p.gpuList) {
+    for (const t of takeQueuedCopies(g.dev, 'take-with-copies').transfers) {
+      const ns = v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (t.bytes / PAGE_SIZE);
+      cpuNs += ns;
+      migrateNs += ns;
+      g.m.bytesToRam += t.bytes;
+      copies.push(engine.spawn(p.copy(g, t), 'copy'));
+    }
+  }
+  const t0 = engine.now;
+  const core = yield* p.cpus.acquire();
+  const cpuStartNs = engine.now;
+  yield cpuNs;
+  p.cpus.release(core);
+  for (const c of copies) yield c;
+  n.m.faultCpuNs += cpuNs;
+  if (metrics.log) {
+    // In the kernel, migrate_to_ram and the notifier invalidations it triggers run inside
+    // hmm_range_fault; here they are shown after it, as separate spans of the same CPU time.
+    const phases: [string, number][] = [
+      ['fault entry', v.cpuFaultEntryNs],
+      ['hmm_range_fault', hmmNs],
+      ['migrate_to_ram', migrateNs],
+      ['mmu notifier invalidations', invNs],
+      ['P2P design', designNs],
+      ['DMA map', dmaNs],
+    ];
+    metrics.event({
+      t: t0,
+      kind: 'nic_fault',
+      nic: n.nic.name,
+      pages: (end - start) / PAGE_SIZE,
+      cpuNs,
+      cpuStartNs,
+      core,
+      phases: phases.filter((ph) => ph[1] > 0),
+      endNs: engine.now,
+      ramPages: p.kernel.alloc.used,
+      vramPages: p.vramByGpu(),
+    });
+  }
+  return ret;
+}

@@ -1,0 +1,424 @@
+/**
+ * The simulated platform, built from a validated SimConfig before the clock starts: the
+ * machine (kernel model) with its processes and buffers, the SVM GPUs with their host links
+ * and copy engines, the private GPU links, the RDMA NICs bound to the P2P design, the CPU
+ * pool, the host-memory and socket links, and the PCI connectivity the design consults.
+ * Initial placement (`BufferConfig.place`) also runs here: nothing of it is charged or logged,
+ * and the GPUs' statistics count from what it left (`statsBase`).
+ *
+ * It also holds the data paths every part shares: `copy` (one host<->device copy on a GPU's
+ * copy engine, over the fabric) and the CPU-side cost helpers of notifier invalidations.
+ *
+ *   const engine = new Engine();
+ *   const metrics = new SimMetrics(false);
+ *   const p = new Platform(config, validateConfig(config), engine, new Fabric(engine), metrics);
+ *   const g = p.gpus.get('gpu0')!;          // GpuDevice, its mirrors, links, copy engine
+ *   engine.spawn(p.copy(g, { bytes: 2 ** 21, dir: 'h2d' }), 'copy');
+ *   engine.run();                            // the copy took the profile's transfer time
+ *
+ * Linux counterpart: what probe and open do on a real machine (pci_p2pdma_add_resource and
+ * devm_memremap_pages for each GPU, mmu_interval_notifier_insert for each mirror, ib_reg_mr
+ * with ODP for each NIC). Deliberate differences: the PCI tree is data (kernel/p2pdma.ts), and
+ * links are bandwidth shares of a fabric (links.ts), not a bus model.
+ */
+import type { P2pDesign, P2pMapType } from '../designs/design.js';
+import { createDesign } from '../designs/designs.js';
+import type { GpuDevice, GpuMirror, Transfer } from '../drivers/gpu.js';
+import { type OdpMr, RdmaNic } from '../drivers/rdma.js';
+import {
+  MADV_HUGEPAGE,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+} from '../kernel/constants.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { userTouch } from '../kernel/memory.js';
+import type { Mm } from '../kernel/mm.js';
+import { PciTopology } from '../kernel/p2pdma.js';
+import { Machine, type Process } from '../uapi/machine.js';
+import { type GpuConfig, type NicConfig, type SimConfig, SimConfigError } from './config.js';
+import { hostDeviceCopy } from './copy.js';
+import type { CostProfile } from './costs.js';
+import type { Engine, Wait } from './engine.js';
+import { type Fabric, Link } from './links.js';
+import type { DeviceMetrics, NicCpuCounters, SimMetrics } from './metrics.js';
+import { CopyEngine, CpuPool } from './resources.js';
+
+/** A configured process: its mm and the span its buffers cover (what devices mirror). */
+export interface SimProcess {
+  proc: Process;
+  mm: Mm;
+  lo: number;
+  hi: number;
+}
+
+/** A configured buffer: where it is mapped, in which process. */
+export interface SimBuffer {
+  addr: number;
+  bytes: number;
+  /** The process's name. */
+  proc: string;
+  mm: Mm;
+}
+
+/** A GPU: the driver's device, one mirror per process with buffers, its links and copy engine. */
+export interface SimGpu {
+  dev: GpuDevice;
+  mirs: Map<string, GpuMirror>;
+  h2d: Link;
+  d2h: Link;
+  ce: CopyEngine;
+  cfg: GpuConfig;
+  /** The simulator's counters for it (SimMetrics.gpu). */
+  m: DeviceMetrics;
+}
+
+/** An RDMA NIC: the driver, one ODP MR per process with buffers, its links. */
+export interface SimNic {
+  nic: RdmaNic;
+  mrs: Map<string, OdpMr>;
+  /** NIC -> memory (a write into a buffer) and memory -> NIC (a read from it). */
+  up: Link;
+  down: Link;
+  cfg: NicConfig;
+  /** The simulator's CPU-time counters for its fault path (SimMetrics.nic). */
+  m: NicCpuCounters;
+}
+
+/** GPU invalidation counts at some moment (see `Platform.gpuInvalidations`). */
+export interface InvalidationCount {
+  inv: number;
+  tlb: number;
+}
+
+export class Platform {
+  readonly v: CostProfile['values'];
+  readonly machine: Machine;
+  readonly kernel: Kernel;
+  /** Processes by name, in configuration order. */
+  readonly procs = new Map<string, SimProcess>();
+  readonly buffers = new Map<string, SimBuffer>();
+  readonly cpus: CpuPool;
+  /** Host memory: [read, write]. */
+  readonly hostMem: readonly [Link, Link];
+  /** The socket interconnect: [0 to 1, 1 to 0]. */
+  readonly socketLink: readonly [Link, Link];
+  /** Peer traffic through the host bridge: [up, down]. */
+  readonly hostBridgeP2p: readonly [Link, Link];
+  /** Every link, in the order the result lists them. */
+  readonly links: Link[];
+  readonly design: P2pDesign;
+  /** The PCI topology when the config gives one (then it decides every map type). */
+  readonly topo: PciTopology | null;
+  readonly gpus = new Map<string, SimGpu>();
+  /** The GPUs in configuration order. */
+  readonly gpuList: SimGpu[];
+  /** Private GPU links by "from>to". */
+  readonly peerLinks = new Map<string, Link>();
+  readonly nics = new Map<string, SimNic>();
+  /** Each GPU's statistics after initial placement (the result counts from these). */
+  readonly statsBase: Map<string, GpuDevice['stats']>;
+
+  /**
+   * Builds the platform for `config`, which validateConfig accepted (its `profile` is what
+   * validateConfig returned). Throws SimConfigError when an mmap fails (RAM too small).
+   * The construction order is part of the result: kernel ids, links and processes are
+   * numbered in it.
+   */
+  constructor(
+    readonly config: SimConfig,
+    readonly profile: CostProfile,
+    readonly engine: Engine,
+    readonly fabric: Fabric,
+    readonly metrics: SimMetrics,
+  ) {
+    const v = profile.values;
+    this.v = v;
+    const machine = new Machine({
+      ramBytes: config.ramBytes ?? 64 * 2 ** 30,
+      thp: config.thp ?? 'madvise',
+      coherentDevices: false,
+      hugetlbPages: 0,
+    });
+    this.machine = machine;
+    const k = machine.kernel;
+    this.kernel = k;
+    // One Process (mm) per configured process, in order; each buffer lives in one of them.
+    for (const name of config.processes ?? ['main']) {
+      const proc = machine.spawn();
+      this.procs.set(name, { proc, mm: proc.mm, lo: Infinity, hi: 0 });
+    }
+    const firstProc = [...this.procs.keys()][0]!;
+    this.cpus = new CpuPool(engine, config.cpuCores ?? 8, 'cpu');
+    this.hostMem = [
+      new Link('host-memory.read', v.hostMemoryBandwidth),
+      new Link('host-memory.write', v.hostMemoryBandwidth),
+    ];
+    // A single-socket profile (gh200-c2c) has no socket interconnect: validateConfig refuses
+    // devices on socket 1 there, so these links then carry nothing.
+    const socketBw =
+      v.cpuSocketInterconnectBandwidth > 0 ? v.cpuSocketInterconnectBandwidth : v.hostMemoryBandwidth;
+    this.socketLink = [
+      new Link('socket-interconnect.0to1', socketBw),
+      new Link('socket-interconnect.1to0', socketBw),
+    ];
+    const links: Link[] = [...this.hostMem, ...this.socketLink];
+    this.links = links;
+
+    // Buffers.
+    for (const b of config.buffers) {
+      const bytes = Math.ceil(b.bytes / PAGE_SIZE) * PAGE_SIZE;
+      const pname = b.process ?? firstProc;
+      const p = this.procs.get(pname)!;
+      const addr = p.proc.mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+      if (addr < 0) throw new SimConfigError(`buffers.${b.name}: mmap failed (${addr})`);
+      if (b.hugepage) p.proc.madvise(addr, bytes, MADV_HUGEPAGE);
+      this.buffers.set(b.name, { addr, bytes, proc: pname, mm: p.mm });
+      // Devices mirror the span of each process's buffers.
+      p.lo = Math.min(p.lo, addr);
+      p.hi = Math.max(p.hi, addr + bytes);
+    }
+    const usedProcs = [...this.procs].filter(([, p]) => p.hi > 0);
+
+    // The P2P design, and the PCI connectivity it consults.
+    const design = createDesign(config.design ?? 'upstream', { lockPerPage: config.rfcLockPerPage ?? false });
+    this.design = design;
+    this.topo = config.pci !== undefined ? PciTopology.fromSpec(config.pci) : null;
+    const connectivity = { mapType: (gpu: string, nic: string) => this.mapType(gpu, nic) };
+    const gpuNames = config.gpus.map((g) => g.name);
+
+    // GPUs with a host link each.
+    for (const g of config.gpus) {
+      const dev = machine.addGpu({
+        name: g.name,
+        owner: design.gpuOwner(g.name, { connectivity, gpuNames }),
+        barBytes: g.barBytes,
+        placement: g.placement,
+        accessCounterThreshold: v.accessCounterThreshold,
+        accessCounterGranularityBytes: v.accessCounterGranularityBytes,
+        vramBytes: g.vramBytes,
+        chunkSizes: g.chunkSizes,
+        prefetch: g.prefetch ?? false,
+        prefetchThreshold: v.prefetchThresholdPercent,
+        thrashing: g.thrashing ?? false,
+        thrashingLapseNs: v.thrashingLapseNs,
+        thrashingThreshold: v.thrashingThresholdEvents,
+        thrashingPinThrottles: v.thrashingPinThrottles,
+        thrashingPinNs: v.thrashingPinNs,
+      });
+      const mirs = new Map(usedProcs.map(([pn, p]) => [pn, dev.mirror(p.mm, p.lo, p.hi - p.lo)]));
+      const { up, down } = hostLinkBandwidths(v, g);
+      const linkName = g.link?.kind === 'c2c' ? `c2c-${g.name}` : `pcie-${g.name}`;
+      const h2d = new Link(`${linkName}.h2d`, up);
+      const d2h = new Link(`${linkName}.d2h`, down);
+      links.push(h2d, d2h);
+      const ce = new CopyEngine(engine, Math.max(1, Math.round(v.copyEngineCount)), `${g.name}-copy`);
+      this.gpus.set(g.name, { dev, mirs, h2d, d2h, ce, cfg: g, m: metrics.gpu(g.name) });
+    }
+    this.gpuList = [...this.gpus.values()];
+
+    // Private GPU links.
+    for (const l of config.gpuLinks ?? []) {
+      const ab = new Link(`gpulink-${l.a}-${l.b}.${l.a}to${l.b}`, v.peerLinkBandwidth);
+      const ba = new Link(`gpulink-${l.a}-${l.b}.${l.b}to${l.a}`, v.peerLinkBandwidth);
+      this.peerLinks.set(`${l.a}>${l.b}`, ab);
+      this.peerLinks.set(`${l.b}>${l.a}`, ba);
+      links.push(ab, ba);
+    }
+
+    this.placeBuffers();
+    this.statsBase = new Map([...this.gpus].map(([name, g]) => [name, { ...g.dev.stats }]));
+
+    // RDMA NICs, each with its own link, bound to the design.
+    const hbBw = v.hostBridgeP2pBandwidth || v.peerPcieBandwidth || v.hostToDeviceBandwidth;
+    this.hostBridgeP2p = [new Link('host-bridge-p2p.up', hbBw), new Link('host-bridge-p2p.down', hbBw)];
+    links.push(...this.hostBridgeP2p);
+    for (const n of config.nics ?? []) {
+      const binding = design.bind({ kernel: k, gpus: this.gpuList.map((g) => g.dev), connectivity }, n.name);
+      const nic = machine.addNic(
+        new RdmaNic(
+          k,
+          { name: n.name, fallback: n.fallback, ats: n.ats, relaxedOrdering: n.relaxedOrdering },
+          binding,
+          (bar) => {
+            for (const g of this.gpuList)
+              if (g.dev.vramPfnOfAlias(bar) >= 0) return this.mapType(g.cfg.name, n.name);
+            return 'NOT_SUPPORTED';
+          },
+        ),
+      );
+      const mrs = new Map(usedProcs.map(([pn, p]) => [pn, nic.registerOdpMr(p.mm, p.lo, p.hi - p.lo)]));
+      const up = new Link(`nic-${n.name}.in`, v.rdmaNicBandwidth);
+      const down = new Link(`nic-${n.name}.out`, v.rdmaNicBandwidth);
+      links.push(up, down);
+      this.nics.set(n.name, { nic, mrs, up, down, cfg: n, m: metrics.nic(n.name) });
+    }
+  }
+
+  /**
+   * pci_p2pdma_map_type between a GPU and a NIC: what the kernel's p2pdma code computes on the
+   * PCI topology when there is one, else the config's `p2p` table (default NOT_SUPPORTED).
+   */
+  mapType(gpu: string, nic: string): P2pMapType {
+    const config = this.config;
+    return this.topo
+      ? this.topo.p2pdmaMapType(gpu, nic)
+      : (config.p2p?.pairs?.[`${gpu}:${nic}`] ?? config.p2p?.default ?? 'NOT_SUPPORTED');
+  }
+
+  /**
+   * Initial placement, before the clock starts: 'ram' buffers are written by the CPU, a GPU's
+   * buffers are write-faulted by that GPU (its placement policy decides). Nothing is charged.
+   */
+  private placeBuffers(): void {
+    const placeBatch = new Float64Array(512);
+    const placeWrites = new Uint8Array(512).fill(1);
+    for (const b of this.config.buffers) {
+      if (b.place === undefined) continue;
+      const at = this.buffers.get(b.name)!;
+      if (b.place === 'ram') {
+        for (let a = at.addr; a < at.addr + at.bytes; a += PAGE_SIZE)
+          userTouch(this.kernel, at.mm, a, true, 0);
+        continue;
+      }
+      const g = this.gpus.get(b.place)!;
+      for (let a = at.addr; a < at.addr + at.bytes; ) {
+        let n = 0;
+        for (; n < placeBatch.length && a < at.addr + at.bytes; n++, a += PAGE_SIZE) placeBatch[n] = a;
+        g.dev.serviceFaults(g.mirs.get(at.proc)!, placeBatch, placeWrites, n, 0);
+      }
+    }
+  }
+
+  /**
+   * Copies one transfer between host memory and GPU `g` (through the socket interconnect for a
+   * GPU on socket 1) on one of its copy engines, and logs it. Returns the time it took from the
+   * call, waiting for a copy engine included. A transfer of 0 bytes takes no time and no event.
+   */
+  *copy(g: SimGpu, t: Transfer): Generator<Wait, number, unknown> {
+    if (t.bytes <= 0) return 0;
+    const engine = this.engine;
+    const start = engine.now;
+    const path =
+      t.dir === 'h2d'
+        ? [this.hostMem[0], ...(g.cfg.socket === 1 ? [this.socketLink[0]] : []), g.h2d]
+        : [g.d2h, ...(g.cfg.socket === 1 ? [this.socketLink[1]] : []), this.hostMem[1]];
+    // Each copy occupies one of the GPU's copy engines for its whole duration.
+    const ch = yield* g.ce.acquire();
+    const ceStartNs = engine.now;
+    const r = yield* hostDeviceCopy(this.fabric, this.profile, path, t);
+    g.ce.release(ch);
+    const link = t.dir === 'h2d' ? g.h2d : g.d2h;
+    this.metrics.event({
+      t: start,
+      kind: 'transfer',
+      link: link.name,
+      bytes: t.bytes,
+      endNs: r.endNs,
+      ce: `${g.cfg.name}.ce${ch}`,
+      ceStartNs,
+      dir: t.dir,
+    });
+    return engine.now - start;
+  }
+
+  /** Each GPU's VRAM pages in use, by name (residency samples of the event log). */
+  vramByGpu(): Record<string, number> {
+    return Object.fromEntries(this.gpuList.map((g) => [g.cfg.name, g.dev.vramUsed]));
+  }
+
+  /** GPU invalidations (notifier callbacks, TLB shootdowns) so far, over every GPU. */
+  gpuInvalidations(): InvalidationCount {
+    let inv = 0;
+    let tlb = 0;
+    for (const g of this.gpus.values()) {
+      inv += g.dev.stats.invalidations;
+      tlb += g.dev.stats.tlbInvalidations;
+    }
+    return { inv, tlb };
+  }
+
+  /** The CPU time of the GPU invalidations since `before` (to charge the operation that caused them). */
+  invalidationNsSince(before: InvalidationCount): number {
+    const now = this.gpuInvalidations();
+    const v = this.v;
+    return (
+      (now.inv - before.inv) * v.mmuNotifierInvalidateNs + (now.tlb - before.tlb) * v.gpuTlbInvalidationNs
+    );
+  }
+
+  /**
+   * Copies the pages a CPU-side operation (a CPU fault, a dmirror ioctl) just pulled back from
+   * VRAM (migrate_to_ram): returns the migrate_vma CPU cost to charge and the time spent
+   * waiting for the copies, which run one after the other.
+   */
+  *migratedToRam(): Generator<Wait, { cpuNs: number; waitNs: number }, unknown> {
+    const v = this.v;
+    let cpuNs = 0;
+    let waitNs = 0;
+    for (const g of this.gpus.values()) {
+      const pend = takeQueuedCopies(g.dev, 'keep').transfers;
+      if (pend.length === 0) continue;
+      cpuNs +=
+        v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (pend.reduce((s, t) => s + t.bytes, 0) / PAGE_SIZE);
+      for (const t of pend) {
+        g.m.bytesToRam += t.bytes;
+        waitNs += yield* this.copy(g, t);
+      }
+    }
+    return { cpuNs, waitNs };
+  }
+
+  /** The GPU whose VRAM holds `pfn`, if any. */
+  gpuOfVram(pfn: number): SimGpu | undefined {
+    for (const g of this.gpuList) if (g.dev.ownsVram(pfn)) return g;
+    return undefined;
+  }
+}
+
+/**
+ * A GPU's host link bandwidths (bytes/ns) per direction. Default: the profile's measured ones
+ * (asymmetric on some platforms: Gen5 H2D 35.2, D2H 52.8 GB/s). A PCIe link of another
+ * generation or width scales the profile's efficiency (measured / raw) to its raw bandwidth;
+ * NVLink-C2C runs at the profile's nvlinkC2cBandwidth both ways.
+ */
+export function hostLinkBandwidths(v: CostProfile['values'], g: GpuConfig): { up: number; down: number } {
+  if (g.link?.kind === 'pcie') {
+    const raw = [0, 0, 0, v.pcieGen3x16Bandwidth, v.pcieGen4x16Bandwidth, v.pcieGen5x16Bandwidth][
+      g.link.gen
+    ]!;
+    const lanes = g.link.lanes ?? 16;
+    return {
+      up: (v.hostToDeviceBandwidth / v.pcieLinkRawBandwidth) * raw * (lanes / 16),
+      down: (v.deviceToHostBandwidth / v.pcieLinkRawBandwidth) * raw * (lanes / 16),
+    };
+  }
+  if (g.link?.kind === 'c2c') return { up: v.nvlinkC2cBandwidth, down: v.nvlinkC2cBandwidth };
+  return { up: v.hostToDeviceBandwidth, down: v.deviceToHostBandwidth };
+}
+
+/**
+ * THE place the simulator takes the copies a GPU driver queued outside a fault batch
+ * (evictions, migrate_to_ram, removal: GpuDevice.pendingTransfers) and the migrate entries
+ * it counted for them (GpuDevice.pendingEntries). A fault batch returns its own copies
+ * (BatchResult.transfers) and charges the entries queued since the last batch; the three
+ * other callers differ only in what they do with the entries:
+ *  - 'keep' (a CPU fault, a dmirror ioctl): they stay for the next fault batch to charge;
+ *  - 'take-with-copies' (a NIC fault): cleared when copies were queued, left otherwise;
+ *  - 'take' (an unplug): returned and cleared.
+ * `entries` in the answer is 0 under 'keep'.
+ */
+export function takeQueuedCopies(
+  dev: GpuDevice,
+  entries: 'keep' | 'take-with-copies' | 'take',
+): { transfers: Transfer[]; entries: number } {
+  const transfers = dev.pendingTransfers;
+  dev.pendingTransfers = [];
+  if (entries === 'keep' || (entries === 'take-with-copies' && transfers.length === 0))
+    return { transfers, entries: 0 };
+  const n = dev.pendingEntries;
+  dev.pendingEntries = 0;
+  return { transfers, entries: n };
+}

@@ -1,0 +1,80 @@
+/**
+ * A CPU workload: one user thread walking a buffer with loads or stores. A touch of a page the
+ * CPU maps costs `nsPerPage`; any other goes through the kernel's fault path (userTouch), and
+ * the fault is charged on a CPU core: entry, the device invalidations it caused (a write to a
+ * mirrored page) and the migrate_to_ram of pages it pulled back from VRAM, whose copies the
+ * thread waits for. Fault-free work is yielded in chunks of CHUNK pages.
+ *
+ *   workloads: [{ kind: 'cpu', name: 'c0', buffer: 'b', op: 'write', pattern: 'sequential' }]
+ *
+ * Linux counterpart: a user thread's loads and stores, handle_mm_fault and, for a
+ * device-private page, dev_pagemap_ops.migrate_to_ram. Deliberate difference: the thread is
+ * not preempted; its fault handling queues for one of the CPU pool's cores.
+ */
+import { PAGE_SIZE } from '../../kernel/constants.js';
+import { userTouch } from '../../kernel/memory.js';
+import type { SimAgent, SimContext } from '../agent.js';
+import type { CpuWorkload } from '../config.js';
+import { CHUNK, cpuMapped, pfnAt } from './access.js';
+import { openStream } from './stream.js';
+
+/** The agent of CPU workload `w`. */
+export function cpuWorkload(sim: SimContext, w: CpuWorkload): SimAgent {
+  return { name: w.name, after: w.after, startNs: w.startNs, run: () => run(sim, w) };
+}
+
+function* run(sim: SimContext, w: CpuWorkload) {
+  const { engine, platform: p, metrics, v } = sim;
+  const k = p.kernel;
+  const { b, pages, next, wm, write } = openStream(sim, w);
+  const perPage = w.nsPerPage ?? 100;
+  let acc = 0;
+  for (let pass = 0; pass < (w.passes ?? 1); pass++) {
+    for (let i = 0; i < pages; i++) {
+      const addr = b.addr + next(i) * PAGE_SIZE;
+      wm.pagesTouched++;
+      if (cpuMapped(b.mm, addr, write)) {
+        if (write) k.frames.fill(pfnAt(b.mm, addr), (i + pass) & 0x7fffffff);
+        acc += perPage;
+      } else {
+        // A page fault: entry cost plus whatever the fault moved (migrate_to_ram copies).
+        const inv0 = p.gpuInvalidations();
+        userTouch(k, b.mm, addr, write, (i + pass) & 0x7fffffff);
+        wm.cpuFaults++;
+        // The fault, plus the device invalidations it caused (a write to a mirrored page)
+        // and the migrate_to_ram copies of pages it pulled back from VRAM.
+        // (The invalidations are counted before the copies: other work runs while they wait.)
+        const invNs = p.invalidationNsSince(inv0);
+        const back = yield* p.migratedToRam();
+        const ns = v.cpuFaultEntryNs + invNs + back.cpuNs;
+        acc += back.waitNs;
+        const core = yield* p.cpus.acquire();
+        yield ns;
+        p.cpus.release(core);
+        wm.faultNs += ns;
+        if (metrics.log)
+          metrics.event({
+            t: engine.now - ns,
+            kind: 'cpu_fault',
+            workload: w.name,
+            pages: 1,
+            cpuNs: ns,
+            core,
+            ramPages: k.alloc.used,
+            vramPages: p.vramByGpu(),
+          });
+        acc += perPage;
+      }
+      if (acc > 0 && wm.pagesTouched % CHUNK === 0) {
+        wm.computeNs += acc;
+        yield acc;
+        acc = 0;
+      }
+    }
+  }
+  if (acc > 0) {
+    wm.computeNs += acc;
+    yield acc;
+  }
+  metrics.workloadEnded(w.name, engine.now);
+}
