@@ -259,6 +259,30 @@ export interface NicCpuCounters {
   dmaNs: number;
 }
 
+/** The GPU driver's statistics a result reports (net of initial placement). */
+export type ReportedGpuStats = Pick<
+  GpuStats,
+  | 'faults'
+  | 'duplicateFaults'
+  | 'batches'
+  | 'pagesToVram'
+  | 'prefetchedPages'
+  | 'evictedPages'
+  | 'cpuFaultPages'
+  | 'hmmCalls'
+  | 'hmmPages'
+  | 'hmmRetries'
+  | 'invalidations'
+  | 'tlbInvalidations'
+  | 'thrashingEvents'
+  | 'throttles'
+  | 'pinnedBlocks'
+  | 'remoteMapped'
+>;
+
+/** The NIC driver's statistics a result reports. */
+export type ReportedNicStats = Omit<RdmaStats, 'dmaUnmaps' | 'invalidatedPages'>;
+
 /** Everything `SimMetrics.result` reads that is not reported to the recorder during the run. */
 export interface RunSummary {
   profile: string;
@@ -266,9 +290,9 @@ export interface RunSummary {
   endNs: number;
   events: number;
   /** Each GPU in configuration order: its driver's statistics now and before the clock started. */
-  gpus: { name: string; stats: GpuStats; base: GpuStats }[];
+  gpus: { name: string; stats: ReportedGpuStats; base: ReportedGpuStats }[];
   /** Each NIC in configuration order with its driver's statistics. */
-  nics: { name: string; stats: RdmaStats }[];
+  nics: { name: string; stats: ReportedNicStats }[];
   links: readonly { name: string; bytesCarried: number; busyNs: number }[];
   cpu: { cores: number; busyNs: number; waitNs: number };
   design: DesignMetrics;

@@ -30,7 +30,7 @@ import type { Machine } from '../uapi/machine.js';
 import { runAgent, type SimAgent, type SimContext } from './agent.js';
 import { type SimConfig, validateConfig } from './config.js';
 import { Engine, type Signal } from './engine.js';
-import { EVENT_KINDS } from './events/index.js';
+import { EVENT_KINDS, eventNames } from './events/index.js';
 import { Fabric } from './links.js';
 import { SimMetrics, type SimResult } from './metrics.js';
 import { Platform } from './platform.js';
@@ -56,34 +56,17 @@ export interface SimOptions {
  * machine cannot hold: an mmap that fails).
  */
 export function simulate(config: SimConfig, options: SimOptions): SimResult {
-  const profile = validateConfig(config);
-  const engine = new Engine();
-  const fabric = new Fabric(engine);
-  const rng = new Rng(options.seed);
-  const metrics = new SimMetrics(options.log ?? false);
-  const platform = new Platform(config, profile, engine, fabric, metrics);
-
-  // Every workload and event can be waited for by name; agents in configuration order.
-  const finished = new Map<string, Signal<void>>();
-  const sim: SimContext = {
-    config,
-    platform,
-    engine,
-    fabric,
-    v: profile.values,
-    rng,
-    metrics,
-    finished: (name) => finished.get(name)!,
-  };
+  const sim = buildSim(config, options);
+  const { engine, fabric, platform: p, metrics } = sim;
+  const profile = p.profile;
+  // Agents in configuration order: workloads, then events of each kind.
   const agents: SimAgent[] = config.workloads.map((w) => workloadAgent(sim, w));
   for (const kind of EVENT_KINDS) for (const e of kind.list(config)) agents.push(kind.agent(sim, e));
-  for (const a of agents) finished.set(a.name, engine.signal());
   for (const a of agents) engine.spawn(runAgent(sim, a), a.name);
 
   engine.run(config.durationNs ?? Infinity);
   fabric.sync();
 
-  const p = platform;
   let busy = 0;
   for (let c = 0; c < p.cpus.channels; c++) busy += p.cpus.busyTime(c);
   const result = metrics.result({
@@ -108,6 +91,37 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
           : 0,
     },
   });
-  options.inspect?.(platform.machine);
+  options.inspect?.(p.machine);
   return result;
+}
+
+/**
+ * The run before its clock starts: validates `config` (SimConfigError), builds the platform,
+ * and gives every configured workload and event its `finished` signal. simulate() spawns the
+ * agents on it; a test can spawn one agent alone.
+ *
+ *   const sim = buildSim(config, { seed: 1, log: true });
+ *   sim.engine.spawn(runAgent(sim, cpuWorkload(sim, config.workloads[0])), 'c0');
+ *   sim.engine.run();
+ */
+export function buildSim(config: SimConfig, options: SimOptions): SimContext {
+  const profile = validateConfig(config);
+  const engine = new Engine();
+  const fabric = new Fabric(engine);
+  const rng = new Rng(options.seed);
+  const metrics = new SimMetrics(options.log ?? false);
+  const platform = new Platform(config, profile, engine, fabric, metrics);
+  const finished = new Map<string, Signal<void>>();
+  for (const name of [...config.workloads.map((w) => w.name), ...eventNames(config)])
+    finished.set(name, engine.signal());
+  return {
+    config,
+    platform,
+    engine,
+    fabric,
+    v: profile.values,
+    rng,
+    metrics,
+    finished: (name) => finished.get(name)!,
+  };
 }

@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE } from '../kernel/constants.js';
+import type { SimConfig } from './config.js';
+import { getProfile, transferTimeNs } from './costs.js';
+import { Engine } from './engine.js';
+import { Fabric } from './links.js';
+import { SimMetrics } from './metrics.js';
+import { hostLinkBandwidths, Platform, takeQueuedCopies } from './platform.js';
+import { validateConfig } from './simulate.js';
+
+const MiB = 2 ** 20;
+
+function build(c: SimConfig, log = false) {
+  const engine = new Engine();
+  const metrics = new SimMetrics(log);
+  const p = new Platform(c, validateConfig(c), engine, new Fabric(engine), metrics);
+  return { engine, metrics, p };
+}
+
+const base: SimConfig = {
+  profile: 'pcie4-a100',
+  ramBytes: 512 * MiB,
+  processes: ['a', 'b'],
+  gpus: [
+    { name: 'gpu0', vramBytes: 64 * MiB },
+    { name: 'gpu1', vramBytes: 64 * MiB, link: { kind: 'pcie', gen: 3, lanes: 8 } },
+  ],
+  nics: [{ name: 'nic0' }],
+  gpuLinks: [{ a: 'gpu0', b: 'gpu1' }],
+  buffers: [
+    { name: 'x', bytes: 4 * MiB, place: 'gpu0' },
+    { name: 'y', bytes: 2 * MiB + 1, process: 'b', place: 'ram' },
+  ],
+  workloads: [],
+  p2p: { default: 'THRU_HOST_BRIDGE', pairs: { 'gpu1:nic0': 'BUS_ADDR' } },
+};
+
+describe('Platform', () => {
+  it('lists links in result order: host memory, sockets, GPU links, private links, host bridge, NICs', () => {
+    const { p } = build(base);
+    expect(p.links.map((l) => l.name)).toEqual([
+      'host-memory.read',
+      'host-memory.write',
+      'socket-interconnect.0to1',
+      'socket-interconnect.1to0',
+      'pcie-gpu0.h2d',
+      'pcie-gpu0.d2h',
+      'pcie-gpu1.h2d',
+      'pcie-gpu1.d2h',
+      'gpulink-gpu0-gpu1.gpu0togpu1',
+      'gpulink-gpu0-gpu1.gpu1togpu0',
+      'host-bridge-p2p.up',
+      'host-bridge-p2p.down',
+      'nic-nic0.in',
+      'nic-nic0.out',
+    ]);
+    expect(p.peerLinks.get('gpu1>gpu0')!.name).toBe('gpulink-gpu0-gpu1.gpu1togpu0');
+  });
+
+  it('maps buffers page-rounded into their processes; devices mirror every process with buffers', () => {
+    const { p } = build(base);
+    expect(p.buffers.get('y')).toMatchObject({ bytes: 2 * MiB + PAGE_SIZE, proc: 'b' });
+    expect(p.buffers.get('x')!.proc).toBe('a');
+    expect([...p.gpus.get('gpu0')!.mirs.keys()]).toEqual(['a', 'b']);
+    expect([...p.nics.get('nic0')!.mrs.keys()]).toEqual(['a', 'b']);
+  });
+
+  it('places buffers before the clock: statsBase counts what placement did, the clock did not move', () => {
+    const { p, engine } = build(base);
+    const g0 = p.gpus.get('gpu0')!;
+    expect(g0.dev.vramUsed).toBe((4 * MiB) / PAGE_SIZE);
+    expect(p.statsBase.get('gpu0')!.pagesToVram).toBe(g0.dev.stats.pagesToVram);
+    expect(p.statsBase.get('gpu0')!.pagesToVram).toBeGreaterThan(0);
+    expect(p.kernel.alloc.used).toBeGreaterThanOrEqual((2 * MiB) / PAGE_SIZE);
+    expect(engine.now).toBe(0);
+  });
+
+  it('takes map types from the p2p table, or from the PCI topology when there is one', () => {
+    const { p } = build(base);
+    expect(p.mapType('gpu1', 'nic0')).toBe('BUS_ADDR');
+    expect(p.mapType('gpu0', 'nic0')).toBe('THRU_HOST_BRIDGE');
+    const pci = {
+      hostBridges: [
+        {
+          name: 'hb0',
+          vendor: 0x8086,
+          device: 0x1234,
+          children: [
+            {
+              name: 'rp0',
+              kind: 'rootPort',
+              children: [
+                {
+                  name: 'sw0',
+                  kind: 'switch',
+                  acsRedirect: false,
+                  children: [
+                    { name: 'gpu0', kind: 'endpoint' },
+                    { name: 'gpu1', kind: 'endpoint' },
+                    { name: 'nic0', kind: 'endpoint' },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const t = build({ ...base, pci }).p;
+    expect(t.mapType('gpu0', 'nic0')).toBe('BUS_ADDR');
+  });
+
+  it('scales a GPU link of another PCIe generation by the profile efficiency; C2C runs at its own rate', () => {
+    const v = getProfile('pcie4-a100').values;
+    const gen3x8 = hostLinkBandwidths(v, {
+      name: 'g',
+      vramBytes: 1,
+      link: { kind: 'pcie', gen: 3, lanes: 8 },
+    });
+    expect(gen3x8.up).toBeCloseTo(
+      (v.hostToDeviceBandwidth / v.pcieLinkRawBandwidth) * v.pcieGen3x16Bandwidth * 0.5,
+    );
+    expect(hostLinkBandwidths(v, { name: 'g', vramBytes: 1 })).toEqual({
+      up: v.hostToDeviceBandwidth,
+      down: v.deviceToHostBandwidth,
+    });
+    expect(hostLinkBandwidths(v, { name: 'g', vramBytes: 1, link: { kind: 'c2c' } }).down).toBe(
+      v.nvlinkC2cBandwidth,
+    );
+  });
+
+  it('copy: an uncontended copy takes the profile transfer time, and is logged with its copy engine', () => {
+    const c: SimConfig = { ...base, gpus: [base.gpus[0]!], gpuLinks: [], nics: [], p2p: undefined };
+    const { p, engine, metrics } = build(c, true);
+    let took = -1;
+    engine.spawn(
+      (function* () {
+        took = yield* p.copy(p.gpus.get('gpu0')!, { bytes: 2 * MiB, dir: 'h2d' });
+      })(),
+    );
+    engine.run();
+    expect(took).toBeCloseTo(transferTimeNs(p.profile, 2 * MiB, 'hostToDevice'), 6);
+    expect(metrics.log).toEqual([
+      expect.objectContaining({ kind: 'transfer', link: 'pcie-gpu0.h2d', bytes: 2 * MiB, ce: 'gpu0.ce0' }),
+    ]);
+  });
+
+  it('vramByGpu and invalidation counts read every GPU', () => {
+    const { p } = build(base);
+    expect(p.vramByGpu()).toEqual({ gpu0: (4 * MiB) / PAGE_SIZE, gpu1: 0 });
+    const before = p.gpuInvalidations();
+    expect(p.invalidationNsSince(before)).toBe(0);
+  });
+});
+
+describe('takeQueuedCopies', () => {
+  function queued() {
+    const { p } = build(base);
+    const dev = p.gpus.get('gpu0')!.dev;
+    dev.pendingTransfers = [{ bytes: PAGE_SIZE, dir: 'd2h' }];
+    dev.pendingEntries = 3;
+    return dev;
+  }
+
+  it("'keep' takes the copies and leaves the entries for the next fault batch", () => {
+    const dev = queued();
+    expect(takeQueuedCopies(dev, 'keep')).toEqual({
+      transfers: [{ bytes: PAGE_SIZE, dir: 'd2h' }],
+      entries: 0,
+    });
+    expect(dev.pendingTransfers).toEqual([]);
+    expect(dev.pendingEntries).toBe(3);
+  });
+
+  it("'take-with-copies' clears the entries only when copies were queued", () => {
+    const dev = queued();
+    expect(takeQueuedCopies(dev, 'take-with-copies').entries).toBe(3);
+    expect(dev.pendingEntries).toBe(0);
+    dev.pendingEntries = 2;
+    expect(takeQueuedCopies(dev, 'take-with-copies')).toEqual({ transfers: [], entries: 0 });
+    expect(dev.pendingEntries).toBe(2);
+  });
+
+  it("'take' returns and clears both", () => {
+    const dev = queued();
+    dev.pendingTransfers = [];
+    expect(takeQueuedCopies(dev, 'take')).toEqual({ transfers: [], entries: 3 });
+    expect(dev.pendingEntries).toBe(0);
+  });
+});
