@@ -110,7 +110,7 @@ function verdictText() {
     `- **It depends on the platform.** Where the kernel's p2pdma code says NOT_SUPPORTED (${blocked.join(', ')}), every design falls back to migration: refuted.${small ? ` With a small BAR (${small.p.name}) pages outside the window migrate: bandwidth x${f(small.v.bandwidthRatio)}, and the p99 is a migration again (x${f(small.v.p99Ratio, 1)}).` : ''}`,
   );
   lines.push(
-    '- **The designs differ in cost, not in data movement.** All four P2P designs move the same bytes. `rfc-callback` pays a driver callback (with `rfcLockPerPage`, a lock too) per page; `pagemap-p2p` one map-type query per pair; `device-private-flag` a driver-to-driver query per page; `rfc-callback` and `pagemap-p2p` need alias struct pages for the whole BAR (64 B per 4 KiB page: the last column), the owner registry none.',
+    "- **The designs differ in cost, not in data movement.** All four P2P designs move the same bytes. `rfc-callback` pays a driver callback (with `rfcLockPerPage`, a lock too) per page; `pagemap-p2p` one map-type query per pair; `device-private-flag` a driver-to-driver query per page; `rfc-callback` and `pagemap-p2p` create alias struct pages, the owner registry none. The last column counts them (64 B per 4 KiB page) from the alias pages the run's BAR pagemaps were given, which the model creates per 1 GiB region on first use; Linux's `pci_p2pdma_add_resource` creates them for the whole BAR at probe, so on Linux the figure is BAR pages x 64 B for these designs, in use or not (a pagemap-p2p client that cannot reach the GPU creates none here).",
   );
   return lines.join('\n');
 }

@@ -74,6 +74,12 @@ export interface ClientBinding {
 
 export interface P2pDesign {
   readonly name: DesignName;
+  /**
+   * Whether a client can reach another device's private memory peer to peer under this design
+   * (where the platform allows it). False for mainline, which migrates such pages to RAM: the
+   * baseline every other design is compared against (sim/design-study.ts claimVerdict).
+   */
+  readonly p2p: boolean;
   readonly counters: DesignCounters;
   /** The dev_pagemap owner a GPU must use under this design (called before VRAM is used). */
   gpuOwner(gpu: string, env: Omit<DesignEnv, 'gpus' | 'kernel'> & { gpuNames: string[] }): unknown;

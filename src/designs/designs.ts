@@ -57,6 +57,7 @@ function reachability(env: DesignEnv, client: string, c: DesignCounters): (gpu: 
  */
 export class UpstreamDesign implements P2pDesign {
   readonly name: DesignName = 'upstream';
+  readonly p2p = false;
   readonly counters: DesignCounters = newCounters();
   gpuOwner(): unknown {
     return undefined;
@@ -80,6 +81,7 @@ export interface RfcCallbackOptions {
  */
 export class RfcCallbackDesign implements P2pDesign {
   readonly name: DesignName = 'rfc-callback';
+  readonly p2p = true;
   readonly counters: DesignCounters = newCounters();
   constructor(readonly opts: RfcCallbackOptions = {}) {}
   gpuOwner(): unknown {
@@ -112,6 +114,7 @@ export class RfcCallbackDesign implements P2pDesign {
  */
 export class PagemapP2pDesign implements P2pDesign {
   readonly name: DesignName = 'pagemap-p2p';
+  readonly p2p = true;
   readonly counters: DesignCounters = newCounters();
   gpuOwner(): unknown {
     return undefined;
@@ -146,6 +149,7 @@ export class PagemapP2pDesign implements P2pDesign {
  */
 export class OwnerRegistryDesign implements P2pDesign {
   readonly name: DesignName = 'owner-registry';
+  readonly p2p = true;
   readonly counters: DesignCounters = newCounters();
   private readonly token = { owner: 'drm_pagemap_owner' };
   gpuOwner(): unknown {
@@ -188,6 +192,7 @@ export class OwnerRegistryDesign implements P2pDesign {
  */
 export class DevicePrivateFlagDesign implements P2pDesign {
   readonly name: DesignName = 'device-private-flag';
+  readonly p2p = true;
   readonly counters: DesignCounters = newCounters();
   gpuOwner(): unknown {
     return undefined;

@@ -27,7 +27,7 @@ export interface CompareRow {
   callbacks: number;
   locks: number;
   mapTypeQueries: number;
-  /** Memory Linux spends on BAR alias struct pages (64 B each) for this design. */
+  /** Memory for the BAR alias struct pages the run created (64 B each; DesignMetrics.aliasStructPageBytes). */
   aliasStructPageBytes: number;
   /**
    * Faults taken: GPU faults (replayable fault buffer entries), NIC (ODP) page faults and CPU

@@ -200,8 +200,11 @@ export interface DesignMetrics {
   fallbackPages: number;
   windowMisses: number;
   /**
-   * Memory for BAR alias struct pages as Linux spends it (pci_p2pdma_add_resource creates them
-   * for the whole BAR at probe): BAR pages x structPageBytes, for designs that use alias pages.
+   * Memory for BAR alias (PCI_P2PDMA) struct pages: the alias pages the run's BAR pagemaps were
+   * given x structPageBytes, whichever design asked for them. The model creates them per
+   * pagemap region (1 GiB) on first use; Linux's pci_p2pdma_add_resource creates them for the
+   * whole BAR at probe, so on Linux the figure is BAR pages x structPageBytes for the designs
+   * that create alias pages (rfc-callback, pagemap-p2p).
    */
   aliasStructPageBytes: number;
 }

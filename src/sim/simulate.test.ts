@@ -312,6 +312,13 @@ describe('RDMA into GPU memory under the P2P designs', () => {
     }
   });
 
+  it('counts alias struct pages from the pagemaps the run created, not from the design name', () => {
+    // pagemap-p2p never asks for an alias page when the NIC cannot reach the GPU.
+    expect(run('pagemap-p2p', 'NOT_SUPPORTED').design.aliasStructPageBytes).toBe(0);
+    // rfc-callback's callback hands out alias pages before the DMA map finds no path.
+    expect(run('rfc-callback', 'NOT_SUPPORTED').design.aliasStructPageBytes).toBe((256 * MiB * 64) / 4096);
+  });
+
   it('reports the alias struct-page memory only for the designs that create alias pages', () => {
     expect(run('rfc-callback', 'BUS_ADDR').design.aliasStructPageBytes).toBe((256 * MiB * 64) / 4096);
     expect(run('pagemap-p2p', 'BUS_ADDR').design.aliasStructPageBytes).toBe((256 * MiB * 64) / 4096);

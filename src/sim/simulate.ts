@@ -85,10 +85,13 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     design: {
       name: p.design.name,
       ...p.design.counters,
+      // Counted from the alias (PCI_P2PDMA) pages the run's BAR pagemaps were given, whichever
+      // design asked for them. Linux's pci_p2pdma_add_resource creates struct pages for the
+      // whole BAR at probe; the model creates them per pagemap region (1 GiB) on first use, so
+      // for a design that creates alias pages and a BAR of one region this is BAR pages x
+      // structPageBytes, and a run that never maps an alias page counts none.
       aliasStructPageBytes:
-        p.design.name === 'rfc-callback' || p.design.name === 'pagemap-p2p'
-          ? p.gpuList.reduce((sum, g) => sum + g.dev.barPages, 0) * profile.values.structPageBytes
-          : 0,
+        p.gpuList.reduce((sum, g) => sum + g.dev.aliasPagesCreated, 0) * profile.values.structPageBytes,
     },
   });
   options.inspect?.(p.machine);
