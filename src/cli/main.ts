@@ -18,17 +18,20 @@ import { type CompareRow, compare, compareRow as compareRowOf, storedMetricsRow 
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
 import { mergeStores } from '../store/merge.js';
 import { DEFAULT_DB_PATH, ResultsStore, type StoredRun, StoreError } from '../store/store.js';
-import {
-  formatSweepError,
-  loadSweepFile,
-  parseShard,
-  progressReporter,
-  runSweep,
-  type Shard,
-  ShardSpecError,
-  shardPoints,
-} from '../sweep/index.js';
+import { formatSweepError, loadSweepFile, progressReporter, runSweep, shardPoints } from '../sweep/index.js';
 import { applySets, OverrideError, recordedSets, withRecordedSets } from '../sweep/overrides.js';
+import {
+  looksLikeRunIds,
+  OptionError,
+  parseDesign,
+  parseDesignList,
+  parseJobs,
+  parsePort,
+  parseRunIds,
+  parseSeed,
+  parseShardOption,
+} from './options.js';
+import { checkOutputDir, checkOutputFile } from './output-paths.js';
 
 export const VERSION = '0.1.0';
 
@@ -114,16 +117,6 @@ function storedScenario(text: string, id: number): { config: SimConfig; name: st
 const collect = (v: string, acc: string[]) => [...acc, v];
 
 /** Stores runs in the results store unless --no-store. */
-/** `--shard i/n`, or a UsageError saying what is wrong with it. */
-function parseShardOption(spec: string): Shard {
-  try {
-    return parseShard(spec);
-  } catch (e) {
-    if (e instanceof ShardSpecError) throw new UsageError(`--shard: ${e.message}`);
-    throw e;
-  }
-}
-
 function withStore<T>(opts: { db?: string; store?: boolean }, f: (store: ResultsStore | null) => T): T {
   if (opts.store === false) return f(null);
   const store = ResultsStore.open(opts.db ?? DEFAULT_DB_PATH);
@@ -157,24 +150,9 @@ function scenarioName(text: string, file: string): string {
   return (r.ok && r.scenario.name) || file;
 }
 
-function parseDesigns(list: string | undefined): DesignName[] {
-  if (!list) return [...DESIGN_NAMES];
-  const out: DesignName[] = [];
-  for (const d of list.split(',').map((x) => x.trim())) {
-    if (!(DESIGN_NAMES as readonly string[]).includes(d)) {
-      throw new UsageError(`--designs: unknown design '${d}' (expected ${DESIGN_NAMES.join(', ')})`);
-    }
-    out.push(d as DesignName);
-  }
-  return out;
-}
-
-function parseSeed(s: string | undefined, fallback: number): number {
-  if (s === undefined) return fallback;
-  const n = Number(s);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new UsageError(`--seed must be a non-negative integer, not '${s}'`);
-  return n;
+/** `--designs` (strict, see options.ts), all designs when not given. */
+function designsOption(list: string | undefined): DesignName[] {
+  return list === undefined ? [...DESIGN_NAMES] : parseDesignList('--designs', list);
 }
 
 const us = (ns: number) => (ns / 1000).toFixed(1);
@@ -244,9 +222,11 @@ export async function main(argv: string[]): Promise<number> {
         file: string,
         opts: { design?: string; seed?: string; set: string[]; json?: boolean; db?: string; store?: boolean },
       ) => {
+        const designOpt = opts.design === undefined ? undefined : parseDesign('--design', opts.design);
+        const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
         const { config, seed, text, name } = readScenario(file, opts.set);
-        const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
-        const s = parseSeed(opts.seed, seed);
+        const design = designOpt ?? config.design;
+        const s = seedOpt ?? seed;
         const startedAt = new Date().toISOString();
         const r = simulate({ ...config, design }, { seed: s });
         withStore(opts, (store) =>
@@ -295,20 +275,19 @@ export async function main(argv: string[]): Promise<number> {
         },
       ) => {
         if (opts.runs !== undefined) {
-          const ids = opts.runs.split(',').map((x) => Number(x.trim()));
-          if (ids.some((id) => !Number.isSafeInteger(id) || id < 1)) {
-            throw new UsageError(`--runs must list run ids (see hmmlab runs), not '${opts.runs}'`);
-          }
+          const ids = parseRunIds('--runs', opts.runs);
           const stored = storedRuns(ids, opts.db).map((run) => storedRow(run.metrics));
           if (opts.json) process.stdout.write(`${JSON.stringify(stored, null, 2)}\n`);
           else printCompare(stored);
           return;
         }
         if (file === undefined) throw new UsageError('compare needs a scenario file or --runs');
+        const designs = designsOption(opts.designs);
+        const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
         const { config, seed, text, name } = readScenario(file, opts.set);
-        const s = parseSeed(opts.seed, seed);
+        const s = seedOpt ?? seed;
         const startedAt = new Date().toISOString();
-        const rows = compare(config, parseDesigns(opts.designs), s);
+        const rows = compare(config, designs, s);
         withStore(opts, (store) => {
           for (const row of rows) {
             store?.saveRun({
@@ -359,13 +338,14 @@ export async function main(argv: string[]): Promise<number> {
         let name: string;
         let text: string;
         let results: { design: DesignName; result: SimResult }[];
-        if (/^\d+(,\d+)*$/.test(file) && !existsSync(file)) {
+        checkOutputDir('-o', opts.output);
+        if (looksLikeRunIds(file) && !existsSync(file)) {
           // Stored runs: simulate each again from its scenario text, design and seed (runs are
           // deterministic), since a report needs the event log that the store does not keep.
           if (opts.designs !== undefined || opts.seed !== undefined || opts.set.length > 0) {
             throw new UsageError('--designs, --seed and --set apply to a scenario file, not to stored runs');
           }
-          const ids = file.split(',').map(Number);
+          const ids = parseRunIds('report <run ids>', file);
           const runs = storedRuns(ids, opts.db);
           if (new Set(runs.map((r) => r.scenarioHash)).size > 1) {
             throw new UsageError(
@@ -393,12 +373,14 @@ export async function main(argv: string[]): Promise<number> {
             return { design, result };
           });
         } else {
+          const designs = designsOption(opts.designs);
+          const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
           const sc = readScenario(file, opts.set);
           name = sc.name;
           text = sc.text;
-          const s = parseSeed(opts.seed, sc.seed);
+          const s = seedOpt ?? sc.seed;
           const startedAt = new Date().toISOString();
-          results = parseDesigns(opts.designs).map((design) => ({
+          results = designs.map((design) => ({
             design,
             result: simulate({ ...sc.config, design }, { seed: s, log: true }),
           }));
@@ -444,9 +426,12 @@ export async function main(argv: string[]): Promise<number> {
       [],
     )
     .action((file: string, opts: { output: string; design?: string; seed?: string; set: string[] }) => {
+      checkOutputFile('-o', opts.output);
+      const designOpt = opts.design === undefined ? undefined : parseDesign('--design', opts.design);
+      const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
       const { config, seed } = readScenario(file, opts.set);
-      const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
-      const r = simulate({ ...config, design }, { seed: parseSeed(opts.seed, seed), log: true });
+      const design = designOpt ?? config.design;
+      const r = simulate({ ...config, design }, { seed: seedOpt ?? seed, log: true });
       const trace = chromeTrace(r);
       try {
         writeFileSync(opts.output, `${JSON.stringify(trace)}\n`);
@@ -465,10 +450,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--json', 'print the results as JSON')
     .action(async (file: string, opts: { jobs?: string; shard?: string; db?: string; json?: boolean }) => {
-      const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
-      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 256)) {
-        throw new UsageError(`--jobs must be an integer from 1 to 256, not '${opts.jobs}'`);
-      }
+      const jobs = opts.jobs === undefined ? undefined : parseJobs(opts.jobs);
       const shard = opts.shard === undefined ? undefined : parseShardOption(opts.shard);
       const r = await loadSweepFile(file);
       if (!r.ok) throw new UsageError(r.errors.map(formatSweepError).join('\n'));
@@ -584,7 +566,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--port <n>', `port (default ${DEFAULT_PORT}; 0 picks a free one)`)
     .action(async (opts: { db?: string; port?: string }) => {
-      code = await serveCommand(opts, VERSION);
+      const port = opts.port === undefined ? undefined : String(parsePort(opts.port));
+      code = await serveCommand({ ...opts, ...(port !== undefined ? { port } : {}) }, VERSION);
     });
   program
     .command('explore <race>')
@@ -623,6 +606,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (
       e instanceof UsageError ||
+      e instanceof OptionError ||
       e instanceof SimConfigError ||
       e instanceof StoreError ||
       e instanceof ExploreInputError

@@ -10,10 +10,10 @@
  */
 
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ExploreResult } from '../explore/types.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 /** Where the command line keeps its results store unless `--db` names another file. */
 export const DEFAULT_DB_PATH = '.hmmlab/results.db';
@@ -284,7 +284,15 @@ export class ResultsStore {
    * applies any missing migrations. Throws `StoreError` if the file has a newer schema.
    */
   static open(path: string = DEFAULT_DB_PATH): ResultsStore {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      try {
+        makeDirs(dirname(path));
+      } catch (e) {
+        throw new StoreError(
+          `cannot create the folder of the results store ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
+      }
+    }
     const db = new Database(path);
     try {
       db.pragma('journal_mode = WAL');
