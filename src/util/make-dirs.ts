@@ -18,7 +18,9 @@ export function missingDirs(path: string): { existing: string; missing: string[]
       statSync(p);
       return { existing: p, missing: missing.reverse() };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // ENOTDIR: a file is in the way further up; the walk finds it.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
     }
     const up = dirname(p);
     if (up === p) return { existing: p, missing: missing.reverse() };
