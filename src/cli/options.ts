@@ -60,7 +60,7 @@ export function parseJobs(value: string): number {
 
 /** `--port n`: 0 to 65535 (0: any free port). */
 export function parsePort(value: string): number {
-  return parseInteger('--port', value, 0, 65535, 'a decimal integer from 0 to 65535 (0: any free port)');
+  return parseInteger('--port', value, 0, 65535, 'an integer from 0 to 65535 (0: any free port)');
 }
 
 /** The items of a comma-separated list; an empty list or an empty item is an error. */
