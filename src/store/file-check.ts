@@ -9,7 +9,7 @@
  * without SQLite; only a file whose header is sound is opened, read-only, to look at its tables
  * and, if asked, run `PRAGMA quick_check`.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 /**
@@ -68,8 +68,13 @@ function looksLikeText(bytes: Buffer): boolean {
   return true;
 }
 
+/** A message of SQLite's (some span lines, quick_check's does) as one line of at most 160 characters. */
 function firstLine(s: string): string {
-  const line = s.split('\n')[0]!.trim();
+  const line = s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^\*\*\* in database \w+ \*\*\*$/.test(l))
+    .join(' ');
   return line.length > 160 ? `${line.slice(0, 157)}...` : line;
 }
 
@@ -83,6 +88,36 @@ function head(path: string, n: number): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Opens an existing SQLite file to read it, changing nothing in it.
+ *
+ * A read-only connection to a WAL database creates `-wal` and `-shm` files beside it and,
+ * being read-only, cannot remove them when it closes. So a WAL file with no `-wal` beside it
+ * (no other connection, nothing left to checkpoint) is opened read-write with
+ * `PRAGMA query_only`: it writes nothing, and the last connection to close removes the side
+ * files as SQLite always does. Anything else (a rollback-journal file, where a read-write
+ * connection could roll back a hot journal, or a WAL file in use) is opened read-only.
+ */
+export function openForReading(path: string): Database.Database {
+  let wal = false;
+  try {
+    const h = head(path, 20);
+    wal = h.length === 20 && h.subarray(0, 16).equals(SQLITE_MAGIC) && h[18] === 2 && h[19] === 2;
+  } catch {
+    // Unreadable: the read-only open below reports it.
+  }
+  if (wal && !existsSync(`${path}-wal`)) {
+    try {
+      const db = new Database(path, { fileMustExist: true });
+      db.pragma('query_only = ON');
+      return db;
+    } catch {
+      // A read-only file or folder: fall back to a read-only connection.
+    }
+  }
+  return new Database(path, { readonly: true, fileMustExist: true });
 }
 
 /** Checks the SQLite header of `path` (`size` bytes); returns its application_id and user_version. */
@@ -171,7 +206,7 @@ export function checkStoreFile(
   }
   let db: Database.Database | undefined;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = openForReading(path);
     const objects = db
       .prepare<[], { type: string; name: string }>(
         "SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name",

@@ -18,7 +18,7 @@
  * - Order is deterministic: inputs in the order given, rows in id order.
  */
 import Database from 'better-sqlite3';
-import { checkStoreFile, salvageAdvice } from './file-check.js';
+import { checkStoreFile, openForReading, salvageAdvice } from './file-check.js';
 import { ResultsStore, SCHEMA_VERSION, StoreError } from './store.js';
 
 /** What merging one input did. */
@@ -88,7 +88,7 @@ const EXPLORATION_COLUMNS =
 
 function openReadOnly(path: string): Database.Database {
   try {
-    return new Database(path, { readonly: true, fileMustExist: true });
+    return openForReading(path);
   } catch (e) {
     throw new StoreError(`${path}: cannot open it (${(e as Error).message})`);
   }

@@ -14,7 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ExploreResult } from '../explore/types.js';
-import { checkStoreFile, HMMLAB_APPLICATION_ID, StoreError } from './file-check.js';
+import { checkStoreFile, HMMLAB_APPLICATION_ID, openForReading, StoreError } from './file-check.js';
 
 export { HMMLAB_APPLICATION_ID, StoreError } from './file-check.js';
 
@@ -330,7 +330,7 @@ export class ResultsStore {
       }
       let db: Database.Database;
       try {
-        db = new Database(path, { readonly: true, fileMustExist: true });
+        db = openForReading(path);
       } catch (e) {
         throw new StoreError(`${path}: cannot open it (${(e as Error).message})`);
       }
