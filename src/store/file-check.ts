@@ -5,9 +5,9 @@
  * one-line message, and never modified.
  *
  * The order of the checks matters: what can be told from the file's first 100 bytes (the
- * SQLite header: magic string, page size, page count, application_id, user_version) is told
- * without SQLite; only a file whose header is sound is opened, read-only, to look at its tables
- * and, if asked, run `PRAGMA quick_check`.
+ * SQLite header: magic string, page size, page count) is told without SQLite; only a file whose
+ * header is sound is opened, without writing (openForReading), to read its application_id,
+ * user_version and tables and, if asked, run `PRAGMA quick_check`.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -120,8 +120,8 @@ export function openForReading(path: string): Database.Database {
   return new Database(path, { readonly: true, fileMustExist: true });
 }
 
-/** Checks the SQLite header of `path` (`size` bytes); returns its application_id and user_version. */
-function checkHeader(path: string, size: number): { applicationId: number; userVersion: number } {
+/** Checks the SQLite header of `path` (`size` bytes): an SQLite file, whole. */
+function checkHeader(path: string, size: number): void {
   const h = head(path, 100);
   const magicLength = Math.min(h.length, SQLITE_MAGIC.length);
   if (!h.subarray(0, magicLength).equals(SQLITE_MAGIC.subarray(0, magicLength))) {
@@ -148,13 +148,21 @@ function checkHeader(path: string, size: number): { applicationId: number; userV
   const pages = h.readUInt32BE(28);
   // The page count in the header is valid when "version-valid-for" equals the change counter.
   const pagesValid = h.readUInt32BE(92) === h.readUInt32BE(24) && pages > 0;
-  if (size % pageSize !== 0 || (pagesValid && size < pages * pageSize)) {
+  // A checkpoint killed halfway can leave the file shorter than its header says while the -wal
+  // file still holds the pages: SQLite recovers that, so it is not called truncated here.
+  const walPending = (() => {
+    try {
+      return statSync(`${path}-wal`).size > 0;
+    } catch {
+      return false;
+    }
+  })();
+  if (size % pageSize !== 0 || (pagesValid && !walPending && size < pages * pageSize)) {
     throw new StoreError(
       `${path}: the results store is truncated (${size} bytes${pagesValid ? `, its header says ${pages * pageSize}` : `, not a whole number of ${pageSize}-byte pages`}); ${salvageAdvice(path)}`,
       true,
     );
   }
-  return { applicationId: h.readUInt32BE(68), userVersion: h.readUInt32BE(60) };
 }
 
 /**
@@ -183,30 +191,32 @@ export function checkStoreFile(
     throw new StoreError(`${path}: cannot read it (${code ?? (e as Error).message})`);
   }
   if (size === 0) return { kind: 'empty' };
-  let header: { applicationId: number; userVersion: number };
   try {
-    header = checkHeader(path, size);
+    checkHeader(path, size);
   } catch (e) {
     if (e instanceof StoreError) throw e;
     throw new StoreError(
       `${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     );
   }
-  const { applicationId, userVersion } = header;
-  if (applicationId !== 0 && applicationId !== HMMLAB_APPLICATION_ID) {
-    throw new StoreError(
-      `${path}: not an hmmlab results store: another application's SQLite database (application_id 0x${applicationId.toString(16).padStart(8, '0')}); hmmlab leaves it as it is`,
-    );
-  }
-  const marked = applicationId === HMMLAB_APPLICATION_ID;
-  if (userVersion > newestVersion && marked) {
-    throw new StoreError(
-      `${path}: results store schema version ${userVersion}; this hmmlab knows up to ${newestVersion} (use a newer hmmlab)`,
-    );
-  }
   let db: Database.Database | undefined;
   try {
     db = openForReading(path);
+    // Read through SQLite, not from the header bytes: in a WAL database the newest page 1 may
+    // still be in the -wal file.
+    const applicationId = (db.pragma('application_id', { simple: true }) as number) >>> 0;
+    const userVersion = db.pragma('user_version', { simple: true }) as number;
+    if (applicationId !== 0 && applicationId !== HMMLAB_APPLICATION_ID) {
+      throw new StoreError(
+        `${path}: not an hmmlab results store: another application's SQLite database (application_id 0x${applicationId.toString(16).padStart(8, '0')}); hmmlab leaves it as it is`,
+      );
+    }
+    const marked = applicationId === HMMLAB_APPLICATION_ID;
+    if (userVersion > newestVersion && marked) {
+      throw new StoreError(
+        `${path}: results store schema version ${userVersion}; this hmmlab knows up to ${newestVersion} (use a newer hmmlab)`,
+      );
+    }
     const objects = db
       .prepare<[], { type: string; name: string }>(
         "SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name",

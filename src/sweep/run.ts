@@ -76,25 +76,31 @@ export async function runSweep(
   });
   const results: (SweepResult | undefined)[] = new Array(total);
   let done = 0;
-  try {
-    await Promise.all(
-      points.map(async (p, slot) => {
-        let r: SweepResult;
-        try {
-          r = await pool.run({ index: p.index, config: p.config, seed: p.seed });
-        } catch (e) {
-          if (!options.onFailure) throw e;
-          done++;
-          options.onFailure({ index: p.index, error: describeError(e) });
-          options.onProgress?.(done, total);
-          return;
-        }
-        results[slot] = r;
+  // At most `jobs` runs in flight, handed out in the points' order (so that with --jobs 1 runs
+  // finish, and are stored, in that order).
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < total) {
+      const slot = next++;
+      const p = points[slot]!;
+      let r: SweepResult;
+      try {
+        r = await pool.run({ index: p.index, config: p.config, seed: p.seed });
+      } catch (e) {
+        if (!options.onFailure) throw e;
         done++;
-        options.onResult?.(r);
+        options.onFailure({ index: p.index, error: describeError(e) });
         options.onProgress?.(done, total);
-      }),
-    );
+        continue;
+      }
+      results[slot] = r;
+      done++;
+      options.onResult?.(r);
+      options.onProgress?.(done, total);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(jobs, total) }, lane));
   } finally {
     await pool.destroy();
   }
