@@ -7,6 +7,11 @@
  *   halfway through `saveRun` leaves no row behind.
  * - The store never reads the clock: the caller passes `startedAt` (and `durationMs`), so tests
  *   and golden outputs stay deterministic.
+ * - A store is marked with `PRAGMA application_id` (HMMLAB_APPLICATION_ID) when it is made, or
+ *   the first time a command writes to an older unmarked one. Every open checks the file first
+ *   (file-check.ts) and refuses, without changing it, anything that is not an hmmlab store of a
+ *   known schema, or is damaged. `open(path, { readOnly: true })` never creates, migrates or
+ *   marks anything.
  */
 
 import { createHash } from 'node:crypto';
