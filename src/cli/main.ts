@@ -17,8 +17,9 @@ import { DEFAULT_PORT, serveCommand } from '../serve/index.js';
 import { metricsDifference, ResimulateError, storedRunConfig } from '../serve/resimulate.js';
 import { type CompareRow, compare, compareRow as compareRowOf, storedMetricsRow } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
+import { checkStoreFile } from '../store/file-check.js';
 import { mergeStores } from '../store/merge.js';
-import { DEFAULT_DB_PATH, ResultsStore, type StoredRun, StoreError } from '../store/store.js';
+import { DEFAULT_DB_PATH, ResultsStore, SCHEMA_VERSION, type StoredRun, StoreError } from '../store/store.js';
 import {
   formatSweepError,
   loadSweepFile,
@@ -672,6 +673,10 @@ export async function main(argv: string[]): Promise<number> {
       "exit 0 when the verdict is the file's `expect:` (a counterexample included), 1 otherwise",
     )
     .action(async (file: string, opts: Parameters<typeof exploreCommand>[1]) => {
+      // A store that will be refused is refused before the exploration, not after it.
+      if (opts.store !== false && opts.replay === undefined) {
+        checkStoreFile(opts.db ?? DEFAULT_DB_PATH, SCHEMA_VERSION, { quickCheck: true });
+      }
       code = await exploreCommand(file, opts, VERSION);
     });
   program
