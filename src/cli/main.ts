@@ -14,12 +14,15 @@ import { writeReport } from '../report/html.js';
 import { chromeTrace } from '../report/trace.js';
 import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
 import { DEFAULT_PORT, serveCommand } from '../serve/index.js';
+import { metricsDifference, ResimulateError, storedRunConfig } from '../serve/resimulate.js';
 import { type CompareRow, compare, compareRow as compareRowOf, storedMetricsRow } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
+import { checkStoreFile } from '../store/file-check.js';
 import { mergeStores } from '../store/merge.js';
-import { DEFAULT_DB_PATH, ResultsStore, type StoredRun, StoreError } from '../store/store.js';
+import { DEFAULT_DB_PATH, ResultsStore, SCHEMA_VERSION, type StoredRun, StoreError } from '../store/store.js';
 import { formatSweepError, loadSweepFile, progressReporter, runSweep, shardPoints } from '../sweep/index.js';
 import { applySets, OverrideError, recordedSets, withRecordedSets } from '../sweep/overrides.js';
+import { storeSweep } from '../sweep/run.js';
 import {
   looksLikeRunIds,
   OptionError,
@@ -107,16 +110,23 @@ function readScenario(
   return scenarioOf(text, file, sets);
 }
 
-/** The config of a stored run's scenario text, with the --set lines it recorded. */
-function storedScenario(text: string, id: number): { config: SimConfig; name: string } {
-  const r = loadScenario(text, `run ${id}`);
-  if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
-  return { config: applySetsOrUsage(r.config, recordedSets(text)), name: r.scenario.name ?? `run ${id}` };
+/** The config a stored run was simulated with: its scenario text and the overrides it recorded. */
+function storedScenario(run: StoredRun): { config: SimConfig; name: string; sets: string[] } {
+  try {
+    return storedRunConfig(run);
+  } catch (e) {
+    if (e instanceof ResimulateError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
 /** Stores runs in the results store unless --no-store. */
+/**
+ * Opens the results store to write (unless --no-store), checked first: a file that is not an
+ * hmmlab store is a StoreError (exit 2) before any work is done, and is left as it was.
+ */
 function withStore<T>(opts: { db?: string; store?: boolean }, f: (store: ResultsStore | null) => T): T {
   if (opts.store === false) return f(null);
   const store = ResultsStore.open(opts.db ?? DEFAULT_DB_PATH);
@@ -127,11 +137,24 @@ function withStore<T>(opts: { db?: string; store?: boolean }, f: (store: Results
   }
 }
 
+/**
+ * Opens the results store read-only for the commands that only read it (runs, compare --runs,
+ * report <ids>): it must exist (it is never created) and pass its checks and quick_check.
+ */
+function withReadStore<T>(db: string | undefined, f: (store: ResultsStore) => T): T {
+  const store = ResultsStore.open(db ?? DEFAULT_DB_PATH, { readOnly: true });
+  try {
+    return f(store);
+  } finally {
+    store.close();
+  }
+}
+
 /** The stored runs `ids`, in that order; a missing one is a UsageError. */
 function storedRuns(ids: readonly number[], db: string | undefined): StoredRun[] {
-  return withStore({ db }, (store) =>
+  return withReadStore(db, (store) =>
     ids.map((id) => {
-      const run = store!.getRun(id);
+      const run = store.getRun(id);
       if (!run) throw new UsageError(`no stored run ${id} in ${db ?? DEFAULT_DB_PATH}`);
       return run;
     }),
@@ -228,8 +251,8 @@ export async function main(argv: string[]): Promise<number> {
         const design = designOpt ?? config.design;
         const s = seedOpt ?? seed;
         const startedAt = new Date().toISOString();
-        const r = simulate({ ...config, design }, { seed: s });
-        withStore(opts, (store) =>
+        const r = withStore(opts, (store) => {
+          const r = simulate({ ...config, design }, { seed: s });
           store?.saveRun({
             scenarioName: name,
             scenarioText: text,
@@ -238,8 +261,9 @@ export async function main(argv: string[]): Promise<number> {
             hmmlabVersion: VERSION,
             startedAt,
             metrics: r,
-          }),
-        );
+          });
+          return r;
+        });
         if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         else printCompare([compareRowOf(r)]);
       },
@@ -287,8 +311,8 @@ export async function main(argv: string[]): Promise<number> {
         const { config, seed, text, name } = readScenario(file, opts.set);
         const s = seedOpt ?? seed;
         const startedAt = new Date().toISOString();
-        const rows = compare(config, designs, s);
-        withStore(opts, (store) => {
+        const rows = withStore(opts, (store) => {
+          const rows = compare(config, designs, s);
           for (const row of rows) {
             store?.saveRun({
               scenarioName: name,
@@ -300,6 +324,7 @@ export async function main(argv: string[]): Promise<number> {
               metrics: row,
             });
           }
+          return rows;
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         else printCompare(rows);
@@ -347,13 +372,21 @@ export async function main(argv: string[]): Promise<number> {
           }
           const ids = parseRunIds('report <run ids>', file);
           const runs = storedRuns(ids, opts.db);
-          if (new Set(runs.map((r) => r.scenarioHash)).size > 1) {
+          // Sweep points stored before their overrides were recorded in the text differ by
+          // their params only: they are different scenarios too.
+          const setsOf = runs.map((r) => storedScenario(r).sets.join('\n'));
+          if (new Set(runs.map((r, i) => `${r.scenarioHash}\n${setsOf[i]}`)).size > 1) {
             throw new UsageError(
-              `runs ${file} come from different scenario texts (${runs.map((r) => `${r.id}: ${r.scenarioName} ${r.scenarioHash.slice(0, 12)}`).join(', ')}); a report covers one`,
+              `runs ${file} come from different scenario texts (${runs.map((r, i) => `${r.id}: ${r.scenarioName} ${r.scenarioHash.slice(0, 12)}${setsOf[i] ? ` ${setsOf[i]!.replaceAll('\n', ' ')}` : ''}`).join(', ')}); a report covers one`,
             );
           }
-          text = runs[0]!.scenarioText;
-          const base = storedScenario(text, runs[0]!.id);
+          const base = storedScenario(runs[0]!);
+          // The report shows the text with the overrides the runs used (older sweep points kept
+          // them in their metrics only).
+          text =
+            recordedSets(runs[0]!.scenarioText).length > 0
+              ? runs[0]!.scenarioText
+              : withRecordedSets(runs[0]!.scenarioText, base.sets);
           name = base.name;
           results = runs.map((run) => {
             if (!(DESIGN_NAMES as readonly string[]).includes(run.design)) {
@@ -363,11 +396,9 @@ export async function main(argv: string[]): Promise<number> {
             }
             const design = run.design as DesignName;
             const result = simulate({ ...base.config, design }, { seed: run.seed, log: true });
-            const again = JSON.stringify(compareRowOf(result));
-            if (again !== JSON.stringify(storedRow(run.metrics))) {
-              process.stderr.write(
-                `hmmlab: run ${run.id} (hmmlab ${run.hmmlabVersion}) gives different metrics when simulated again with hmmlab ${VERSION}; the report shows the new ones\n`,
-              );
+            const difference = metricsDifference(run, compareRowOf(result), VERSION);
+            if (difference !== null) {
+              process.stderr.write(`hmmlab: ${difference}; the report shows the new ones\n`);
               code = 1;
             }
             return { design, result };
@@ -380,11 +411,11 @@ export async function main(argv: string[]): Promise<number> {
           text = sc.text;
           const s = seedOpt ?? sc.seed;
           const startedAt = new Date().toISOString();
-          results = designs.map((design) => ({
-            design,
-            result: simulate({ ...sc.config, design }, { seed: s, log: true }),
-          }));
-          withStore(opts, (store) => {
+          results = withStore(opts, (store) => {
+            const results = designs.map((design) => ({
+              design,
+              result: simulate({ ...sc.config, design }, { seed: s, log: true }),
+            }));
             for (const r of results) {
               store?.saveRun({
                 scenarioName: name,
@@ -396,6 +427,7 @@ export async function main(argv: string[]): Promise<number> {
                 metrics: compareRowOf(r.result),
               });
             }
+            return results;
           });
         }
         const rows = results.map((r) => compareRowOf(r.result));
@@ -444,74 +476,104 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('sweep <sweep>')
-    .description('run a grid or list of scenario variants on worker threads and store every run')
+    .description(
+      'run a grid or list of scenario variants on worker threads and store each run as it finishes; points already stored are skipped (resume)',
+    )
     .option('--jobs <n>', 'worker threads (default: the CPUs)')
     .option('--shard <i/n>', 'run only shard i of n (the points whose index is i-1 modulo n), e.g. 2/4')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
+    .option('--no-resume', 'run and store every point again, even those the store already has')
     .option('--json', 'print the results as JSON')
-    .action(async (file: string, opts: { jobs?: string; shard?: string; db?: string; json?: boolean }) => {
-      const jobs = opts.jobs === undefined ? undefined : parseJobs(opts.jobs);
-      const shard = opts.shard === undefined ? undefined : parseShardOption(opts.shard);
-      const r = await loadSweepFile(file);
-      if (!r.ok) throw new UsageError(r.errors.map(formatSweepError).join('\n'));
-      const points = shard ? shardPoints(r.points, shard) : r.points;
-      const scenarioText = readFileSync(r.scenarioFile, 'utf8');
-      const name = scenarioName(scenarioText, r.scenarioFile);
-      const startedAt = new Date().toISOString();
-      const bar = progressReporter(points.length);
-      const results = await runSweep(points, { jobs, onProgress: (d) => bar.update(d) });
-      bar.stop();
-      withStore(opts, (store) => {
-        for (const res of results) {
-          const pt = r.points[res.index]!;
-          store?.saveRun({
+    .action(
+      async (
+        file: string,
+        opts: { jobs?: string; shard?: string; db?: string; resume?: boolean; json?: boolean },
+      ) => {
+        const jobs = opts.jobs === undefined ? undefined : parseJobs(opts.jobs);
+        const shard = opts.shard === undefined ? undefined : parseShardOption(opts.shard);
+        const r = await loadSweepFile(file);
+        if (!r.ok) throw new UsageError(r.errors.map(formatSweepError).join('\n'));
+        const points = shard ? shardPoints(r.points, shard) : r.points;
+        const scenarioText = readFileSync(r.scenarioFile, 'utf8');
+        const name = scenarioName(scenarioText, r.scenarioFile);
+        const startedAt = new Date().toISOString();
+        const dbPath = opts.db ?? DEFAULT_DB_PATH;
+        // Opened (and checked) before any run: each run is stored as it finishes.
+        const store = ResultsStore.open(dbPath);
+        let outcomes: Awaited<ReturnType<typeof storeSweep>>;
+        let bar: ReturnType<typeof progressReporter> | undefined;
+        try {
+          outcomes = await storeSweep(points, {
+            store,
             scenarioName: name,
             scenarioText,
-            design: pt.design,
-            seed: pt.seed,
             hmmlabVersion: VERSION,
             startedAt,
-            metrics: { params: pt.params, row: res.result },
-            durationMs: res.ms,
+            resume: opts.resume !== false,
+            jobs,
+            onPlan: (toRun) => {
+              bar = progressReporter(toRun);
+            },
+            onProgress: (d) => bar?.update(d),
+            onFailure: (pt, error) => {
+              process.stderr.write(
+                `hmmlab: sweep point ${pt.index} (design ${pt.design}, seed ${pt.seed}, params ${JSON.stringify(pt.params)}) failed: ${error}\n`,
+              );
+            },
           });
+        } finally {
+          bar?.stop();
+          store.close();
         }
-      });
-      if (opts.json) {
-        const out = results.map((res) => ({
-          ...r.points[res.index]!,
-          config: undefined,
-          result: res.result,
-        }));
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-      } else {
-        const table = new Table({
-          head: ['#', 'design', 'seed', 'params', 'end ms', 'P2P pages', 'to RAM'],
-          style: { head: [], border: [] },
-        });
-        for (const res of results) {
-          const pt = r.points[res.index]!;
-          table.push([
-            pt.index,
-            pt.design,
-            pt.seed,
-            JSON.stringify(pt.params),
-            (res.result.endNs / 1e6).toFixed(2),
-            res.result.p2pPages,
-            res.result.pagesToRam,
-          ]);
+        const count = (status: string) => outcomes.filter((o) => o.status === status).length;
+        const stored = count('stored');
+        const skipped = count('skipped');
+        const failed = count('failed');
+        if (opts.json) {
+          const out = outcomes.map((o) => ({
+            ...r.points[o.index]!,
+            config: undefined,
+            status: o.status,
+            // Run ids are left out: with several workers they follow the order runs finish in.
+            ...(o.status === 'failed' ? { error: o.error } : { result: o.row }),
+          }));
+          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        } else {
+          const table = new Table({
+            head: ['#', 'design', 'seed', 'params', 'end ms', 'P2P pages', 'to RAM', ''],
+            style: { head: [], border: [] },
+          });
+          for (const o of outcomes) {
+            const pt = r.points[o.index]!;
+            const cells = [pt.index, pt.design, pt.seed, JSON.stringify(pt.params)];
+            if (o.status === 'failed') table.push([...cells, '-', '-', '-', 'failed']);
+            else {
+              table.push([
+                ...cells,
+                (o.row.endNs / 1e6).toFixed(2),
+                o.row.p2pPages,
+                o.row.pagesToRam,
+                o.status === 'skipped' ? 'stored before' : '',
+              ]);
+            }
+          }
+          process.stdout.write(`${table.toString()}\n`);
         }
         const of = shard ? ` (shard ${shard.index}/${shard.count} of a ${r.points.length}-point sweep)` : '';
-        process.stdout.write(
-          `${table.toString()}\n${results.length} runs stored in ${opts.db ?? DEFAULT_DB_PATH}${of}\n`,
+        // The summary goes to stderr with --json, so that stdout stays one JSON document.
+        (opts.json ? process.stderr : process.stdout).write(
+          `${points.length} points${of}: ${stored} stored, ${skipped} skipped as already stored, ${failed} failed, in ${dbPath}\n`,
         );
-      }
-    });
+        if (failed > 0) code = 1;
+      },
+    );
   program
     .command('merge <out> <inputs...>')
     .description('merge results stores (say, the shards of a sweep run on several machines) into <out>')
     .option('--json', 'print what was merged as JSON')
-    .action((out: string, inputs: string[], opts: { json?: boolean }) => {
-      const r = mergeStores(out, inputs);
+    .option('--salvage', 'copy the runs that can still be read from a damaged input instead of refusing it')
+    .action((out: string, inputs: string[], opts: { json?: boolean; salvage?: boolean }) => {
+      const r = mergeStores(out, inputs, { salvage: opts.salvage ?? false });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         return;
@@ -535,7 +597,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         `${table.toString()}\nmerged ${r.inputs.length} store${r.inputs.length === 1 ? '' : 's'} into ${out}: ` +
           `${r.runsCopied} runs copied, ${r.runsSkipped} duplicates skipped; ` +
-          `${r.explorationsCopied} explorations copied, ${r.explorationsSkipped} duplicates skipped\n`,
+          `${r.explorationsCopied} explorations copied, ${r.explorationsSkipped} duplicates skipped` +
+          (r.runsUnreadable + r.explorationsUnreadable > 0
+            ? `; ${r.runsUnreadable} runs and ${r.explorationsUnreadable} explorations could not be read (damaged) and are lost`
+            : '') +
+          '\n',
       );
     });
   program
@@ -546,8 +612,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--design <name>', 'only runs of this design')
     .option('--json', 'print the runs as JSON')
     .action((opts: { db?: string; scenario?: string; design?: string; json?: boolean }) => {
-      withStore(opts, (store) => {
-        const runs = store!.listRuns({ scenario: opts.scenario, design: opts.design });
+      withReadStore(opts.db, (store) => {
+        const runs = store.listRuns({ scenario: opts.scenario, design: opts.design });
         if (opts.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
         else {
           const table = new Table({
@@ -589,6 +655,10 @@ export async function main(argv: string[]): Promise<number> {
       "exit 0 when the verdict is the file's `expect:` (a counterexample included), 1 otherwise",
     )
     .action(async (file: string, opts: Parameters<typeof exploreCommand>[1]) => {
+      // A store that will be refused is refused before the exploration, not after it.
+      if (opts.store !== false && opts.replay === undefined) {
+        checkStoreFile(opts.db ?? DEFAULT_DB_PATH, SCHEMA_VERSION, { quickCheck: true });
+      }
       code = await exploreCommand(file, opts, VERSION);
     });
   program

@@ -14,6 +14,8 @@ import {
   type Sweep,
   SweepExpandError,
 } from '../../src/sweep/index.js';
+import { applySets, recordedSets } from '../../src/sweep/overrides.js';
+import { pointScenarioText, pointSets } from '../../src/sweep/run.js';
 
 const MiB = 2 ** 20;
 
@@ -259,6 +261,52 @@ grid:
       config: { ...tiny(), profile: 'nope' },
     };
     await expect(runSweep([bad], { jobs: 1 })).rejects.toThrow(/nope/);
+  });
+});
+
+describe('sweep points as recorded overrides', () => {
+  it('pointSets gives --set strings that applySets turns back into exactly the point config', () => {
+    const sweep = sweepOf(`
+version: 1
+scenario: s.yaml
+designs: [upstream, pagemap-p2p]
+list:
+  - { "gpus.0.faultBatchSize": 64, "buffers.0.hugepage": true }
+  - { "gpus.0.vramBytes": "128MiB", "buffers.buf.bytes": 2097152, "ramBytes": "512MiB", seed: 9 }
+  - { "workloads.read.pattern": "sequential", "gpus.gpu0.faultBatchSize": 7 }
+`);
+    const base = tiny();
+    const points = expandSweep(sweep, base);
+    expect(points).toHaveLength(6);
+    for (const p of points) {
+      const sets = pointSets(p.params);
+      expect(sets.some((x) => x.startsWith('design='))).toBe(false); // its own column
+      expect({ ...applySets(base, sets), design: p.design }).toEqual({ ...p.config, design: p.design });
+      expect(recordedSets(pointScenarioText('name: s\n', p))).toEqual(sets);
+    }
+    expect(
+      pointSets({ design: 'upstream', 'gpus.0.vramBytes': '128MiB', 'buffers.0.hugepage': true }),
+    ).toEqual(['gpus.0.vramBytes="128MiB"', 'buffers.0.hugepage=true']);
+  });
+});
+
+describe('runSweep with onFailure', () => {
+  it('a failing run fails alone: the others finish and are reported, in point order', async () => {
+    const good = expandSweep(sweepOf('version: 1\nscenario: s.yaml\nseeds: [1, 2, 3]\n'), tiny());
+    const bad = { ...good[1]!, index: 1, config: { ...tiny(), profile: 'nope' } };
+    const points = [good[0]!, bad, { ...good[2]!, index: 2 }];
+    const finished: number[] = [];
+    const failures: { index: number; error: string }[] = [];
+    const results = await runSweep(points, {
+      jobs: 1,
+      onResult: (r) => finished.push(r.index),
+      onFailure: (f) => failures.push(f),
+    });
+    expect(results.map((r) => r.index)).toEqual([0, 2]);
+    expect(finished).toEqual([0, 2]); // --jobs 1 hands points out in order
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.index).toBe(1);
+    expect(failures[0]!.error).toMatch(/nope/);
   });
 });
 
