@@ -20,7 +20,7 @@ import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim
 import { checkStoreFile } from '../store/file-check.js';
 import { mergeStores } from '../store/merge.js';
 import { DEFAULT_DB_PATH, ResultsStore, SCHEMA_VERSION, type StoredRun, StoreError } from '../store/store.js';
-import { formatSweepError, loadSweepFile, progressReporter, runSweep, shardPoints } from '../sweep/index.js';
+import { formatSweepError, loadSweepFile, progressReporter, shardPoints } from '../sweep/index.js';
 import { applySets, OverrideError, recordedSets, withRecordedSets } from '../sweep/overrides.js';
 import { storeSweep } from '../sweep/run.js';
 import {
