@@ -8,7 +8,7 @@ import { formatScenarioError, loadScenario } from '../scenario/index.js';
 import { type CompareRow, compareRow, storedMetricsRow } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
 import type { StoredRun } from '../store/store.js';
-import { applySets, OverrideError, recordedSets } from '../sweep/overrides.js';
+import { recordedSets } from '../sweep/overrides.js';
 
 /** A stored run this hmmlab cannot simulate again (its scenario no longer loads, an unknown design). */
 export class ResimulateError extends Error {
@@ -20,15 +20,10 @@ export class ResimulateError extends Error {
 
 /** The configuration of a stored scenario text, with the --set overrides it recorded. */
 export function storedConfig(text: string, label: string): { config: SimConfig; name: string } {
-  const r = loadScenario(text, label);
+  // The overrides go through the scenario schema with the text; no work limit: the run ran.
+  const r = loadScenario(text, label, { sets: recordedSets(text), maxWork: Number.POSITIVE_INFINITY });
   if (!r.ok) throw new ResimulateError(r.errors.map(formatScenarioError).join('\n'));
-  try {
-    return { config: applySets(r.config, recordedSets(text)), name: r.scenario.name ?? label };
-  } catch (e) {
-    if (e instanceof OverrideError) throw new ResimulateError(`${label}: recorded ${e.message}`);
-    if (e instanceof SimConfigError) throw new ResimulateError(`${label}: ${e.message}`);
-    throw e;
-  }
+  return { config: r.config, name: r.scenario.name ?? label };
 }
 
 /** A stored run's metrics as a comparison row, or null (src/sim/compare.ts storedMetricsRow). */
