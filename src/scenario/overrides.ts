@@ -16,7 +16,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { didYouMean } from '../sim/costs.js';
-import { describeFound } from './messages.js';
+import { describeFound, unknownKeyMessage } from './messages.js';
 
 export type OverridePath = (string | number)[];
 
@@ -121,6 +121,14 @@ const CREATABLE = new Set([
   'overrides',
   'devices.gpus.*.link',
 ]);
+
+/** Keys of the maps an override may walk through, for a message when one is misspelt. */
+const MAP_KEYS: Record<string, readonly string[]> = {
+  '': FILE_TOP,
+  platform: ['ram', 'cpuCores', 'thp', 'iommu', 'p2p', 'pci'],
+  'platform.p2p': ['default', 'pairs'],
+  devices: ['gpus', 'nics', 'dmirrors', 'gpuLinks'],
+};
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -275,6 +283,11 @@ export function applyOverride(doc: Record<string, unknown>, o: ScenarioOverride)
       return { ok: true, path, value };
     }
     if (!Object.hasOwn(node, seg) || node[seg] === undefined || node[seg] === null) {
+      const known = MAP_KEYS[shape.slice(0, -1).join('.')];
+      if (known !== undefined && !known.includes(seg)) {
+        const where = written.slice(0, -1).join('.');
+        return { ok: false, message: `${unknownKeyMessage(seg, known)}${where === '' ? '' : ` in ${where}`}` };
+      }
       if (CREATABLE.has(shape.join('.'))) {
         Object.defineProperty(node, seg, { value: {}, enumerable: true, writable: true, configurable: true });
       } else {
