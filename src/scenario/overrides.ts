@@ -286,7 +286,10 @@ export function applyOverride(doc: Record<string, unknown>, o: ScenarioOverride)
       const known = MAP_KEYS[shape.slice(0, -1).join('.')];
       if (known !== undefined && !known.includes(seg)) {
         const where = written.slice(0, -1).join('.');
-        return { ok: false, message: `${unknownKeyMessage(seg, known)}${where === '' ? '' : ` in ${where}`}` };
+        return {
+          ok: false,
+          message: `${unknownKeyMessage(seg, known)}${where === '' ? '' : ` in ${where}`}`,
+        };
       }
       if (CREATABLE.has(shape.join('.'))) {
         Object.defineProperty(node, seg, { value: {}, enumerable: true, writable: true, configurable: true });

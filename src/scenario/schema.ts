@@ -543,7 +543,7 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
   const missing = (kind: string, value: string, candidates: string[]) =>
     candidates.length === 0
       ? `no ${kind} named '${value}' (there are none)`
-      : `no ${kind} named '${value}'${didYouMeanSuffix(value, candidates) || ` (${kind}s: ${oneOf(candidates)})`}`;
+      : `no ${kind} named '${value}'${didYouMeanSuffix(value, candidates) || ` (${kind.endsWith('s') ? `${kind}es` : `${kind}s`}: ${oneOf(candidates)})`}`;
 
   (s.devices?.gpuLinks ?? []).forEach((l, i) => {
     for (const end of ['a', 'b'] as const) {
