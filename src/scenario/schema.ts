@@ -72,7 +72,12 @@ function size(o: SizeOptions) {
   return z
     .union(
       [
-        z.number().meta({ type: 'integer', minimum: min, maximum: max }),
+        z.number().meta({
+          type: 'integer',
+          minimum: min,
+          maximum: max,
+          ...(o.multipleOf === undefined ? {} : { multipleOf: o.multipleOf }),
+        }),
         z.string().meta({ pattern: SIZE_PATTERN }),
       ],
       {

@@ -73,7 +73,10 @@ describe('--set goes through the scenario schema', () => {
       'gpus.gpu7.faultBatchSize=4',
       '--set gpus.gpu7.faultBatchSize=4: no gpus.gpu7 in the scenario (did you mean gpus.gpu0?)',
     ],
-    ['devices.gpuz.gpu0.vram=1GiB', "--set devices.gpuz.gpu0.vram=1GiB: unknown key 'gpuz' (did you mean 'gpus'?) in devices"],
+    [
+      'devices.gpuz.gpu0.vram=1GiB',
+      "--set devices.gpuz.gpu0.vram=1GiB: unknown key 'gpuz' (did you mean 'gpus'?) in devices",
+    ],
     [
       'workloads.put.messageSize=64GiB',
       "--set workloads.put.messageSize=64GiB: expected a message size of at most the size of buffer 'buf' (16MiB), found 64GiB",
@@ -201,6 +204,21 @@ describe('input files', () => {
     refused(
       await cli('sweep', sweep, '--db', db, '--jobs', '1'),
       'cores.yaml:4:3: grid.cpuCores: point 1 (cpuCores=0, seed=3): expected an integer >= 1, found 0',
+    );
+    expect(existsSync(db)).toBe(false);
+    // The work guard applies to every point; the sweep file gets the one-document check too.
+    writeFileSync(
+      join(dir, 'passes.yaml'),
+      'version: 1\nscenario: s.yaml\ngrid:\n  workloads.fill.passes: [1, 2]\n',
+    );
+    refused(
+      await cli('sweep', join(dir, 'passes.yaml'), '--db', db, '--max-work', '10000'),
+      /s\.yaml:\d+:\d+: workloads\[1\]: workload 'fill' would simulate about 8192 page accesses .*\(with point 1 \(workloads\.fill\.passes=2, seed=3\) of the sweep .*passes\.yaml:3:1\)/,
+    );
+    writeFileSync(join(dir, 'docs.yaml'), 'version: 1\nscenario: s.yaml\n---\nversion: 1\n');
+    refused(
+      await cli('sweep', join(dir, 'docs.yaml'), '--db', db),
+      /docs\.yaml:3:1: a sweep file holds one YAML document; found a second at line 3/,
     );
     expect(existsSync(db)).toBe(false);
   });
