@@ -3,7 +3,7 @@
  * failed, 2 bad input (with a message, never a stack trace).
  */
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { Command, CommanderError } from 'commander';
 import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../conformance/harness.js';
@@ -12,7 +12,15 @@ import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { ExploreInputError, exploreCommand } from '../explore/cli.js';
 import { writeReport } from '../report/html.js';
 import { chromeTrace } from '../report/trace.js';
-import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
+import {
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_WORK,
+  formatScenarioError,
+  loadScenario,
+  parseMaxFileSize,
+  readInputFile,
+  scenarioJsonSchema,
+} from '../scenario/index.js';
 import { DEFAULT_PORT, serveCommand } from '../serve/index.js';
 import { metricsDifference, ResimulateError, storedRunConfig } from '../serve/resimulate.js';
 import { type CompareRow, compare, compareRow as compareRowOf, storedMetricsRow } from '../sim/compare.js';
@@ -21,7 +29,7 @@ import { checkStoreFile } from '../store/file-check.js';
 import { mergeStores } from '../store/merge.js';
 import { DEFAULT_DB_PATH, ResultsStore, SCHEMA_VERSION, type StoredRun, StoreError } from '../store/store.js';
 import { formatSweepError, loadSweepFile, progressReporter, shardPoints } from '../sweep/index.js';
-import { applySets, OverrideError, recordedSets, withRecordedSets } from '../sweep/overrides.js';
+import { recordedSets, withRecordedSets } from '../sweep/overrides.js';
 import { storeSweep } from '../sweep/run.js';
 import {
   looksLikeRunIds,
@@ -74,40 +82,55 @@ function selftest(opts: { json?: boolean; filter?: string; variant?: string }): 
   return failed > 0 ? 1 : 0;
 }
 
-/** applySets with its errors as UsageErrors (SimConfigError passes through: exit 2 too). */
-function applySetsOrUsage(config: SimConfig, sets: readonly string[]): SimConfig {
-  try {
-    return applySets(config, sets);
-  } catch (e) {
-    if (e instanceof OverrideError) throw new UsageError(e.message);
-    throw e;
-  }
+/** The input limits of a command: --max-file-size and --max-work. */
+interface InputLimits {
+  maxFileBytes: number;
+  maxWork: number;
 }
 
-/** Validates scenario text; throws UsageError with file:line:col messages. */
+/** --max-file-size and --max-work as numbers (defaults when absent), or a UsageError. */
+function inputLimits(opts: { maxFileSize?: string; maxWork?: string }): InputLimits {
+  const size = parseMaxFileSize(opts.maxFileSize);
+  if (!size.ok) throw new UsageError(size.message);
+  let maxWork = DEFAULT_MAX_WORK;
+  if (opts.maxWork !== undefined) {
+    const n = Number(opts.maxWork);
+    if (opts.maxWork.trim() === 'unlimited') maxWork = Number.POSITIVE_INFINITY;
+    else if (!(Number.isSafeInteger(n) && n >= 1))
+      throw new UsageError(
+        `--max-work must be a positive integer (page accesses) or 'unlimited', not '${opts.maxWork}'`,
+      );
+    else maxWork = n;
+  }
+  return { maxFileBytes: size.bytes, maxWork };
+}
+
+/** Validates scenario text with --set overrides applied to it; throws UsageError with the errors. */
 function scenarioOf(
   text: string,
   file: string,
   sets: readonly string[],
+  maxWork: number = DEFAULT_MAX_WORK,
 ): { config: SimConfig; seed: number; text: string; name: string } {
-  const r = loadScenario(text, file);
+  const r = loadScenario(text, file, { sets, maxWork });
   if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
-  const config = applySetsOrUsage(r.config, sets);
-  return { config, seed: r.seed, text: withRecordedSets(text, sets), name: r.scenario.name ?? file };
+  return {
+    config: r.config,
+    seed: r.seed,
+    text: withRecordedSets(text, sets),
+    name: r.scenario.name ?? file,
+  };
 }
 
-/** Reads and validates a scenario file and applies --set overrides. */
+/** Reads (size and encoding checked) and validates a scenario file with --set overrides. */
 function readScenario(
   file: string,
   sets: readonly string[] = [],
+  limits: InputLimits = { maxFileBytes: DEFAULT_MAX_FILE_BYTES, maxWork: DEFAULT_MAX_WORK },
 ): { config: SimConfig; seed: number; text: string; name: string } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return scenarioOf(text, file, sets);
+  const read = readInputFile(file, limits.maxFileBytes);
+  if (!read.ok) throw new UsageError(read.message);
+  return scenarioOf(read.text, file, sets, limits.maxWork);
 }
 
 /** The config a stored run was simulated with: its scenario text and the overrides it recorded. */
@@ -121,6 +144,11 @@ function storedScenario(run: StoredRun): { config: SimConfig; name: string; sets
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
+
+const SET_HELP =
+  'override a scenario value by its path in the file, e.g. devices.gpus.gpu0.faultBatchSize=64, platform.cpuCores=4, buffers.buf.size=2GiB (or a SimConfig path, gpus.gpu0.vramBytes=...); checked like the file (repeatable)';
+const MAX_FILE_SIZE_HELP = `refuse input files larger than this (default ${DEFAULT_MAX_FILE_BYTES / 2 ** 20}MiB)`;
+const MAX_WORK_HELP = `refuse scenarios that would simulate more page accesses than this, or 'unlimited' (default ${DEFAULT_MAX_WORK})`;
 
 /** Stores runs in the results store unless --no-store. */
 /**
@@ -231,23 +259,29 @@ export async function main(argv: string[]): Promise<number> {
     .description('simulate a scenario file and print its metrics')
     .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
-    .option(
-      '--set <key=value>',
-      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
-      collect,
-      [],
-    )
+    .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
+    .option('--max-work <n>', MAX_WORK_HELP)
     .option('--json', 'print the result as JSON')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--no-store', 'do not store the run')
     .action(
       (
         file: string,
-        opts: { design?: string; seed?: string; set: string[]; json?: boolean; db?: string; store?: boolean },
+        opts: {
+          design?: string;
+          seed?: string;
+          set: string[];
+          maxFileSize?: string;
+          maxWork?: string;
+          json?: boolean;
+          db?: string;
+          store?: boolean;
+        },
       ) => {
         const designOpt = opts.design === undefined ? undefined : parseDesign('--design', opts.design);
         const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
-        const { config, seed, text, name } = readScenario(file, opts.set);
+        const { config, seed, text, name } = readScenario(file, opts.set, inputLimits(opts));
         const design = designOpt ?? config.design;
         const s = seedOpt ?? seed;
         const startedAt = new Date().toISOString();
@@ -276,12 +310,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--runs <ids>', 'compare stored runs by id (comma-separated) instead of simulating')
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
-    .option(
-      '--set <key=value>',
-      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
-      collect,
-      [],
-    )
+    .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
+    .option('--max-work <n>', MAX_WORK_HELP)
     .option('--json', 'print the rows as JSON (stable keys, see docs/designs.md)')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--no-store', 'do not store the runs')
@@ -292,6 +323,8 @@ export async function main(argv: string[]): Promise<number> {
           designs?: string;
           seed?: string;
           set: string[];
+          maxFileSize?: string;
+          maxWork?: string;
           json?: boolean;
           db?: string;
           store?: boolean;
@@ -308,7 +341,7 @@ export async function main(argv: string[]): Promise<number> {
         if (file === undefined) throw new UsageError('compare needs a scenario file or --runs');
         const designs = designsOption(opts.designs);
         const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
-        const { config, seed, text, name } = readScenario(file, opts.set);
+        const { config, seed, text, name } = readScenario(file, opts.set, inputLimits(opts));
         const s = seedOpt ?? seed;
         const startedAt = new Date().toISOString();
         const rows = withStore(opts, (store) => {
@@ -337,12 +370,9 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
-    .option(
-      '--set <key=value>',
-      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
-      collect,
-      [],
-    )
+    .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
+    .option('--max-work <n>', MAX_WORK_HELP)
     .option('-o, --output <dir>', 'report folder', 'hmmlab-report')
     .option('--png', 'also write the plots as PNG files')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
@@ -354,6 +384,8 @@ export async function main(argv: string[]): Promise<number> {
           designs?: string;
           seed?: string;
           set: string[];
+          maxFileSize?: string;
+          maxWork?: string;
           output: string;
           png?: boolean;
           db?: string;
@@ -406,7 +438,7 @@ export async function main(argv: string[]): Promise<number> {
         } else {
           const designs = designsOption(opts.designs);
           const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
-          const sc = readScenario(file, opts.set);
+          const sc = readScenario(file, opts.set, inputLimits(opts));
           name = sc.name;
           text = sc.text;
           const s = seedOpt ?? sc.seed;
@@ -451,29 +483,38 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('-o, --output <file>', 'where to write the trace')
     .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
-    .option(
-      '--set <key=value>',
-      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
-      collect,
-      [],
-    )
-    .action((file: string, opts: { output: string; design?: string; seed?: string; set: string[] }) => {
-      checkOutputFile('-o', opts.output);
-      const designOpt = opts.design === undefined ? undefined : parseDesign('--design', opts.design);
-      const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
-      const { config, seed } = readScenario(file, opts.set);
-      const design = designOpt ?? config.design;
-      const r = simulate({ ...config, design }, { seed: seedOpt ?? seed, log: true });
-      const trace = chromeTrace(r);
-      try {
-        writeFileSync(opts.output, `${JSON.stringify(trace)}\n`);
-      } catch (e) {
-        throw new UsageError(
-          `cannot write ${opts.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        );
-      }
-      process.stdout.write(`wrote ${trace.traceEvents.length} trace events to ${opts.output}\n`);
-    });
+    .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
+    .option('--max-work <n>', MAX_WORK_HELP)
+    .action(
+      (
+        file: string,
+        opts: {
+          output: string;
+          design?: string;
+          seed?: string;
+          set: string[];
+          maxFileSize?: string;
+          maxWork?: string;
+        },
+      ) => {
+        checkOutputFile('-o', opts.output);
+        const designOpt = opts.design === undefined ? undefined : parseDesign('--design', opts.design);
+        const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
+        const { config, seed } = readScenario(file, opts.set, inputLimits(opts));
+        const design = designOpt ?? config.design;
+        const r = simulate({ ...config, design }, { seed: seedOpt ?? seed, log: true });
+        const trace = chromeTrace(r);
+        try {
+          writeFileSync(opts.output, `${JSON.stringify(trace)}\n`);
+        } catch (e) {
+          throw new UsageError(
+            `cannot write ${opts.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          );
+        }
+        process.stdout.write(`wrote ${trace.traceEvents.length} trace events to ${opts.output}\n`);
+      },
+    );
   program
     .command('sweep <sweep>')
     .description(
@@ -484,17 +525,27 @@ export async function main(argv: string[]): Promise<number> {
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--no-resume', 'run and store every point again, even those the store already has')
     .option('--json', 'print the results as JSON')
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
+    .option('--max-work <n>', `${MAX_WORK_HELP}, per point`)
     .action(
       async (
         file: string,
-        opts: { jobs?: string; shard?: string; db?: string; resume?: boolean; json?: boolean },
+        opts: {
+          jobs?: string;
+          shard?: string;
+          db?: string;
+          resume?: boolean;
+          json?: boolean;
+          maxFileSize?: string;
+          maxWork?: string;
+        },
       ) => {
         const jobs = opts.jobs === undefined ? undefined : parseJobs(opts.jobs);
         const shard = opts.shard === undefined ? undefined : parseShardOption(opts.shard);
-        const r = await loadSweepFile(file);
+        const r = await loadSweepFile(file, inputLimits(opts));
         if (!r.ok) throw new UsageError(r.errors.map(formatSweepError).join('\n'));
         const points = shard ? shardPoints(r.points, shard) : r.points;
-        const scenarioText = readFileSync(r.scenarioFile, 'utf8');
+        const scenarioText = r.scenarioText;
         const name = scenarioName(scenarioText, r.scenarioFile);
         const startedAt = new Date().toISOString();
         const dbPath = opts.db ?? DEFAULT_DB_PATH;
@@ -654,6 +705,7 @@ export async function main(argv: string[]): Promise<number> {
       '--expect',
       "exit 0 when the verdict is the file's `expect:` (a counterexample included), 1 otherwise",
     )
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
     .action(async (file: string, opts: Parameters<typeof exploreCommand>[1]) => {
       // A store that will be refused is refused before the exploration, not after it.
       if (opts.store !== false && opts.replay === undefined) {

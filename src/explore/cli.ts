@@ -3,13 +3,14 @@
  * counterexample found as a timeline with the schedule string that replays it. Exit 0 when no
  * invariant failed within the bounds, 1 with a counterexample, 2 on bad input.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Table from 'cli-table3';
 import { parseCount, parseSeed } from '../cli/options.js';
 import { checkOutputFile } from '../cli/output-paths.js';
 import { formatScenarioError } from '../scenario/load.js';
+import { parseMaxFileSize, readInputFile } from '../scenario/read.js';
 import { ResultsStore } from '../store/store.js';
 import { explore, type RaceModel, replaySchedule, ScheduleError } from './explorer.js';
 import { problemModel } from './problems.js';
@@ -33,6 +34,8 @@ export interface ExploreCliOptions {
   store?: boolean;
   /** Exit 0 when the verdict is the one the file's `expect:` names, 1 when not. */
   expect?: boolean;
+  /** The largest race file read (a size, default 1MiB). */
+  maxFileSize?: string;
 }
 
 /** A count option (strict: see src/cli/options.ts), undefined when not given. */
@@ -96,14 +99,11 @@ export async function exploreCommand(
   opts: ExploreCliOptions,
   version: string,
 ): Promise<number> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ExploreInputError(
-      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
+  const maxBytes = parseMaxFileSize(opts.maxFileSize);
+  if (!maxBytes.ok) throw new ExploreInputError(maxBytes.message);
+  const read = readInputFile(file, maxBytes.bytes);
+  if (!read.ok) throw new ExploreInputError(read.message);
+  const text = read.text;
   const loaded = loadRaceFile(text, file);
   if (!loaded.ok) throw new ExploreInputError(loaded.errors.map(formatScenarioError).join('\n'));
   const race = loaded.race;

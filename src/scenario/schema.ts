@@ -58,6 +58,8 @@ interface SizeOptions {
   maxText?: string;
   /** Must be a multiple of this. */
   multipleOf?: number;
+  /** Why, in a message: "the page size". */
+  multipleOfWhy?: string;
   /** Must be a power of two. */
   powerOfTwo?: boolean;
   description: string;
@@ -70,7 +72,12 @@ function size(o: SizeOptions) {
   return z
     .union(
       [
-        z.number().meta({ type: 'integer', minimum: min, maximum: max }),
+        z.number().meta({
+          type: 'integer',
+          minimum: min,
+          maximum: max,
+          ...(o.multipleOf === undefined ? {} : { multipleOf: o.multipleOf }),
+        }),
         z.string().meta({ pattern: SIZE_PATTERN }),
       ],
       {
@@ -92,7 +99,7 @@ function size(o: SizeOptions) {
       else if (bytes > max) problem = `a size ${o.maxText ?? `of at most ${formatSize(max)}`}`;
       else if (o.powerOfTwo && !Number.isInteger(Math.log2(bytes))) problem = 'a power of two';
       else if (o.multipleOf !== undefined && bytes % o.multipleOf !== 0)
-        problem = `a multiple of ${formatSize(o.multipleOf)}`;
+        problem = `a multiple of ${formatSize(o.multipleOf)}${o.multipleOfWhy === undefined ? '' : ` (${o.multipleOfWhy})`}`;
       if (problem !== undefined) {
         ctx.issues.push({
           code: 'custom',
@@ -234,9 +241,11 @@ const gpu = z.strictObject({
   name: nameOf('GPU name (unique among devices).'),
   vram: size({ min: 2 * MiB, max: TiB, description: 'VRAM (device-private memory).' }),
   bar: size({
-    min: PAGE,
+    min: 2 * MiB,
     max: TiB,
-    description: 'BAR exposing VRAM to PCI peers (default all of VRAM: a resizable BAR).',
+    multipleOf: 2 * MiB,
+    multipleOfWhy: 'the BAR maps VRAM in 2MiB chunks',
+    description: 'BAR exposing VRAM to PCI peers, a multiple of 2MiB (default all of VRAM: a resizable BAR).',
   }).optional(),
   link: z
     .discriminatedUnion('kind', [pcieLink, c2cLink])
@@ -307,7 +316,12 @@ const devices = z
 
 const buffer = z.strictObject({
   name: nameOf('Buffer name (unique among buffers).'),
-  size: size({ max: 64 * TiB, description: 'Buffer size (anonymous private memory).' }),
+  size: size({
+    max: 64 * TiB,
+    multipleOf: PAGE,
+    multipleOfWhy: 'the page size',
+    description: 'Buffer size (anonymous private memory), a multiple of 4KiB (the page size).',
+  }),
   hugepage: z.boolean().meta({ description: 'madvise(MADV_HUGEPAGE) on the buffer.' }).optional(),
   place: nameOf(
     "Where the pages are at time 0, placed before the clock starts and not charged: 'ram' (written by " +
@@ -534,7 +548,7 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
   const missing = (kind: string, value: string, candidates: string[]) =>
     candidates.length === 0
       ? `no ${kind} named '${value}' (there are none)`
-      : `no ${kind} named '${value}'${didYouMeanSuffix(value, candidates) || ` (${kind}s: ${oneOf(candidates)})`}`;
+      : `no ${kind} named '${value}'${didYouMeanSuffix(value, candidates) || ` (${kind.endsWith('s') ? `${kind}es` : `${kind}s`}: ${oneOf(candidates)})`}`;
 
   (s.devices?.gpuLinks ?? []).forEach((l, i) => {
     for (const end of ['a', 'b'] as const) {
@@ -589,6 +603,22 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
         devices.has(w.dmirror)
           ? `'${w.dmirror}' is not a dmirror device (${devices.get(w.dmirror)})`
           : missing('dmirror device', w.dmirror, dmirrorNames),
+      );
+    }
+    // What a workload covers must fit in its buffer (simulate() would clamp it silently).
+    const size = buffers.has(w.buffer) ? s.buffers[buffers.get(w.buffer)!]!.size : undefined;
+    if (size !== undefined && w.bytes !== undefined && w.bytes > size) {
+      issue(
+        ctx,
+        at('bytes'),
+        `expected at most the size of buffer '${w.buffer}' (${formatSize(size)}), found ${formatSize(w.bytes)}`,
+      );
+    }
+    if (size !== undefined && w.kind === 'rdma' && w.messageSize > size) {
+      issue(
+        ctx,
+        at('messageSize'),
+        `expected a message size of at most the size of buffer '${w.buffer}' (${formatSize(size)}), found ${formatSize(w.messageSize)}`,
       );
     }
     if (w.kind === 'rdma' && !nicNames.includes(w.nic)) {

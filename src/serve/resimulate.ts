@@ -8,7 +8,7 @@ import { formatScenarioError, loadScenario } from '../scenario/index.js';
 import { type CompareRow, compareRow, storedMetricsRow } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
 import type { StoredRun } from '../store/store.js';
-import { applySets, OverrideError, recordedSets } from '../sweep/overrides.js';
+import { recordedSets } from '../sweep/overrides.js';
 import { pointSets } from '../sweep/run.js';
 
 /** A stored run this hmmlab cannot simulate again (its scenario no longer loads, an unknown design). */
@@ -28,19 +28,14 @@ export function storedConfig(
   label: string,
   extraSets: readonly string[] = [],
 ): { config: SimConfig; name: string } {
-  const r = loadScenario(text, label);
-  if (!r.ok) throw new ResimulateError(r.errors.map(formatScenarioError).join('\n'));
   const recorded = recordedSets(text);
-  try {
-    return {
-      config: applySets(r.config, recorded.length > 0 ? recorded : extraSets),
-      name: r.scenario.name ?? label,
-    };
-  } catch (e) {
-    if (e instanceof OverrideError) throw new ResimulateError(`${label}: recorded ${e.message}`);
-    if (e instanceof SimConfigError) throw new ResimulateError(`${label}: ${e.message}`);
-    throw e;
-  }
+  // The overrides go through the scenario schema with the text; no work limit: the run ran.
+  const r = loadScenario(text, label, {
+    sets: recorded.length > 0 ? recorded : [...extraSets],
+    maxWork: Number.POSITIVE_INFINITY,
+  });
+  if (!r.ok) throw new ResimulateError(r.errors.map(formatScenarioError).join('\n'));
+  return { config: r.config, name: r.scenario.name ?? label };
 }
 
 /**
