@@ -10,6 +10,13 @@ import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../con
 import { HMM_TESTS } from '../conformance/hmm-tests.js';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { ExploreInputError, exploreCommand } from '../explore/cli.js';
+import {
+  applyRecordedProfile,
+  formatProfileError,
+  type ProfileChoice,
+  resolveConfigProfile,
+  withRecordedProfile,
+} from '../profile/index.js';
 import { writeReport } from '../report/html.js';
 import { chromeTrace } from '../report/trace.js';
 import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
@@ -19,7 +26,6 @@ import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim
 import { mergeStores } from '../store/merge.js';
 import { DEFAULT_DB_PATH, ResultsStore, type StoredRun, StoreError } from '../store/store.js';
 import {
-  formatSweepError,
   loadSweepFile,
   parseShard,
   progressReporter,
@@ -78,22 +84,46 @@ function applySetsOrUsage(config: SimConfig, sets: readonly string[]): SimConfig
   }
 }
 
-/** Validates scenario text; throws UsageError with file:line:col messages. */
+/** The scenario's config with its profile read (a file, or --profile); UsageError if bad. */
+function withProfile(
+  config: SimConfig,
+  file: string,
+  text: string,
+  profile: string | undefined,
+): { config: SimConfig; choice: ProfileChoice | undefined } {
+  const r = resolveConfigProfile(config, file, profile, text);
+  if (!r.ok) throw new UsageError(r.errors.map(formatProfileError).join('\n'));
+  return r;
+}
+
+/**
+ * Validates scenario text, reads its profile (--profile, or a profile file it names) and applies
+ * --set overrides; throws UsageError with file:line:col messages. The text returned records the
+ * profile and the overrides, so the stored run can be simulated again exactly.
+ */
 function scenarioOf(
   text: string,
   file: string,
   sets: readonly string[],
+  profile?: string,
 ): { config: SimConfig; seed: number; text: string; name: string } {
   const r = loadScenario(text, file);
   if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
-  const config = applySetsOrUsage(r.config, sets);
-  return { config, seed: r.seed, text: withRecordedSets(text, sets), name: r.scenario.name ?? file };
+  const p = withProfile(r.config, file, text, profile);
+  const config = applySetsOrUsage(p.config, sets);
+  return {
+    config,
+    seed: r.seed,
+    text: withRecordedSets(withRecordedProfile(text, p.choice), sets),
+    name: r.scenario.name ?? file,
+  };
 }
 
-/** Reads and validates a scenario file and applies --set overrides. */
+/** Reads and validates a scenario file, reads its profile and applies --set overrides. */
 function readScenario(
   file: string,
   sets: readonly string[] = [],
+  profile?: string,
 ): { config: SimConfig; seed: number; text: string; name: string } {
   let text: string;
   try {
@@ -101,15 +131,23 @@ function readScenario(
   } catch (e) {
     throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return scenarioOf(text, file, sets);
+  return scenarioOf(text, file, sets, profile);
 }
 
-/** The config of a stored run's scenario text, with the --set lines it recorded. */
+/** The config of a stored run's scenario text, with the profile and --set lines it recorded. */
 function storedScenario(text: string, id: number): { config: SimConfig; name: string } {
   const r = loadScenario(text, `run ${id}`);
   if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
-  return { config: applySetsOrUsage(r.config, recordedSets(text)), name: r.scenario.name ?? `run ${id}` };
+  const p = applyRecordedProfile(r.config, text, `run ${id}`);
+  if (!p.ok) throw new UsageError(p.errors.map(formatProfileError).join('\n'));
+  return { config: applySetsOrUsage(p.config, recordedSets(text)), name: r.scenario.name ?? `run ${id}` };
 }
+
+type TraceOptions = { output: string; design?: string; seed?: string; profile?: string; set: string[] };
+type SweepOptions = { jobs?: string; shard?: string; profile?: string; db?: string; json?: boolean };
+
+const PROFILE_HELP =
+  "cost profile: a built-in name or a profile file (a path, relative to the working directory); default: the scenario's";
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
@@ -230,6 +268,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('simulate a scenario file and print its metrics')
     .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
+    .option('--profile <name|file>', PROFILE_HELP)
     .option(
       '--set <key=value>',
       'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
@@ -242,9 +281,17 @@ export async function main(argv: string[]): Promise<number> {
     .action(
       (
         file: string,
-        opts: { design?: string; seed?: string; set: string[]; json?: boolean; db?: string; store?: boolean },
+        opts: {
+          design?: string;
+          seed?: string;
+          profile?: string;
+          set: string[];
+          json?: boolean;
+          db?: string;
+          store?: boolean;
+        },
       ) => {
-        const { config, seed, text, name } = readScenario(file, opts.set);
+        const { config, seed, text, name } = readScenario(file, opts.set, opts.profile);
         const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
         const s = parseSeed(opts.seed, seed);
         const startedAt = new Date().toISOString();
@@ -272,6 +319,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--runs <ids>', 'compare stored runs by id (comma-separated) instead of simulating')
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
+    .option('--profile <name|file>', PROFILE_HELP)
     .option(
       '--set <key=value>',
       'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
@@ -287,6 +335,7 @@ export async function main(argv: string[]): Promise<number> {
         opts: {
           designs?: string;
           seed?: string;
+          profile?: string;
           set: string[];
           json?: boolean;
           db?: string;
@@ -305,7 +354,7 @@ export async function main(argv: string[]): Promise<number> {
           return;
         }
         if (file === undefined) throw new UsageError('compare needs a scenario file or --runs');
-        const { config, seed, text, name } = readScenario(file, opts.set);
+        const { config, seed, text, name } = readScenario(file, opts.set, opts.profile);
         const s = parseSeed(opts.seed, seed);
         const startedAt = new Date().toISOString();
         const rows = compare(config, parseDesigns(opts.designs), s);
@@ -333,6 +382,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
+    .option('--profile <name|file>', PROFILE_HELP)
     .option(
       '--set <key=value>',
       'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
@@ -349,6 +399,7 @@ export async function main(argv: string[]): Promise<number> {
         opts: {
           designs?: string;
           seed?: string;
+          profile?: string;
           set: string[];
           output: string;
           png?: boolean;
@@ -362,8 +413,15 @@ export async function main(argv: string[]): Promise<number> {
         if (/^\d+(,\d+)*$/.test(file) && !existsSync(file)) {
           // Stored runs: simulate each again from its scenario text, design and seed (runs are
           // deterministic), since a report needs the event log that the store does not keep.
-          if (opts.designs !== undefined || opts.seed !== undefined || opts.set.length > 0) {
-            throw new UsageError('--designs, --seed and --set apply to a scenario file, not to stored runs');
+          if (
+            opts.designs !== undefined ||
+            opts.seed !== undefined ||
+            opts.profile !== undefined ||
+            opts.set.length > 0
+          ) {
+            throw new UsageError(
+              '--designs, --seed, --profile and --set apply to a scenario file, not to stored runs',
+            );
           }
           const ids = file.split(',').map(Number);
           const runs = storedRuns(ids, opts.db);
@@ -393,7 +451,7 @@ export async function main(argv: string[]): Promise<number> {
             return { design, result };
           });
         } else {
-          const sc = readScenario(file, opts.set);
+          const sc = readScenario(file, opts.set, opts.profile);
           name = sc.name;
           text = sc.text;
           const s = parseSeed(opts.seed, sc.seed);
@@ -437,14 +495,15 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('-o, --output <file>', 'where to write the trace')
     .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
+    .option('--profile <name|file>', PROFILE_HELP)
     .option(
       '--set <key=value>',
       'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
       collect,
       [],
     )
-    .action((file: string, opts: { output: string; design?: string; seed?: string; set: string[] }) => {
-      const { config, seed } = readScenario(file, opts.set);
+    .action((file: string, opts: TraceOptions) => {
+      const { config, seed } = readScenario(file, opts.set, opts.profile);
       const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
       const r = simulate({ ...config, design }, { seed: parseSeed(opts.seed, seed), log: true });
       const trace = chromeTrace(r);
@@ -462,18 +521,19 @@ export async function main(argv: string[]): Promise<number> {
     .description('run a grid or list of scenario variants on worker threads and store every run')
     .option('--jobs <n>', 'worker threads (default: the CPUs)')
     .option('--shard <i/n>', 'run only shard i of n (the points whose index is i-1 modulo n), e.g. 2/4')
+    .option('--profile <name|file>', PROFILE_HELP)
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--json', 'print the results as JSON')
-    .action(async (file: string, opts: { jobs?: string; shard?: string; db?: string; json?: boolean }) => {
+    .action(async (file: string, opts: SweepOptions) => {
       const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
       if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 256)) {
         throw new UsageError(`--jobs must be an integer from 1 to 256, not '${opts.jobs}'`);
       }
       const shard = opts.shard === undefined ? undefined : parseShardOption(opts.shard);
-      const r = await loadSweepFile(file);
-      if (!r.ok) throw new UsageError(r.errors.map(formatSweepError).join('\n'));
+      const r = await loadSweepFile(file, { profile: opts.profile });
+      if (!r.ok) throw new UsageError(r.errors.map(formatProfileError).join('\n'));
       const points = shard ? shardPoints(r.points, shard) : r.points;
-      const scenarioText = readFileSync(r.scenarioFile, 'utf8');
+      const scenarioText = withRecordedProfile(readFileSync(r.scenarioFile, 'utf8'), r.profile);
       const name = scenarioName(scenarioText, r.scenarioFile);
       const startedAt = new Date().toISOString();
       const bar = progressReporter(points.length);

@@ -193,13 +193,16 @@ const VERSIONS: Record<number, (data: unknown) => z.ZodSafeParseResult<Scenario>
 
 /**
  * Parses YAML (or JSON) `text` and validates it with the parser of its `version`, giving
- * errors with file:line:col and the document path. Shared by scenario files and race files.
+ * errors with file:line:col and the document path. Shared by scenario files, race files and
+ * cost profile files; `what` names the expected document and `format` the versioned format in
+ * messages.
  */
 export function loadVersioned<T>(
   text: string,
   file: string,
   versions: Record<number, (data: unknown) => z.ZodSafeParseResult<T>>,
   what = 'a scenario',
+  format = 'scenario',
 ): { ok: true; data: T } | { ok: false; errors: ScenarioError[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
@@ -260,7 +263,7 @@ export function loadVersioned<T>(
   }
 
   const version = (data as Record<string, unknown>).version;
-  const reads = `this hmmlab reads scenario version ${SCENARIO_VERSIONS.join(', ')}`;
+  const reads = `this hmmlab reads ${format} version ${format === 'scenario' ? SCENARIO_VERSIONS.join(', ') : Object.keys(versions).join(', ')}`;
   if (version === undefined) {
     return {
       ok: false,

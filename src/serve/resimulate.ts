@@ -4,6 +4,7 @@
  * deterministic). Results are kept in a small in-memory cache keyed by what determines them.
  */
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
+import { applyRecordedProfile, formatProfileError } from '../profile/index.js';
 import { formatScenarioError, loadScenario } from '../scenario/index.js';
 import { type CompareRow, compareRow, storedMetricsRow } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
@@ -18,12 +19,14 @@ export class ResimulateError extends Error {
   }
 }
 
-/** The configuration of a stored scenario text, with the --set overrides it recorded. */
+/** The configuration of a stored scenario text, with the profile and --set overrides it recorded. */
 export function storedConfig(text: string, label: string): { config: SimConfig; name: string } {
   const r = loadScenario(text, label);
   if (!r.ok) throw new ResimulateError(r.errors.map(formatScenarioError).join('\n'));
+  const p = applyRecordedProfile(r.config, text, label);
+  if (!p.ok) throw new ResimulateError(p.errors.map(formatProfileError).join('\n'));
   try {
-    return { config: applySets(r.config, recordedSets(text)), name: r.scenario.name ?? label };
+    return { config: applySets(p.config, recordedSets(text)), name: r.scenario.name ?? label };
   } catch (e) {
     if (e instanceof OverrideError) throw new ResimulateError(`${label}: recorded ${e.message}`);
     if (e instanceof SimConfigError) throw new ResimulateError(`${label}: ${e.message}`);

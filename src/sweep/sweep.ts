@@ -22,6 +22,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
+import { type ProfileChoice, resolveConfigProfile } from '../profile/index.js';
 import {
   DEFAULT_SEED,
   formatScenarioError,
@@ -460,15 +461,23 @@ export function parseSweep(text: string, file: string): SweepParseResult {
 
 /** A sweep file loaded with its scenario and expanded. */
 export type SweepLoadResult =
-  | { ok: true; sweep: Sweep; scenarioFile: string; points: SweepPoint[] }
+  | {
+      ok: true;
+      sweep: Sweep;
+      scenarioFile: string;
+      points: SweepPoint[];
+      /** The profile read from a file or named by `opts.profile`, to record with stored runs. */
+      profile: ProfileChoice | undefined;
+    }
   | { ok: false; errors: ScenarioError[] };
 
 /**
- * Reads the sweep file `file`, the scenario it names (relative to it), and expands it. Errors
- * (the sweep's, the scenario's, or a point's) come back as data; print them with
- * formatScenarioError. Never throws for bad input.
+ * Reads the sweep file `file`, the scenario it names (relative to it) and its cost profile
+ * (`opts.profile`, a `--profile` value; or a profile file the scenario names), and expands it.
+ * Errors (the sweep's, the scenario's, the profile's, or a point's) come back as data; print
+ * them with formatProfileError. Never throws for bad input.
  */
-export async function loadSweepFile(file: string): Promise<SweepLoadResult> {
+export async function loadSweepFile(file: string, opts: { profile?: string } = {}): Promise<SweepLoadResult> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -492,9 +501,12 @@ export async function loadSweepFile(file: string): Promise<SweepLoadResult> {
   }
   const scenario = loadScenario(scenarioText, scenarioFile);
   if (!scenario.ok) return scenario;
+  // The profile: `opts.profile` (--profile), or a profile file the scenario names.
+  const prof = resolveConfigProfile(scenario.config, scenarioFile, opts.profile, scenarioText);
+  if (!prof.ok) return prof;
   try {
-    const points = expandSweep(parsed.sweep, scenario.config, scenario.seed);
-    return { ok: true, sweep: parsed.sweep, scenarioFile, points };
+    const points = expandSweep(parsed.sweep, prof.config, scenario.seed);
+    return { ok: true, sweep: parsed.sweep, scenarioFile, points, profile: prof.choice };
   } catch (e) {
     if (!(e instanceof SweepExpandError)) throw e;
     return { ok: false, errors: [parsed.errorAt(e.path, e.message, e.at)] };
