@@ -10,6 +10,12 @@ import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../con
 import { HMM_TESTS } from '../conformance/hmm-tests.js';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { ExploreInputError, exploreCommand } from '../explore/cli.js';
+import {
+  formatProfileError,
+  type ProfileChoice,
+  resolveConfigProfile,
+  withRecordedProfile,
+} from '../profile/index.js';
 import { writeReport } from '../report/html.js';
 import { chromeTrace } from '../report/trace.js';
 import {
@@ -28,7 +34,7 @@ import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim
 import { checkStoreFile } from '../store/file-check.js';
 import { mergeStores } from '../store/merge.js';
 import { DEFAULT_DB_PATH, ResultsStore, SCHEMA_VERSION, type StoredRun, StoreError } from '../store/store.js';
-import { formatSweepError, loadSweepFile, progressReporter, shardPoints } from '../sweep/index.js';
+import { loadSweepFile, progressReporter, shardPoints } from '../sweep/index.js';
 import { recordedSets, withRecordedSets } from '../sweep/overrides.js';
 import { storeSweep } from '../sweep/run.js';
 import {
@@ -105,19 +111,37 @@ function inputLimits(opts: { maxFileSize?: string; maxWork?: string }): InputLim
   return { maxFileBytes: size.bytes, maxWork };
 }
 
-/** Validates scenario text with --set overrides applied to it; throws UsageError with the errors. */
+/** The scenario's config with its profile read (a file, or --profile); UsageError if bad. */
+function withProfile(
+  config: SimConfig,
+  file: string,
+  text: string,
+  profile: string | undefined,
+): { config: SimConfig; choice: ProfileChoice | undefined } {
+  const r = resolveConfigProfile(config, file, profile, text);
+  if (!r.ok) throw new UsageError(r.errors.map(formatProfileError).join('\n'));
+  return r;
+}
+
+/**
+ * Validates scenario text with --set overrides applied to it, and reads its profile (--profile,
+ * or a profile file it names); throws UsageError with the errors. The text returned records the
+ * profile and the overrides, so the stored run can be simulated again exactly.
+ */
 function scenarioOf(
   text: string,
   file: string,
   sets: readonly string[],
   maxWork: number = DEFAULT_MAX_WORK,
+  profile?: string,
 ): { config: SimConfig; seed: number; text: string; name: string } {
   const r = loadScenario(text, file, { sets, maxWork });
   if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
+  const p = withProfile(r.config, file, text, profile);
   return {
-    config: r.config,
+    config: p.config,
     seed: r.seed,
-    text: withRecordedSets(text, sets),
+    text: withRecordedSets(withRecordedProfile(text, p.choice), sets),
     name: r.scenario.name ?? file,
   };
 }
@@ -127,10 +151,11 @@ function readScenario(
   file: string,
   sets: readonly string[] = [],
   limits: InputLimits = { maxFileBytes: DEFAULT_MAX_FILE_BYTES, maxWork: DEFAULT_MAX_WORK },
+  profile?: string,
 ): { config: SimConfig; seed: number; text: string; name: string } {
   const read = readInputFile(file, limits.maxFileBytes);
   if (!read.ok) throw new UsageError(read.message);
-  return scenarioOf(read.text, file, sets, limits.maxWork);
+  return scenarioOf(read.text, file, sets, limits.maxWork, profile);
 }
 
 /** The config a stored run was simulated with: its scenario text and the overrides it recorded. */
@@ -144,6 +169,9 @@ function storedScenario(run: StoredRun): { config: SimConfig; name: string; sets
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
+
+const PROFILE_HELP =
+  "cost profile: a built-in name or a profile file (a path, relative to the working directory); default: the scenario's";
 
 const SET_HELP =
   'override a scenario value by its path in the file, e.g. devices.gpus.gpu0.faultBatchSize=64, platform.cpuCores=4, buffers.buf.size=2GiB (or a SimConfig path, gpus.gpu0.vramBytes=...); checked like the file (repeatable)';
@@ -260,6 +288,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
     .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--profile <name|file>', PROFILE_HELP)
     .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
     .option('--max-work <n>', MAX_WORK_HELP)
     .option('--json', 'print the result as JSON')
@@ -272,6 +301,7 @@ export async function main(argv: string[]): Promise<number> {
           design?: string;
           seed?: string;
           set: string[];
+          profile?: string;
           maxFileSize?: string;
           maxWork?: string;
           json?: boolean;
@@ -281,7 +311,7 @@ export async function main(argv: string[]): Promise<number> {
       ) => {
         const designOpt = opts.design === undefined ? undefined : parseDesign('--design', opts.design);
         const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
-        const { config, seed, text, name } = readScenario(file, opts.set, inputLimits(opts));
+        const { config, seed, text, name } = readScenario(file, opts.set, inputLimits(opts), opts.profile);
         const design = designOpt ?? config.design;
         const s = seedOpt ?? seed;
         const startedAt = new Date().toISOString();
@@ -311,6 +341,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
     .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--profile <name|file>', PROFILE_HELP)
     .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
     .option('--max-work <n>', MAX_WORK_HELP)
     .option('--json', 'print the rows as JSON (stable keys, see docs/designs.md)')
@@ -323,6 +354,7 @@ export async function main(argv: string[]): Promise<number> {
           designs?: string;
           seed?: string;
           set: string[];
+          profile?: string;
           maxFileSize?: string;
           maxWork?: string;
           json?: boolean;
@@ -341,7 +373,7 @@ export async function main(argv: string[]): Promise<number> {
         if (file === undefined) throw new UsageError('compare needs a scenario file or --runs');
         const designs = designsOption(opts.designs);
         const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
-        const { config, seed, text, name } = readScenario(file, opts.set, inputLimits(opts));
+        const { config, seed, text, name } = readScenario(file, opts.set, inputLimits(opts), opts.profile);
         const s = seedOpt ?? seed;
         const startedAt = new Date().toISOString();
         const rows = withStore(opts, (store) => {
@@ -371,6 +403,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
     .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--profile <name|file>', PROFILE_HELP)
     .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
     .option('--max-work <n>', MAX_WORK_HELP)
     .option('-o, --output <dir>', 'report folder', 'hmmlab-report')
@@ -384,6 +417,7 @@ export async function main(argv: string[]): Promise<number> {
           designs?: string;
           seed?: string;
           set: string[];
+          profile?: string;
           maxFileSize?: string;
           maxWork?: string;
           output: string;
@@ -399,8 +433,15 @@ export async function main(argv: string[]): Promise<number> {
         if (looksLikeRunIds(file) && !existsSync(file)) {
           // Stored runs: simulate each again from its scenario text, design and seed (runs are
           // deterministic), since a report needs the event log that the store does not keep.
-          if (opts.designs !== undefined || opts.seed !== undefined || opts.set.length > 0) {
-            throw new UsageError('--designs, --seed and --set apply to a scenario file, not to stored runs');
+          if (
+            opts.designs !== undefined ||
+            opts.seed !== undefined ||
+            opts.profile !== undefined ||
+            opts.set.length > 0
+          ) {
+            throw new UsageError(
+              '--designs, --seed, --profile and --set apply to a scenario file, not to stored runs',
+            );
           }
           const ids = parseRunIds('report <run ids>', file);
           const runs = storedRuns(ids, opts.db);
@@ -438,7 +479,7 @@ export async function main(argv: string[]): Promise<number> {
         } else {
           const designs = designsOption(opts.designs);
           const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
-          const sc = readScenario(file, opts.set, inputLimits(opts));
+          const sc = readScenario(file, opts.set, inputLimits(opts), opts.profile);
           name = sc.name;
           text = sc.text;
           const s = seedOpt ?? sc.seed;
@@ -484,6 +525,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
     .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--profile <name|file>', PROFILE_HELP)
     .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
     .option('--max-work <n>', MAX_WORK_HELP)
     .action(
@@ -494,6 +536,7 @@ export async function main(argv: string[]): Promise<number> {
           design?: string;
           seed?: string;
           set: string[];
+          profile?: string;
           maxFileSize?: string;
           maxWork?: string;
         },
@@ -501,7 +544,7 @@ export async function main(argv: string[]): Promise<number> {
         checkOutputFile('-o', opts.output);
         const designOpt = opts.design === undefined ? undefined : parseDesign('--design', opts.design);
         const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
-        const { config, seed } = readScenario(file, opts.set, inputLimits(opts));
+        const { config, seed } = readScenario(file, opts.set, inputLimits(opts), opts.profile);
         const design = designOpt ?? config.design;
         const r = simulate({ ...config, design }, { seed: seedOpt ?? seed, log: true });
         const trace = chromeTrace(r);
@@ -524,6 +567,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--shard <i/n>', 'run only shard i of n (the points whose index is i-1 modulo n), e.g. 2/4')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--no-resume', 'run and store every point again, even those the store already has')
+    .option('--profile <name|file>', PROFILE_HELP)
     .option('--json', 'print the results as JSON')
     .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
     .option('--max-work <n>', `${MAX_WORK_HELP}, per point`)
@@ -535,6 +579,7 @@ export async function main(argv: string[]): Promise<number> {
           shard?: string;
           db?: string;
           resume?: boolean;
+          profile?: string;
           json?: boolean;
           maxFileSize?: string;
           maxWork?: string;
@@ -542,10 +587,10 @@ export async function main(argv: string[]): Promise<number> {
       ) => {
         const jobs = opts.jobs === undefined ? undefined : parseJobs(opts.jobs);
         const shard = opts.shard === undefined ? undefined : parseShardOption(opts.shard);
-        const r = await loadSweepFile(file, inputLimits(opts));
-        if (!r.ok) throw new UsageError(r.errors.map(formatSweepError).join('\n'));
+        const r = await loadSweepFile(file, { ...inputLimits(opts), profile: opts.profile });
+        if (!r.ok) throw new UsageError(r.errors.map(formatProfileError).join('\n'));
         const points = shard ? shardPoints(r.points, shard) : r.points;
-        const scenarioText = r.scenarioText;
+        const scenarioText = withRecordedProfile(r.scenarioText, r.profile);
         const name = scenarioName(scenarioText, r.scenarioFile);
         const startedAt = new Date().toISOString();
         const dbPath = opts.db ?? DEFAULT_DB_PATH;

@@ -378,9 +378,10 @@ function validateVersioned<T>(
   data: Record<string, unknown>,
   versions: Record<number, (data: unknown) => z.ZodSafeParseResult<T>>,
   locate: (path: ScenarioPath, message: string, at: 'key' | 'value') => ScenarioError,
+  format = 'scenario',
 ): { ok: true; data: T } | { ok: false; errors: ScenarioError[] } {
   const version = data.version;
-  const reads = `this hmmlab reads scenario version ${SCENARIO_VERSIONS.join(', ')}`;
+  const reads = `this hmmlab reads ${format} version ${format === 'scenario' ? SCENARIO_VERSIONS.join(', ') : Object.keys(versions).join(', ')}`;
   if (version === undefined) {
     return { ok: false, errors: [locate([], `missing required key 'version' (${reads})`, 'value')] };
   }
@@ -405,17 +406,20 @@ function validateVersioned<T>(
 
 /**
  * Parses YAML (or JSON) `text` and validates it with the parser of its `version`, giving
- * errors with file:line:col and the document path. Shared by scenario files and race files.
+ * errors with file:line:col and the document path. Shared by scenario files, race files and
+ * cost profile files; `what` names the expected document and `format` the versioned format in
+ * messages.
  */
 export function loadVersioned<T>(
   text: string,
   file: string,
   versions: Record<number, (data: unknown) => z.ZodSafeParseResult<T>>,
   what = 'a scenario',
+  format = 'scenario',
 ): { ok: true; data: T } | { ok: false; errors: ScenarioError[] } {
   const p = parseYamlText(text, file, what);
   if (!p.ok) return p;
-  return validateVersioned(p.parsed.data, versions, p.parsed.errorAt);
+  return validateVersioned(p.parsed.data, versions, p.parsed.errorAt, format);
 }
 
 const VERSIONS: Record<number, (data: unknown) => z.ZodSafeParseResult<Scenario>> = {

@@ -14,7 +14,14 @@ import { z } from 'zod';
 import { DESIGN_NAMES, type DesignName, type P2pMapType } from '../designs/design.js';
 import { PLACEMENT_POLICIES, type PlacementPolicy } from '../drivers/gpu.js';
 import { PciTopology, TopologySpecError } from '../kernel/p2pdma.js';
-import { COST_PARAMETER_NAMES, type CostProfileName, getProfile, profileNames } from '../sim/costs.js';
+import {
+  COST_PARAMETER_NAMES,
+  costParameterInfo,
+  getProfile,
+  isCostParameterName,
+  isProfileName,
+  profileRefProblem,
+} from '../sim/costs.js';
 import { describeFound, didYouMeanSuffix, oneOf } from './messages.js';
 import {
   DURATION_PATTERN,
@@ -412,8 +419,6 @@ const workload = z
 
 // ---- the scenario -------------------------------------------------------------------------
 
-const PROFILE_NAMES = profileNames() as readonly CostProfileName[];
-
 const scenarioShape = z.strictObject({
   version: z.literal(1).meta({ description: 'Scenario format version.' }),
   name: z.string().max(200).meta({ description: 'Scenario name.' }).optional(),
@@ -425,7 +430,10 @@ const scenarioShape = z.strictObject({
     .max(Number.MAX_SAFE_INTEGER)
     .meta({ description: 'Seed of the simulation (default 1).' })
     .optional(),
-  profile: stringEnum(PROFILE_NAMES, 'Cost profile (docs/costs.md).'),
+  profile: z.string().meta({
+    description:
+      'Cost profile: a built-in name (docs/costs.md) or a profile file (a path ending in .yaml, relative to the scenario file).',
+  }),
   overrides: z
     .record(z.string(), z.number())
     .meta({ description: 'Cost parameter overrides by name (docs/costs.md).' })
@@ -724,11 +732,16 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
     }
   });
 
-  // Cost overrides: known names, values the profile's units allow.
-  const profile = getProfile(s.profile);
+  // The profile: a built-in, or a file the edge reads (src/profile/read.ts), whose values are
+  // checked when it is read and whose links simulate() checks.
+  const profileProblem = profileRefProblem(s.profile);
+  if (profileProblem !== undefined) issue(ctx, ['profile'], profileProblem);
+  const profile = isProfileName(s.profile) ? getProfile(s.profile) : undefined;
+
+  // Cost overrides: known names, values the parameters' units allow.
   for (const [key, value] of Object.entries(s.overrides ?? {})) {
     const path = ['overrides', key];
-    if (!(COST_PARAMETER_NAMES as readonly string[]).includes(key)) {
+    if (!isCostParameterName(key)) {
       issue(
         ctx,
         path,
@@ -737,7 +750,7 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
       );
       continue;
     }
-    const unit = profile.parameters[key as keyof typeof profile.parameters].unit;
+    const unit = costParameterInfo(key).unit;
     if (value < 0) issue(ctx, path, `expected a number >= 0 (${unit}), found ${value}`);
     else if ((unit === 'count' || unit === 'B') && !Number.isInteger(value))
       issue(ctx, path, `expected a whole number (${unit}), found ${value}`);
@@ -747,9 +760,10 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
       issue(ctx, path, `expected an integer >= 1 and <= 65536, found ${value}`);
   }
 
-  // Links the profile does not have.
+  // Links the profile does not have. A profile file is not read here: unless an override says,
+  // its links count as present, and simulate() checks them once the edge has read the file.
   const bw = (k: 'peerLinkBandwidth' | 'cpuSocketInterconnectBandwidth') =>
-    s.overrides?.[k] ?? profile.values[k];
+    s.overrides?.[k] ?? (profile ? profile.values[k] : Number.POSITIVE_INFINITY);
   if ((s.devices?.gpuLinks?.length ?? 0) > 0 && !(bw('peerLinkBandwidth') > 0)) {
     issue(
       ctx,

@@ -4,6 +4,7 @@
  * deterministic). Results are kept in a small in-memory cache keyed by what determines them.
  */
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
+import { applyRecordedProfile, formatProfileError } from '../profile/index.js';
 import { formatScenarioError, loadScenario } from '../scenario/index.js';
 import { type CompareRow, compareRow, storedMetricsRow } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
@@ -20,8 +21,8 @@ export class ResimulateError extends Error {
 }
 
 /**
- * The configuration of a stored scenario text, with the --set overrides it recorded (or, when
- * it recorded none, `extraSets`).
+ * The configuration of a stored scenario text, with the profile and the --set overrides it
+ * recorded (or, when it recorded no overrides, `extraSets`).
  */
 export function storedConfig(
   text: string,
@@ -35,7 +36,9 @@ export function storedConfig(
     maxWork: Number.POSITIVE_INFINITY,
   });
   if (!r.ok) throw new ResimulateError(r.errors.map(formatScenarioError).join('\n'));
-  return { config: r.config, name: r.scenario.name ?? label };
+  const p = applyRecordedProfile(r.config, text, label);
+  if (!p.ok) throw new ResimulateError(p.errors.map(formatProfileError).join('\n'));
+  return { config: p.config, name: r.scenario.name ?? label };
 }
 
 /**

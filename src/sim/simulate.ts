@@ -36,7 +36,7 @@ import {
   HMM_DMIRROR_READ,
   HMM_DMIRROR_WRITE,
 } from '../uapi/test_hmm_uapi.js';
-import { type CostProfile, getProfile, transferTimeNs, withOverrides } from './costs.js';
+import { type CostProfile, getProfile, resolveProfile, transferTimeNs, withOverrides } from './costs.js';
 import { Engine, type Wait } from './engine.js';
 import { Fabric, Link, type TransferResult } from './links.js';
 import { CopyEngine, CpuPool } from './resources.js';
@@ -189,8 +189,11 @@ export interface NicConfig {
 }
 
 export interface SimConfig {
-  /** Cost profile name (see docs/costs.md). */
-  profile: string;
+  /**
+   * Cost profile: a built-in's name (see docs/costs.md), or a CostProfile object (a profile file
+   * read at the edge with src/profile/, or one built in code). simulate() reads no files.
+   */
+  profile: string | CostProfile;
   /** Parameter overrides by name. */
   overrides?: Record<string, number>;
   ramBytes?: number;
@@ -509,7 +512,7 @@ function emptyDevice(): DeviceMetrics {
 export function validateConfig(c: SimConfig): CostProfile {
   let profile: CostProfile;
   try {
-    profile = getProfile(c.profile);
+    profile = resolveProfile(c.profile);
   } catch (e) {
     throw new SimConfigError((e as Error).message);
   }

@@ -23,6 +23,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
+import { type ProfileChoice, resolveConfigProfile } from '../profile/index.js';
 import {
   applyOverrides,
   DEFAULT_SEED,
@@ -32,6 +33,7 @@ import {
   prepareScenario,
   type ScenarioError,
   type ScenarioPath,
+  toSimConfig,
 } from '../scenario/load.js';
 import { describeFound, scenarioErrorMap, UNKNOWN_KEYS, unknownKeyMessage } from '../scenario/messages.js';
 import type { ScenarioOverride } from '../scenario/overrides.js';
@@ -141,6 +143,8 @@ export interface ExpandOptions {
   maxWork?: number;
   /** The most points (default MAX_SWEEP_POINTS). */
   maxPoints?: number;
+  /** A `--profile` value (a built-in name, or a file relative to the working directory). */
+  profile?: string;
 }
 
 export type ExpandResult = { ok: true; points: SweepPoint[] } | { ok: false; errors: ScenarioError[] };
@@ -294,7 +298,15 @@ export function parseSweep(text: string, file: string): SweepParseResult {
 
 /** A sweep file loaded with its scenario and expanded. */
 export type SweepLoadResult =
-  | { ok: true; sweep: Sweep; scenarioFile: string; scenarioText: string; points: SweepPoint[] }
+  | {
+      ok: true;
+      sweep: Sweep;
+      scenarioFile: string;
+      scenarioText: string;
+      points: SweepPoint[];
+      /** The profile read from a file or named by `profile` (--profile), to record with stored runs. */
+      profile: ProfileChoice | undefined;
+    }
   | { ok: false; errors: ScenarioError[] };
 
 /** Limits of loadSweepFile. */
@@ -305,12 +317,15 @@ export interface SweepLoadOptions {
   maxWork?: number;
   /** The most points (default MAX_SWEEP_POINTS). */
   maxPoints?: number;
+  /** A `--profile` value (a built-in name, or a file relative to the working directory). */
+  profile?: string;
 }
 
 /**
- * Reads the sweep file `file`, the scenario it names (relative to it), and expands it. Errors
- * (the sweep's, the scenario's, or a point's) come back as data; print them with
- * formatScenarioError. Never throws for bad input.
+ * Reads the sweep file `file`, the scenario it names (relative to it) and its cost profile
+ * (`opts.profile`, a `--profile` value; or a profile file the scenario names), and expands it.
+ * Errors (the sweep's, the scenario's, the profile's, or a point's) come back as data; print
+ * them with formatProfileError. Never throws for bad input.
  */
 export async function loadSweepFile(file: string, options: SweepLoadOptions = {}): Promise<SweepLoadResult> {
   const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
@@ -336,13 +351,36 @@ export async function loadSweepFile(file: string, options: SweepLoadOptions = {}
   }
   const scenario = prepareScenario(scenarioRead.text, scenarioFile);
   if (!scenario.ok) return scenario;
+  // The profile: `options.profile` (--profile), or a profile file the scenario names; every
+  // point runs with it unless the point sets a profile of its own.
+  const prof = resolveConfigProfile(
+    toSimConfig(scenario.base.scenario),
+    scenarioFile,
+    options.profile,
+    scenarioRead.text,
+  );
+  if (!prof.ok) return prof;
   const r = expandSweep(parsed.sweep, scenario.base, {
     errorAt: parsed.errorAt,
     maxWork: options.maxWork,
     maxPoints: options.maxPoints,
   });
   if (!r.ok) return r;
-  return { ok: true, sweep: parsed.sweep, scenarioFile, scenarioText: scenarioRead.text, points: r.points };
+  const choice = prof.choice;
+  const points =
+    choice === undefined
+      ? r.points
+      : r.points.map((p) =>
+          Object.hasOwn(p.params, 'profile') ? p : { ...p, config: { ...p.config, profile: choice.profile } },
+        );
+  return {
+    ok: true,
+    sweep: parsed.sweep,
+    scenarioFile,
+    scenarioText: scenarioRead.text,
+    points,
+    profile: choice,
+  };
 }
 
 export { formatScenarioError as formatSweepError };
