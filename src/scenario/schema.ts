@@ -20,6 +20,7 @@ import {
   getProfile,
   isCostParameterName,
   isProfileName,
+  profileNames,
   profileRefProblem,
 } from '../sim/costs.js';
 import { describeFound, didYouMeanSuffix, oneOf } from './messages.js';
@@ -430,10 +431,17 @@ const scenarioShape = z.strictObject({
     .max(Number.MAX_SAFE_INTEGER)
     .meta({ description: 'Seed of the simulation (default 1).' })
     .optional(),
-  profile: z.string().meta({
-    description:
-      'Cost profile: a built-in name (docs/costs.md) or a profile file (a path ending in .yaml, relative to the scenario file).',
-  }),
+  profile: z
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? undefined
+          : `expected one of ${profileNames().join(', ')} or a profile file (a path ending in .yaml, like ./my-machine.yaml), found ${describeFound(iss.input)}`,
+    })
+    .meta({
+      description:
+        'Cost profile: a built-in name (docs/costs.md) or a profile file (a path ending in .yaml, relative to the scenario file).',
+    }),
   overrides: z
     .record(z.string(), z.number())
     .meta({ description: 'Cost parameter overrides by name (docs/costs.md).' })

@@ -142,7 +142,7 @@ list:
     expect(
       expandErrors('version: 1\nscenario: s.yaml\nlist:\n  - { seed: 2 }\n  - { profile: 3 }\n'),
     ).toEqual([
-      'sweep.yaml:5:7: list[1].profile: point 1 (profile=3, seed=1): expected one of pcie4-a100, pcie5-h100, gh200-c2c, uvmsmart-gtx1080ti, found 3',
+      'sweep.yaml:5:7: list[1].profile: point 1 (profile=3, seed=1): expected one of pcie4-a100, pcie5-h100, gh200-c2c, uvmsmart-gtx1080ti or a profile file (a path ending in .yaml, like ./my-machine.yaml), found 3',
     ]);
   });
 
