@@ -53,6 +53,7 @@ import {
   type PteTable,
   pteIndex,
 } from './pgtable.js';
+import type { FaultWait } from './wait.js';
 
 /** thp_vma_allowable_order for an anonymous PMD fault at addr. */
 export function thpAllowed(k: Kernel, vma: Vma, addr: number): boolean {
@@ -79,16 +80,32 @@ export function shmemGetPage(k: Kernel, inode: Inode, index: number, create: boo
  * handle_mm_fault: resolves a fault at addr in vma. `flags` are FAULT_FLAG_*. Returns a
  * vm_fault_t: 0 on success, VM_FAULT_RETRY when the fault met a migration entry or a locked
  * page (the caller waits and retries), VM_FAULT_SIGSEGV / SIGBUS / OOM on failure.
+ * `wait`, when given, gets the head of a locked device-private folio the fault would sleep on
+ * before the retry (hmm_range_fault's steps pass it and sleep there; see wait.ts).
  */
-export function handleMmFault(k: Kernel, mm: Mm, vma: Vma, addr: number, flags: number): number {
+export function handleMmFault(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  flags: number,
+  wait: FaultWait | null = null,
+): number {
   // vmf->address is page aligned (__handle_mm_fault masks it with PAGE_MASK).
   addr = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
-  const r = handleMmFaultInner(k, mm, vma, addr, flags);
+  const r = handleMmFaultInner(k, mm, vma, addr, flags, wait);
   k.observer?.onFault?.(mm.id, addr, flags, r);
   return r;
 }
 
-function handleMmFaultInner(k: Kernel, mm: Mm, vma: Vma, addr: number, flags: number): number {
+function handleMmFaultInner(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  flags: number,
+  wait: FaultWait | null,
+): number {
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   if (write && !(vma.flags & VM_WRITE)) return VM_FAULT_SIGSEGV;
   if (!write && !(vma.flags & (VM_READ | VM_WRITE))) return VM_FAULT_SIGSEGV;
@@ -105,17 +122,25 @@ function handleMmFaultInner(k: Kernel, mm: Mm, vma: Vma, addr: number, flags: nu
     const r = doHugePmdWpPage(k, mm, vma, addr);
     if (r !== VM_FAULT_FALLBACK) return r;
   } else if (slot && slot.kind === PMD_DEVICE_PRIVATE) {
-    return doDevicePrivateFault(k, mm, vma, addr, slot.pfn, false, flags);
+    return doDevicePrivateFault(k, mm, vma, addr, slot.pfn, false, flags, wait);
   } else if (slot && slot.kind === PMD_MIGRATION) {
     return VM_FAULT_RETRY;
   }
   slot = mm.pt.slot(addr);
   const t = mm.pt.tableAlloc(addr);
   if (!t) throw new Error('model bug: PTE fault under a huge mapping');
-  return handlePteFault(k, mm, vma, addr, t, flags);
+  return handlePteFault(k, mm, vma, addr, t, flags, wait);
 }
 
-function handlePteFault(k: Kernel, mm: Mm, vma: Vma, addr: number, t: PteTable, flags: number): number {
+function handlePteFault(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  t: PteTable,
+  flags: number,
+  wait: FaultWait | null,
+): number {
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   const i = pteIndex(addr);
   const bits = t.bits[i]!;
@@ -126,7 +151,7 @@ function handlePteFault(k: Kernel, mm: Mm, vma: Vma, addr: number, t: PteTable, 
       if (vma.file) return doFileFault(k, vma, addr, t, write);
       return VM_FAULT_SIGBUS; // a special mapping with no page here
     case PTE_DEVICE_PRIVATE:
-      return doDevicePrivateFault(k, mm, vma, addr, t.pfn[i]!, true, flags);
+      return doDevicePrivateFault(k, mm, vma, addr, t.pfn[i]!, true, flags, wait);
     case PTE_DEVICE_EXCLUSIVE:
       return removeDeviceExclusiveEntry(k, mm, vma, addr);
     case PTE_MIGRATION:
@@ -335,13 +360,14 @@ function doDevicePrivateFault(
   pfn: number,
   pteMapped: boolean,
   flags: number,
+  wait: FaultWait | null,
 ): number {
   const f = k.frames;
   let head = f.head(pfn);
   if (f.hasFlag(head, PG_LOCKED)) {
     // do_swap_page's trylock failed: with the 2026 fix the fault sleeps on the folio lock
     // (softleaf_entry_wait_on_locked) before the caller retries; without it, it returns at once.
-    if (k.fixes.hmmWaitOnLockedFolio) k.waitFolio = head;
+    if (k.fixes.hmmWaitOnLockedFolio && wait) wait.folio = head;
     return VM_FAULT_RETRY;
   }
   if (pteMapped && f.nrPages(head) > 1) {

@@ -4,6 +4,7 @@
  * overlapping an interval runs; a subscription's own sequence is always odd.
  */
 import { MMU_NOTIFIER_RANGE_BLOCKABLE, type MmuNotifierEvent } from './constants.js';
+import { type KernelSteps, NOTIFIER_WAIT } from './wait.js';
 
 export interface MmuNotifierRange {
   /** The mm's id. */
@@ -169,13 +170,13 @@ export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): voi
 }
 
 /**
- * mmu_interval_read_begin as resumable steps: waits (yields 'mmu_interval_read_begin_wait')
+ * mmu_interval_read_begin as resumable steps: waits (yields NOTIFIER_WAIT)
  * while an invalidation that hit this interval is running, then returns the sequence to pass
  * to read_retry.
  */
-export function* mmuIntervalReadBeginSteps(sub: MmuIntervalNotifier): Generator<string, number> {
+export function* mmuIntervalReadBeginSteps(sub: MmuIntervalNotifier): KernelSteps {
   const s = sub.invalidateSeq;
-  while (s === sub.subs.invalidateSeq) yield 'mmu_interval_read_begin_wait';
+  while (s === sub.subs.invalidateSeq) yield NOTIFIER_WAIT;
   return s;
 }
 
