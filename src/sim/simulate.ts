@@ -12,7 +12,14 @@
  */
 import { DESIGN_NAMES, type DesignName, type P2pMapType } from '../designs/design.js';
 import { createDesign } from '../designs/designs.js';
-import type { GpuDevice, GpuMirror, PlacementPolicy, Transfer } from '../drivers/gpu.js';
+import {
+  type BatchResult,
+  type GpuDevice,
+  type GpuMirror,
+  type PlacementPolicy,
+  type Transfer,
+  TransferQueue,
+} from '../drivers/gpu.js';
 import { type OdpMr, RdmaNic } from '../drivers/rdma.js';
 import {
   MADV_HUGEPAGE,
@@ -737,6 +744,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     string,
     {
       dev: GpuDevice;
+      /** The copies the driver made outside its passes' own migrations, until charged. */
+      sink: TransferQueue;
       mirs: Map<string, GpuMirror>;
       h2d: Link;
       d2h: Link;
@@ -746,8 +755,10 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     }
   >();
   for (const g of config.gpus) {
+    const sink = new TransferQueue();
     const dev = machine.addGpu({
       name: g.name,
+      sink,
       owner: design.gpuOwner(g.name, { connectivity, gpuNames }),
       barBytes: g.barBytes,
       placement: g.placement,
@@ -783,7 +794,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     const d2h = new Link(`${linkName}.d2h`, down);
     links.push(h2d, d2h);
     const ce = new CopyEngine(engine, Math.max(1, Math.round(v.copyEngineCount)), `${g.name}-copy`);
-    gpus.set(g.name, { dev, mirs, h2d, d2h, ce, cfg: g, m: emptyDevice() });
+    gpus.set(g.name, { dev, sink, mirs, h2d, d2h, ce, cfg: g, m: emptyDevice() });
   }
 
   // Private GPU links.
@@ -794,6 +805,27 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     peerLinks.set(`${l.a}>${l.b}`, ab);
     peerLinks.set(`${l.b}>${l.a}`, ba);
     links.push(ab, ba);
+  }
+
+  /**
+   * One fault-service pass of g, charged with what g's sink holds: the copies queued since its
+   * last pass first, then the pass's own, then those of the evictions it caused; the migrate
+   * entries queued before the pass are added to it (those of its evictions wait for the next).
+   */
+  function servicePass(
+    g: { dev: GpuDevice; sink: TransferQueue },
+    mir: GpuMirror,
+    addrs: ArrayLike<number>,
+    writes: ArrayLike<number>,
+    n: number,
+    nowNs: number,
+  ): BatchResult {
+    const entries = g.sink.takeEntries();
+    const queued = g.sink.takeTransfers();
+    const r = g.dev.serviceFaults(mir, addrs, writes, n, nowNs);
+    r.migratedEntries += entries;
+    r.transfers = queued.concat(r.transfers, g.sink.takeTransfers());
+    return r;
   }
 
   // Initial placement, before the clock starts: nothing is charged or logged, and the GPUs'
@@ -811,7 +843,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     for (let a = at.addr; a < at.addr + at.bytes; ) {
       let n = 0;
       for (; n < placeBatch.length && a < at.addr + at.bytes; n++, a += PAGE_SIZE) placeBatch[n] = a;
-      g.dev.serviceFaults(g.mirs.get(at.proc)!, placeBatch, placeWrites, n, 0);
+      servicePass(g, g.mirs.get(at.proc)!, placeBatch, placeWrites, n, 0);
     }
   }
   const statsBase = new Map([...gpus].map(([name, g]) => [name, { ...g.dev.stats }]));
@@ -954,9 +986,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     let cpuNs = 0;
     let waitNs = 0;
     for (const g of gpus.values()) {
-      const pend = g.dev.pendingTransfers;
+      const pend = g.sink.takeTransfers();
       if (pend.length === 0) continue;
-      g.dev.pendingTransfers = [];
       cpuNs +=
         v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (pend.reduce((s, t) => s + t.bytes, 0) / PAGE_SIZE);
       for (const t of pend) {
@@ -1101,7 +1132,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         const bt0 = engine.now;
         const inv0 = g.dev.stats.invalidations;
         const tlb0 = g.dev.stats.tlbInvalidations;
-        const r = g.dev.serviceFaults(
+        const r = servicePass(
+          g,
           mir,
           addrs.subarray(off, off + nb),
           writes.subarray(off, off + nb),
@@ -1291,11 +1323,9 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     // Device-private pages the fault pulled back to RAM (migrate_to_ram).
     const copies: ReturnType<typeof engine.spawn>[] = [];
     for (const g of gpuList) {
-      const pend = g.dev.pendingTransfers;
+      const pend = g.sink.takeTransfers();
       if (pend.length === 0) continue;
-      g.dev.pendingTransfers = [];
-      const entries = g.dev.pendingEntries;
-      g.dev.pendingEntries = 0;
+      g.sink.takeEntries(); // not charged: migrate_to_ram is costed per transfer below
       for (const t of pend) {
         const ns = v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (t.bytes / PAGE_SIZE);
         cpuNs += ns;
@@ -1303,7 +1333,6 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         g.m.bytesToRam += t.bytes;
         copies.push(engine.spawn(copy(g, t), 'copy'));
       }
-      void entries;
     }
     const t0 = engine.now;
     const core = yield* cpus.acquire();
@@ -1450,13 +1479,14 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     if (u.startNs && u.startNs > engine.now) yield u.startNs - engine.now;
     const g = gpus.get(u.gpu)!;
     const t0 = engine.now;
-    const entries0 = g.dev.pendingEntries;
+    const entries0 = g.sink.pendingEntries;
     const r = machine.unplugGpu(u.gpu, u.mode);
     // The driver's removal path: migrate every page back (CPU work), copies over the link.
-    const pend = g.dev.pendingTransfers;
-    g.dev.pendingTransfers = [];
-    const entries = g.dev.pendingEntries - entries0;
-    g.dev.pendingEntries = 0;
+    // The removal's copies (and any still queued) are dropped uncharged, as the driver did
+    // before it had a sink: pend stays empty. Charging them would change results.
+    g.sink.takeTransfers();
+    const pend: Transfer[] = [];
+    const entries = g.sink.takeEntries() - entries0;
     const core = yield* cpus.acquire();
     yield v.migrateVmaFixedNs + v.migrateVmaPerPageNs * entries;
     cpus.release(core);
