@@ -33,8 +33,15 @@ import {
   VM_WRITE,
 } from './constants.js';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_LAZYFREE, PG_LOCKED } from './frames.js';
+import { splitHugePmdAt } from './huge_memory.js';
 import type { Kernel } from './kernel.js';
-import { type Inode, type Mm, notify, notifyEnd, setAnonRmap, splitHugePmdAt, type Vma } from './mm.js';
+// A cycle Linux has too (scripts/import-cycles.mjs keeps it): GUP migrates device-coherent
+// pages away (check_and_migrate_movable_pages -> migrate_device_coherent_folio, mm/gup.c) and a
+// device-private fault splits a PTE-mapped large folio (split_folio); migrate_device.ts calls
+// back into GUP here (make_device_exclusive -> get_user_page_vma_remote, mm/rmap.c).
+import { migrateDeviceCoherentFolio, splitFolio } from './migrate_device.js';
+import type { Inode, Mm, Vma } from './mm.js';
+import { notify, notifyEnd } from './mmu_notifier.js';
 import {
   PMD_DEVICE_PRIVATE,
   PMD_HUGE,
@@ -53,6 +60,7 @@ import {
   type PteTable,
   pteIndex,
 } from './pgtable.js';
+import { setAnonRmap } from './rmap.js';
 import type { FaultWait } from './wait.js';
 
 /** thp_vma_allowable_order for an anonymous PMD fault at addr. */
@@ -581,9 +589,6 @@ export function putUserPages(k: Kernel, pfns: number[], gupFlags: number): void 
   for (const p of pfns)
     if (!k.isZeroPfn(p)) k.folioPut(k.frames.head(p), gupFlags & FOLL_PIN ? GUP_PIN_COUNTING_BIAS : 1);
 }
-
-// Imported late to keep the module graph acyclic at load time.
-import { migrateDeviceCoherentFolio, splitFolio } from './migrate_device.js';
 
 /**
  * A CPU access to one page without bytes: resolves (faulting as needed) and, for a write,

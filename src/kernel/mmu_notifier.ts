@@ -4,6 +4,7 @@
  * overlapping an interval runs; a subscription's own sequence is always odd.
  */
 import { MMU_NOTIFIER_RANGE_BLOCKABLE, type MmuNotifierEvent } from './constants.js';
+import type { Mm } from './mm.js';
 import { type KernelSteps, NOTIFIER_WAIT } from './wait.js';
 
 export interface MmuNotifierRange {
@@ -200,4 +201,26 @@ export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boo
 /** mmu_interval_check_retry: the lockless hint used by hmm_range_fault. */
 export function mmuIntervalCheckRetry(sub: MmuIntervalNotifier, seq: number): boolean {
   return sub.invalidateSeq !== seq;
+}
+
+/**
+ * mmu_notifier_invalidate_range_start for [start, end) of mm (include/linux/mmu_notifier.h:
+ * mmu_notifier_range_init + mmu_notifier_invalidate_range_start): a blockable range, returned
+ * for notifyEnd.
+ */
+export function notify(
+  mm: Mm,
+  event: MmuNotifierEvent,
+  start: number,
+  end: number,
+  owner: unknown = null,
+): { mm: number; start: number; end: number; flags: number; event: MmuNotifierEvent; owner: unknown } {
+  const range = { mm: mm.id, start, end, flags: MMU_NOTIFIER_RANGE_BLOCKABLE, event, owner };
+  mm.notifiers.invalidateRangeStart(range);
+  return range;
+}
+
+/** mmu_notifier_invalidate_range_end for a range notify() started. */
+export function notifyEnd(mm: Mm, range: ReturnType<typeof notify>): void {
+  mm.notifiers.invalidateRangeEnd(range);
 }
