@@ -2,7 +2,7 @@
  * The kernel's HMM selftests (tools/testing/selftests/mm/hmm-tests.c), all 38 of them, in the
  * C file's order, re-expressed against hmmlab's process interface.
  *
- * Conventions (see /work/shared/domain/hmm-tests-catalog.md, section 3):
+ * Conventions:
  * - The C test's `malloc`'d mirror lives in the test process too (an anonymous private
  *   mapping); the driver copies to and from it through `cmd.ptr`.
  * - "ptr[i] = i" means every 4-byte int `i` of the buffer holds `i` (C `int`, so values are

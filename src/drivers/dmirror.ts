@@ -10,6 +10,7 @@
  * spent on backing pages. Everything visible through the ioctls is the same.
  */
 import {
+  EBUSY,
   EFAULT,
   EINVAL,
   ENOENT,
@@ -474,12 +475,12 @@ export class Dmirror {
   private *rangeFault(range: HmmRange): KernelSteps {
     const k = this.k;
     for (let tries = 0; ; tries++) {
-      if (tries >= MAX_RANGE_RETRIES) return -16; // -EBUSY
+      if (tries >= MAX_RANGE_RETRIES) return -EBUSY;
       range.notifierSeq = yield* mmuIntervalReadBeginSteps(this.notifier);
       yield MMAP_READ_LOCK;
       const ret = hmmRangeFault(k, this.mm, range);
       yield MMAP_READ_UNLOCK;
-      if (ret === -16) continue;
+      if (ret === -EBUSY) continue;
       if (ret) return ret;
       // mutex_lock(&dmirror->mutex): the rest runs without yielding, as under the lock.
       if (mmuIntervalReadRetry(this.notifier, range.notifierSeq)) continue;
@@ -849,14 +850,14 @@ export class Dmirror {
       let perm: Uint8Array | null = null;
       for (let tries = 0; ; tries++) {
         if (tries >= MAX_RANGE_RETRIES) {
-          ret = -16;
+          ret = -EBUSY;
           break;
         }
         range.notifierSeq = yield* mmuIntervalReadBeginSteps(sub);
         yield MMAP_READ_LOCK;
         ret = hmmRangeFault(k, mm, range);
         yield MMAP_READ_UNLOCK;
-        if (ret === -16) continue;
+        if (ret === -EBUSY) continue;
         if (ret) break;
         if (mmuIntervalReadRetry(sub, range.notifierSeq)) continue;
         const n = (next - addr) / PAGE_SIZE;

@@ -1,6 +1,6 @@
 /**
  * The race models behind `scenarios/races/`: five problems driver developers met in
- * 2025-2026 (shared/domain/thread.md section 4), each in a buggy and a fixed variant, and the
+ * 2025-2026 (docs/explorer.md, "The race files"), each in a buggy and a fixed variant, and the
  * selftest anon_teardown. Agents are written against the kernel model's API; a buggy variant
  * leaves out the one rule its fix added.
  */

@@ -16,6 +16,7 @@
  */
 import { checkInvariants } from '../check/invariants.js';
 import {
+  EBUSY,
   HMM_PFN_HI_VALID,
   HMM_PFN_HI_WRITE,
   MAP_ANONYMOUS,
@@ -559,7 +560,7 @@ export class SvmDevice {
     this.inflight = null;
     // mutex_lock(&driver->lock): the rest is atomic.
     if (!opts.skipRetry && mmuIntervalReadRetry(this.notifier, range.notifierSeq))
-      return { ret: -16, own: false };
+      return { ret: -EBUSY, own: false };
     let own = true;
     for (let i = 0; i < to - from; i++) {
       const hi = range.words[2 * i + 1]!;

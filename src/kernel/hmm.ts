@@ -1,5 +1,5 @@
 /**
- * hmm_range_fault (mm/hmm.c; kernel.md section 1): snapshot a range of CPU page tables into
+ * hmm_range_fault (mm/hmm.c; docs/kernel-model.md, "Mirroring"): snapshot a range of CPU page tables into
  * an hmm_pfns array, faulting pages in only where the caller asked.
  *
  * The hmm_pfns array is a BigUint64Array holding Linux's exact values (HMM_PFN_VALID is bit

@@ -1,5 +1,5 @@
 /**
- * Migration to and from device memory (mm/migrate_device.c; kernel.md section 4) and the rmap
+ * Migration to and from device memory (mm/migrate_device.c; docs/kernel-model.md, "Migration") and the rmap
  * operations it needs (mm/rmap.c: try_to_migrate, remove_migration_ptes, folio splitting,
  * make_device_exclusive).
  *

@@ -6,6 +6,7 @@
 import {
   EACCES,
   EAGAIN,
+  EEXIST,
   EFAULT,
   EINVAL,
   ENOMEM,
@@ -397,7 +398,7 @@ export function doMmap(
     if (addr + len > TASK_SIZE || addr < MMAP_MIN_ADDR) return -ENOMEM;
     if (flags & MAP_FIXED_NOREPLACE && !(flags & MAP_FIXED)) {
       const v = mm.findVma(addr);
-      if (v && v.start < addr + len) return -17; // -EEXIST
+      if (v && v.start < addr + len) return -EEXIST;
     }
   } else {
     // Hint ignored unless free (Linux tries the hint first); anonymous mappings that are a

@@ -1,9 +1,10 @@
 /**
- * MMU interval notifiers and their collision-retry sequence protocol (mm/mmu_notifier.c;
- * kernel.md section 2). The per-mm sequence starts at 2 and is even while no invalidation
+ * MMU interval notifiers and their collision-retry sequence protocol (mm/mmu_notifier.c:
+ * mmu_interval_read_begin, mn_itree_inv_start_range, mn_itree_inv_end; docs/kernel-model.md,
+ * "Notifiers"). The per-mm sequence starts at 2 and is even while no invalidation
  * overlapping an interval runs; a subscription's own sequence is always odd.
  */
-import { MMU_NOTIFIER_RANGE_BLOCKABLE, type MmuNotifierEvent } from './constants.js';
+import { EAGAIN, EOVERFLOW, MMU_NOTIFIER_RANGE_BLOCKABLE, type MmuNotifierEvent } from './constants.js';
 import type { Mm } from './mm.js';
 import { type KernelSteps, NOTIFIER_WAIT } from './wait.js';
 
@@ -87,7 +88,7 @@ export class MmuNotifierSubscriptions {
           throw new Error('model bug: an interval notifier refused a blockable invalidation');
         }
         this.invalidateRangeEnd(range);
-        return -11; // -EAGAIN
+        return -EAGAIN;
       }
     }
     return 0;
@@ -122,7 +123,7 @@ export class MmuNotifierSubscriptions {
 
   /** mmu_interval_notifier_insert: 0 or -EOVERFLOW for an empty or wrapping interval. */
   insert(sub: MmuIntervalNotifier, start: number, length: number): number {
-    if (length <= 0 || start + length - 1 < start) return -75; // -EOVERFLOW
+    if (length <= 0 || start + length - 1 < start) return -EOVERFLOW;
     sub.start = start;
     sub.last = start + length - 1;
     if (this.activeInvalidateRanges > 0) {
