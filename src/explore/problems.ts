@@ -21,9 +21,8 @@ import {
   mmuIntervalSetSeq,
 } from '../kernel/mmu_notifier.js';
 import { HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_READ } from '../uapi/test_hmm_uapi.js';
-import type { Agent, AgentYield, RaceModel, RaceWorld } from './explorer.js';
+import type { Agent, AgentYield, RaceModel } from './explorer.js';
 import { agent, Rwsem, raceWorld } from './kit.js';
-import type { Violation } from './types.js';
 import { type DeviceEntry, Fence, KernelWorld, kernelSteps, SvmDevice } from './world.js';
 
 export type Variant = 'buggy' | 'fixed';
