@@ -12,7 +12,14 @@
  */
 import { DESIGN_NAMES, type DesignName, type P2pMapType } from '../designs/design.js';
 import { createDesign } from '../designs/designs.js';
-import type { GpuDevice, GpuMirror, PlacementPolicy, Transfer } from '../drivers/gpu.js';
+import {
+  type BatchResult,
+  type GpuDevice,
+  type GpuMirror,
+  type PlacementPolicy,
+  type Transfer,
+  TransferQueue,
+} from '../drivers/gpu.js';
 import { type OdpMr, RdmaNic } from '../drivers/rdma.js';
 import {
   MADV_HUGEPAGE,
@@ -740,6 +747,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     string,
     {
       dev: GpuDevice;
+      /** The copies the driver made outside its passes' own migrations, until charged. */
+      sink: TransferQueue;
       mirs: Map<string, GpuMirror>;
       h2d: Link;
       d2h: Link;
@@ -749,8 +758,10 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     }
   >();
   for (const g of config.gpus) {
+    const sink = new TransferQueue();
     const dev = machine.addGpu({
       name: g.name,
+      sink,
       owner: design.gpuOwner(g.name, { connectivity, gpuNames }),
       barBytes: g.barBytes,
       placement: g.placement,
@@ -786,7 +797,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     const d2h = new Link(`${linkName}.d2h`, down);
     links.push(h2d, d2h);
     const ce = new CopyEngine(engine, Math.max(1, Math.round(v.copyEngineCount)), `${g.name}-copy`);
-    gpus.set(g.name, { dev, mirs, h2d, d2h, ce, cfg: g, m: emptyDevice() });
+    gpus.set(g.name, { dev, sink, mirs, h2d, d2h, ce, cfg: g, m: emptyDevice() });
   }
 
   // Private GPU links.
@@ -797,6 +808,27 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     peerLinks.set(`${l.a}>${l.b}`, ab);
     peerLinks.set(`${l.b}>${l.a}`, ba);
     links.push(ab, ba);
+  }
+
+  /**
+   * One fault-service pass of g, charged with what g's sink holds: the copies queued since its
+   * last pass first, then the pass's own, then those of the evictions it caused; the migrate
+   * entries queued before the pass are added to it (those of its evictions wait for the next).
+   */
+  function servicePass(
+    g: { dev: GpuDevice; sink: TransferQueue },
+    mir: GpuMirror,
+    addrs: ArrayLike<number>,
+    writes: ArrayLike<number>,
+    n: number,
+    nowNs: number,
+  ): BatchResult {
+    const entries = g.sink.takeEntries();
+    const queued = g.sink.takeTransfers();
+    const r = g.dev.serviceFaults(mir, addrs, writes, n, nowNs);
+    r.migratedEntries += entries;
+    r.transfers = queued.concat(r.transfers, g.sink.takeTransfers());
+    return r;
   }
 
   // Initial placement, before the clock starts: nothing is charged or logged, and the GPUs'
@@ -814,7 +846,7 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     for (let a = at.addr; a < at.addr + at.bytes; ) {
       let n = 0;
       for (; n < placeBatch.length && a < at.addr + at.bytes; n++, a += PAGE_SIZE) placeBatch[n] = a;
-      g.dev.serviceFaults(g.mirs.get(at.proc)!, placeBatch, placeWrites, n, 0);
+      servicePass(g, g.mirs.get(at.proc)!, placeBatch, placeWrites, n, 0);
     }
   }
   const statsBase = new Map([...gpus].map(([name, g]) => [name, { ...g.dev.stats }]));
@@ -957,9 +989,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     let cpuNs = 0;
     let waitNs = 0;
     for (const g of gpus.values()) {
-      const pend = g.dev.pendingTransfers;
+      const pend = g.sink.takeTransfers();
       if (pend.length === 0) continue;
-      g.dev.pendingTransfers = [];
       cpuNs +=
         v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (pend.reduce((s, t) => s + t.bytes, 0) / PAGE_SIZE);
       for (const t of pend) {
@@ -1104,7 +1135,8 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         const bt0 = engine.now;
         const inv0 = g.dev.stats.invalidations;
         const tlb0 = g.dev.stats.tlbInvalidations;
-        const r = g.dev.serviceFaults(
+        const r = servicePass(
+          g,
           mir,
           addrs.subarray(off, off + nb),
           writes.subarray(off, off + nb),
@@ -1294,11 +1326,9 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     // Device-private pages the fault pulled back to RAM (migrate_to_ram).
     const copies: ReturnType<typeof engine.spawn>[] = [];
     for (const g of gpuList) {
-      const pend = g.dev.pendingTransfers;
+      const pend = g.sink.takeTransfers();
       if (pend.length === 0) continue;
-      g.dev.pendingTransfers = [];
-      const entries = g.dev.pendingEntries;
-      g.dev.pendingEntries = 0;
+      g.sink.takeEntries(); // not charged: migrate_to_ram is costed per transfer below
       for (const t of pend) {
         const ns = v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (t.bytes / PAGE_SIZE);
         cpuNs += ns;
@@ -1306,7 +1336,6 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
         g.m.bytesToRam += t.bytes;
         copies.push(engine.spawn(copy(g, t), 'copy'));
       }
-      void entries;
     }
     const t0 = engine.now;
     const core = yield* cpus.acquire();
@@ -1453,13 +1482,14 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
     if (u.startNs && u.startNs > engine.now) yield u.startNs - engine.now;
     const g = gpus.get(u.gpu)!;
     const t0 = engine.now;
-    const entries0 = g.dev.pendingEntries;
+    const entries0 = g.sink.pendingEntries;
     const r = machine.unplugGpu(u.gpu, u.mode);
     // The driver's removal path: migrate every page back (CPU work), copies over the link.
-    const pend = g.dev.pendingTransfers;
-    g.dev.pendingTransfers = [];
-    const entries = g.dev.pendingEntries - entries0;
-    g.dev.pendingEntries = 0;
+    // The removal's copies (and any still queued) are dropped uncharged, as the driver did
+    // before it had a sink: pend stays empty. Charging them would change results.
+    g.sink.takeTransfers();
+    const pend: Transfer[] = [];
+    const entries = g.sink.takeEntries() - entries0;
     const core = yield* cpus.acquire();
     yield v.migrateVmaFixedNs + v.migrateVmaPerPageNs * entries;
     cpus.release(core);
