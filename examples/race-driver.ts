@@ -17,22 +17,23 @@
  * - `local()` returns what the agent's future depends on beyond the shared state;
  * - device accesses go through `world.deviceAccess`, which checks the notifier contract and
  *   the data; `world.opDone()` marks an operation finished.
+ *
+ * It imports only the package's subpaths `hmmlab/kernel` and `hmmlab/explore` (package.json
+ * "exports"), as a driver written outside this repository would. Run from the repository,
+ * they resolve to the package itself: dist/ after `npm run build` for node, src/ for tsc and
+ * vitest (the "hmmlab-source" condition in tsconfig.json, an alias in vitest.config.ts).
  */
+import { type Agent, type AgentYield, KernelWorld, kernelSteps, type RaceModel } from 'hmmlab/explore';
 import {
-  type Agent,
-  type AgentYield,
   HMM_PFN_HI_VALID,
   HmmRange,
   hmmRangeFaultSteps,
-  KernelWorld,
-  kernelSteps,
   MmuIntervalNotifier,
   mmuIntervalReadBegin,
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
   PAGE_SIZE,
-  type RaceModel,
-} from '../src/index.js';
+} from 'hmmlab/kernel';
 
 export function model(params: { checkRetry?: boolean; pages?: number }): RaceModel {
   const checkRetry = params.checkRetry ?? true;

@@ -1,4 +1,5 @@
-// Writes docs/costs.md from the cost profiles in src/sim/costs.ts (renderCostsMarkdown()).
+// Writes docs/costs.md from the cost profile files profiles/*.yaml (renderCostsMarkdown() in
+// src/sim/costs-doc.ts), in the order profileNames() gives.
 //
 //   node scripts/gen-costs-doc.mjs          write docs/costs.md
 //   node scripts/gen-costs-doc.mjs --check  exit 1 if docs/costs.md is stale, write nothing
@@ -16,8 +17,12 @@ const outPath = fileURLToPath(new URL('../docs/costs.md', import.meta.url));
 const check = process.argv.includes('--check');
 
 let costs;
+let doc;
+let load;
 try {
   costs = await import('../src/sim/costs.ts');
+  doc = await import('../src/sim/costs-doc.ts');
+  load = await import('../src/profile/load.ts');
 } catch (err) {
   if (err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION' || process.env[REEXEC_ENV]) throw err;
   const tsx = import.meta.resolve('tsx');
@@ -29,7 +34,24 @@ try {
   process.exit(result.status ?? 1);
 }
 
-const text = costs.renderCostsMarkdown();
+const { formatScenarioError } = await import('../src/scenario/load.ts');
+const profiles = [];
+for (const name of costs.profileNames()) {
+  const file = `profiles/${name}.yaml`;
+  const r = load.loadProfile(
+    readFileSync(fileURLToPath(new URL(`../${file}`, import.meta.url)), 'utf8'),
+    file,
+    {
+      builtinNames: false,
+    },
+  );
+  if (!r.ok) {
+    for (const e of r.errors) console.error(formatScenarioError(e));
+    process.exit(2);
+  }
+  profiles.push(r.profile);
+}
+const text = doc.renderCostsMarkdown(profiles);
 if (check) {
   let current = '';
   try {

@@ -118,6 +118,16 @@ export {
   TopologySpecError,
   UnknownPciDeviceError,
 } from './kernel/p2pdma.js';
+// Cost profile files.
+export {
+  applyRecordedProfile,
+  loadProfile,
+  type ProfileChoice,
+  readProfileRef,
+  recordedProfile,
+  resolveConfigProfile,
+  withRecordedProfile,
+} from './profile/index.js';
 // Scenario files.
 export {
   formatScenarioError,
@@ -131,8 +141,13 @@ export { type CompareRow, compare, renderCompareMarkdown } from './sim/compare.j
 export {
   type CostParameter,
   type CostProfile,
+  type CostProfileData,
+  CostProfileDataSchema,
+  costProfileFromData,
+  costProfileToData,
   getProfile,
   PROFILES,
+  parseCostProfile,
   profileNames,
   transferBandwidth,
   transferTimeNs,

@@ -3,32 +3,52 @@
  * failed, 2 bad input (with a message, never a stack trace).
  */
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import Table from 'cli-table3';
 import { Command, CommanderError } from 'commander';
 import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../conformance/harness.js';
 import { HMM_TESTS } from '../conformance/hmm-tests.js';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { ExploreInputError, exploreCommand } from '../explore/cli.js';
+import {
+  formatProfileError,
+  type ProfileChoice,
+  resolveConfigProfile,
+  withRecordedProfile,
+} from '../profile/index.js';
 import { writeReport } from '../report/html.js';
 import { chromeTrace } from '../report/trace.js';
-import { formatScenarioError, loadScenario, scenarioJsonSchema } from '../scenario/index.js';
+import {
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_WORK,
+  formatScenarioError,
+  loadScenario,
+  parseMaxFileSize,
+  readInputFile,
+  scenarioJsonSchema,
+} from '../scenario/index.js';
 import { DEFAULT_PORT, serveCommand } from '../serve/index.js';
+import { metricsDifference, ResimulateError, storedRunConfig } from '../serve/resimulate.js';
 import { type CompareRow, compare, compareRow as compareRowOf, storedMetricsRow } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
+import { checkStoreFile } from '../store/file-check.js';
 import { mergeStores } from '../store/merge.js';
-import { DEFAULT_DB_PATH, ResultsStore, type StoredRun, StoreError } from '../store/store.js';
+import { DEFAULT_DB_PATH, ResultsStore, SCHEMA_VERSION, type StoredRun, StoreError } from '../store/store.js';
+import { loadSweepFile, progressReporter, shardPoints } from '../sweep/index.js';
+import { recordedSets, withRecordedSets } from '../sweep/overrides.js';
+import { storeSweep } from '../sweep/run.js';
 import {
-  formatSweepError,
-  loadSweepFile,
-  parseShard,
-  progressReporter,
-  runSweep,
-  type Shard,
-  ShardSpecError,
-  shardPoints,
-} from '../sweep/index.js';
-import { applySets, OverrideError, recordedSets, withRecordedSets } from '../sweep/overrides.js';
+  looksLikeRunIds,
+  OptionError,
+  parseDesign,
+  parseDesignList,
+  parseJobs,
+  parsePort,
+  parseRunIds,
+  parseSeed,
+  parseShardOption,
+} from './options.js';
+import { checkOutputDir, checkOutputFile } from './output-paths.js';
 
 export const VERSION = '0.1.0';
 
@@ -68,62 +88,101 @@ function selftest(opts: { json?: boolean; filter?: string; variant?: string }): 
   return failed > 0 ? 1 : 0;
 }
 
-/** applySets with its errors as UsageErrors (SimConfigError passes through: exit 2 too). */
-function applySetsOrUsage(config: SimConfig, sets: readonly string[]): SimConfig {
-  try {
-    return applySets(config, sets);
-  } catch (e) {
-    if (e instanceof OverrideError) throw new UsageError(e.message);
-    throw e;
-  }
+/** The input limits of a command: --max-file-size and --max-work. */
+interface InputLimits {
+  maxFileBytes: number;
+  maxWork: number;
 }
 
-/** Validates scenario text; throws UsageError with file:line:col messages. */
+/** --max-file-size and --max-work as numbers (defaults when absent), or a UsageError. */
+function inputLimits(opts: { maxFileSize?: string; maxWork?: string }): InputLimits {
+  const size = parseMaxFileSize(opts.maxFileSize);
+  if (!size.ok) throw new UsageError(size.message);
+  let maxWork = DEFAULT_MAX_WORK;
+  if (opts.maxWork !== undefined) {
+    const n = Number(opts.maxWork);
+    if (opts.maxWork.trim() === 'unlimited') maxWork = Number.POSITIVE_INFINITY;
+    else if (!(Number.isSafeInteger(n) && n >= 1))
+      throw new UsageError(
+        `--max-work must be a positive integer (page accesses) or 'unlimited', not '${opts.maxWork}'`,
+      );
+    else maxWork = n;
+  }
+  return { maxFileBytes: size.bytes, maxWork };
+}
+
+/** The scenario's config with its profile read (a file, or --profile); UsageError if bad. */
+function withProfile(
+  config: SimConfig,
+  file: string,
+  text: string,
+  profile: string | undefined,
+): { config: SimConfig; choice: ProfileChoice | undefined } {
+  const r = resolveConfigProfile(config, file, profile, text);
+  if (!r.ok) throw new UsageError(r.errors.map(formatProfileError).join('\n'));
+  return r;
+}
+
+/**
+ * Validates scenario text with --set overrides applied to it, and reads its profile (--profile,
+ * or a profile file it names); throws UsageError with the errors. The text returned records the
+ * profile and the overrides, so the stored run can be simulated again exactly.
+ */
 function scenarioOf(
   text: string,
   file: string,
   sets: readonly string[],
+  maxWork: number = DEFAULT_MAX_WORK,
+  profile?: string,
 ): { config: SimConfig; seed: number; text: string; name: string } {
-  const r = loadScenario(text, file);
+  const r = loadScenario(text, file, { sets, maxWork });
   if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
-  const config = applySetsOrUsage(r.config, sets);
-  return { config, seed: r.seed, text: withRecordedSets(text, sets), name: r.scenario.name ?? file };
+  const p = withProfile(r.config, file, text, profile);
+  return {
+    config: p.config,
+    seed: r.seed,
+    text: withRecordedSets(withRecordedProfile(text, p.choice), sets),
+    name: r.scenario.name ?? file,
+  };
 }
 
-/** Reads and validates a scenario file and applies --set overrides. */
+/** Reads (size and encoding checked) and validates a scenario file with --set overrides. */
 function readScenario(
   file: string,
   sets: readonly string[] = [],
+  limits: InputLimits = { maxFileBytes: DEFAULT_MAX_FILE_BYTES, maxWork: DEFAULT_MAX_WORK },
+  profile?: string,
 ): { config: SimConfig; seed: number; text: string; name: string } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return scenarioOf(text, file, sets);
+  const read = readInputFile(file, limits.maxFileBytes);
+  if (!read.ok) throw new UsageError(read.message);
+  return scenarioOf(read.text, file, sets, limits.maxWork, profile);
 }
 
-/** The config of a stored run's scenario text, with the --set lines it recorded. */
-function storedScenario(text: string, id: number): { config: SimConfig; name: string } {
-  const r = loadScenario(text, `run ${id}`);
-  if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
-  return { config: applySetsOrUsage(r.config, recordedSets(text)), name: r.scenario.name ?? `run ${id}` };
-}
-
-const collect = (v: string, acc: string[]) => [...acc, v];
-
-/** Stores runs in the results store unless --no-store. */
-/** `--shard i/n`, or a UsageError saying what is wrong with it. */
-function parseShardOption(spec: string): Shard {
+/** The config a stored run was simulated with: its scenario text and the overrides it recorded. */
+function storedScenario(run: StoredRun): { config: SimConfig; name: string; sets: string[] } {
   try {
-    return parseShard(spec);
+    return storedRunConfig(run);
   } catch (e) {
-    if (e instanceof ShardSpecError) throw new UsageError(`--shard: ${e.message}`);
+    if (e instanceof ResimulateError) throw new UsageError(e.message);
     throw e;
   }
 }
 
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+const PROFILE_HELP =
+  "cost profile: a built-in name or a profile file (a path, relative to the working directory); default: the scenario's";
+
+const SET_HELP =
+  'override a scenario value by its path in the file, e.g. devices.gpus.gpu0.faultBatchSize=64, platform.cpuCores=4, buffers.buf.size=2GiB (or a SimConfig path, gpus.gpu0.vramBytes=...); checked like the file (repeatable)';
+const MAX_FILE_SIZE_HELP = `refuse input files larger than this (default ${DEFAULT_MAX_FILE_BYTES / 2 ** 20}MiB)`;
+const MAX_WORK_HELP = `refuse scenarios that would simulate more page accesses than this, or 'unlimited' (default ${DEFAULT_MAX_WORK})`;
+
+/** Stores runs in the results store unless --no-store. */
+/**
+ * Opens the results store to write (unless --no-store), checked first: a file that is not an
+ * hmmlab store is a StoreError (exit 2) before any work is done, and is left as it was.
+ */
 function withStore<T>(opts: { db?: string; store?: boolean }, f: (store: ResultsStore | null) => T): T {
   if (opts.store === false) return f(null);
   const store = ResultsStore.open(opts.db ?? DEFAULT_DB_PATH);
@@ -134,11 +193,24 @@ function withStore<T>(opts: { db?: string; store?: boolean }, f: (store: Results
   }
 }
 
+/**
+ * Opens the results store read-only for the commands that only read it (runs, compare --runs,
+ * report <ids>): it must exist (it is never created) and pass its checks and quick_check.
+ */
+function withReadStore<T>(db: string | undefined, f: (store: ResultsStore) => T): T {
+  const store = ResultsStore.open(db ?? DEFAULT_DB_PATH, { readOnly: true });
+  try {
+    return f(store);
+  } finally {
+    store.close();
+  }
+}
+
 /** The stored runs `ids`, in that order; a missing one is a UsageError. */
 function storedRuns(ids: readonly number[], db: string | undefined): StoredRun[] {
-  return withStore({ db }, (store) =>
+  return withReadStore(db, (store) =>
     ids.map((id) => {
-      const run = store!.getRun(id);
+      const run = store.getRun(id);
       if (!run) throw new UsageError(`no stored run ${id} in ${db ?? DEFAULT_DB_PATH}`);
       return run;
     }),
@@ -157,24 +229,9 @@ function scenarioName(text: string, file: string): string {
   return (r.ok && r.scenario.name) || file;
 }
 
-function parseDesigns(list: string | undefined): DesignName[] {
-  if (!list) return [...DESIGN_NAMES];
-  const out: DesignName[] = [];
-  for (const d of list.split(',').map((x) => x.trim())) {
-    if (!(DESIGN_NAMES as readonly string[]).includes(d)) {
-      throw new UsageError(`--designs: unknown design '${d}' (expected ${DESIGN_NAMES.join(', ')})`);
-    }
-    out.push(d as DesignName);
-  }
-  return out;
-}
-
-function parseSeed(s: string | undefined, fallback: number): number {
-  if (s === undefined) return fallback;
-  const n = Number(s);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new UsageError(`--seed must be a non-negative integer, not '${s}'`);
-  return n;
+/** `--designs` (strict, see options.ts), all designs when not given. */
+function designsOption(list: string | undefined): DesignName[] {
+  return list === undefined ? [...DESIGN_NAMES] : parseDesignList('--designs', list);
 }
 
 const us = (ns: number) => (ns / 1000).toFixed(1);
@@ -230,26 +287,36 @@ export async function main(argv: string[]): Promise<number> {
     .description('simulate a scenario file and print its metrics')
     .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
-    .option(
-      '--set <key=value>',
-      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
-      collect,
-      [],
-    )
+    .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--profile <name|file>', PROFILE_HELP)
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
+    .option('--max-work <n>', MAX_WORK_HELP)
     .option('--json', 'print the result as JSON')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--no-store', 'do not store the run')
     .action(
       (
         file: string,
-        opts: { design?: string; seed?: string; set: string[]; json?: boolean; db?: string; store?: boolean },
+        opts: {
+          design?: string;
+          seed?: string;
+          set: string[];
+          profile?: string;
+          maxFileSize?: string;
+          maxWork?: string;
+          json?: boolean;
+          db?: string;
+          store?: boolean;
+        },
       ) => {
-        const { config, seed, text, name } = readScenario(file, opts.set);
-        const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
-        const s = parseSeed(opts.seed, seed);
+        const designOpt = opts.design === undefined ? undefined : parseDesign('--design', opts.design);
+        const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
+        const { config, seed, text, name } = readScenario(file, opts.set, inputLimits(opts), opts.profile);
+        const design = designOpt ?? config.design;
+        const s = seedOpt ?? seed;
         const startedAt = new Date().toISOString();
-        const r = simulate({ ...config, design }, { seed: s });
-        withStore(opts, (store) =>
+        const r = withStore(opts, (store) => {
+          const r = simulate({ ...config, design }, { seed: s });
           store?.saveRun({
             scenarioName: name,
             scenarioText: text,
@@ -258,8 +325,9 @@ export async function main(argv: string[]): Promise<number> {
             hmmlabVersion: VERSION,
             startedAt,
             metrics: r,
-          }),
-        );
+          });
+          return r;
+        });
         if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         else printCompare([compareRowOf(r)]);
       },
@@ -272,12 +340,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--runs <ids>', 'compare stored runs by id (comma-separated) instead of simulating')
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
-    .option(
-      '--set <key=value>',
-      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
-      collect,
-      [],
-    )
+    .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--profile <name|file>', PROFILE_HELP)
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
+    .option('--max-work <n>', MAX_WORK_HELP)
     .option('--json', 'print the rows as JSON (stable keys, see docs/designs.md)')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--no-store', 'do not store the runs')
@@ -288,6 +354,9 @@ export async function main(argv: string[]): Promise<number> {
           designs?: string;
           seed?: string;
           set: string[];
+          profile?: string;
+          maxFileSize?: string;
+          maxWork?: string;
           json?: boolean;
           db?: string;
           store?: boolean;
@@ -295,21 +364,20 @@ export async function main(argv: string[]): Promise<number> {
         },
       ) => {
         if (opts.runs !== undefined) {
-          const ids = opts.runs.split(',').map((x) => Number(x.trim()));
-          if (ids.some((id) => !Number.isSafeInteger(id) || id < 1)) {
-            throw new UsageError(`--runs must list run ids (see hmmlab runs), not '${opts.runs}'`);
-          }
+          const ids = parseRunIds('--runs', opts.runs);
           const stored = storedRuns(ids, opts.db).map((run) => storedRow(run.metrics));
           if (opts.json) process.stdout.write(`${JSON.stringify(stored, null, 2)}\n`);
           else printCompare(stored);
           return;
         }
         if (file === undefined) throw new UsageError('compare needs a scenario file or --runs');
-        const { config, seed, text, name } = readScenario(file, opts.set);
-        const s = parseSeed(opts.seed, seed);
+        const designs = designsOption(opts.designs);
+        const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
+        const { config, seed, text, name } = readScenario(file, opts.set, inputLimits(opts), opts.profile);
+        const s = seedOpt ?? seed;
         const startedAt = new Date().toISOString();
-        const rows = compare(config, parseDesigns(opts.designs), s);
-        withStore(opts, (store) => {
+        const rows = withStore(opts, (store) => {
+          const rows = compare(config, designs, s);
           for (const row of rows) {
             store?.saveRun({
               scenarioName: name,
@@ -321,6 +389,7 @@ export async function main(argv: string[]): Promise<number> {
               metrics: row,
             });
           }
+          return rows;
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         else printCompare(rows);
@@ -333,12 +402,10 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--designs <list>', `comma-separated designs (default: all of ${DESIGN_NAMES.join(',')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
-    .option(
-      '--set <key=value>',
-      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
-      collect,
-      [],
-    )
+    .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--profile <name|file>', PROFILE_HELP)
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
+    .option('--max-work <n>', MAX_WORK_HELP)
     .option('-o, --output <dir>', 'report folder', 'hmmlab-report')
     .option('--png', 'also write the plots as PNG files')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
@@ -350,6 +417,9 @@ export async function main(argv: string[]): Promise<number> {
           designs?: string;
           seed?: string;
           set: string[];
+          profile?: string;
+          maxFileSize?: string;
+          maxWork?: string;
           output: string;
           png?: boolean;
           db?: string;
@@ -359,21 +429,37 @@ export async function main(argv: string[]): Promise<number> {
         let name: string;
         let text: string;
         let results: { design: DesignName; result: SimResult }[];
-        if (/^\d+(,\d+)*$/.test(file) && !existsSync(file)) {
+        checkOutputDir('-o', opts.output);
+        if (looksLikeRunIds(file) && !existsSync(file)) {
           // Stored runs: simulate each again from its scenario text, design and seed (runs are
           // deterministic), since a report needs the event log that the store does not keep.
-          if (opts.designs !== undefined || opts.seed !== undefined || opts.set.length > 0) {
-            throw new UsageError('--designs, --seed and --set apply to a scenario file, not to stored runs');
-          }
-          const ids = file.split(',').map(Number);
-          const runs = storedRuns(ids, opts.db);
-          if (new Set(runs.map((r) => r.scenarioHash)).size > 1) {
+          if (
+            opts.designs !== undefined ||
+            opts.seed !== undefined ||
+            opts.profile !== undefined ||
+            opts.set.length > 0
+          ) {
             throw new UsageError(
-              `runs ${file} come from different scenario texts (${runs.map((r) => `${r.id}: ${r.scenarioName} ${r.scenarioHash.slice(0, 12)}`).join(', ')}); a report covers one`,
+              '--designs, --seed, --profile and --set apply to a scenario file, not to stored runs',
             );
           }
-          text = runs[0]!.scenarioText;
-          const base = storedScenario(text, runs[0]!.id);
+          const ids = parseRunIds('report <run ids>', file);
+          const runs = storedRuns(ids, opts.db);
+          // Sweep points stored before their overrides were recorded in the text differ by
+          // their params only: they are different scenarios too.
+          const setsOf = runs.map((r) => storedScenario(r).sets.join('\n'));
+          if (new Set(runs.map((r, i) => `${r.scenarioHash}\n${setsOf[i]}`)).size > 1) {
+            throw new UsageError(
+              `runs ${file} come from different scenario texts (${runs.map((r, i) => `${r.id}: ${r.scenarioName} ${r.scenarioHash.slice(0, 12)}${setsOf[i] ? ` ${setsOf[i]!.replaceAll('\n', ' ')}` : ''}`).join(', ')}); a report covers one`,
+            );
+          }
+          const base = storedScenario(runs[0]!);
+          // The report shows the text with the overrides the runs used (older sweep points kept
+          // them in their metrics only).
+          text =
+            recordedSets(runs[0]!.scenarioText).length > 0
+              ? runs[0]!.scenarioText
+              : withRecordedSets(runs[0]!.scenarioText, base.sets);
           name = base.name;
           results = runs.map((run) => {
             if (!(DESIGN_NAMES as readonly string[]).includes(run.design)) {
@@ -383,26 +469,26 @@ export async function main(argv: string[]): Promise<number> {
             }
             const design = run.design as DesignName;
             const result = simulate({ ...base.config, design }, { seed: run.seed, log: true });
-            const again = JSON.stringify(compareRowOf(result));
-            if (again !== JSON.stringify(storedRow(run.metrics))) {
-              process.stderr.write(
-                `hmmlab: run ${run.id} (hmmlab ${run.hmmlabVersion}) gives different metrics when simulated again with hmmlab ${VERSION}; the report shows the new ones\n`,
-              );
+            const difference = metricsDifference(run, compareRowOf(result), VERSION);
+            if (difference !== null) {
+              process.stderr.write(`hmmlab: ${difference}; the report shows the new ones\n`);
               code = 1;
             }
             return { design, result };
           });
         } else {
-          const sc = readScenario(file, opts.set);
+          const designs = designsOption(opts.designs);
+          const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
+          const sc = readScenario(file, opts.set, inputLimits(opts), opts.profile);
           name = sc.name;
           text = sc.text;
-          const s = parseSeed(opts.seed, sc.seed);
+          const s = seedOpt ?? sc.seed;
           const startedAt = new Date().toISOString();
-          results = parseDesigns(opts.designs).map((design) => ({
-            design,
-            result: simulate({ ...sc.config, design }, { seed: s, log: true }),
-          }));
-          withStore(opts, (store) => {
+          results = withStore(opts, (store) => {
+            const results = designs.map((design) => ({
+              design,
+              result: simulate({ ...sc.config, design }, { seed: s, log: true }),
+            }));
             for (const r of results) {
               store?.saveRun({
                 scenarioName: name,
@@ -414,6 +500,7 @@ export async function main(argv: string[]): Promise<number> {
                 metrics: compareRowOf(r.result),
               });
             }
+            return results;
           });
         }
         const rows = results.map((r) => compareRowOf(r.result));
@@ -437,99 +524,152 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('-o, --output <file>', 'where to write the trace')
     .option('--design <name>', `P2P design (${DESIGN_NAMES.join(', ')})`)
     .option('--seed <n>', "seed (default: the scenario's)")
-    .option(
-      '--set <key=value>',
-      'override a config value, e.g. gpus.gpu0.faultBatchSize=64 (repeatable)',
-      collect,
-      [],
-    )
-    .action((file: string, opts: { output: string; design?: string; seed?: string; set: string[] }) => {
-      const { config, seed } = readScenario(file, opts.set);
-      const design = opts.design ? parseDesigns(opts.design)[0] : config.design;
-      const r = simulate({ ...config, design }, { seed: parseSeed(opts.seed, seed), log: true });
-      const trace = chromeTrace(r);
-      try {
-        writeFileSync(opts.output, `${JSON.stringify(trace)}\n`);
-      } catch (e) {
-        throw new UsageError(
-          `cannot write ${opts.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        );
-      }
-      process.stdout.write(`wrote ${trace.traceEvents.length} trace events to ${opts.output}\n`);
-    });
+    .option('--set <key=value>', SET_HELP, collect, [])
+    .option('--profile <name|file>', PROFILE_HELP)
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
+    .option('--max-work <n>', MAX_WORK_HELP)
+    .action(
+      (
+        file: string,
+        opts: {
+          output: string;
+          design?: string;
+          seed?: string;
+          set: string[];
+          profile?: string;
+          maxFileSize?: string;
+          maxWork?: string;
+        },
+      ) => {
+        checkOutputFile('-o', opts.output);
+        const designOpt = opts.design === undefined ? undefined : parseDesign('--design', opts.design);
+        const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
+        const { config, seed } = readScenario(file, opts.set, inputLimits(opts), opts.profile);
+        const design = designOpt ?? config.design;
+        const r = simulate({ ...config, design }, { seed: seedOpt ?? seed, log: true });
+        const trace = chromeTrace(r);
+        try {
+          writeFileSync(opts.output, `${JSON.stringify(trace)}\n`);
+        } catch (e) {
+          throw new UsageError(
+            `cannot write ${opts.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          );
+        }
+        process.stdout.write(`wrote ${trace.traceEvents.length} trace events to ${opts.output}\n`);
+      },
+    );
   program
     .command('sweep <sweep>')
-    .description('run a grid or list of scenario variants on worker threads and store every run')
+    .description(
+      'run a grid or list of scenario variants on worker threads and store each run as it finishes; points already stored are skipped (resume)',
+    )
     .option('--jobs <n>', 'worker threads (default: the CPUs)')
     .option('--shard <i/n>', 'run only shard i of n (the points whose index is i-1 modulo n), e.g. 2/4')
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
+    .option('--no-resume', 'run and store every point again, even those the store already has')
+    .option('--profile <name|file>', PROFILE_HELP)
     .option('--json', 'print the results as JSON')
-    .action(async (file: string, opts: { jobs?: string; shard?: string; db?: string; json?: boolean }) => {
-      const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
-      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 256)) {
-        throw new UsageError(`--jobs must be an integer from 1 to 256, not '${opts.jobs}'`);
-      }
-      const shard = opts.shard === undefined ? undefined : parseShardOption(opts.shard);
-      const r = await loadSweepFile(file);
-      if (!r.ok) throw new UsageError(r.errors.map(formatSweepError).join('\n'));
-      const points = shard ? shardPoints(r.points, shard) : r.points;
-      const scenarioText = readFileSync(r.scenarioFile, 'utf8');
-      const name = scenarioName(scenarioText, r.scenarioFile);
-      const startedAt = new Date().toISOString();
-      const bar = progressReporter(points.length);
-      const results = await runSweep(points, { jobs, onProgress: (d) => bar.update(d) });
-      bar.stop();
-      withStore(opts, (store) => {
-        for (const res of results) {
-          const pt = r.points[res.index]!;
-          store?.saveRun({
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
+    .option('--max-work <n>', `${MAX_WORK_HELP}, per point`)
+    .action(
+      async (
+        file: string,
+        opts: {
+          jobs?: string;
+          shard?: string;
+          db?: string;
+          resume?: boolean;
+          profile?: string;
+          json?: boolean;
+          maxFileSize?: string;
+          maxWork?: string;
+        },
+      ) => {
+        const jobs = opts.jobs === undefined ? undefined : parseJobs(opts.jobs);
+        const shard = opts.shard === undefined ? undefined : parseShardOption(opts.shard);
+        const r = await loadSweepFile(file, { ...inputLimits(opts), profile: opts.profile });
+        if (!r.ok) throw new UsageError(r.errors.map(formatProfileError).join('\n'));
+        const points = shard ? shardPoints(r.points, shard) : r.points;
+        const scenarioText = withRecordedProfile(r.scenarioText, r.profile);
+        const name = scenarioName(scenarioText, r.scenarioFile);
+        const startedAt = new Date().toISOString();
+        const dbPath = opts.db ?? DEFAULT_DB_PATH;
+        // Opened (and checked) before any run: each run is stored as it finishes.
+        const store = ResultsStore.open(dbPath);
+        let outcomes: Awaited<ReturnType<typeof storeSweep>>;
+        let bar: ReturnType<typeof progressReporter> | undefined;
+        try {
+          outcomes = await storeSweep(points, {
+            store,
             scenarioName: name,
             scenarioText,
-            design: pt.design,
-            seed: pt.seed,
             hmmlabVersion: VERSION,
             startedAt,
-            metrics: { params: pt.params, row: res.result },
-            durationMs: res.ms,
+            resume: opts.resume !== false,
+            jobs,
+            onPlan: (toRun) => {
+              bar = progressReporter(toRun);
+            },
+            onProgress: (d) => bar?.update(d),
+            onFailure: (pt, error) => {
+              process.stderr.write(
+                `hmmlab: sweep point ${pt.index} (design ${pt.design}, seed ${pt.seed}, params ${JSON.stringify(pt.params)}) failed: ${error}\n`,
+              );
+            },
           });
+        } finally {
+          bar?.stop();
+          store.close();
         }
-      });
-      if (opts.json) {
-        const out = results.map((res) => ({
-          ...r.points[res.index]!,
-          config: undefined,
-          result: res.result,
-        }));
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-      } else {
-        const table = new Table({
-          head: ['#', 'design', 'seed', 'params', 'end ms', 'P2P pages', 'to RAM'],
-          style: { head: [], border: [] },
-        });
-        for (const res of results) {
-          const pt = r.points[res.index]!;
-          table.push([
-            pt.index,
-            pt.design,
-            pt.seed,
-            JSON.stringify(pt.params),
-            (res.result.endNs / 1e6).toFixed(2),
-            res.result.p2pPages,
-            res.result.pagesToRam,
-          ]);
+        const count = (status: string) => outcomes.filter((o) => o.status === status).length;
+        const stored = count('stored');
+        const skipped = count('skipped');
+        const failed = count('failed');
+        if (opts.json) {
+          const out = outcomes.map((o) => ({
+            ...r.points[o.index]!,
+            config: undefined,
+            status: o.status,
+            // Run ids are left out: with several workers they follow the order runs finish in.
+            ...(o.status === 'failed' ? { error: o.error } : { result: o.row }),
+          }));
+          process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        } else {
+          const table = new Table({
+            head: ['#', 'design', 'seed', 'params', 'end ms', 'P2P pages', 'to RAM', ''],
+            style: { head: [], border: [] },
+          });
+          for (const o of outcomes) {
+            const pt = r.points[o.index]!;
+            const cells = [pt.index, pt.design, pt.seed, JSON.stringify(pt.params)];
+            if (o.status === 'failed') table.push([...cells, '-', '-', '-', 'failed']);
+            else {
+              table.push([
+                ...cells,
+                (o.row.endNs / 1e6).toFixed(2),
+                o.row.p2pPages,
+                o.row.pagesToRam,
+                o.status === 'skipped' ? 'stored before' : '',
+              ]);
+            }
+          }
+          process.stdout.write(`${table.toString()}\n`);
         }
         const of = shard ? ` (shard ${shard.index}/${shard.count} of a ${r.points.length}-point sweep)` : '';
-        process.stdout.write(
-          `${table.toString()}\n${results.length} runs stored in ${opts.db ?? DEFAULT_DB_PATH}${of}\n`,
+        // The summary goes to stderr with --json, so that stdout stays one JSON document.
+        (opts.json ? process.stderr : process.stdout).write(
+          `${points.length} points${of}: ${stored} stored, ${skipped} skipped as already stored, ${failed} failed, in ${dbPath}\n`,
         );
-      }
-    });
+        if (failed > 0) code = 1;
+      },
+    );
   program
     .command('merge <out> <inputs...>')
     .description('merge results stores (say, the shards of a sweep run on several machines) into <out>')
     .option('--json', 'print what was merged as JSON')
-    .action((out: string, inputs: string[], opts: { json?: boolean }) => {
-      const r = mergeStores(out, inputs);
+    .option('--salvage', 'copy the runs that can still be read from a damaged input instead of refusing it')
+    .action((out: string, inputs: string[], opts: { json?: boolean; salvage?: boolean }) => {
+      const r = mergeStores(out, inputs, { salvage: opts.salvage ?? false });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         return;
@@ -553,7 +693,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         `${table.toString()}\nmerged ${r.inputs.length} store${r.inputs.length === 1 ? '' : 's'} into ${out}: ` +
           `${r.runsCopied} runs copied, ${r.runsSkipped} duplicates skipped; ` +
-          `${r.explorationsCopied} explorations copied, ${r.explorationsSkipped} duplicates skipped\n`,
+          `${r.explorationsCopied} explorations copied, ${r.explorationsSkipped} duplicates skipped` +
+          (r.runsUnreadable + r.explorationsUnreadable > 0
+            ? `; ${r.runsUnreadable} runs and ${r.explorationsUnreadable} explorations could not be read (damaged) and are lost`
+            : '') +
+          '\n',
       );
     });
   program
@@ -564,8 +708,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--design <name>', 'only runs of this design')
     .option('--json', 'print the runs as JSON')
     .action((opts: { db?: string; scenario?: string; design?: string; json?: boolean }) => {
-      withStore(opts, (store) => {
-        const runs = store!.listRuns({ scenario: opts.scenario, design: opts.design });
+      withReadStore(opts.db, (store) => {
+        const runs = store.listRuns({ scenario: opts.scenario, design: opts.design });
         if (opts.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
         else {
           const table = new Table({
@@ -584,7 +728,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--db <path>', `results store (default ${DEFAULT_DB_PATH})`)
     .option('--port <n>', `port (default ${DEFAULT_PORT}; 0 picks a free one)`)
     .action(async (opts: { db?: string; port?: string }) => {
-      code = await serveCommand(opts, VERSION);
+      const port = opts.port === undefined ? undefined : String(parsePort(opts.port));
+      code = await serveCommand({ ...opts, ...(port !== undefined ? { port } : {}) }, VERSION);
     });
   program
     .command('explore <race>')
@@ -605,7 +750,12 @@ export async function main(argv: string[]): Promise<number> {
       '--expect',
       "exit 0 when the verdict is the file's `expect:` (a counterexample included), 1 otherwise",
     )
+    .option('--max-file-size <size>', MAX_FILE_SIZE_HELP)
     .action(async (file: string, opts: Parameters<typeof exploreCommand>[1]) => {
+      // A store that will be refused is refused before the exploration, not after it.
+      if (opts.store !== false && opts.replay === undefined) {
+        checkStoreFile(opts.db ?? DEFAULT_DB_PATH, SCHEMA_VERSION, { quickCheck: true });
+      }
       code = await exploreCommand(file, opts, VERSION);
     });
   program
@@ -623,6 +773,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (
       e instanceof UsageError ||
+      e instanceof OptionError ||
       e instanceof SimConfigError ||
       e instanceof StoreError ||
       e instanceof ExploreInputError

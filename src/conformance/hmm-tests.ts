@@ -2,7 +2,7 @@
  * The kernel's HMM selftests (tools/testing/selftests/mm/hmm-tests.c), all 38 of them, in the
  * C file's order, re-expressed against hmmlab's process interface.
  *
- * Conventions (see /work/shared/domain/hmm-tests-catalog.md, section 3):
+ * Conventions:
  * - The C test's `malloc`'d mirror lives in the test process too (an anonymous private
  *   mapping); the driver copies to and from it through `cmd.ptr`.
  * - "ptr[i] = i" means every 4-byte int `i` of the buffer holds `i` (C `int`, so values are
@@ -40,6 +40,7 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from '../kernel/constants.js';
+import type { KernelYield } from '../kernel/wait.js';
 import { type Process, SegvError } from '../uapi/machine.js';
 import {
   HMM_DMIRROR_CHECK_EXCLUSIVE,
@@ -314,7 +315,7 @@ function teardownRound(
   const cmd: HmmDmirrorCmd = { addr: b.ptr, ptr: b.mirror, npages, cpages: 0, faults: 0 };
   const g = p.ioctlSteps(fd, HMM_DMIRROR_READ, cmd);
   let yields = 0;
-  let r: IteratorResult<string, number> | null = null;
+  let r: IteratorResult<KernelYield, number> | null = null;
   const before = landAt ?? Number.POSITIVE_INFINITY;
   for (let s = 0; s < before; s++) {
     r = g.next();

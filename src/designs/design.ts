@@ -1,6 +1,6 @@
 /**
  * The P2P designs from "[RFC 1/5] mm/hmm: HMM API to enable P2P DMA for device private pages"
- * (docs/designs.md, ../shared/domain/thread.md): how a client device such as an RDMA NIC gets
+ * (docs/designs.md): how a client device such as an RDMA NIC gets
  * a DMA-able address for a page that lives in another device's DEVICE_PRIVATE memory.
  *
  * Each design is a small module behind one interface. It decides three things for a client:

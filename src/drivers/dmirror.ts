@@ -10,6 +10,7 @@
  * spent on backing pages. Everything visible through the ioctls is the same.
  */
 import {
+  EBUSY,
   EFAULT,
   EINVAL,
   ENOENT,
@@ -71,6 +72,7 @@ import {
   mmuIntervalSetSeq,
 } from '../kernel/mmu_notifier.js';
 import { PTE_PRESENT, PTE_WRITE, pteIndex } from '../kernel/pgtable.js';
+import { type KernelSteps, MMAP_READ_LOCK, MMAP_READ_UNLOCK } from '../kernel/wait.js';
 import {
   HMM_DMIRROR_CHECK_EXCLUSIVE,
   HMM_DMIRROR_EXCLUSIVE,
@@ -386,7 +388,7 @@ export class Dmirror {
   }
 
   /** The ioctl as resumable steps (each yield is a point where no lock is held). */
-  *ioctlSteps(request: number, cmd: HmmDmirrorCmd): Generator<string, number> {
+  *ioctlSteps(request: number, cmd: HmmDmirrorCmd): KernelSteps {
     const name = ioctlName(request);
     if (!name) return -EINVAL;
     const c = { ...cmd };
@@ -470,15 +472,15 @@ export class Dmirror {
   }
 
   /** dmirror_range_fault: the driver fault path of Documentation/mm/hmm.rst. */
-  private *rangeFault(range: HmmRange): Generator<string, number> {
+  private *rangeFault(range: HmmRange): KernelSteps {
     const k = this.k;
     for (let tries = 0; ; tries++) {
-      if (tries >= MAX_RANGE_RETRIES) return -16; // -EBUSY
+      if (tries >= MAX_RANGE_RETRIES) return -EBUSY;
       range.notifierSeq = yield* mmuIntervalReadBeginSteps(this.notifier);
-      yield 'mmap_read_lock';
+      yield MMAP_READ_LOCK;
       const ret = hmmRangeFault(k, this.mm, range);
-      yield 'mmap_read_unlock';
-      if (ret === -16) continue;
+      yield MMAP_READ_UNLOCK;
+      if (ret === -EBUSY) continue;
       if (ret) return ret;
       // mutex_lock(&dmirror->mutex): the rest runs without yielding, as under the lock.
       if (mmuIntervalReadRetry(this.notifier, range.notifierSeq)) continue;
@@ -502,7 +504,7 @@ export class Dmirror {
   }
 
   /** dmirror_fault: fault [start, end) in RANGE_PAGES chunks. */
-  private *fault(start: number, end: number, write: boolean): Generator<string, number> {
+  private *fault(start: number, end: number, write: boolean): KernelSteps {
     if (this.mm.dead) return 0;
     for (let addr = start; addr < end; ) {
       const next = Math.min(end, addr + RANGE_PAGES * PAGE_SIZE);
@@ -521,7 +523,7 @@ export class Dmirror {
     return 0;
   }
 
-  private *read(c: HmmDmirrorCmd): Generator<string, number> {
+  private *read(c: HmmDmirrorCmd): KernelSteps {
     const size = c.npages * PAGE_SIZE;
     const b: Bounce = { buf: new Uint8Array(size), addr: c.addr, cpages: 0 };
     let start = c.addr;
@@ -540,7 +542,7 @@ export class Dmirror {
     return ret;
   }
 
-  private *write(c: HmmDmirrorCmd): Generator<string, number> {
+  private *write(c: HmmDmirrorCmd): KernelSteps {
     const size = c.npages * PAGE_SIZE;
     const data = this.copyFromUser(c.ptr, size);
     if (!data) return -EFAULT;
@@ -822,7 +824,7 @@ export class Dmirror {
     return perm;
   }
 
-  private *snapshot(c: HmmDmirrorCmd): Generator<string, number> {
+  private *snapshot(c: HmmDmirrorCmd): KernelSteps {
     const k = this.k;
     const mm = this.mm;
     if (mm.dead) return -EINVAL;
@@ -848,14 +850,14 @@ export class Dmirror {
       let perm: Uint8Array | null = null;
       for (let tries = 0; ; tries++) {
         if (tries >= MAX_RANGE_RETRIES) {
-          ret = -16;
+          ret = -EBUSY;
           break;
         }
         range.notifierSeq = yield* mmuIntervalReadBeginSteps(sub);
-        yield 'mmap_read_lock';
+        yield MMAP_READ_LOCK;
         ret = hmmRangeFault(k, mm, range);
-        yield 'mmap_read_unlock';
-        if (ret === -16) continue;
+        yield MMAP_READ_UNLOCK;
+        if (ret === -EBUSY) continue;
         if (ret) break;
         if (mmuIntervalReadRetry(sub, range.notifierSeq)) continue;
         const n = (next - addr) / PAGE_SIZE;

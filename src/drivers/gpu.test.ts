@@ -10,6 +10,7 @@ import {
   PROT_WRITE,
 } from '../kernel/constants.js';
 import { Machine } from '../uapi/machine.js';
+import { DISCARD_TRANSFERS, TransferQueue } from './gpu.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -160,5 +161,52 @@ describe('SVM GPU driver', () => {
     expect(mir.translate(a, false)).toBe(false);
     expect(gpu.stats.tlbInvalidations).toBeGreaterThan(0);
     expect(checkInvariants(m)).toEqual([]);
+  });
+});
+
+describe('SVM GPU driver: copies outside a pass go to its TransferSink', () => {
+  it('hands evictions (with their migrate entries) and migrate_to_ram copies to the sink, pass copies to the result', () => {
+    const m = new Machine({ ramBytes: 256 * 2 ** 20 });
+    const p = m.spawn();
+    const len = 6 * PMD_SIZE;
+    const a = p.mmap(0, len, RW, ANON);
+    p.store(a, pattern(len, 5));
+    const sink = new TransferQueue();
+    const gpu = m.addGpu({ name: 'gpu0', vramBytes: 4 * PMD_SIZE, chunkSizes: [PAGE_SIZE], sink });
+    const mir = gpu.mirror(p.mm, a, len);
+    // Fill VRAM: 4 blocks of small pages, no eviction yet.
+    const first = Array.from({ length: 4 * 512 }, (_, i) => a + i * PAGE_SIZE);
+    const r1 = gpu.serviceFaults(mir, first, new Array(first.length).fill(0), first.length);
+    expect(r1.transfers.every((t) => t.dir === 'h2d')).toBe(true);
+    expect(r1.transfers.reduce((s, t) => s + t.bytes, 0)).toBe(4 * PMD_SIZE);
+    expect(sink.takeTransfers()).toEqual([]);
+    // One more block's worth: the oldest block is evicted to make room.
+    const more = Array.from({ length: 512 }, (_, i) => a + 4 * PMD_SIZE + i * PAGE_SIZE);
+    const r2 = gpu.serviceFaults(mir, more, new Array(512).fill(0), 512);
+    expect(r2.transfers.every((t) => t.dir === 'h2d')).toBe(true);
+    expect(gpu.stats.evictedBlocks).toBe(1);
+    expect(sink.pendingEntries).toBe(512);
+    expect(sink.takeTransfers()).toEqual([{ bytes: PMD_SIZE, dir: 'd2h' }]);
+    expect(sink.takeEntries()).toBe(512);
+    expect(sink.pendingEntries).toBe(0);
+    // A CPU read of a page in VRAM: migrate_to_ram hands one page's copy, with no entries.
+    p.load(a + 4 * PMD_SIZE, 8);
+    expect(sink.takeTransfers()).toEqual([{ bytes: PAGE_SIZE, dir: 'd2h' }]);
+    expect(sink.takeEntries()).toBe(0);
+    expect(checkInvariants(m)).toEqual([]);
+  });
+
+  it('without a sink the work is still counted in stats', () => {
+    const m = new Machine({ ramBytes: 256 * 2 ** 20 });
+    const p = m.spawn();
+    const a = p.mmap(0, PMD_SIZE, RW, ANON);
+    p.store(a, pattern(PMD_SIZE, 1));
+    const gpu = m.addGpu({ name: 'gpu0', vramBytes: 4 * PMD_SIZE });
+    expect(gpu.sink).toBe(DISCARD_TRANSFERS);
+    const mir = gpu.mirror(p.mm, a, PMD_SIZE);
+    faultAll(gpu, mir, a, 512);
+    p.load(a, 8);
+    expect(gpu.stats.cpuFaults).toBeGreaterThan(0);
+    expect(gpu.stats.cpuFaultPages).toBeGreaterThan(0);
   });
 });

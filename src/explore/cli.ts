@@ -3,17 +3,20 @@
  * counterexample found as a timeline with the schedule string that replays it. Exit 0 when no
  * invariant failed within the bounds, 1 with a counterexample, 2 on bad input.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Table from 'cli-table3';
+import { parseCount, parseSeed } from '../cli/options.js';
+import { checkOutputFile } from '../cli/output-paths.js';
 import { formatScenarioError } from '../scenario/load.js';
+import { parseMaxFileSize, readInputFile } from '../scenario/read.js';
 import { ResultsStore } from '../store/store.js';
 import { explore, type RaceModel, replaySchedule, ScheduleError } from './explorer.js';
 import { problemModel } from './problems.js';
 import { loadRaceFile, type RaceFile } from './scenario.js';
 import { counterexampleTrace } from './trace.js';
-import type { ExploreResult } from './types.js';
+import type { ExploreResult, ExploreStep } from './types.js';
 
 /** Bad input to `hmmlab explore`: the CLI prints the message and exits 2. */
 export class ExploreInputError extends Error {}
@@ -31,14 +34,13 @@ export interface ExploreCliOptions {
   store?: boolean;
   /** Exit 0 when the verdict is the one the file's `expect:` names, 1 when not. */
   expect?: boolean;
+  /** The largest race file read (a size, default 1MiB). */
+  maxFileSize?: string;
 }
 
-function positiveInt(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new ExploreInputError(`${flag} must be a positive integer, not '${v}'`);
-  return n;
+/** A count option (strict: see src/cli/options.ts), undefined when not given. */
+function countOption(flag: string, v: string | undefined): number | undefined {
+  return v === undefined ? undefined : parseCount(flag, v);
 }
 
 function isRaceModel(x: unknown): x is RaceModel {
@@ -97,52 +99,58 @@ export async function exploreCommand(
   opts: ExploreCliOptions,
   version: string,
 ): Promise<number> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ExploreInputError(
-      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
+  const maxBytes = parseMaxFileSize(opts.maxFileSize);
+  if (!maxBytes.ok) throw new ExploreInputError(maxBytes.message);
+  const read = readInputFile(file, maxBytes.bytes);
+  if (!read.ok) throw new ExploreInputError(read.message);
+  const text = read.text;
   const loaded = loadRaceFile(text, file);
   if (!loaded.ok) throw new ExploreInputError(loaded.errors.map(formatScenarioError).join('\n'));
   const race = loaded.race;
   if (opts.exhaustive && opts.random !== undefined)
     throw new ExploreInputError('give --exhaustive or --random <n>, not both');
+  if (opts.replay !== undefined) {
+    const other = [
+      opts.exhaustive ? '--exhaustive' : null,
+      opts.random !== undefined ? '--random' : null,
+      opts.seed !== undefined ? '--seed' : null,
+      opts.maxStates !== undefined ? '--max-states' : null,
+    ].filter((x) => x !== null);
+    if (other.length > 0)
+      throw new ExploreInputError(
+        `--replay runs one schedule: ${other.join(', ')} ${other.length === 1 ? 'does' : 'do'} not apply to it`,
+      );
+  }
+  const runs = countOption('--random', opts.random);
+  const maxStates = countOption('--max-states', opts.maxStates);
+  const maxDepthOpt = countOption('--max-depth', opts.maxDepth);
+  const seedOpt = opts.seed === undefined ? undefined : parseSeed('--seed', opts.seed);
+  if (opts.trace !== undefined) checkOutputFile('--trace', opts.trace);
   const model = await raceModelOf(race, file);
   const fromFile = race.explore ?? {};
-  const runs = positiveInt('--random', opts.random);
   const mode = opts.exhaustive
     ? 'exhaustive'
     : runs !== undefined
       ? 'random'
       : (fromFile.mode ?? 'exhaustive');
-  const maxStates = positiveInt('--max-states', opts.maxStates) ?? fromFile.maxStates;
-  const maxDepth = positiveInt('--max-depth', opts.maxDepth) ?? fromFile.maxDepth;
-  let seed = fromFile.seed;
-  if (opts.seed !== undefined) {
-    const n = Number(opts.seed);
-    if (!Number.isSafeInteger(n) || n < 0)
-      throw new ExploreInputError(`--seed must be a non-negative integer, not '${opts.seed}'`);
-    seed = n;
-  }
+  const maxStatesAll = maxStates ?? fromFile.maxStates;
+  const maxDepth = maxDepthOpt ?? fromFile.maxDepth;
+  const seed = seedOpt ?? fromFile.seed;
   let result: ExploreResult;
   let wallMs: number;
   const t0 = performance.now();
   try {
     if (opts.replay !== undefined) {
-      result = replaySchedule(
-        model,
-        opts.replay,
-        fromFile.maxOpSteps ? { maxOpSteps: fromFile.maxOpSteps } : {},
-      );
+      result = replaySchedule(model, opts.replay, {
+        ...(fromFile.maxOpSteps !== undefined ? { maxOpSteps: fromFile.maxOpSteps } : {}),
+        ...(maxDepth !== undefined ? { maxDepth } : {}),
+      });
     } else {
       result = explore(model, {
         mode,
         ...(runs !== undefined ? { runs } : fromFile.runs !== undefined ? { runs: fromFile.runs } : {}),
         ...(seed !== undefined ? { seed } : {}),
-        ...(maxStates !== undefined ? { maxStates } : {}),
+        ...(maxStatesAll !== undefined ? { maxStates: maxStatesAll } : {}),
         ...(maxDepth !== undefined ? { maxDepth } : {}),
         ...(fromFile.maxOpSteps !== undefined ? { maxOpSteps: fromFile.maxOpSteps } : {}),
       });
@@ -196,34 +204,15 @@ export async function exploreCommand(
   return result.counterexample ? 1 : 0;
 }
 
-function printResult(r: ExploreResult, race: RaceFile, model: RaceModel, file: string, wallMs: number): void {
-  const c = r.coverage;
-  const out = process.stdout;
-  out.write(`${race.name}: ${race.description ?? model.description}\n`);
-  out.write(`agents: ${r.agents.map((a, i) => `${i}=${a}`).join(' ')}\n`);
-  out.write(
-    `${r.mode}: ${c.states} states, ${c.transitions} steps, ${c.pruned} revisits pruned, ${c.reduced} local steps merged, ` +
-      `depth ${c.maxDepth}, ${c.schedules} complete schedules, ${(wallMs / 1000).toFixed(2)} s` +
-      (r.mode === 'exhaustive'
-        ? c.complete
-          ? ' (every interleaving within the bounds)'
-          : ` (stopped at ${c.boundHit})`
-        : '') +
-      '\n',
-  );
-  const cx = r.counterexample;
-  if (!cx) {
-    out.write('no invariant failed\n');
-    return;
-  }
+/** The steps of a run as a table; steps from `cycle` on are marked as repeating. */
+function timeline(steps: readonly ExploreStep[], cycle: number | undefined): string {
   const table = new Table({
     head: ['#', 'agent', 'step', 'call', 'state change'],
     style: { head: [], border: [] },
     colWidths: [5, 16, 34, 26, 60],
     wordWrap: true,
   });
-  const cycle = cx.violation.cycleStart;
-  for (const s of cx.steps)
+  for (const s of steps)
     table.push([
       `${cycle !== undefined && s.index >= cycle ? '↻' : ''}${s.index}`,
       s.agent,
@@ -231,8 +220,54 @@ function printResult(r: ExploreResult, race: RaceFile, model: RaceModel, file: s
       s.call,
       s.change,
     ]);
-  out.write(`${table.toString()}\n`);
+  return table.toString();
+}
+
+function printResult(r: ExploreResult, race: RaceFile, model: RaceModel, file: string, wallMs: number): void {
+  const c = r.coverage;
+  const out = process.stdout;
+  out.write(`${race.name}: ${race.description ?? model.description}\n`);
+  out.write(`agents: ${r.agents.map((a, i) => `${i}=${a}`).join(' ')}\n`);
+  const cx = r.counterexample;
+  const rp = r.replay;
+  if (rp) {
+    out.write(`replay: ${rp.steps.length} steps, ${(wallMs / 1000).toFixed(2)} s\n`);
+    if (rp.continued)
+      out.write(
+        `schedule ends after ${plural(rp.given, 'step')}; continued with the default choice (the lowest-numbered agent that can run) for ${rp.steps.length - rp.given} more\n`,
+      );
+    out.write(`${timeline(rp.steps, cx?.violation.cycleStart)}\n`);
+    if (rp.stopped === 'max-depth')
+      out.write(`stopped at ${rp.steps.length} steps (--max-depth) before every agent finished\n`);
+    else if (rp.stopped === 'cycle')
+      out.write(
+        'stopped: the default choice came back to a state it had left and would repeat it forever (not a livelock: the cycle is not weakly fair, or an operation finishes in it)\n',
+      );
+  } else {
+    out.write(
+      `${r.mode}: ${c.states} states, ${c.transitions} steps, ${c.pruned} revisits pruned, ${c.reduced} local steps merged, ` +
+        `depth ${c.maxDepth}, ${c.schedules} complete schedules, ${(wallMs / 1000).toFixed(2)} s` +
+        (r.mode === 'exhaustive'
+          ? c.complete
+            ? ' (every interleaving within the bounds)'
+            : ` (stopped at ${c.boundHit})`
+          : '') +
+        '\n',
+    );
+  }
+  if (!cx) {
+    out.write(rp?.stopped ? 'no invariant failed in the steps run\n' : 'no invariant failed\n');
+    if (rp?.continued) out.write(`schedule: ${rp.schedule}\n`);
+    return;
+  }
+  const cycle = cx.violation.cycleStart;
+  if (!rp) out.write(`${timeline(cx.steps, cycle)}\n`);
   out.write(`VIOLATION ${cx.violation.invariant}: ${cx.violation.message}\n`);
   if (cycle !== undefined) out.write(`steps marked ↻ (from #${cycle}) repeat forever\n`);
   out.write(`schedule: ${cx.schedule}\nreplay:   hmmlab explore ${file} --replay ${cx.schedule}\n`);
+}
+
+/** "1 step", "2 steps". */
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

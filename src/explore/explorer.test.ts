@@ -193,6 +193,109 @@ describe('the explorer', () => {
   });
 });
 
+/**
+ * Agent 0 spins until agent 1 sets a flag (in its second step). With `counting`, every check
+ * changes the state and finishes an operation, so no state repeats.
+ */
+function spinModel(opts: { counting?: boolean } = {}): RaceModel {
+  return {
+    name: 'spin',
+    description: 'agent 0 spins on a flag agent 1 sets',
+    create() {
+      let flag = false;
+      let ops = 0;
+      let count = 0;
+      const agents: Agent[] = [
+        {
+          name: 'spinner',
+          body: (function* (): Generator<AgentYield, void, void> {
+            while (!flag) {
+              if (opts.counting) {
+                count++;
+                ops++;
+              }
+              yield 'check flag';
+            }
+            ops++;
+          })(),
+        },
+        {
+          name: 'setter',
+          body: (function* (): Generator<AgentYield, void, void> {
+            yield 'about to set';
+            flag = true;
+            ops++;
+          })(),
+        },
+      ];
+      return {
+        agents,
+        digest: () => `${flag}|${count}`,
+        describe: () => new Map([['flag', String(flag)]]),
+        takeViolation: () => null,
+        quiescent: () => null,
+        opsDone: () => ops,
+      };
+    },
+  };
+}
+
+describe('replaySchedule: partial, complete and over-long schedules', () => {
+  it('a complete schedule runs as given; its timeline is in `replay` even when nothing failed', () => {
+    const r = replaySchedule(spinModel(), '110');
+    expect(r.counterexample).toBeNull();
+    expect(r.replay).toEqual({ given: 3, continued: false, schedule: '110', steps: r.replay!.steps });
+    expect(r.replay!.steps.map((s) => `${s.agent}:${s.step}`)).toEqual([
+      'setter:about to set',
+      'setter:done',
+      'spinner:done',
+    ]);
+  });
+
+  it('a partial schedule continues by the lowest-numbered agent that can run, and says so', () => {
+    const m = problemModel({ problem: 'skip-read-retry', variant: 'fixed' });
+    const r = replaySchedule(m, '1');
+    expect(r.replay?.given).toBe(1);
+    expect(r.replay?.continued).toBe(true);
+    expect(r.replay?.stopped).toBeUndefined();
+    // cpu0 (1) ran once; then gpu0.fault (0) runs to its end before cpu0 finishes.
+    expect(r.replay?.schedule).toBe('100001');
+    expect(r.replay?.steps.at(-1)?.step).toBe('done');
+    expect(r.counterexample).toBeNull();
+    // The full schedule replays the same run without continuing.
+    const again = replaySchedule(m, r.replay!.schedule);
+    expect(again.replay?.continued).toBe(false);
+    expect(again.replay?.steps).toEqual(r.replay?.steps);
+  });
+
+  it('stops a continuation that would repeat a state forever, and one past the depth bound', () => {
+    // From the start the default choice is the spinner, which checks the flag forever: the
+    // cycle is not weakly fair (the setter is always enabled and never runs), so no livelock.
+    const cyc = replaySchedule(spinModel(), '');
+    expect(cyc.replay?.stopped).toBe('cycle');
+    expect(cyc.counterexample).toBeNull();
+    expect(cyc.replay?.schedule).toBe('00');
+    // The same after a given prefix: a repeat of a state the prefix reached counts only once
+    // the continuation has left it.
+    const after = replaySchedule(spinModel(), '1');
+    expect(after.replay?.stopped).toBe('cycle');
+    expect(after.replay?.schedule).toBe('100');
+    // A spinner whose every check changes the state and finishes an operation never repeats.
+    const deep = replaySchedule(spinModel({ counting: true }), '', { maxDepth: 25 });
+    expect(deep.replay?.stopped).toBe('max-depth');
+    expect(deep.replay?.steps).toHaveLength(25);
+  });
+
+  it('a choice that cannot run is a ScheduleError naming it, not a progress violation', () => {
+    const m = problemModel({ problem: 'skip-read-retry', variant: 'fixed' });
+    expect(() => replaySchedule(m, '00001111')).toThrow(
+      /the schedule is longer than the run: it has 8 choices, and every agent has finished after 6 steps/,
+    );
+    expect(() => replaySchedule(m, '00000')).toThrow(/step 5 schedules gpu0.fault, which has finished/);
+    expect(() => replaySchedule(m, '00001111')).toThrow(ScheduleError);
+  });
+});
+
 describe('race files', () => {
   it('bad input gives file:line:col messages with a suggestion', () => {
     const r = loadRaceFile(

@@ -24,7 +24,7 @@
  * recorded (a breadth-first search over them), replayed to print a timeline.
  */
 import { Rng } from '../sim/rng.js';
-import type { Counterexample, Coverage, ExploreResult, ExploreStep, Violation } from './types.js';
+import type { Counterexample, Coverage, ExploreResult, ExploreStep, ReplayInfo, Violation } from './types.js';
 
 /** A yield that puts the agent to sleep until `until()` holds. */
 export interface Wait {
@@ -231,33 +231,94 @@ interface Node {
   ops: number;
 }
 
-/** Replays a schedule from a fresh world; returns the timeline and what failed, if anything. */
+/** How `replay` treats a schedule (see its comment). */
+export interface ReplayOptions {
+  /** Steps one agent may take inside one operation before it is a progress violation. */
+  maxOpSteps?: number;
+  /**
+   * A choice that cannot run (the agent finished, sleeps, or waits for its CPU; or the run is
+   * over) throws ScheduleError instead of being reported as a progress violation: for
+   * schedules given by a user, where such a choice is bad input, not a finding.
+   */
+  strict?: boolean;
+  /**
+   * When the schedule ends before the run does, run the rest by the explorer's default choice
+   * (the lowest-numbered agent that can run: the first branch exhaustive search takes), up to
+   * `maxDepth` steps in all.
+   */
+  continueDefault?: boolean;
+  /** Bound on the whole replay when continuing (default 400, as exploration). */
+  maxDepth?: number;
+}
+
+export interface ReplayResult {
+  steps: ExploreStep[];
+  violation: Violation | null;
+  exec: Exec;
+  /** Every choice run: the schedule, then any continuation. */
+  choices: number[];
+  /**
+   * Why a continuation stopped before the run ended: `max-depth` (the bound), or `cycle` (the
+   * default choice came back to a state it had left, so it would repeat forever; the cycle is
+   * not a livelock because it is not weakly fair or an operation finishes in it).
+   */
+  stopped?: 'max-depth' | 'cycle';
+}
+
+/** Why choice n (agent a) of a schedule cannot run, in words. */
+function cannotRun(ex: Exec, schedule: readonly number[], n: number, a: number): string {
+  const name = ex.agents[a]!.name;
+  if (ex.allDone())
+    return `the schedule is longer than the run: it has ${schedule.length} choices, and every agent has finished after ${n} steps`;
+  if (ex.enabledSet().length === 0)
+    return `step ${n + 1} schedules ${name}, but no agent can run after ${n} steps (a deadlock: replay the first ${n} choices to see it)`;
+  if (ex.done[a]) return `step ${n + 1} schedules ${name}, which has finished`;
+  const w = ex.waits[a];
+  if (w && !w.until()) return `step ${n + 1} schedules ${name}, which is asleep (${w.wait})`;
+  const cpu = ex.agents[a]!.cpu!;
+  return `step ${n + 1} schedules ${name}, whose CPU ${cpu} is held by ${ex.agents[ex.cpuHolder.get(cpu)!]!.name}`;
+}
+
+/**
+ * Replays a schedule from a fresh world; returns the timeline and what failed, if anything.
+ * Throws ScheduleError for a choice that cannot run when `opts.strict`.
+ */
 export function replay(
   model: RaceModel,
   schedule: readonly number[],
-  opts: { maxOpSteps?: number } = {},
-): { steps: ExploreStep[]; violation: Violation | null; exec: Exec } {
+  opts: ReplayOptions = {},
+): ReplayResult {
   const ex = new Exec(model);
   const steps: ExploreStep[] = [];
+  const choices: number[] = [];
   const maxOp = opts.maxOpSteps ?? 200;
-  const trail: Node[] = [
-    { hash: ex.hash(), enabled: ex.enabledSet(), edges: new Map(), ops: ex.world.opsDone() },
-  ];
+  const nodeOfEx = (): Node => ({
+    hash: ex.hash(),
+    enabled: ex.enabledSet(),
+    edges: new Map(),
+    ops: ex.world.opsDone(),
+  });
+  const trail: Node[] = [nodeOfEx()];
+  const done = (violation: Violation | null, stopped?: ReplayResult['stopped']): ReplayResult =>
+    stopped ? { steps, violation, exec: ex, choices, stopped } : { steps, violation, exec: ex, choices };
+  /** Runs agent a; returns what it broke, if anything. */
+  const run = (a: number): Violation | null => {
+    steps.push(ex.step(a, choices.length, ex.world.describe()));
+    choices.push(a);
+    const v = ex.world.takeViolation() ?? progressViolation(ex, a, maxOp);
+    if (!v) trail.push(nodeOfEx());
+    return v;
+  };
   for (const [n, a] of schedule.entries()) {
     if (!ex.enabled(a)) {
-      return {
-        steps,
-        exec: ex,
-        violation: {
-          invariant: 'progress',
-          message: `replay: step ${n + 1} schedules ${ex.agents[a]?.name ?? a}, which cannot run there (done, asleep, or its CPU is taken)`,
-        },
-      };
+      if (opts.strict) throw new ScheduleError(cannotRun(ex, schedule, n, a));
+      return done({
+        invariant: 'progress',
+        message: `replay: step ${n + 1} schedules ${ex.agents[a]?.name ?? a}, which cannot run there (done, asleep, or its CPU is taken)`,
+      });
     }
-    steps.push(ex.step(a, n, ex.world.describe()));
-    const v = ex.world.takeViolation() ?? progressViolation(ex, a, maxOp);
-    if (v) return { steps, violation: v, exec: ex };
-    trail.push({ hash: ex.hash(), enabled: ex.enabledSet(), edges: new Map(), ops: ex.world.opsDone() });
+    const v = run(a);
+    if (v) return done(v);
   }
   // A schedule that ends in a state it passed through before, along a weakly fair segment in
   // which nothing finished, replays a livelock's cycle.
@@ -267,12 +328,39 @@ export function replay(
     const cycle = trail.slice(j, trail.length - 1);
     const stepped = new Set(schedule.slice(j));
     if (cycle.every((c) => c.ops === last.ops) && fairCycle(cycle, stepped)) {
-      return { steps, exec: ex, violation: livelock(ex.agents, stepped, schedule.length - j, j) };
+      return done(livelock(ex.agents, stepped, schedule.length - j, j));
     }
   }
-  if (ex.allDone()) return { steps, violation: ex.world.quiescent(), exec: ex };
-  if (ex.enabledSet().length === 0) return { steps, violation: deadlock(ex), exec: ex };
-  return { steps, violation: null, exec: ex };
+  if (ex.allDone()) return done(ex.world.quiescent());
+  if (ex.enabledSet().length === 0) return done(deadlock(ex));
+  if (!opts.continueDefault) return done(null);
+
+  // The rest by the default choice. The choice is a function of the state, so a state the
+  // continuation reaches twice repeats forever: a livelock when the cycle is weakly fair and
+  // nothing finishes in it, else a cycle the default order cannot leave (stop there).
+  const maxDepth = opts.maxDepth ?? 400;
+  const given = schedule.length;
+  const seenAt = new Map<string, number>();
+  for (const [i, t] of trail.entries()) seenAt.set(t.hash, i);
+  while (choices.length < maxDepth) {
+    const a = ex.enabledSet()[0]!;
+    const v = run(a);
+    if (v) return done(v);
+    const k = trail.length - 1;
+    const h = trail[k]!.hash;
+    const at = seenAt.get(h);
+    if (at !== undefined) {
+      const cycle = trail.slice(at, k);
+      const stepped = new Set(choices.slice(at));
+      if (cycle.every((c) => c.ops === trail[k]!.ops) && fairCycle(cycle, stepped))
+        return done(livelock(ex.agents, stepped, k - at, at));
+      if (at >= given) return done(null, 'cycle');
+    }
+    seenAt.set(h, k);
+    if (ex.allDone()) return done(ex.world.quiescent());
+    if (ex.enabledSet().length === 0) return done(deadlock(ex));
+  }
+  return done(null, 'max-depth');
 }
 
 function progressViolation(ex: Exec, a: number, maxOp: number): Violation | null {
@@ -706,15 +794,22 @@ function exploreRandom(model: RaceModel, opts: ExploreOptions): ExploreResult {
   return { scenario: model.name, mode: 'random', agents: agentNames(model), coverage: cov, counterexample };
 }
 
-/** Replays a schedule string and reports it as an exploration result. */
+/**
+ * Replays a schedule string and reports it as an exploration result, with the timeline in
+ * `replay` whether or not an invariant failed. A schedule that ends before the run does is
+ * continued by the default choice (see ReplayOptions.continueDefault) and `replay.continued`
+ * says so. Throws ScheduleError for a string that names no agent or a choice that cannot run
+ * (among them a schedule longer than the run).
+ */
 export function replaySchedule(
   model: RaceModel,
   schedule: string,
-  opts: { maxOpSteps?: number } = {},
+  opts: { maxOpSteps?: number; maxDepth?: number } = {},
 ): ExploreResult {
   const agents = agentNames(model);
-  const choices = decodeSchedule(schedule, agents.length);
-  const r = replay(model, choices, opts);
+  const given = decodeSchedule(schedule, agents.length);
+  const r = replay(model, given, { ...opts, strict: true, continueDefault: true });
+  const ran = encodeSchedule(r.choices);
   const cov: Coverage = {
     states: 0,
     transitions: r.steps.length,
@@ -724,11 +819,19 @@ export function replaySchedule(
     schedules: 1,
     complete: false,
   };
+  const info: ReplayInfo = {
+    given: given.length,
+    continued: r.choices.length > given.length,
+    schedule: ran,
+    steps: r.steps,
+  };
+  if (r.stopped) info.stopped = r.stopped;
   return {
     scenario: model.name,
     mode: 'replay',
     agents,
     coverage: cov,
-    counterexample: r.violation ? { schedule, steps: r.steps, violation: r.violation } : null,
+    counterexample: r.violation ? { schedule: ran, steps: r.steps, violation: r.violation } : null,
+    replay: info,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The race models behind `scenarios/races/`: five problems driver developers met in
- * 2025-2026 (shared/domain/thread.md section 4), each in a buggy and a fixed variant, and the
+ * 2025-2026 (docs/explorer.md, "The race files"), each in a buggy and a fixed variant, and the
  * selftest anon_teardown. Agents are written against the kernel model's API; a buggy variant
  * leaves out the one rule its fix added.
  */
@@ -21,8 +21,8 @@ import {
   mmuIntervalSetSeq,
 } from '../kernel/mmu_notifier.js';
 import { HMM_DMIRROR_MIGRATE_TO_DEV, HMM_DMIRROR_READ } from '../uapi/test_hmm_uapi.js';
-import type { Agent, AgentYield, RaceModel, RaceWorld } from './explorer.js';
-import type { Violation } from './types.js';
+import type { Agent, AgentYield, RaceModel } from './explorer.js';
+import { agent, Rwsem, raceWorld } from './kit.js';
 import { type DeviceEntry, Fence, KernelWorld, kernelSteps, SvmDevice } from './world.js';
 
 export type Variant = 'buggy' | 'fixed';
@@ -56,60 +56,10 @@ export const PROBLEMS = {
 
 export type ProblemName = keyof typeof PROBLEMS;
 
-/** The world a model's agents share, plus the plumbing RaceWorld needs. */
-function raceWorld(
-  w: KernelWorld,
-  agents: Agent[],
-  extra: { quiescent?: () => Violation | null } = {},
-): RaceWorld {
-  return {
-    agents,
-    digest: () => w.digest(),
-    describe: () => w.describe(),
-    takeViolation: () => w.takeViolation(),
-    quiescent: () => w.quiescent() ?? extra.quiescent?.() ?? null,
-    opsDone: () => w.opsDone(),
-  };
-}
-
-/** Local state of an agent: a small record it keeps up to date (for state hashing). */
-function agent(
-  name: string,
-  ctx: Record<string, unknown>,
-  body: Generator<AgentYield, void, void>,
-  cpu?: number,
-  more?: () => string,
-): Agent {
-  const a: Agent = {
-    name,
-    body,
-    local: more ? () => `${JSON.stringify(ctx)}|${more()}` : () => JSON.stringify(ctx),
-  };
-  if (cpu !== undefined) a.cpu = cpu;
-  return a;
-}
-
 /** Puts pages [from, to) into `dev`'s memory before the race starts. */
 function place(dev: SvmDevice, from: number, to: number): void {
   const g = dev.migrateToDevice(from, to);
   while (!g.next().done) {}
-}
-
-/** A driver-wide read-write semaphore (Xe's migration serialisation). */
-class Rwsem {
-  readers = 0;
-  writer = false;
-  *down(mode: 'read' | 'write', call: string): Generator<AgentYield, void, void> {
-    // Sleeps only when the semaphore is taken (an uncontended down is no step of its own).
-    const free = mode === 'read' ? () => !this.writer : () => !this.writer && this.readers === 0;
-    while (!free()) yield { wait: mode === 'read' ? 'down_read' : 'down_write', call, until: free };
-    if (mode === 'read') this.readers++;
-    else this.writer = true;
-  }
-  up(mode: 'read' | 'write'): void {
-    if (mode === 'read') this.readers--;
-    else this.writer = false;
-  }
 }
 
 /** hmm_range_fault with REQ_FAULT for no owner: pulls device-private pages of [from, to) back to RAM. */

@@ -77,4 +77,27 @@ export interface ExploreResult {
   coverage: Coverage;
   /** Null when no invariant failed within the bounds. */
   counterexample: Counterexample | null;
+  /** Replay mode only: the timeline run, failing or not. */
+  replay?: ReplayInfo;
+}
+
+/** What a replay ran (`hmmlab explore --replay`). */
+export interface ReplayInfo {
+  /** Choices the schedule string gave. */
+  given: number;
+  /**
+   * True when the schedule ended before the run did and the rest ran by the default choice:
+   * the lowest-numbered agent that can run (the first branch exhaustive search takes).
+   */
+  continued: boolean;
+  /** The schedule run in all, the continuation included: replaying it reproduces this run. */
+  schedule: string;
+  steps: ExploreStep[];
+  /**
+   * Set when the continuation stopped before every agent finished: at the replay's depth bound
+   * (`max-depth`), or because the default choice came back to a state it had left (`cycle`: it
+   * would repeat forever; not a livelock, since the cycle is not weakly fair or an operation
+   * finishes in it).
+   */
+  stopped?: 'max-depth' | 'cycle';
 }

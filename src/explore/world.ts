@@ -16,6 +16,7 @@
  */
 import { checkInvariants } from '../check/invariants.js';
 import {
+  EBUSY,
   HMM_PFN_HI_VALID,
   HMM_PFN_HI_WRITE,
   MAP_ANONYMOUS,
@@ -60,6 +61,7 @@ import {
   PTE_WRITE,
   pteIndex,
 } from '../kernel/pgtable.js';
+import { type KernelSteps, kernelYieldName, kernelYieldSleepsOn } from '../kernel/wait.js';
 import { Machine, type Process } from '../uapi/machine.js';
 import type { AgentYield, Wait } from './explorer.js';
 import type { Violation } from './types.js';
@@ -362,25 +364,26 @@ export class KernelWorld {
 }
 
 /**
- * Runs a kernel generator (hmmRangeFaultSteps, an ioctl's steps) inside an agent, turning the
- * kernel's sleeping yields (`folio_wait_locked:<pfn>`, `migration_entry_wait:<pfn>`) into
- * waits on the folio lock, and naming the call for the timeline.
+ * Runs a kernel generator (hmmRangeFaultSteps, an ioctl's steps) inside an agent: a yield that
+ * sleeps on a folio (`folio_locked`, `migration_entry`) becomes a wait until that folio is
+ * unlocked, any other a step named after the kernel function (kernelYieldName); `call` names
+ * the call for the timeline.
  */
-export function* kernelSteps<T>(
-  k: Kernel,
-  call: string,
-  g: Generator<string, T>,
-): Generator<AgentYield, T, void> {
+export function* kernelSteps<T>(k: Kernel, call: string, g: KernelSteps<T>): Generator<AgentYield, T, void> {
   for (;;) {
     const r = g.next();
     if (r.done) return r.value;
-    const m = /^(folio_wait_locked|migration_entry_wait):(\d+)$/.exec(r.value);
-    if (m) {
-      const pfn = Number(m[2]);
-      const w: Wait = { wait: `${m[1]} (pfn ${pfn})`, call, until: () => !k.frames.hasFlag(pfn, PG_LOCKED) };
+    const y = r.value;
+    const pfn = kernelYieldSleepsOn(y);
+    if (pfn >= 0) {
+      const w: Wait = {
+        wait: `${kernelYieldName(y)} (pfn ${pfn})`,
+        call,
+        until: () => !k.frames.hasFlag(pfn, PG_LOCKED),
+      };
       yield w;
     } else {
-      yield { step: r.value, call };
+      yield { step: kernelYieldName(y), call };
     }
   }
 }
@@ -557,7 +560,7 @@ export class SvmDevice {
     this.inflight = null;
     // mutex_lock(&driver->lock): the rest is atomic.
     if (!opts.skipRetry && mmuIntervalReadRetry(this.notifier, range.notifierSeq))
-      return { ret: -16, own: false };
+      return { ret: -EBUSY, own: false };
     let own = true;
     for (let i = 0; i < to - from; i++) {
       const hi = range.words[2 * i + 1]!;

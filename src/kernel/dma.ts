@@ -1,7 +1,8 @@
 /**
  * DMA mapping for one device (kernel/dma/mapping.c, drivers/iommu/dma-iommu.c, the IOVA
- * allocator of drivers/iommu/iova.c) and the HMM DMA helpers (include/linux/hmm-dma.h, mm/hmm.c;
- * kernel.md section 1.7), with P2PDMA pages mapped per their map type (kernel.md section 6).
+ * allocator of drivers/iommu/iova.c) and the HMM DMA helpers (include/linux/hmm-dma.h, mm/hmm.c:
+ * hmm_dma_map_alloc, hmm_dma_map_pfn), with P2PDMA pages mapped per their map type
+ * (drivers/pci/p2pdma.c: pci_p2pdma_state, pci_p2pdma_map_type; see p2pdma.ts).
  *
  * Addresses are numbers (exact below 2^53). A pfn's CPU physical address is pfn << PAGE_SHIFT.
  * DMA_MAPPING_ERROR, ~0 in C, is -1 here; `dmaMappingError()` turns it into -ENOMEM as Linux does.

@@ -1,5 +1,5 @@
 /**
- * hmm_range_fault (mm/hmm.c; kernel.md section 1): snapshot a range of CPU page tables into
+ * hmm_range_fault (mm/hmm.c; docs/kernel-model.md, "Mirroring"): snapshot a range of CPU page tables into
  * an hmm_pfns array, faulting pages in only where the caller asked.
  *
  * The hmm_pfns array is a BigUint64Array holding Linux's exact values (HMM_PFN_VALID is bit
@@ -52,6 +52,7 @@ import {
   PTE_WRITE,
   pteIndex,
 } from './pgtable.js';
+import { FAULT_RETRY, type FaultWait, type KernelSteps, PMD_UNLOCK, WALK_RETRY } from './wait.js';
 
 const NEED_FAULT = 1;
 const NEED_WRITE_FAULT = 2;
@@ -127,6 +128,10 @@ interface WalkState {
   faultEnd: number;
   faultNeed: number;
   faultVma: Vma | null;
+  /** The folio head of the migration entry the walk stopped at (it returned -EBUSY), or -1. */
+  migrationFolio: number;
+  /** Filled by handle_mm_fault with a locked folio to sleep on before retrying. */
+  faultWait: FaultWait;
 }
 
 /** hmm_pte_need_fault over the upper word. */
@@ -187,7 +192,7 @@ function walkPmd(k: Kernel, s: WalkState, vma: Vma, addr: number, end: number): 
     const need = rangeNeedFault(range, i0, i1, 0);
     if (need) {
       s.last = addr;
-      k.waitFolio = slot.pfn; // migration_entry_wait: sleep on the folio, then walk again from here
+      s.migrationFolio = slot.pfn; // migration_entry_wait: sleep on the folio, then walk again from here
       return -EBUSY;
     }
     fill(range, i0, i1, 0);
@@ -302,7 +307,7 @@ function walkPmd(k: Kernel, s: WalkState, vma: Vma, addr: number, end: number): 
     if (type === PTE_MIGRATION) {
       s.last = addr + (i - i0) * PAGE_SIZE;
       // migration_entry_wait sleeps until the folio under migration is unlocked.
-      k.waitFolio = k.frames.head(t.pfn[j]!);
+      s.migrationFolio = k.frames.head(t.pfn[j]!);
       return -EBUSY;
     }
     return -EFAULT; // markers, hwpoison
@@ -330,7 +335,7 @@ function walkHugetlb(k: Kernel, s: WalkState, vma: Vma, addr: number, end: numbe
 }
 
 /** walk_page_range with hmm_walk_ops over [from, to). Yields at each PMD boundary. */
-function* walkRange(k: Kernel, s: WalkState, from: number, to: number): Generator<string, number> {
+function* walkRange(k: Kernel, s: WalkState, from: number, to: number): KernelSteps {
   const range = s.range;
   const mm = s.mm;
   let addr = from;
@@ -363,7 +368,7 @@ function* walkRange(k: Kernel, s: WalkState, from: number, to: number): Generato
       if (r !== 0) return r;
       addr = chunkEnd;
       s.last = addr;
-      if (addr < to) yield 'hmm_walk_pmd_unlock';
+      if (addr < to) yield PMD_UNLOCK;
     }
   }
   return 0;
@@ -383,7 +388,7 @@ function hmmVmaFault(k: Kernel, s: WalkState): number {
     flags |= FAULT_FLAG_WRITE;
   }
   for (let a = s.faultStart; a < s.faultEnd; a += PAGE_SIZE) {
-    const r = handleMmFault(k, s.mm, vma, a, flags);
+    const r = handleMmFault(k, s.mm, vma, a, flags, s.faultWait);
     if (r & VM_FAULT_ERROR) return -EFAULT;
     if (r & VM_FAULT_RETRY) return -EBUSY;
   }
@@ -403,7 +408,7 @@ function hmmVmaFault(k: Kernel, s: WalkState): number {
  *    special PTE, or a failed fault (e.g. migrate_to_ram returned SIGBUS);
  *  - -EPERM: a write fault was needed in a VMA without VM_WRITE.
  */
-export function* hmmRangeFaultSteps(k: Kernel, mm: Mm, range: HmmRange): Generator<string, number> {
+export function* hmmRangeFaultSteps(k: Kernel, mm: Mm, range: HmmRange): KernelSteps {
   const s: WalkState = {
     range,
     mm,
@@ -412,25 +417,25 @@ export function* hmmRangeFaultSteps(k: Kernel, mm: Mm, range: HmmRange): Generat
     faultEnd: 0,
     faultNeed: 0,
     faultVma: null,
+    migrationFolio: -1,
+    faultWait: { folio: -1 },
   };
   let ret: number;
   do {
     if (mmuIntervalCheckRetry(range.notifier, range.notifierSeq)) return -EBUSY;
-    k.waitFolio = -1;
+    s.migrationFolio = -1;
     ret = yield* walkRange(k, s, s.last, range.end);
     if (ret === FAULT_PENDING) {
-      k.waitFolio = -1;
+      s.faultWait.folio = -1;
       ret = hmmVmaFault(k, s);
       if (ret === -EBUSY) {
-        const folio = k.waitFolio;
-        k.waitFolio = -1;
         // Sleep on a locked device-private folio (see Kernel.fixes), or retry at once.
-        yield folio >= 0 ? `folio_wait_locked:${folio}` : 'hmm_fault_done';
+        const folio = s.faultWait.folio;
+        yield folio >= 0 ? { kind: 'folio_locked', pfn: folio } : FAULT_RETRY;
       }
     } else if (ret === -EBUSY) {
-      const folio = k.waitFolio;
-      k.waitFolio = -1;
-      yield folio >= 0 ? `migration_entry_wait:${folio}` : 'migration_entry_wait';
+      const folio = s.migrationFolio;
+      yield folio >= 0 ? { kind: 'migration_entry', pfn: folio } : WALK_RETRY;
     }
   } while (ret === -EBUSY);
   return ret;

@@ -148,12 +148,6 @@ export class Kernel {
    *   starvation problem", T. Hellström, 2026). Off: hmm_range_fault spins on -EBUSY.
    */
   readonly fixes = { hmmWaitOnLockedFolio: true };
-  /**
-   * Set by a fault that met a locked device-private folio (with fixes.hmmWaitOnLockedFolio):
-   * the folio to sleep on. hmm_range_fault's steps yield `folio_wait_locked:<pfn>` for it, which
-   * a scheduler treats as blocking until the folio is unlocked.
-   */
-  waitFolio = -1;
 
   constructor(opts: KernelOptions) {
     this.ramPages = Math.floor(opts.ramBytes / 2 ** PAGE_SHIFT);

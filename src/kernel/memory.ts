@@ -33,8 +33,15 @@ import {
   VM_WRITE,
 } from './constants.js';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_LAZYFREE, PG_LOCKED } from './frames.js';
+import { splitHugePmdAt } from './huge_memory.js';
 import type { Kernel } from './kernel.js';
-import { type Inode, type Mm, notify, notifyEnd, setAnonRmap, splitHugePmdAt, type Vma } from './mm.js';
+// A cycle Linux has too (scripts/import-cycles.mjs keeps it): GUP migrates device-coherent
+// pages away (check_and_migrate_movable_pages -> migrate_device_coherent_folio, mm/gup.c) and a
+// device-private fault splits a PTE-mapped large folio (split_folio); migrate_device.ts calls
+// back into GUP here (make_device_exclusive -> get_user_page_vma_remote, mm/rmap.c).
+import { migrateDeviceCoherentFolio, splitFolio } from './migrate_device.js';
+import type { Inode, Mm, Vma } from './mm.js';
+import { notify, notifyEnd } from './mmu_notifier.js';
 import {
   PMD_DEVICE_PRIVATE,
   PMD_HUGE,
@@ -53,6 +60,8 @@ import {
   type PteTable,
   pteIndex,
 } from './pgtable.js';
+import { setAnonRmap } from './rmap.js';
+import type { FaultWait } from './wait.js';
 
 /** thp_vma_allowable_order for an anonymous PMD fault at addr. */
 export function thpAllowed(k: Kernel, vma: Vma, addr: number): boolean {
@@ -79,16 +88,32 @@ export function shmemGetPage(k: Kernel, inode: Inode, index: number, create: boo
  * handle_mm_fault: resolves a fault at addr in vma. `flags` are FAULT_FLAG_*. Returns a
  * vm_fault_t: 0 on success, VM_FAULT_RETRY when the fault met a migration entry or a locked
  * page (the caller waits and retries), VM_FAULT_SIGSEGV / SIGBUS / OOM on failure.
+ * `wait`, when given, gets the head of a locked device-private folio the fault would sleep on
+ * before the retry (hmm_range_fault's steps pass it and sleep there; see wait.ts).
  */
-export function handleMmFault(k: Kernel, mm: Mm, vma: Vma, addr: number, flags: number): number {
+export function handleMmFault(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  flags: number,
+  wait: FaultWait | null = null,
+): number {
   // vmf->address is page aligned (__handle_mm_fault masks it with PAGE_MASK).
   addr = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
-  const r = handleMmFaultInner(k, mm, vma, addr, flags);
+  const r = handleMmFaultInner(k, mm, vma, addr, flags, wait);
   k.observer?.onFault?.(mm.id, addr, flags, r);
   return r;
 }
 
-function handleMmFaultInner(k: Kernel, mm: Mm, vma: Vma, addr: number, flags: number): number {
+function handleMmFaultInner(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  flags: number,
+  wait: FaultWait | null,
+): number {
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   if (write && !(vma.flags & VM_WRITE)) return VM_FAULT_SIGSEGV;
   if (!write && !(vma.flags & (VM_READ | VM_WRITE))) return VM_FAULT_SIGSEGV;
@@ -105,17 +130,25 @@ function handleMmFaultInner(k: Kernel, mm: Mm, vma: Vma, addr: number, flags: nu
     const r = doHugePmdWpPage(k, mm, vma, addr);
     if (r !== VM_FAULT_FALLBACK) return r;
   } else if (slot && slot.kind === PMD_DEVICE_PRIVATE) {
-    return doDevicePrivateFault(k, mm, vma, addr, slot.pfn, false, flags);
+    return doDevicePrivateFault(k, mm, vma, addr, slot.pfn, false, flags, wait);
   } else if (slot && slot.kind === PMD_MIGRATION) {
     return VM_FAULT_RETRY;
   }
   slot = mm.pt.slot(addr);
   const t = mm.pt.tableAlloc(addr);
   if (!t) throw new Error('model bug: PTE fault under a huge mapping');
-  return handlePteFault(k, mm, vma, addr, t, flags);
+  return handlePteFault(k, mm, vma, addr, t, flags, wait);
 }
 
-function handlePteFault(k: Kernel, mm: Mm, vma: Vma, addr: number, t: PteTable, flags: number): number {
+function handlePteFault(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  t: PteTable,
+  flags: number,
+  wait: FaultWait | null,
+): number {
   const write = (flags & FAULT_FLAG_WRITE) !== 0;
   const i = pteIndex(addr);
   const bits = t.bits[i]!;
@@ -126,7 +159,7 @@ function handlePteFault(k: Kernel, mm: Mm, vma: Vma, addr: number, t: PteTable, 
       if (vma.file) return doFileFault(k, vma, addr, t, write);
       return VM_FAULT_SIGBUS; // a special mapping with no page here
     case PTE_DEVICE_PRIVATE:
-      return doDevicePrivateFault(k, mm, vma, addr, t.pfn[i]!, true, flags);
+      return doDevicePrivateFault(k, mm, vma, addr, t.pfn[i]!, true, flags, wait);
     case PTE_DEVICE_EXCLUSIVE:
       return removeDeviceExclusiveEntry(k, mm, vma, addr);
     case PTE_MIGRATION:
@@ -335,13 +368,14 @@ function doDevicePrivateFault(
   pfn: number,
   pteMapped: boolean,
   flags: number,
+  wait: FaultWait | null,
 ): number {
   const f = k.frames;
   let head = f.head(pfn);
   if (f.hasFlag(head, PG_LOCKED)) {
     // do_swap_page's trylock failed: with the 2026 fix the fault sleeps on the folio lock
     // (softleaf_entry_wait_on_locked) before the caller retries; without it, it returns at once.
-    if (k.fixes.hmmWaitOnLockedFolio) k.waitFolio = head;
+    if (k.fixes.hmmWaitOnLockedFolio && wait) wait.folio = head;
     return VM_FAULT_RETRY;
   }
   if (pteMapped && f.nrPages(head) > 1) {
@@ -555,9 +589,6 @@ export function putUserPages(k: Kernel, pfns: number[], gupFlags: number): void 
   for (const p of pfns)
     if (!k.isZeroPfn(p)) k.folioPut(k.frames.head(p), gupFlags & FOLL_PIN ? GUP_PIN_COUNTING_BIAS : 1);
 }
-
-// Imported late to keep the module graph acyclic at load time.
-import { migrateDeviceCoherentFolio, splitFolio } from './migrate_device.js';
 
 /**
  * A CPU access to one page without bytes: resolves (faulting as needed) and, for a write,

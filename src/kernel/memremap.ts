@@ -1,6 +1,7 @@
 /**
  * ZONE_DEVICE memory: struct dev_pagemap, memremap_pages / memunmap_pages and the page
- * lifecycle of device pages (include/linux/memremap.h, mm/memremap.c; kernel.md section 3).
+ * lifecycle of device pages (include/linux/memremap.h, mm/memremap.c; docs/kernel-model.md,
+ * "Device memory").
  */
 import type { MemoryType } from './constants.js';
 

@@ -1,5 +1,5 @@
 /**
- * Migration to and from device memory (mm/migrate_device.c; kernel.md section 4) and the rmap
+ * Migration to and from device memory (mm/migrate_device.c; docs/kernel-model.md, "Migration") and the rmap
  * operations it needs (mm/rmap.c: try_to_migrate, remove_migration_ptes, folio splitting,
  * make_device_exclusive).
  *
@@ -46,10 +46,15 @@ import {
   PG_LOCKED,
   PG_TAIL,
 } from './frames.js';
+import { splitHugePmdAt, splitHugePmdLocked } from './huge_memory.js';
 import type { Kernel } from './kernel.js';
+// A cycle Linux has too (scripts/import-cycles.mjs keeps it): make_device_exclusive takes its
+// pages with GUP (get_user_page_vma_remote, mm/gup.c), and GUP calls back into
+// migrate_device_coherent_folio (memory.ts).
 import { getUserPages, putUserPages } from './memory.js';
 import type { VmFault } from './memremap.js';
-import { type Mm, notify, notifyEnd, splitHugePmdAt, splitHugePmdLocked, type Vma } from './mm.js';
+import type { Mm, Vma } from './mm.js';
+import { notify, notifyEnd } from './mmu_notifier.js';
 import {
   PMD_DEVICE_PRIVATE,
   PMD_HUGE,
@@ -677,7 +682,7 @@ function insertHugePmdPage(k: Kernel, args: MigrateVma, addr: number, dstHead: n
   return true;
 }
 
-import { setAnonRmap } from './mm.js';
+import { setAnonRmap } from './rmap.js';
 
 function setAnonRmapFor(k: Kernel, vma: Vma, pfn: number, addr: number): void {
   setAnonRmap(k, vma, pfn, addr, true);

@@ -6,6 +6,7 @@
 import {
   EACCES,
   EAGAIN,
+  EEXIST,
   EFAULT,
   EINVAL,
   ENOMEM,
@@ -31,13 +32,11 @@ import {
   MAP_SHARED,
   MAP_SHARED_VALIDATE,
   MAP_TYPE,
-  MMU_NOTIFIER_RANGE_BLOCKABLE,
   MMU_NOTIFY_CLEAR,
   MMU_NOTIFY_PROTECTION_PAGE,
   MMU_NOTIFY_PROTECTION_VMA,
   MMU_NOTIFY_RELEASE,
   MMU_NOTIFY_UNMAP,
-  type MmuNotifierEvent,
   MREMAP_DONTUNMAP,
   MREMAP_FIXED,
   MREMAP_MAYMOVE,
@@ -64,9 +63,10 @@ import {
   VM_WRITE,
 } from './constants.js';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_HUGETLB, PG_LAZYFREE } from './frames.js';
+import { splitHugePmdAt } from './huge_memory.js';
 import type { Kernel } from './kernel.js';
 import { handleMmFault, removeDeviceExclusiveEntry } from './memory.js';
-import { MmuNotifierSubscriptions } from './mmu_notifier.js';
+import { MmuNotifierSubscriptions, notify, notifyEnd } from './mmu_notifier.js';
 import {
   PageTable,
   PMD_DEVICE_PRIVATE,
@@ -74,8 +74,6 @@ import {
   PMD_MIGRATION,
   PMD_NONE,
   PMD_TABLE,
-  type PmdSlot,
-  PTE_ANON_EXCL,
   PTE_DEVICE_EXCLUSIVE,
   PTE_DEVICE_PRIVATE,
   PTE_DIRTY,
@@ -85,9 +83,9 @@ import {
   PTE_SPECIAL,
   PTE_TYPE_MASK,
   PTE_WRITE,
-  PteTable,
   pteIndex,
 } from './pgtable.js';
+import { AnonVma, setAnonRmap } from './rmap.js';
 
 /** Lowest address mmap hands out (mmap_min_addr). */
 const MMAP_MIN_ADDR = 0x10000;
@@ -95,15 +93,12 @@ const MMAP_MIN_ADDR = 0x10000;
 const MMAP_BASE = 0x7f00_0000_0000;
 
 /** An anon_vma: the rmap root for anonymous pages first faulted in a VMA. */
-export class AnonVma {
-  /** Every VMA whose anon_vma chain includes this anon_vma (parent and forked children). */
-  readonly vmas = new Set<Vma>();
-  constructor(
-    readonly id: number,
-    /** Page indexes are stored relative to this base in the frame table (32-bit field). */
-    readonly indexBase: number,
-  ) {}
-}
+// notify/notifyEnd (mmu_notifier.ts), anon_vma and its rmap setup (rmap.ts) and the PMD split
+// (huge_memory.ts) live in leaf modules, so that memory.ts and migrate_device.ts, which this
+// file calls, need nothing from it at run time; re-exported for existing importers.
+export { splitHugePmdAt, splitHugePmdLocked } from './huge_memory.js';
+export { notify, notifyEnd } from './mmu_notifier.js';
+export { AnonVma, anonVmaPrepare, setAnonRmap } from './rmap.js';
 
 /** A file object backing shared and file mappings: tmpfs/shmem inode with its page cache. */
 export class Inode {
@@ -191,43 +186,6 @@ export class Mm {
 }
 
 // ---- helpers --------------------------------------------------------------------------
-
-export function notify(
-  mm: Mm,
-  event: MmuNotifierEvent,
-  start: number,
-  end: number,
-  owner: unknown = null,
-): { mm: number; start: number; end: number; flags: number; event: MmuNotifierEvent; owner: unknown } {
-  const range = { mm: mm.id, start, end, flags: MMU_NOTIFIER_RANGE_BLOCKABLE, event, owner };
-  mm.notifiers.invalidateRangeStart(range);
-  return range;
-}
-
-export function notifyEnd(mm: Mm, range: ReturnType<typeof notify>): void {
-  mm.notifiers.invalidateRangeEnd(range);
-}
-
-/** anon_vma_prepare. */
-export function anonVmaPrepare(k: Kernel, vma: Vma): AnonVma {
-  if (vma.anonVma) return vma.anonVma;
-  const av = new AnonVma(k.newId(), vma.pgoff - 2 ** 31);
-  k.anonVmas.set(av.id, av);
-  vma.anonVma = av;
-  vma.anonChain.push(av);
-  av.vmas.add(vma);
-  return av;
-}
-
-/** folio_add_new_anon_rmap for a page at va: sets PG_ANON, exclusive, and the rmap index. */
-export function setAnonRmap(k: Kernel, vma: Vma, pfn: number, va: number, exclusive: boolean): void {
-  const av = anonVmaPrepare(k, vma);
-  const rel = vma.linearPageIndex(va) - av.indexBase;
-  if (rel < 0 || rel >= 2 ** 32) throw new Error('model bug: anon page index out of the 32-bit window');
-  const f = k.frames;
-  f.setMapping(pfn, av.id, rel);
-  f.setFlag(pfn, PG_ANON | (exclusive ? PG_ANON_EXCLUSIVE : 0));
-}
 
 function protToVmFlags(prot: number): number {
   return (
@@ -321,55 +279,6 @@ function rangeMapped(mm: Mm, start: number, end: number): boolean {
 }
 
 // ---- huge PMD splitting -------------------------------------------------------------
-
-/**
- * __split_huge_pmd: turns the huge mapping or device-private PMD entry covering va into a PTE
- * table mapping the same folio page by page (the folio stays large). Notifies CLEAR over
- * the 2 MiB range, as the kernel does.
- */
-export function splitHugePmdAt(k: Kernel, mm: Mm, va: number): void {
-  const slot = mm.pt.slot(va);
-  if (!slot || (slot.kind !== PMD_HUGE && slot.kind !== PMD_DEVICE_PRIVATE && slot.kind !== PMD_MIGRATION))
-    return;
-  const f = k.frames;
-  if (slot.kind === PMD_HUGE && f.hasFlag(slot.pfn, PG_HUGETLB)) {
-    throw new Error('model bug: hugetlb PMDs are never split');
-  }
-  const haddr = Math.floor(va / PMD_SIZE) * PMD_SIZE;
-  const r = notify(mm, MMU_NOTIFY_CLEAR, haddr, haddr + PMD_SIZE);
-  splitHugePmdLocked(k, slot);
-  notifyEnd(mm, r);
-}
-
-/** The page-table part of a PMD split (caller notifies). */
-export function splitHugePmdLocked(k: Kernel, slot: PmdSlot): void {
-  const t = new PteTable();
-  const head = slot.pfn;
-  const zero = slot.kind === PMD_HUGE && head === k.hugeZeroPfn;
-  const type =
-    slot.kind === PMD_HUGE
-      ? PTE_PRESENT
-      : slot.kind === PMD_DEVICE_PRIVATE
-        ? PTE_DEVICE_PRIVATE
-        : PTE_MIGRATION;
-  for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    if (zero) {
-      t.pfn[i] = k.zeroPfn;
-      t.bits[i] = PTE_PRESENT | PTE_SPECIAL;
-    } else {
-      t.pfn[i] = head + i;
-      t.bits[i] = type | (slot.bits & (PTE_WRITE | PTE_DIRTY | PTE_ANON_EXCL));
-    }
-  }
-  t.used = HPAGE_PMD_NR;
-  // Each PTE mapping holds its own folio reference; the PMD held one. Migration entries hold
-  // none (the migrating thread holds the folio).
-  if (!zero && slot.kind !== PMD_MIGRATION) k.frames.addRef(head, HPAGE_PMD_NR - 1);
-  slot.kind = PMD_TABLE;
-  slot.table = t;
-  slot.pfn = 0;
-  slot.bits = 0;
-}
 
 // ---- zapping --------------------------------------------------------------------------
 
@@ -489,7 +398,7 @@ export function doMmap(
     if (addr + len > TASK_SIZE || addr < MMAP_MIN_ADDR) return -ENOMEM;
     if (flags & MAP_FIXED_NOREPLACE && !(flags & MAP_FIXED)) {
       const v = mm.findVma(addr);
-      if (v && v.start < addr + len) return -17; // -EEXIST
+      if (v && v.start < addr + len) return -EEXIST;
     }
   } else {
     // Hint ignored unless free (Linux tries the hint first); anonymous mappings that are a

@@ -1,9 +1,12 @@
 /**
- * MMU interval notifiers and their collision-retry sequence protocol (mm/mmu_notifier.c;
- * kernel.md section 2). The per-mm sequence starts at 2 and is even while no invalidation
+ * MMU interval notifiers and their collision-retry sequence protocol (mm/mmu_notifier.c:
+ * mmu_interval_read_begin, mn_itree_inv_start_range, mn_itree_inv_end; docs/kernel-model.md,
+ * "Notifiers"). The per-mm sequence starts at 2 and is even while no invalidation
  * overlapping an interval runs; a subscription's own sequence is always odd.
  */
-import { MMU_NOTIFIER_RANGE_BLOCKABLE, type MmuNotifierEvent } from './constants.js';
+import { EAGAIN, EOVERFLOW, MMU_NOTIFIER_RANGE_BLOCKABLE, type MmuNotifierEvent } from './constants.js';
+import type { Mm } from './mm.js';
+import { type KernelSteps, NOTIFIER_WAIT } from './wait.js';
 
 export interface MmuNotifierRange {
   /** The mm's id. */
@@ -85,7 +88,7 @@ export class MmuNotifierSubscriptions {
           throw new Error('model bug: an interval notifier refused a blockable invalidation');
         }
         this.invalidateRangeEnd(range);
-        return -11; // -EAGAIN
+        return -EAGAIN;
       }
     }
     return 0;
@@ -120,7 +123,7 @@ export class MmuNotifierSubscriptions {
 
   /** mmu_interval_notifier_insert: 0 or -EOVERFLOW for an empty or wrapping interval. */
   insert(sub: MmuIntervalNotifier, start: number, length: number): number {
-    if (length <= 0 || start + length - 1 < start) return -75; // -EOVERFLOW
+    if (length <= 0 || start + length - 1 < start) return -EOVERFLOW;
     sub.start = start;
     sub.last = start + length - 1;
     if (this.activeInvalidateRanges > 0) {
@@ -169,13 +172,13 @@ export function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): voi
 }
 
 /**
- * mmu_interval_read_begin as resumable steps: waits (yields 'mmu_interval_read_begin_wait')
+ * mmu_interval_read_begin as resumable steps: waits (yields NOTIFIER_WAIT)
  * while an invalidation that hit this interval is running, then returns the sequence to pass
  * to read_retry.
  */
-export function* mmuIntervalReadBeginSteps(sub: MmuIntervalNotifier): Generator<string, number> {
+export function* mmuIntervalReadBeginSteps(sub: MmuIntervalNotifier): KernelSteps {
   const s = sub.invalidateSeq;
-  while (s === sub.subs.invalidateSeq) yield 'mmu_interval_read_begin_wait';
+  while (s === sub.subs.invalidateSeq) yield NOTIFIER_WAIT;
   return s;
 }
 
@@ -199,4 +202,26 @@ export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boo
 /** mmu_interval_check_retry: the lockless hint used by hmm_range_fault. */
 export function mmuIntervalCheckRetry(sub: MmuIntervalNotifier, seq: number): boolean {
   return sub.invalidateSeq !== seq;
+}
+
+/**
+ * mmu_notifier_invalidate_range_start for [start, end) of mm (include/linux/mmu_notifier.h:
+ * mmu_notifier_range_init + mmu_notifier_invalidate_range_start): a blockable range, returned
+ * for notifyEnd.
+ */
+export function notify(
+  mm: Mm,
+  event: MmuNotifierEvent,
+  start: number,
+  end: number,
+  owner: unknown = null,
+): { mm: number; start: number; end: number; flags: number; event: MmuNotifierEvent; owner: unknown } {
+  const range = { mm: mm.id, start, end, flags: MMU_NOTIFIER_RANGE_BLOCKABLE, event, owner };
+  mm.notifiers.invalidateRangeStart(range);
+  return range;
+}
+
+/** mmu_notifier_invalidate_range_end for a range notify() started. */
+export function notifyEnd(mm: Mm, range: ReturnType<typeof notify>): void {
+  mm.notifiers.invalidateRangeEnd(range);
 }

@@ -1,6 +1,6 @@
 /**
- * PCI peer-to-peer DMA connectivity (drivers/pci/p2pdma.c, include/linux/pci-p2pdma.h;
- * kernel.md section 6): a PCI topology built from a spec, the upstream-bridge walk of
+ * PCI peer-to-peer DMA connectivity (drivers/pci/p2pdma.c, include/linux/pci-p2pdma.h): a PCI
+ * topology built from a spec, the upstream-bridge walk of
  * calc_map_type_and_dist with ACS-redirect counting, the AMD Zen allowance, the host-bridge
  * allowlist (REQ_SAME_HOST_BRIDGE), the per-(provider, client) map-type cache, and P2P memory
  * resources (pfn ranges with a bus offset) that the DMA layer (dma.ts) asks about.

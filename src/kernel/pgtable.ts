@@ -6,7 +6,8 @@
  */
 import { HPAGE_PMD_NR, PAGE_SHIFT, PMD_SHIFT } from './constants.js';
 
-// PTE types (low 3 bits): what kind of entry sits in the slot (kernel.md section 7, item 1).
+// PTE types (low 3 bits): what kind of entry sits in the slot: a present PTE, or one of the
+// swap-entry kinds of include/linux/swapops.h (device-private, device-exclusive, migration).
 export const PTE_NONE = 0;
 export const PTE_PRESENT = 1;
 /** Device-private swap entry (make_writable_device_private_entry / readable). */

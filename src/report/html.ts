@@ -3,9 +3,10 @@
  * scripts or external resources, no timestamps) with the comparison table and the scenario
  * text. The same input gives the same bytes.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompareRow } from '../sim/compare.js';
+import { makeDirs } from '../util/make-dirs.js';
 import {
   type DesignResult,
   faultsMigrationsPlot,
@@ -187,14 +188,14 @@ function renderPage(input: ReportInput, plots: readonly ReportPlot[]): string {
  */
 export function writeReport(dir: string, report: ReportInput, opts: { png?: boolean } = {}): string[] {
   const plots = reportPlots(report.results, report.rows);
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const written: string[] = [];
   const index = join(dir, 'index.html');
   writeFileSync(index, renderPage(report, plots));
   written.push(index);
   if (opts.png) {
     const plotsDir = join(dir, 'plots');
-    mkdirSync(plotsDir, { recursive: true });
+    makeDirs(plotsDir);
     for (const p of plots) {
       const file = join(plotsDir, `${p.id}.png`);
       writeFileSync(file, svgToPng(p.svg));

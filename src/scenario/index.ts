@@ -1,18 +1,35 @@
 /**
- * Scenario files: the format (schema.ts), loading with file:line:col errors (load.ts), and the
- * JSON Schema for editors (json-schema.ts).
+ * Scenario files: the format (schema.ts), loading with file:line:col errors (load.ts), overrides
+ * applied to the document before validation (overrides.ts), the work guard (work.ts), reading
+ * input files with size and encoding checks (read.ts, the only part that touches the file
+ * system), and the JSON Schema for editors (json-schema.ts).
  */
 export { scenarioJsonSchema } from './json-schema.js';
 export {
+  applyOverrides,
   DEFAULT_SEED,
   formatPath,
   formatScenarioError,
+  type LoadOptions,
   type LoadResult,
   loadScenario,
+  MAX_NESTING_DEPTH,
+  type ParsedText,
+  type PreparedScenario,
+  parseYamlText,
+  prepareScenario,
   type ScenarioError,
   type ScenarioPath,
   toSimConfig,
 } from './load.js';
+export { applyOverride, overrideLabel, parseSetArgument, type ScenarioOverride } from './overrides.js';
+export {
+  DEFAULT_MAX_FILE_BYTES,
+  decodeInput,
+  parseMaxFileSize,
+  type ReadResult,
+  readInputFile,
+} from './read.js';
 export {
   CURRENT_SCENARIO_VERSION,
   SCENARIO_VERSIONS,
@@ -24,3 +41,4 @@ export {
   type ScenarioV1Input,
 } from './schema.js';
 export { formatDuration, formatSize, parseDuration, parseSize } from './units.js';
+export { DEFAULT_MAX_WORK, estimateWork, formatCount, type WorkloadWork } from './work.js';

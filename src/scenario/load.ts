@@ -9,6 +9,7 @@ import {
   type Document,
   isAlias,
   isMap,
+  isPair,
   isScalar,
   isSeq,
   LineCounter,
@@ -19,11 +20,16 @@ import {
 import type { z } from 'zod';
 import type { BufferConfig, GpuConfig, NicConfig, SimConfig, WorkloadConfig } from '../sim/simulate.js';
 import { describeFound, scenarioErrorMap, UNKNOWN_KEYS, unknownKeyMessage } from './messages.js';
+import { applyOverride, overrideLabel, parseSetArgument, type ScenarioOverride } from './overrides.js';
 import { CURRENT_SCENARIO_VERSION, SCENARIO_VERSIONS, type Scenario, ScenarioSchemaV1 } from './schema.js';
+import { DEFAULT_MAX_WORK, estimateWork, formatCount } from './work.js';
 
 export type ScenarioPath = (string | number)[];
 
-/** One problem in a scenario file. `line` and `col` are 1-based. */
+/**
+ * One problem in a scenario file. `line` and `col` are 1-based; both are 0 for a problem with
+ * no place in a file (a `--set` override: `file` is then its label, `--set k=v`).
+ */
 export interface ScenarioError {
   file: string;
   line: number;
@@ -51,10 +57,14 @@ export function formatPath(path: ScenarioPath): string {
   return out;
 }
 
-/** `file:line:col: path.to.key: message` (no path part for the document itself). */
+/**
+ * `file:line:col: path.to.key: message` (no path part for the document itself). An error with
+ * no position (line 0: an override given on the command line) is `--set k=v: message`.
+ */
 export function formatScenarioError(e: ScenarioError): string {
   const path = formatPath(e.path);
-  return `${e.file}:${e.line}:${e.col}: ${path === '' ? '' : `${path}: `}${e.message}`;
+  const where = e.line > 0 ? `${e.file}:${e.line}:${e.col}` : e.file;
+  return `${where}: ${path === '' ? '' : `${path}: `}${e.message}`;
 }
 
 // ---- positions ----------------------------------------------------------------------------
@@ -177,37 +187,87 @@ function fromIssues(issues: readonly z.core.$ZodIssue[]): Located[] {
   );
 }
 
-function yamlMessage(e: { code: string; message: string; pos: [number, number] }, text: string): string {
+/** How deep a document may nest maps and lists (the deepest shipped file nests 16 levels). */
+export const MAX_NESTING_DEPTH = 64;
+
+/** At most this many errors are reported for one file; a last one says how many more there were. */
+export const MAX_REPORTED_ERRORS = 100;
+
+function yamlMessage(
+  e: { code: string; message: string; pos: [number, number] },
+  text: string,
+  lineOf: (offset: number) => number,
+  what: string,
+): string {
   const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?\s*$/, '');
   if (e.code === 'DUPLICATE_KEY') {
     const key = /^[^:\n]*/.exec(text.slice(e.pos[0]))![0].trim();
     return `duplicate key '${key}' (keys must be unique)`;
   }
+  if (e.code === 'MULTIPLE_DOCS') {
+    return `${what} file holds one YAML document; found a second at line ${lineOf(e.pos[0])} (a '---' line starts one)`;
+  }
+  if (e.code === 'RESOURCE_EXHAUSTION' && /call stack/i.test(first)) {
+    return `the document nests too deeply (at most ${MAX_NESTING_DEPTH} levels of maps and lists)`;
+  }
   return `YAML: ${first}`;
 }
 
-const VERSIONS: Record<number, (data: unknown) => z.ZodSafeParseResult<Scenario>> = {
-  // A newer format adds its schema here and migrates the older ones' results to the newest.
-  1: (data) => ScenarioSchemaV1.safeParse(data, { error: scenarioErrorMap }),
-};
+/** The first node nested deeper than MAX_NESTING_DEPTH, walked without recursion, or undefined. */
+function tooDeep(doc: Document): Node | undefined {
+  const stack: [unknown, number][] = [[doc.contents, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (isMap(node) || isSeq(node)) {
+      if (depth > MAX_NESTING_DEPTH) return node;
+      const items = node.items as unknown[];
+      for (let i = items.length - 1; i >= 0; i--) {
+        const item = items[i];
+        if (isPair(item)) {
+          stack.push([item.value, depth + 1]);
+          if (isMap(item.key) || isSeq(item.key)) stack.push([item.key, depth + 1]);
+        } else stack.push([item, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
 
 /**
- * Parses YAML (or JSON) `text` and validates it with the parser of its `version`, giving
- * errors with file:line:col and the document path. Shared by scenario files and race files.
+ * A YAML text parsed but not validated: the plain data, and where each part is in the text (for
+ * errors). What loadScenario and the sweep loader apply overrides to.
  */
-export function loadVersioned<T>(
+export interface ParsedText {
+  file: string;
+  /** The document as plain data (a map: anything else is an error before this). */
+  data: Record<string, unknown>;
+  /** The error at `path` in the text (its value, or its key when `at` is 'key'). */
+  errorAt(path: ScenarioPath, message: string, at?: 'key' | 'value'): ScenarioError;
+}
+
+/** Strips a UTF-8 byte order mark (a file read as UTF-8 starts with U+FEFF then). */
+function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
+ * Parses YAML (or JSON) `text` into plain data with positions: one document, a map, nested at
+ * most MAX_NESTING_DEPTH levels, aliases capped. `what` names the kind of file in messages
+ * ("a scenario", "a race file", "a sweep").
+ */
+export function parseYamlText(
   text: string,
   file: string,
-  versions: Record<number, (data: unknown) => z.ZodSafeParseResult<T>>,
   what = 'a scenario',
-): { ok: true; data: T } | { ok: false; errors: ScenarioError[] } {
+): { ok: true; parsed: ParsedText } | { ok: false; errors: ScenarioError[] } {
+  text = withoutBom(text);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
   const pos = (offset: number) => {
     const p = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
     return { line: Math.max(1, p.line), col: Math.max(1, p.col) };
   };
-  const errorAt = (offset: number, path: ScenarioPath, message: string): ScenarioError => ({
+  const errorAtOffset = (offset: number, path: ScenarioPath, message: string): ScenarioError => ({
     file,
     ...pos(offset),
     path,
@@ -221,7 +281,22 @@ export function loadVersioned<T>(
     // after the mistake, and the node there need not be the one at fault. (A duplicate key is
     // exact: it has its path.)
     const path = syntax.code === 'DUPLICATE_KEY' ? pathAt(doc, syntax.pos[0]) : [];
-    return { ok: false, errors: [errorAt(syntax.pos[0], path, yamlMessage(syntax, text))] };
+    const message = yamlMessage(syntax, text, (o) => pos(o).line, what.replace(/^an? /, 'a '));
+    return { ok: false, errors: [errorAtOffset(syntax.pos[0], path, message)] };
+  }
+  const deep = tooDeep(doc);
+  if (deep !== undefined) {
+    const offset = deep.range?.[0] ?? 0;
+    return {
+      ok: false,
+      errors: [
+        errorAtOffset(
+          offset,
+          [],
+          `the document nests too deeply (at most ${MAX_NESTING_DEPTH} levels of maps and lists)`,
+        ),
+      ],
+    };
   }
 
   let data: unknown;
@@ -235,14 +310,17 @@ export function loadVersioned<T>(
         return node.resolve(doc) ? undefined : visit.BREAK;
       },
     });
-    return { ok: false, errors: [errorAt(offset, pathAt(doc, offset), `YAML: ${(e as Error).message}`)] };
+    return {
+      ok: false,
+      errors: [errorAtOffset(offset, pathAt(doc, offset), `YAML: ${(e as Error).message}`)],
+    };
   }
 
   if (data === null || data === undefined) {
     return {
       ok: false,
       errors: [
-        errorAt(
+        errorAtOffset(
           0,
           [],
           `the file is empty: expected ${what}, a map starting with version: ${CURRENT_SCENARIO_VERSION}`,
@@ -254,18 +332,58 @@ export function loadVersioned<T>(
     return {
       ok: false,
       errors: [
-        errorAt(offsetOf(doc, [], 'value'), [], `expected ${what} (a map), found ${describeFound(data)}`),
+        errorAtOffset(
+          offsetOf(doc, [], 'value'),
+          [],
+          `expected ${what} (a map), found ${describeFound(data)}`,
+        ),
       ],
     };
   }
+  return {
+    ok: true,
+    parsed: {
+      file,
+      data: data as Record<string, unknown>,
+      errorAt: (path, message, at = 'value') => errorAtOffset(offsetOf(doc, path, at), path, message),
+    },
+  };
+}
 
-  const version = (data as Record<string, unknown>).version;
-  const reads = `this hmmlab reads scenario version ${SCENARIO_VERSIONS.join(', ')}`;
+/** Errors sorted by position, duplicates dropped, at most MAX_REPORTED_ERRORS of them. */
+function tidy(errors: ScenarioError[]): ScenarioError[] {
+  const seen = new Set<string>();
+  const out = errors
+    .filter((e) => {
+      const k = formatScenarioError(e);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
+    .sort((a, b) => a.line - b.line || a.col - b.col);
+  if (out.length <= MAX_REPORTED_ERRORS) return out;
+  const more = out.length - MAX_REPORTED_ERRORS;
+  const last = out[MAX_REPORTED_ERRORS - 1]!;
+  return [
+    ...out.slice(0, MAX_REPORTED_ERRORS),
+    { ...last, path: [], message: `... and ${more} more error${more === 1 ? '' : 's'}` },
+  ];
+}
+
+/**
+ * Validates parsed `data` with the parser of its `version`: the version checks, then the schema.
+ * `locate` places an issue (the file's position, or an override's).
+ */
+function validateVersioned<T>(
+  data: Record<string, unknown>,
+  versions: Record<number, (data: unknown) => z.ZodSafeParseResult<T>>,
+  locate: (path: ScenarioPath, message: string, at: 'key' | 'value') => ScenarioError,
+  format = 'scenario',
+): { ok: true; data: T } | { ok: false; errors: ScenarioError[] } {
+  const version = data.version;
+  const reads = `this hmmlab reads ${format} version ${format === 'scenario' ? SCENARIO_VERSIONS.join(', ') : Object.keys(versions).join(', ')}`;
   if (version === undefined) {
-    return {
-      ok: false,
-      errors: [errorAt(offsetOf(doc, [], 'value'), [], `missing required key 'version' (${reads})`)],
-    };
+    return { ok: false, errors: [locate([], `missing required key 'version' (${reads})`, 'value')] };
   }
   const parse =
     typeof version === 'number' && Object.hasOwn(versions, version) ? versions[version] : undefined;
@@ -274,48 +392,91 @@ export function loadVersioned<T>(
       typeof version === 'number'
         ? `unsupported version ${version}: ${reads}${version > CURRENT_SCENARIO_VERSION ? ' (a file for a newer hmmlab?)' : ''}`
         : `expected a version number, found ${describeFound(version)} (${reads})`;
-    return { ok: false, errors: [errorAt(offsetOf(doc, ['version'], 'value'), ['version'], message)] };
+    return { ok: false, errors: [locate(['version'], message, 'value')] };
   }
-
   const r = parse(data);
   if (!r.success) {
-    const errors = fromIssues(r.error.issues).map((l) =>
-      errorAt(offsetOf(doc, l.path, l.at), l.path, l.message),
-    );
-    const seen = new Set<string>();
     return {
       ok: false,
-      errors: errors
-        .filter((e) => {
-          const k = formatScenarioError(e);
-          if (seen.has(k)) return false;
-          seen.add(k);
-          return true;
-        })
-        .sort((a, b) => a.line - b.line || a.col - b.col),
+      errors: tidy(fromIssues(r.error.issues).map((l) => locate(l.path, l.message, l.at))),
     };
   }
   return { ok: true, data: r.data };
 }
 
-function load(text: string, file: string): LoadResult {
-  const r = loadVersioned(text, file, VERSIONS);
-  if (!r.ok) return r;
-  const scenario = r.data;
-  return { ok: true, scenario, config: toSimConfig(scenario), seed: scenario.seed ?? DEFAULT_SEED };
+/**
+ * Parses YAML (or JSON) `text` and validates it with the parser of its `version`, giving
+ * errors with file:line:col and the document path. Shared by scenario files, race files and
+ * cost profile files; `what` names the expected document and `format` the versioned format in
+ * messages.
+ */
+export function loadVersioned<T>(
+  text: string,
+  file: string,
+  versions: Record<number, (data: unknown) => z.ZodSafeParseResult<T>>,
+  what = 'a scenario',
+  format = 'scenario',
+): { ok: true; data: T } | { ok: false; errors: ScenarioError[] } {
+  const p = parseYamlText(text, file, what);
+  if (!p.ok) return p;
+  return validateVersioned(p.parsed.data, versions, p.parsed.errorAt, format);
 }
 
-/**
- * Parses and validates scenario `text` (YAML or JSON); `file` names it in errors. Returns the
- * scenario, its SimConfig and seed, or every error found (sorted by position). Never throws.
- */
-export function loadScenario(text: string, file: string): LoadResult {
+const VERSIONS: Record<number, (data: unknown) => z.ZodSafeParseResult<Scenario>> = {
+  // A newer format adds its schema here and migrates the older ones' results to the newest.
+  1: (data) => ScenarioSchemaV1.safeParse(data, { error: scenarioErrorMap }),
+};
+
+/** What loadScenario takes besides the text. */
+export interface LoadOptions {
+  /**
+   * Overrides applied to the document before it is validated (`--set key=value` strings or
+   * records). Errors at a path an override set name the override.
+   */
+  sets?: readonly (string | ScenarioOverride)[];
+  /**
+   * The most simulated work (page accesses, see estimateWork) the scenario may ask for; default
+   * DEFAULT_MAX_WORK, Infinity for no limit.
+   */
+  maxWork?: number;
+  /**
+   * How an error elsewhere in the file names the overrides in effect (default: their labels,
+   * "with --set a=1, --set b=2").
+   */
+  context?: string;
+}
+
+/** A scenario file parsed and validated as it is, ready for overrides (the sweep loader's base). */
+export interface PreparedScenario {
+  parsed: ParsedText;
+  scenario: Scenario;
+}
+
+/** Parses and validates `text` without overrides; errors as loadScenario gives them. */
+export function prepareScenario(
+  text: string,
+  file: string,
+): { ok: true; base: PreparedScenario } | { ok: false; errors: ScenarioError[] } {
+  return guarded(file, () => {
+    const p = parseYamlText(text, file);
+    if (!p.ok) return p;
+    const r = validateVersioned(p.parsed.data, VERSIONS, p.parsed.errorAt);
+    if (!r.ok) return r;
+    return { ok: true, base: { parsed: p.parsed, scenario: r.data } };
+  });
+}
+
+/** The result, or an internal error as data: a CLI prints it instead of a stack. */
+function guarded<T extends { ok: boolean }>(
+  file: string,
+  f: () => T | { ok: false; errors: ScenarioError[] },
+) {
   try {
-    return load(text, file);
+    return f();
   } catch (e) {
-    // A bug in the loader, not in the file: still data, so a CLI prints it instead of a stack.
+    // A bug in the loader, not in the file.
     return {
-      ok: false,
+      ok: false as const,
       errors: [
         {
           file,
@@ -327,6 +488,109 @@ export function loadScenario(text: string, file: string): LoadResult {
       ],
     };
   }
+}
+
+function startsWith(path: ScenarioPath, prefix: ScenarioPath): boolean {
+  return prefix.length <= path.length && prefix.every((s, i) => s === path[i]);
+}
+
+/**
+ * Applies `overrides` to a prepared scenario and validates the result as a whole, with the same
+ * schema and messages as the file. An error at (or under) a path an override set is reported
+ * at the override (its sweep position, or its label); any other error at its place in the file,
+ * naming the overrides in effect. Then the work guard (estimateWork against maxWork).
+ */
+export function applyOverrides(
+  base: PreparedScenario,
+  overrides: readonly ScenarioOverride[],
+  options: Omit<LoadOptions, 'sets'> = {},
+): LoadResult {
+  const { parsed } = base;
+  return guarded(parsed.file, (): LoadResult => {
+    const context = options.context ?? `with ${overrides.map(overrideLabel).join(', ')}`;
+    let scenario = base.scenario;
+    const setPaths: { path: ScenarioPath; o: ScenarioOverride }[] = [];
+    const atOverride = (o: ScenarioOverride, path: ScenarioPath, target: ScenarioPath, message: string) => {
+      const inner = path.length > target.length ? `${formatPath(path)}: ` : '';
+      if (o.at !== undefined) return { ...o.at, message: `${overrideLabel(o)}: ${inner}${message}` };
+      return {
+        file: overrideLabel(o),
+        line: 0,
+        col: 0,
+        path: path.length > target.length ? path : [],
+        message,
+      };
+    };
+    if (overrides.length > 0) {
+      const data = structuredClone(parsed.data);
+      const errors: ScenarioError[] = [];
+      for (const o of overrides) {
+        const r = applyOverride(data, o);
+        if (!r.ok) errors.push(atOverride(o, [], [], r.message));
+        else setPaths.push({ path: r.path, o });
+      }
+      if (errors.length > 0) return { ok: false, errors };
+      const locate = (path: ScenarioPath, message: string, at: 'key' | 'value'): ScenarioError => {
+        // The last override whose path holds this one set the value at fault.
+        for (let i = setPaths.length - 1; i >= 0; i--) {
+          const s = setPaths[i]!;
+          if (startsWith(path, s.path)) return atOverride(s.o, path, s.path, message);
+        }
+        return parsed.errorAt(path, `${message} (${context})`, at);
+      };
+      const r = validateVersioned(data, VERSIONS, locate);
+      if (!r.ok) return r;
+      scenario = r.data;
+    }
+    const maxWork = options.maxWork ?? DEFAULT_MAX_WORK;
+    const work = estimateWork(scenario);
+    if (work.total > maxWork) {
+      const w = work.workloads.reduce((a, b) => (b.estimate > a.estimate ? b : a));
+      const totalNote =
+        work.workloads.length > 1 ? `; all workloads together: ${formatCount(work.total)}` : '';
+      const message =
+        `workload '${w.name}' would simulate about ${formatCount(w.estimate)} page accesses (${w.detail})${totalNote}; ` +
+        `the limit is ${formatCount(maxWork)} (raise it with --max-work, or make the workload smaller)`;
+      const path: ScenarioPath = ['workloads', w.index];
+      return {
+        ok: false,
+        errors: [parsed.errorAt(path, overrides.length > 0 ? `${message} (${context})` : message, 'value')],
+      };
+    }
+    return { ok: true, scenario, config: toSimConfig(scenario), seed: scenario.seed ?? DEFAULT_SEED };
+  });
+}
+
+/** `--set` strings and override records as records (a malformed string is an error). */
+export function overridesOf(
+  sets: readonly (string | ScenarioOverride)[],
+): { ok: true; overrides: ScenarioOverride[] } | { ok: false; errors: ScenarioError[] } {
+  const overrides: ScenarioOverride[] = [];
+  const errors: ScenarioError[] = [];
+  for (const s of sets) {
+    if (typeof s !== 'string') overrides.push(s);
+    else {
+      const o = parseSetArgument(s);
+      if ('error' in o)
+        errors.push({ file: '--set', line: 0, col: 0, path: [], message: o.error.replace(/^--set /, '') });
+      else overrides.push(o);
+    }
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, overrides };
+}
+
+/**
+ * Parses and validates scenario `text` (YAML or JSON); `file` names it in errors. With
+ * `options.sets`, applies the overrides to the document and validates the whole again (see
+ * applyOverrides); then checks the simulated work against `options.maxWork`. Returns the
+ * scenario, its SimConfig and seed, or every error found (sorted by position). Never throws.
+ */
+export function loadScenario(text: string, file: string, options: LoadOptions = {}): LoadResult {
+  const sets = overridesOf(options.sets ?? []);
+  if (!sets.ok) return sets;
+  const p = prepareScenario(text, file);
+  if (!p.ok) return p;
+  return applyOverrides(p.base, sets.overrides, options);
 }
 
 // ---- mapping to SimConfig -----------------------------------------------------------------

@@ -14,7 +14,15 @@ import { z } from 'zod';
 import { DESIGN_NAMES, type DesignName, type P2pMapType } from '../designs/design.js';
 import { PLACEMENT_POLICIES, type PlacementPolicy } from '../drivers/gpu.js';
 import { PciTopology, TopologySpecError } from '../kernel/p2pdma.js';
-import { COST_PARAMETER_NAMES, type CostProfileName, getProfile, profileNames } from '../sim/costs.js';
+import {
+  COST_PARAMETER_NAMES,
+  costParameterInfo,
+  getProfile,
+  isCostParameterName,
+  isProfileName,
+  profileNames,
+  profileRefProblem,
+} from '../sim/costs.js';
 import { describeFound, didYouMeanSuffix, oneOf } from './messages.js';
 import {
   DURATION_PATTERN,
@@ -58,6 +66,8 @@ interface SizeOptions {
   maxText?: string;
   /** Must be a multiple of this. */
   multipleOf?: number;
+  /** Why, in a message: "the page size". */
+  multipleOfWhy?: string;
   /** Must be a power of two. */
   powerOfTwo?: boolean;
   description: string;
@@ -70,7 +80,12 @@ function size(o: SizeOptions) {
   return z
     .union(
       [
-        z.number().meta({ type: 'integer', minimum: min, maximum: max }),
+        z.number().meta({
+          type: 'integer',
+          minimum: min,
+          maximum: max,
+          ...(o.multipleOf === undefined ? {} : { multipleOf: o.multipleOf }),
+        }),
         z.string().meta({ pattern: SIZE_PATTERN }),
       ],
       {
@@ -92,7 +107,7 @@ function size(o: SizeOptions) {
       else if (bytes > max) problem = `a size ${o.maxText ?? `of at most ${formatSize(max)}`}`;
       else if (o.powerOfTwo && !Number.isInteger(Math.log2(bytes))) problem = 'a power of two';
       else if (o.multipleOf !== undefined && bytes % o.multipleOf !== 0)
-        problem = `a multiple of ${formatSize(o.multipleOf)}`;
+        problem = `a multiple of ${formatSize(o.multipleOf)}${o.multipleOfWhy === undefined ? '' : ` (${o.multipleOfWhy})`}`;
       if (problem !== undefined) {
         ctx.issues.push({
           code: 'custom',
@@ -234,9 +249,11 @@ const gpu = z.strictObject({
   name: nameOf('GPU name (unique among devices).'),
   vram: size({ min: 2 * MiB, max: TiB, description: 'VRAM (device-private memory).' }),
   bar: size({
-    min: PAGE,
+    min: 2 * MiB,
     max: TiB,
-    description: 'BAR exposing VRAM to PCI peers (default all of VRAM: a resizable BAR).',
+    multipleOf: 2 * MiB,
+    multipleOfWhy: 'the BAR maps VRAM in 2MiB chunks',
+    description: 'BAR exposing VRAM to PCI peers, a multiple of 2MiB (default all of VRAM: a resizable BAR).',
   }).optional(),
   link: z
     .discriminatedUnion('kind', [pcieLink, c2cLink])
@@ -307,7 +324,12 @@ const devices = z
 
 const buffer = z.strictObject({
   name: nameOf('Buffer name (unique among buffers).'),
-  size: size({ max: 64 * TiB, description: 'Buffer size (anonymous private memory).' }),
+  size: size({
+    max: 64 * TiB,
+    multipleOf: PAGE,
+    multipleOfWhy: 'the page size',
+    description: 'Buffer size (anonymous private memory), a multiple of 4KiB (the page size).',
+  }),
   hugepage: z.boolean().meta({ description: 'madvise(MADV_HUGEPAGE) on the buffer.' }).optional(),
   place: nameOf(
     "Where the pages are at time 0, placed before the clock starts and not charged: 'ram' (written by " +
@@ -398,8 +420,6 @@ const workload = z
 
 // ---- the scenario -------------------------------------------------------------------------
 
-const PROFILE_NAMES = profileNames() as readonly CostProfileName[];
-
 const scenarioShape = z.strictObject({
   version: z.literal(1).meta({ description: 'Scenario format version.' }),
   name: z.string().max(200).meta({ description: 'Scenario name.' }).optional(),
@@ -411,7 +431,17 @@ const scenarioShape = z.strictObject({
     .max(Number.MAX_SAFE_INTEGER)
     .meta({ description: 'Seed of the simulation (default 1).' })
     .optional(),
-  profile: stringEnum(PROFILE_NAMES, 'Cost profile (docs/costs.md).'),
+  profile: z
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? undefined
+          : `expected one of ${profileNames().join(', ')} or a profile file (a path ending in .yaml, like ./my-machine.yaml), found ${describeFound(iss.input)}`,
+    })
+    .meta({
+      description:
+        'Cost profile: a built-in name (docs/costs.md) or a profile file (a path ending in .yaml, relative to the scenario file).',
+    }),
   overrides: z
     .record(z.string(), z.number())
     .meta({ description: 'Cost parameter overrides by name (docs/costs.md).' })
@@ -534,7 +564,7 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
   const missing = (kind: string, value: string, candidates: string[]) =>
     candidates.length === 0
       ? `no ${kind} named '${value}' (there are none)`
-      : `no ${kind} named '${value}'${didYouMeanSuffix(value, candidates) || ` (${kind}s: ${oneOf(candidates)})`}`;
+      : `no ${kind} named '${value}'${didYouMeanSuffix(value, candidates) || ` (${kind.endsWith('s') ? `${kind}es` : `${kind}s`}: ${oneOf(candidates)})`}`;
 
   (s.devices?.gpuLinks ?? []).forEach((l, i) => {
     for (const end of ['a', 'b'] as const) {
@@ -589,6 +619,22 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
         devices.has(w.dmirror)
           ? `'${w.dmirror}' is not a dmirror device (${devices.get(w.dmirror)})`
           : missing('dmirror device', w.dmirror, dmirrorNames),
+      );
+    }
+    // What a workload covers must fit in its buffer (simulate() would clamp it silently).
+    const size = buffers.has(w.buffer) ? s.buffers[buffers.get(w.buffer)!]!.size : undefined;
+    if (size !== undefined && w.bytes !== undefined && w.bytes > size) {
+      issue(
+        ctx,
+        at('bytes'),
+        `expected at most the size of buffer '${w.buffer}' (${formatSize(size)}), found ${formatSize(w.bytes)}`,
+      );
+    }
+    if (size !== undefined && w.kind === 'rdma' && w.messageSize > size) {
+      issue(
+        ctx,
+        at('messageSize'),
+        `expected a message size of at most the size of buffer '${w.buffer}' (${formatSize(size)}), found ${formatSize(w.messageSize)}`,
       );
     }
     if (w.kind === 'rdma' && !nicNames.includes(w.nic)) {
@@ -694,11 +740,16 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
     }
   });
 
-  // Cost overrides: known names, values the profile's units allow.
-  const profile = getProfile(s.profile);
+  // The profile: a built-in, or a file the edge reads (src/profile/read.ts), whose values are
+  // checked when it is read and whose links simulate() checks.
+  const profileProblem = profileRefProblem(s.profile);
+  if (profileProblem !== undefined) issue(ctx, ['profile'], profileProblem);
+  const profile = isProfileName(s.profile) ? getProfile(s.profile) : undefined;
+
+  // Cost overrides: known names, values the parameters' units allow.
   for (const [key, value] of Object.entries(s.overrides ?? {})) {
     const path = ['overrides', key];
-    if (!(COST_PARAMETER_NAMES as readonly string[]).includes(key)) {
+    if (!isCostParameterName(key)) {
       issue(
         ctx,
         path,
@@ -707,7 +758,7 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
       );
       continue;
     }
-    const unit = profile.parameters[key as keyof typeof profile.parameters].unit;
+    const unit = costParameterInfo(key).unit;
     if (value < 0) issue(ctx, path, `expected a number >= 0 (${unit}), found ${value}`);
     else if ((unit === 'count' || unit === 'B') && !Number.isInteger(value))
       issue(ctx, path, `expected a whole number (${unit}), found ${value}`);
@@ -717,9 +768,10 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
       issue(ctx, path, `expected an integer >= 1 and <= 65536, found ${value}`);
   }
 
-  // Links the profile does not have.
+  // Links the profile does not have. A profile file is not read here: unless an override says,
+  // its links count as present, and simulate() checks them once the edge has read the file.
   const bw = (k: 'peerLinkBandwidth' | 'cpuSocketInterconnectBandwidth') =>
-    s.overrides?.[k] ?? profile.values[k];
+    s.overrides?.[k] ?? (profile ? profile.values[k] : Number.POSITIVE_INFINITY);
   if ((s.devices?.gpuLinks?.length ?? 0) > 0 && !(bw('peerLinkBandwidth') > 0)) {
     issue(
       ctx,

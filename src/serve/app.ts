@@ -30,7 +30,7 @@ import {
   pagesOverTimePlot,
   timelinePlot,
 } from './charts.js';
-import { type Resimulated, ResimulateError, ResultCache, storedConfig } from './resimulate.js';
+import { type Resimulated, ResimulateError, ResultCache, storedRunConfig } from './resimulate.js';
 import { openStoreForReading } from './store-access.js';
 import { TopologyQueryError, topologyView } from './topology.js';
 import type {
@@ -125,7 +125,7 @@ function label(run: { id: number; design: string }): string {
 /** Builds the app. */
 export function createApp(opts: AppOptions): Hono {
   const app = new Hono();
-  const cache = new ResultCache(opts.cacheSize ?? 8);
+  const cache = new ResultCache(opts.cacheSize ?? 8, opts.hmmlabVersion);
   const figureCache = new Map<string, Figure[]>();
 
   /** Runs `f` on a store opened for this request; store problems become 503 answers. */
@@ -159,8 +159,7 @@ export function createApp(opts: AppOptions): Hono {
     }
   };
 
-  const differs = (run: StoredRun) =>
-    `run ${run.id} (hmmlab ${run.hmmlabVersion}) gives different metrics when simulated again with hmmlab ${opts.hmmlabVersion}; the figures show the new ones`;
+  const differs = (sim: Resimulated) => `${sim.difference}; the figures show the new ones`;
 
   const filterOf = (c: Context, log: readonly SimEvent[]): EventFilter => {
     const agent = c.req.query('agent') || undefined;
@@ -211,7 +210,7 @@ export function createApp(opts: AppOptions): Hono {
   });
 
   app.get('/api/status', (c) => {
-    const access = openStoreForReading(opts.dbPath);
+    const access = openStoreForReading(opts.dbPath, { quickCheck: true });
     const body: StatusResponse = {
       hmmlabVersion: opts.hmmlabVersion,
       store: { path: opts.dbPath, ok: access.ok },
@@ -308,7 +307,7 @@ export function createApp(opts: AppOptions): Hono {
         ...(run.durationMs === undefined ? {} : { durationMs: run.durationMs }),
         scenarioText: run.scenarioText,
       },
-      ...(sim.matchesStored ? {} : { warning: differs(run) }),
+      ...(sim.matchesStored ? {} : { warning: differs(sim) }),
       endNs: sim.result.endNs,
       eventCount: log.length,
       agents,
@@ -365,9 +364,9 @@ export function createApp(opts: AppOptions): Hono {
 
   app.get('/api/runs/:id/topology', (c) => {
     const run = getRun(c.req.param('id'));
-    let config: ReturnType<typeof storedConfig>;
+    let config: ReturnType<typeof storedRunConfig>;
     try {
-      config = storedConfig(run.scenarioText, `run ${run.id}`);
+      config = storedRunConfig(run);
     } catch (e) {
       if (e instanceof ResimulateError) throw new HttpError(422, `run ${run.id}: ${e.message}`);
       throw e;
@@ -395,7 +394,7 @@ export function createApp(opts: AppOptions): Hono {
     const results: DesignResult[] = sims.map((s, i) => ({ design: labels[i]!, result: s.result }));
     const rows = sims.map((s, i) => ({ ...s.row, design: labels[i]! })) as unknown as CompareRow[];
     const scenarios = new Set(runs.map((r) => r.scenarioHash));
-    const warnings = runs.filter((_, i) => !sims[i]!.matchesStored).map(differs);
+    const warnings = sims.filter((s) => !s.matchesStored).map(differs);
     if (scenarios.size > 1) {
       warnings.unshift(
         `these runs come from ${scenarios.size} different scenario texts (${[...new Set(runs.map((r) => r.scenarioName))].join(', ')}): compare with care`,

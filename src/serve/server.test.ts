@@ -185,14 +185,14 @@ describe('hmmlab serve', () => {
     const url = /hmmlab viewer: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out.join(''))?.[1];
     expect(url).toBeDefined();
     expect(err.join('')).toBe(
-      `hmmlab: note: no results store at ${missing}; run \`npm start\` first (the viewer says so too)\n`,
+      `hmmlab: note: no results store at ${missing}: run \`hmmlab run <scenario>\` (or compare, report, sweep) first, or name one with --db (the viewer says so too)\n`,
     );
     const status = (await (await fetch(`${url}api/status`)).json()) as {
       store: { ok: boolean; message: string };
     };
     expect(status.store).toMatchObject({
       ok: false,
-      message: `no results store at ${missing}; run \`npm start\` first`,
+      message: `no results store at ${missing}: run \`hmmlab run <scenario>\` (or compare, report, sweep) first, or name one with --db`,
     });
     stop();
     expect(await done).toBe(0);

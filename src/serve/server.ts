@@ -137,7 +137,7 @@ export async function serveCommand(
     io.err(`hmmlab: ${why}\n`);
     return 2;
   }
-  const access = openStoreForReading(dbPath);
+  const access = openStoreForReading(dbPath, { quickCheck: true });
   if (access.ok) access.store.close();
   else io.err(`hmmlab: note: ${access.message} (the viewer says so too)\n`);
   io.out(`hmmlab viewer: ${running.url}\nresults store: ${dbPath}; Ctrl-C stops the server\n`);

@@ -11,7 +11,7 @@ import { DESIGN_NAMES, type DesignName, type P2pMapType } from '../designs/desig
 import type { PlacementPolicy } from '../drivers/gpu.js';
 import { PAGE_SIZE, PMD_SIZE } from '../kernel/constants.js';
 import { PciTopology, TopologySpecError } from '../kernel/p2pdma.js';
-import { type CostProfile, getProfile, withOverrides } from './costs.js';
+import { type CostProfile, resolveProfile, withOverrides } from './costs.js';
 
 export type AccessPattern = 'sequential' | 'random' | 'strided';
 
@@ -148,8 +148,11 @@ export interface NicConfig {
 }
 
 export interface SimConfig {
-  /** Cost profile name (see docs/costs.md). */
-  profile: string;
+  /**
+   * Cost profile: a built-in's name (see docs/costs.md), or a CostProfile object (a profile file
+   * read at the edge with src/profile/, or one built in code). simulate() reads no files.
+   */
+  profile: string | CostProfile;
   /** Parameter overrides by name. */
   overrides?: Record<string, number>;
   ramBytes?: number;
@@ -212,7 +215,7 @@ export class SimConfigError extends Error {
 export function validateConfig(c: SimConfig): CostProfile {
   let profile: CostProfile;
   try {
-    profile = getProfile(c.profile);
+    profile = resolveProfile(c.profile);
   } catch (e) {
     throw new SimConfigError((e as Error).message);
   }

@@ -3,6 +3,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  modelledValidationBandwidth,
+  TRANSFER_VALIDATION_POINTS,
+  UNPARAMETERISED_ANCHORS,
+} from './cost-anchors.js';
+import {
   BYTES_PER_NS_PER_GIB_S,
   COST_KINDS,
   COST_PARAMETER_NAMES,
@@ -13,17 +18,14 @@ import {
   formatNumber,
   getProfile,
   isProfileName,
-  modelledValidationBandwidth,
   PROFILES,
   profileNames,
-  renderCostsMarkdown,
   TRANSFER_DIRECTIONS,
-  TRANSFER_VALIDATION_POINTS,
   transferBandwidth,
   transferTimeNs,
-  UNPARAMETERISED_ANCHORS,
   withOverrides,
 } from './costs.js';
+import { renderCostsMarkdown } from './costs-doc.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -100,7 +100,7 @@ export function* nicFault(
   // work is charged per copy here, so the entries the driver counted are dropped.
   const copies: ReturnType<typeof engine.spawn>[] = [];
   for (const g of p.gpuList) {
-    for (const t of takeQueuedCopies(g.dev, 'take-with-copies').transfers) {
+    for (const t of takeQueuedCopies(g, 'take-with-copies').transfers) {
       const ns = v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (t.bytes / PAGE_SIZE);
       cpuNs += ns;
       migrateNs += ns;

@@ -156,35 +156,35 @@ describe('Platform', () => {
 describe('takeQueuedCopies', () => {
   function queued() {
     const { p } = build(base);
-    const dev = p.gpus.get('gpu0')!.dev;
-    dev.pendingTransfers = [{ bytes: PAGE_SIZE, dir: 'd2h' }];
-    dev.pendingEntries = 3;
-    return dev;
+    const g = p.gpus.get('gpu0')!;
+    g.sink.transfer({ bytes: PAGE_SIZE, dir: 'd2h' }, 3);
+    return g;
   }
 
   it("'keep' takes the copies and leaves the entries for the next fault batch", () => {
-    const dev = queued();
-    expect(takeQueuedCopies(dev, 'keep')).toEqual({
+    const g = queued();
+    expect(takeQueuedCopies(g, 'keep')).toEqual({
       transfers: [{ bytes: PAGE_SIZE, dir: 'd2h' }],
       entries: 0,
     });
-    expect(dev.pendingTransfers).toEqual([]);
-    expect(dev.pendingEntries).toBe(3);
+    expect(g.sink.takeTransfers()).toEqual([]);
+    expect(g.sink.pendingEntries).toBe(3);
   });
 
   it("'take-with-copies' clears the entries only when copies were queued", () => {
-    const dev = queued();
-    expect(takeQueuedCopies(dev, 'take-with-copies').entries).toBe(3);
-    expect(dev.pendingEntries).toBe(0);
-    dev.pendingEntries = 2;
-    expect(takeQueuedCopies(dev, 'take-with-copies')).toEqual({ transfers: [], entries: 0 });
-    expect(dev.pendingEntries).toBe(2);
+    const g = queued();
+    expect(takeQueuedCopies(g, 'take-with-copies').entries).toBe(3);
+    expect(g.sink.pendingEntries).toBe(0);
+    g.sink.transfer({ bytes: PAGE_SIZE, dir: 'd2h' }, 2);
+    g.sink.takeTransfers();
+    expect(takeQueuedCopies(g, 'take-with-copies')).toEqual({ transfers: [], entries: 0 });
+    expect(g.sink.pendingEntries).toBe(2);
   });
 
   it("'take' returns and clears both", () => {
-    const dev = queued();
-    dev.pendingTransfers = [];
-    expect(takeQueuedCopies(dev, 'take')).toEqual({ transfers: [], entries: 3 });
-    expect(dev.pendingEntries).toBe(0);
+    const g = queued();
+    g.sink.takeTransfers();
+    expect(takeQueuedCopies(g, 'take')).toEqual({ transfers: [], entries: 3 });
+    expect(g.sink.pendingEntries).toBe(0);
   });
 });

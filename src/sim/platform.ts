@@ -23,7 +23,13 @@
  */
 import type { P2pDesign, P2pMapType } from '../designs/design.js';
 import { createDesign } from '../designs/designs.js';
-import type { GpuDevice, GpuMirror, Transfer } from '../drivers/gpu.js';
+import {
+  type BatchResult,
+  type GpuDevice,
+  type GpuMirror,
+  type Transfer,
+  TransferQueue,
+} from '../drivers/gpu.js';
 import { type OdpMr, RdmaNic } from '../drivers/rdma.js';
 import {
   MADV_HUGEPAGE,
@@ -66,6 +72,8 @@ export interface SimBuffer {
 /** A GPU: the driver's device, one mirror per process with buffers, its links and copy engine. */
 export interface SimGpu {
   dev: GpuDevice;
+  /** The copies the driver made outside its passes' own migrations, until charged (takeQueuedCopies). */
+  sink: TransferQueue;
   mirs: Map<string, GpuMirror>;
   h2d: Link;
   d2h: Link;
@@ -191,8 +199,10 @@ export class Platform {
 
     // GPUs with a host link each.
     for (const g of config.gpus) {
+      const sink = new TransferQueue();
       const dev = machine.addGpu({
         name: g.name,
+        sink,
         owner: design.gpuOwner(g.name, { connectivity, gpuNames }),
         barBytes: g.barBytes,
         placement: g.placement,
@@ -215,7 +225,7 @@ export class Platform {
       const d2h = new Link(`${linkName}.d2h`, down);
       links.push(h2d, d2h);
       const ce = new CopyEngine(engine, Math.max(1, Math.round(v.copyEngineCount)), `${g.name}-copy`);
-      this.gpus.set(g.name, { dev, mirs, h2d, d2h, ce, cfg: g, m: metrics.gpu(g.name) });
+      this.gpus.set(g.name, { dev, sink, mirs, h2d, d2h, ce, cfg: g, m: metrics.gpu(g.name) });
     }
     this.gpuList = [...this.gpus.values()];
 
@@ -287,7 +297,7 @@ export class Platform {
       for (let a = at.addr; a < at.addr + at.bytes; ) {
         let n = 0;
         for (; n < placeBatch.length && a < at.addr + at.bytes; n++, a += PAGE_SIZE) placeBatch[n] = a;
-        g.dev.serviceFaults(g.mirs.get(at.proc)!, placeBatch, placeWrites, n, 0);
+        servicePass(g, g.mirs.get(at.proc)!, placeBatch, placeWrites, n, 0);
       }
     }
   }
@@ -359,7 +369,7 @@ export class Platform {
     let cpuNs = 0;
     let waitNs = 0;
     for (const g of this.gpus.values()) {
-      const pend = takeQueuedCopies(g.dev, 'keep').transfers;
+      const pend = takeQueuedCopies(g, 'keep').transfers;
       if (pend.length === 0) continue;
       cpuNs +=
         v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (pend.reduce((s, t) => s + t.bytes, 0) / PAGE_SIZE);
@@ -400,25 +410,43 @@ export function hostLinkBandwidths(v: CostProfile['values'], g: GpuConfig): { up
 }
 
 /**
- * THE place the simulator takes the copies a GPU driver queued outside a fault batch
- * (evictions, migrate_to_ram, removal: GpuDevice.pendingTransfers) and the migrate entries
- * it counted for them (GpuDevice.pendingEntries). A fault batch returns its own copies
- * (BatchResult.transfers) and charges the entries queued since the last batch; the three
- * other callers differ only in what they do with the entries:
- *  - 'keep' (a CPU fault, a dmirror ioctl): they stay for the next fault batch to charge;
+ * THE place the simulator takes the copies a GPU driver queued in its sink outside a fault
+ * pass's own migration (evictions, migrate_to_ram, removal) and the migrate entries it counted
+ * for them. A fault pass (servicePass) charges its own copies and the entries queued before it;
+ * the three other callers differ only in what they do with the entries:
+ *  - 'keep' (a CPU fault, a dmirror ioctl): they stay for the next fault pass to charge;
  *  - 'take-with-copies' (a NIC fault): cleared when copies were queued, left otherwise;
  *  - 'take' (an unplug): returned and cleared.
  * `entries` in the answer is 0 under 'keep'.
  */
 export function takeQueuedCopies(
-  dev: GpuDevice,
+  g: Pick<SimGpu, 'sink'>,
   entries: 'keep' | 'take-with-copies' | 'take',
 ): { transfers: Transfer[]; entries: number } {
-  const transfers = dev.pendingTransfers;
-  dev.pendingTransfers = [];
+  const transfers = g.sink.takeTransfers();
   if (entries === 'keep' || (entries === 'take-with-copies' && transfers.length === 0))
     return { transfers, entries: 0 };
-  const n = dev.pendingEntries;
-  dev.pendingEntries = 0;
-  return { transfers, entries: n };
+  return { transfers, entries: g.sink.takeEntries() };
+}
+
+/**
+ * One fault-service pass of g (GpuDevice.serviceFaults), charged with what g's sink holds: the
+ * copies queued since its last pass first, then the pass's own, then those of the evictions it
+ * caused; the migrate entries queued before the pass are added to it (those of its evictions
+ * wait for the next pass).
+ */
+export function servicePass(
+  g: Pick<SimGpu, 'dev' | 'sink'>,
+  mir: GpuMirror,
+  addrs: ArrayLike<number>,
+  writes: ArrayLike<number>,
+  n: number,
+  nowNs: number,
+): BatchResult {
+  const entries = g.sink.takeEntries();
+  const queued = g.sink.takeTransfers();
+  const r = g.dev.serviceFaults(mir, addrs, writes, n, nowNs);
+  r.migratedEntries += entries;
+  r.transfers = queued.concat(r.transfers, g.sink.takeTransfers());
+  return r;
 }

@@ -136,8 +136,8 @@ describe('mergeStores', () => {
     db.close();
     const cases: [string, RegExp][] = [
       [join(dir, 'missing.db'), /no such file/],
-      [corrupt, /not a results store|cannot open/],
-      [empty, /not an hmmlab results store/],
+      [corrupt, /corrupt\.db: not an hmmlab results store: it is a text file, not an SQLite database$/],
+      [empty, /empty\.db: an empty file, not a results store$/],
       [newer, new RegExp(`schema version ${SCHEMA_VERSION + 1}; this hmmlab knows up to ${SCHEMA_VERSION}`)],
     ];
     for (const [bad, message] of cases) {

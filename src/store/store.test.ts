@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -212,12 +212,15 @@ describe('ResultsStore', () => {
 
   it('refuses a database with a newer schema version, with a clear message', () => {
     const path = join(dir, 'newer.db');
+    ResultsStore.open(path).close();
     const raw = new Database(path);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
+    const before = readFileSync(path);
     expect(() => ResultsStore.open(path)).toThrow(
-      `results store at ${path} has schema version ${SCHEMA_VERSION + 1}; this hmmlab knows up to ${SCHEMA_VERSION}`,
+      `${path}: results store schema version ${SCHEMA_VERSION + 1}; this hmmlab knows up to ${SCHEMA_VERSION} (use a newer hmmlab)`,
     );
+    expect(readFileSync(path).equals(before)).toBe(true);
   });
 
   it('leaves no half-written run when the process is killed inside the transaction', async () => {

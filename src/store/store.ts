@@ -7,13 +7,21 @@
  *   halfway through `saveRun` leaves no row behind.
  * - The store never reads the clock: the caller passes `startedAt` (and `durationMs`), so tests
  *   and golden outputs stay deterministic.
+ * - A store is marked with `PRAGMA application_id` (HMMLAB_APPLICATION_ID) when it is made, or
+ *   the first time a command writes to an older unmarked one. Every open checks the file first
+ *   (file-check.ts) and refuses, without changing it, anything that is not an hmmlab store of a
+ *   known schema, or is damaged. `open(path, { readOnly: true })` never creates, migrates or
+ *   marks anything.
  */
 
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ExploreResult } from '../explore/types.js';
+import { makeDirs } from '../util/make-dirs.js';
+import { checkStoreFile, HMMLAB_APPLICATION_ID, openForReading, StoreError } from './file-check.js';
+
+export { HMMLAB_APPLICATION_ID, StoreError } from './file-check.js';
 
 /** Where the command line keeps its results store unless `--db` names another file. */
 export const DEFAULT_DB_PATH = '.hmmlab/results.db';
@@ -73,6 +81,11 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
 ];
+
+/** The message for a read-only command run where there is no store yet. */
+export function noStoreMessage(path: string): string {
+  return `no results store at ${path}: run \`hmmlab run <scenario>\` (or compare, report, sweep) first, or name one with --db`;
+}
 
 /** The newest schema version this hmmlab knows. */
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -171,14 +184,6 @@ function explorationSummaryOf(row: ExplorationRow): ExplorationSummary {
   };
 }
 
-/** Thrown when a store cannot be opened or a run cannot be saved, with a message for the user. */
-export class StoreError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
-
 /** sha256 of a scenario text, in lower-case hex. */
 export function scenarioHash(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -199,6 +204,9 @@ interface RunRow {
 
 const SUMMARY_COLUMNS =
   'id, scenario_name, scenario_hash, design, seed, hmmlab_version, started_at, duration_ms';
+/** The same columns from a v1 store, which has no duration_ms (read-only opens do not migrate). */
+const SUMMARY_COLUMNS_V1 =
+  'id, scenario_name, scenario_hash, design, seed, hmmlab_version, started_at, NULL AS duration_ms';
 
 function summaryOf(row: RunRow): RunSummary {
   const s: RunSummary = {
@@ -252,23 +260,40 @@ export function insertRunRow(db: Database.Database, run: NewRun): number {
   return Number(info.lastInsertRowid);
 }
 
-/** Brings `db` up to `SCHEMA_VERSION` in one transaction; throws if the file is newer than that. */
+/**
+ * Brings `db` up to `SCHEMA_VERSION` and marks it with hmmlab's application_id, in one
+ * transaction; throws if the file is newer than that.
+ */
 function migrate(db: Database.Database, path: string): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
     throw new StoreError(
-      `results store at ${path} has schema version ${current}; this hmmlab knows up to ${SCHEMA_VERSION}`,
+      `${path}: results store schema version ${current}; this hmmlab knows up to ${SCHEMA_VERSION} (use a newer hmmlab)`,
     );
   }
+  const marked = (db.pragma('application_id', { simple: true }) as number) === HMMLAB_APPLICATION_ID;
   const pending = MIGRATIONS.filter((m) => m.version > current);
-  if (pending.length === 0) return;
+  if (pending.length === 0 && marked) return;
   db.transaction(() => {
     for (const m of pending) {
       db.exec(m.sql);
       // PRAGMA takes no bound parameters; the version is an integer from MIGRATIONS.
       db.pragma(`user_version = ${m.version}`);
     }
+    // Stores made before the marker have application_id 0; a store opened to write gets it.
+    if (!marked) db.pragma(`application_id = ${HMMLAB_APPLICATION_ID}`);
   }).immediate();
+}
+
+/** How to open a store. */
+export interface OpenOptions {
+  /**
+   * Read only: the file must already be a results store (a missing file is a StoreError, never
+   * created); it is opened read-only and not migrated (an older store is read as it is).
+   */
+  readOnly?: boolean;
+  /** Run `PRAGMA quick_check` on an existing file before using it (default: true). */
+  quickCheck?: boolean;
 }
 
 /** A results store on one SQLite file. Synchronous; close it when done. */
@@ -277,24 +302,66 @@ export class ResultsStore {
     private readonly db: Database.Database,
     /** The file this store was opened on. */
     readonly path: string,
+    /** True when opened with `readOnly`: saving is refused. */
+    readonly readOnly: boolean,
+    private readonly version: number,
   ) {}
 
   /**
-   * Opens (creating it and its folder if needed) the store at `path`, switches it to WAL and
-   * applies any missing migrations. Throws `StoreError` if the file has a newer schema.
+   * Opens the store at `path`. Before anything is written or read, the file is checked
+   * (src/store/file-check.ts): a file that is not an hmmlab results store, a damaged store or
+   * one with a newer schema is a StoreError with a one-line message, and the file is left
+   * byte for byte as it was.
+   *
+   * Without `readOnly`, a missing file (and its folder) is created, marked with hmmlab's
+   * application_id, switched to WAL and brought to the newest schema. With `readOnly`, a
+   * missing file is a StoreError and nothing is created or migrated.
    */
-  static open(path: string = DEFAULT_DB_PATH): ResultsStore {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path);
+  static open(path: string = DEFAULT_DB_PATH, options: OpenOptions = {}): ResultsStore {
+    const readOnly = options.readOnly ?? false;
+    if (path === ':memory:') {
+      if (readOnly) throw new StoreError('a read-only results store needs a file, not :memory:');
+      const db = new Database(path);
+      migrate(db, path);
+      return new ResultsStore(db, path, false, SCHEMA_VERSION);
+    }
+    const state = checkStoreFile(path, SCHEMA_VERSION, { quickCheck: options.quickCheck ?? true });
+    if (readOnly) {
+      if (state.kind === 'missing') throw new StoreError(noStoreMessage(path));
+      if (state.kind === 'empty') {
+        throw new StoreError(
+          `${path}: an empty file, not a results store yet: run \`hmmlab run <scenario>\` first`,
+        );
+      }
+      let db: Database.Database;
+      try {
+        db = openForReading(path);
+      } catch (e) {
+        throw new StoreError(`${path}: cannot open it (${(e as Error).message})`);
+      }
+      return new ResultsStore(db, path, true, state.schemaVersion);
+    }
+    let db: Database.Database;
+    try {
+      if (state.kind === 'missing') makeDirs(dirname(path));
+      db = new Database(path);
+    } catch (e) {
+      throw new StoreError(
+        `${path}: cannot open it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
+    }
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       migrate(db, path);
     } catch (e) {
       db.close();
-      throw e;
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(
+        `${path}: cannot open it as a results store (${(e as Error).message.split('\n')[0]})`,
+      );
     }
-    return new ResultsStore(db, path);
+    return new ResultsStore(db, path, false, SCHEMA_VERSION);
   }
 
   /** Closes the database file. The store cannot be used afterwards. */
@@ -302,9 +369,22 @@ export class ResultsStore {
     this.db.close();
   }
 
-  /** The schema version of the open file (equal to `SCHEMA_VERSION` once opened). */
+  /** The schema version of the open file (`SCHEMA_VERSION` once opened to write). */
   schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  /** `PRAGMA application_id` of the file (`HMMLAB_APPLICATION_ID`, or 0 for an older store read-only). */
+  applicationId(): number {
+    return this.db.pragma('application_id', { simple: true }) as number;
+  }
+
+  private writable(): void {
+    if (this.readOnly) throw new StoreError(`${this.path}: opened read-only; nothing can be saved`);
+  }
+
+  private summaryColumns(): string {
+    return this.version >= 2 ? SUMMARY_COLUMNS : SUMMARY_COLUMNS_V1;
   }
 
   /** The journal mode SQLite reports (`'wal'` for a file store). */
@@ -314,6 +394,7 @@ export class ResultsStore {
 
   /** Saves one run in one transaction and returns its id. */
   saveRun(run: NewRun): number {
+    this.writable();
     return this.db.transaction(() => insertRunRow(this.db, run)).immediate();
   }
 
@@ -321,7 +402,7 @@ export class ResultsStore {
   listRuns(filter: RunFilter = {}): RunSummary[] {
     const rows = this.db
       .prepare<[{ scenario: string | null; design: string | null }], RunRow>(
-        `SELECT ${SUMMARY_COLUMNS} FROM runs
+        `SELECT ${this.summaryColumns()} FROM runs
          WHERE (@scenario IS NULL OR scenario_name = @scenario) AND (@design IS NULL OR design = @design)
          ORDER BY id`,
       )
@@ -332,7 +413,9 @@ export class ResultsStore {
   /** One saved run with its scenario text and metrics, or `undefined` if there is no such id. */
   getRun(id: number): StoredRun | undefined {
     const row = this.db
-      .prepare<[number], RunRow>(`SELECT ${SUMMARY_COLUMNS}, scenario_text, metrics FROM runs WHERE id = ?`)
+      .prepare<[number], RunRow>(
+        `SELECT ${this.summaryColumns()}, scenario_text, metrics FROM runs WHERE id = ?`,
+      )
       .get(id);
     if (row === undefined) return undefined;
     return { ...summaryOf(row), scenarioText: row.scenario_text!, metrics: JSON.parse(row.metrics!) };
@@ -340,6 +423,7 @@ export class ResultsStore {
 
   /** Saves one race-explorer result in one transaction and returns its id. */
   saveExploration(e: NewExploration): number {
+    this.writable();
     const verdict = e.result.counterexample === null ? 'clean' : e.result.counterexample.violation.invariant;
     return this.db
       .transaction(() =>
@@ -367,6 +451,7 @@ export class ResultsStore {
 
   /** Saved explorations, oldest first. */
   listExplorations(): ExplorationSummary[] {
+    if (this.version < 3) return [];
     return this.db
       .prepare<[], ExplorationRow>(`SELECT ${EXPLORATION_COLUMNS} FROM explorations ORDER BY id`)
       .all()
@@ -375,6 +460,7 @@ export class ResultsStore {
 
   /** One saved exploration, or `undefined` if there is no such id. */
   getExploration(id: number): StoredExploration | undefined {
+    if (this.version < 3) return undefined;
     const row = this.db
       .prepare<[number], ExplorationRow>(
         `SELECT ${EXPLORATION_COLUMNS}, scenario_text, result FROM explorations WHERE id = ?`,

@@ -11,17 +11,20 @@ export {
 } from './run.js';
 export { MAX_SHARDS, parseShard, type Shard, ShardSpecError, shardPoints } from './shard.js';
 export {
+  countSweepPoints,
+  type ExpandOptions,
+  type ExpandResult,
   expandSweep,
   formatSweepError,
   loadSweepFile,
+  MAX_SWEEP_POINTS,
   parseSweep,
   SWEEP_VERSIONS,
   type Sweep,
-  SweepExpandError,
+  type SweepLoadOptions,
   type SweepLoadResult,
   type SweepParseResult,
   type SweepPoint,
   SweepSchemaV1,
-  setConfigPath,
 } from './sweep.js';
 export type { SweepTask } from './worker.js';

@@ -1,21 +1,49 @@
 /**
  * Running a sweep's points on worker threads (piscina), with a progress bar on stderr when it
- * is a terminal.
+ * is a terminal, and storing each run as it finishes (storeSweep).
+ *
+ * Runs come back from the workers to the main thread, which alone writes the store: one
+ * writer, one transaction per run, so a sweep killed at any moment keeps every run it
+ * finished, and a run is never half stored.
  */
 import { availableParallelism } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import { Piscina } from 'piscina';
+import { type CompareRow, storedMetricsRow } from '../sim/compare.js';
+import { type ResultsStore, scenarioHash } from '../store/store.js';
+import { withRecordedSets } from './overrides.js';
 import type { SweepPoint } from './sweep.js';
 import type { SweepResult, SweepTask } from './worker.js';
 
 export type { SweepResult } from './worker.js';
 
+/** A point that threw in its worker: its index and the error's message. */
+export interface SweepFailure {
+  index: number;
+  error: string;
+}
+
 /** Options of runSweep. */
 export interface RunSweepOptions {
   /** Worker threads (default os.availableParallelism()). */
   jobs?: number;
-  /** Called after each run with the number of runs done so far and the total. */
+  /** Called after each run (finished or failed) with the number done so far and the total. */
   onProgress?: (done: number, total: number) => void;
+  /** Called on the main thread as each run finishes, in the order they finish. */
+  onResult?: (result: SweepResult) => void;
+  /**
+   * Called on the main thread for each run that throws. Without it, runSweep rejects with the
+   * first run's error; with it, the other runs go on and runSweep resolves with the results of
+   * those that finished.
+   */
+  onFailure?: (failure: SweepFailure) => void;
+}
+
+/** `Name: message` of an error thrown in a worker (its class arrives as a plain Error). */
+function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const name = e.name && e.name !== 'Error' ? `${e.name}: ` : '';
+  return `${name}${e.message.split('\n')[0]}`;
 }
 
 /**
@@ -29,9 +57,9 @@ function workerSource(): { filename: string; execArgv: string[] } {
 }
 
 /**
- * Runs every point on `jobs` worker threads. Resolves with one result per point, in index
- * order whatever order they finished in; rejects with the first run's error (the pool is
- * closed either way).
+ * Runs every point on `jobs` worker threads. Resolves with one result per point that finished,
+ * in the points' order whatever order they finished in. A run that throws rejects the whole
+ * sweep (with its error), unless `onFailure` is given (the pool is closed either way).
  */
 export async function runSweep(
   points: readonly SweepPoint[],
@@ -46,21 +74,169 @@ export async function runSweep(
     maxThreads: Math.min(jobs, total),
     idleTimeout: 1000,
   });
-  const results: SweepResult[] = new Array(total);
+  const results: (SweepResult | undefined)[] = new Array(total);
   let done = 0;
-  try {
-    await Promise.all(
-      points.map(async (p, slot) => {
-        const r = await pool.run({ index: p.index, config: p.config, seed: p.seed });
-        results[slot] = r;
+  // At most `jobs` runs in flight, handed out in the points' order (so that with --jobs 1 runs
+  // finish, and are stored, in that order).
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < total) {
+      const slot = next++;
+      const p = points[slot]!;
+      let r: SweepResult;
+      try {
+        r = await pool.run({ index: p.index, config: p.config, seed: p.seed });
+      } catch (e) {
+        if (!options.onFailure) throw e;
         done++;
+        options.onFailure({ index: p.index, error: describeError(e) });
         options.onProgress?.(done, total);
-      }),
-    );
+        continue;
+      }
+      results[slot] = r;
+      done++;
+      options.onResult?.(r);
+      options.onProgress?.(done, total);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(jobs, total) }, lane));
   } finally {
     await pool.destroy();
   }
-  return results;
+  return results.filter((r): r is SweepResult => r !== undefined);
+}
+
+/**
+ * The overrides of a sweep point as `--set` strings, `path=<value as JSON>` (JSON is YAML, so
+ * applySets parses each back to the same value), in the point's own order. `design` is left
+ * out: a stored run keeps it in its own column, as it keeps the seed.
+ */
+export function pointSets(params: Readonly<Record<string, unknown>>): string[] {
+  return Object.entries(params)
+    .filter(([k]) => k !== 'design')
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+}
+
+/**
+ * The scenario text a sweep point is stored with: the sweep's scenario text with the point's
+ * overrides recorded as `# hmmlab --set` lines, as `hmmlab run --set` records its own, so that
+ * `hmmlab report <id>` and the viewer simulate exactly that point again.
+ */
+export function pointScenarioText(scenarioText: string, point: Pick<SweepPoint, 'params'>): string {
+  return withRecordedSets(scenarioText, pointSets(point.params));
+}
+
+/** What storeSweep did with one point. */
+export type PointOutcome =
+  /** Run and stored now as run `runId`. */
+  | { index: number; status: 'stored'; runId: number; row: CompareRow; ms: number }
+  /** Not run: run `runId` (stored earlier, or by an identical point of this sweep) has it. */
+  | { index: number; status: 'skipped'; runId: number; row: CompareRow }
+  /** The run threw; nothing stored. */
+  | { index: number; status: 'failed'; error: string };
+
+/** Options of storeSweep. */
+export interface StoreSweepOptions extends Pick<RunSweepOptions, 'jobs' | 'onProgress'> {
+  store: ResultsStore;
+  scenarioName: string;
+  /** The sweep's scenario file's text, exactly as read. */
+  scenarioText: string;
+  hmmlabVersion: string;
+  /** When the sweep started (ISO 8601), chosen by the caller. */
+  startedAt: string;
+  /**
+   * Skip the points the store already has (default true): a run of the same scenario hash
+   * (the text with the point's overrides), design and seed. False runs and stores every point.
+   */
+  resume?: boolean;
+  /** Called on the main thread for each point that fails, as it fails. */
+  onFailure?: (point: SweepPoint, error: string) => void;
+  /** Called with the number of points to run (after skipping) before any runs. */
+  onPlan?: (toRun: number, skipped: number) => void;
+}
+
+/**
+ * Runs a sweep's points and stores each run as it finishes, in its own transaction. With
+ * `resume` (the default), points the store already has are not run again, and a point equal to
+ * an earlier point of the same sweep runs once. A point that throws fails alone: the others
+ * still run and are stored. Resolves with one outcome per point, in the points' order.
+ */
+export async function storeSweep(
+  points: readonly SweepPoint[],
+  options: StoreSweepOptions,
+): Promise<PointOutcome[]> {
+  const { store } = options;
+  const resume = options.resume ?? true;
+  const keyOf = (hash: string, design: string, seed: number) => `${hash}\u0000${design}\u0000${seed}`;
+  const stored = new Map<string, number>();
+  if (resume) {
+    for (const r of store.listRuns({ scenario: options.scenarioName })) {
+      const k = keyOf(r.scenarioHash, r.design, r.seed);
+      if (!stored.has(k)) stored.set(k, r.id);
+    }
+  }
+  const outcomes: (PointOutcome | undefined)[] = new Array(points.length);
+  const texts = new Map<number, string>();
+  const firstOf = new Map<string, number>(); // key -> slot of the point that runs it
+  const duplicates: { slot: number; of: number }[] = [];
+  const toRun: SweepPoint[] = [];
+  const slotOf = new Map<number, number>(); // point index -> slot
+  points.forEach((p, slot) => {
+    slotOf.set(p.index, slot);
+    const text = pointScenarioText(options.scenarioText, p);
+    const k = keyOf(scenarioHash(text), p.design, p.seed);
+    const id = stored.get(k);
+    if (id !== undefined) {
+      const row = storedMetricsRow(store.getRun(id)?.metrics);
+      if (row !== null) {
+        outcomes[slot] = { index: p.index, status: 'skipped', runId: id, row };
+        return;
+      }
+    }
+    const first = resume ? firstOf.get(k) : undefined;
+    if (first !== undefined) {
+      duplicates.push({ slot, of: first });
+      return;
+    }
+    firstOf.set(k, slot);
+    texts.set(p.index, text);
+    toRun.push(p);
+  });
+  options.onPlan?.(toRun.length, points.length - toRun.length);
+  await runSweep(toRun, {
+    jobs: options.jobs,
+    onProgress: options.onProgress,
+    onResult: (res) => {
+      const slot = slotOf.get(res.index)!;
+      const p = points[slot]!;
+      const runId = store.saveRun({
+        scenarioName: options.scenarioName,
+        scenarioText: texts.get(p.index)!,
+        design: p.design,
+        seed: p.seed,
+        hmmlabVersion: options.hmmlabVersion,
+        startedAt: options.startedAt,
+        metrics: { params: p.params, row: res.result },
+        durationMs: res.ms,
+      });
+      outcomes[slot] = { index: p.index, status: 'stored', runId, row: res.result, ms: res.ms };
+    },
+    onFailure: (f) => {
+      const slot = slotOf.get(f.index)!;
+      outcomes[slot] = { index: f.index, status: 'failed', error: f.error };
+      options.onFailure?.(points[slot]!, f.error);
+    },
+  });
+  for (const { slot, of } of duplicates) {
+    const first = outcomes[of]!;
+    const index = points[slot]!.index;
+    outcomes[slot] =
+      first.status === 'failed'
+        ? { index, status: 'failed', error: first.error }
+        : { index, status: 'skipped', runId: first.runId, row: first.row };
+  }
+  return outcomes as PointOutcome[];
 }
 
 /** A progress display: update(done) after each run, stop() at the end. */

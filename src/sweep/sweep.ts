@@ -7,43 +7,38 @@
  * scenario: ../scenarios/rdma-into-gpu.yaml     # relative to the sweep file
  * designs: [upstream, pagemap-p2p]              # optional axis: config.design
  * seeds: [1, 2]                                 # optional axis: the simulation seed
- * grid:                                         # SimConfig paths and their values
+ * grid:                                         # scenario paths and their values
  *   "overrides.faultBatchSize": [64, 256]
- *   "gpus.0.faultBatchSize": [128]              # or gpus.gpu0.faultBatchSize
+ *   "devices.gpus.gpu0.faultBatchSize": [128]   # or gpus.0.faultBatchSize (a SimConfig path)
  * # list:                                       # instead of grid: explicit points
  * #   - { "overrides.faultBatchSize": 64, design: upstream, seed: 3 }
  * ```
  *
- * Parsing is pure (the caller reads files) and returns errors as data, as
- * `file:line:col: path: message` like the scenario loader; loadSweepFile() does the reading.
+ * Keys are what `--set` takes (src/scenario/overrides.ts): scenario-file paths with list items by
+ * name or index, or SimConfig paths. Each point's values are applied to the scenario document and
+ * the whole is validated like the file. Parsing is pure (the caller reads files) and returns
+ * errors as data, as `file:line:col: path: message` like the scenario loader; loadSweepFile()
+ * does the reading.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
+import { type ProfileChoice, resolveConfigProfile } from '../profile/index.js';
 import {
+  applyOverrides,
   DEFAULT_SEED,
   formatScenarioError,
-  loadScenario,
+  type PreparedScenario,
+  parseYamlText,
+  prepareScenario,
   type ScenarioError,
   type ScenarioPath,
-} from '../scenario/index.js';
+  toSimConfig,
+} from '../scenario/load.js';
 import { describeFound, scenarioErrorMap, UNKNOWN_KEYS, unknownKeyMessage } from '../scenario/messages.js';
-import { parseDuration, parseSize } from '../scenario/units.js';
-import {
-  type BufferConfig,
-  type CpuWorkload,
-  type DmirrorWorkload,
-  type GpuConfig,
-  type GpuWorkload,
-  type NicConfig,
-  type RdmaWorkload,
-  type SimConfig,
-  SimConfigError,
-  type UnplugEvent,
-  validateConfig,
-} from '../sim/simulate.js';
+import type { ScenarioOverride } from '../scenario/overrides.js';
+import { DEFAULT_MAX_FILE_BYTES, readInputFile } from '../scenario/read.js';
+import type { SimConfig } from '../sim/simulate.js';
 
 /** The sweep format versions this hmmlab reads. */
 export const SWEEP_VERSIONS = [1] as const;
@@ -63,15 +58,17 @@ export const SweepSchemaV1 = z
     designs: z
       .array(z.enum(DESIGN_NAMES as [DesignName, ...DesignName[]]))
       .min(1)
+      .max(64)
       .optional(),
     /** Seeds to run each point with. */
-    seeds: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).min(1).optional(),
-    /** SimConfig path -> values; every combination is a point (the first key varies slowest). */
-    grid: z.record(z.string().min(1), z.array(anyValue).min(1)).optional(),
-    /** Explicit points: SimConfig path -> value (plus `seed`). */
+    seeds: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).min(1).max(10_000).optional(),
+    /** Scenario path -> values; every combination is a point (the first key varies slowest). */
+    grid: z.record(z.string().min(1), z.array(anyValue).min(1).max(10_000)).optional(),
+    /** Explicit points: scenario path -> value (plus `seed`). */
     list: z
       .array(z.record(z.string().min(1), anyValue))
       .min(1)
+      .max(100_000)
       .optional(),
   })
   .superRefine((s, ctx) => {
@@ -110,194 +107,16 @@ export interface SweepPoint {
   /** config.design (the SimConfig's default, 'upstream', when it sets none). */
   design: DesignName;
   seed: number;
-  /** What this point set: SimConfig path -> value (`design` from the designs axis included). */
+  /** What this point set: path -> value as the sweep wrote it (`design` from the designs axis included). */
   params: Record<string, unknown>;
-  /** The full configuration; it passed validateConfig. */
+  /** The full configuration; its scenario passed the scenario schema and the work guard. */
   config: SimConfig;
 }
 
-/** A problem expanding a sweep; `path` is where in the sweep file (e.g. ['grid', key]). */
-export class SweepExpandError extends Error {
-  constructor(
-    message: string,
-    readonly path: ScenarioPath,
-    readonly at: 'key' | 'value' = 'value',
-  ) {
-    super(message);
-    this.name = 'SweepExpandError';
-  }
-}
-
-// ---- setting SimConfig paths ---------------------------------------------------------------
-
-/** Keys of each SimConfig object; `satisfies` keeps these lists in step with the interfaces. */
-const t = true as const;
-const SIM_KEYS = Object.keys({
-  profile: t,
-  overrides: t,
-  ramBytes: t,
-  cpuCores: t,
-  thp: t,
-  gpus: t,
-  processes: t,
-  buffers: t,
-  workloads: t,
-  nics: t,
-  dmirrors: t,
-  gpuLinks: t,
-  unplugs: t,
-  design: t,
-  rfcLockPerPage: t,
-  p2p: t,
-  pci: t,
-  iommu: t,
-  durationNs: t,
-} satisfies Record<keyof SimConfig, true>);
-const GPU_KEYS = Object.keys({
-  name: t,
-  vramBytes: t,
-  faultBatchSize: t,
-  chunkSizes: t,
-  prefetch: t,
-  thrashing: t,
-  link: t,
-  socket: t,
-  barBytes: t,
-  placement: t,
-} satisfies Record<keyof GpuConfig, true>);
-const WORKLOAD_KEYS = Object.keys({
-  kind: t,
-  name: t,
-  buffer: t,
-  op: t,
-  pattern: t,
-  bytes: t,
-  strideBytes: t,
-  passes: t,
-  after: t,
-  startNs: t,
-  nsPerPage: t,
-  gpu: t,
-  bytesPerNs: t,
-  nic: t,
-  messageBytes: t,
-  messages: t,
-  queueDepth: t,
-  dmirror: t,
-  ioctlPages: t,
-} satisfies Record<keyof CpuWorkload | keyof GpuWorkload | keyof RdmaWorkload | keyof DmirrorWorkload, true>);
-
-/** Keys allowed by the shape of each object, by its path with list indexes as `*`. */
-const SHAPES: Record<string, readonly string[] | 'any'> = {
-  '': SIM_KEYS,
-  overrides: 'any',
-  'gpus.*': GPU_KEYS,
-  'gpus.*.link': ['kind', 'gen', 'lanes'],
-  'buffers.*': Object.keys({ name: t, bytes: t, hugepage: t, place: t, process: t } satisfies Record<
-    keyof BufferConfig,
-    true
-  >),
-  'workloads.*': WORKLOAD_KEYS,
-  'dmirrors.*': ['name', 'minor'],
-  'nics.*': Object.keys({
-    name: t,
-    fallback: t,
-    socket: t,
-    ats: t,
-    relaxedOrdering: t,
-  } satisfies Record<keyof NicConfig, true>),
-  'unplugs.*': Object.keys({
-    name: t,
-    gpu: t,
-    mode: t,
-    after: t,
-    startNs: t,
-  } satisfies Record<keyof UnplugEvent, true>),
-  'gpuLinks.*': ['a', 'b'],
-  p2p: ['default', 'pairs'],
-  'p2p.pairs': 'any',
-};
-/** Optional maps that a path may create when the scenario has none. */
-const CREATABLE = new Set(['overrides', 'p2p', 'p2p.pairs']);
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** A value for `key` as SimConfig wants it: size strings for *Bytes, durations for *Ns. */
-function coerce(key: string, value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  const parse = /bytes$/i.test(key) ? parseSize : /Ns$/.test(key) ? parseDuration : undefined;
-  if (!parse) return value;
-  const r = parse(value);
-  return r.ok ? r.value : value;
-}
-
-/**
- * Sets the dotted SimConfig path `key` to `value` in `config` (mutated). Numeric segments index
- * lists; a name indexes a list of named things (`gpus.gpu0.faultBatchSize`). Throws an Error
- * saying what is wrong for a path that the config doesn't have and can't take.
- */
-export function setConfigPath(config: SimConfig, key: string, value: unknown): void {
-  const segs = key.split('.');
-  let node: unknown = config;
-  const shape: string[] = [];
-  for (let i = 0; i < segs.length; i++) {
-    const seg = segs[i]!;
-    const here = segs.slice(0, i).join('.');
-    const last = i === segs.length - 1;
-    if (Array.isArray(node)) {
-      let idx = /^\d+$/.test(seg) ? Number(seg) : node.findIndex((e) => isObject(e) && e.name === seg);
-      if (idx < 0 || idx >= node.length) {
-        const names = node
-          .filter(isObject)
-          .map((e) => e.name)
-          .filter((n) => typeof n === 'string');
-        const has =
-          node.length === 0
-            ? 'it is empty'
-            : `it has ${node.length} item${node.length === 1 ? '' : 's'}: ${here}.0 to ${here}.${node.length - 1}${names.length > 0 ? ` (${names.join(', ')})` : ''}`;
-        throw new Error(`'${key}': no ${here}.${seg} in the scenario (${has})`);
-      }
-      idx = Math.trunc(idx);
-      shape.push('*');
-      if (last) {
-        node[idx] = value;
-        return;
-      }
-      node = node[idx];
-    } else if (isObject(node)) {
-      const allowed = SHAPES[shape.join('.')];
-      const exists = Object.hasOwn(node, seg);
-      if (!exists && (allowed === undefined || (allowed !== 'any' && !allowed.includes(seg)))) {
-        const where = here === '' ? 'the config' : here;
-        const keys = allowed ?? Object.keys(node);
-        throw new Error(`'${key}': ${unknownKeyMessage(seg, keys)} in ${where}`);
-      }
-      shape.push(seg);
-      if (last) {
-        const v = coerce(seg, value);
-        const old = node[seg];
-        if (old !== undefined && v !== undefined && typeof old !== typeof v) {
-          throw new Error(
-            `'${key}': expected ${typeof old === 'object' ? (Array.isArray(old) ? 'a list' : 'a map') : `a ${typeof old}`} like the scenario's value, found ${describeFound(v)}`,
-          );
-        }
-        node[seg] = v;
-        return;
-      }
-      if (node[seg] === undefined && CREATABLE.has(shape.join('.'))) node[seg] = {};
-      if (node[seg] === undefined) {
-        throw new Error(`'${key}': the scenario sets no ${[here, seg].filter((s) => s !== '').join('.')}`);
-      }
-      node = node[seg];
-    } else {
-      throw new Error(`'${key}': ${here} is ${describeFound(node)}, which has no '${seg}'`);
-    }
-  }
-}
-
 // ---- expansion -----------------------------------------------------------------------------
+
+/** The most runs one sweep file may expand into (checked before any is built). */
+export const MAX_SWEEP_POINTS = 100_000;
 
 function cartesian(axes: [string, unknown[]][]): Record<string, unknown>[] {
   let out: Record<string, unknown>[] = [{}];
@@ -314,61 +133,120 @@ function describePoint(params: Record<string, unknown>, seed: number): string {
   return [...parts, `seed=${seed}`].join(', ');
 }
 
-/**
- * The runs of `sweep` over `base` (the scenario's SimConfig, not modified), in a deterministic
- * order: designs (outermost), then grid combinations (first key slowest) or list points in file
- * order, then seeds (innermost). Seeds default to `baseSeed`. Throws SweepExpandError for a
- * path the config doesn't have, or a point whose config fails validateConfig (naming it).
- */
-export function expandSweep(sweep: Sweep, base: SimConfig, baseSeed: number = DEFAULT_SEED): SweepPoint[] {
-  const sets: { params: Record<string, unknown>; at: ScenarioPath }[] =
+/** What expandSweep takes besides the sweep and its scenario. */
+export interface ExpandOptions {
+  /** The seed of points that set none and of a sweep without seeds (default the scenario's). */
+  baseSeed?: number;
+  /** Where a path of the sweep file is (parseSweep gives it); without it errors have no position. */
+  errorAt?: (path: ScenarioPath, message: string, at?: 'key' | 'value') => ScenarioError;
+  /** The work guard of each point (loadScenario's maxWork). */
+  maxWork?: number;
+  /** The most points (default MAX_SWEEP_POINTS). */
+  maxPoints?: number;
+  /** A `--profile` value (a built-in name, or a file relative to the working directory). */
+  profile?: string;
+}
+
+export type ExpandResult = { ok: true; points: SweepPoint[] } | { ok: false; errors: ScenarioError[] };
+
+/** The number of runs a sweep expands into, without building them. */
+export function countSweepPoints(sweep: Sweep): number {
+  const sets =
     sweep.list !== undefined
-      ? sweep.list.map((p, i) => ({ params: p, at: ['list', i] }))
+      ? sweep.list.length
+      : Object.values(sweep.grid ?? {}).reduce((n, values) => n * values.length, 1);
+  return (sweep.designs?.length ?? 1) * sets * (sweep.seeds?.length ?? 1);
+}
+
+/**
+ * The runs of `sweep` over the scenario `base`, in a deterministic order: designs (outermost),
+ * then grid combinations (first key slowest) or list points in file order, then seeds
+ * (innermost). Each point's values are applied to the scenario document as overrides and the
+ * whole is validated like the file (src/scenario/load.ts applyOverrides): an error at a value
+ * the point set is reported at its grid key or list entry in the sweep file, naming the point;
+ * any other at its place in the scenario file. Pure; errors as data.
+ */
+export function expandSweep(sweep: Sweep, base: PreparedScenario, options: ExpandOptions = {}): ExpandResult {
+  const errorAt =
+    options.errorAt ??
+    ((path: ScenarioPath, message: string): ScenarioError => ({
+      file: 'sweep',
+      line: 0,
+      col: 0,
+      path,
+      message,
+    }));
+  const maxPoints = options.maxPoints ?? MAX_SWEEP_POINTS;
+  const count = countSweepPoints(sweep);
+  if (count > maxPoints) {
+    const where: ScenarioPath =
+      sweep.list !== undefined ? ['list'] : sweep.grid !== undefined ? ['grid'] : ['seeds'];
+    return {
+      ok: false,
+      errors: [
+        errorAt(
+          where,
+          `the sweep has ${count} points; at most ${maxPoints} are allowed (split it into several sweep files)`,
+          'key',
+        ),
+      ],
+    };
+  }
+  const baseSeed = options.baseSeed ?? base.scenario.seed ?? DEFAULT_SEED;
+  const sets: { params: Record<string, unknown>; at: ScenarioPath; grid: boolean }[] =
+    sweep.list !== undefined
+      ? sweep.list.map((p, i) => ({ params: p, at: ['list', i], grid: false }))
       : cartesian(Object.entries(sweep.grid ?? {})).map((params) => ({
           params,
           at: sweep.grid === undefined ? [] : ['grid'],
+          grid: true,
         }));
   const designs: (DesignName | undefined)[] = sweep.designs ?? [undefined];
   const out: SweepPoint[] = [];
   for (const design of designs) {
-    for (const { params: set, at } of sets) {
+    for (const { params: set, at, grid } of sets) {
       const params: Record<string, unknown> = design === undefined ? {} : { design };
       let pointSeed: number | undefined;
       for (const [k, v] of Object.entries(set)) {
         if (k === 'seed') {
           if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-            throw new SweepExpandError(`expected a seed (an integer >= 0), found ${describeFound(v)}`, [
-              ...at,
-              'seed',
-            ]);
+            return {
+              ok: false,
+              errors: [
+                errorAt([...at, 'seed'], `expected a seed (an integer >= 0), found ${describeFound(v)}`),
+              ],
+            };
           }
           pointSeed = v;
         } else params[k] = v;
       }
-      for (const seed of sweep.seeds ?? [pointSeed ?? baseSeed]) {
-        const config = structuredClone(base);
-        for (const [k, v] of Object.entries(params)) {
-          try {
-            setConfigPath(config, k, v);
-          } catch (e) {
-            const where: ScenarioPath = k === 'design' && design !== undefined ? ['designs'] : [...at, k];
-            throw new SweepExpandError((e as Error).message, where, 'key');
-          }
-        }
-        try {
-          validateConfig(config);
-        } catch (e) {
-          if (!(e instanceof SimConfigError)) throw e;
-          throw new SweepExpandError(
-            `point ${out.length} (${describePoint(params, seed)}): ${e.message}`,
-            at,
-          );
-        }
+      const seeds = sweep.seeds ?? [pointSeed ?? baseSeed];
+      const label = `point ${out.length} (${describePoint(params, seeds[0]!)})`;
+      const where = (path: ScenarioPath) => {
+        const e = errorAt(path, '', 'key');
+        return { file: e.file, line: e.line, col: e.col, path };
+      };
+      const overrides: ScenarioOverride[] = Object.entries(params).map(([key, value]) => ({
+        key,
+        value,
+        label,
+        at: where(
+          key === 'design' && design !== undefined ? ['designs'] : grid ? [...at, key] : [...at, key],
+        ),
+      }));
+      const first = where(at);
+      const r = applyOverrides(base, overrides, {
+        maxWork: options.maxWork,
+        context: `with ${label} of the sweep ${first.file}${first.line > 0 ? `:${first.line}:${first.col}` : ''}`,
+      });
+      if (!r.ok) return r;
+      for (const seed of seeds) {
+        const config = structuredClone(r.config);
         out.push({ index: out.length, design: config.design ?? 'upstream', seed, params, config });
       }
     }
   }
-  return out;
+  return { ok: true, points: out };
 }
 
 // ---- parsing -------------------------------------------------------------------------------
@@ -387,49 +265,9 @@ export type SweepParseResult =
  * throws for bad input.
  */
 export function parseSweep(text: string, file: string): SweepParseResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const errorAt = (path: ScenarioPath, message: string, at: 'key' | 'value' = 'value'): ScenarioError => {
-    let node: unknown = doc.contents;
-    let target: Node | undefined = node as Node | undefined;
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find(
-          (p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg),
-        );
-        if (!pair) break;
-        node = pair.value;
-        target = (at === 'key' && seg === path.at(-1) ? pair.key : (pair.value ?? pair.key)) as Node;
-      } else if (isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
-        node = node.items[seg];
-        target = node as Node;
-      } else break;
-    }
-    const p = lineCounter.linePos(target?.range?.[0] ?? 0);
-    return { file, line: Math.max(1, p.line), col: Math.max(1, p.col), path, message };
-  };
-
-  const syntax = [...doc.errors, ...doc.warnings].sort((a, b) => a.pos[0] - b.pos[0])[0];
-  if (syntax !== undefined) {
-    const p = lineCounter.linePos(syntax.pos[0]);
-    const message = `YAML: ${syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?\s*$/, '')}`;
-    return {
-      ok: false,
-      errors: [{ file, line: Math.max(1, p.line), col: Math.max(1, p.col), path: [], message }],
-    };
-  }
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 1000 });
-  } catch (e) {
-    return { ok: false, errors: [errorAt([], `YAML: ${(e as Error).message}`)] };
-  }
-  if (!isObject(data)) {
-    return {
-      ok: false,
-      errors: [errorAt([], `expected a sweep (a map with version: 1), found ${describeFound(data)}`)],
-    };
-  }
+  const p = parseYamlText(text, file, 'a sweep');
+  if (!p.ok) return p;
+  const { data, errorAt } = p.parsed;
   if (data.version !== 1) {
     const message =
       data.version === undefined
@@ -460,45 +298,89 @@ export function parseSweep(text: string, file: string): SweepParseResult {
 
 /** A sweep file loaded with its scenario and expanded. */
 export type SweepLoadResult =
-  | { ok: true; sweep: Sweep; scenarioFile: string; points: SweepPoint[] }
+  | {
+      ok: true;
+      sweep: Sweep;
+      scenarioFile: string;
+      scenarioText: string;
+      points: SweepPoint[];
+      /** The profile read from a file or named by `profile` (--profile), to record with stored runs. */
+      profile: ProfileChoice | undefined;
+    }
   | { ok: false; errors: ScenarioError[] };
 
+/** Limits of loadSweepFile. */
+export interface SweepLoadOptions {
+  /** The largest sweep or scenario file read (default DEFAULT_MAX_FILE_BYTES). */
+  maxFileBytes?: number;
+  /** The work guard of each point (default DEFAULT_MAX_WORK). */
+  maxWork?: number;
+  /** The most points (default MAX_SWEEP_POINTS). */
+  maxPoints?: number;
+  /** A `--profile` value (a built-in name, or a file relative to the working directory). */
+  profile?: string;
+}
+
 /**
- * Reads the sweep file `file`, the scenario it names (relative to it), and expands it. Errors
- * (the sweep's, the scenario's, or a point's) come back as data; print them with
- * formatScenarioError. Never throws for bad input.
+ * Reads the sweep file `file`, the scenario it names (relative to it) and its cost profile
+ * (`opts.profile`, a `--profile` value; or a profile file the scenario names), and expands it.
+ * Errors (the sweep's, the scenario's, the profile's, or a point's) come back as data; print
+ * them with formatProfileError. Never throws for bad input.
  */
-export async function loadSweepFile(file: string): Promise<SweepLoadResult> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    return {
-      ok: false,
-      errors: [{ file, line: 1, col: 1, path: [], message: `cannot read: ${(e as Error).message}` }],
-    };
-  }
-  const parsed = parseSweep(text, file);
+export async function loadSweepFile(file: string, options: SweepLoadOptions = {}): Promise<SweepLoadResult> {
+  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const read = readInputFile(file, maxBytes);
+  if (!read.ok) return { ok: false, errors: [read.error] };
+  const parsed = parseSweep(read.text, file);
   if (!parsed.ok) return parsed;
   const scenarioFile = resolve(dirname(file), parsed.sweep.scenario);
-  let scenarioText: string;
-  try {
-    scenarioText = await readFile(scenarioFile, 'utf8');
-  } catch (e) {
+  const scenarioRead = readInputFile(scenarioFile, maxBytes);
+  if (!scenarioRead.ok) {
+    const e = scenarioRead.error;
     return {
       ok: false,
-      errors: [parsed.errorAt(['scenario'], `cannot read the scenario: ${(e as Error).message}`)],
+      errors: [
+        e.message.startsWith('cannot read:')
+          ? parsed.errorAt(
+              ['scenario'],
+              `cannot read the scenario: ${e.message.slice('cannot read: '.length)}`,
+            )
+          : e,
+      ],
     };
   }
-  const scenario = loadScenario(scenarioText, scenarioFile);
+  const scenario = prepareScenario(scenarioRead.text, scenarioFile);
   if (!scenario.ok) return scenario;
-  try {
-    const points = expandSweep(parsed.sweep, scenario.config, scenario.seed);
-    return { ok: true, sweep: parsed.sweep, scenarioFile, points };
-  } catch (e) {
-    if (!(e instanceof SweepExpandError)) throw e;
-    return { ok: false, errors: [parsed.errorAt(e.path, e.message, e.at)] };
-  }
+  // The profile: `options.profile` (--profile), or a profile file the scenario names; every
+  // point runs with it unless the point sets a profile of its own.
+  const prof = resolveConfigProfile(
+    toSimConfig(scenario.base.scenario),
+    scenarioFile,
+    options.profile,
+    scenarioRead.text,
+  );
+  if (!prof.ok) return prof;
+  const r = expandSweep(parsed.sweep, scenario.base, {
+    errorAt: parsed.errorAt,
+    maxWork: options.maxWork,
+    maxPoints: options.maxPoints,
+  });
+  if (!r.ok) return r;
+  const choice = prof.choice;
+  const points =
+    choice === undefined
+      ? r.points
+      : r.points.map((p) =>
+          Object.hasOwn(p.params, 'profile') ? p : { ...p, config: { ...p.config, profile: choice.profile } },
+        );
+  return {
+    ok: true,
+    sweep: parsed.sweep,
+    scenarioFile,
+    scenarioText: scenarioRead.text,
+    points,
+    profile: choice,
+  };
 }
 
 export { formatScenarioError as formatSweepError };

@@ -72,6 +72,7 @@ import {
   PTE_TYPE_MASK,
   pteIndex,
 } from '../kernel/pgtable.js';
+import type { KernelSteps } from '../kernel/wait.js';
 import type { HmmDmirrorCmd } from './test_hmm_uapi.js';
 
 export interface MachineOptions {
@@ -442,7 +443,7 @@ export class Process {
    * The same ioctl as resumable steps: each yield names a kernel lock boundary at which a
    * concurrent thread could run (no mmap lock or driver lock is held there).
    */
-  *ioctlSteps(fd: number, request: number, cmd: HmmDmirrorCmd): Generator<string, number> {
+  *ioctlSteps(fd: number, request: number, cmd: HmmDmirrorCmd): KernelSteps {
     if (!this.alive) return -EBADF;
     const f = this.file(fd);
     if (!f) return -EBADF;

@@ -65,8 +65,8 @@ describe('hmmlab merge', () => {
     n.close();
     for (const [bad, message] of [
       [join(dir, 'missing.db'), /missing\.db: no such file/],
-      [corrupt, /corrupt\.db: (not a results store|cannot open)/],
-      [foreign, /foreign\.db: not an hmmlab results store/],
+      [corrupt, /corrupt\.db: not an hmmlab results store: it is a text file/],
+      [foreign, /foreign\.db: not an hmmlab results store: an SQLite database without hmmlab's runs table/],
       [newer, /newer\.db: results store schema version \d+; this hmmlab knows up to \d+/],
     ] as const) {
       const r = await cli('merge', out, a, bad);

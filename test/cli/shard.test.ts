@@ -87,7 +87,9 @@ describe('hmmlab sweep --shard and hmmlab merge', () => {
   it('the text output names the shard', async () => {
     const r = await cli('sweep', file, '--shard', '2/5', '--jobs', '1', '--db', join(dir, 'text.db'));
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/3 runs stored in .*text\.db \(shard 2\/5 of a 12-point sweep\)/);
+    expect(r.out).toMatch(
+      /3 points \(shard 2\/5 of a 12-point sweep\): 3 stored, 0 skipped as already stored, 0 failed, in .*text\.db\n/,
+    );
   }, 60_000);
 
   it('bad --shard values exit 2 with a clear message and run nothing', async () => {

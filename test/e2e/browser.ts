@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { ROOT } from './fixtures.js';
 
-/** Where the tests look for Chromium (CHROMIUM_PATH overrides). */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * Where the tests look for Chromium (a non-empty CHROMIUM_PATH overrides): the path
+ * scripts/ensure-chromium.mjs (npm test's pretest) installs Debian's package at when missing.
+ */
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 /** The built viewer. */
 export const WEB_ROOT = join(ROOT, 'dist', 'web');
 /** Screenshots the tests take (gitignored); HMMLAB_DOCS_SCREENSHOTS=1 also copies chosen ones to docs/screenshots. */
@@ -21,7 +24,8 @@ export function requireChromium(): void {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `the browser tests need Chromium at ${CHROMIUM} and it is missing: install Debian's package ` +
-        '(`apt-get install -y chromium`; .ci/run does) or set CHROMIUM_PATH. Never download a browser.',
+        '(`apt-get install chromium` as root; `npm test` does it when it runs as root or with ' +
+        'passwordless sudo) or set CHROMIUM_PATH. Never download a browser.',
     );
   }
 }

@@ -327,7 +327,7 @@ describe('stores the viewer cannot show', () => {
     try {
       await open('#/runs', s.url);
       expect(await page.locator('#banner').textContent()).toContain(
-        `no results store at ${missing}; run \`npm start\` first`,
+        `no results store at ${missing}: run \`hmmlab run <scenario>\``,
       );
       expect(await page.locator('#banner').isVisible()).toBe(true);
       expect(existsSync(missing)).toBe(false);
@@ -343,7 +343,7 @@ describe('stores the viewer cannot show', () => {
     try {
       await open('#/compare?runs=1,2', s.url);
       expect(await page.locator('#banner').textContent()).toContain(
-        `results store at ${corrupt} cannot be read: file is not a database`,
+        `${corrupt}: not an hmmlab results store: it is a text file, not an SQLite database`,
       );
     } finally {
       await s.close();

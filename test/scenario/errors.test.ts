@@ -109,7 +109,7 @@ describe('scenario errors', () => {
       "s.yaml:5:14: platform.p2p.default: expected one of BUS_ADDR, THRU_HOST_BRIDGE, NOT_SUPPORTED, found 'BUS'",
     ]);
     expect(errors(edit('profile: pcie5-h100', 'profile: pcie5-h10'))).toEqual([
-      "s.yaml:2:10: profile: expected one of pcie4-a100, pcie5-h100, gh200-c2c, uvmsmart-gtx1080ti, found 'pcie5-h10' (did you mean 'pcie5-h100'?)",
+      "s.yaml:2:10: profile: expected one of pcie4-a100, pcie5-h100, gh200-c2c, uvmsmart-gtx1080ti or a profile file (a path ending in .yaml, like ./my-machine.yaml), found 'pcie5-h10' (did you mean 'pcie5-h100'?)",
     ]);
     expect(errors(edit('  - kind: rdma', '  - kind: rmda'))).toEqual([
       "s.yaml:22:11: workloads[1].kind: expected one of cpu, gpu, rdma, dmirror, found 'rmda' (did you mean 'rdma'?)",

@@ -2,9 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatScenarioError } from '../../src/scenario/index.js';
+import {
+  formatScenarioError,
+  loadScenario,
+  type PreparedScenario,
+  prepareScenario,
+} from '../../src/scenario/index.js';
 import { compareRow } from '../../src/sim/compare.js';
-import { type SimConfig, simulate } from '../../src/sim/simulate.js';
+import { simulate } from '../../src/sim/simulate.js';
 import {
   expandSweep,
   loadSweepFile,
@@ -12,23 +17,28 @@ import {
   progressReporter,
   runSweep,
   type Sweep,
-  SweepExpandError,
+  type SweepPoint,
 } from '../../src/sweep/index.js';
+import { recordedSets } from '../../src/sweep/overrides.js';
+import { pointScenarioText, pointSets } from '../../src/sweep/run.js';
 
 const MiB = 2 ** 20;
 
 /** A run of a few milliseconds: a GPU reads a 4 MiB buffer the CPU wrote, in random order. */
-function tiny(): SimConfig {
-  return {
-    profile: 'pcie4-a100',
-    ramBytes: 256 * MiB,
-    gpus: [{ name: 'gpu0', vramBytes: 64 * MiB }],
-    buffers: [{ name: 'buf', bytes: 4 * MiB }],
-    workloads: [
-      { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
-      { kind: 'gpu', name: 'read', gpu: 'gpu0', buffer: 'buf', op: 'read', pattern: 'random', after: 'init' },
-    ],
-  };
+const TINY = `version: 1
+profile: pcie4-a100
+platform: { ram: 256MiB }
+devices: { gpus: [{ name: gpu0, vram: 64MiB }] }
+buffers: [{ name: buf, size: 4MiB }]
+workloads:
+  - { kind: cpu, name: init, buffer: buf, op: write, pattern: sequential }
+  - { kind: gpu, name: read, gpu: gpu0, buffer: buf, op: read, pattern: random, after: init }
+`;
+
+function tiny(): PreparedScenario {
+  const r = prepareScenario(TINY, 'tiny.yaml');
+  if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+  return r.base;
 }
 
 function sweepOf(text: string): Sweep {
@@ -37,19 +47,25 @@ function sweepOf(text: string): Sweep {
   return r.sweep;
 }
 
-function expandError(sweep: Sweep, base: SimConfig = tiny()): SweepExpandError {
-  try {
-    expandSweep(sweep, base);
-  } catch (e) {
-    if (e instanceof SweepExpandError) return e;
-    throw e;
-  }
-  throw new Error('expected a SweepExpandError');
+/** The points of a sweep text over `base`, failing the test on an error. */
+function expand(text: string, base: PreparedScenario = tiny(), baseSeed?: number): SweepPoint[] {
+  const r = expandSweep(sweepOf(text), base, { baseSeed });
+  if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+  return r.points;
+}
+
+/** The errors of a sweep text over `base`, as printed, positions in 'sweep.yaml'. */
+function expandErrors(text: string, base: PreparedScenario = tiny()): string[] {
+  const parsed = parseSweep(text, 'sweep.yaml');
+  if (!parsed.ok) throw new Error(parsed.errors.map(formatScenarioError).join('\n'));
+  const r = expandSweep(parsed.sweep, base, { errorAt: parsed.errorAt });
+  if (r.ok) throw new Error('expected errors');
+  return r.errors.map(formatScenarioError);
 }
 
 describe('expandSweep', () => {
   it('runs designs x grid x seeds, designs outermost, first grid key slowest, seeds innermost', () => {
-    const sweep = sweepOf(`
+    const text = `
 version: 1
 scenario: s.yaml
 designs: [upstream, pagemap-p2p]
@@ -57,9 +73,10 @@ seeds: [1, 2]
 grid:
   "gpus.0.faultBatchSize": [64, 256]
   "buffers.buf.hugepage": [false, true]
-`);
+`;
     const base = tiny();
-    const points = expandSweep(sweep, base);
+    const data = structuredClone(base.parsed.data);
+    const points = expand(text, base);
     expect(points).toHaveLength(2 * 2 * 2 * 2);
     expect(points.map((p) => p.index)).toEqual([...Array(16).keys()]);
     expect(
@@ -83,21 +100,24 @@ grid:
     expect(p.config.design).toBe('pagemap-p2p');
     expect(p.config.gpus[0]!.faultBatchSize).toBe(256);
     expect(p.config.buffers[0]!.hugepage).toBe(true);
-    // The base config is left alone.
-    expect(base).toEqual(tiny());
+    // The base document is left alone.
+    expect(base.parsed.data).toEqual(data);
     // Deterministic.
-    expect(expandSweep(sweep, tiny())).toEqual(points);
+    expect(expand(text)).toEqual(points);
   });
 
   it('runs list points in file order, with per-point seeds, creating overrides and parsing sizes', () => {
-    const sweep = sweepOf(`
+    const points = expand(
+      `
 version: 1
 scenario: s.yaml
 list:
   - { "overrides.faultBatchSize": 64, design: rfc-callback }
   - { "buffers.0.bytes": 8MiB, seed: 7 }
-`);
-    const points = expandSweep(sweep, tiny(), 3);
+`,
+      tiny(),
+      3,
+    );
     expect(points.map((p) => [p.index, p.design, p.seed])).toEqual([
       [0, 'rfc-callback', 3],
       [1, 'upstream', 7],
@@ -108,37 +128,63 @@ list:
   });
 
   it('without grid or list, runs the designs and seeds axes alone', () => {
-    const points = expandSweep(sweepOf('version: 1\nscenario: s.yaml\nseeds: [4, 5, 6]\n'), tiny());
+    const points = expand('version: 1\nscenario: s.yaml\nseeds: [4, 5, 6]\n');
     expect(points.map((p) => p.seed)).toEqual([4, 5, 6]);
   });
 
-  it('names a path the config does not have', () => {
-    const typo = expandError(
-      sweepOf('version: 1\nscenario: s.yaml\ngrid:\n  "gpus.0.faultBatchSise": [1]\n'),
-    );
-    expect(typo.message).toBe(
-      "'gpus.0.faultBatchSise': unknown key 'faultBatchSise' (did you mean 'faultBatchSize'?) in gpus.0",
-    );
-    expect(typo.path).toEqual(['grid', 'gpus.0.faultBatchSise']);
-    const index = expandError(sweepOf('version: 1\nscenario: s.yaml\ngrid:\n  "gpus.1.vramBytes": [1]\n'));
-    expect(index.message).toBe(
-      "'gpus.1.vramBytes': no gpus.1 in the scenario (it has 1 item: gpus.0 to gpus.0 (gpu0))",
-    );
-    const type = expandError(sweepOf('version: 1\nscenario: s.yaml\nlist:\n  - { profile: 3 }\n'));
-    expect(type.message).toBe("'profile': expected a string like the scenario's value, found 3");
-    expect(type.path).toEqual(['list', 0, 'profile']);
+  it('names a path the scenario does not have, at its grid key or list entry', () => {
+    expect(expandErrors('version: 1\nscenario: s.yaml\ngrid:\n  "gpus.0.faultBatchSise": [1]\n')).toEqual([
+      "sweep.yaml:4:3: grid[\"gpus.0.faultBatchSise\"]: point 0 (gpus.0.faultBatchSise=1, seed=1): unknown key 'faultBatchSise' (did you mean 'faultBatchSize'?)",
+    ]);
+    expect(expandErrors('version: 1\nscenario: s.yaml\ngrid:\n  "gpus.1.vramBytes": [1]\n')).toEqual([
+      'sweep.yaml:4:3: grid["gpus.1.vramBytes"]: point 0 (gpus.1.vramBytes=1, seed=1): no gpus.1 in the scenario (it has 1 item: gpus.0 to gpus.0 (gpu0))',
+    ]);
+    expect(
+      expandErrors('version: 1\nscenario: s.yaml\nlist:\n  - { seed: 2 }\n  - { profile: 3 }\n'),
+    ).toEqual([
+      'sweep.yaml:5:7: list[1].profile: point 1 (profile=3, seed=1): expected one of pcie4-a100, pcie5-h100, gh200-c2c, uvmsmart-gtx1080ti or a profile file (a path ending in .yaml, like ./my-machine.yaml), found 3',
+    ]);
   });
 
-  it('names the point whose config validateConfig rejects, and why', () => {
-    const e = expandError(
-      sweepOf('version: 1\nscenario: s.yaml\ngrid:\n  "gpus.0.faultBatchSize": [64, 0]\n'),
+  it('checks each point with the scenario schema, naming the point', () => {
+    expect(expandErrors('version: 1\nscenario: s.yaml\ngrid:\n  "gpus.0.faultBatchSize": [64, 0]\n')).toEqual(
+      [
+        'sweep.yaml:4:3: grid["gpus.0.faultBatchSize"]: point 1 (gpus.0.faultBatchSize=0, seed=1): expected an integer >= 1, found 0',
+      ],
     );
-    expect(e.message).toBe(
-      'point 1 (gpus.0.faultBatchSize=0, seed=1): gpus.gpu0.faultBatchSize must be an integer from 1 to 65536',
+    expect(
+      expandErrors('version: 1\nscenario: s.yaml\nlist:\n  - { overrides.noSuchThing: 1 }\n')[0],
+    ).toMatch(
+      /^sweep\.yaml:4:7: list\[0\]\["overrides\.noSuchThing"\]: point 0 \(overrides\.noSuchThing=1, seed=1\): unknown cost parameter 'noSuchThing'/,
     );
-    expect(e.path).toEqual(['grid']);
-    const o = expandError(sweepOf('version: 1\nscenario: s.yaml\nlist:\n  - { overrides.noSuchThing: 1 }\n'));
-    expect(o.message).toMatch(/^point 0 \(overrides\.noSuchThing=1, seed=1\): .*noSuchThing/);
+    // A grid that crashed simulate() before: refused before anything runs.
+    expect(expandErrors('version: 1\nscenario: s.yaml\ngrid:\n  cpuCores: [4, 0]\n')).toEqual([
+      'sweep.yaml:4:3: grid.cpuCores: point 1 (cpuCores=0, seed=1): expected an integer >= 1, found 0',
+    ]);
+    // An error elsewhere in the scenario that a point caused: at its place in the scenario file.
+    expect(
+      expandErrors('version: 1\nscenario: s.yaml\ngrid:\n  "devices.gpus.gpu0.name": [gpu0, gpuX]\n')[0],
+    ).toMatch(
+      /^tiny\.yaml:8:\d+: workloads\[1\]\.gpu: no GPU named 'gpu0' .*\(with point 1 \(devices\.gpus\.gpu0\.name="gpuX", seed=1\) of the sweep sweep\.yaml:3:1\)$/,
+    );
+  });
+
+  it('refuses a sweep of more points than the limit before building any', () => {
+    const grid = `version: 1\nscenario: s.yaml\nseeds: [1, 2]\ngrid:\n  a: [${[...Array(400).keys()].join(', ')}]\n  b: [${[...Array(200).keys()].join(', ')}]\n`;
+    expect(expandErrors(grid)).toEqual([
+      'sweep.yaml:4:1: grid: the sweep has 160000 points; at most 100000 are allowed (split it into several sweep files)',
+    ]);
+  });
+
+  it('gives the same runs for the file path and the SimConfig path of a value', () => {
+    const file = expand(
+      'version: 1\nscenario: s.yaml\ngrid:\n  "buffers.buf.size": [8MiB]\n  "devices.gpus.gpu0.vram": [32MiB]\n',
+    );
+    const sim = expand(
+      'version: 1\nscenario: s.yaml\ngrid:\n  "buffers.0.bytes": [8388608]\n  "gpus.gpu0.vramBytes": [32MiB]\n',
+    );
+    expect(sim.map((p) => p.config)).toEqual(file.map((p) => p.config));
+    expect(file[0]!.config.buffers[0]!.bytes).toBe(8 * MiB);
   });
 });
 
@@ -205,7 +251,7 @@ workloads:
     );
     const bad = await loadSweepFile(join(dir, 'bad.yaml'));
     expect(bad.ok ? [] : bad.errors.map(formatScenarioError)).toEqual([
-      `${join(dir, 'bad.yaml')}:4:3: grid: point 0 (gpus.0.vramBytes="1MiB", seed=5): gpus.gpu0.vramBytes must be at least 2 MiB`,
+      `${join(dir, 'bad.yaml')}:4:3: grid["gpus.0.vramBytes"]: point 0 (gpus.0.vramBytes="1MiB", seed=5): expected a size of at least 2MiB, found '1MiB'`,
     ]);
     writeFileSync(join(dir, 'missing.yaml'), 'version: 1\nscenario: nope.yaml\n');
     const missing = await loadSweepFile(join(dir, 'missing.yaml'));
@@ -226,7 +272,9 @@ grid:
   "gpus.0.faultBatchSize": [32, 64, 128, 256]
   "buffers.0.hugepage": [false, true]
 `);
-    const points = expandSweep(sweep, tiny());
+    const r = expandSweep(sweep, tiny());
+    if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+    const points = r.points;
     expect(points).toHaveLength(64);
     const progress: number[] = [];
     const t0 = performance.now();
@@ -256,9 +304,58 @@ grid:
       design: 'upstream' as const,
       seed: 1,
       params: {},
-      config: { ...tiny(), profile: 'nope' },
+      config: { ...expand('version: 1\nscenario: s.yaml\n')[0]!.config, profile: 'nope' },
     };
     await expect(runSweep([bad], { jobs: 1 })).rejects.toThrow(/nope/);
+  });
+});
+
+describe('sweep points as recorded overrides', () => {
+  it('pointSets gives --set strings that loadScenario turns back into exactly the point config', () => {
+    const sweep = sweepOf(`
+version: 1
+scenario: s.yaml
+designs: [upstream, pagemap-p2p]
+list:
+  - { "gpus.0.faultBatchSize": 64, "buffers.0.hugepage": true }
+  - { "gpus.0.vramBytes": "128MiB", "buffers.buf.bytes": 2097152, "ramBytes": "512MiB", seed: 9 }
+  - { "workloads.read.pattern": "sequential", "gpus.gpu0.faultBatchSize": 7 }
+`);
+    const r = expandSweep(sweep, tiny());
+    if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
+    const points = r.points;
+    expect(points).toHaveLength(6);
+    for (const p of points) {
+      const sets = pointSets(p.params);
+      expect(sets.some((x) => x.startsWith('design='))).toBe(false); // its own column
+      const again = loadScenario(TINY, 'tiny.yaml', { sets });
+      if (!again.ok) throw new Error(again.errors.map(formatScenarioError).join('\n'));
+      expect({ ...again.config, design: p.design }).toEqual({ ...p.config, design: p.design });
+      expect(recordedSets(pointScenarioText('name: s\n', p))).toEqual(sets);
+    }
+    expect(
+      pointSets({ design: 'upstream', 'gpus.0.vramBytes': '128MiB', 'buffers.0.hugepage': true }),
+    ).toEqual(['gpus.0.vramBytes="128MiB"', 'buffers.0.hugepage=true']);
+  });
+});
+
+describe('runSweep with onFailure', () => {
+  it('a failing run fails alone: the others finish and are reported, in point order', async () => {
+    const good = expand('version: 1\nscenario: s.yaml\nseeds: [1, 2, 3]\n');
+    const bad = { ...good[1]!, index: 1, config: { ...good[1]!.config, profile: 'nope' } };
+    const points = [good[0]!, bad, { ...good[2]!, index: 2 }];
+    const finished: number[] = [];
+    const failures: { index: number; error: string }[] = [];
+    const results = await runSweep(points, {
+      jobs: 1,
+      onResult: (r) => finished.push(r.index),
+      onFailure: (f) => failures.push(f),
+    });
+    expect(results.map((r) => r.index)).toEqual([0, 2]);
+    expect(finished).toEqual([0, 2]); // --jobs 1 hands points out in order
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.index).toBe(1);
+    expect(failures[0]!.error).toMatch(/nope/);
   });
 });
 

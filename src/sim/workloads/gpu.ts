@@ -18,6 +18,7 @@ import { PAGE_SIZE } from '../../kernel/constants.js';
 import type { SimAgent, SimContext } from '../agent.js';
 import type { GpuWorkload } from '../config.js';
 import { peerCopies } from '../peer.js';
+import { servicePass } from '../platform.js';
 import { CHUNK } from './access.js';
 import { openStream } from './stream.js';
 
@@ -107,7 +108,8 @@ function* run(sim: SimContext, w: GpuWorkload) {
       const bt0 = engine.now;
       const inv0 = g.dev.stats.invalidations;
       const tlb0 = g.dev.stats.tlbInvalidations;
-      const r = g.dev.serviceFaults(
+      const r = servicePass(
+        g,
         mir,
         addrs.subarray(off, off + nb),
         writes.subarray(off, off + nb),

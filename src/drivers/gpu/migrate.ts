@@ -1,0 +1,163 @@
+/**
+ * Migration between RAM and VRAM with migrate_vma_*: a GPU fault moves the largest aligned
+ * chunk that fits the VMA into VRAM; a CPU fault on a VRAM page moves it back
+ * (dev_pagemap_ops.migrate_to_ram: one page when PTE-mapped, the whole 2 MiB folio when
+ * PMD-mapped).
+ *
+ * Counterparts: nouveau_dmem_migrate_vma and nouveau_dmem_migrate_to_ram
+ * (drivers/gpu/drm/nouveau/nouveau_dmem.c), Xe's fault_chunk_sizes and
+ * drm_pagemap_migrate_to_devmem / drm_pagemap_migrate_to_ram (drivers/gpu/drm/xe/xe_svm.c,
+ * drivers/gpu/drm/drm_pagemap.c), over migrate_vma_setup / migrate_vma_pages /
+ * migrate_vma_finalize (mm/migrate_device.c).
+ * Deliberate differences: copies are counted, not timed (the simulator charges them); a
+ * migrate_to_ram of a 2 MiB folio that finds no huge page in RAM fails with VM_FAULT_OOM
+ * instead of splitting.
+ */
+import {
+  HPAGE_PMD_ORDER,
+  MIGRATE_PFN_COMPOUND,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_PFN_WRITE,
+  MIGRATE_VMA_SELECT_COMPOUND,
+  MIGRATE_VMA_SELECT_SYSTEM,
+  PAGE_SIZE,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGBUS,
+} from '../../kernel/constants.js';
+import type { VmFault } from '../../kernel/memremap.js';
+import {
+  migratePfn,
+  migratePfnToPfn,
+  migrateToRamArgs,
+  migrateVmaFinalize,
+  migrateVmaPages,
+  migrateVmaSetup,
+  newMigrateVma,
+} from '../../kernel/migrate_device.js';
+import type { GpuDevice } from './device.js';
+import type { GpuMirror } from './mirror.js';
+import type { BatchResult } from './types.js';
+import { BLOCK_PAGES } from './vram.js';
+
+/** dev_pagemap_ops.migrate_to_ram of the GPU's VRAM pages. */
+export function gpuMigrateToRam(dev: GpuDevice, vmf: VmFault): number {
+  const k = dev.k;
+  const f = k.frames;
+  const args = migrateToRamArgs(k, vmf, dev.owner);
+  if (migrateVmaSetup(k, args) < 0) return VM_FAULT_SIGBUS;
+  let moved = 0;
+  for (let i = 0; i < args.npages; i++) {
+    const s = migratePfnToPfn(args.src[i]!);
+    if (s < 0 || !(args.src[i]! & MIGRATE_PFN_MIGRATE)) continue;
+    const o = f.order(s);
+    const d = k.allocFolio(o);
+    if (d < 0) {
+      // No folio of this order in RAM (for a 2 MiB folio, a split and 512 single-page
+      // migrations would do): not modelled, report OOM.
+      migrateVmaFinalize(k, args);
+      return VM_FAULT_OOM;
+    }
+    k.folioTrylock(d);
+    for (let j = 0; j < 2 ** o; j++) f.copyPage(d + j, s + j);
+    args.dst[i] = migratePfn(d) + (args.src[i]! & MIGRATE_PFN_WRITE) + (o > 0 ? MIGRATE_PFN_COMPOUND : 0);
+    moved += 2 ** o;
+  }
+  // Drop the device mappings of what moves (our own MIGRATE notifications are ignored).
+  for (const m of dev.mirrors) if (m.mm === vmf.mm) m.pt.clear(args.start, args.end);
+  dev.stats.tlbInvalidations++;
+  migrateVmaPages(k, args);
+  migrateVmaFinalize(k, args);
+  dev.stats.cpuFaults++;
+  dev.stats.cpuFaultPages += moved;
+  dev.sink.transfer({ bytes: moved * PAGE_SIZE, dir: 'd2h' }, 0);
+  return 0;
+}
+
+/** The largest chunk (from chunkSizes) around va that lies inside the mirror and one VMA. */
+export function chunkFor(chunkSizes: readonly number[], m: GpuMirror, va: number): [number, number] {
+  const vma = m.mm.vmaLookup(va);
+  for (const size of chunkSizes) {
+    const s = Math.floor(va / size) * size;
+    const e = s + size;
+    if (vma && s >= vma.start && e <= vma.end && s >= m.start && e <= m.end) return [s, e];
+  }
+  return [Math.floor(va / PAGE_SIZE) * PAGE_SIZE, Math.floor(va / PAGE_SIZE) * PAGE_SIZE + PAGE_SIZE];
+}
+
+/**
+ * Migrates the system pages of [start, end) to VRAM (holes are cleared in VRAM, not copied).
+ * A 2 MiB chunk moves as one folio when a free block is left, else as small pages. Returns
+ * pages moved; adds the copy to res.transfers.
+ */
+export function migrateChunk(
+  dev: GpuDevice,
+  m: GpuMirror,
+  start: number,
+  end: number,
+  res: BatchResult,
+): number {
+  if (dev.removing) return 0; // removal in progress: no new device memory
+  const k = dev.k;
+  const f = k.frames;
+  const vma = m.mm.vmaLookup(start);
+  if (!vma) return 0;
+  const n = (end - start) / PAGE_SIZE;
+  const args = newMigrateVma(
+    vma,
+    start,
+    end,
+    dev.owner,
+    MIGRATE_VMA_SELECT_SYSTEM | (n === BLOCK_PAGES ? MIGRATE_VMA_SELECT_COMPOUND : 0),
+  );
+  if (migrateVmaSetup(k, args) < 0) return 0;
+  res.migrateCalls++;
+  dev.stats.migrateCalls++;
+  if (args.cpages === 0) {
+    migrateVmaFinalize(k, args);
+    return 0;
+  }
+  let moved = 0;
+  let copied = 0;
+  let entries = 0;
+  for (let i = 0; i < args.npages; ) {
+    const src = args.src[i]!;
+    const large = (src & MIGRATE_PFN_COMPOUND) !== 0;
+    const step = large ? BLOCK_PAGES : 1;
+    if (!(src & MIGRATE_PFN_MIGRATE)) {
+      i += step;
+      continue;
+    }
+    const s = migratePfnToPfn(src);
+    const write = src & MIGRATE_PFN_WRITE;
+    let d = large ? dev.allocPage(HPAGE_PMD_ORDER) : dev.allocPage(0);
+    if (d >= 0) {
+      for (let j = 0; j < step; j++) {
+        if (s >= 0) f.copyPage(d + j, s + j);
+        else f.fill(d + j, 0);
+      }
+      args.dst[i] = migratePfn(d) + write + (large ? MIGRATE_PFN_COMPOUND : 0);
+      moved += step;
+      if (s >= 0) copied += step;
+      entries++;
+    } else if (large) {
+      // No free 2 MiB block: fall back to small pages; the core splits the THP.
+      for (let j = 0; j < BLOCK_PAGES; j++) {
+        d = dev.allocPage(0);
+        if (d < 0) break;
+        if (s >= 0) f.copyPage(d, s + j);
+        else f.fill(d, 0);
+        args.dst[i + j] = migratePfn(d) + write;
+        moved++;
+        if (s >= 0) copied++;
+        entries++;
+      }
+    }
+    i += step;
+  }
+  migrateVmaPages(k, args);
+  migrateVmaFinalize(k, args);
+  res.migratedEntries += entries;
+  // Only pages with data cross the link: holes and the zero page are cleared in VRAM.
+  if (copied > 0) res.transfers.push({ bytes: copied * PAGE_SIZE, dir: 'h2d' });
+  return moved;
+}

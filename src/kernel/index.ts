@@ -1,0 +1,102 @@
+/**
+ * `hmmlab/kernel`: the model of Linux mm that drivers and race models are written against.
+ * Errors are Linux errno values returned as negative numbers (`-EBUSY`, `-EFAULT`, ...; names
+ * in constants.ts); an exception is a bug in the model, or KernelHang for a driver bug the
+ * kernel would hang on.
+ */
+
+/** Linux constants with their names and values: errno (`EBUSY`, `errnoName`), mmap/madvise flags, FAULT_FLAG_*, VM_FAULT_*, HMM_PFN_*, MIGRATE_PFN_*, MEMORY_DEVICE_* types. */
+export * from './constants.js';
+/** DMA mapping and the HMM DMA helpers (hmmDmaMapPfn; DMA_MAPPING_ERROR, -ENOMEM via dmaMappingError). */
+export {
+  DMA_MAPPING_ERROR,
+  DmaDevice,
+  type DmaDeviceOptions,
+  dmaMappingError,
+  HmmDmaMap,
+  hmmDmaMapAlloc,
+  hmmDmaMapFree,
+  hmmDmaMapPfn,
+  hmmDmaUnmapPfn,
+  type IommuMode,
+} from './dma.js';
+/** The frame table (struct page in typed arrays) and page flags (PG_LOCKED, PG_ANON, ...). */
+export * from './frames.js';
+/** hmm_range_fault (0, -EBUSY, -EFAULT, -EPERM), its resumable steps, and the P2P hook for designs. */
+export { HMM_P2P_FAULT, type HmmP2pHook, HmmRange, hmmRangeFault, hmmRangeFaultSteps } from './hmm.js';
+/** __split_huge_pmd. */
+export { splitHugePmdAt, splitHugePmdLocked } from './huge_memory.js';
+/** The kernel: allocator, folio refcounts and locks, ZONE_DEVICE registry (memremapPages), rmap walk. */
+export { Kernel, type KernelObserver, type KernelOptions, type ThpMode } from './kernel.js';
+/** Faults (handleMmFault: a vm_fault_t), user accesses (userTouch) and GUP (getUserPages: pfns or -errno). */
+export {
+  getUserPages,
+  handleMmFault,
+  putUserPages,
+  removeDeviceExclusiveEntry,
+  userTouch,
+} from './memory.js';
+/** dev_pagemap and its ops (folio_free, migrate_to_ram), VmFault, KernelHang. */
+export { DevPagemap, type DevPagemapOps, KernelHang, type VmFault } from './memremap.js';
+/** migrate_vma_* and migrate_device_* (setup returns -EINVAL for a bad range), newMigrateVma, migrateToRamArgs, folio split, make_device_exclusive. */
+export {
+  type MigrateVma,
+  makeDeviceExclusive,
+  migrateDeviceCoherentFolio,
+  migrateDeviceFinalize,
+  migrateDevicePages,
+  migrateDevicePfns,
+  migrateDeviceRange,
+  migratePfn,
+  migratePfnToPfn,
+  migrateToRamArgs,
+  migrateVmaFinalize,
+  migrateVmaPages,
+  migrateVmaSetup,
+  newMigrateVma,
+  splitFolio,
+} from './migrate_device.js';
+/** Address spaces: Mm, Vma, Inode and the VMA system calls (doMmap, doMunmap, doMprotect, doMadvise, doMremap, fork, exit). */
+export {
+  doMadvise,
+  doMmap,
+  doMprotect,
+  doMremap,
+  doMunmap,
+  dupMmap,
+  exitMmap,
+  Inode,
+  Mm,
+  populateRange,
+  splitVma,
+  Vma,
+  zapRange,
+} from './mm.js';
+/** mmu interval notifiers and the sequence protocol (read_begin / read_retry; insert returns -EOVERFLOW for a bad range). */
+export {
+  MmuIntervalNotifier,
+  type MmuIntervalNotifierOps,
+  type MmuNotifierRange,
+  MmuNotifierSubscriptions,
+  mmuIntervalCheckRetry,
+  mmuIntervalReadBegin,
+  mmuIntervalReadBeginSteps,
+  mmuIntervalReadRetry,
+  mmuIntervalSetSeq,
+  notify,
+  notifyEnd,
+} from './mmu_notifier.js';
+/** PCI peer-to-peer connectivity: PciTopology, map types, errors for bad topology specs. */
+export {
+  type P2pdmaMapType,
+  PciTopology,
+  type PciTopologySpec,
+  TopologySpecError,
+  UnknownPciDeviceError,
+} from './p2pdma.js';
+/** Page tables: PTE/PMD kinds and bits, PteTable, PmdSlot, PageTable, pteIndex. */
+export * from './pgtable.js';
+/** anon_vma and folio_add_new_anon_rmap. */
+export { AnonVma, anonVmaPrepare, setAnonRmap } from './rmap.js';
+/** What resumable kernel steps yield: KernelYield (folio_locked, migration_entry, pmd_unlock, ...) and their names. */
+export * from './wait.js';
