@@ -303,3 +303,28 @@ describe('recording a profile in a stored scenario text', () => {
     expect(unknown.ok).toBe(false);
   });
 });
+
+describe('reading a profile file', () => {
+  it('goes through the one input reader: UTF-16 and oversize files are refused with the file named', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { readProfileRef } = await import('./read.js');
+    const dir = mkdtempSync(join(tmpdir(), 'hmmlab-profile-read-'));
+    const where = { file: '--profile', line: 0, col: 0, path: [] };
+    const u16 = join(dir, 'u16.yaml');
+    writeFileSync(u16, Buffer.from([0xff, 0xfe, 0x76, 0x00]));
+    const r = readProfileRef(u16, '.', where);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]!.message).toMatch(/UTF-16/);
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, `# ${'x'.repeat(2 * 2 ** 20)}\n`);
+    const b = readProfileRef(big, '.', where);
+    expect(b.ok).toBe(false);
+    if (!b.ok) expect(b.errors[0]!.message).toMatch(/over the limit/);
+    const missing = readProfileRef(join(dir, 'none.yaml'), '.', where);
+    expect(missing.ok).toBe(false);
+    if (!missing.ok)
+      expect(missing.errors[0]!.message).toMatch(/^cannot read the profile file .*none\.yaml: ENOENT$/);
+  });
+});

@@ -5,9 +5,9 @@
  * data (file:line:col for a bad file). The simulator itself reads no files: it gets the
  * CostProfile object.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { formatScenarioError, type ScenarioError } from '../scenario/load.js';
+import { readInputFile } from '../scenario/read.js';
 import { isProfileName, profileRefProblem } from '../sim/costs.js';
 import type { SimConfig } from '../sim/simulate.js';
 import { loadProfile } from './load.js';
@@ -49,13 +49,16 @@ export function readProfileRef(
   if (problem !== undefined) return { ok: false, errors: [{ ...where, message: problem }] };
   if (isProfileName(ref)) return { ok: true, choice: { label: ref, profile: ref } };
   const file = isAbsolute(ref) || baseDir === '.' || baseDir === '' ? ref : join(baseDir, ref);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    return { ok: false, errors: [{ ...where, message: `cannot read the profile file ${file}: ${code}` }] };
+  // The same reader as scenario, sweep and race files: size, encoding and directory checks.
+  const read = readInputFile(file);
+  if (!read.ok) {
+    // Not readable: said where the reference was written. Too large or not UTF-8: the file's own.
+    const m = read.error.message;
+    if (!m.startsWith('cannot read: ')) return { ok: false, errors: [read.error] };
+    const message = `cannot read the profile file ${file}: ${m.slice('cannot read: '.length)}`;
+    return { ok: false, errors: [{ ...where, message }] };
   }
+  const text = read.text;
   const r = loadProfile(text, file);
   if (!r.ok) return r;
   return { ok: true, choice: { label: ref, profile: r.profile, text } };
