@@ -1,0 +1,40 @@
+/**
+ * Regression tests for what the command-line fuzzers in test/fuzz/ found, each named after the
+ * fuzzer and the case that found it.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cli } from '../cli/run-cli.js';
+import { writeTinyScenarios } from './scenarios.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+const dir = mkdtempSync(join(tmpdir(), 'hmmlab-fuzz-findings-'));
+const tiny = writeTinyScenarios(dir);
+
+describe('--set fuzzer findings', () => {
+  it('case 206 of seed 0x5e7f022: a --set value holding a newline gives one line per error, the newline escaped', async () => {
+    const r = await cli(
+      'run',
+      tiny.full,
+      '--no-store',
+      '--set',
+      'buffers.weights.process=1_000',
+      '--set',
+      'workloads.g.op=\n',
+    );
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      'hmmlab: --set buffers.weights.process=1_000: no buffers.weights in the scenario (it has 2 items: buffers.0 to buffers.1 (a, b))\n' +
+        '--set workloads.g.op=\\n: no workloads.g in the scenario (it has 4 items: workloads.0 to workloads.3 (init, compute, send, other))\n',
+    );
+  });
+
+  it('a --set key holding a control character is escaped too', async () => {
+    const r = await cli('run', tiny.full, '--no-store', '--set', 'plat\u0001form.ram=1GiB');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^hmmlab: --set plat\\u0001form\.ram=1GiB: unknown key 'plat\\u0001form'[^\n]*\n$/);
+  });
+});
