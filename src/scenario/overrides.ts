@@ -14,7 +14,7 @@
  *
  * Pure; never throws for bad input.
  */
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { didYouMean } from '../sim/costs.js';
 import { describeFound, unknownKeyMessage } from './messages.js';
 
@@ -42,7 +42,10 @@ export function parseSetArgument(set: string): ScenarioOverride | { error: strin
   const raw = set.slice(eq + 1);
   let value: unknown = raw;
   try {
-    value = parseYaml(raw, { maxAliasCount: 100 }) ?? raw;
+    // parseDocument, not parse: parse() prints a YAML warning (an unknown tag, `!x 1`) on
+    // stderr through process.emitWarning. A value with a warning or an error is the plain string.
+    const doc = parseDocument(raw, { maxAliasCount: 100 });
+    if (doc.errors.length === 0 && doc.warnings.length === 0) value = doc.toJS({ maxAliasCount: 100 }) ?? raw;
   } catch {
     // Not YAML: the value is the plain string.
   }

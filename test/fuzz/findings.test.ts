@@ -37,4 +37,16 @@ describe('--set fuzzer findings', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^hmmlab: --set plat\\u0001form\.ram=1GiB: unknown key 'plat\\u0001form'[^\n]*\n$/);
   });
+
+  it("case 'workloads.g.op=!custom 1': a --set value with an unknown YAML tag prints no Node warning, and is the plain string", async () => {
+    const warn = vi.spyOn(process, 'emitWarning');
+    const r = await cli('run', tiny.full, '--no-store', '--set', 'workloads.send.op=!custom 1');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      "hmmlab: --set workloads.send.op=!custom 1: expected one of read, write, found '!custom 1'\n",
+    );
+    const tagged = await cli('run', tiny.full, '--no-store', '--set', 'platform.cpuCores=!!int x');
+    expect(tagged.code).toBe(2);
+    expect(warn).not.toHaveBeenCalled();
+  });
 });
