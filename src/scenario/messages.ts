@@ -13,6 +13,7 @@ import { didYouMean } from '../sim/costs.js';
  * key, an option value) stays on one line.
  */
 export function oneLine(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\r') return '\\r';
