@@ -23,6 +23,7 @@ import { describeFound, oneLine, scenarioErrorMap, UNKNOWN_KEYS, unknownKeyMessa
 import { applyOverride, overrideLabel, parseSetArgument, type ScenarioOverride } from './overrides.js';
 import { CURRENT_SCENARIO_VERSION, SCENARIO_VERSIONS, type Scenario, ScenarioSchemaV1 } from './schema.js';
 import { DEFAULT_MAX_WORK, estimateWork, formatCount } from './work.js';
+import { recursiveAliasOffset } from './yaml-cycles.js';
 
 export type ScenarioPath = (string | number)[];
 
@@ -295,6 +296,20 @@ export function parseYamlText(
           offset,
           [],
           `the document nests too deeply (at most ${MAX_NESTING_DEPTH} levels of maps and lists)`,
+        ),
+      ],
+    };
+  }
+
+  const cycle = recursiveAliasOffset(doc);
+  if (cycle !== undefined) {
+    return {
+      ok: false,
+      errors: [
+        errorAtOffset(
+          cycle,
+          pathAt(doc, cycle),
+          'an alias inside the node its anchor names makes circular data, which hmmlab does not read',
         ),
       ],
     };

@@ -2,12 +2,12 @@
  * Regression tests for what the command-line fuzzers in test/fuzz/ found, each named after the
  * fuzzer and the case that found it.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cli } from '../cli/run-cli.js';
-import { writeTinyScenarios } from './scenarios.js';
+import { TINY_FULL, writeTinyScenarios } from './scenarios.js';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -48,5 +48,35 @@ describe('--set fuzzer findings', () => {
     const tagged = await cli('run', tiny.full, '--no-store', '--set', 'platform.cpuCores=!!int x');
     expect(tagged.code).toBe(2);
     expect(warn).not.toHaveBeenCalled();
+  });
+});
+
+describe('sweep fuzzer findings', () => {
+  it('HMMLAB_FUZZ_SEED=991: a circular list value (&a1 [1, *a1]) exits 2 at the alias, not 70 from JSON.stringify', async () => {
+    const sweep = join(dir, 'circular.yaml');
+    writeFileSync(
+      sweep,
+      'version: 1\nscenario: tiny-full.yaml\nlist:\n  - design:\n    - rfc-callback\n    - &a1\n      - 1\n      - *a1\n',
+    );
+    const db = join(dir, 'circular.db');
+    const r = await cli('sweep', sweep, '--db', db, '--jobs', '1');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `hmmlab: ${sweep}:8:9: list[0].design[1][1]: an alias inside the node its anchor names makes circular data, which hmmlab does not read\n`,
+    );
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('a circular value in a scenario file or a --set value is refused the same way (or read as a string)', async () => {
+    const scenario = join(dir, 'circular-scenario.yaml');
+    writeFileSync(scenario, `${TINY_FULL}x-notes: &d [1, *d]\n`);
+    const r = await cli('run', scenario, '--no-store');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /circular-scenario\.yaml:\d+:\d+: x-notes\[1\]: an alias inside the node its anchor names/,
+    );
+    const set = await cli('run', tiny.full, '--no-store', '--set', 'overrides=&a {x: *a}');
+    expect(set.code).toBe(2);
+    expect(set.err).toBe("hmmlab: --set overrides=&a {x: *a}: expected a map, found '&a {x: *a}'\n");
   });
 });
