@@ -178,6 +178,8 @@ export function checkStoreFile(
   newestVersion: number,
   options: { quickCheck?: boolean } = {},
 ): StoreFileState {
+  // SQLite reads '' as a private temporary database: a run "stored" there is lost at exit.
+  if (path === '') throw new StoreError('an empty path is not a results store: name a file (--db <path>)');
   let size: number;
   try {
     const st = statSync(path);

@@ -80,3 +80,28 @@ describe('sweep fuzzer findings', () => {
     expect(set.err).toBe("hmmlab: --set overrides=&a {x: *a}: expected a map, found '&a {x: *a}'\n");
   });
 });
+
+describe('argument fuzzer findings', () => {
+  it('case 75 of seed 0xa26f022: merge "" <store> exits 2 (it threw SqliteError "no such table: runs", exit 70)', async () => {
+    const store = join(dir, 'merge-input.db');
+    expect((await cli('run', tiny.processes, '--db', store)).code).toBe(0);
+    const r = await cli('merge', '', store, '--json');
+    expect(r).toEqual({
+      code: 2,
+      out: '',
+      err: 'hmmlab: an empty path is not a results store: name a file (--db <path>)\n',
+    });
+    const memory = await cli('merge', ':memory:', store);
+    expect(memory.code).toBe(2);
+    expect(memory.err).toBe("hmmlab: merge writes a results store file; ':memory:' is not one\n");
+  });
+
+  it('run --db "" exits 2 instead of storing the run in a temporary database that vanishes', async () => {
+    const r = await cli('run', tiny.processes, '--db', '');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('hmmlab: an empty path is not a results store: name a file (--db <path>)\n');
+    expect((await cli('runs', '--db', '')).code).toBe(2);
+    expect((await cli('merge', join(dir, 'never.db'), '')).code).toBe(2);
+    expect(existsSync(join(dir, 'never.db'))).toBe(false);
+  });
+});
