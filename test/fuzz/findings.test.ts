@@ -2,7 +2,7 @@
  * Regression tests for what the command-line fuzzers in test/fuzz/ found, each named after the
  * fuzzer and the case that found it.
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -103,5 +103,33 @@ describe('argument fuzzer findings', () => {
     expect((await cli('runs', '--db', '')).code).toBe(2);
     expect((await cli('merge', join(dir, 'never.db'), '')).code).toBe(2);
     expect(existsSync(join(dir, 'never.db'))).toBe(false);
+  });
+
+  it('case 679 of seed 5: trace -o <results store> exits 2 and leaves the store, instead of writing the trace over it', async () => {
+    const store = join(dir, 'trace-target.db');
+    expect((await cli('run', tiny.processes, '--db', store)).code).toBe(0);
+    const before = readFileSync(store);
+    const r = await cli('trace', tiny.processes, '--output', store);
+    expect(r).toEqual({
+      code: 2,
+      out: '',
+      err: `hmmlab: -o ${store}: is an SQLite database (a results store?); hmmlab does not write over it\n`,
+    });
+    expect(readFileSync(store).equals(before)).toBe(true);
+    const explore = await cli(
+      'explore',
+      'scenarios/races/skip-read-retry-buggy.yaml',
+      '--no-store',
+      '--trace',
+      store,
+    );
+    expect(explore.code).toBe(2);
+    expect(explore.err).toContain('is an SQLite database');
+    expect(readFileSync(store).equals(before)).toBe(true);
+    // Any other existing file is still replaced.
+    const old = join(dir, 'old-trace.json');
+    writeFileSync(old, '{}');
+    expect((await cli('trace', tiny.processes, '-o', old)).code).toBe(0);
+    expect(readFileSync(old, 'utf8')).toContain('traceEvents');
   });
 });
