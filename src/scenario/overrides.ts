@@ -45,7 +45,7 @@ export function parseSetArgument(set: string): ScenarioOverride | { error: strin
   try {
     // parseDocument, not parse: parse() prints a YAML warning (an unknown tag, `!x 1`) on
     // stderr through process.emitWarning. A value with a warning or an error is the plain string.
-    const doc = parseDocument(raw, { maxAliasCount: 100 });
+    const doc = parseDocument(raw);
     // A circular value (`&a [1, *a]`) is the plain string too.
     if (doc.errors.length === 0 && doc.warnings.length === 0 && recursiveAliasOffset(doc) === undefined) {
       value = doc.toJS({ maxAliasCount: 100 }) ?? raw;
