@@ -19,7 +19,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ExploreResult } from '../explore/types.js';
 import { makeDirs } from '../util/make-dirs.js';
-import { checkStoreFile, HMMLAB_APPLICATION_ID, openForReading, StoreError } from './file-check.js';
+import {
+  checkStoreFile,
+  HMMLAB_APPLICATION_ID,
+  openForReading,
+  StoreError,
+  salvageAdvice,
+} from './file-check.js';
 
 export { HMMLAB_APPLICATION_ID, StoreError } from './file-check.js';
 
@@ -418,7 +424,37 @@ export class ResultsStore {
       )
       .get(id);
     if (row === undefined) return undefined;
-    return { ...summaryOf(row), scenarioText: row.scenario_text!, metrics: JSON.parse(row.metrics!) };
+    return {
+      ...summaryOf(row),
+      scenarioText: this.storedText(row.scenario_text, `run ${id}'s scenario text`),
+      metrics: this.storedJson(row.metrics, `run ${id}'s metrics`),
+    };
+  }
+
+  /**
+   * A text column as read, or a StoreError (damaged) when it is not text: SQLite does not
+   * check what a page holds, so a flipped bit can turn a value into another type (the store
+   * fuzzer found it).
+   */
+  private storedText(value: unknown, what: string): string {
+    if (typeof value === 'string') return value;
+    throw new StoreError(
+      `${this.path}: the results store is damaged (${what} is not text); ${salvageAdvice(this.path)}`,
+      true,
+    );
+  }
+
+  /** A JSON column parsed, or a StoreError (damaged) when a flipped bit left it unreadable. */
+  private storedJson(value: unknown, what: string): unknown {
+    try {
+      return JSON.parse(this.storedText(value, what));
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(
+        `${this.path}: the results store is damaged (${what} is not valid JSON); ${salvageAdvice(this.path)}`,
+        true,
+      );
+    }
   }
 
   /** Saves one race-explorer result in one transaction and returns its id. */
@@ -469,8 +505,8 @@ export class ResultsStore {
     if (row === undefined) return undefined;
     return {
       ...explorationSummaryOf(row),
-      scenarioText: row.scenario_text!,
-      result: JSON.parse(row.result!) as ExploreResult,
+      scenarioText: this.storedText(row.scenario_text, `exploration ${id}'s race text`),
+      result: this.storedJson(row.result, `exploration ${id}'s result`) as ExploreResult,
     };
   }
 

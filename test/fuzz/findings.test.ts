@@ -5,6 +5,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cli } from '../cli/run-cli.js';
 import { TINY_FULL, writeTinyScenarios } from './scenarios.js';
@@ -131,5 +132,39 @@ describe('argument fuzzer findings', () => {
     writeFileSync(old, '{}');
     expect((await cli('trace', tiny.processes, '-o', old)).code).toBe(0);
     expect(readFileSync(old, 'utf8')).toContain('traceEvents');
+  });
+});
+
+describe('store fuzzer findings', () => {
+  it("case 16 of seed 0x5707e022: a flipped bit in a run's metrics JSON (SQLite cannot see it) exits 2 naming the file, not 70 from JSON.parse", async () => {
+    const store = join(dir, 'bad-json.db');
+    expect(
+      (await cli('compare', tiny.processes, '--designs', 'upstream,pagemap-p2p', '--db', store)).code,
+    ).toBe(0);
+    const raw = new Database(store);
+    raw
+      .prepare("UPDATE runs SET metrics = substr(metrics, 1, 40) || '\"' || substr(metrics, 42) WHERE id = 1")
+      .run();
+    raw.prepare("UPDATE runs SET scenario_text = X'00ff' WHERE id = 2").run();
+    raw.close();
+    const before = readFileSync(store);
+    const salvage = `; \`hmmlab merge --salvage repaired.db ${store}\` copies the runs that can still be read into a new store\n`;
+    for (const args of [
+      ['compare', '--runs', '1', '--db', store],
+      ['report', '1', '-o', join(dir, 'bad-json-report'), '--db', store],
+    ]) {
+      const r = await cli(...args);
+      expect(r).toEqual({
+        code: 2,
+        out: '',
+        err: `hmmlab: ${store}: the results store is damaged (run 1's metrics is not valid JSON)${salvage}`,
+      });
+    }
+    const text = await cli('compare', '--runs', '2', '--db', store);
+    expect(text.code).toBe(2);
+    expect(text.err).toBe(
+      `hmmlab: ${store}: the results store is damaged (run 2's scenario text is not text)${salvage}`,
+    );
+    expect(readFileSync(store).equals(before)).toBe(true);
   });
 });
