@@ -237,6 +237,8 @@ const JUNK = [
   '<<: *a',
   '{<<: {a: 1}}',
   '- - - x',
+  '&a [1, *a]',
+  '&m {x: *m}',
 ];
 
 /** A value for a key, as `--set` text; `original` is the value the scenario has there, if any. */
