@@ -312,6 +312,12 @@ export function mergeStores(
       }
     }).immediate();
     return report;
+  } catch (e) {
+    // A write that SQLite refuses (a read-only file, a full disk): the transaction rolled back.
+    if (e instanceof Database.SqliteError) {
+      throw new StoreError(`${output}: cannot write the merged runs (${e.message.split('\n')[0]})`);
+    }
+    throw e;
   } finally {
     db.close();
   }

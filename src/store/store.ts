@@ -401,7 +401,24 @@ export class ResultsStore {
   /** Saves one run in one transaction and returns its id. */
   saveRun(run: NewRun): number {
     this.writable();
-    return this.db.transaction(() => insertRunRow(this.db, run)).immediate();
+    return this.saving('the run', () => this.db.transaction(() => insertRunRow(this.db, run)).immediate());
+  }
+
+  /**
+   * Runs a write; an SQLite error (a read-only file, a full disk, a damaged page met on the
+   * way) is a StoreError naming the file, not a crash with exit 70.
+   */
+  private saving<T>(what: string, write: () => T): T {
+    try {
+      return write();
+    } catch (e) {
+      if (e instanceof StoreError || !(e instanceof Database.SqliteError)) throw e;
+      const damaged = e.code === 'SQLITE_CORRUPT' || e.code === 'SQLITE_NOTADB';
+      throw new StoreError(
+        `${this.path}: cannot save ${what} (${e.message.split('\n')[0]})${damaged ? `; ${salvageAdvice(this.path)}` : ''}`,
+        damaged,
+      );
+    }
   }
 
   /** Saved runs, oldest first, optionally only those of one scenario name and/or design. */
@@ -461,28 +478,30 @@ export class ResultsStore {
   saveExploration(e: NewExploration): number {
     this.writable();
     const verdict = e.result.counterexample === null ? 'clean' : e.result.counterexample.violation.invariant;
-    return this.db
-      .transaction(() =>
-        Number(
-          this.db
-            .prepare<[string, string, string, string, string, string, string, string]>(
-              `INSERT INTO explorations (scenario_name, scenario_hash, scenario_text, mode, verdict,
+    return this.saving('the exploration', () =>
+      this.db
+        .transaction(() =>
+          Number(
+            this.db
+              .prepare<[string, string, string, string, string, string, string, string]>(
+                `INSERT INTO explorations (scenario_name, scenario_hash, scenario_text, mode, verdict,
                                          hmmlab_version, started_at, result)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(
-              e.scenarioName,
-              scenarioHash(e.scenarioText),
-              e.scenarioText,
-              e.result.mode,
-              verdict,
-              e.hmmlabVersion,
-              e.startedAt,
-              JSON.stringify(e.result),
-            ).lastInsertRowid,
-        ),
-      )
-      .immediate();
+              )
+              .run(
+                e.scenarioName,
+                scenarioHash(e.scenarioText),
+                e.scenarioText,
+                e.result.mode,
+                verdict,
+                e.hmmlabVersion,
+                e.startedAt,
+                JSON.stringify(e.result),
+              ).lastInsertRowid,
+          ),
+        )
+        .immediate(),
+    );
   }
 
   /** Saved explorations, oldest first. */

@@ -2,7 +2,7 @@
  * Regression tests for what the command-line fuzzers in test/fuzz/ found, each named after the
  * fuzzer and the case that found it.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -166,5 +166,39 @@ describe('store fuzzer findings', () => {
       `hmmlab: ${store}: the results store is damaged (run 2's scenario text is not text)${salvage}`,
     );
     expect(readFileSync(store).equals(before)).toBe(true);
+  });
+
+  it('case 11 of seed 0xca: header bits 18.4 and 65.7 flipped (write version 0x12) exit 2 naming the file, leave no -wal or -shm behind (and run no longer crashes saving into a read-only database)', async () => {
+    for (const flips of [
+      [
+        [18, 4],
+        [65, 7],
+      ],
+      [[18, 4]],
+    ] as const) {
+      const folder = mkdtempSync(join(dir, 'write-version-'));
+      const store = join(folder, 'results.db');
+      expect(
+        (await cli('compare', tiny.processes, '--designs', 'upstream,pagemap-p2p', '--db', store)).code,
+      ).toBe(0);
+      const bytes = readFileSync(store);
+      for (const [at, bit] of flips) bytes[at] = bytes[at]! ^ (1 << bit);
+      writeFileSync(store, bytes);
+      for (const args of [
+        ['runs', '--db', store],
+        ['compare', '--runs', '1,2', '--db', store],
+        ['run', tiny.processes, '--db', store],
+        ['merge', join(dir, `never-${flips.length}.db`), store],
+      ]) {
+        const r = await cli(...args);
+        expect(r.err, args.join(' ')).not.toMatch(/^\s+at /m);
+        expect(readdirSync(folder), args.join(' ')).toEqual(['results.db']);
+        expect(readFileSync(store).equals(bytes), args.join(' ')).toBe(true);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.err, args.join(' ')).toBe(
+          `hmmlab: ${store}: the results store is damaged: its SQLite header has file format versions 18 and 2 (1 or 2 expected); \`hmmlab merge --salvage repaired.db ${store}\` copies the runs that can still be read into a new store\n`,
+        );
+      }
+    }
   });
 });
