@@ -49,9 +49,9 @@ describe('--set fuzzing', () => {
         const roll = rng.int(100);
         let key: string;
         let original: unknown;
-        if (roll < 35) ({ key, value: original } = rng.pick(tinyKeys));
-        else if (roll < 60) ({ key, value: original } = rng.pick(keys));
-        else if (roll < 75) key = rng.pick(SIM_CONFIG_PATHS);
+        if (roll < 50) ({ key, value: original } = rng.pick(tinyKeys));
+        else if (roll < 68) ({ key, value: original } = rng.pick(keys));
+        else if (roll < 82) key = rng.pick(SIM_CONFIG_PATHS);
         else key = randomBadPath(rng, allKeys);
         sets.push(`${key}=${randomValue(rng, original)}`);
       }

@@ -249,7 +249,7 @@ export function randomValue(rng: Rng, original?: unknown): string {
     return String(original * f);
   }
   // The value the scenario has, or a neighbour of it: mostly valid, so that runs happen.
-  if (roll < 40 && original !== undefined) {
+  if (roll < 50 && original !== undefined) {
     if (typeof original === 'string' && /^\d+(\.\d+)?[KMGT]iB$/.test(original)) {
       const n = Number.parseFloat(original);
       return `${rng.pick([n, n * 2, n / 2, n * 4])}${original.replace(/^[\d.]+/, '')}`;
