@@ -201,4 +201,29 @@ describe('store fuzzer findings', () => {
       }
     }
   });
+
+  it('case 478 of seed 0x194: metrics JSON with a damaged key (still JSON) exits 2 naming the file and run, not 70 from compareRow', async () => {
+    const store = join(dir, 'bad-key.db');
+    expect((await cli('run', tiny.processes, '--db', store)).code).toBe(0);
+    expect((await cli('compare', tiny.processes, '--designs', 'upstream', '--db', store)).code).toBe(0);
+    const raw = new Database(store);
+    // Run 1 holds a SimResult, run 2 a row: one key of each renamed, as a flipped bit does.
+    raw
+      .prepare(`UPDATE runs SET metrics = replace(metrics, '"workloads"', '"workloadw"') WHERE id = 1`)
+      .run();
+    raw.prepare(`UPDATE runs SET metrics = replace(metrics, '"rdma"', '"rdmi"') WHERE id = 2`).run();
+    raw.close();
+    for (const id of [1, 2]) {
+      const r = await cli('compare', '--runs', String(id), '--db', store);
+      expect(r).toEqual({
+        code: 2,
+        out: '',
+        err: `hmmlab: ${store}: run ${id} has metrics this hmmlab cannot read (stored by hmmlab 0.1.0, or damaged)\n`,
+      });
+    }
+    // report simulates again and says the stored metrics cannot be checked (exit 1).
+    const report = await cli('report', '1', '-o', join(dir, 'bad-key-report'), '--db', store);
+    expect(report.code).toBe(1);
+    expect(report.err).toContain('run 1: its stored metrics cannot be read by hmmlab 0.1.0');
+  });
 });
