@@ -28,7 +28,7 @@ import {
 } from './harness.js';
 import { writeTinyScenarios } from './scenarios.js';
 
-const CASES = cases('ARGV', 400);
+const CASES = cases('ARGV', 600);
 const SEED = seed(0xa26f022);
 
 type Kind =

@@ -17,7 +17,7 @@ import { bounded, cases, expectRefusal, prng, seed, show, storeState } from './h
 import { TINY_FULL, TINY_PROCESSES, writeTinyScenarios } from './scenarios.js';
 import { leafPaths, leafPathsOf, randomBadPath, randomValue, SIM_CONFIG_PATHS } from './values.js';
 
-const CASES = cases('SET', 800);
+const CASES = cases('SET', 1000);
 const SEED = seed(0x5e7f022);
 const MAX_WORK = '20000';
 

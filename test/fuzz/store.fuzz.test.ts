@@ -28,7 +28,7 @@ import { ResultsStore, SCHEMA_VERSION } from '../../src/store/store.js';
 import { bounded, cases, expectCleanMessage, listing, prng, type Rng, seed, sha256 } from './harness.js';
 import { writeTinyScenarios } from './scenarios.js';
 
-const CASES = cases('STORE', 150);
+const CASES = cases('STORE', 200);
 const SEED = seed(0x5707e022);
 const RACE = 'scenarios/races/skip-read-retry-fixed.yaml';
 

@@ -19,7 +19,7 @@ import { bounded, cases, expectRefusal, prng, type Rng, seed, storeState } from 
 import { TINY_FULL, TINY_PROCESSES } from './scenarios.js';
 import { leafPaths, randomBadPath, randomValue, SIM_CONFIG_PATHS } from './values.js';
 
-const CASES = cases('SWEEP', 200);
+const CASES = cases('SWEEP', 300);
 const SEED = seed(0x5eeb022);
 const MAX_WORK = '20000';
 const SHIPPED = 'sweeps/rdma-designs-by-platform.yaml';
