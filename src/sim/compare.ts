@@ -155,7 +155,7 @@ export function storedMetricsRow(metrics: unknown): CompareRow | null {
       }
     } else if ('pagesToRam' in m) row = m;
   }
-  return looksLikeRow(row) ? row : null;
+  return typeof row === 'object' && row !== null ? (row as CompareRow) : null;
 }
 
 /** The fields a table of rows prints (`hmmlab compare`, `sweep`); older rows may lack the rest. */
@@ -172,11 +172,11 @@ const PRINTED_NUMBERS = [
 ] as const;
 
 /**
- * Has `row` the fields that are printed, of the right types? Stored metrics are data from a
- * file: a bit flipped in a store (which SQLite does not see) must not crash the printing (the
- * store fuzzer found `compare --runs` crashing on a SimResult with a damaged key).
+ * Has `row` the fields that are printed in a table, of the right types? Stored metrics are data
+ * from a file: a bit flipped in a store (which SQLite does not see) must not crash the printing
+ * (the store fuzzer found `compare --runs` crashing on a SimResult with a damaged key).
  */
-function looksLikeRow(row: unknown): row is CompareRow {
+export function printableRow(row: unknown): row is CompareRow {
   if (typeof row !== 'object' || row === null) return false;
   const r = row as Record<string, unknown>;
   if (typeof r.design !== 'string') return false;
