@@ -11,7 +11,6 @@
  * its damage and keeps the damaged file.
  */
 import {
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
