@@ -29,7 +29,13 @@ import {
 } from '../scenario/index.js';
 import { DEFAULT_PORT, serveCommand } from '../serve/index.js';
 import { metricsDifference, ResimulateError, storedRunConfig } from '../serve/resimulate.js';
-import { type CompareRow, compare, compareRow as compareRowOf, storedMetricsRow } from '../sim/compare.js';
+import {
+  type CompareRow,
+  compare,
+  compareRow as compareRowOf,
+  printableRow,
+  storedMetricsRow,
+} from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
 import { checkStoreFile } from '../store/file-check.js';
 import { mergeStores } from '../store/merge.js';
@@ -218,9 +224,13 @@ function storedRuns(ids: readonly number[], db: string | undefined): StoredRun[]
 }
 
 /** A stored run's metrics as a comparison row (run stores a SimResult, compare a row, sweep both). */
-function storedRow(metrics: unknown): CompareRow {
-  const row = storedMetricsRow(metrics);
-  if (!row) throw new UsageError('a stored run has metrics this hmmlab cannot read');
+function storedRow(run: StoredRun, db: string | undefined, printed: boolean): CompareRow {
+  const row = storedMetricsRow(run.metrics);
+  if (!row || (printed && !printableRow(row))) {
+    throw new UsageError(
+      `${db ?? DEFAULT_DB_PATH}: run ${run.id} has metrics this hmmlab cannot read (stored by hmmlab ${run.hmmlabVersion}, or damaged)`,
+    );
+  }
   return row;
 }
 
@@ -365,7 +375,7 @@ export async function main(argv: string[]): Promise<number> {
       ) => {
         if (opts.runs !== undefined) {
           const ids = parseRunIds('--runs', opts.runs);
-          const stored = storedRuns(ids, opts.db).map((run) => storedRow(run.metrics));
+          const stored = storedRuns(ids, opts.db).map((run) => storedRow(run, opts.db, !opts.json));
           if (opts.json) process.stdout.write(`${JSON.stringify(stored, null, 2)}\n`);
           else printCompare(stored);
           return;

@@ -3,7 +3,7 @@
  * nothing and leaves nothing behind: each check writes a probe and removes it (and any folder it
  * made for it) again. Throws OptionError naming the option and the path.
  */
-import { closeSync, openSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { makeDirs, missingDirs } from '../util/make-dirs.js';
 import { OptionError } from './options.js';
@@ -14,6 +14,25 @@ function code(e: unknown): string {
 
 function isDir(path: string): boolean {
   return statSync(path).isDirectory();
+}
+
+/**
+ * Does the file start with SQLite's header? A trace written over a results store (`-o
+ * .hmmlab/results.db`, a slip of the keyboard) would destroy every run in it: found by the
+ * argument fuzzer. Unreadable: no (the write check reports it).
+ */
+function isSqliteFile(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(16);
+      return readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === 'SQLite format 3\0';
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
 }
 
 /** Creates and removes an empty file in `dir`; throws what open() threw. */
@@ -81,6 +100,11 @@ export function checkOutputFile(option: string, file: string): void {
       );
     }
     if (!parentIsDir) throw new OptionError(`${option} ${file}: ${parent} is a file, not a folder`);
+  }
+  if (st && isSqliteFile(path)) {
+    throw new OptionError(
+      `${option} ${file}: is an SQLite database (a results store?); hmmlab does not write over it`,
+    );
   }
   try {
     if (st) closeSync(openSync(path, 'a'));

@@ -19,10 +19,11 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import type { BufferConfig, GpuConfig, NicConfig, SimConfig, WorkloadConfig } from '../sim/simulate.js';
-import { describeFound, scenarioErrorMap, UNKNOWN_KEYS, unknownKeyMessage } from './messages.js';
+import { describeFound, oneLine, scenarioErrorMap, UNKNOWN_KEYS, unknownKeyMessage } from './messages.js';
 import { applyOverride, overrideLabel, parseSetArgument, type ScenarioOverride } from './overrides.js';
 import { CURRENT_SCENARIO_VERSION, SCENARIO_VERSIONS, type Scenario, ScenarioSchemaV1 } from './schema.js';
 import { DEFAULT_MAX_WORK, estimateWork, formatCount } from './work.js';
+import { recursiveAliasOffset } from './yaml-cycles.js';
 
 export type ScenarioPath = (string | number)[];
 
@@ -64,7 +65,8 @@ export function formatPath(path: ScenarioPath): string {
 export function formatScenarioError(e: ScenarioError): string {
   const path = formatPath(e.path);
   const where = e.line > 0 ? `${e.file}:${e.line}:${e.col}` : e.file;
-  return `${where}: ${path === '' ? '' : `${path}: `}${e.message}`;
+  // One line, whatever the file name, key or value it quotes holds.
+  return oneLine(`${where}: ${path === '' ? '' : `${path}: `}${e.message}`);
 }
 
 // ---- positions ----------------------------------------------------------------------------
@@ -294,6 +296,20 @@ export function parseYamlText(
           offset,
           [],
           `the document nests too deeply (at most ${MAX_NESTING_DEPTH} levels of maps and lists)`,
+        ),
+      ],
+    };
+  }
+
+  const cycle = recursiveAliasOffset(doc);
+  if (cycle !== undefined) {
+    return {
+      ok: false,
+      errors: [
+        errorAtOffset(
+          cycle,
+          pathAt(doc, cycle),
+          'an alias inside the node its anchor names makes circular data, which hmmlab does not read',
         ),
       ],
     };

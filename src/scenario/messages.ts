@@ -7,6 +7,21 @@
 import type { z } from 'zod';
 import { didYouMean } from '../sim/costs.js';
 
+/**
+ * `s` with its control characters (and the Unicode line and paragraph separators) written as
+ * escapes (\n, \t, \u0001), so that a message that quotes user text (a `--set` argument, a
+ * key, an option value) stays on one line.
+ */
+export function oneLine(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** How a value found in the file reads in a message: 'BUS', 42, true, a list, a map. */
 export function describeFound(v: unknown): string {
   if (v === undefined) return 'nothing';

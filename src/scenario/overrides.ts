@@ -14,9 +14,10 @@
  *
  * Pure; never throws for bad input.
  */
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { didYouMean } from '../sim/costs.js';
 import { describeFound, unknownKeyMessage } from './messages.js';
+import { recursiveAliasOffset } from './yaml-cycles.js';
 
 export type OverridePath = (string | number)[];
 
@@ -42,7 +43,13 @@ export function parseSetArgument(set: string): ScenarioOverride | { error: strin
   const raw = set.slice(eq + 1);
   let value: unknown = raw;
   try {
-    value = parseYaml(raw, { maxAliasCount: 100 }) ?? raw;
+    // parseDocument, not parse: parse() prints a YAML warning (an unknown tag, `!x 1`) on
+    // stderr through process.emitWarning. A value with a warning or an error is the plain string.
+    const doc = parseDocument(raw);
+    // A circular value (`&a [1, *a]`) is the plain string too.
+    if (doc.errors.length === 0 && doc.warnings.length === 0 && recursiveAliasOffset(doc) === undefined) {
+      value = doc.toJS({ maxAliasCount: 100 }) ?? raw;
+    }
   } catch {
     // Not YAML: the value is the plain string.
   }

@@ -143,12 +143,51 @@ export function compareRow(r: SimResult): CompareRow {
  */
 export function storedMetricsRow(metrics: unknown): CompareRow | null {
   const m = metrics as Record<string, unknown> | null;
+  let row: unknown = null;
   if (m && typeof m === 'object') {
-    if ('row' in m) return m.row as CompareRow;
-    if ('devices' in m && 'design' in m) return compareRow(m as unknown as SimResult);
-    if ('pagesToRam' in m) return m as unknown as CompareRow;
+    if ('row' in m) row = m.row;
+    else if ('devices' in m && 'design' in m) {
+      try {
+        row = compareRow(m as unknown as SimResult);
+      } catch {
+        // A SimResult of another shape (a damaged store: a flipped bit in a key).
+        return null;
+      }
+    } else if ('pagesToRam' in m) row = m;
   }
-  return null;
+  return typeof row === 'object' && row !== null ? (row as CompareRow) : null;
+}
+
+/** The fields a table of rows prints (`hmmlab compare`, `sweep`); older rows may lack the rest. */
+const PRINTED_NUMBERS = [
+  'endNs',
+  'pagesToRam',
+  'pagesToVram',
+  'p2pPages',
+  'peerBytes',
+  'nicFaultCpuNs',
+  'gpuFaultCpuNs',
+  'callbacks',
+  'aliasStructPageBytes',
+] as const;
+
+/**
+ * Has `row` the fields that are printed in a table, of the right types? Stored metrics are data
+ * from a file: a bit flipped in a store (which SQLite does not see) must not crash the printing
+ * (the store fuzzer found `compare --runs` crashing on a SimResult with a damaged key).
+ */
+export function printableRow(row: unknown): row is CompareRow {
+  if (typeof row !== 'object' || row === null) return false;
+  const r = row as Record<string, unknown>;
+  if (typeof r.design !== 'string') return false;
+  if (PRINTED_NUMBERS.some((k) => typeof r[k] !== 'number')) return false;
+  if (typeof r.rdma !== 'object' || r.rdma === null || Array.isArray(r.rdma)) return false;
+  return Object.values(r.rdma).every(
+    (m) =>
+      typeof m === 'object' &&
+      m !== null &&
+      ['gbps', 'p50Ns', 'p99Ns'].every((k) => typeof (m as Record<string, unknown>)[k] === 'number'),
+  );
 }
 
 /** Runs `config` once per design (same seed) and returns one row each, in the order given. */

@@ -104,7 +104,10 @@ export function openForReading(path: string): Database.Database {
   let wal = false;
   try {
     const h = head(path, 20);
-    wal = h.length === 20 && h.subarray(0, 16).equals(SQLITE_MAGIC) && h[18] === 2 && h[19] === 2;
+    // The read version (byte 19) is what makes a reader use WAL; the write version (byte 18)
+    // may be anything (a damaged header: 0x12 there made SQLite read-only, and a read-only
+    // connection left -wal and -shm behind; found by the store fuzzer).
+    wal = h.length === 20 && h.subarray(0, 16).equals(SQLITE_MAGIC) && h[19] === 2;
   } catch {
     // Unreadable: the read-only open below reports it.
   }
@@ -134,6 +137,15 @@ function checkHeader(path: string, size: number): void {
   if (h.length < 100) {
     throw new StoreError(
       `${path}: the results store is truncated (${size} bytes, shorter than an SQLite header); ${salvageAdvice(path)}`,
+      true,
+    );
+  }
+  // File format write and read versions: 1 (rollback journal) or 2 (WAL). Anything else makes
+  // SQLite refuse the file or open it read-only, so that saving a run fails after the work
+  // (found by the store fuzzer: a flipped bit in byte 18).
+  if (![1, 2].includes(h[18]!) || ![1, 2].includes(h[19]!)) {
+    throw new StoreError(
+      `${path}: the results store is damaged: its SQLite header has file format versions ${h[18]} and ${h[19]} (1 or 2 expected); ${salvageAdvice(path)}`,
       true,
     );
   }
@@ -178,6 +190,8 @@ export function checkStoreFile(
   newestVersion: number,
   options: { quickCheck?: boolean } = {},
 ): StoreFileState {
+  // SQLite reads '' as a private temporary database: a run "stored" there is lost at exit.
+  if (path === '') throw new StoreError('an empty path is not a results store: name a file (--db <path>)');
   let size: number;
   try {
     const st = statSync(path);

@@ -218,6 +218,8 @@ export function mergeStores(
   options: MergeOptions = {},
 ): MergeReport {
   if (inputs.length === 0) throw new StoreError('merge needs at least one input store');
+  // The output is opened twice (created, then written): an in-memory database would be two.
+  if (output === ':memory:') throw new StoreError("merge writes a results store file; ':memory:' is not one");
   const checked = inputs.map((path) => {
     try {
       return readInput(path);
@@ -310,6 +312,12 @@ export function mergeStores(
       }
     }).immediate();
     return report;
+  } catch (e) {
+    // A write that SQLite refuses (a read-only file, a full disk): the transaction rolled back.
+    if (e instanceof Database.SqliteError) {
+      throw new StoreError(`${output}: cannot write the merged runs (${e.message.split('\n')[0]})`);
+    }
+    throw e;
   } finally {
     db.close();
   }

@@ -19,7 +19,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ExploreResult } from '../explore/types.js';
 import { makeDirs } from '../util/make-dirs.js';
-import { checkStoreFile, HMMLAB_APPLICATION_ID, openForReading, StoreError } from './file-check.js';
+import {
+  checkStoreFile,
+  HMMLAB_APPLICATION_ID,
+  openForReading,
+  StoreError,
+  salvageAdvice,
+} from './file-check.js';
 
 export { HMMLAB_APPLICATION_ID, StoreError } from './file-check.js';
 
@@ -395,7 +401,24 @@ export class ResultsStore {
   /** Saves one run in one transaction and returns its id. */
   saveRun(run: NewRun): number {
     this.writable();
-    return this.db.transaction(() => insertRunRow(this.db, run)).immediate();
+    return this.saving('the run', () => this.db.transaction(() => insertRunRow(this.db, run)).immediate());
+  }
+
+  /**
+   * Runs a write; an SQLite error (a read-only file, a full disk, a damaged page met on the
+   * way) is a StoreError naming the file, not a crash with exit 70.
+   */
+  private saving<T>(what: string, write: () => T): T {
+    try {
+      return write();
+    } catch (e) {
+      if (e instanceof StoreError || !(e instanceof Database.SqliteError)) throw e;
+      const damaged = e.code === 'SQLITE_CORRUPT' || e.code === 'SQLITE_NOTADB';
+      throw new StoreError(
+        `${this.path}: cannot save ${what} (${e.message.split('\n')[0]})${damaged ? `; ${salvageAdvice(this.path)}` : ''}`,
+        damaged,
+      );
+    }
   }
 
   /** Saved runs, oldest first, optionally only those of one scenario name and/or design. */
@@ -418,35 +441,67 @@ export class ResultsStore {
       )
       .get(id);
     if (row === undefined) return undefined;
-    return { ...summaryOf(row), scenarioText: row.scenario_text!, metrics: JSON.parse(row.metrics!) };
+    return {
+      ...summaryOf(row),
+      scenarioText: this.storedText(row.scenario_text, `run ${id}'s scenario text`),
+      metrics: this.storedJson(row.metrics, `run ${id}'s metrics`),
+    };
+  }
+
+  /**
+   * A text column as read, or a StoreError (damaged) when it is not text: SQLite does not
+   * check what a page holds, so a flipped bit can turn a value into another type (the store
+   * fuzzer found it).
+   */
+  private storedText(value: unknown, what: string): string {
+    if (typeof value === 'string') return value;
+    throw new StoreError(
+      `${this.path}: the results store is damaged (${what} is not text); ${salvageAdvice(this.path)}`,
+      true,
+    );
+  }
+
+  /** A JSON column parsed, or a StoreError (damaged) when a flipped bit left it unreadable. */
+  private storedJson(value: unknown, what: string): unknown {
+    try {
+      return JSON.parse(this.storedText(value, what));
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(
+        `${this.path}: the results store is damaged (${what} is not valid JSON); ${salvageAdvice(this.path)}`,
+        true,
+      );
+    }
   }
 
   /** Saves one race-explorer result in one transaction and returns its id. */
   saveExploration(e: NewExploration): number {
     this.writable();
     const verdict = e.result.counterexample === null ? 'clean' : e.result.counterexample.violation.invariant;
-    return this.db
-      .transaction(() =>
-        Number(
-          this.db
-            .prepare<[string, string, string, string, string, string, string, string]>(
-              `INSERT INTO explorations (scenario_name, scenario_hash, scenario_text, mode, verdict,
+    return this.saving('the exploration', () =>
+      this.db
+        .transaction(() =>
+          Number(
+            this.db
+              .prepare<[string, string, string, string, string, string, string, string]>(
+                `INSERT INTO explorations (scenario_name, scenario_hash, scenario_text, mode, verdict,
                                          hmmlab_version, started_at, result)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(
-              e.scenarioName,
-              scenarioHash(e.scenarioText),
-              e.scenarioText,
-              e.result.mode,
-              verdict,
-              e.hmmlabVersion,
-              e.startedAt,
-              JSON.stringify(e.result),
-            ).lastInsertRowid,
-        ),
-      )
-      .immediate();
+              )
+              .run(
+                e.scenarioName,
+                scenarioHash(e.scenarioText),
+                e.scenarioText,
+                e.result.mode,
+                verdict,
+                e.hmmlabVersion,
+                e.startedAt,
+                JSON.stringify(e.result),
+              ).lastInsertRowid,
+          ),
+        )
+        .immediate(),
+    );
   }
 
   /** Saved explorations, oldest first. */
@@ -469,8 +524,8 @@ export class ResultsStore {
     if (row === undefined) return undefined;
     return {
       ...explorationSummaryOf(row),
-      scenarioText: row.scenario_text!,
-      result: JSON.parse(row.result!) as ExploreResult,
+      scenarioText: this.storedText(row.scenario_text, `exploration ${id}'s race text`),
+      result: this.storedJson(row.result, `exploration ${id}'s result`) as ExploreResult,
     };
   }
 

@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import { Piscina } from 'piscina';
-import { type CompareRow, storedMetricsRow } from '../sim/compare.js';
+import { type CompareRow, printableRow, storedMetricsRow } from '../sim/compare.js';
 import { type ResultsStore, scenarioHash } from '../store/store.js';
 import { withRecordedSets } from './overrides.js';
 import type { SweepPoint } from './sweep.js';
@@ -189,7 +189,8 @@ export async function storeSweep(
     const id = stored.get(k);
     if (id !== undefined) {
       const row = storedMetricsRow(store.getRun(id)?.metrics);
-      if (row !== null) {
+      // A stored row the table cannot print (a damaged store) is run again.
+      if (row !== null && printableRow(row)) {
         outcomes[slot] = { index: p.index, status: 'skipped', runId: id, row };
         return;
       }
