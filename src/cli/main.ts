@@ -29,6 +29,7 @@ import {
 } from '../scenario/index.js';
 import { DEFAULT_PORT, serveCommand } from '../serve/index.js';
 import { metricsDifference, ResimulateError, storedRunConfig } from '../serve/resimulate.js';
+import { SimulatedProcessDied } from '../sim/agent.js';
 import {
   type CompareRow,
   compare,
@@ -790,6 +791,11 @@ export async function main(argv: string[]): Promise<number> {
     ) {
       process.stderr.write(`hmmlab: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof SimulatedProcessDied) {
+      // The scenario ran and its process died (out of memory, a bad access): an outcome, exit 1.
+      process.stderr.write(`hmmlab: ${e.message}\n`);
+      return 1;
     }
     throw e;
   }

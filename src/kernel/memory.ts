@@ -433,13 +433,17 @@ export function removeDeviceExclusiveEntry(k: Kernel, mm: Mm, vma: Vma, addr: nu
 
 // ---- user access ----------------------------------------------------------------------
 
-/** Thrown where the CPU access would raise a signal. */
+/**
+ * Thrown where the CPU access would raise a signal. SIGKILL is the OOM killer's: a user fault
+ * that returns VM_FAULT_OOM ends in pagefault_out_of_memory() (mm/oom_kill.c), which invokes
+ * the OOM killer; with one process in the model, that process is the one killed.
+ */
 export class UserFault extends Error {
   constructor(
     readonly addr: number,
-    readonly signal: 'SIGSEGV' | 'SIGBUS',
+    readonly signal: 'SIGSEGV' | 'SIGBUS' | 'SIGKILL',
   ) {
-    super(`${signal} at 0x${addr.toString(16)}`);
+    super(`${signal}${signal === 'SIGKILL' ? ' (out of memory)' : ''} at 0x${addr.toString(16)}`);
     this.name = 'UserFault';
   }
 }
@@ -471,7 +475,8 @@ export function userPagePfn(k: Kernel, mm: Mm, addr: number, write: boolean): nu
     }
     const r = handleMmFault(k, mm, vma, addr, write ? FAULT_FLAG_WRITE : 0);
     if (r & VM_FAULT_SIGSEGV) throw new UserFault(addr, 'SIGSEGV');
-    if (r & (VM_FAULT_SIGBUS | VM_FAULT_OOM)) throw new UserFault(addr, 'SIGBUS');
+    if (r & VM_FAULT_SIGBUS) throw new UserFault(addr, 'SIGBUS');
+    if (r & VM_FAULT_OOM) throw new UserFault(addr, 'SIGKILL');
   }
   throw new Error(
     `model bug: user access at 0x${addr.toString(16)} keeps faulting (a migration entry left behind?)`,

@@ -810,6 +810,20 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
     );
   }
 
+  // A buffer is one private writable anonymous mmap(), which the default overcommit heuristic
+  // refuses when it alone is larger than RAM and swap (__vm_enough_memory(), OVERCOMMIT_GUESS:
+  // `pages > totalram_pages() + total_swap_pages` gives -ENOMEM); the model has no swap.
+  const ram = s.platform?.ram ?? 64 * GiB;
+  s.buffers.forEach((b, i) => {
+    if (b.size > ram) {
+      issue(
+        ctx,
+        ['buffers', i, 'size'],
+        `buffer '${b.name}' (${formatSize(b.size)}) is larger than the platform's RAM (${formatSize(ram)}): its mmap() would fail with ENOMEM under Linux's default overcommit heuristic (__vm_enough_memory; the model has no swap)`,
+      );
+    }
+  });
+
   let total = 0;
   for (const b of s.buffers) total += b.size;
   if (total > 64 * TiB) {

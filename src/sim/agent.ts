@@ -16,6 +16,7 @@
  * profile's values, the run's random streams and the metrics recorder. No Linux counterpart:
  * an agent stands for a user thread, a GPU kernel, an RDMA queue pair or an operator's action.
  */
+import { UserFault } from '../kernel/memory.js';
 import type { SimConfig } from './config.js';
 import type { CostProfile } from './costs.js';
 import type { Engine, Signal, Wait } from './engine.js';
@@ -60,6 +61,33 @@ export interface SimAgent {
 export function* runAgent(sim: SimContext, agent: SimAgent): Generator<Wait, void, unknown> {
   if (agent.after) yield sim.finished(agent.after);
   if (agent.startNs && agent.startNs > sim.engine.now) yield agent.startNs - sim.engine.now;
-  yield* agent.run();
+  try {
+    yield* agent.run();
+  } catch (e) {
+    if (e instanceof UserFault) throw new SimulatedProcessDied(agent.name, sim.engine.now, e);
+    throw e;
+  }
   sim.finished(agent.name).fire(undefined);
+}
+
+/**
+ * A workload's CPU access raised a signal that ends the simulated process (SIGSEGV, SIGBUS, or
+ * the OOM killer's SIGKILL when RAM ran out: the model has no swap). The run cannot go on; the
+ * command line reports it as the scenario's outcome, not as an internal error.
+ */
+export class SimulatedProcessDied extends Error {
+  constructor(
+    readonly workload: string,
+    readonly atNs: number,
+    readonly fault: UserFault,
+  ) {
+    const why =
+      fault.signal === 'SIGKILL'
+        ? ': no free RAM page for the fault (the model has no swap; Linux would OOM-kill the process)'
+        : '';
+    super(
+      `the simulated process died in workload '${workload}' at ${(atNs / 1e6).toFixed(3)} ms: ${fault.message}${why}`,
+    );
+    this.name = 'SimulatedProcessDied';
+  }
 }

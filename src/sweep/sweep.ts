@@ -23,7 +23,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
-import { type ProfileChoice, resolveConfigProfile } from '../profile/index.js';
+import { type ProfileChoice, readProfileRef, resolveConfigProfile } from '../profile/index.js';
 import {
   applyOverrides,
   DEFAULT_SEED,
@@ -38,6 +38,7 @@ import {
 import { describeFound, scenarioErrorMap, UNKNOWN_KEYS, unknownKeyMessage } from '../scenario/messages.js';
 import type { ScenarioOverride } from '../scenario/overrides.js';
 import { DEFAULT_MAX_FILE_BYTES, readInputFile } from '../scenario/read.js';
+import { isProfileName } from '../sim/costs.js';
 import type { SimConfig } from '../sim/simulate.js';
 
 /** The sweep format versions this hmmlab reads. */
@@ -111,6 +112,11 @@ export interface SweepPoint {
   params: Record<string, unknown>;
   /** The full configuration; its scenario passed the scenario schema and the work guard. */
   config: SimConfig;
+  /**
+   * The profile file this point names (`profile: [./my.yaml]` in a grid or list), read when the
+   * sweep was loaded, to record with its stored run; undefined for a built-in or no profile.
+   */
+  profile?: ProfileChoice;
 }
 
 // ---- expansion -----------------------------------------------------------------------------
@@ -366,13 +372,18 @@ export async function loadSweepFile(file: string, options: SweepLoadOptions = {}
     maxPoints: options.maxPoints,
   });
   if (!r.ok) return r;
+  // Profile files the points name (relative to the sweep file, where they are written), each
+  // read once before any run, with its place in the sweep file when it cannot be read.
+  const pointProfiles = readPointProfiles(parsed.sweep, dirname(file), parsed.errorAt);
+  if (!pointProfiles.ok) return pointProfiles;
   const choice = prof.choice;
-  const points =
-    choice === undefined
-      ? r.points
-      : r.points.map((p) =>
-          Object.hasOwn(p.params, 'profile') ? p : { ...p, config: { ...p.config, profile: choice.profile } },
-        );
+  const points = r.points.map((p): SweepPoint => {
+    if (!Object.hasOwn(p.params, 'profile')) {
+      return choice === undefined ? p : { ...p, config: { ...p.config, profile: choice.profile } };
+    }
+    const own = pointProfiles.byRef.get(p.params.profile as string);
+    return own === undefined ? p : { ...p, config: { ...p.config, profile: own.profile }, profile: own };
+  });
   return {
     ok: true,
     sweep: parsed.sweep,
@@ -381,6 +392,35 @@ export async function loadSweepFile(file: string, options: SweepLoadOptions = {}
     points,
     profile: choice,
   };
+}
+
+/**
+ * The profile files a sweep's grid or list names, read (size, encoding and schema checked) and
+ * keyed by the value as written; built-in names are left to the scenario schema. An unreadable
+ * or invalid file is an error at the value's place in the sweep file.
+ */
+function readPointProfiles(
+  sweep: Sweep,
+  baseDir: string,
+  errorAt: (path: ScenarioPath, message: string, at?: 'key' | 'value') => ScenarioError,
+): { ok: true; byRef: Map<string, ProfileChoice> } | { ok: false; errors: ScenarioError[] } {
+  const refs: { ref: string; at: ScenarioPath }[] = [];
+  const grid = sweep.grid?.profile;
+  if (Array.isArray(grid))
+    grid.forEach((v, i) => refs.push({ ref: v as string, at: ['grid', 'profile', i] }));
+  sweep.list?.forEach((p, i) => {
+    if (Object.hasOwn(p, 'profile')) refs.push({ ref: p.profile as string, at: ['list', i, 'profile'] });
+  });
+  const byRef = new Map<string, ProfileChoice>();
+  const errors: ScenarioError[] = [];
+  for (const { ref, at } of refs) {
+    if (typeof ref !== 'string' || isProfileName(ref) || byRef.has(ref)) continue;
+    const where = errorAt(at, '');
+    const r = readProfileRef(ref, baseDir, { file: where.file, line: where.line, col: where.col, path: at });
+    if (r.ok) byRef.set(ref, r.choice);
+    else errors.push(...r.errors);
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, byRef };
 }
 
 export { formatScenarioError as formatSweepError };

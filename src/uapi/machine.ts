@@ -94,11 +94,14 @@ export interface MachineOptions {
   hugetlbPages?: number;
 }
 
-/** A CPU access that Linux would answer with SIGSEGV (or SIGBUS, see `signal`). */
+/**
+ * A CPU access that Linux would answer with SIGSEGV (or SIGBUS, or the OOM killer's SIGKILL, see
+ * `signal`).
+ */
 export class SegvError extends Error {
   constructor(
     public readonly addr: number,
-    public readonly signal: 'SIGSEGV' | 'SIGBUS' = 'SIGSEGV',
+    public readonly signal: 'SIGSEGV' | 'SIGBUS' | 'SIGKILL' = 'SIGSEGV',
   ) {
     super(`${signal} at 0x${addr.toString(16)}`);
     this.name = 'SegvError';

@@ -283,4 +283,30 @@ describe('input files', () => {
     );
     expect(readFileSync(join(dir, 'y.yaml'), 'utf8')).toContain('64GiB');
   });
+
+  it('a buffer larger than RAM is refused up front; a process that runs out of RAM dies with a clear message', async () => {
+    writeFileSync(join(dir, 'ram.yaml'), small.replace('size: 16MiB', 'size: 2GiB'));
+    refused(
+      await cli('run', join(dir, 'ram.yaml'), '--no-store'),
+      /ram\.yaml:11:\d+: buffers\[0\]\.size: buffer 'buf' \(2GiB\) is larger than the platform's RAM \(1GiB\)/,
+    );
+    // Two buffers of 1 GiB each fit the heuristic alone but not in 1 GiB of RAM together: the
+    // CPU's writes run RAM out, and the OOM killer's SIGKILL ends the simulated process.
+    const two = small
+      .replace(
+        'buffers: [{ name: buf, size: 16MiB, hugepage: true }]',
+        'buffers: [{ name: buf, size: 16MiB, hugepage: true }, { name: a, size: 1GiB }, { name: b, size: 1GiB }]',
+      )
+      .replace(
+        'workloads:\n',
+        'workloads:\n  - { kind: cpu, name: wa, buffer: a, op: write, pattern: sequential }\n  - { kind: cpu, name: wb, buffer: b, op: write, pattern: sequential, after: wa }\n',
+      );
+    writeFileSync(join(dir, 'oom.yaml'), two);
+    const r = await cli('run', join(dir, 'oom.yaml'), '--no-store');
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toMatch(
+      /^hmmlab: the simulated process died in workload 'w[ab]' at [\d.]+ ms: SIGKILL \(out of memory\) at 0x[0-9a-f]+: no free RAM page/,
+    );
+    expect(r.err).not.toMatch(/^\s+at /m);
+  });
 });

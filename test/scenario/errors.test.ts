@@ -116,6 +116,15 @@ describe('scenario errors', () => {
     ]);
   });
 
+  it('a buffer larger than RAM: its mmap would fail (__vm_enough_memory, OVERCOMMIT_GUESS)', () => {
+    expect(errors(edit('    size: 1GiB', '    size: 65GiB'))).toEqual([
+      "s.yaml:14:11: buffers[0].size: buffer 'buf' (65GiB) is larger than the platform's RAM (64GiB): its mmap() would fail with ENOMEM under Linux's default overcommit heuristic (__vm_enough_memory; the model has no swap)",
+    ]);
+    // As large as RAM is allowed (the heuristic refuses only pages > totalram + swap).
+    const r = loadScenario(edit('    size: 1GiB', '    size: 64GiB'), 's.yaml');
+    expect(r.ok).toBe(true);
+  });
+
   it('a dangling reference', () => {
     expect(errors(edit('    gpu: gpu0', '    gpu: gpu1'))).toEqual([
       "s.yaml:18:10: workloads[0].gpu: no GPU named 'gpu1' (did you mean 'gpu0'?)",
