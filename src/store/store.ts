@@ -271,16 +271,22 @@ export function insertRunRow(db: Database.Database, run: NewRun): number {
  * transaction; throws if the file is newer than that.
  */
 function migrate(db: Database.Database, path: string): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > SCHEMA_VERSION) {
-    throw new StoreError(
-      `${path}: results store schema version ${current}; this hmmlab knows up to ${SCHEMA_VERSION} (use a newer hmmlab)`,
-    );
-  }
-  const marked = (db.pragma('application_id', { simple: true }) as number) === HMMLAB_APPLICATION_ID;
-  const pending = MIGRATIONS.filter((m) => m.version > current);
-  if (pending.length === 0 && marked) return;
+  const state = () => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new StoreError(
+        `${path}: results store schema version ${current}; this hmmlab knows up to ${SCHEMA_VERSION} (use a newer hmmlab)`,
+      );
+    }
+    const marked = (db.pragma('application_id', { simple: true }) as number) === HMMLAB_APPLICATION_ID;
+    return { pending: MIGRATIONS.filter((m) => m.version > current), marked };
+  };
+  const first = state();
+  if (first.pending.length === 0 && first.marked) return;
   db.transaction(() => {
+    // Read again under the write lock: another process (a second sweep started at the same
+    // time) may have made or migrated the store since the first look.
+    const { pending, marked } = state();
     for (const m of pending) {
       db.exec(m.sql);
       // PRAGMA takes no bound parameters; the version is an integer from MIGRATIONS.
