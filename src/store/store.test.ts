@@ -114,6 +114,42 @@ describe('ResultsStore', () => {
     store.close();
   });
 
+  it('saveRunUnlessStored saves a run once: same name, text, design and seed find the stored one', () => {
+    const store = ResultsStore.open(dbPath);
+    const other = ResultsStore.open(dbPath); // another process's handle on the same file
+    const first = store.saveRunUnlessStored(run({ durationMs: 5 }));
+    expect(first).toEqual({ stored: true, id: 1 });
+    const again = other.saveRunUnlessStored(run({ hmmlabVersion: '0.2.0', metrics: { other: true } }));
+    expect(again).toEqual({ stored: false, run: other.getRun(1) });
+    // Any one of them different is another run.
+    expect(store.saveRunUnlessStored(run({ scenarioName: 'b' }))).toEqual({ stored: true, id: 2 });
+    expect(store.saveRunUnlessStored(run({ scenarioText: `${SCENARIO}# x\n` }))).toEqual({
+      stored: true,
+      id: 3,
+    });
+    expect(store.saveRunUnlessStored(run({ design: 'd' }))).toEqual({ stored: true, id: 4 });
+    expect(store.saveRunUnlessStored(run({ seed: 8 }))).toEqual({ stored: true, id: 5 });
+    // A stored run `accept` refuses (say, metrics the caller cannot use) does not count.
+    const seen: number[] = [];
+    const refused = store.saveRunUnlessStored(run(), (r) => {
+      seen.push(r.id);
+      return false;
+    });
+    expect(seen).toEqual([1]);
+    expect(refused).toEqual({ stored: true, id: 6 });
+    // The oldest accepted one is found.
+    expect(store.saveRunUnlessStored(run(), (r) => r.id === 6)).toEqual({
+      stored: false,
+      run: store.getRun(6),
+    });
+    expect(store.listRuns()).toHaveLength(6);
+    other.close();
+    store.close();
+    const ro = ResultsStore.open(dbPath, { readOnly: true });
+    expect(() => ro.saveRunUnlessStored(run({ seed: 99 }))).toThrow(/opened read-only/);
+    ro.close();
+  });
+
   it('migrates a v1 database to the newest version, keeping its runs', () => {
     // A frozen v1 store, built from the v1 SQL exactly as a v1 hmmlab would have written it.
     const v1 = MIGRATIONS.find((m) => m.version === 1)!;

@@ -411,6 +411,47 @@ export class ResultsStore {
   }
 
   /**
+   * Saves one run unless the store already has it: a run of the same scenario name, scenario
+   * hash (of the text), design and seed that `accept` takes (default: any). The look and the
+   * insert are one IMMEDIATE transaction, so the write lock is held before the look: of two
+   * processes saving the same run at once, the second waits for the first to commit (up to the
+   * connection's busy timeout, 5 s) and then finds its run. Returns the new run's id,
+   * or with the stored run found, the oldest `accept` takes (a row that cannot be read, in a
+   * damaged store, is passed over).
+   */
+  saveRunUnlessStored(
+    run: NewRun,
+    accept: (existing: StoredRun) => boolean = () => true,
+  ): { stored: true; id: number } | { stored: false; run: StoredRun } {
+    this.writable();
+    const hash = scenarioHash(run.scenarioText);
+    return this.saving('the run', () =>
+      this.db
+        .transaction((): { stored: true; id: number } | { stored: false; run: StoredRun } => {
+          const ids = this.db
+            .prepare<[string, string, string, number], { id: number }>(
+              `SELECT id FROM runs
+               WHERE scenario_name = ? AND scenario_hash = ? AND design = ? AND seed = ?
+               ORDER BY id`,
+            )
+            .all(run.scenarioName, hash, run.design, run.seed);
+          for (const { id } of ids) {
+            let existing: StoredRun | undefined;
+            try {
+              existing = this.getRun(id);
+            } catch (e) {
+              if (e instanceof StoreError) continue;
+              throw e;
+            }
+            if (existing !== undefined && accept(existing)) return { stored: false, run: existing };
+          }
+          return { stored: true, id: insertRunRow(this.db, run) };
+        })
+        .immediate(),
+    );
+  }
+
+  /**
    * Runs a write; an SQLite error (a read-only file, a full disk, a damaged page met on the
    * way) is a StoreError naming the file, not a crash with exit 70.
    */

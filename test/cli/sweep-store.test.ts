@@ -209,6 +209,92 @@ grid:
     );
   }, 120_000);
 
+  it('two sweeps of one file started at once into one store (two processes) store each point once', async () => {
+    const sweep = join(dir, 'twice.yaml');
+    // 12 points of a few tens of milliseconds each, on one worker per process.
+    writeFileSync(
+      sweep,
+      `version: 1
+scenario: s.yaml
+designs: [upstream, pagemap-p2p]
+seeds: [1, 2]
+grid:
+  "gpus.gpu0.faultBatchSize": [8, 32, 256]
+`,
+    );
+    /** Runs the sweep in a child process; resolves with its exit code and output. */
+    const start = (db: string, ...more: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            join(root, 'test/cli/launch.mjs'),
+            'sweep',
+            sweep,
+            '--jobs',
+            '1',
+            '--db',
+            db,
+            ...more,
+          ],
+          { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
+        child.on('exit', (code) => resolve({ code, out, err }));
+      });
+    const summary = /12 points: (\d+) stored, (\d+) skipped as already stored, 0 failed/;
+    for (const fresh of [true, false]) {
+      // Into a store that does not exist yet, and into one that does (and has other runs).
+      const db = join(dir, fresh ? 'twice-new.db' : 'twice-old.db');
+      if (!fresh) {
+        const s = ResultsStore.open(db);
+        s.saveRun({
+          scenarioName: 'other',
+          scenarioText: 'name: other\n',
+          design: 'upstream',
+          seed: 1,
+          hmmlabVersion: '0.1.0',
+          startedAt: '2026-01-01T00:00:00.000Z',
+          metrics: {},
+        });
+        s.close();
+      }
+      const [a, b] = await Promise.all([start(db), start(db)]);
+      expect(a.code, a.err).toBe(0);
+      expect(b.code, b.err).toBe(0);
+      const [sa, sb] = [summary.exec(a.out), summary.exec(b.out)];
+      expect(sa, a.out).not.toBeNull();
+      expect(sb, b.out).not.toBeNull();
+      // Between them, every point stored once, and skipped once (before it ran, or after).
+      expect(Number(sa![1]) + Number(sb![1])).toBe(12);
+      expect(Number(sa![2]) + Number(sb![2])).toBe(12);
+      const runs = allRuns(db).filter((r) => r.scenarioName === 'sweep-store');
+      expect(runs).toHaveLength(12);
+      const keys = new Set(runs.map((r) => `${r.scenarioHash} ${r.design} ${r.seed}`));
+      expect(keys.size).toBe(12);
+      // --no-resume still stores every point, from each process.
+      if (!fresh) {
+        const [c, d] = await Promise.all([
+          start(db, '--no-resume', '--shard', '1/6'),
+          start(db, '--no-resume', '--shard', '1/6'),
+        ]);
+        expect([c.code, d.code], c.err + d.err).toEqual([0, 0]);
+        expect(c.out).toContain('2 points (shard 1/6 of a 12-point sweep): 2 stored, 0 skipped');
+        expect(d.out).toContain('2 points (shard 1/6 of a 12-point sweep): 2 stored, 0 skipped');
+        expect(allRuns(db).filter((r) => r.scenarioName === 'sweep-store')).toHaveLength(16);
+      }
+    }
+  }, 120_000);
+
   it('a sweep killed with SIGKILL keeps the runs it finished; run again, it stores every point exactly once', async () => {
     const db = join(dir, 'killed.db');
     const sweep = join(dir, 'killed.yaml');
