@@ -1,6 +1,7 @@
 /**
  * storeSweep and what the store already has: points another sweep stores while this one runs
- * (two processes on one store) are stored once.
+ * (two processes on one store) are stored once, and points stored by an older hmmlab (params in
+ * the metrics, no `# hmmlab --set` lines in the text) are recognised on resume.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { formatScenarioError, prepareScenario } from '../scenario/index.js';
 import { type CompareRow, compareRow } from '../sim/compare.js';
 import { simulate } from '../sim/simulate.js';
 import { ResultsStore, scenarioHash } from '../store/store.js';
-import { type PointOutcome, pointScenarioText, storeSweep } from './run.js';
+import { type PointOutcome, pointScenarioText, storedPointHash, storeSweep } from './run.js';
 import { expandSweep, parseSweep, type SweepPoint } from './sweep.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hmmlab-store-sweep-'));
@@ -172,5 +173,83 @@ describe('storeSweep with another sweep storing into the same store', () => {
     expect(both.flat().every((o) => o.status === 'stored')).toBe(true);
     const c = counts(db);
     for (const p of pts) expect(c.get(keyOf(p))).toBe(2);
+  }, 60_000);
+});
+
+describe('storeSweep resuming from points stored by an older hmmlab', () => {
+  /**
+   * A sweep row as hmmlab before 7af8303 stored it: the sweep's scenario text as read (no
+   * `# hmmlab --set` lines), the point's params (design included) beside the row in the metrics.
+   */
+  const oldRun = (p: SweepPoint, scenarioName = 'tiny') => ({
+    scenarioName,
+    scenarioText: TINY,
+    design: p.design,
+    seed: p.seed,
+    hmmlabVersion: '0.1.0',
+    startedAt: '2025-06-01T00:00:00.000Z',
+    metrics: { params: p.params, row: rowOf(p) },
+    durationMs: 3,
+  });
+
+  it('storedPointHash gives an old row the hash the point has now, and leaves other rows theirs', () => {
+    const p = points()[4]!;
+    const now = pointScenarioText(TINY, p);
+    expect(now).not.toBe(TINY);
+    expect(
+      storedPointHash({ scenarioText: TINY, scenarioHash: scenarioHash(TINY), metrics: oldRun(p).metrics }),
+    ).toBe(scenarioHash(now));
+    // A row of this hmmlab's sweeps (overrides in the text), and a `hmmlab run` row (no params).
+    expect(
+      storedPointHash({ scenarioText: now, scenarioHash: scenarioHash(now), metrics: oldRun(p).metrics }),
+    ).toBe(scenarioHash(now));
+    expect(storedPointHash({ scenarioText: TINY, scenarioHash: scenarioHash(TINY), metrics: rowOf(p) })).toBe(
+      scenarioHash(TINY),
+    );
+  });
+
+  it('skips the points the old rows have, and stores only the others', async () => {
+    const db = join(dir, 'old.db');
+    const pts = points();
+    const fixture = ResultsStore.open(db);
+    const old = new Map<number, number>();
+    try {
+      for (const i of [0, 2, 4]) old.set(i, fixture.saveRun(oldRun(pts[i]!)));
+      // An old row of another scenario name with point 1's text, params, design and seed: not this sweep's.
+      fixture.saveRun(oldRun(pts[1]!, 'other'));
+    } finally {
+      fixture.close();
+    }
+    const store = ResultsStore.open(db);
+    let outcomes: PointOutcome[];
+    let plan: number[] = [];
+    try {
+      outcomes = await storeSweep(pts, { ...options(store), onPlan: (t, s) => (plan = [t, s]) });
+    } finally {
+      store.close();
+    }
+    expect(plan).toEqual([3, 3]);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'skipped',
+      'stored',
+      'skipped',
+      'stored',
+      'skipped',
+      'stored',
+    ]);
+    for (const i of [0, 2, 4]) {
+      expect(outcomes[i]).toEqual({ index: i, status: 'skipped', runId: old.get(i), row: rowOf(pts[i]!) });
+    }
+    const s = ResultsStore.open(db, { readOnly: true });
+    try {
+      const runs = s.listRuns({ scenario: 'tiny' });
+      expect(runs).toHaveLength(6); // three old, three new
+      // The old rows are counted under the hash their params give; every point once.
+      const seen = runs.map((r) => `${storedPointHash(s.getRun(r.id)!)} ${r.design} ${r.seed}`);
+      expect(new Set(seen).size).toBe(6);
+      expect(new Set(seen)).toEqual(new Set(pts.map(keyOf)));
+    } finally {
+      s.close();
+    }
   }, 60_000);
 });

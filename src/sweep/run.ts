@@ -11,7 +11,7 @@ import { SingleBar } from 'cli-progress';
 import { Piscina } from 'piscina';
 import { type CompareRow, printableRow, storedMetricsRow } from '../sim/compare.js';
 import { type ResultsStore, type StoredRun, StoreError, scenarioHash } from '../store/store.js';
-import { withRecordedSets } from './overrides.js';
+import { recordedSets, withRecordedSets } from './overrides.js';
 import type { SweepPoint } from './sweep.js';
 import type { SweepResult, SweepTask } from './worker.js';
 
@@ -127,6 +127,31 @@ export function pointScenarioText(scenarioText: string, point: Pick<SweepPoint, 
   return withRecordedSets(scenarioText, pointSets(point.params));
 }
 
+/**
+ * The params a sweep point stored by an older hmmlab keeps in its metrics: such a sweep stored
+ * `{ params, row }` with the sweep's scenario text as it was, without `# hmmlab --set` lines
+ * (src/serve/resimulate.ts storedRunSets). Undefined when the metrics have no params object.
+ */
+export function storedPointParams(metrics: unknown): Record<string, unknown> | undefined {
+  const m = metrics as { params?: unknown } | null;
+  if (m && typeof m === 'object' && m.params && typeof m.params === 'object' && !Array.isArray(m.params)) {
+    return m.params as Record<string, unknown>;
+  }
+  return undefined;
+}
+
+/**
+ * The scenario hash a stored run has, or would have if stored by this hmmlab's sweep: the hash of
+ * its text, except for a sweep point stored by an older hmmlab (no recorded overrides in the
+ * text, params in the metrics), whose overrides are recorded first, as pointScenarioText does.
+ */
+export function storedPointHash(run: Pick<StoredRun, 'scenarioText' | 'scenarioHash' | 'metrics'>): string {
+  if (recordedSets(run.scenarioText).length > 0) return run.scenarioHash;
+  const params = storedPointParams(run.metrics);
+  if (params === undefined) return run.scenarioHash;
+  return scenarioHash(pointScenarioText(run.scenarioText, { params }));
+}
+
 /** A stored run's metrics as a row the sweep table can print, or null (a damaged or foreign row). */
 function usableRow(run: Pick<StoredRun, 'metrics'>): CompareRow | null {
   const row = storedMetricsRow(run.metrics);
@@ -157,7 +182,8 @@ export interface StoreSweepOptions extends Pick<RunSweepOptions, 'jobs' | 'onPro
   startedAt: string;
   /**
    * Skip the points the store already has (default true): a run of the same scenario name,
-   * scenario hash (the text with the point's overrides), design and seed. The store is looked at
+   * scenario hash (the text with the point's overrides; for a point stored by an older hmmlab,
+   * the text its params would give, storedPointHash), design and seed. The store is looked at
    * once before any runs, and again as each run is saved, in the same transaction as the
    * insert: a point another sweep (another process) stored meanwhile is not stored twice, it is
    * reported as skipped. False runs and stores every point.
@@ -196,7 +222,7 @@ export async function storeSweep(
       }
       const row = run === undefined ? null : usableRow(run);
       if (run === undefined || row === null) continue;
-      const k = keyOf(r.scenarioHash, r.design, r.seed);
+      const k = keyOf(storedPointHash(run), r.design, r.seed);
       if (!stored.has(k)) stored.set(k, { id: r.id, row });
     }
   }

@@ -199,6 +199,30 @@ grid:
       metrics: { params: p0.params, row: { ...(p0.result as object), endNs: 1234, pagesToRam: 7 } },
     });
     store.close();
+    // A store that has only such old rows, one for each point: the sweep resumes from them,
+    // running and storing nothing again.
+    const oldDb = join(folder, 'old.db');
+    const oldStore = ResultsStore.open(oldDb);
+    const oldIds = points.map((p) =>
+      oldStore.saveRun({
+        scenarioName: 'rdma-amd-root-ports',
+        scenarioText: text,
+        design: p.design,
+        seed: p.seed,
+        hmmlabVersion: '0.1.0',
+        startedAt: '2026-01-01T00:00:00.000Z',
+        metrics: { params: p.params, row: p.result },
+      }),
+    );
+    oldStore.close();
+    const resumed = await cli('sweep', sweep, '--jobs', '1', '--db', oldDb, '--json');
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toContain(`8 points: 0 stored, 8 skipped as already stored, 0 failed, in ${oldDb}\n`);
+    expect((JSON.parse(resumed.out) as PointJson[]).map((p) => p.result)).toEqual(
+      points.map((p) => p.result),
+    );
+    expect(allRuns(oldDb).map((r) => r.id)).toEqual(oldIds);
+
     const old = await cli('report', String(legacy), '--db', db, '-o', out);
     expect(old.code, old.err).toBe(0);
     expect(old.err).toBe('');
