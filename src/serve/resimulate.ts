@@ -10,7 +10,7 @@ import { type CompareRow, compareRow, storedMetricsRow } from '../sim/compare.js
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
 import type { StoredRun } from '../store/store.js';
 import { recordedSets } from '../sweep/overrides.js';
-import { pointSets } from '../sweep/run.js';
+import { pointSets, storedPointParams } from '../sweep/run.js';
 
 /** A stored run this hmmlab cannot simulate again (its scenario no longer loads, an unknown design). */
 export class ResimulateError extends Error {
@@ -49,11 +49,8 @@ export function storedConfig(
 export function storedRunSets(run: Pick<StoredRun, 'scenarioText' | 'metrics'>): string[] {
   const recorded = recordedSets(run.scenarioText);
   if (recorded.length > 0) return recorded;
-  const m = run.metrics as { params?: unknown } | null;
-  if (m && typeof m === 'object' && m.params && typeof m.params === 'object' && !Array.isArray(m.params)) {
-    return pointSets(m.params as Record<string, unknown>);
-  }
-  return [];
+  const params = storedPointParams(run.metrics);
+  return params === undefined ? [] : pointSets(params);
 }
 
 /** The configuration a stored run was simulated with (scenario text, overrides; not its design). */

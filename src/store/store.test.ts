@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -114,6 +114,42 @@ describe('ResultsStore', () => {
     store.close();
   });
 
+  it('saveRunUnlessStored saves a run once: same name, text, design and seed find the stored one', () => {
+    const store = ResultsStore.open(dbPath);
+    const other = ResultsStore.open(dbPath); // another process's handle on the same file
+    const first = store.saveRunUnlessStored(run({ durationMs: 5 }));
+    expect(first).toEqual({ stored: true, id: 1 });
+    const again = other.saveRunUnlessStored(run({ hmmlabVersion: '0.2.0', metrics: { other: true } }));
+    expect(again).toEqual({ stored: false, run: other.getRun(1) });
+    // Any one of them different is another run.
+    expect(store.saveRunUnlessStored(run({ scenarioName: 'b' }))).toEqual({ stored: true, id: 2 });
+    expect(store.saveRunUnlessStored(run({ scenarioText: `${SCENARIO}# x\n` }))).toEqual({
+      stored: true,
+      id: 3,
+    });
+    expect(store.saveRunUnlessStored(run({ design: 'd' }))).toEqual({ stored: true, id: 4 });
+    expect(store.saveRunUnlessStored(run({ seed: 8 }))).toEqual({ stored: true, id: 5 });
+    // A stored run `accept` refuses (say, metrics the caller cannot use) does not count.
+    const seen: number[] = [];
+    const refused = store.saveRunUnlessStored(run(), (r) => {
+      seen.push(r.id);
+      return false;
+    });
+    expect(seen).toEqual([1]);
+    expect(refused).toEqual({ stored: true, id: 6 });
+    // The oldest accepted one is found.
+    expect(store.saveRunUnlessStored(run(), (r) => r.id === 6)).toEqual({
+      stored: false,
+      run: store.getRun(6),
+    });
+    expect(store.listRuns()).toHaveLength(6);
+    other.close();
+    store.close();
+    const ro = ResultsStore.open(dbPath, { readOnly: true });
+    expect(() => ro.saveRunUnlessStored(run({ seed: 99 }))).toThrow(/opened read-only/);
+    ro.close();
+  });
+
   it('migrates a v1 database to the newest version, keeping its runs', () => {
     // A frozen v1 store, built from the v1 SQL exactly as a v1 hmmlab would have written it.
     const v1 = MIGRATIONS.find((m) => m.version === 1)!;
@@ -221,6 +257,60 @@ describe('ResultsStore', () => {
       `${path}: results store schema version ${SCHEMA_VERSION + 1}; this hmmlab knows up to ${SCHEMA_VERSION} (use a newer hmmlab)`,
     );
     expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
+  it('opens a store another process makes at the same time (it migrates first; this open then finds it made)', async () => {
+    // An SQLite file with no tables yet, as a store being made is at first.
+    mkdirSync(dirname(dbPath), { recursive: true });
+    const empty = new Database(dbPath);
+    empty.pragma('journal_mode = WAL');
+    empty.close();
+    // The child takes the write lock, says "ready", and makes the store half a second later.
+    const child = join(dir, 'maker-child.mjs');
+    writeFileSync(
+      child,
+      `import { createRequire } from 'node:module';
+const [storeUrl, dbPath] = process.argv.slice(2);
+const { MIGRATIONS, HMMLAB_APPLICATION_ID } = await import(storeUrl);
+const Database = createRequire(new URL(storeUrl))('better-sqlite3');
+const db = new Database(dbPath);
+db.exec('BEGIN IMMEDIATE');
+process.stdout.write('ready\\n');
+setTimeout(() => {
+  for (const m of MIGRATIONS) {
+    db.exec(m.sql);
+    db.pragma('user_version = ' + m.version);
+  }
+  db.pragma('application_id = ' + HMMLAB_APPLICATION_ID);
+  db.exec('COMMIT');
+  db.close();
+}, 500);
+`,
+    );
+    const storeUrl = new URL('./store.ts', import.meta.url).href;
+    const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, storeUrl, dbPath], {
+      cwd: projectRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout.on('data', (d: Buffer) => {
+        if (d.toString().includes('ready')) resolve();
+      });
+      proc.on('exit', (code) => reject(new Error(`child exited (${code}) before ready: ${stderr}`)));
+    });
+    // This open sees a store with no tables, then waits for the child's lock: it must find the
+    // store made, not make its tables a second time ("table runs already exists").
+    const store = ResultsStore.open(dbPath);
+    expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
+    expect(store.saveRun(run())).toBe(1);
+    store.close();
+    expect(await exited, stderr).toBe(0);
   });
 
   it('leaves no half-written run when the process is killed inside the transaction', async () => {

@@ -271,16 +271,22 @@ export function insertRunRow(db: Database.Database, run: NewRun): number {
  * transaction; throws if the file is newer than that.
  */
 function migrate(db: Database.Database, path: string): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > SCHEMA_VERSION) {
-    throw new StoreError(
-      `${path}: results store schema version ${current}; this hmmlab knows up to ${SCHEMA_VERSION} (use a newer hmmlab)`,
-    );
-  }
-  const marked = (db.pragma('application_id', { simple: true }) as number) === HMMLAB_APPLICATION_ID;
-  const pending = MIGRATIONS.filter((m) => m.version > current);
-  if (pending.length === 0 && marked) return;
+  const state = () => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new StoreError(
+        `${path}: results store schema version ${current}; this hmmlab knows up to ${SCHEMA_VERSION} (use a newer hmmlab)`,
+      );
+    }
+    const marked = (db.pragma('application_id', { simple: true }) as number) === HMMLAB_APPLICATION_ID;
+    return { pending: MIGRATIONS.filter((m) => m.version > current), marked };
+  };
+  const first = state();
+  if (first.pending.length === 0 && first.marked) return;
   db.transaction(() => {
+    // Read again under the write lock: another process (a second sweep started at the same
+    // time) may have made or migrated the store since the first look.
+    const { pending, marked } = state();
     for (const m of pending) {
       db.exec(m.sql);
       // PRAGMA takes no bound parameters; the version is an integer from MIGRATIONS.
@@ -402,6 +408,47 @@ export class ResultsStore {
   saveRun(run: NewRun): number {
     this.writable();
     return this.saving('the run', () => this.db.transaction(() => insertRunRow(this.db, run)).immediate());
+  }
+
+  /**
+   * Saves one run unless the store already has it: a run of the same scenario name, scenario
+   * hash (of the text), design and seed that `accept` takes (default: any). The look and the
+   * insert are one IMMEDIATE transaction, so the write lock is held before the look: of two
+   * processes saving the same run at once, the second waits for the first to commit (up to the
+   * connection's busy timeout, 5 s) and then finds its run. Returns the new run's id,
+   * or with the stored run found, the oldest `accept` takes (a row that cannot be read, in a
+   * damaged store, is passed over).
+   */
+  saveRunUnlessStored(
+    run: NewRun,
+    accept: (existing: StoredRun) => boolean = () => true,
+  ): { stored: true; id: number } | { stored: false; run: StoredRun } {
+    this.writable();
+    const hash = scenarioHash(run.scenarioText);
+    return this.saving('the run', () =>
+      this.db
+        .transaction((): { stored: true; id: number } | { stored: false; run: StoredRun } => {
+          const ids = this.db
+            .prepare<[string, string, string, number], { id: number }>(
+              `SELECT id FROM runs
+               WHERE scenario_name = ? AND scenario_hash = ? AND design = ? AND seed = ?
+               ORDER BY id`,
+            )
+            .all(run.scenarioName, hash, run.design, run.seed);
+          for (const { id } of ids) {
+            let existing: StoredRun | undefined;
+            try {
+              existing = this.getRun(id);
+            } catch (e) {
+              if (e instanceof StoreError) continue;
+              throw e;
+            }
+            if (existing !== undefined && accept(existing)) return { stored: false, run: existing };
+          }
+          return { stored: true, id: insertRunRow(this.db, run) };
+        })
+        .immediate(),
+    );
   }
 
   /**

@@ -10,8 +10,8 @@ import { availableParallelism } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import { Piscina } from 'piscina';
 import { type CompareRow, printableRow, storedMetricsRow } from '../sim/compare.js';
-import { type ResultsStore, scenarioHash } from '../store/store.js';
-import { withRecordedSets } from './overrides.js';
+import { type ResultsStore, type StoredRun, StoreError, scenarioHash } from '../store/store.js';
+import { recordedSets, withRecordedSets } from './overrides.js';
 import type { SweepPoint } from './sweep.js';
 import type { SweepResult, SweepTask } from './worker.js';
 
@@ -127,11 +127,46 @@ export function pointScenarioText(scenarioText: string, point: Pick<SweepPoint, 
   return withRecordedSets(scenarioText, pointSets(point.params));
 }
 
+/**
+ * The params a sweep point stored by an older hmmlab keeps in its metrics: such a sweep stored
+ * `{ params, row }` with the sweep's scenario text as it was, without `# hmmlab --set` lines
+ * (src/serve/resimulate.ts storedRunSets). Undefined when the metrics have no params object.
+ */
+export function storedPointParams(metrics: unknown): Record<string, unknown> | undefined {
+  const m = metrics as { params?: unknown } | null;
+  if (m && typeof m === 'object' && m.params && typeof m.params === 'object' && !Array.isArray(m.params)) {
+    return m.params as Record<string, unknown>;
+  }
+  return undefined;
+}
+
+/**
+ * The scenario hash a stored run has, or would have if stored by this hmmlab's sweep: the hash of
+ * its text, except for a sweep point stored by an older hmmlab (no recorded overrides in the
+ * text, params in the metrics), whose overrides are recorded first, as pointScenarioText does.
+ */
+export function storedPointHash(run: Pick<StoredRun, 'scenarioText' | 'scenarioHash' | 'metrics'>): string {
+  if (recordedSets(run.scenarioText).length > 0) return run.scenarioHash;
+  const params = storedPointParams(run.metrics);
+  if (params === undefined) return run.scenarioHash;
+  return scenarioHash(pointScenarioText(run.scenarioText, { params }));
+}
+
+/** A stored run's metrics as a row the sweep table can print, or null (a damaged or foreign row). */
+function usableRow(run: Pick<StoredRun, 'metrics'>): CompareRow | null {
+  const row = storedMetricsRow(run.metrics);
+  return row !== null && printableRow(row) ? row : null;
+}
+
 /** What storeSweep did with one point. */
 export type PointOutcome =
   /** Run and stored now as run `runId`. */
   | { index: number; status: 'stored'; runId: number; row: CompareRow; ms: number }
-  /** Not run: run `runId` (stored earlier, or by an identical point of this sweep) has it. */
+  /**
+   * Not stored: run `runId` has it, stored before the sweep (the point was not run), by another
+   * sweep into the same store while this one ran it (run, then not stored twice), or by an
+   * identical point of this sweep.
+   */
   | { index: number; status: 'skipped'; runId: number; row: CompareRow }
   /** The run threw; nothing stored. */
   | { index: number; status: 'failed'; error: string };
@@ -146,8 +181,12 @@ export interface StoreSweepOptions extends Pick<RunSweepOptions, 'jobs' | 'onPro
   /** When the sweep started (ISO 8601), chosen by the caller. */
   startedAt: string;
   /**
-   * Skip the points the store already has (default true): a run of the same scenario hash
-   * (the text with the point's overrides), design and seed. False runs and stores every point.
+   * Skip the points the store already has (default true): a run of the same scenario name,
+   * scenario hash (the text with the point's overrides; for a point stored by an older hmmlab,
+   * the text its params would give, storedPointHash), design and seed. The store is looked at
+   * once before any runs, and again as each run is saved, in the same transaction as the
+   * insert: a point another sweep (another process) stored meanwhile is not stored twice, it is
+   * reported as skipped. False runs and stores every point.
    */
   resume?: boolean;
   /** Called on the main thread for each point that fails, as it fails. */
@@ -169,11 +208,22 @@ export async function storeSweep(
   const { store } = options;
   const resume = options.resume ?? true;
   const keyOf = (hash: string, design: string, seed: number) => `${hash}\u0000${design}\u0000${seed}`;
-  const stored = new Map<string, number>();
+  // Key -> the oldest stored run of it whose row the table can print. A stored row it cannot
+  // print, or one that cannot be read at all (a damaged store), is passed over: run again.
+  const stored = new Map<string, { id: number; row: CompareRow }>();
   if (resume) {
     for (const r of store.listRuns({ scenario: options.scenarioName })) {
-      const k = keyOf(r.scenarioHash, r.design, r.seed);
-      if (!stored.has(k)) stored.set(k, r.id);
+      let run: StoredRun | undefined;
+      try {
+        run = store.getRun(r.id);
+      } catch (e) {
+        if (e instanceof StoreError) continue;
+        throw e;
+      }
+      const row = run === undefined ? null : usableRow(run);
+      if (run === undefined || row === null) continue;
+      const k = keyOf(storedPointHash(run), r.design, r.seed);
+      if (!stored.has(k)) stored.set(k, { id: r.id, row });
     }
   }
   const outcomes: (PointOutcome | undefined)[] = new Array(points.length);
@@ -186,14 +236,10 @@ export async function storeSweep(
     slotOf.set(p.index, slot);
     const text = pointScenarioText(options.scenarioText, p);
     const k = keyOf(scenarioHash(text), p.design, p.seed);
-    const id = stored.get(k);
-    if (id !== undefined) {
-      const row = storedMetricsRow(store.getRun(id)?.metrics);
-      // A stored row the table cannot print (a damaged store) is run again.
-      if (row !== null && printableRow(row)) {
-        outcomes[slot] = { index: p.index, status: 'skipped', runId: id, row };
-        return;
-      }
+    const found = stored.get(k);
+    if (found !== undefined) {
+      outcomes[slot] = { index: p.index, status: 'skipped', runId: found.id, row: found.row };
+      return;
     }
     const first = resume ? firstOf.get(k) : undefined;
     if (first !== undefined) {
@@ -211,7 +257,7 @@ export async function storeSweep(
     onResult: (res) => {
       const slot = slotOf.get(res.index)!;
       const p = points[slot]!;
-      const runId = store.saveRun({
+      const run = {
         scenarioName: options.scenarioName,
         scenarioText: texts.get(p.index)!,
         design: p.design,
@@ -220,8 +266,18 @@ export async function storeSweep(
         startedAt: options.startedAt,
         metrics: { params: p.params, row: res.result },
         durationMs: res.ms,
-      });
-      outcomes[slot] = { index: p.index, status: 'stored', runId, row: res.result, ms: res.ms };
+      };
+      if (!resume) {
+        const runId = store.saveRun(run);
+        outcomes[slot] = { index: p.index, status: 'stored', runId, row: res.result, ms: res.ms };
+        return;
+      }
+      // Looked at again under the write lock: another sweep into this store may have stored
+      // the point since the plan.
+      const saved = store.saveRunUnlessStored(run, (existing) => usableRow(existing) !== null);
+      outcomes[slot] = saved.stored
+        ? { index: p.index, status: 'stored', runId: saved.id, row: res.result, ms: res.ms }
+        : { index: p.index, status: 'skipped', runId: saved.run.id, row: usableRow(saved.run)! };
     },
     onFailure: (f) => {
       const slot = slotOf.get(f.index)!;

@@ -199,6 +199,30 @@ grid:
       metrics: { params: p0.params, row: { ...(p0.result as object), endNs: 1234, pagesToRam: 7 } },
     });
     store.close();
+    // A store that has only such old rows, one for each point: the sweep resumes from them,
+    // running and storing nothing again.
+    const oldDb = join(folder, 'old.db');
+    const oldStore = ResultsStore.open(oldDb);
+    const oldIds = points.map((p) =>
+      oldStore.saveRun({
+        scenarioName: 'rdma-amd-root-ports',
+        scenarioText: text,
+        design: p.design,
+        seed: p.seed,
+        hmmlabVersion: '0.1.0',
+        startedAt: '2026-01-01T00:00:00.000Z',
+        metrics: { params: p.params, row: p.result },
+      }),
+    );
+    oldStore.close();
+    const resumed = await cli('sweep', sweep, '--jobs', '1', '--db', oldDb, '--json');
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toContain(`8 points: 0 stored, 8 skipped as already stored, 0 failed, in ${oldDb}\n`);
+    expect((JSON.parse(resumed.out) as PointJson[]).map((p) => p.result)).toEqual(
+      points.map((p) => p.result),
+    );
+    expect(allRuns(oldDb).map((r) => r.id)).toEqual(oldIds);
+
     const old = await cli('report', String(legacy), '--db', db, '-o', out);
     expect(old.code, old.err).toBe(0);
     expect(old.err).toBe('');
@@ -207,6 +231,92 @@ grid:
     expect(warned.err).toBe(
       `hmmlab: run ${tampered} (scenario rdma-amd-root-ports, hash ${scenarioHash(pointScenarioText(text, p0)).slice(0, 12)}, design upstream, seed 1) gives different metrics when simulated again: endNs 1234 stored, ${endOf(p0.result)} now; pagesToRam 7 stored, ${(p0.result as { pagesToRam: number }).pagesToRam} now; stored by hmmlab 0.0.9, simulated again by hmmlab 0.1.0; the report shows the new ones\n`,
     );
+  }, 120_000);
+
+  it('two sweeps of one file started at once into one store (two processes) store each point once', async () => {
+    const sweep = join(dir, 'twice.yaml');
+    // 12 points of a few tens of milliseconds each, on one worker per process.
+    writeFileSync(
+      sweep,
+      `version: 1
+scenario: s.yaml
+designs: [upstream, pagemap-p2p]
+seeds: [1, 2]
+grid:
+  "gpus.gpu0.faultBatchSize": [8, 32, 256]
+`,
+    );
+    /** Runs the sweep in a child process; resolves with its exit code and output. */
+    const start = (db: string, ...more: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            join(root, 'test/cli/launch.mjs'),
+            'sweep',
+            sweep,
+            '--jobs',
+            '1',
+            '--db',
+            db,
+            ...more,
+          ],
+          { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
+        child.on('exit', (code) => resolve({ code, out, err }));
+      });
+    const summary = /12 points: (\d+) stored, (\d+) skipped as already stored, 0 failed/;
+    for (const fresh of [true, false]) {
+      // Into a store that does not exist yet, and into one that does (and has other runs).
+      const db = join(dir, fresh ? 'twice-new.db' : 'twice-old.db');
+      if (!fresh) {
+        const s = ResultsStore.open(db);
+        s.saveRun({
+          scenarioName: 'other',
+          scenarioText: 'name: other\n',
+          design: 'upstream',
+          seed: 1,
+          hmmlabVersion: '0.1.0',
+          startedAt: '2026-01-01T00:00:00.000Z',
+          metrics: {},
+        });
+        s.close();
+      }
+      const [a, b] = await Promise.all([start(db), start(db)]);
+      expect(a.code, a.err).toBe(0);
+      expect(b.code, b.err).toBe(0);
+      const [sa, sb] = [summary.exec(a.out), summary.exec(b.out)];
+      expect(sa, a.out).not.toBeNull();
+      expect(sb, b.out).not.toBeNull();
+      // Between them, every point stored once, and skipped once (before it ran, or after).
+      expect(Number(sa![1]) + Number(sb![1])).toBe(12);
+      expect(Number(sa![2]) + Number(sb![2])).toBe(12);
+      const runs = allRuns(db).filter((r) => r.scenarioName === 'sweep-store');
+      expect(runs).toHaveLength(12);
+      const keys = new Set(runs.map((r) => `${r.scenarioHash} ${r.design} ${r.seed}`));
+      expect(keys.size).toBe(12);
+      // --no-resume still stores every point, from each process.
+      if (!fresh) {
+        const [c, d] = await Promise.all([
+          start(db, '--no-resume', '--shard', '1/6'),
+          start(db, '--no-resume', '--shard', '1/6'),
+        ]);
+        expect([c.code, d.code], c.err + d.err).toEqual([0, 0]);
+        expect(c.out).toContain('2 points (shard 1/6 of a 12-point sweep): 2 stored, 0 skipped');
+        expect(d.out).toContain('2 points (shard 1/6 of a 12-point sweep): 2 stored, 0 skipped');
+        expect(allRuns(db).filter((r) => r.scenarioName === 'sweep-store')).toHaveLength(16);
+      }
+    }
   }, 120_000);
 
   it('a sweep killed with SIGKILL keeps the runs it finished; run again, it stores every point exactly once', async () => {
