@@ -407,7 +407,9 @@ function readPointProfiles(
   const refs: { ref: string; at: ScenarioPath }[] = [];
   const grid = sweep.grid?.profile;
   if (Array.isArray(grid))
-    grid.forEach((v, i) => refs.push({ ref: v as string, at: ['grid', 'profile', i] }));
+    grid.forEach((v, i) => {
+      refs.push({ ref: v as string, at: ['grid', 'profile', i] });
+    });
   sweep.list?.forEach((p, i) => {
     if (Object.hasOwn(p, 'profile')) refs.push({ ref: p.profile as string, at: ['list', i, 'profile'] });
   });
