@@ -118,14 +118,29 @@ function inputLimits(opts: { maxFileSize?: string; maxWork?: string }): InputLim
   return { maxFileBytes: size.bytes, maxWork };
 }
 
+/**
+ * `message` with control characters other than newline and tab written as `\u001b` escapes:
+ * a file name or value echoed in an error cannot move the cursor or recolour the terminal.
+ */
+export function printableMessage(message: string): string {
+  return message.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** The scenario's config with its profile read (a file, or --profile); UsageError if bad. */
 function withProfile(
   config: SimConfig,
   file: string,
   text: string,
   profile: string | undefined,
+  sets: readonly string[] = [],
 ): { config: SimConfig; choice: ProfileChoice | undefined } {
-  const r = resolveConfigProfile(config, file, profile, text);
+  // The last `--set profile=...` wins, as it does in the scenario.
+  const fromSet = [...sets].reverse().find((x) => /^\s*profile\s*=/.test(x));
+  const r = resolveConfigProfile(config, file, profile, text, fromSet);
   if (!r.ok) throw new UsageError(r.errors.map(formatProfileError).join('\n'));
   return r;
 }
@@ -144,7 +159,7 @@ function scenarioOf(
 ): { config: SimConfig; seed: number; text: string; name: string } {
   const r = loadScenario(text, file, { sets, maxWork });
   if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
-  const p = withProfile(r.config, file, text, profile);
+  const p = withProfile(r.config, file, text, profile, sets);
   return {
     config: p.config,
     seed: r.seed,
@@ -647,7 +662,7 @@ export async function main(argv: string[]): Promise<number> {
           process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         } else {
           const table = new Table({
-            head: ['#', 'design', 'seed', 'params', 'end ms', 'P2P pages', 'to RAM', ''],
+            head: ['#', 'design', 'seed', 'params', 'end ms', 'P2P pages', 'to RAM', 'status'],
             style: { head: [], border: [] },
           });
           for (const o of outcomes) {
@@ -660,7 +675,7 @@ export async function main(argv: string[]): Promise<number> {
                 (o.row.endNs / 1e6).toFixed(2),
                 o.row.p2pPages,
                 o.row.pagesToRam,
-                o.status === 'skipped' ? 'stored before' : '',
+                o.status === 'skipped' ? 'stored before' : 'stored',
               ]);
             }
           }
@@ -789,12 +804,12 @@ export async function main(argv: string[]): Promise<number> {
       e instanceof StoreError ||
       e instanceof ExploreInputError
     ) {
-      process.stderr.write(`hmmlab: ${e.message}\n`);
+      process.stderr.write(`hmmlab: ${printableMessage(e.message)}\n`);
       return 2;
     }
     if (e instanceof SimulatedProcessDied) {
       // The scenario ran and its process died (out of memory, a bad access): an outcome, exit 1.
-      process.stderr.write(`hmmlab: ${e.message}\n`);
+      process.stderr.write(`hmmlab: ${printableMessage(e.message)}\n`);
       return 1;
     }
     throw e;

@@ -76,6 +76,8 @@ export function resolveConfigProfile(
   scenarioFile: string,
   flag?: string,
   scenarioText?: string,
+  /** The `--set` that gave the scenario its profile, if one did: its path is relative to the working directory, and errors name it. */
+  fromSet?: string,
 ):
   | { ok: true; config: SimConfig; choice: ProfileChoice | undefined }
   | { ok: false; errors: ScenarioError[] } {
@@ -87,11 +89,14 @@ export function resolveConfigProfile(
   if (typeof config.profile !== 'string' || isProfileName(config.profile)) {
     return { ok: true, config, choice: undefined };
   }
-  const r = readProfileRef(config.profile, dirname(scenarioFile), {
-    file: scenarioFile,
-    ...profileKeyPosition(scenarioText),
-    path: ['profile'],
-  });
+  const r =
+    fromSet !== undefined
+      ? readProfileRef(config.profile, '.', { file: `--set ${fromSet}`, line: 0, col: 0, path: ['profile'] })
+      : readProfileRef(config.profile, dirname(scenarioFile), {
+          file: scenarioFile,
+          ...profileKeyPosition(scenarioText),
+          path: ['profile'],
+        });
   if (!r.ok) return r;
   return { ok: true, config: { ...config, profile: r.choice.profile }, choice: r.choice };
 }

@@ -33,12 +33,17 @@ export function estimateWork(s: Scenario): { total: number; workloads: WorkloadW
     const bytes = Math.min(w.bytes ?? size, size);
     const passes = w.passes ?? 1;
     if (w.kind === 'rdma') {
-      const perMessage = Math.ceil(Math.min(w.messageSize, size) / PAGE) + 1;
+      // Message m lands at a multiple of the message size from the page-aligned buffer start
+      // (src/sim/workloads/rdma.ts): a whole number of pages when the size is one, else at most
+      // one page more than its length rounds up to.
+      const msg = Math.min(w.messageSize, size);
+      const aligned = msg % PAGE === 0;
+      const perMessage = aligned ? msg / PAGE : Math.ceil(msg / PAGE) + 1;
       return {
         index,
         name: w.name,
         estimate: w.messages * perMessage,
-        detail: `${w.messages} messages x ${perMessage} pages`,
+        detail: `${w.messages} messages x ${aligned ? '' : 'at most '}${perMessage} page${perMessage === 1 ? '' : 's'}`,
       };
     }
     const pages = Math.ceil(bytes / PAGE);

@@ -253,4 +253,37 @@ describe('--profile and profile files', () => {
       store.close();
     }
   });
+
+  it('--set profile=<file> is relative to the working directory and its errors name the override', async () => {
+    const missing = await cli('run', sFile, '--set', 'profile=./no-such-profile.yaml', '--no-store');
+    expect(missing.code, missing.err).toBe(2);
+    expect(missing.err).toBe(
+      'hmmlab: --set profile=./no-such-profile.yaml: cannot read the profile file ./no-such-profile.yaml: ENOENT\n',
+    );
+    const viaSet = await cli('run', sFile, '--set', `profile=${mine}`, '--json', '--no-store');
+    const viaFlag = await cli('run', sFile, '--profile', mine, '--json', '--no-store');
+    expect(viaSet.code, viaSet.err).toBe(0);
+    expect(JSON.parse(viaSet.out)).toEqual(JSON.parse(viaFlag.out));
+  });
+
+  it('control characters in an echoed file name are escaped, not written to the terminal', async () => {
+    const r = await cli('run', sFile, '--profile', './\u001b[31mred.yaml', '--no-store');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('hmmlab: --profile: cannot read the profile file ./\\u001b[31mred.yaml: ENOENT\n');
+  });
+
+  it('a profile file in a sweep grid is read before any run: a missing one exits 2 at its place in the sweep', async () => {
+    const sw = join(dir, 'grid.yaml');
+    writeFileSync(
+      sw,
+      'version: 1\nscenario: s.yaml\ndesigns: [upstream]\nseeds: [3]\ngrid:\n  profile: [pcie5-h100, ./nope.yaml]\n',
+    );
+    const dbg = join(dir, 'grid.db');
+    const r = await cli('sweep', sw, '--jobs', '1', '--db', dbg);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toBe(
+      `hmmlab: ${sw}:6:25: grid.profile[1]: cannot read the profile file ${join(dir, 'nope.yaml')}: ENOENT\n`,
+    );
+    noStack(r.err);
+  });
 });
