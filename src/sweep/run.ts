@@ -10,8 +10,8 @@ import { availableParallelism } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import { Piscina } from 'piscina';
 import { type CompareRow, printableRow, storedMetricsRow } from '../sim/compare.js';
+import { type RecordedProfileRef, withRecorded } from '../store/recorded.js';
 import { type ResultsStore, scenarioHash } from '../store/store.js';
-import { withRecordedSets } from './overrides.js';
 import type { SweepPoint } from './sweep.js';
 import type { SweepResult, SweepTask } from './worker.js';
 
@@ -119,12 +119,17 @@ export function pointSets(params: Readonly<Record<string, unknown>>): string[] {
 }
 
 /**
- * The scenario text a sweep point is stored with: the sweep's scenario text with the point's
- * overrides recorded as `# hmmlab --set` lines, as `hmmlab run --set` records its own, so that
- * `hmmlab report <id>` and the viewer simulate exactly that point again.
+ * The scenario text a sweep point is stored with: the sweep's scenario text with the sweep's
+ * profile (when it came from `--profile` or a file) and the point's overrides recorded as
+ * `hmmlab run --set` records its own (src/store/recorded.ts), so that `hmmlab report <id>` and
+ * the viewer simulate exactly that point again. Resume finds stored points by this text's hash.
  */
-export function pointScenarioText(scenarioText: string, point: Pick<SweepPoint, 'params'>): string {
-  return withRecordedSets(scenarioText, pointSets(point.params));
+export function pointScenarioText(
+  scenarioText: string,
+  point: Pick<SweepPoint, 'params'>,
+  profile?: RecordedProfileRef,
+): string {
+  return withRecorded(scenarioText, { profile, sets: pointSets(point.params) });
 }
 
 /** What storeSweep did with one point. */
@@ -142,6 +147,8 @@ export interface StoreSweepOptions extends Pick<RunSweepOptions, 'jobs' | 'onPro
   scenarioName: string;
   /** The sweep's scenario file's text, exactly as read. */
   scenarioText: string;
+  /** The profile to record in each point's stored text (from `--profile` or a profile file). */
+  profile?: RecordedProfileRef;
   hmmlabVersion: string;
   /** When the sweep started (ISO 8601), chosen by the caller. */
   startedAt: string;
@@ -184,7 +191,7 @@ export async function storeSweep(
   const slotOf = new Map<number, number>(); // point index -> slot
   points.forEach((p, slot) => {
     slotOf.set(p.index, slot);
-    const text = pointScenarioText(options.scenarioText, p);
+    const text = pointScenarioText(options.scenarioText, p, options.profile);
     const k = keyOf(scenarioHash(text), p.design, p.seed);
     const id = stored.get(k);
     if (id !== undefined) {
