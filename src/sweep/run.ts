@@ -123,13 +123,16 @@ export function pointSets(params: Readonly<Record<string, unknown>>): string[] {
  * profile (when it came from `--profile` or a file) and the point's overrides recorded as
  * `hmmlab run --set` records its own (src/store/recorded.ts), so that `hmmlab report <id>` and
  * the viewer simulate exactly that point again. Resume finds stored points by this text's hash.
+ * A point that sets `profile` itself ran with that profile, not the sweep's (loadSweepFile), so
+ * the sweep's is not recorded for it: a recorded profile would win over the override on replay.
  */
 export function pointScenarioText(
   scenarioText: string,
   point: Pick<SweepPoint, 'params'>,
   profile?: RecordedProfileRef,
 ): string {
-  return withRecorded(scenarioText, { profile, sets: pointSets(point.params) });
+  const own = Object.hasOwn(point.params, 'profile');
+  return withRecorded(scenarioText, { profile: own ? undefined : profile, sets: pointSets(point.params) });
 }
 
 /** What storeSweep did with one point. */

@@ -3,9 +3,10 @@
  * a scenario file's own comments that look like record lines, and `--set` values with newlines,
  * never change what `report <id>` simulates again; sweeps resume over such files.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ResultsStore, type StoredRun } from '../../src/store/store.js';
 import { cli } from './run-cli.js';
@@ -13,6 +14,7 @@ import { cli } from './run-cli.js';
 afterEach(() => vi.restoreAllMocks());
 
 const dir = mkdtempSync(join(tmpdir(), 'hmmlab-recorded-'));
+const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A run of a few tens of milliseconds whose numbers depend on the profile. */
 const scenario = (note: string, tail = '') => `version: 1
@@ -102,5 +104,24 @@ describe('the record of a stored run', () => {
     expect(stored.scenarioText).toBe(
       `${scenario('')}# hmmlab --set "description=a\\n# hmmlab --set profile=gh200-c2c"\n`,
     );
+  });
+
+  it('a sweep point with a profile of its own is stored with it, not with the sweep --profile', async () => {
+    writeFileSync(join(dir, 'plain.yaml'), scenario(''));
+    const prof = join(dir, 'a100.yaml');
+    writeFileSync(prof, readFileSync(join(root, 'profiles/pcie4-a100.yaml'), 'utf8'));
+    const sweep = join(dir, 'profile-sweep.yaml');
+    writeFileSync(
+      sweep,
+      'version: 1\nscenario: plain.yaml\ndesigns: [upstream]\ngrid:\n  profile: [gh200-c2c]\n',
+    );
+    const db = join(dir, 'profile-sweep.db');
+    const first = await cli('sweep', sweep, '--profile', prof, '--jobs', '1', '--db', db);
+    expect(first.code, first.err).toBe(0);
+    const stored = lastRun(db);
+    await replays(db, stored.id);
+    expect(stored.scenarioText).toBe(`${scenario('')}# hmmlab --set profile="gh200-c2c"\n`);
+    const again = await cli('sweep', sweep, '--profile', prof, '--jobs', '1', '--db', db);
+    expect(again.out).toContain('1 points: 0 stored, 1 skipped as already stored');
   });
 });
