@@ -126,7 +126,6 @@ export {
   readProfileRef,
   recordedProfile,
   resolveConfigProfile,
-  withRecordedProfile,
 } from './profile/index.js';
 // Scenario files.
 export {
@@ -174,5 +173,7 @@ export {
   type WorkloadConfig,
   type WorkloadMetrics,
 } from './sim/simulate.js';
+// The record a stored scenario text carries of its profile and --set overrides.
+export { type Recorded, type RecordedProfileRef, readRecorded, withRecorded } from './store/recorded.js';
 export { Machine, type MachineOptions, Process, SegvError } from './uapi/machine.js';
 export * from './uapi/test_hmm_uapi.js';

@@ -10,12 +10,7 @@ import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../con
 import { HMM_TESTS } from '../conformance/hmm-tests.js';
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { ExploreInputError, exploreCommand } from '../explore/cli.js';
-import {
-  formatProfileError,
-  type ProfileChoice,
-  resolveConfigProfile,
-  withRecordedProfile,
-} from '../profile/index.js';
+import { formatProfileError, type ProfileChoice, resolveConfigProfile } from '../profile/index.js';
 import { writeReport } from '../report/html.js';
 import { chromeTrace } from '../report/trace.js';
 import {
@@ -40,9 +35,9 @@ import {
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
 import { checkStoreFile } from '../store/file-check.js';
 import { mergeStores } from '../store/merge.js';
+import { readRecorded, withRecorded } from '../store/recorded.js';
 import { DEFAULT_DB_PATH, ResultsStore, SCHEMA_VERSION, type StoredRun, StoreError } from '../store/store.js';
 import { loadSweepFile, progressReporter, shardPoints } from '../sweep/index.js';
-import { recordedSets, withRecordedSets } from '../sweep/overrides.js';
 import { storeSweep } from '../sweep/run.js';
 import {
   looksLikeRunIds,
@@ -163,7 +158,7 @@ function scenarioOf(
   return {
     config: p.config,
     seed: r.seed,
-    text: withRecordedSets(withRecordedProfile(text, p.choice), sets),
+    text: withRecorded(text, { profile: p.choice, sets }),
     name: r.scenario.name ?? file,
   };
 }
@@ -482,10 +477,12 @@ export async function main(argv: string[]): Promise<number> {
           const base = storedScenario(runs[0]!);
           // The report shows the text with the overrides the runs used (older sweep points kept
           // them in their metrics only).
+          const stored = runs[0]!.scenarioText;
+          const recorded = readRecorded(stored, `run ${runs[0]!.id}`);
           text =
-            recordedSets(runs[0]!.scenarioText).length > 0
-              ? runs[0]!.scenarioText
-              : withRecordedSets(runs[0]!.scenarioText, base.sets);
+            !recorded.ok || recorded.recorded.sets.length > 0 || base.sets.length === 0
+              ? stored
+              : withRecorded(recorded.recorded.body, { profile: recorded.recorded.profile, sets: base.sets });
           name = base.name;
           results = runs.map((run) => {
             if (!(DESIGN_NAMES as readonly string[]).includes(run.design)) {
@@ -616,7 +613,7 @@ export async function main(argv: string[]): Promise<number> {
         const r = await loadSweepFile(file, { ...inputLimits(opts), profile: opts.profile });
         if (!r.ok) throw new UsageError(r.errors.map(formatProfileError).join('\n'));
         const points = shard ? shardPoints(r.points, shard) : r.points;
-        const scenarioText = withRecordedProfile(r.scenarioText, r.profile);
+        const scenarioText = r.scenarioText;
         const name = scenarioName(scenarioText, r.scenarioFile);
         const startedAt = new Date().toISOString();
         const dbPath = opts.db ?? DEFAULT_DB_PATH;
@@ -629,6 +626,7 @@ export async function main(argv: string[]): Promise<number> {
             store,
             scenarioName: name,
             scenarioText,
+            profile: r.profile,
             hmmlabVersion: VERSION,
             startedAt,
             resume: opts.resume !== false,

@@ -6,5 +6,4 @@ export {
   type ProfileChoice,
   type RecordedProfileResult,
   recordedProfile,
-  withRecordedProfile,
 } from './record.js';

@@ -16,9 +16,10 @@ import {
   resolveProfile,
   transferBandwidth,
 } from '../sim/costs.js';
+import { withRecorded } from '../store/recorded.js';
 import { renderBuiltinProfilesModule } from './generate.js';
 import { loadProfile } from './load.js';
-import { applyRecordedProfile, recordedProfile, withRecordedProfile } from './record.js';
+import { applyRecordedProfile, recordedProfile } from './record.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fileText = (name: string) => readFileSync(`${root}profiles/${name}.yaml`, 'utf8');
@@ -268,7 +269,10 @@ describe('recording a profile in a stored scenario text', () => {
   it('round-trips a file profile, built-in names and --set lines beside it', () => {
     const r = loadProfile(MINE, 'mine.yaml');
     if (!r.ok) throw new Error('mine.yaml should load');
-    const text = `${withRecordedProfile(scenario, { label: './mine.yaml', profile: r.profile, text: MINE })}# hmmlab --set seed=2\n`;
+    const text = withRecorded(scenario, {
+      profile: { label: './mine.yaml', text: MINE },
+      sets: ['seed=2'],
+    });
     expect(text.startsWith(`${scenario}# hmmlab --profile ./mine.yaml\n#| # Cost profile pcie4-a100`)).toBe(
       true,
     );
@@ -279,11 +283,11 @@ describe('recording a profile in a stored scenario text', () => {
     expect(costProfileToData(back.choice.profile as never)).toEqual(costProfileToData(r.profile));
     expect(back.choice.text).toBe(MINE);
 
-    const named = withRecordedProfile('version: 1\n', { label: 'gh200-c2c', profile: 'gh200-c2c' });
+    const named = withRecorded('version: 1\n', { profile: { label: 'gh200-c2c' } });
     expect(named).toBe('version: 1\n# hmmlab --profile gh200-c2c\n');
     const n = recordedProfile(named, 'run 2');
     expect(n.ok && n.choice?.profile).toBe('gh200-c2c');
-    expect(withRecordedProfile('version: 1\n', undefined)).toBe('version: 1\n');
+    expect(withRecorded('version: 1\n', {})).toBe('version: 1\n');
   });
 
   it('refuses a stored text that names a profile file but holds no copy, or a broken copy', () => {

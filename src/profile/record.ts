@@ -1,8 +1,8 @@
 /**
  * How a stored run remembers its cost profile, so that `hmmlab report <ids>` (and the viewer)
  * simulate it again exactly. When a run's profile came from `--profile` or from a profile file,
- * the stored scenario text gets it as trailing comment lines, the way `--set` overrides are
- * recorded (src/sweep/overrides.ts):
+ * the stored scenario text records it in the block of comment lines hmmlab appends, beside the
+ * `--set` overrides (src/store/recorded.ts, which owns that block and writes it: withRecorded):
  *
  *     # hmmlab --profile ./my-machine.yaml
  *     #| version: 1
@@ -16,6 +16,7 @@
 import type { ScenarioError } from '../scenario/load.js';
 import { type CostProfile, isProfileName, isProfilePath } from '../sim/costs.js';
 import type { SimConfig } from '../sim/simulate.js';
+import { readRecorded } from '../store/recorded.js';
 import { loadProfile } from './load.js';
 
 /** The profile a run used, as the command line resolved it. */
@@ -28,59 +29,31 @@ export interface ProfileChoice {
   readonly text?: string;
 }
 
-const PROFILE_LINE = /^# hmmlab --profile (.*)$/;
-const COPY_PREFIX = '#|';
-
-/** `text` with `choice` recorded as trailing lines (unchanged when there is no choice). */
-export function withRecordedProfile(text: string, choice: ProfileChoice | undefined): string {
-  if (choice === undefined) return text;
-  const lines = [`# hmmlab --profile ${choice.label.replace(/[\r\n]/g, ' ')}`];
-  if (choice.text !== undefined) {
-    const body = choice.text.endsWith('\n') ? choice.text.slice(0, -1) : choice.text;
-    for (const l of body.split('\n')) {
-      const line = l.endsWith('\r') ? l.slice(0, -1) : l;
-      lines.push(line === '' ? COPY_PREFIX : `${COPY_PREFIX} ${line}`);
-    }
-  }
-  return `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}${lines.join('\n')}\n`;
-}
-
 /** The result of recordedProfile. */
 export type RecordedProfileResult =
   | { ok: true; choice: ProfileChoice | undefined }
   | { ok: false; errors: ScenarioError[] };
 
 /**
- * The profile a stored scenario text recorded (the last `# hmmlab --profile` line and the copy
- * after it), or undefined when it recorded none. `label` names the text in errors (say
+ * The profile a stored scenario text recorded (the `# hmmlab --profile` line of the record
+ * block hmmlab appended, and the copy after it; src/store/recorded.ts), or undefined when it
+ * recorded none. `label` names the text in errors (say
  * "run 12"). Never throws.
  */
 export function recordedProfile(text: string, label: string): RecordedProfileResult {
-  const lines = text.split('\n');
-  let at = -1;
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (PROFILE_LINE.test(lines[i]!)) {
-      at = i;
-      break;
-    }
-  }
-  if (at < 0) return { ok: true, choice: undefined };
-  const ref = PROFILE_LINE.exec(lines[at]!)![1]!.trim();
-  const copy: string[] = [];
-  for (let i = at + 1; i < lines.length; i++) {
-    const l = lines[i]!;
-    if (l === COPY_PREFIX) copy.push('');
-    else if (l.startsWith(`${COPY_PREFIX} `)) copy.push(l.slice(COPY_PREFIX.length + 1));
-    else break;
-  }
-  if (copy.length === 0) {
+  const rec = readRecorded(text, label);
+  if (!rec.ok) return rec;
+  const recorded = rec.recorded.profile;
+  if (recorded === undefined) return { ok: true, choice: undefined };
+  const ref = recorded.label;
+  if (recorded.text === undefined) {
     if (isProfileName(ref)) return { ok: true, choice: { label: ref, profile: ref } };
     return {
       ok: false,
       errors: [
         {
           file: label,
-          line: at + 1,
+          line: recorded.line,
           col: 1,
           path: [],
           message: `the recorded profile '${ref}' is not a built-in profile and the text holds no copy of it`,
@@ -88,10 +61,9 @@ export function recordedProfile(text: string, label: string): RecordedProfileRes
       ],
     };
   }
-  const copyText = `${copy.join('\n')}\n`;
-  const r = loadProfile(copyText, `${label} (recorded profile ${ref})`);
+  const r = loadProfile(recorded.text, `${label} (recorded profile ${ref})`);
   if (!r.ok) return r;
-  return { ok: true, choice: { label: ref, profile: r.profile, text: copyText } };
+  return { ok: true, choice: { label: ref, profile: r.profile, text: recorded.text } };
 }
 
 /**

@@ -8,8 +8,8 @@ import { applyRecordedProfile, formatProfileError } from '../profile/index.js';
 import { formatScenarioError, loadScenario } from '../scenario/index.js';
 import { type CompareRow, compareRow, storedMetricsRow } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
+import { readRecorded } from '../store/recorded.js';
 import type { StoredRun } from '../store/store.js';
-import { recordedSets } from '../sweep/overrides.js';
 import { pointSets, storedPointParams } from '../sweep/run.js';
 
 /** A stored run this hmmlab cannot simulate again (its scenario no longer loads, an unknown design). */
@@ -18,6 +18,13 @@ export class ResimulateError extends Error {
     super(message);
     this.name = 'ResimulateError';
   }
+}
+
+/** The `--set` strings a stored scenario text recorded (src/store/recorded.ts); ResimulateError if damaged. */
+function recordedSets(text: string, label: string): readonly string[] {
+  const r = readRecorded(text, label);
+  if (!r.ok) throw new ResimulateError(r.errors.map(formatScenarioError).join('\n'));
+  return r.recorded.sets;
 }
 
 /**
@@ -29,7 +36,7 @@ export function storedConfig(
   label: string,
   extraSets: readonly string[] = [],
 ): { config: SimConfig; name: string } {
-  const recorded = recordedSets(text);
+  const recorded = recordedSets(text, label);
   // The overrides go through the scenario schema with the text; no work limit: the run ran.
   const r = loadScenario(text, label, {
     sets: recorded.length > 0 ? recorded : [...extraSets],
@@ -43,12 +50,12 @@ export function storedConfig(
 
 /**
  * The overrides a stored run was simulated with, as `--set` strings: the `# hmmlab --set`
- * lines of its scenario text, or, for a sweep point stored before sweeps recorded them there,
- * the `params` its metrics keep.
+ * lines its scenario text recorded, or, for a sweep point stored before sweeps recorded them
+ * there, the `params` its metrics keep. ResimulateError when the record is damaged.
  */
-export function storedRunSets(run: Pick<StoredRun, 'scenarioText' | 'metrics'>): string[] {
-  const recorded = recordedSets(run.scenarioText);
-  if (recorded.length > 0) return recorded;
+export function storedRunSets(run: Pick<StoredRun, 'id' | 'scenarioText' | 'metrics'>): string[] {
+  const recorded = recordedSets(run.scenarioText, `run ${run.id}`);
+  if (recorded.length > 0) return [...recorded];
   const params = storedPointParams(run.metrics);
   return params === undefined ? [] : pointSets(params);
 }

@@ -10,8 +10,8 @@ import { availableParallelism } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import { Piscina } from 'piscina';
 import { type CompareRow, printableRow, storedMetricsRow } from '../sim/compare.js';
+import { type RecordedProfileRef, readRecorded, withRecorded } from '../store/recorded.js';
 import { type ResultsStore, type StoredRun, StoreError, scenarioHash } from '../store/store.js';
-import { recordedSets, withRecordedSets } from './overrides.js';
 import type { SweepPoint } from './sweep.js';
 import type { SweepResult, SweepTask } from './worker.js';
 
@@ -119,12 +119,25 @@ export function pointSets(params: Readonly<Record<string, unknown>>): string[] {
 }
 
 /**
- * The scenario text a sweep point is stored with: the sweep's scenario text with the point's
- * overrides recorded as `# hmmlab --set` lines, as `hmmlab run --set` records its own, so that
- * `hmmlab report <id>` and the viewer simulate exactly that point again.
+ * The scenario text a sweep point is stored with: the sweep's scenario text with the sweep's
+ * profile (when it came from `--profile` or a file) and the point's overrides recorded as
+ * `hmmlab run --set` records its own (src/store/recorded.ts), so that `hmmlab report <id>` and
+ * the viewer simulate exactly that point again. Resume finds stored points by this text's hash.
+ * A point that sets `profile` itself ran with that profile, not the sweep's (loadSweepFile), so
+ * the sweep's is not recorded for it: a recorded profile would win over the override on replay.
  */
-export function pointScenarioText(scenarioText: string, point: Pick<SweepPoint, 'params'>): string {
-  return withRecordedSets(scenarioText, pointSets(point.params));
+export function pointScenarioText(
+  scenarioText: string,
+  point: Pick<SweepPoint, 'params'> & { profile?: RecordedProfileRef },
+  profile?: RecordedProfileRef,
+): string {
+  // A point's own profile file (point.profile, read by loadSweepFile) is recorded with its copy,
+  // so that replaying the point needs neither the file nor the sweep.
+  const own = Object.hasOwn(point.params, 'profile');
+  return withRecorded(scenarioText, {
+    profile: own ? point.profile : profile,
+    sets: pointSets(point.params),
+  });
 }
 
 /**
@@ -146,7 +159,9 @@ export function storedPointParams(metrics: unknown): Record<string, unknown> | u
  * text, params in the metrics), whose overrides are recorded first, as pointScenarioText does.
  */
 export function storedPointHash(run: Pick<StoredRun, 'scenarioText' | 'scenarioHash' | 'metrics'>): string {
-  if (recordedSets(run.scenarioText).length > 0) return run.scenarioHash;
+  const recorded = readRecorded(run.scenarioText, 'a stored run');
+  // A damaged record, or one with overrides, is this hmmlab's format: its hash is its own.
+  if (!recorded.ok || recorded.recorded.sets.length > 0) return run.scenarioHash;
   const params = storedPointParams(run.metrics);
   if (params === undefined) return run.scenarioHash;
   return scenarioHash(pointScenarioText(run.scenarioText, { params }));
@@ -177,6 +192,8 @@ export interface StoreSweepOptions extends Pick<RunSweepOptions, 'jobs' | 'onPro
   scenarioName: string;
   /** The sweep's scenario file's text, exactly as read. */
   scenarioText: string;
+  /** The profile to record in each point's stored text (from `--profile` or a profile file). */
+  profile?: RecordedProfileRef;
   hmmlabVersion: string;
   /** When the sweep started (ISO 8601), chosen by the caller. */
   startedAt: string;
@@ -234,7 +251,7 @@ export async function storeSweep(
   const slotOf = new Map<number, number>(); // point index -> slot
   points.forEach((p, slot) => {
     slotOf.set(p.index, slot);
-    const text = pointScenarioText(options.scenarioText, p);
+    const text = pointScenarioText(options.scenarioText, p, options.profile);
     const k = keyOf(scenarioHash(text), p.design, p.seed);
     const found = stored.get(k);
     if (found !== undefined) {

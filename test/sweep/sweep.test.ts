@@ -10,6 +10,7 @@ import {
 } from '../../src/scenario/index.js';
 import { compareRow } from '../../src/sim/compare.js';
 import { simulate } from '../../src/sim/simulate.js';
+import { readRecorded } from '../../src/store/recorded.js';
 import {
   expandSweep,
   loadSweepFile,
@@ -19,7 +20,6 @@ import {
   type Sweep,
   type SweepPoint,
 } from '../../src/sweep/index.js';
-import { recordedSets } from '../../src/sweep/overrides.js';
 import { pointScenarioText, pointSets } from '../../src/sweep/run.js';
 
 const MiB = 2 ** 20;
@@ -331,7 +331,8 @@ list:
       const again = loadScenario(TINY, 'tiny.yaml', { sets });
       if (!again.ok) throw new Error(again.errors.map(formatScenarioError).join('\n'));
       expect({ ...again.config, design: p.design }).toEqual({ ...p.config, design: p.design });
-      expect(recordedSets(pointScenarioText('name: s\n', p))).toEqual(sets);
+      const rec = readRecorded(pointScenarioText('name: s\n', p), 'point');
+      expect(rec.ok && rec.recorded.sets).toEqual(sets);
     }
     expect(
       pointSets({ design: 'upstream', 'gpus.0.vramBytes': '128MiB', 'buffers.0.hugepage': true }),
