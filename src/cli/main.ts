@@ -23,7 +23,6 @@ import {
   DEFAULT_MAX_WORK,
   formatScenarioError,
   loadScenario,
-  parseMaxFileSize,
   readInputFile,
   scenarioJsonSchema,
 } from '../scenario/index.js';
@@ -49,6 +48,8 @@ import {
   parseDesign,
   parseDesignList,
   parseJobs,
+  parseMaxFileSize,
+  parseMaxWork,
   parsePort,
   parseRunIds,
   parseSeed,
@@ -100,21 +101,12 @@ interface InputLimits {
   maxWork: number;
 }
 
-/** --max-file-size and --max-work as numbers (defaults when absent), or a UsageError. */
+/** --max-file-size and --max-work as numbers (defaults when absent), or an OptionError. */
 function inputLimits(opts: { maxFileSize?: string; maxWork?: string }): InputLimits {
-  const size = parseMaxFileSize(opts.maxFileSize);
-  if (!size.ok) throw new UsageError(size.message);
-  let maxWork = DEFAULT_MAX_WORK;
-  if (opts.maxWork !== undefined) {
-    const n = Number(opts.maxWork);
-    if (opts.maxWork.trim() === 'unlimited') maxWork = Number.POSITIVE_INFINITY;
-    else if (!(Number.isSafeInteger(n) && n >= 1))
-      throw new UsageError(
-        `--max-work must be a positive integer (page accesses) or 'unlimited', not '${opts.maxWork}'`,
-      );
-    else maxWork = n;
-  }
-  return { maxFileBytes: size.bytes, maxWork };
+  return {
+    maxFileBytes: parseMaxFileSize(opts.maxFileSize),
+    maxWork: opts.maxWork === undefined ? DEFAULT_MAX_WORK : parseMaxWork(opts.maxWork),
+  };
 }
 
 /** The scenario's config with its profile read (a file, or --profile); UsageError if bad. */
@@ -443,6 +435,14 @@ export async function main(argv: string[]): Promise<number> {
         if (looksLikeRunIds(file) && !existsSync(file)) {
           // Stored runs: simulate each again from its scenario text, design and seed (runs are
           // deterministic), since a report needs the event log that the store does not keep.
+          // What looks like ids but is not (0x1, 1-3, ' 1') is refused, not looked for as a file.
+          let ids: number[];
+          try {
+            ids = parseRunIds('report <run ids>', file);
+          } catch (e) {
+            if (e instanceof OptionError) throw new OptionError(`${e.message}; nor is it a file`);
+            throw e;
+          }
           if (
             opts.designs !== undefined ||
             opts.seed !== undefined ||
@@ -453,7 +453,6 @@ export async function main(argv: string[]): Promise<number> {
               '--designs, --seed, --profile and --set apply to a scenario file, not to stored runs',
             );
           }
-          const ids = parseRunIds('report <run ids>', file);
           const runs = storedRuns(ids, opts.db);
           // Sweep points stored before their overrides were recorded in the text differ by
           // their params only: they are different scenarios too.
