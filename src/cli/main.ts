@@ -18,7 +18,6 @@ import {
   DEFAULT_MAX_WORK,
   formatScenarioError,
   loadScenario,
-  parseMaxFileSize,
   readInputFile,
   scenarioJsonSchema,
 } from '../scenario/index.js';
@@ -45,6 +44,8 @@ import {
   parseDesign,
   parseDesignList,
   parseJobs,
+  parseMaxFileSize,
+  parseMaxWork,
   parsePort,
   parseRunIds,
   parseSeed,
@@ -96,21 +97,12 @@ interface InputLimits {
   maxWork: number;
 }
 
-/** --max-file-size and --max-work as numbers (defaults when absent), or a UsageError. */
+/** --max-file-size and --max-work as numbers (defaults when absent), or an OptionError. */
 function inputLimits(opts: { maxFileSize?: string; maxWork?: string }): InputLimits {
-  const size = parseMaxFileSize(opts.maxFileSize);
-  if (!size.ok) throw new UsageError(size.message);
-  let maxWork = DEFAULT_MAX_WORK;
-  if (opts.maxWork !== undefined) {
-    const n = Number(opts.maxWork);
-    if (opts.maxWork.trim() === 'unlimited') maxWork = Number.POSITIVE_INFINITY;
-    else if (!(Number.isSafeInteger(n) && n >= 1))
-      throw new UsageError(
-        `--max-work must be a positive integer (page accesses) or 'unlimited', not '${opts.maxWork}'`,
-      );
-    else maxWork = n;
-  }
-  return { maxFileBytes: size.bytes, maxWork };
+  return {
+    maxFileBytes: parseMaxFileSize(opts.maxFileSize),
+    maxWork: opts.maxWork === undefined ? DEFAULT_MAX_WORK : parseMaxWork(opts.maxWork),
+  };
 }
 
 /**
@@ -454,6 +446,14 @@ export async function main(argv: string[]): Promise<number> {
         if (looksLikeRunIds(file) && !existsSync(file)) {
           // Stored runs: simulate each again from its scenario text, design and seed (runs are
           // deterministic), since a report needs the event log that the store does not keep.
+          // What looks like ids but is not (0x1, 1-3, ' 1') is refused, not looked for as a file.
+          let ids: number[];
+          try {
+            ids = parseRunIds('report <run ids>', file);
+          } catch (e) {
+            if (e instanceof OptionError) throw new OptionError(`${e.message}; nor is it a file`);
+            throw e;
+          }
           if (
             opts.designs !== undefined ||
             opts.seed !== undefined ||
@@ -464,7 +464,6 @@ export async function main(argv: string[]): Promise<number> {
               '--designs, --seed, --profile and --set apply to a scenario file, not to stored runs',
             );
           }
-          const ids = parseRunIds('report <run ids>', file);
           const runs = storedRuns(ids, opts.db);
           // Sweep points stored before their overrides were recorded in the text differ by
           // their params only: they are different scenarios too.
@@ -694,34 +693,80 @@ export async function main(argv: string[]): Promise<number> {
     .option('--salvage', 'copy the runs that can still be read from a damaged input instead of refusing it')
     .action((out: string, inputs: string[], opts: { json?: boolean; salvage?: boolean }) => {
       const r = mergeStores(out, inputs, { salvage: opts.salvage ?? false });
+      // What was damaged in a salvaged input, and what of it could not be read: never silent.
+      for (const i of r.inputs) {
+        for (const d of i.damage) process.stderr.write(`hmmlab: ${i.path}: ${d}\n`);
+      }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         return;
       }
+      const salvage = opts.salvage === true;
       const table = new Table({
-        head: ['input', 'schema', 'runs', 'copied', 'duplicates', 'explorations', 'copied', 'duplicates'],
+        head: salvage
+          ? [
+              'input',
+              'schema',
+              'runs',
+              'copied',
+              'duplicates',
+              'unreadable',
+              'explorations',
+              'copied',
+              'duplicates',
+              'unreadable',
+            ]
+          : ['input', 'schema', 'runs', 'copied', 'duplicates', 'explorations', 'copied', 'duplicates'],
         style: { head: [], border: [] },
       });
       for (const i of r.inputs) {
-        table.push([
-          i.path,
-          i.schemaVersion,
-          i.runs,
-          i.runsCopied,
-          i.runsSkipped,
-          i.explorations,
-          i.explorationsCopied,
-          i.explorationsSkipped,
-        ]);
+        const unreadable = (n: number, uncounted: boolean) => (uncounted ? `${n}+` : n);
+        table.push(
+          salvage
+            ? [
+                i.path,
+                i.schemaVersion,
+                i.runsFound,
+                i.runsCopied,
+                i.runsSkipped,
+                unreadable(i.runsUnreadable, i.runsUncounted),
+                i.explorationsFound,
+                i.explorationsCopied,
+                i.explorationsSkipped,
+                unreadable(i.explorationsUnreadable, i.explorationsUncounted),
+              ]
+            : [
+                i.path,
+                i.schemaVersion,
+                i.runs,
+                i.runsCopied,
+                i.runsSkipped,
+                i.explorations,
+                i.explorationsCopied,
+                i.explorationsSkipped,
+              ],
+        );
+      }
+      const stores = `merged ${r.inputs.length} store${r.inputs.length === 1 ? '' : 's'} into ${out}`;
+      if (salvage) {
+        // Found, copied, skipped, could not be read: the whole of what salvage did, in one line.
+        const uncountedRuns = r.inputs.some((i) => i.runsUncounted);
+        const uncountedExplorations = r.inputs.some((i) => i.explorationsUncounted);
+        const more = ' (and an unknown number more: see above)';
+        process.stdout.write(
+          `${table.toString()}\n${stores}: ` +
+            `${r.runsFound} runs found, ${r.runsCopied} copied, ${r.runsSkipped} duplicates skipped, ` +
+            `${r.runsUnreadable} could not be read (damaged, lost)${uncountedRuns ? more : ''}; ` +
+            `${r.explorationsFound} explorations found, ${r.explorationsCopied} copied, ` +
+            `${r.explorationsSkipped} duplicates skipped, ${r.explorationsUnreadable} could not be read` +
+            `${uncountedExplorations ? more : ''}\n`,
+        );
+        return;
       }
       process.stdout.write(
-        `${table.toString()}\nmerged ${r.inputs.length} store${r.inputs.length === 1 ? '' : 's'} into ${out}: ` +
+        `${table.toString()}\n${stores}: ` +
           `${r.runsCopied} runs copied, ${r.runsSkipped} duplicates skipped; ` +
-          `${r.explorationsCopied} explorations copied, ${r.explorationsSkipped} duplicates skipped` +
-          (r.runsUnreadable + r.explorationsUnreadable > 0
-            ? `; ${r.runsUnreadable} runs and ${r.explorationsUnreadable} explorations could not be read (damaged) and are lost`
-            : '') +
-          '\n',
+          `${r.explorationsCopied} explorations copied, ${r.explorationsSkipped} duplicates skipped\n`,
       );
     });
   program

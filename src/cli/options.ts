@@ -1,11 +1,15 @@
 /**
  * Strict parsers for the command line's option values. Each bad value throws OptionError with
- * one line naming the option and the value; the CLI prints it and exits 2. Numbers are plain
- * decimal digits: no sign, no hex (`0x1`), no exponent (`1e1`), no fraction, no spaces, no
- * leading zeros, never empty.
+ * one line naming the option and the value; the CLI prints it and exits 2. Every integer goes
+ * through one parser (decimalInteger): plain decimal digits, no sign, no hex (`0x1`), no
+ * exponent (`1e1`), no fraction, no spaces, no leading zeros, never empty, at most 2^53 - 1
+ * (the largest integer a double holds exactly). Sizes add a binary unit (`100MiB`) to the same
+ * digits; `--max-work` also takes the word `unlimited`.
  */
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { didYouMeanSuffix } from '../scenario/messages.js';
+import { DEFAULT_MAX_FILE_BYTES } from '../scenario/read.js';
+import { parseSize, SIZE_UNITS } from '../scenario/units.js';
 import { parseShard, type Shard, ShardSpecError } from '../sweep/index.js';
 
 /** A bad option value: the message names the option and the value. */
@@ -27,12 +31,22 @@ function shown(value: string): string {
 }
 
 /**
+ * The one integer parser: `value` as a number when it is plain decimal digits (no sign, no
+ * leading zero, no blank) of at most 2^53 - 1, else undefined.
+ */
+export function decimalInteger(value: string): number | undefined {
+  if (!DECIMAL.test(value)) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
  * A decimal integer from `min` to `max`. `what` completes "<option> must be ..." when the
  * default ("an integer from min to max") says too little.
  */
 export function parseInteger(option: string, value: string, min: number, max: number, what?: string): number {
-  const n = DECIMAL.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
+  const n = decimalInteger(value) ?? Number.NaN;
+  if (!(n >= min && n <= max)) {
     throw new OptionError(
       `${option} must be ${what ?? `a decimal integer from ${min} to ${max}`}, not ${shown(value)}`,
     );
@@ -63,10 +77,65 @@ export function parsePort(value: string): number {
   return parseInteger('--port', value, 0, 65535, 'an integer from 0 to 65535 (0: any free port)');
 }
 
-/** The items of a comma-separated list; an empty list or an empty item is an error. */
-function listItems(option: string, value: string, what: string): string[] {
-  if (value.trim() === '') throw new OptionError(`${option} needs a comma-separated list of ${what}, not ''`);
-  const items = value.split(',').map((x) => x.trim());
+/** `--max-work n`: page accesses, 1 to 2^53 - 1, or `unlimited` (Infinity). */
+export function parseMaxWork(value: string): number {
+  if (value === 'unlimited') return Number.POSITIVE_INFINITY;
+  return parseInteger(
+    '--max-work',
+    value,
+    1,
+    Number.MAX_SAFE_INTEGER,
+    "a positive integer (page accesses, in decimal digits) or 'unlimited'",
+  );
+}
+
+/** A size on the command line: decimal digits and an optional binary unit (B, KiB, MiB, GiB, TiB). */
+const SIZE = /^([0-9]+)(B|KiB|MiB|GiB|TiB)?$/;
+
+/**
+ * A size option (`100MiB`, `1048576`) in bytes, from `min` to `max`: the digits as any integer
+ * option's, then the unit. `what` completes "<option> must be ...".
+ */
+export function parseSizeOption(
+  option: string,
+  value: string,
+  min: number,
+  max: number,
+  what: string,
+): number {
+  const m = SIZE.exec(value);
+  const n = m ? decimalInteger(m[1]!) : undefined;
+  const bytes = n === undefined ? Number.NaN : n * SIZE_UNITS[m![2] ?? 'B']!;
+  if (!(Number.isSafeInteger(bytes) && bytes >= min && bytes <= max)) {
+    // A near-miss unit ("1MB", "4gib"): name the one meant.
+    const unit = /^[0-9]+([A-Za-z]+)$/.test(value) ? parseSize(value) : undefined;
+    const hint = unit && !unit.ok && unit.suggestion ? ` (did you mean '${unit.suggestion}'?)` : '';
+    throw new OptionError(`${option} must be ${what}, not ${shown(value)}${hint}`);
+  }
+  return bytes;
+}
+
+/** `--max-file-size size`: 1B to 2GiB; absent, the default (1MiB). */
+export function parseMaxFileSize(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_FILE_BYTES;
+  return parseSizeOption(
+    '--max-file-size',
+    value,
+    1,
+    2 ** 31,
+    'a size from 1B to 2GiB in decimal digits with an optional unit B, KiB, MiB or GiB (like 4MiB)',
+  );
+}
+
+/**
+ * The items of a comma-separated list; an empty list or an empty item is an error. `trim`
+ * drops blanks around items (names); numbers keep them, so that they are refused.
+ */
+function listItems(option: string, value: string, what: string, trim = true): string[] {
+  if (value.trim() === '') {
+    throw new OptionError(`${option} needs a comma-separated list of ${what}, not ${shown(value)}`);
+  }
+  const items = value.split(',').map((x) => (trim ? x.trim() : x));
   const empty = items.indexOf('');
   if (empty >= 0) {
     throw new OptionError(`${option}: item ${empty + 1} of ${shown(value)} is empty`);
@@ -83,25 +152,41 @@ function noDuplicates(option: string, value: string, items: readonly (string | n
   }
 }
 
-/** Run ids (`1,5`): positive decimal integers, comma-separated, none twice. */
+/** What a run id list is, for messages. */
+const RUN_ID_LIST = 'run ids are positive decimal integers separated by commas, like 3,4 (see hmmlab runs)';
+
+/** Run ids (`1,5`): positive decimal integers, comma-separated, no blanks, none twice; no ranges. */
 export function parseRunIds(option: string, value: string): number[] {
-  const items = listItems(option, value, 'run ids (see hmmlab runs)');
+  const items = listItems(option, value, 'run ids (see hmmlab runs)', false);
   const ids = items.map((x) => {
-    const n = DECIMAL.test(x) ? Number(x) : Number.NaN;
-    if (Number.isSafeInteger(n) && n >= 1) return n;
+    const n = decimalInteger(x);
+    if (n !== undefined && n >= 1) return n;
+    // A range (3-5) is a natural guess: say how to write it.
+    const range = /^([1-9][0-9]*)-([1-9][0-9]*)$/.exec(x);
+    const hint =
+      range && Number(range[2]) > Number(range[1]) && Number(range[2]) - Number(range[1]) < 10
+        ? `; ranges are not taken: list them (${Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => Number(range[1]) + i).join(',')})`
+        : range
+          ? '; ranges are not taken: list the ids'
+          : '';
     throw new OptionError(
       items.length === 1
-        ? `${option} must list run ids (positive decimal integers, see hmmlab runs), not ${shown(value)}`
-        : `${option}: ${shown(x)} in ${shown(value)} is not a run id (a positive decimal integer, see hmmlab runs)`,
+        ? `${option}: ${shown(value)} is not a run id list: ${RUN_ID_LIST}${hint}`
+        : `${option}: ${shown(value)} is not a run id list: ${shown(x)} is not a run id (a positive decimal integer, see hmmlab runs)${hint}`,
     );
   });
   noDuplicates(option, value, ids);
   return ids;
 }
 
-/** True when a `report` argument is meant as run ids rather than a file name: digits and commas. */
+/**
+ * True when a `report` argument that names no file is meant as run ids rather than a scenario
+ * file: it starts with a digit, a sign or a blank before a digit, and has no folder and no
+ * scenario file extension. Such an argument is then parsed strictly (parseRunIds), so `0x1`,
+ * `1-3` or `1e1` is refused as "not a run id list" rather than looked for as a file.
+ */
 export function looksLikeRunIds(value: string): boolean {
-  return /^[0-9\s,]+$/.test(value) && /[0-9]/.test(value);
+  return /^\s*[+-]?[0-9]/.test(value) && !/[/\\]/.test(value) && !/\.(ya?ml|json)$/i.test(value);
 }
 
 /** One design name, with a did-you-mean for a near miss. */
@@ -124,7 +209,7 @@ export function parseDesignList(option: string, value: string): DesignName[] {
 /** `--shard i/n`: decimal i and n, 1 <= i <= n. */
 export function parseShardOption(value: string): Shard {
   const m = /^([0-9]+)\/([0-9]+)$/.exec(value);
-  if (!m || !DECIMAL.test(m[1]!) || !DECIMAL.test(m[2]!)) {
+  if (!m || decimalInteger(m[1]!) === undefined || decimalInteger(m[2]!) === undefined) {
     throw new OptionError(
       `--shard: expected i/n in decimal digits (like 2/4: the second of 4 shards), not ${shown(value)}`,
     );

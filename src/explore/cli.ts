@@ -7,10 +7,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Table from 'cli-table3';
-import { parseCount, parseSeed } from '../cli/options.js';
+import { parseCount, parseMaxFileSize, parseSeed } from '../cli/options.js';
 import { checkOutputFile } from '../cli/output-paths.js';
 import { formatScenarioError } from '../scenario/load.js';
-import { parseMaxFileSize, readInputFile } from '../scenario/read.js';
+import { readInputFile } from '../scenario/read.js';
 import { ResultsStore } from '../store/store.js';
 import { explore, type RaceModel, replaySchedule, ScheduleError } from './explorer.js';
 import { problemModel } from './problems.js';
@@ -99,9 +99,7 @@ export async function exploreCommand(
   opts: ExploreCliOptions,
   version: string,
 ): Promise<number> {
-  const maxBytes = parseMaxFileSize(opts.maxFileSize);
-  if (!maxBytes.ok) throw new ExploreInputError(maxBytes.message);
-  const read = readInputFile(file, maxBytes.bytes);
+  const read = readInputFile(file, parseMaxFileSize(opts.maxFileSize));
   if (!read.ok) throw new ExploreInputError(read.message);
   const text = read.text;
   const loaded = loadRaceFile(text, file);

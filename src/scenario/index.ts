@@ -26,7 +26,6 @@ export { applyOverride, overrideLabel, parseSetArgument, type ScenarioOverride }
 export {
   DEFAULT_MAX_FILE_BYTES,
   decodeInput,
-  parseMaxFileSize,
   type ReadResult,
   readInputFile,
 } from './read.js';

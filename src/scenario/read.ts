@@ -8,7 +8,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { ScenarioError } from './load.js';
-import { formatSize, parseSize } from './units.js';
+import { formatSize } from './units.js';
 
 /** The default largest input file: 1 MiB (the largest shipped scenario is about 12 KiB). */
 export const DEFAULT_MAX_FILE_BYTES = 2 ** 20;
@@ -145,22 +145,4 @@ export function readInputFile(file: string, maxBytes: number = DEFAULT_MAX_FILE_
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * A `--max-file-size` value: a size ("4MiB", 1048576), or a message. `undefined` gives the
- * default.
- */
-export function parseMaxFileSize(
-  input: string | undefined,
-): { ok: true; bytes: number } | { ok: false; message: string } {
-  if (input === undefined) return { ok: true, bytes: DEFAULT_MAX_FILE_BYTES };
-  const r = parseSize(input);
-  if (!r.ok || r.value < 1 || r.value > 2 ** 31) {
-    return {
-      ok: false,
-      message: `--max-file-size must be a size from 1B to 2GiB (like 4MiB), not '${input}'`,
-    };
-  }
-  return { ok: true, bytes: r.value };
 }

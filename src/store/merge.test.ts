@@ -152,3 +152,158 @@ describe('mergeStores', () => {
     expect(() => mergeStores(fresh, [])).toThrow(/at least one input/);
   });
 });
+
+describe('mergeStores with salvage', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hmmlab-salvage-'));
+
+  /** A store of `n` runs whose scenario texts overflow their page (as real runs do). */
+  function bigStore(path: string, n: number, textBytes = 5000): NewRun[] {
+    const runs = Array.from({ length: n }, (_, i) =>
+      run(i + 1, { scenarioText: `# run ${i + 1}\n${'x'.repeat(textBytes)}\n` }),
+    );
+    store(path, runs);
+    return runs;
+  }
+
+  /** The runs of a store, without ids, as a set of JSON strings. */
+  function runSet(path: string): Set<string> {
+    return new Set(contents(path).map((r) => JSON.stringify(r)));
+  }
+
+  /** The input as it was, byte for byte, and no side files left beside it. */
+  function expectUntouched(path: string, bytes: Buffer): void {
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    expect(existsSync(`${path}-shm`)).toBe(false);
+  }
+
+  it('a truncated store: the runs on its intact pages are copied, the rest counted, never a silent 0', () => {
+    const full = join(dir, 'full.db');
+    bigStore(full, 12);
+    const original = runSet(full);
+    const bytes = readFileSync(full);
+    const page = bytes.readUInt16BE(16);
+    const sizes = new Set<number>([1, 50, 99, 100, 101, 1000]);
+    for (let at = page; at < bytes.length; at += page) {
+      sizes.add(at);
+      sizes.add(at + 1);
+      sizes.add(at + Math.floor(page / 2));
+    }
+    sizes.add(bytes.length - 1);
+    let partly = 0;
+    for (const size of [...sizes].sort((a, b) => a - b)) {
+      const cut = join(dir, `cut-${size}.db`);
+      writeFileSync(cut, bytes.subarray(0, size));
+      const out = join(dir, `out-${size}.db`);
+      let r: ReturnType<typeof mergeStores> | undefined;
+      try {
+        r = mergeStores(out, [cut], { salvage: true });
+      } catch (e) {
+        // Nothing recoverable: said so, and no output made.
+        expect(e, `size ${size}`).toBeInstanceOf(StoreError);
+        expect((e as Error).message, `size ${size}`).toMatch(
+          new RegExp(`^could not read ${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*; 0 runs recovered$`),
+        );
+        expect(existsSync(out), `size ${size}`).toBe(false);
+        expectUntouched(cut, bytes.subarray(0, size));
+        continue;
+      }
+      const input = r.inputs[0]!;
+      expect(r.runsCopied, `size ${size}`).toBeGreaterThan(0);
+      // Every run is either copied or counted as lost.
+      expect(input.runsUncounted, `size ${size}`).toBe(false);
+      expect(input.runsFound, `size ${size}`).toBe(12);
+      expect(r.runsCopied + r.runsUnreadable, `size ${size}`).toBe(12);
+      expect(input.damage[0], `size ${size}`).toMatch(/^the results store is truncated/);
+      if (r.runsUnreadable > 0) partly++;
+      // What was copied is exactly what the store had.
+      for (const x of runSet(out)) expect(original.has(x), `size ${size}`).toBe(true);
+      expect(runSet(out).size).toBe(r.runsCopied);
+      expectUntouched(cut, bytes.subarray(0, size));
+    }
+    // Cut one page short, the store keeps all but the last run or two.
+    expect(partly).toBeGreaterThan(3);
+    const oneShort = mergeStores(join(dir, 'one-short.db'), [join(dir, `cut-${bytes.length - page}.db`)], {
+      salvage: true,
+    });
+    expect(oneShort.runsCopied).toBeGreaterThanOrEqual(10);
+  });
+
+  it('a damaged page 1 (the table list): the runs are found by scanning the pages', () => {
+    const path = join(dir, 'page1.db');
+    bigStore(path, 8);
+    const original = runSet(path);
+    const bytes = readFileSync(path);
+    const page = bytes.readUInt16BE(16);
+    for (let i = 100; i < page; i++) bytes[i] = (i * 131 + 7) & 0xff;
+    writeFileSync(path, bytes);
+    expect(() => mergeStores(join(dir, 'refused.db'), [path])).toThrow(/damaged/);
+    const out = join(dir, 'from-page1.db');
+    const r = mergeStores(out, [path], { salvage: true });
+    expect(r.runsCopied).toBe(8);
+    expect(runSet(out)).toEqual(original);
+    // How many runs there were cannot be told without sqlite_sequence: said so.
+    expect(r.inputs[0]!.runsUncounted).toBe(true);
+    expect(r.inputs[0]!.damage.join('\n')).toMatch(/its table list cannot be read/);
+    expect(r.inputs[0]!.damage.join('\n')).toMatch(
+      /how many runs it held is unknown: runs after id 8, if there were any, are lost uncounted/,
+    );
+    expectUntouched(path, bytes);
+  });
+
+  it('a lost interior page: the intact leaves below it are found by scanning the pages', () => {
+    const path = join(dir, 'interior.db');
+    // Many small runs: the runs b-tree's root (page 2) is an interior page over many leaves.
+    bigStore(path, 150, 10);
+    const original = runSet(path);
+    const bytes = readFileSync(path);
+    const page = bytes.readUInt16BE(16);
+    expect(bytes[page]).toBe(0x05); // page 2: an interior table page
+    bytes.fill(0, page, 2 * page);
+    writeFileSync(path, bytes);
+    const out = join(dir, 'from-interior.db');
+    const r = mergeStores(out, [path], { salvage: true });
+    expect(r.runsFound).toBe(150);
+    expect(r.runsUnreadable).toBe(0);
+    expect(r.runsCopied).toBe(150);
+    expect(runSet(out)).toEqual(original);
+    expect(r.inputs[0]!.damage.join('\n')).toMatch(
+      /150 runs cannot be read through SQLite \(.*\); scanning its pages found 150 of them/,
+    );
+    expectUntouched(path, bytes);
+  });
+
+  it('nothing recoverable: exit-2 error naming the file and why, the output left as it was', () => {
+    const full = join(dir, 'nothing.db');
+    bigStore(full, 4);
+    const bytes = readFileSync(full);
+    const page = bytes.readUInt16BE(16);
+    const out = join(dir, 'kept.db');
+    store(out, [run(99)]);
+    const kept = readFileSync(out);
+    const cases: [number, RegExp][] = [
+      [
+        60,
+        /the results store is truncated \(60 bytes, shorter than an SQLite header\); its first page, which holds the table list, is cut at 60 bytes; .*how many runs it held is unknown; 0 runs recovered$/,
+      ],
+      [
+        1000,
+        /.*; its first page, which holds the table list, is cut at 1000 of \d+ bytes; .*0 runs recovered$/,
+      ],
+      [page, /.*; how many runs it held is unknown \(database disk image is malformed\); 0 runs recovered$/],
+      [
+        3 * page,
+        /.*; 4 runs cannot be read through SQLite \(database disk image is malformed\); scanning its pages found 0 of them; 0 runs recovered$/,
+      ],
+    ];
+    for (const [size, message] of cases) {
+      const cut = join(dir, `nothing-${size}.db`);
+      writeFileSync(cut, bytes.subarray(0, size));
+      expect(() => mergeStores(out, [cut], { salvage: true })).toThrow(StoreError);
+      expect(() => mergeStores(out, [cut], { salvage: true })).toThrow(
+        new RegExp(`^could not read ${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${message.source}`),
+      );
+      expect(readFileSync(out).equals(kept)).toBe(true);
+    }
+  });
+});

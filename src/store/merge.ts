@@ -7,9 +7,13 @@
  *   (src/store/file-check.ts, `PRAGMA quick_check` included): a missing file, a file that is not
  *   an hmmlab store, a damaged store or one with a newer schema than this hmmlab knows is a
  *   StoreError, and the output stays as it was.
- * - With `salvage`, a damaged input (truncated, a bad page) is read row by row instead: the rows
- *   SQLite can still read are copied, the others counted as unreadable. This is how the runs of
- *   a damaged store are kept: `hmmlab merge --salvage repaired.db damaged.db`.
+ * - With `salvage`, a damaged input (truncated, a bad page) is read row by row instead (see
+ *   salvageInput): the rows SQLite can still read are copied, a row SQLite cannot reach is looked
+ *   for in a scan of the file's pages (page-scan.ts), and the rest are counted as unreadable; the
+ *   report says, per input, how many runs were found, copied and lost, and what was damaged. An
+ *   input of which nothing at all can be read is an error ("could not read <file>: <why>; 0 runs
+ *   recovered"), never a merge of 0 runs. This is how the runs of a damaged store are kept:
+ *   `hmmlab merge --salvage repaired.db damaged.db`.
  * - The output is opened (created, or migrated to the current schema) like any store, then all
  *   rows go in one transaction: a merge is all or nothing.
  * - Rows keep everything but their id: scenario name, text and hash, design, seed, version,
@@ -17,8 +21,10 @@
  *   (from an earlier merge, another input, or the same input) is skipped.
  * - Order is deterministic: inputs in the order given, rows in id order.
  */
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { checkStoreFile, openForReading, salvageAdvice } from './file-check.js';
+import { checkStoreFile, HMMLAB_APPLICATION_ID, openForReading, salvageAdvice } from './file-check.js';
+import { type RecordValue, type ScannedRecord, scanPages } from './page-scan.js';
 import { ResultsStore, SCHEMA_VERSION, StoreError } from './store.js';
 
 /** What merging one input did. */
@@ -34,6 +40,17 @@ export interface MergeInputReport {
   /** Rows of a damaged input that could not be read (`salvage` only; else 0). */
   runsUnreadable: number;
   explorationsUnreadable: number;
+  /** Rows the input holds as far as can be told: those read and those that could not be. */
+  runsFound: number;
+  explorationsFound: number;
+  /**
+   * What was wrong with a salvaged input and what could not be read of it, one line each (the
+   * first is what the store check said); empty for a sound input.
+   */
+  damage: string[];
+  /** True when how many runs (explorations) a salvaged input held is unknown: more may be lost. */
+  runsUncounted: boolean;
+  explorationsUncounted: boolean;
 }
 
 /** What a merge did, in total and per input. */
@@ -46,6 +63,8 @@ export interface MergeReport {
   explorationsSkipped: number;
   runsUnreadable: number;
   explorationsUnreadable: number;
+  runsFound: number;
+  explorationsFound: number;
 }
 
 interface RunRow {
@@ -79,6 +98,10 @@ interface CheckedInput {
   explorations: ExplorationRow[];
   runsUnreadable: number;
   explorationsUnreadable: number;
+  /** What salvage found wrong (empty for a sound input). */
+  damage: string[];
+  runsUncounted: boolean;
+  explorationsUncounted: boolean;
 }
 
 const RUN_COLUMNS =
@@ -108,7 +131,17 @@ function readInput(path: string): CheckedInput {
       version >= 3
         ? db.prepare<[], ExplorationRow>(`SELECT ${EXPLORATION_COLUMNS} FROM explorations ORDER BY id`).all()
         : [];
-    return { path, schemaVersion: version, runs, explorations, runsUnreadable: 0, explorationsUnreadable: 0 };
+    return {
+      path,
+      schemaVersion: version,
+      runs,
+      explorations,
+      runsUnreadable: 0,
+      explorationsUnreadable: 0,
+      damage: [],
+      runsUncounted: false,
+      explorationsUncounted: false,
+    };
   } catch (e) {
     if (e instanceof StoreError) throw e;
     throw new StoreError(
@@ -120,81 +153,347 @@ function readInput(path: string): CheckedInput {
   }
 }
 
+/** A damaged input's checkStoreFile message without its file name and its advice to salvage. */
+function damageOf(path: string, message: string): string {
+  let m = message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
+  const advice = m.indexOf('; `hmmlab merge --salvage');
+  if (advice >= 0) m = m.slice(0, advice);
+  return m;
+}
+
 /**
- * Reads what can still be read of a damaged store: every row by its id, from 1 to the largest
- * id the store handed out, skipping (and counting) the rows SQLite cannot read. Rows on a
- * damaged page are lost; rows on sound pages are kept whole (a row is read in one statement,
- * so a row is never half read).
+ * Why page 1 of `path` is not whole (the file is shorter than the header's page size, or than
+ * a header), or undefined when it is (or the header is too damaged to tell).
  */
-function salvageInput(path: string): CheckedInput {
-  const db = openReadOnly(path);
+function firstPageCut(path: string): string | undefined {
+  let size: number;
+  let head: Buffer;
   try {
-    const tryGet = <T>(sql: string, ...args: unknown[]): T | undefined | null => {
+    size = statSync(path).size;
+    const fd = openSync(path, 'r');
+    try {
+      head = Buffer.alloc(100);
+      head = head.subarray(0, readSync(fd, head, 0, 100, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  if (size < 100) return `its first page, which holds the table list, is cut at ${size} bytes`;
+  const raw = head.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65536 : raw;
+  if (pageSize >= 512 && (pageSize & (pageSize - 1)) === 0 && size < pageSize) {
+    return `its first page, which holds the table list, is cut at ${size} of ${pageSize} bytes`;
+  }
+  return undefined;
+}
+
+/**
+ * A read-only SQLite connection to what is left of a damaged store: an in-memory copy of its
+ * whole pages, so that SQLite never reads a page cut halfway (it would read the missing end as
+ * zeros: a sqlite_sequence that looks empty, a leaf that looks empty) and never opens the file
+ * itself (no side files, no write). The copy's header says rollback journal (WAL cannot be used
+ * in memory). A store with a non-empty -wal beside it is opened in place instead, so that SQLite
+ * reads the pages that are still only in the -wal; so is a store over 1 GiB.
+ */
+function openSalvageCopy(path: string): Database.Database {
+  let walPending = false;
+  try {
+    walPending = statSync(`${path}-wal`).size > 0;
+  } catch {
+    // No -wal: the copy has everything.
+  }
+  // A store over 1 GiB is read in place rather than copied into memory (twice: Buffer, SQLite).
+  if (walPending || statSync(path).size > 1 << 30) return openForReading(path);
+  const bytes = readFileSync(path);
+  const raw = bytes.length >= 100 ? bytes.readUInt16BE(16) : 0;
+  const pageSize = raw === 1 ? 65536 : raw;
+  const whole =
+    pageSize >= 512 && (pageSize & (pageSize - 1)) === 0
+      ? bytes.subarray(0, bytes.length - (bytes.length % pageSize))
+      : bytes;
+  if (whole.length >= 100) {
+    whole[18] = 1;
+    whole[19] = 1;
+  }
+  return new Database(whole, { readonly: true });
+}
+
+/** SQLite's message, one line. */
+function sqliteMessage(e: unknown): string {
+  return ((e as Error).message ?? String(e)).split('\n')[0]!;
+}
+
+/** A record of the page scan as a runs row, when it has that shape (9 columns in v1, 10 after). */
+function asRunRow(v: readonly RecordValue[]): RunRow | undefined {
+  if (v.length !== 9 && v.length !== 10) return undefined;
+  if (v[0] !== null) return undefined; // the id column is the rowid: stored as NULL
+  const text = [1, 2, 3, 4, 6, 7, 8].every((i) => typeof v[i] === 'string');
+  const duration = v[9] ?? null;
+  if (!text || !Number.isSafeInteger(v[5]) || (duration !== null && typeof duration !== 'number')) {
+    return undefined;
+  }
+  return {
+    scenario_name: v[1] as string,
+    scenario_hash: v[2] as string,
+    scenario_text: v[3] as string,
+    design: v[4] as string,
+    seed: v[5] as number,
+    hmmlab_version: v[6] as string,
+    started_at: v[7] as string,
+    metrics: v[8] as string,
+    duration_ms: duration,
+  };
+}
+
+/** A record of the page scan as an explorations row, when it has that shape. */
+function asExplorationRow(v: readonly RecordValue[]): ExplorationRow | undefined {
+  if (v.length !== 9 || v[0] !== null || !v.slice(1).every((x) => typeof x === 'string')) return undefined;
+  const [, scenario_name, scenario_hash, scenario_text, mode, verdict, hmmlab_version, started_at, result] =
+    v as string[];
+  return {
+    scenario_name: scenario_name!,
+    scenario_hash: scenario_hash!,
+    scenario_text: scenario_text!,
+    mode: mode!,
+    verdict: verdict!,
+    hmmlab_version: hmmlab_version!,
+    started_at: started_at!,
+    result: result!,
+  };
+}
+
+function jsonOk(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What a salvaged table gave: its readable rows, the rows it had that could not be read, notes. */
+interface SalvagedTable<T> {
+  rows: T[];
+  unreadable: number;
+  notes: string[];
+  /** How many rows the table held is unknown: more than `unreadable` may be lost. */
+  uncounted: boolean;
+}
+
+/**
+ * Reads what can still be read of a damaged store (`damage`: what checkStoreFile said of it).
+ *
+ * - Through SQLite first, with `writable_schema` on (and SQLite's defensive mode off, which
+ *   otherwise ignores it): only then does SQLite open a file shorter than its header says,
+ *   reading the pages that are there (without it every read of a truncated store fails, even
+ *   of page 1). Rows are read by id, from 1 to the largest id the store handed out, each in one
+ *   statement, so a row is never half read.
+ * - A row SQLite cannot reach (a lost interior page orphans the intact leaves below it; a
+ *   damaged page 1 loses the table list) is looked up in a scan of the file's pages
+ *   (page-scan.ts), by its id; a row SQLite says does not exist is not taken from the scan.
+ * - Rows whose JSON did not survive count as unreadable. Where how many rows a table held is
+ *   unknown (its table list and sqlite_sequence are unreadable), a note says so.
+ *
+ * Throws StoreError when nothing was recovered from a store that could not be read in full:
+ * "could not read <file>: <why>; 0 runs recovered", before the output is touched.
+ */
+function salvageInput(path: string, damage: string): CheckedInput {
+  const notes: string[] = [];
+  let db: Database.Database | undefined;
+  // SQLite reads the missing end of a page cut halfway as zeros: from a cut page 1, a table list
+  // that looks empty. So a page 1 that is not whole is not read through SQLite at all.
+  const cut = firstPageCut(path);
+  if (cut) {
+    notes.push(cut);
+  } else {
+    try {
+      db = openSalvageCopy(path);
+      db.unsafeMode(true);
+      db.pragma('writable_schema = ON');
+    } catch (e) {
+      db?.close();
+      db = undefined;
+      notes.push(`SQLite cannot open it (${sqliteMessage(e)})`);
+    }
+  }
+  try {
+    type Got<T> = { row: T | undefined } | { error: string };
+    const tryGet = <T>(sql: string, ...args: unknown[]): Got<T> => {
+      if (!db) return { error: 'SQLite cannot open it' };
       try {
-        return db.prepare(sql).get(...args) as T | undefined;
-      } catch {
-        return null;
+        return { row: db.prepare(sql).get(...args) as T | undefined };
+      } catch (e) {
+        return { error: sqliteMessage(e) };
       }
     };
-    const version = (tryGet<{ v: number }>('SELECT user_version AS v FROM pragma_user_version')?.v ??
-      0) as number;
-    if (version > SCHEMA_VERSION) {
+    const value = <T>(g: Got<T>): T | undefined => ('row' in g ? g.row : undefined);
+    const applicationId = value(
+      tryGet<{ a: number }>('SELECT application_id AS a FROM pragma_application_id'),
+    )?.a;
+    let version = value(tryGet<{ v: number }>('SELECT user_version AS v FROM pragma_user_version'))?.v;
+    if (version !== undefined && version > SCHEMA_VERSION) {
       throw new StoreError(
         `${path}: results store schema version ${version}; this hmmlab knows up to ${SCHEMA_VERSION} (merge with a newer hmmlab)`,
       );
     }
-    const lastId = (table: string): number => {
-      const seq = tryGet<{ seq: number }>('SELECT seq FROM sqlite_sequence WHERE name = ?', table);
-      const max = tryGet<{ m: number | null }>(`SELECT max(id) AS m FROM ${table}`);
-      return Math.max(seq?.seq ?? 0, max?.m ?? 0);
-    };
-    const readAll = <T>(table: string, columns: string): { rows: T[]; unreadable: number } => {
-      const rows: T[] = [];
-      let unreadable = 0;
-      const last = lastId(table);
-      let stmt: Database.Statement<[number], T>;
+    let tables: Set<string> | undefined;
+    let tablesError = '';
+    if (db) {
       try {
-        stmt = db.prepare<[number], T>(`SELECT ${columns} FROM ${table} WHERE id = ?`);
-      } catch {
-        return { rows, unreadable: last };
+        tables = new Set(
+          db
+            .prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table'")
+            .all()
+            .map((t) => t.name),
+        );
+      } catch (e) {
+        tablesError = sqliteMessage(e);
       }
-      for (let id = 1; id <= last; id++) {
+    }
+    const marked = applicationId !== undefined && applicationId >>> 0 === HMMLAB_APPLICATION_ID;
+    if (applicationId !== undefined && applicationId !== 0 && !marked) {
+      throw new StoreError(
+        `${path}: not an hmmlab results store: another application's SQLite database (application_id 0x${(applicationId >>> 0).toString(16).padStart(8, '0')}); hmmlab leaves it as it is`,
+      );
+    }
+    if (tables && !tables.has('runs') && !marked) {
+      throw new StoreError(
+        `${path}: not an hmmlab results store: an SQLite database without hmmlab's runs table`,
+      );
+    }
+    if (!tables && db) notes.push(`its table list cannot be read (${tablesError})`);
+    if (version === undefined) version = tables?.has('explorations') ? 3 : 0;
+
+    let scanned: ScannedRecord[] = [];
+    try {
+      scanned = scanPages(path).records;
+    } catch (e) {
+      notes.push(
+        `its pages cannot be scanned (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
+    }
+    let fileSize = 0;
+    try {
+      fileSize = statSync(path).size;
+    } catch {
+      // Scanned or not, the ids read below stop at the largest one found.
+    }
+
+    const salvageTable = <T>(
+      table: 'runs' | 'explorations',
+      columns: string,
+      shape: (v: readonly RecordValue[]) => T | undefined,
+      json: (row: T) => string,
+    ): SalvagedTable<T> => {
+      const noun = table === 'runs' ? 'runs' : 'explorations';
+      const out: SalvagedTable<T> = { rows: [], unreadable: 0, notes: [], uncounted: false };
+      // Rows of this table's shape found in the pages, by id; an id found twice with different
+      // contents is not guessed at (null).
+      const fromPages = new Map<number, T | null>();
+      for (const r of scanned) {
+        const row = shape(r.values);
+        if (!row || r.rowid < 1) continue;
+        const had = fromPages.get(r.rowid);
+        if (had === undefined) fromPages.set(r.rowid, row);
+        else if (had !== null && JSON.stringify(had) !== JSON.stringify(row)) fromPages.set(r.rowid, null);
+      }
+      let stmt: Database.Statement<[number], T> | undefined;
+      let sqliteError = '';
+      if (db && tables?.has(table)) {
         try {
-          const row = stmt.get(id);
-          if (row !== undefined) rows.push(row);
-        } catch {
-          unreadable++;
+          stmt = db.prepare<[number], T>(`SELECT ${columns} FROM ${table} WHERE id = ?`);
+        } catch (e) {
+          sqliteError = sqliteMessage(e);
         }
+      } else {
+        sqliteError = tables ? `its table list has no ${table} table` : 'its table list cannot be read';
       }
-      return { rows, unreadable };
+      const seq = tryGet<{ seq: number }>('SELECT seq FROM sqlite_sequence WHERE name = ?', table);
+      const max = stmt ? tryGet<{ m: number | null }>(`SELECT max(id) AS m FROM ${table}`) : undefined;
+      if (max && 'error' in max) sqliteError = max.error;
+      // Every id up to `handedOut` was given to a row (AUTOINCREMENT; hmmlab deletes no row), so
+      // a row SQLite does not find there is lost, not absent (a page cut halfway reads as zeros).
+      const handedOut =
+        'row' in seq ? (seq.row?.seq ?? 0) : max && 'row' in max ? (max.row?.m ?? 0) : undefined;
+      let last = Math.max(handedOut ?? 0, ...fromPages.keys());
+      // Ids from a damaged sqlite_sequence: a store of n rows is more than n bytes.
+      if (fileSize > 0) last = Math.min(last, fileSize);
+      let sqliteFailed = 0;
+      for (let id = 1; id <= last; id++) {
+        let row: T | undefined;
+        if (stmt) {
+          let failed = false;
+          try {
+            row = stmt.get(id);
+          } catch (e) {
+            failed = true;
+            sqliteError = sqliteMessage(e);
+          }
+          // SQLite read the page where the row would be, and it is not there: no such row.
+          if (row === undefined && !failed && handedOut !== undefined && id > handedOut) continue;
+        }
+        if (row === undefined || !jsonOk(json(row))) {
+          if (stmt) sqliteFailed++;
+          const scannedRow = fromPages.get(id);
+          row = scannedRow && jsonOk(json(scannedRow)) ? scannedRow : undefined;
+        }
+        if (row === undefined) out.unreadable++;
+        else out.rows.push(row);
+      }
+      const expected = table === 'runs' || version >= 3;
+      const count = (n: number) => `${n} ${n === 1 ? noun.slice(0, -1) : noun}`;
+      if (!stmt && expected) {
+        const lost = out.unreadable > 0 ? ` (${out.unreadable} of ids 1 to ${last} missing)` : '';
+        out.notes.push(
+          `${tables ? `its table list has no ${table} table; ` : ''}scanning its pages found ${count(out.rows.length)}${lost}`,
+        );
+      } else if (sqliteFailed > 0) {
+        out.notes.push(
+          `${count(sqliteFailed)} cannot be read through SQLite (${sqliteError || 'not where its id says'}); scanning its pages found ${sqliteFailed - out.unreadable} of them`,
+        );
+      }
+      if (handedOut === undefined && expected) {
+        // Neither sqlite_sequence nor the table itself says how many rows there were.
+        out.uncounted = true;
+        out.notes.push(
+          `how many ${noun} it held is unknown${stmt ? ` (${sqliteError})` : ''}${last === 0 ? '' : `: ${noun} after id ${last}, if there were any, are lost uncounted`}`,
+        );
+      }
+      return out;
     };
-    const duration = version >= 2 ? 'duration_ms' : 'NULL AS duration_ms';
-    const runs = readAll<RunRow>('runs', `${RUN_COLUMNS}, ${duration}`);
+    const runColumns =
+      version >= 2 || value(tryGet("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'duration_ms'"))
+        ? `${RUN_COLUMNS}, duration_ms`
+        : `${RUN_COLUMNS}, NULL AS duration_ms`;
+    const runs = salvageTable<RunRow>('runs', runColumns, asRunRow, (r) => r.metrics);
     const explorations =
-      version >= 3
-        ? readAll<ExplorationRow>('explorations', EXPLORATION_COLUMNS)
-        : { rows: [], unreadable: 0 };
-    // Rows that read but whose JSON did not survive are damaged too.
-    const jsonOk = (text: string) => {
-      try {
-        JSON.parse(text);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    const goodRuns = runs.rows.filter((r) => jsonOk(r.metrics));
-    const goodExplorations = explorations.rows.filter((r) => jsonOk(r.result));
+      version >= 3 || !tables
+        ? salvageTable<ExplorationRow>('explorations', EXPLORATION_COLUMNS, asExplorationRow, (r) => r.result)
+        : { rows: [], unreadable: 0, notes: [], uncounted: false };
+    const recovered = runs.rows.length + explorations.rows.length;
+    if (recovered === 0 && (runs.unreadable > 0 || runs.uncounted || notes.length + runs.notes.length > 0)) {
+      // Nothing to copy from a store that could not be read: an error, never a merge of 0 runs.
+      throw new StoreError(
+        `could not read ${path}: ${[damage, ...notes, ...runs.notes].join('; ')}; 0 runs recovered`,
+        true,
+      );
+    }
+    notes.push(...runs.notes, ...explorations.notes);
     return {
       path,
       schemaVersion: version,
-      runs: goodRuns,
-      explorations: goodExplorations,
-      runsUnreadable: runs.unreadable + runs.rows.length - goodRuns.length,
-      explorationsUnreadable: explorations.unreadable + explorations.rows.length - goodExplorations.length,
+      runs: runs.rows,
+      explorations: explorations.rows,
+      runsUnreadable: runs.unreadable,
+      explorationsUnreadable: explorations.unreadable,
+      damage: [damage, ...notes],
+      runsUncounted: runs.uncounted,
+      explorationsUncounted: explorations.uncounted,
     };
   } finally {
-    db.close();
+    db?.close();
   }
 }
 
@@ -224,7 +523,9 @@ export function mergeStores(
     try {
       return readInput(path);
     } catch (e) {
-      if (options.salvage && e instanceof StoreError && e.damaged) return salvageInput(path);
+      if (options.salvage && e instanceof StoreError && e.damaged) {
+        return salvageInput(path, damageOf(path, e.message));
+      }
       throw e;
     }
   });
@@ -273,6 +574,8 @@ export function mergeStores(
       explorationsSkipped: 0,
       runsUnreadable: 0,
       explorationsUnreadable: 0,
+      runsFound: 0,
+      explorationsFound: 0,
     };
     db.transaction(() => {
       for (const input of checked) {
@@ -287,6 +590,11 @@ export function mergeStores(
           explorationsSkipped: 0,
           runsUnreadable: input.runsUnreadable,
           explorationsUnreadable: input.explorationsUnreadable,
+          runsFound: input.runs.length + input.runsUnreadable,
+          explorationsFound: input.explorations.length + input.explorationsUnreadable,
+          damage: input.damage,
+          runsUncounted: input.runsUncounted,
+          explorationsUncounted: input.explorationsUncounted,
         };
         for (const row of input.runs) {
           if (runExists.get(row)) r.runsSkipped++;
@@ -309,6 +617,8 @@ export function mergeStores(
         report.explorationsSkipped += r.explorationsSkipped;
         report.runsUnreadable += r.runsUnreadable;
         report.explorationsUnreadable += r.explorationsUnreadable;
+        report.runsFound += r.runsFound;
+        report.explorationsFound += r.explorationsFound;
       }
     }).immediate();
     return report;

@@ -45,6 +45,8 @@ const sweep = join(dir, 'sweep.yaml');
 writeFileSync(sweep, 'version: 1\nscenario: s.yaml\ndesigns: [upstream]\n');
 const race = 'scenarios/races/skip-read-retry-fixed.yaml';
 
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** A sound store with `n` runs whose scenario texts fill several pages each. */
@@ -290,9 +292,15 @@ describe('hmmlab merge --salvage', () => {
     expect(existsSync(out)).toBe(false);
     const r = await cli('merge', '--salvage', out, damaged);
     expect(r.code, r.err).toBe(0);
-    const lost = Number(
-      /; (\d+) runs and 0 explorations could not be read \(damaged\) and are lost/.exec(r.out)?.[1],
-    );
+    const summary = new RegExp(
+      `merged 1 store into ${escapeRegExp(out)}: 20 runs found, (\\d+) copied, 0 duplicates skipped, (\\d+) could not be read \\(damaged, lost\\); 0 explorations found, 0 copied, 0 duplicates skipped, 0 could not be read\n$`,
+    ).exec(r.out);
+    expect(summary, r.out).not.toBeNull();
+    const lost = Number(summary![2]);
+    expect(Number(summary![1]) + lost).toBe(20);
+    // What was wrong with the input, and what of it could not be read, is said on stderr.
+    expect(r.err).toContain(`hmmlab: ${damaged}: the results store is damaged`);
+    expect(r.err).toMatch(/runs? cannot be read through SQLite/);
     expect(lost).toBeGreaterThan(0);
     expect(lost).toBeLessThan(20);
     expect(sha(damaged)).toBe(before);
@@ -309,5 +317,43 @@ describe('hmmlab merge --salvage', () => {
     }
     kept.close();
     orig.close();
+  });
+
+  it('a truncated store: the runs before the cut are kept; nothing readable is exit 2, never a silent 0', async () => {
+    const store = join(dir, 'truncate-me.db');
+    goodStore(store, 10);
+    const bytes = readFileSync(store);
+    const page = bytes.readUInt16BE(16);
+    const cut = join(dir, 'truncated-input.db');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - page - 7));
+    const out = join(dir, 'truncated-salvaged.db');
+    const r = await cli('merge', '--salvage', out, cut);
+    expect(r.code, r.err).toBe(0);
+    const m =
+      /: 10 runs found, (\d+) copied, 0 duplicates skipped, (\d+) could not be read \(damaged, lost\);/.exec(
+        r.out,
+      );
+    expect(m, r.out).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(8);
+    expect(Number(m![1]) + Number(m![2])).toBe(10);
+    expect(r.err).toContain(`hmmlab: ${cut}: the results store is truncated`);
+
+    // Cut inside its first page, or before its first run's page: nothing can be read.
+    const kept = join(dir, 'truncated-kept.db');
+    goodStore(kept, 1);
+    const before = sha(kept);
+    for (const size of [64, 1000, 2 * page]) {
+      writeFileSync(cut, bytes.subarray(0, size));
+      const refused = await cli('merge', '--salvage', kept, cut);
+      expectRefused(
+        refused,
+        new RegExp(
+          `^hmmlab: could not read ${escapeRegExp(cut)}: the results store is truncated .*; 0 runs recovered$`,
+        ),
+        `size ${size}`,
+      );
+      expect(sha(kept)).toBe(before);
+      expect(existsSync(`${cut}-wal`)).toBe(false);
+    }
   });
 });

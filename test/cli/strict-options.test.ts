@@ -59,14 +59,38 @@ describe('run ids: positive decimal integers, comma-separated; an empty list or 
       ['compare', '--runs', '1,0x1', '--db', db],
       '--runs',
       '0x1',
-      /'0x1' in '1,0x1' is not a run id/,
+      /'1,0x1' is not a run id list: '0x1' is not a run id/,
     );
+  });
+  it('blanks, signs and ids past 2^53 - 1 are refused (a leading blank used to be accepted)', async () => {
+    for (const bad of [' 1', '1 ', '1, 2', '+1', '9007199254740992', '\t1'])
+      await refuses(['compare', '--runs', bad, '--db', db], '--runs', JSON.stringify(bad).slice(1, -1));
   });
   it('report takes run ids as its argument with the same rules', async () => {
     const out = join(dir, 'report-ids');
     await refuses(['report', '1,,2', '-o', out, '--db', db], 'report <run ids>', '1,,2', /item 2/);
     await refuses(['report', '3,3', '-o', out, '--db', db], 'report <run ids>', '3,3', /3 is listed twice/);
     expect(existsSync(out)).toBe(false);
+  });
+  it('report: what looks like run ids but is not is "not a run id list", not a missing file', async () => {
+    const out = join(dir, 'report-not-ids');
+    // These used to be looked for as scenario files ("cannot read 0x1: ENOENT").
+    for (const bad of ['0x1', '1e1', '1-3', ' 1', '+1', '1.5', '1,2x', '9007199254740992']) {
+      await refuses(
+        ['report', bad, '-o', out, '--db', db],
+        'report <run ids>',
+        bad,
+        /is not a run id list: .*; nor is it a file\n$/,
+      );
+    }
+    const range = await refuses(['report', '1-3', '-o', out, '--db', db], 'report <run ids>', '1-3');
+    expect(range).toContain('ranges are not taken: list them (1,2,3)');
+    expect(existsSync(out)).toBe(false);
+    // A scenario file name is still a file name, even one that starts with a digit.
+    const r = await cli('report', '7.yaml', '-o', out, '--db', db);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot read 7\.yaml/);
+    expect(r.err).not.toMatch(/run id/);
   });
 });
 
@@ -107,6 +131,72 @@ describe('designs: each a known design, with a did-you-mean', () => {
       'upstrem',
       /did you mean 'upstream'/,
     );
+  });
+});
+
+describe('--max-work and --max-file-size: decimal digits (and a unit for sizes), nothing else', () => {
+  // --max-work took anything Number() takes: 0x10, 1e9, ' 1', 1.0.
+  for (const bad of [
+    '0x10',
+    '1e9',
+    ' 1',
+    '1 ',
+    '+5',
+    '-5',
+    '0',
+    '01',
+    '1.0',
+    '',
+    '9007199254740992',
+    ' unlimited',
+  ]) {
+    it(`--max-work '${bad}' is refused`, async () => {
+      await refuses(['run', SCENARIO, '--max-work', bad, '--db', db], '--max-work', bad);
+      await refuses(
+        ['sweep', 'sweeps/rdma-designs-by-platform.yaml', '--max-work', bad, '--db', db],
+        '--max-work',
+        bad,
+      );
+    });
+  }
+  // --max-file-size took blanks and fractions.
+  for (const bad of [
+    '1.5MiB',
+    ' 1MiB',
+    '1 MiB',
+    '1MiB ',
+    '0x100000',
+    '1e6',
+    '-1MiB',
+    '01MiB',
+    '',
+    '3GiB',
+    '0',
+    '2097153KiB',
+    '9007199254740993',
+  ]) {
+    it(`--max-file-size '${bad}' is refused`, async () => {
+      await refuses(['run', SCENARIO, '--max-file-size', bad, '--db', db], '--max-file-size', bad);
+      await refuses(['explore', RACE, '--max-file-size', bad, '--db', db], '--max-file-size', bad);
+    });
+  }
+  it('a near-miss size unit is named', async () => {
+    await refuses(
+      ['run', SCENARIO, '--max-file-size', '4MB', '--db', db],
+      '--max-file-size',
+      '4MB',
+      /did you mean '4MiB'/,
+    );
+  });
+  it('plain digits, a unit, and unlimited are accepted', async () => {
+    for (const args of [
+      ['--max-work', 'unlimited', '--max-file-size', '2GiB'],
+      ['--max-work', '9007199254740991', '--max-file-size', '1048576'],
+      ['--max-work', '100000000', '--max-file-size', '64KiB'],
+    ]) {
+      const r = await cli('run', SCENARIO, '--no-store', '--json', ...args);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(0);
+    }
   });
 });
 

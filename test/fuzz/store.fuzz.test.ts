@@ -122,7 +122,7 @@ function damage(good: Buffer, rng: Rng, scratch: string): { what: string; bytes:
 }
 
 describe('store-file fuzzing', () => {
-  it(`${CASES} damaged stores x 7 commands: exit 2 naming the file or a sound store, the file unchanged, seed 0x${SEED.toString(16)}`, async () => {
+  it(`${CASES} damaged stores x 8 commands: exit 2 naming the file or a sound store, the file unchanged, seed 0x${SEED.toString(16)}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hmmlab-store-fuzz-'));
     const tiny = writeTinyScenarios(dir);
     const scratch = join(dir, 'scratch');
@@ -178,7 +178,7 @@ describe('store-file fuzzing', () => {
       }
       rmSync(probeDir, { recursive: true });
       const mergeOut = join(dir, `merged-${i}.db`);
-      const commands: { args: string[]; stores: boolean }[] = [
+      const commands: { args: string[]; stores: boolean; salvage?: boolean }[] = [
         { args: ['run', tiny.processes, '--db', file], stores: true },
         { args: ['runs', '--db', file], stores: false },
         { args: ['compare', '--runs', '1,2', '--db', file], stores: false },
@@ -186,8 +186,9 @@ describe('store-file fuzzing', () => {
         { args: ['explore', RACE, '--db', file], stores: true },
         { args: ['merge', mergeOut, file], stores: false },
         { args: ['merge', file, mergeInput], stores: true },
+        { args: ['merge', '--salvage', mergeOut, file], stores: false, salvage: true },
       ];
-      for (const { args, stores } of commands) {
+      for (const { args, stores, salvage } of commands) {
         writeFileSync(file, bytes);
         const before = sha256(file);
         const context = () =>
@@ -200,7 +201,30 @@ describe('store-file fuzzing', () => {
         expectCleanMessage(r.err, fail('message'));
         expect(listing(folder), fail('side files')).toEqual(['results.db']);
         expect(sha256(mergeInput), fail('the merge input changed')).toBe(mergeInputHash);
-        if (state === 'refused' || (state === 'empty' && !stores)) {
+        if (salvage) {
+          // Salvage copies what can be read and counts the rest, or says it could read nothing
+          // (or that the file is not an hmmlab store): never a silent merge of nothing.
+          expect([0, 2], fail('salvage exit code')).toContain(r.code);
+          if (r.code === 2) {
+            expect(r.err, fail('not one line')).toMatch(/^hmmlab: [^\n]+\n$/);
+            expect(r.err, fail('does not name the file')).toContain(file);
+            tally.refused++;
+          } else {
+            const m =
+              /: (\d+) runs found, (\d+) copied, (\d+) duplicates skipped, (\d+) could not be read.*; (\d+) explorations found, (\d+) copied, (\d+) duplicates skipped, (\d+) could not be read/.exec(
+                r.out,
+              );
+            expect(m, fail('no salvage summary')).not.toBeNull();
+            const [found, copied, skipped, lost, eFound, eCopied, eSkipped, eLost] = m!.slice(1).map(Number);
+            expect(copied! + skipped! + lost!, fail('runs found but not accounted for')).toBe(found);
+            expect(eCopied! + eSkipped! + eLost!, fail('explorations not accounted for')).toBe(eFound);
+            expect(copied! + eCopied!, fail('a salvage that copied nothing exited 0')).toBeGreaterThan(0);
+            expect(checkStoreFile(mergeOut, SCHEMA_VERSION, { quickCheck: true }).kind, fail('output')).toBe(
+              'store',
+            );
+            tally.sound++;
+          }
+        } else if (state === 'refused' || (state === 'empty' && !stores)) {
           // Refused: one line naming the file.
           expect(r.code, fail('not refused')).toBe(2);
           expect(r.err, fail('not one line')).toMatch(/^hmmlab: [^\n]+\n$/);
@@ -216,7 +240,7 @@ describe('store-file fuzzing', () => {
       rmSync(kept);
     }
     console.log(
-      `store fuzz: ${CASES} damaged files x 7 commands = ${tally.invocations} invocations, ${tally.refused} refused (exit 2 naming the file), ${tally.sound} on a file that is still a sound store (or empty, for the commands that store)`,
+      `store fuzz: ${CASES} damaged files x 8 commands = ${tally.invocations} invocations, ${tally.refused} refused (exit 2 naming the file), ${tally.sound} on a file that is still a sound store (or empty, for the commands that store)`,
     );
     expect(tally.refused).toBeGreaterThan(tally.invocations / 3);
   }, 600_000);
