@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tinyGpu } from '../../test/fixtures/scenarios.js';
 import { formatScenarioError, prepareScenario } from '../scenario/index.js';
 import { type CompareRow, compareRow } from '../sim/compare.js';
 import { simulate } from '../sim/simulate.js';
@@ -17,17 +18,7 @@ import { expandSweep, parseSweep, type SweepPoint } from './sweep.js';
 const dir = mkdtempSync(join(tmpdir(), 'hmmlab-store-sweep-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A run of a few milliseconds: a GPU reads a 4 MiB buffer the CPU wrote. */
-const TINY = `version: 1
-name: tiny
-profile: pcie4-a100
-platform: { ram: 256MiB }
-devices: { gpus: [{ name: gpu0, vram: 64MiB }] }
-buffers: [{ name: buf, size: 4MiB }]
-workloads:
-  - { kind: cpu, name: init, buffer: buf, op: write, pattern: sequential }
-  - { kind: gpu, name: read, gpu: gpu0, buffer: buf, op: read, pattern: random, after: init }
-`;
+const TINY = tinyGpu('tiny');
 
 /** Six points: two designs by three fault batch sizes. */
 function points(): SweepPoint[] {

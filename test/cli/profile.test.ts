@@ -15,6 +15,7 @@ import { compareRow } from '../../src/sim/compare.js';
 import { parseCostProfile } from '../../src/sim/costs.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { ResultsStore } from '../../src/store/store.js';
+import { smallRdma } from '../fixtures/scenarios.js';
 import { cli } from './run-cli.js';
 
 afterEach(() => vi.restoreAllMocks());
@@ -22,21 +23,7 @@ afterEach(() => vi.restoreAllMocks());
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const H100 = readFileSync(join(root, 'profiles/pcie5-h100.yaml'), 'utf8');
 
-const scenario = (profile: string) => `version: 1
-name: profile-test
-profile: ${profile}
-seed: 3
-platform:
-  ram: 1GiB
-  p2p: { default: BUS_ADDR }
-devices:
-  gpus: [{ name: gpu0, vram: 256MiB }]
-  nics: [{ name: nic0 }]
-buffers: [{ name: buf, size: 16MiB, hugepage: true }]
-workloads:
-  - { kind: gpu, name: fill, gpu: gpu0, buffer: buf, op: write, pattern: sequential }
-  - { kind: rdma, name: put, nic: nic0, buffer: buf, op: write, pattern: sequential, messageSize: 64KiB, messages: 256, queueDepth: 4, after: fill }
-`;
+const scenario = (profile: string) => smallRdma({ name: 'profile-test', profile });
 
 /** pcie5-h100 renamed, with its GPU fault service at `ns` per page (it is 1000). */
 function myH100(ns: number): string {

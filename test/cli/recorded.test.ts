@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ResultsStore, type StoredRun } from '../../src/store/store.js';
+import { smallRdma } from '../fixtures/scenarios.js';
 import { cli } from './run-cli.js';
 
 afterEach(() => vi.restoreAllMocks());
@@ -17,21 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'hmmlab-recorded-'));
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A run of a few tens of milliseconds whose numbers depend on the profile. */
-const scenario = (note: string, tail = '') => `version: 1
-name: recorded
-profile: pcie5-h100
-seed: 3
-${note}platform:
-  ram: 1GiB
-  p2p: { default: BUS_ADDR }
-devices:
-  gpus: [{ name: gpu0, vram: 256MiB }]
-  nics: [{ name: nic0 }]
-buffers: [{ name: buf, size: 16MiB, hugepage: true }]
-workloads:
-  - { kind: gpu, name: fill, gpu: gpu0, buffer: buf, op: write, pattern: sequential }
-  - { kind: rdma, name: put, nic: nic0, buffer: buf, op: write, pattern: sequential, messageSize: 64KiB, messages: 256, queueDepth: 4, after: fill }
-${tail}`;
+const scenario = (note: string, tail = '') => smallRdma({ name: 'recorded', before: note, after: tail });
 
 function lastRun(db: string): StoredRun {
   const s = ResultsStore.open(db, { readOnly: true });

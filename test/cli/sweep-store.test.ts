@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { storedMetricsRow } from '../../src/sim/compare.js';
 import { ResultsStore, type StoredRun, scenarioHash } from '../../src/store/store.js';
 import { pointScenarioText } from '../../src/sweep/run.js';
+import { smallRdma } from '../fixtures/scenarios.js';
 import { cli } from './run-cli.js';
 
 afterEach(() => vi.restoreAllMocks());
@@ -21,21 +22,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'hmmlab-sweep-store-'));
 
 /** A run of a few tens of milliseconds: a GPU fills a buffer, a NIC writes into it. */
-const scenario = `version: 1
-name: sweep-store
-profile: pcie5-h100
-seed: 3
-platform:
-  ram: 1GiB
-  p2p: { default: BUS_ADDR }
-devices:
-  gpus: [{ name: gpu0, vram: 256MiB }]
-  nics: [{ name: nic0 }]
-buffers: [{ name: buf, size: 16MiB, hugepage: true }]
-workloads:
-  - { kind: gpu, name: fill, gpu: gpu0, buffer: buf, op: write, pattern: sequential }
-  - { kind: rdma, name: put, nic: nic0, buffer: buf, op: write, pattern: sequential, messageSize: 64KiB, messages: 256, queueDepth: 4, after: fill }
-`;
+const scenario = smallRdma({ name: 'sweep-store' });
 writeFileSync(join(dir, 's.yaml'), scenario);
 
 interface PointJson {

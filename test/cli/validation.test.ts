@@ -8,26 +8,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { smallRdma } from '../fixtures/scenarios.js';
 import { cli } from './run-cli.js';
 
 afterEach(() => vi.restoreAllMocks());
 
-const small = `version: 1
-name: validation-test
-profile: pcie5-h100
-seed: 3
-platform:
-  ram: 1GiB
-  p2p: { default: BUS_ADDR }
-devices:
-  gpus: [{ name: gpu0, vram: 256MiB }]
-  nics: [{ name: nic0 }]
-buffers: [{ name: buf, size: 16MiB, hugepage: true }]
-workloads:
-  - { kind: cpu, name: init, buffer: buf, op: write, pattern: sequential }
-  - { kind: gpu, name: fill, gpu: gpu0, buffer: buf, op: write, pattern: sequential, after: init }
-  - { kind: rdma, name: put, nic: nic0, buffer: buf, op: write, pattern: sequential, messageSize: 64KiB, messages: 64, queueDepth: 4, after: fill }
-`;
+const small = smallRdma({
+  name: 'validation-test',
+  firstWorkloads: '  - { kind: cpu, name: init, buffer: buf, op: write, pattern: sequential }\n',
+  messages: 64,
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'hmmlab-validation-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

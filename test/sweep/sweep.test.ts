@@ -21,19 +21,11 @@ import {
   type SweepPoint,
 } from '../../src/sweep/index.js';
 import { pointScenarioText, pointSets } from '../../src/sweep/run.js';
+import { tinyGpu } from '../fixtures/scenarios.js';
 
 const MiB = 2 ** 20;
 
-/** A run of a few milliseconds: a GPU reads a 4 MiB buffer the CPU wrote, in random order. */
-const TINY = `version: 1
-profile: pcie4-a100
-platform: { ram: 256MiB }
-devices: { gpus: [{ name: gpu0, vram: 64MiB }] }
-buffers: [{ name: buf, size: 4MiB }]
-workloads:
-  - { kind: cpu, name: init, buffer: buf, op: write, pattern: sequential }
-  - { kind: gpu, name: read, gpu: gpu0, buffer: buf, op: read, pattern: random, after: init }
-`;
+const TINY = tinyGpu();
 
 function tiny(): PreparedScenario {
   const r = prepareScenario(TINY, 'tiny.yaml');
