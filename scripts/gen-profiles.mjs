@@ -6,35 +6,22 @@
 //
 // Every file is validated as `--profile` validates a user's file (errors as file:line:col, exit
 // 2); its `name` must be its file name, and the files must be exactly the built-ins that
-// src/sim/costs.ts names (profileNames()), which fixes their order. No build needed: like
-// gen-costs-doc.mjs, under plain `node` it re-runs itself once with `--import tsx`.
+// src/sim/costs.ts names (profileNames()), which fixes their order. No build needed: it imports
+// the TypeScript sources (scripts/import-sources.mjs).
 // src/profile/profiles.test.ts fails while the module differs from what this script would write.
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { importSources } from './import-sources.mjs';
 
-const REEXEC_ENV = 'HMMLAB_GEN_PROFILES_UNDER_TSX';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outPath = fileURLToPath(new URL('../src/sim/builtin-profiles.ts', import.meta.url));
 const check = process.argv.includes('--check');
 
-let costs;
-let load;
-let generate;
-try {
-  costs = await import('../src/sim/costs.ts');
-  load = await import('../src/profile/load.ts');
-  generate = await import('../src/profile/generate.ts');
-} catch (err) {
-  if (err?.code !== 'ERR_UNKNOWN_FILE_EXTENSION' || process.env[REEXEC_ENV]) throw err;
-  const tsx = import.meta.resolve('tsx');
-  const result = spawnSync(
-    process.execPath,
-    ['--import', tsx, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    { stdio: 'inherit', env: { ...process.env, [REEXEC_ENV]: '1' } },
-  );
-  process.exit(result.status ?? 1);
-}
+const [costs, load, generate] = await importSources(import.meta.url, [
+  new URL('../src/sim/costs.ts', import.meta.url).href,
+  new URL('../src/profile/load.ts', import.meta.url).href,
+  new URL('../src/profile/generate.ts', import.meta.url).href,
+]);
 const { formatScenarioError } = await import('../src/scenario/load.ts');
 
 const names = costs.profileNames();
