@@ -2,7 +2,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { model as exampleDriver } from '../../examples/race-driver.js';
-import { raceModelOf } from './cli.js';
 import {
   type Agent,
   type AgentYield,
@@ -14,6 +13,7 @@ import {
   ScheduleError,
 } from './explorer.js';
 import { problemModel } from './problems.js';
+import { raceModelOf } from './race-model.js';
 import { loadRaceFile } from './scenario.js';
 
 const RACES = join(import.meta.dirname, '../../scenarios/races');

@@ -1,7 +1,8 @@
 /**
- * Stored runs keep the scenario text, design and seed, not the event log; the viewer simulates
- * a run again to draw its time series, as `hmmlab report <run ids>` does (runs are
- * deterministic). Results are kept in a small in-memory cache keyed by what determines them.
+ * Stored runs keep the scenario text, design and seed, not the event log; the viewer and
+ * `hmmlab report <run ids>` simulate a run again to draw it (runs are deterministic), both
+ * through resimulateRun, which also checks the metrics against the stored ones. The viewer keeps
+ * results in a small in-memory cache keyed by what determines them (ResultCache).
  */
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { applyRecordedProfile, formatProfileError } from '../profile/index.js';
@@ -114,13 +115,51 @@ export const storedRow = storedMetricsRow;
 export interface Resimulated {
   result: SimResult;
   row: CompareRow;
+  /** The design it ran (the stored run's). */
+  design: DesignName;
   /** False when the stored metrics differ from today's (or cannot be read). */
   matchesStored: boolean;
   /** When they differ: what differs (metricsDifference), else null. */
   difference: string | null;
 }
 
-/** An LRU cache of re-simulated runs, keyed by scenario hash, design and seed. */
+/** The design a stored run used; ResimulateError when this hmmlab does not know it. */
+export function storedRunDesign(run: Pick<StoredRun, 'id' | 'design'>): DesignName {
+  if (!(DESIGN_NAMES as readonly string[]).includes(run.design)) {
+    throw new ResimulateError(`run ${run.id} used design '${run.design}', which this hmmlab does not know`);
+  }
+  return run.design as DesignName;
+}
+
+/** Whether `row` (a run simulated again) matches the metrics `run` stored, and if not, what differs. */
+function checked(
+  run: StoredRun,
+  row: CompareRow,
+  hmmlabVersion: string,
+): Pick<Resimulated, 'matchesStored' | 'difference'> {
+  const difference = metricsDifference(run, row, hmmlabVersion);
+  return { matchesStored: difference === null, difference };
+}
+
+/**
+ * Simulates a stored run again, with its event log, from its scenario text and overrides
+ * (storedRunConfig; or `config`, when the caller has read them already), design and seed, and
+ * checks the metrics against the stored ones (metricsDifference). The one place stored runs are
+ * simulated again: the viewer (ResultCache) and `hmmlab report <run ids>` both come here.
+ * ResimulateError when the run's design is unknown or its scenario no longer loads; a
+ * SimConfigError from simulate() is passed on.
+ */
+export function resimulateRun(run: StoredRun, hmmlabVersion: string, config?: SimConfig): Resimulated {
+  const design = storedRunDesign(run);
+  const result = simulate(
+    { ...(config ?? storedRunConfig(run).config), design },
+    { seed: run.seed, log: true },
+  );
+  const row = compareRow(result);
+  return { result, row, design, ...checked(run, row, hmmlabVersion) };
+}
+
+/** An LRU cache of re-simulated runs, keyed by scenario hash, overrides, design and seed. */
 export class ResultCache {
   private readonly entries = new Map<string, { result: SimResult; row: CompareRow }>();
   /** Simulations run (cache misses), for tests. */
@@ -132,30 +171,27 @@ export class ResultCache {
     private readonly hmmlabVersion = 'this version',
   ) {}
 
-  /** Simulates `run` again, or returns the cached result. Throws ResimulateError. */
+  /** Simulates `run` again (resimulateRun), or returns the cached result. Throws ResimulateError. */
   get(run: StoredRun): Resimulated {
-    if (!(DESIGN_NAMES as readonly string[]).includes(run.design)) {
-      throw new ResimulateError(`run ${run.id} used design '${run.design}', which this hmmlab does not know`);
-    }
-    const key = `${run.scenarioHash}:${storedRunSets(run).join('\n')}:${run.design}:${run.seed}`;
-    let hit = this.entries.get(key);
+    const design = storedRunDesign(run);
+    const key = `${run.scenarioHash}:${storedRunSets(run).join('\n')}:${design}:${run.seed}`;
+    const hit = this.entries.get(key);
     if (hit) {
       this.entries.delete(key);
-    } else {
-      const { config } = storedRunConfig(run);
-      let result: SimResult;
-      try {
-        result = simulate({ ...config, design: run.design as DesignName }, { seed: run.seed, log: true });
-      } catch (e) {
-        if (e instanceof SimConfigError) throw new ResimulateError(`run ${run.id}: ${e.message}`);
-        throw e;
-      }
-      this.simulations++;
-      hit = { result, row: compareRow(result) };
-      while (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(key, hit);
+      return { ...hit, design, ...checked(run, hit.row, this.hmmlabVersion) };
     }
-    this.entries.set(key, hit);
-    const difference = metricsDifference(run, hit.row, this.hmmlabVersion);
-    return { ...hit, matchesStored: difference === null, difference };
+    const { config } = storedRunConfig(run);
+    let again: Resimulated;
+    try {
+      again = resimulateRun(run, this.hmmlabVersion, config);
+    } catch (e) {
+      if (e instanceof SimConfigError) throw new ResimulateError(`run ${run.id}: ${e.message}`);
+      throw e;
+    }
+    this.simulations++;
+    while (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { result: again.result, row: again.row });
+    return again;
   }
 }

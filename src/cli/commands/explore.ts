@@ -3,25 +3,24 @@
  * counterexample found as a timeline with the schedule string that replays it. Exit 0 when no
  * invariant failed within the bounds, 1 with a counterexample, 2 on bad input.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import Table from 'cli-table3';
-import { parseCount, parseMaxFileSize, parseSeed } from '../cli/options.js';
-import { checkOutputFile } from '../cli/output-paths.js';
-import { formatScenarioError } from '../scenario/load.js';
-import { readInputFile } from '../scenario/read.js';
-import { ResultsStore } from '../store/store.js';
-import { explore, type RaceModel, replaySchedule, ScheduleError } from './explorer.js';
-import { problemModel } from './problems.js';
-import { loadRaceFile, type RaceFile } from './scenario.js';
-import { counterexampleTrace } from './trace.js';
-import type { ExploreResult, ExploreStep } from './types.js';
+import type { Command } from 'commander';
+import { explore, type RaceModel, replaySchedule, ScheduleError } from '../../explore/explorer.js';
+import { ExploreInputError, raceModelOf } from '../../explore/race-model.js';
+import { loadRaceFile, type RaceFile } from '../../explore/scenario.js';
+import { counterexampleTrace } from '../../explore/trace.js';
+import type { ExploreResult, ExploreStep } from '../../explore/types.js';
+import { formatScenarioError } from '../../scenario/load.js';
+import { readInputFile } from '../../scenario/read.js';
+import { checkStoreFile } from '../../store/file-check.js';
+import { DEFAULT_DB_PATH, ResultsStore, SCHEMA_VERSION } from '../../store/store.js';
+import { jsonOption, maxFileSizeOption, storeOptions } from '../common-options.js';
+import type { CliContext } from '../context.js';
+import { parseCount, parseMaxFileSize, parseSeed } from '../options.js';
+import { checkOutputFile } from '../output-paths.js';
 
-/** Bad input to `hmmlab explore`: the CLI prints the message and exits 2. */
-export class ExploreInputError extends Error {}
-
-export interface ExploreCliOptions {
+interface ExploreCliOptions {
   exhaustive?: boolean;
   random?: string;
   seed?: string;
@@ -43,62 +42,7 @@ function countOption(flag: string, v: string | undefined): number | undefined {
   return v === undefined ? undefined : parseCount(flag, v);
 }
 
-function isRaceModel(x: unknown): x is RaceModel {
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    typeof (x as RaceModel).create === 'function' &&
-    typeof (x as RaceModel).name === 'string'
-  );
-}
-
-/** The race model a file names: a built-in problem, or the model a driver module exports. */
-export async function raceModelOf(race: RaceFile, file: string): Promise<RaceModel> {
-  if (race.problem !== undefined) {
-    const spec: Parameters<typeof problemModel>[0] = {
-      problem: race.problem,
-      variant: race.variant ?? 'buggy',
-    };
-    if (race.pages !== undefined) spec.pages = race.pages;
-    if (race.threads !== undefined) spec.threads = race.threads;
-    return problemModel(spec);
-  }
-  const path = resolve(dirname(file), race.module!);
-  if (!existsSync(path))
-    throw new ExploreInputError(`${file}: module '${race.module}' not found (looked at ${path})`);
-  if (/\.[cm]?ts$/.test(path)) {
-    // TypeScript driver modules load through tsx's loader (a dependency of development installs).
-    try {
-      const api = (await import('tsx/esm/api')) as { register: () => unknown };
-      api.register();
-    } catch {
-      throw new ExploreInputError(
-        `${file}: loading a TypeScript module needs tsx (npm install tsx), or compile it to .js`,
-      );
-    }
-  }
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (e) {
-    throw new ExploreInputError(
-      `${file}: cannot load module '${race.module}': ${(e as Error).message.split('\n')[0]}`,
-    );
-  }
-  const exp = mod.model ?? mod.default;
-  const model = typeof exp === 'function' ? (exp as (p: unknown) => unknown)(race.params ?? {}) : exp;
-  if (!isRaceModel(model))
-    throw new ExploreInputError(
-      `${file}: module '${race.module}' must export 'model' (or a default export): a RaceModel { name, description, create() }, or a function of params returning one`,
-    );
-  return model;
-}
-
-export async function exploreCommand(
-  file: string,
-  opts: ExploreCliOptions,
-  version: string,
-): Promise<number> {
+async function exploreCommand(file: string, opts: ExploreCliOptions, version: string): Promise<number> {
   const read = readInputFile(file, parseMaxFileSize(opts.maxFileSize));
   if (!read.ok) throw new ExploreInputError(read.message);
   const text = read.text;
@@ -268,4 +212,34 @@ function printResult(r: ExploreResult, race: RaceFile, model: RaceModel, file: s
 /** "1 step", "2 steps". */
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Adds `hmmlab explore` to `program`. */
+export function registerExplore(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('explore <race>')
+    .description(
+      'explore the interleavings of a race file (scenarios/races/) and check the mmu-notifier contract, data, revoked pagemaps, quiescence and progress',
+    )
+    .option('--exhaustive', 'every interleaving within the bounds (the default)')
+    .option('--random <n>', 'n seeded random interleavings instead')
+    .option('--seed <n>', 'seed of --random (default 1)')
+    .option('--max-states <n>', 'stop after this many distinct states (default 100000)')
+    .option('--max-depth <n>', 'longest schedule explored (default 400)')
+    .option('--replay <schedule>', 'replay one schedule string (printed with a counterexample)')
+    .option('--trace <file>', 'write the counterexample as Chrome trace-event JSON');
+  jsonOption(cmd, 'print the result as JSON');
+  storeOptions(cmd, 'do not save the result in the results store');
+  cmd.option(
+    '--expect',
+    "exit 0 when the verdict is the file's `expect:` (a counterexample included), 1 otherwise",
+  );
+  maxFileSizeOption(cmd);
+  cmd.action(async (file: string, opts: ExploreCliOptions) => {
+    // A store that will be refused is refused before the exploration, not after it.
+    if (opts.store !== false && opts.replay === undefined) {
+      checkStoreFile(opts.db ?? DEFAULT_DB_PATH, SCHEMA_VERSION, { quickCheck: true });
+    }
+    ctx.exitCode = await exploreCommand(file, opts, ctx.version);
+  });
 }

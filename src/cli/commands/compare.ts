@@ -1,0 +1,74 @@
+/**
+ * `hmmlab compare [scenario]`: simulate a scenario under several P2P designs and print them side
+ * by side, or print stored runs (--runs) side by side.
+ */
+import type { Command } from 'commander';
+import { compare } from '../../sim/compare.js';
+import {
+  designsOf,
+  designsOption,
+  inputLimits,
+  jsonOption,
+  type ScenarioOptions,
+  type StoreOptions,
+  scenarioOptions,
+  seedOf,
+  storeOptions,
+} from '../common-options.js';
+import { type CliContext, UsageError } from '../context.js';
+import { parseRunIds } from '../options.js';
+import { printCompare } from '../print.js';
+import { readScenario } from '../scenario-input.js';
+import { storedRow, storedRuns, withStore } from '../stored-runs.js';
+
+interface CompareOptions extends ScenarioOptions, StoreOptions {
+  designs?: string;
+  json?: boolean;
+  runs?: string;
+}
+
+/** Adds `hmmlab compare` to `program`. */
+export function registerCompare(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('compare [scenario]')
+    .description(
+      'simulate a scenario under several P2P designs (or load stored runs) and print them side by side',
+    )
+    .option('--runs <ids>', 'compare stored runs by id (comma-separated) instead of simulating');
+  designsOption(cmd);
+  scenarioOptions(cmd);
+  jsonOption(cmd, 'print the rows as JSON (stable keys, see docs/designs.md)');
+  storeOptions(cmd, 'do not store the runs');
+  cmd.action((file: string | undefined, opts: CompareOptions) => {
+    if (opts.runs !== undefined) {
+      const ids = parseRunIds('--runs', opts.runs);
+      const stored = storedRuns(ids, opts.db).map((run) => storedRow(run, opts.db, !opts.json));
+      if (opts.json) process.stdout.write(`${JSON.stringify(stored, null, 2)}\n`);
+      else printCompare(stored);
+      return;
+    }
+    if (file === undefined) throw new UsageError('compare needs a scenario file or --runs');
+    const designs = designsOf(opts);
+    const seedOpt = seedOf(opts);
+    const { config, seed, text, name } = readScenario(file, opts.set, inputLimits(opts), opts.profile);
+    const s = seedOpt ?? seed;
+    const startedAt = new Date().toISOString();
+    const rows = withStore(opts, (store) => {
+      const rows = compare(config, designs, s);
+      for (const row of rows) {
+        store?.saveRun({
+          scenarioName: name,
+          scenarioText: text,
+          design: row.design,
+          seed: s,
+          hmmlabVersion: ctx.version,
+          startedAt,
+          metrics: row,
+        });
+      }
+      return rows;
+    });
+    if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else printCompare(rows);
+  });
+}
