@@ -14,6 +14,8 @@ export {
   type LoadResult,
   loadScenario,
   MAX_NESTING_DEPTH,
+  MAX_YAML_ALIASES,
+  MAX_YAML_TOKENS,
   type ParsedText,
   type PreparedScenario,
   parseYamlText,

@@ -5,25 +5,17 @@
  *
  * Pure: the caller reads the file. Never throws for bad input.
  */
-import {
-  type Document,
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  parseDocument,
-  visit,
-} from 'yaml';
+import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node } from 'yaml';
 import type { z } from 'zod';
 import type { BufferConfig, GpuConfig, NicConfig, SimConfig, WorkloadConfig } from '../sim/simulate.js';
 import { describeFound, oneLine, scenarioErrorMap, UNKNOWN_KEYS, unknownKeyMessage } from './messages.js';
 import { applyOverride, overrideLabel, parseSetArgument, type ScenarioOverride } from './overrides.js';
 import { CURRENT_SCENARIO_VERSION, SCENARIO_VERSIONS, type Scenario, ScenarioSchemaV1 } from './schema.js';
 import { DEFAULT_MAX_WORK, estimateWork, formatCount } from './work.js';
-import { recursiveAliasOffset } from './yaml-cycles.js';
+import { MAX_NESTING_DEPTH, nestingMessage, parseBounded, tooDeepOffset } from './yaml-bounds.js';
+import { aliasTargets, recursiveAliasOffset } from './yaml-cycles.js';
+
+export { MAX_NESTING_DEPTH, MAX_YAML_ALIASES, MAX_YAML_TOKENS } from './yaml-bounds.js';
 
 export type ScenarioPath = (string | number)[];
 
@@ -75,10 +67,10 @@ function keyString(key: unknown): string {
   return isScalar(key) ? String(key.value) : String(key);
 }
 
-function deref(doc: Document, node: unknown): unknown {
+function deref(targetOf: ReadonlyMap<unknown, Node | undefined>, node: unknown): unknown {
   // An alias stands for its anchor's node; follow it (a bad alias leaves the alias itself).
   for (let i = 0; i < 8 && isAlias(node); i++) {
-    const target = node.resolve(doc);
+    const target = targetOf.get(node);
     if (!target) return node;
     node = target;
   }
@@ -89,12 +81,17 @@ function deref(doc: Document, node: unknown): unknown {
  * The offset in the text of `path`: the value there, or its key when `at` is 'key' (or when the
  * value is empty), or the nearest enclosing node when the path goes past what the file has.
  */
-function offsetOf(doc: Document, path: ScenarioPath, at: 'key' | 'value'): number {
+function offsetOf(
+  doc: Document,
+  targetOf: ReadonlyMap<unknown, Node | undefined>,
+  path: ScenarioPath,
+  at: 'key' | 'value',
+): number {
   let node: unknown = doc.contents;
   let keyNode: Node | undefined;
   let found = true;
   for (const seg of path) {
-    const here = deref(doc, node);
+    const here = deref(targetOf, node);
     if (isMap(here)) {
       const pair = here.items.find((p) => keyString(p.key) === String(seg));
       if (!pair) {
@@ -189,9 +186,6 @@ function fromIssues(issues: readonly z.core.$ZodIssue[]): Located[] {
   );
 }
 
-/** How deep a document may nest maps and lists (the deepest shipped file nests 16 levels). */
-export const MAX_NESTING_DEPTH = 64;
-
 /** At most this many errors are reported for one file; a last one says how many more there were. */
 export const MAX_REPORTED_ERRORS = 100;
 
@@ -210,29 +204,10 @@ function yamlMessage(
     return `${what} file holds one YAML document; found a second at line ${lineOf(e.pos[0])} (a '---' line starts one)`;
   }
   if (e.code === 'RESOURCE_EXHAUSTION' && /call stack/i.test(first)) {
-    return `the document nests too deeply (at most ${MAX_NESTING_DEPTH} levels of maps and lists)`;
+    // parseBounded keeps the composer within MAX_NESTING_DEPTH; kept as a last defence.
+    return nestingMessage(MAX_NESTING_DEPTH);
   }
   return `YAML: ${first}`;
-}
-
-/** The first node nested deeper than MAX_NESTING_DEPTH, walked without recursion, or undefined. */
-function tooDeep(doc: Document): Node | undefined {
-  const stack: [unknown, number][] = [[doc.contents, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (isMap(node) || isSeq(node)) {
-      if (depth > MAX_NESTING_DEPTH) return node;
-      const items = node.items as unknown[];
-      for (let i = items.length - 1; i >= 0; i--) {
-        const item = items[i];
-        if (isPair(item)) {
-          stack.push([item.value, depth + 1]);
-          if (isMap(item.key) || isSeq(item.key)) stack.push([item.key, depth + 1]);
-        } else stack.push([item, depth + 1]);
-      }
-    }
-  }
-  return undefined;
 }
 
 /**
@@ -247,15 +222,28 @@ export interface ParsedText {
   errorAt(path: ScenarioPath, message: string, at?: 'key' | 'value'): ScenarioError;
 }
 
+/** Line and column (1-based, in UTF-16 units as LineCounter gives them) of `offset` in `text`. */
+function lineColAt(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, col: offset - start + 1 };
+}
+
 /** Strips a UTF-8 byte order mark (a file read as UTF-8 starts with U+FEFF then). */
 function withoutBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**
- * Parses YAML (or JSON) `text` into plain data with positions: one document, a map, nested at
- * most MAX_NESTING_DEPTH levels, aliases capped. `what` names the kind of file in messages
- * ("a scenario", "a race file", "a sweep").
+ * Parses YAML (or JSON) `text` into plain data with positions: one document of at most
+ * MAX_YAML_TOKENS tokens and MAX_YAML_ALIASES aliases, a map, nested at most MAX_NESTING_DEPTH
+ * levels (aliases followed), aliases' expansion capped; each limit is an error at the place it
+ * is passed. `what` names the kind of file in messages ("a scenario", "a race file", "a
+ * sweep").
  */
 export function parseYamlText(
   text: string,
@@ -264,7 +252,15 @@ export function parseYamlText(
 ): { ok: true; parsed: ParsedText } | { ok: false; errors: ScenarioError[] } {
   text = withoutBom(text);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  // Tokens, aliases and nesting depth are counted while parsing, before anything is composed.
+  const bounded = parseBounded(text, lineCounter);
+  if (!bounded.ok) {
+    return {
+      ok: false,
+      errors: [{ file, ...lineColAt(text, bounded.offset), path: [], message: bounded.message }],
+    };
+  }
+  const doc = bounded.doc;
   const pos = (offset: number) => {
     const p = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
     return { line: Math.max(1, p.line), col: Math.max(1, p.col) };
@@ -286,22 +282,15 @@ export function parseYamlText(
     const message = yamlMessage(syntax, text, (o) => pos(o).line, what.replace(/^an? /, 'a '));
     return { ok: false, errors: [errorAtOffset(syntax.pos[0], path, message)] };
   }
-  const deep = tooDeep(doc);
+  // Each alias's node, found once (yaml's Alias.resolve walks the whole document per call).
+  const targets = aliasTargets(doc);
+  const targetOf = new Map<unknown, Node | undefined>(targets);
+  // The depth again on the composed document, following aliases (see tooDeepOffset).
+  const deep = tooDeepOffset(doc, MAX_NESTING_DEPTH, targets);
   if (deep !== undefined) {
-    const offset = deep.range?.[0] ?? 0;
-    return {
-      ok: false,
-      errors: [
-        errorAtOffset(
-          offset,
-          [],
-          `the document nests too deeply (at most ${MAX_NESTING_DEPTH} levels of maps and lists)`,
-        ),
-      ],
-    };
+    return { ok: false, errors: [errorAtOffset(deep, [], nestingMessage(MAX_NESTING_DEPTH))] };
   }
-
-  const cycle = recursiveAliasOffset(doc);
+  const cycle = recursiveAliasOffset(doc, targets);
   if (cycle !== undefined) {
     return {
       ok: false,
@@ -319,13 +308,12 @@ export function parseYamlText(
   try {
     data = doc.toJS({ maxAliasCount: 1000 });
   } catch (e) {
+    // At the first alias without an anchor, or else the last alias.
     let offset = 0;
-    visit(doc, {
-      Alias(_, node) {
-        offset = node.range?.[0] ?? 0;
-        return node.resolve(doc) ? undefined : visit.BREAK;
-      },
-    });
+    for (const [alias, target] of targets) {
+      offset = alias.range?.[0] ?? 0;
+      if (target === undefined) break;
+    }
     return {
       ok: false,
       errors: [errorAtOffset(offset, pathAt(doc, offset), `YAML: ${(e as Error).message}`)],
@@ -349,7 +337,7 @@ export function parseYamlText(
       ok: false,
       errors: [
         errorAtOffset(
-          offsetOf(doc, [], 'value'),
+          offsetOf(doc, targetOf, [], 'value'),
           [],
           `expected ${what} (a map), found ${describeFound(data)}`,
         ),
@@ -361,7 +349,8 @@ export function parseYamlText(
     parsed: {
       file,
       data: data as Record<string, unknown>,
-      errorAt: (path, message, at = 'value') => errorAtOffset(offsetOf(doc, path, at), path, message),
+      errorAt: (path, message, at = 'value') =>
+        errorAtOffset(offsetOf(doc, targetOf, path, at), path, message),
     },
   };
 }
