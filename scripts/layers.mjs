@@ -94,8 +94,12 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.
   const unknown = [...new Set(all.map((c) => layerOf(c.from)))].filter((l) => !(l in MAY_IMPORT));
   const bad = all.filter((c) => !c.ok);
   if (process.argv.includes('--check')) {
-    for (const l of unknown) console.error(`src/${l}/ is not in MAY_IMPORT (scripts/layers.mjs): say what it may import`);
-    for (const c of bad) console.error(`src/${c.from} imports src/${c.to}: src/${layerOf(c.from)}/ may not import src/${layerOf(c.to)}/ (scripts/layers.mjs)`);
+    for (const l of unknown)
+      console.error(`src/${l}/ is not in MAY_IMPORT (scripts/layers.mjs): say what it may import`);
+    for (const c of bad)
+      console.error(
+        `src/${c.from} imports src/${c.to}: src/${layerOf(c.from)}/ may not import src/${layerOf(c.to)}/ (scripts/layers.mjs)`,
+      );
     process.exit(bad.length > 0 || unknown.length > 0 ? 1 : 0);
   }
   const count = new Map();
