@@ -126,7 +126,9 @@ the model, not this file. Every number below is an output of \`simulate()\` with
 The series "[RFC 1/5] mm/hmm: HMM API to enable P2P DMA for device private pages" claimed that
 letting an RDMA NIC DMA straight into a GPU's device-private pages gives ">10x higher bandwidth
 and 10x lower latency" than migrating them to RAM first, and published no number. Five ways to
-do it were argued about (../shared/domain/thread.md):
+do it were argued about in its review threads (RFC:
+https://lore.kernel.org/all/20241201103659.420677-1-ymaman@nvidia.com/ , v2:
+https://lore.kernel.org/all/20250718115112.3881129-1-ymaman@nvidia.com/):
 
 | design | what changes | per-page work it adds |
 |---|---|---|

@@ -70,7 +70,7 @@ What the model says, and why:
   chunks and no prefetch, going from 32 to 1024 faults per batch raises throughput from
   ${small.gbps.toFixed(3)} to ${big.gbps.toFixed(3)} GB/s (${small.batches} batches against ${big.batches}). The curve is
   flat from 512 on: nvidia-uvm clamps the batch to the fault buffer. This is the shape the
-  batch-aware fault handling work (MacSim, ASPLOS 2020, anchors.md 1.3) reports: per-batch
+  batch-aware fault handling work (MacSim, ASPLOS 2020, doi 10.1145/3373376.3378529) reports: per-batch
   overhead serialises fault service, and larger batches help until per-page costs dominate.
 - **Per-page migration cost dominates without large folios.** In the 64 KiB series the
   fault-path CPU time is mostly \`migrate_vma_*\` per page (\`migrateVmaPerPageNs\`, 3.9 us from

@@ -216,10 +216,15 @@ function storeInts(p: Process, addr: number, values: Int32Array): void {
   p.store(addr, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
 }
 
-/** CPU loads of `count` ints at addr. */
+/** CPU loads of `count` ints at addr: exactly `count` values (a short load throws). */
 function loadInts(p: Process, addr: number, count: number): Int32Array {
   const bytes = p.load(addr, count * 4).slice();
   return new Int32Array(bytes.buffer, 0, count);
+}
+
+/** The CPU load of one int at addr (C's `*ptr`). */
+function loadInt(p: Process, addr: number): number {
+  return loadInts(p, addr, 1)[0]!; // loadInts returns exactly one value here
 }
 
 /**
@@ -283,7 +288,7 @@ function incrementAndCheck(p: Process, ptr: number, size: number, pageSize: numb
   for (let off = 0; off < size; off += pageSize) {
     const vals = loadInts(p, ptr + off, perPage);
     checkInts(vals, (i) => i, `${who} ptr (before ++)`, off / 4);
-    for (let j = 0; j < perPage; j++) vals[j] = vals[j] + 1;
+    for (let j = 0; j < perPage; j++) vals[j] = vals[j]! + 1;
     storeInts(p, ptr + off, vals);
   }
   expectInts(p, ptr, 0, size / 4, (i) => i + 1, `${who} ptr (after ++)`);
@@ -908,7 +913,7 @@ export const HMM_TESTS: SelftestCase[] = [
 
       // Page 2: read-only zero page.
       assertEq(p.mprotect(b.ptr + 2 * ps, ps, PROT_READ), 0, 'mprotect page 2 PROT_READ');
-      const val = loadInts(p, b.ptr + 2 * ps, 1)[0] + 3;
+      const val = loadInt(p, b.ptr + 2 * ps) + 3;
       assertEq(val, 3, 'CPU read of page 2 (+3)');
 
       // Page 3: written, then read-only.
@@ -1054,7 +1059,7 @@ export const HMM_TESTS: SelftestCase[] = [
 
       // Page 2: read-only zero page.
       assertEq(p.mprotect(b.ptr + 2 * ps, ps, PROT_READ), 0, 'mprotect page 2 PROT_READ');
-      const val = loadInts(p, b.ptr + 2 * ps, 1)[0] + 3;
+      const val = loadInt(p, b.ptr + 2 * ps) + 3;
       assertEq(val, 3, 'CPU read of page 2 (+3)');
 
       // Page 3: written, then read-only.
@@ -1123,9 +1128,10 @@ export const HMM_TESTS: SelftestCase[] = [
 
       assertEq(hmmDmirrorCmd(p, fd, HMM_DMIRROR_SNAPSHOT, b, npages), 0, 'SNAPSHOT');
       assertEq(b.cpages, npages, 'SNAPSHOT cpages');
+      // npages bytes, and npages (a huge page's worth) is at least 1: m[0] exists.
       let m = p.load(b.mirror, npages);
       let prot =
-        HMM_DMIRROR_PROT_WRITE | (m[0] & HMM_DMIRROR_PROT_PUD ? HMM_DMIRROR_PROT_PUD : HMM_DMIRROR_PROT_PMD);
+        HMM_DMIRROR_PROT_WRITE | (m[0]! & HMM_DMIRROR_PROT_PUD ? HMM_DMIRROR_PROT_PUD : HMM_DMIRROR_PROT_PMD);
       for (let i = 0; i < npages; i++) if (m[i] !== prot) assertEq(m[i], prot, `snapshot m[${i}]`);
 
       assertEq(p.mprotect(b.ptr, size, PROT_READ), 0, 'mprotect(PROT_READ)');
@@ -1134,7 +1140,7 @@ export const HMM_TESTS: SelftestCase[] = [
       assertEq(b.cpages, npages, 'SNAPSHOT cpages after mprotect');
       m = p.load(b.mirror, npages);
       prot =
-        HMM_DMIRROR_PROT_READ | (m[0] & HMM_DMIRROR_PROT_PUD ? HMM_DMIRROR_PROT_PUD : HMM_DMIRROR_PROT_PMD);
+        HMM_DMIRROR_PROT_READ | (m[0]! & HMM_DMIRROR_PROT_PUD ? HMM_DMIRROR_PROT_PUD : HMM_DMIRROR_PROT_PMD);
       for (let i = 0; i < npages; i++) {
         if (m[i] !== prot) assertEq(m[i], prot, `snapshot after mprotect m[${i}]`);
       }

@@ -37,7 +37,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'Fixed cost of one hmm_range_fault() call (notifier sequence read, walk_page_range setup), excluding walks and per-PTE work',
         source:
-          'assumption: no published number (anchors.md Part 2: "hmm_range_fault per present page: GAP"). A few uncontended locks and function calls; measurable with test_hmm SNAPSHOT',
+          'assumption: no published number (hmm_range_fault per present page is a gap among the calibration anchors of docs/costs.md). A few uncontended locks and function calls; measurable with test_hmm SNAPSHOT',
       },
       hmmRangeFaultPerPteNs: {
         value: 5,
@@ -46,7 +46,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'hmm_range_fault decision per PTE on top of pageWalkPerPteNs: hmm_pte_need_fault, owner check, writing hmm_pfns[i]',
         source:
-          'assumption: no published number (anchors.md GAP). A handful of flag tests and one store per entry; measurable with test_hmm SNAPSHOT',
+          'assumption: no published number. A handful of flag tests and one store per entry; measurable with test_hmm SNAPSHOT',
       },
       cpuFaultEntryNs: {
         value: 1000,
@@ -55,7 +55,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'CPU page-fault exception entry and handle_mm_fault dispatch, excluding the work the fault does',
         source:
-          'assumption: no number in the notes (anchors.md: migrate_to_ram is a GAP, decompose it as fault entry + migrate_vma_* + device copy + GPU TLB invalidation); ~1 us is the usual order for a minor fault',
+          'assumption: no published number (none for migrate_to_ram either, which docs/costs.md composes as fault entry + migrate_vma_* + device copy + GPU TLB invalidation); ~1 us is the usual order for a minor fault',
       },
       mmuNotifierInvalidateNs: {
         value: 500,
@@ -64,7 +64,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'Core cost of one mmu interval notifier invalidation (interval-tree lookup, sequence bump, driver lock), excluding the device TLB invalidation it triggers',
         source:
-          'assumption: anchors.md lists the notifier round trip as a GAP; Xe waits on per-tile GT TLB-invalidation fences inside the notifier (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com), charged separately as gpuTlbInvalidationNs',
+          'assumption: no published number for the notifier round trip; Xe waits on per-tile GT TLB-invalidation fences inside the notifier (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com), charged separately as gpuTlbInvalidationNs',
       },
       tlbShootdownBaseNs: {
         value: 1000,
@@ -100,7 +100,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions: 'An uncontended lock/unlock pair per 4 KiB page inside that callback',
         source:
           "assumption: no published number (Jason Gunthorpe: 'It extra for every single 4k page on every user' and 'Now you are locking/unlocking every 4k?', https://lore.kernel.org/all/20250130132317.GG2120662@ziepe.ca/ , https://lore.kernel.org/all/20250130174217.GA2296753@ziepe.ca/). Two atomic read-modify-writes on a cache-resident line, ~60 cycles at 3 GHz; contended locks cost far more",
-        note: 'Simona Vetter conceded the callback on this per-4K locking cost (thread.md 2.2).',
+        note: "Simona Vetter conceded the callback on this per-4K locking cost ('Consider me convinced on that being a bad idea', https://lore.kernel.org/all/Z50BbuUQWIaDPRzK@phenom.ffwll.local/)",
       },
       p2pdmaMapTypeUncachedNs: {
         value: 5000,
@@ -116,7 +116,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         unit: 'ns',
         kind: 'assumed',
         conditions:
-          'Later lookups for the same pair: mainline caches the type in provider->p2pdma->map_types (an xarray; kernel.md 6.3)',
+          'Later lookups for the same pair: mainline caches the type in provider->p2pdma->map_types (an xarray; drivers/pci/p2pdma.c calc_map_type_and_dist)',
         source: 'assumption: no published number; one xa_load under RCU, tens of ns',
       },
       dmaMapIommuPerPageNs: {
@@ -222,7 +222,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
           'Fixed cost per fault batch (fetch from the fault buffer, sort, replay), charged before the per-page service',
         source:
           'derived: MacSim BATCH_PROCESSING_OVERHEAD 50,000 cycles (MacSim def/memory.param.def and src/mmu.cc, https://github.com/gthparch/macsim/blob/master/def/memory.param.def , https://github.com/gthparch/macsim/blob/master/src/mmu.cc) at an assumed 1 GHz',
-        note: 'Cross-checks: Pascal UM "more than 10 us" per fault-triggered copy (NVIDIA at GTC Japan 2016, reported by press [secondary], https://prod-news.global.ssl.fastly.net/techplus/article/20161012-gtcjapan2016_unifiedmemory/3); the often-quoted "20-50 us per far fault" is unverified (anchors.md GAP, Allen & Ge SC21 not read); Intel aims at 10-15 us CPU time per GPU fault with the copy up to 200 us (Matthew Brost: \'GPU page faults serviced in 10-15us of CPU time (GPU copy time... at most 200us)\', https://lore.kernel.org/all/aX1T6BozrrtByU8H@lstrano-desk.jf.intel.com/).',
+        note: 'Cross-checks: Pascal UM "more than 10 us" per fault-triggered copy (NVIDIA at GTC Japan 2016, reported by press [secondary], https://prod-news.global.ssl.fastly.net/techplus/article/20161012-gtcjapan2016_unifiedmemory/3); the often-quoted "20-50 us per far fault" is unverified (Allen & Ge SC21 not read); Intel aims at 10-15 us CPU time per GPU fault with the copy up to 200 us (Matthew Brost: \'GPU page faults serviced in 10-15us of CPU time (GPU copy time... at most 200us)\', https://lore.kernel.org/all/aX1T6BozrrtByU8H@lstrano-desk.jf.intel.com/).',
       },
       gpuFaultPerPageNs: {
         value: 1000,
@@ -257,7 +257,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'One GPU TLB invalidation issued from an mmu notifier and waited for (Xe: per-tile GT TLB-invalidation fence)',
         source:
-          'assumption: anchors.md lists this as a GAP (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com); same order as an IOTLB invalidation (MMIO doorbell plus a completion fence)',
+          'assumption: no published number (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com); same order as an IOTLB invalidation (MMIO doorbell plus a completion fence)',
       },
       faultBatchSize: {
         value: 256,
@@ -632,7 +632,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'Fixed cost of one hmm_range_fault() call (notifier sequence read, walk_page_range setup), excluding walks and per-PTE work',
         source:
-          'assumption: no published number (anchors.md Part 2: "hmm_range_fault per present page: GAP"). A few uncontended locks and function calls; measurable with test_hmm SNAPSHOT',
+          'assumption: no published number (hmm_range_fault per present page is a gap among the calibration anchors of docs/costs.md). A few uncontended locks and function calls; measurable with test_hmm SNAPSHOT',
       },
       hmmRangeFaultPerPteNs: {
         value: 5,
@@ -641,7 +641,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'hmm_range_fault decision per PTE on top of pageWalkPerPteNs: hmm_pte_need_fault, owner check, writing hmm_pfns[i]',
         source:
-          'assumption: no published number (anchors.md GAP). A handful of flag tests and one store per entry; measurable with test_hmm SNAPSHOT',
+          'assumption: no published number. A handful of flag tests and one store per entry; measurable with test_hmm SNAPSHOT',
       },
       cpuFaultEntryNs: {
         value: 1000,
@@ -650,7 +650,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'CPU page-fault exception entry and handle_mm_fault dispatch, excluding the work the fault does',
         source:
-          'assumption: no number in the notes (anchors.md: migrate_to_ram is a GAP, decompose it as fault entry + migrate_vma_* + device copy + GPU TLB invalidation); ~1 us is the usual order for a minor fault',
+          'assumption: no published number (none for migrate_to_ram either, which docs/costs.md composes as fault entry + migrate_vma_* + device copy + GPU TLB invalidation); ~1 us is the usual order for a minor fault',
       },
       mmuNotifierInvalidateNs: {
         value: 500,
@@ -659,7 +659,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'Core cost of one mmu interval notifier invalidation (interval-tree lookup, sequence bump, driver lock), excluding the device TLB invalidation it triggers',
         source:
-          'assumption: anchors.md lists the notifier round trip as a GAP; Xe waits on per-tile GT TLB-invalidation fences inside the notifier (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com), charged separately as gpuTlbInvalidationNs',
+          'assumption: no published number for the notifier round trip; Xe waits on per-tile GT TLB-invalidation fences inside the notifier (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com), charged separately as gpuTlbInvalidationNs',
       },
       tlbShootdownBaseNs: {
         value: 1000,
@@ -695,7 +695,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions: 'An uncontended lock/unlock pair per 4 KiB page inside that callback',
         source:
           "assumption: no published number (Jason Gunthorpe: 'It extra for every single 4k page on every user' and 'Now you are locking/unlocking every 4k?', https://lore.kernel.org/all/20250130132317.GG2120662@ziepe.ca/ , https://lore.kernel.org/all/20250130174217.GA2296753@ziepe.ca/). Two atomic read-modify-writes on a cache-resident line, ~60 cycles at 3 GHz; contended locks cost far more",
-        note: 'Simona Vetter conceded the callback on this per-4K locking cost (thread.md 2.2).',
+        note: "Simona Vetter conceded the callback on this per-4K locking cost ('Consider me convinced on that being a bad idea', https://lore.kernel.org/all/Z50BbuUQWIaDPRzK@phenom.ffwll.local/)",
       },
       p2pdmaMapTypeUncachedNs: {
         value: 5000,
@@ -711,7 +711,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         unit: 'ns',
         kind: 'assumed',
         conditions:
-          'Later lookups for the same pair: mainline caches the type in provider->p2pdma->map_types (an xarray; kernel.md 6.3)',
+          'Later lookups for the same pair: mainline caches the type in provider->p2pdma->map_types (an xarray; drivers/pci/p2pdma.c calc_map_type_and_dist)',
         source: 'assumption: no published number; one xa_load under RCU, tens of ns',
       },
       dmaMapIommuPerPageNs: {
@@ -817,7 +817,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
           'Fixed cost per fault batch (fetch from the fault buffer, sort, replay), charged before the per-page service',
         source:
           'derived: MacSim BATCH_PROCESSING_OVERHEAD 50,000 cycles (MacSim def/memory.param.def and src/mmu.cc, https://github.com/gthparch/macsim/blob/master/def/memory.param.def , https://github.com/gthparch/macsim/blob/master/src/mmu.cc) at an assumed 1 GHz',
-        note: 'Cross-checks: Pascal UM "more than 10 us" per fault-triggered copy (NVIDIA at GTC Japan 2016, reported by press [secondary], https://prod-news.global.ssl.fastly.net/techplus/article/20161012-gtcjapan2016_unifiedmemory/3); the often-quoted "20-50 us per far fault" is unverified (anchors.md GAP, Allen & Ge SC21 not read); Intel aims at 10-15 us CPU time per GPU fault with the copy up to 200 us (Matthew Brost: \'GPU page faults serviced in 10-15us of CPU time (GPU copy time... at most 200us)\', https://lore.kernel.org/all/aX1T6BozrrtByU8H@lstrano-desk.jf.intel.com/).',
+        note: 'Cross-checks: Pascal UM "more than 10 us" per fault-triggered copy (NVIDIA at GTC Japan 2016, reported by press [secondary], https://prod-news.global.ssl.fastly.net/techplus/article/20161012-gtcjapan2016_unifiedmemory/3); the often-quoted "20-50 us per far fault" is unverified (Allen & Ge SC21 not read); Intel aims at 10-15 us CPU time per GPU fault with the copy up to 200 us (Matthew Brost: \'GPU page faults serviced in 10-15us of CPU time (GPU copy time... at most 200us)\', https://lore.kernel.org/all/aX1T6BozrrtByU8H@lstrano-desk.jf.intel.com/).',
       },
       gpuFaultPerPageNs: {
         value: 1000,
@@ -852,7 +852,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'One GPU TLB invalidation issued from an mmu notifier and waited for (Xe: per-tile GT TLB-invalidation fence)',
         source:
-          'assumption: anchors.md lists this as a GAP (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com); same order as an IOTLB invalidation (MMIO doorbell plus a completion fence)',
+          'assumption: no published number (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com); same order as an IOTLB invalidation (MMIO doorbell plus a completion fence)',
       },
       faultBatchSize: {
         value: 256,
@@ -1096,7 +1096,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'P2P through an Intel root complex, per direction, where the kernel allows it (p2pdma allowlists only some Intel host bridges)',
         source:
-          'derived: peerPcieBandwidth / 1.2, the Intel root-complex penalty NCCL applies (NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h); allowlist: Linux drivers/pci/p2pdma.c host-bridge allowlist (anchors.md 1.10, kernel.md 6.3)',
+          'derived: peerPcieBandwidth / 1.2, the Intel root-complex penalty NCCL applies (NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h); allowlist: Linux drivers/pci/p2pdma.c pci_p2pdma_whitelist, host_bridge_whitelist',
       },
       intelHostBridgeP2pPenalty: {
         value: 1.2,
@@ -1224,7 +1224,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'Fixed cost of one hmm_range_fault() call (notifier sequence read, walk_page_range setup), excluding walks and per-PTE work',
         source:
-          'assumption: no published number (anchors.md Part 2: "hmm_range_fault per present page: GAP"). A few uncontended locks and function calls; measurable with test_hmm SNAPSHOT',
+          'assumption: no published number (hmm_range_fault per present page is a gap among the calibration anchors of docs/costs.md). A few uncontended locks and function calls; measurable with test_hmm SNAPSHOT',
       },
       hmmRangeFaultPerPteNs: {
         value: 5,
@@ -1233,7 +1233,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'hmm_range_fault decision per PTE on top of pageWalkPerPteNs: hmm_pte_need_fault, owner check, writing hmm_pfns[i]',
         source:
-          'assumption: no published number (anchors.md GAP). A handful of flag tests and one store per entry; measurable with test_hmm SNAPSHOT',
+          'assumption: no published number. A handful of flag tests and one store per entry; measurable with test_hmm SNAPSHOT',
       },
       cpuFaultEntryNs: {
         value: 1000,
@@ -1242,7 +1242,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'CPU page-fault exception entry and handle_mm_fault dispatch, excluding the work the fault does',
         source:
-          'assumption: no number in the notes (anchors.md: migrate_to_ram is a GAP, decompose it as fault entry + migrate_vma_* + device copy + GPU TLB invalidation); ~1 us is the usual order for a minor fault',
+          'assumption: no published number (none for migrate_to_ram either, which docs/costs.md composes as fault entry + migrate_vma_* + device copy + GPU TLB invalidation); ~1 us is the usual order for a minor fault',
       },
       mmuNotifierInvalidateNs: {
         value: 500,
@@ -1251,7 +1251,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'Core cost of one mmu interval notifier invalidation (interval-tree lookup, sequence bump, driver lock), excluding the device TLB invalidation it triggers',
         source:
-          'assumption: anchors.md lists the notifier round trip as a GAP; Xe waits on per-tile GT TLB-invalidation fences inside the notifier (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com), charged separately as gpuTlbInvalidationNs',
+          'assumption: no published number for the notifier round trip; Xe waits on per-tile GT TLB-invalidation fences inside the notifier (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com), charged separately as gpuTlbInvalidationNs',
       },
       tlbShootdownBaseNs: {
         value: 1000,
@@ -1287,7 +1287,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions: 'An uncontended lock/unlock pair per 4 KiB page inside that callback',
         source:
           "assumption: no published number (Jason Gunthorpe: 'It extra for every single 4k page on every user' and 'Now you are locking/unlocking every 4k?', https://lore.kernel.org/all/20250130132317.GG2120662@ziepe.ca/ , https://lore.kernel.org/all/20250130174217.GA2296753@ziepe.ca/). Two atomic read-modify-writes on a cache-resident line, ~60 cycles at 3 GHz; contended locks cost far more",
-        note: 'Simona Vetter conceded the callback on this per-4K locking cost (thread.md 2.2).',
+        note: "Simona Vetter conceded the callback on this per-4K locking cost ('Consider me convinced on that being a bad idea', https://lore.kernel.org/all/Z50BbuUQWIaDPRzK@phenom.ffwll.local/)",
       },
       p2pdmaMapTypeUncachedNs: {
         value: 5000,
@@ -1303,7 +1303,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         unit: 'ns',
         kind: 'assumed',
         conditions:
-          'Later lookups for the same pair: mainline caches the type in provider->p2pdma->map_types (an xarray; kernel.md 6.3)',
+          'Later lookups for the same pair: mainline caches the type in provider->p2pdma->map_types (an xarray; drivers/pci/p2pdma.c calc_map_type_and_dist)',
         source: 'assumption: no published number; one xa_load under RCU, tens of ns',
       },
       dmaMapIommuPerPageNs: {
@@ -1409,7 +1409,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
           'Fixed cost per fault batch (fetch from the fault buffer, sort, replay), charged before the per-page service',
         source:
           'derived: MacSim BATCH_PROCESSING_OVERHEAD 50,000 cycles (MacSim def/memory.param.def and src/mmu.cc, https://github.com/gthparch/macsim/blob/master/def/memory.param.def , https://github.com/gthparch/macsim/blob/master/src/mmu.cc) at an assumed 1 GHz',
-        note: 'Cross-checks: Pascal UM "more than 10 us" per fault-triggered copy (NVIDIA at GTC Japan 2016, reported by press [secondary], https://prod-news.global.ssl.fastly.net/techplus/article/20161012-gtcjapan2016_unifiedmemory/3); the often-quoted "20-50 us per far fault" is unverified (anchors.md GAP, Allen & Ge SC21 not read); Intel aims at 10-15 us CPU time per GPU fault with the copy up to 200 us (Matthew Brost: \'GPU page faults serviced in 10-15us of CPU time (GPU copy time... at most 200us)\', https://lore.kernel.org/all/aX1T6BozrrtByU8H@lstrano-desk.jf.intel.com/).',
+        note: 'Cross-checks: Pascal UM "more than 10 us" per fault-triggered copy (NVIDIA at GTC Japan 2016, reported by press [secondary], https://prod-news.global.ssl.fastly.net/techplus/article/20161012-gtcjapan2016_unifiedmemory/3); the often-quoted "20-50 us per far fault" is unverified (Allen & Ge SC21 not read); Intel aims at 10-15 us CPU time per GPU fault with the copy up to 200 us (Matthew Brost: \'GPU page faults serviced in 10-15us of CPU time (GPU copy time... at most 200us)\', https://lore.kernel.org/all/aX1T6BozrrtByU8H@lstrano-desk.jf.intel.com/).',
       },
       gpuFaultPerPageNs: {
         value: 1000,
@@ -1444,7 +1444,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'One GPU TLB invalidation issued from an mmu notifier and waited for (Xe: per-tile GT TLB-invalidation fence)',
         source:
-          'assumption: anchors.md lists this as a GAP (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com); same order as an IOTLB invalidation (MMIO doorbell plus a completion fence)',
+          'assumption: no published number (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com); same order as an IOTLB invalidation (MMIO doorbell plus a completion fence)',
       },
       faultBatchSize: {
         value: 256,
@@ -1685,7 +1685,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         kind: 'derived',
         conditions: 'P2P through the Grace (ARM) root complex: not supported (0)',
         source:
-          'derived: NCCL caps P2P at PXB on ARM (NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h) and the Linux p2pdma host-bridge allowlist has no ARM entries (Linux drivers/pci/p2pdma.c host-bridge allowlist (anchors.md 1.10, kernel.md 6.3))',
+          'derived: NCCL caps P2P at PXB on ARM (NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h) and the Linux p2pdma host-bridge allowlist has no ARM entries (Linux drivers/pci/p2pdma.c pci_p2pdma_whitelist, host_bridge_whitelist)',
       },
       intelHostBridgeP2pPenalty: {
         value: 1.2,
@@ -1811,7 +1811,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'Fixed cost of one hmm_range_fault() call (notifier sequence read, walk_page_range setup), excluding walks and per-PTE work',
         source:
-          'assumption: no published number (anchors.md Part 2: "hmm_range_fault per present page: GAP"). A few uncontended locks and function calls; measurable with test_hmm SNAPSHOT',
+          'assumption: no published number (hmm_range_fault per present page is a gap among the calibration anchors of docs/costs.md). A few uncontended locks and function calls; measurable with test_hmm SNAPSHOT',
       },
       hmmRangeFaultPerPteNs: {
         value: 5,
@@ -1820,7 +1820,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'hmm_range_fault decision per PTE on top of pageWalkPerPteNs: hmm_pte_need_fault, owner check, writing hmm_pfns[i]',
         source:
-          'assumption: no published number (anchors.md GAP). A handful of flag tests and one store per entry; measurable with test_hmm SNAPSHOT',
+          'assumption: no published number. A handful of flag tests and one store per entry; measurable with test_hmm SNAPSHOT',
       },
       cpuFaultEntryNs: {
         value: 1000,
@@ -1829,7 +1829,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'CPU page-fault exception entry and handle_mm_fault dispatch, excluding the work the fault does',
         source:
-          'assumption: no number in the notes (anchors.md: migrate_to_ram is a GAP, decompose it as fault entry + migrate_vma_* + device copy + GPU TLB invalidation); ~1 us is the usual order for a minor fault',
+          'assumption: no published number (none for migrate_to_ram either, which docs/costs.md composes as fault entry + migrate_vma_* + device copy + GPU TLB invalidation); ~1 us is the usual order for a minor fault',
       },
       mmuNotifierInvalidateNs: {
         value: 500,
@@ -1838,7 +1838,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'Core cost of one mmu interval notifier invalidation (interval-tree lookup, sequence bump, driver lock), excluding the device TLB invalidation it triggers',
         source:
-          'assumption: anchors.md lists the notifier round trip as a GAP; Xe waits on per-tile GT TLB-invalidation fences inside the notifier (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com), charged separately as gpuTlbInvalidationNs',
+          'assumption: no published number for the notifier round trip; Xe waits on per-tile GT TLB-invalidation fences inside the notifier (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com), charged separately as gpuTlbInvalidationNs',
       },
       tlbShootdownBaseNs: {
         value: 1000,
@@ -1874,7 +1874,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions: 'An uncontended lock/unlock pair per 4 KiB page inside that callback',
         source:
           "assumption: no published number (Jason Gunthorpe: 'It extra for every single 4k page on every user' and 'Now you are locking/unlocking every 4k?', https://lore.kernel.org/all/20250130132317.GG2120662@ziepe.ca/ , https://lore.kernel.org/all/20250130174217.GA2296753@ziepe.ca/). Two atomic read-modify-writes on a cache-resident line, ~60 cycles at 3 GHz; contended locks cost far more",
-        note: 'Simona Vetter conceded the callback on this per-4K locking cost (thread.md 2.2).',
+        note: "Simona Vetter conceded the callback on this per-4K locking cost ('Consider me convinced on that being a bad idea', https://lore.kernel.org/all/Z50BbuUQWIaDPRzK@phenom.ffwll.local/)",
       },
       p2pdmaMapTypeUncachedNs: {
         value: 5000,
@@ -1890,7 +1890,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         unit: 'ns',
         kind: 'assumed',
         conditions:
-          'Later lookups for the same pair: mainline caches the type in provider->p2pdma->map_types (an xarray; kernel.md 6.3)',
+          'Later lookups for the same pair: mainline caches the type in provider->p2pdma->map_types (an xarray; drivers/pci/p2pdma.c calc_map_type_and_dist)',
         source: 'assumption: no published number; one xa_load under RCU, tens of ns',
       },
       dmaMapIommuPerPageNs: {
@@ -2029,7 +2029,7 @@ export const BUILTIN_PROFILE_DATA: readonly CostProfileData[] = [
         conditions:
           'One GPU TLB invalidation issued from an mmu notifier and waited for (Xe: per-tile GT TLB-invalidation fence)',
         source:
-          'assumption: anchors.md lists this as a GAP (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com); same order as an IOTLB invalidation (MMIO doorbell plus a completion fence)',
+          'assumption: no published number (Xe SVM series (xe_svm.c), https://patchwork.kernel.org/project/dri-devel/cover/20250129195212.745731-1-matthew.brost@intel.com); same order as an IOTLB invalidation (MMIO doorbell plus a completion fence)',
       },
       faultBatchSize: {
         value: 256,

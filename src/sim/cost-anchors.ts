@@ -155,7 +155,7 @@ export function modelledValidationBandwidth(point: TransferValidationPoint): num
 // ---------------------------------------------------------------------------------------------
 // Published numbers that are not parameters
 
-/** A calibration number from the notes that no parameter carries, and why. */
+/** A calibration figure that no parameter carries, and why. */
 export interface UnparameterisedAnchor {
   readonly quantity: string;
   readonly value: string;
@@ -164,7 +164,10 @@ export interface UnparameterisedAnchor {
   readonly why: string;
 }
 
-/** Calibration rows of anchors.md Part 2 (and thread.md claims) that are not parameters. */
+/**
+ * Calibration figures no parameter carries: published numbers kept as cross-checks, and the
+ * quantities for which nothing is published (rendered in docs/costs.md).
+ */
 export const UNPARAMETERISED_ANCHORS: readonly UnparameterisedAnchor[] = Object.freeze([
   {
     quantity: 'Pascal UM page fault cost',
@@ -178,20 +181,20 @@ export const UNPARAMETERISED_ANCHORS: readonly UnparameterisedAnchor[] = Object.
     value: 'not verified',
     conditions: 'commonly quoted; HPCA16 Zheng et al. and SC21 Allen & Ge bodies not read',
     source: 'GAP: https://tallendev.github.io/assets/papers/sc21.pdf',
-    why: 'Unverified; the batch fixed/per-page split is the open question (anchors.md gap 1).',
+    why: 'Unverified; the batch fixed/per-page split is the open question (measurable with the instrumented driver of https://github.com/tallendev/uvm-eval).',
   },
   {
     quantity: 'hmm_range_fault per present page',
     value: 'GAP',
     conditions: 'no public per-page number',
-    source: 'anchors.md Part 2; measurable with lib/test_hmm.c SNAPSHOT',
+    source: 'none published; measurable with lib/test_hmm.c SNAPSHOT',
     why: 'Modelled by the assumed hmmRangeFaultCallNs, hmmRangeFaultPerPteNs, pageWalk* parameters.',
   },
   {
     quantity: 'CPU fault on a device-private page (migrate_to_ram)',
     value: 'GAP',
     conditions: 'no public number',
-    source: 'anchors.md Part 2',
+    source: 'none published; measurable with lib/test_hmm.c MIGRATE_TO_DEV, then a CPU touch of the page',
     why: 'Composed: cpuFaultEntryNs + migrateVma* + device-to-host transfer + gpuTlbInvalidationNs.',
   },
   {

@@ -92,7 +92,7 @@ describe('cost parameters', () => {
     expect(Object.isFrozen(p.parameters.faultBatchSize)).toBe(true);
   });
 
-  it('carries the anchors the notes publish', () => {
+  it('carries the published anchors', () => {
     const base = PROFILES['pcie4-a100'].values;
     expect(base.faultBatchSize).toBe(256);
     expect(base.faultBatchesPerService).toBe(20);

@@ -118,7 +118,7 @@ describe('Engine: callbacks and ordering', () => {
     };
     for (let i = 0; i < 100; i++) e.schedule(rng.int(0, 50), tick);
     e.run();
-    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
     expect(seen.length).toBe(e.eventsProcessed);
   });
 });

@@ -114,7 +114,10 @@ export class Engine {
   /** Receives every event before it runs; null for none (the default, and the fast path). */
   observer: EngineObserver | null = null;
 
-  // The heap: entry i has time times[i], sequence seqs[i], payload slot ids[i].
+  // The heap: entry i has time times[i], sequence seqs[i], payload slot ids[i]. Indexes into
+  // these arrays are below `size` (or `free`'s below `freeTop`), which never exceeds their length
+  // (`push` grows them first), so the reads below carry `!`: in range by construction, with no
+  // check in the event loop.
   private times: Float64Array;
   private seqs: Float64Array;
   private ids: Int32Array;
@@ -153,7 +156,7 @@ export class Engine {
 
   /** Time of the next event in ns, or Infinity when the queue is empty. */
   get nextEventTime(): number {
-    return this.size > 0 ? this.times[0] : Infinity;
+    return this.size > 0 ? this.times[0]! : Infinity;
   }
 
   /**
@@ -220,13 +223,13 @@ export class Engine {
     const start = this.eventsProcessed;
     try {
       while (this.size > 0) {
-        const t = this.times[0];
+        const t = this.times[0]!;
         if (t > untilNs) break;
-        const seq = this.seqs[0];
-        const slot = this.ids[0];
+        const seq = this.seqs[0]!;
+        const slot = this.ids[0]!;
         this.popRoot();
         this._now = t;
-        const kind = this.kinds[slot];
+        const kind = this.kinds[slot]!;
         const target = this.targets[slot];
         const value = this.values[slot];
         this.targets[slot] = undefined;
@@ -291,7 +294,7 @@ export class Engine {
     const n = this.size;
     if (n === this.times.length) this.grow();
     // Slots in use == heap size, so with no freed slot the next fresh one is `n`.
-    const slot = this.freeTop > 0 ? this.free[--this.freeTop] : n;
+    const slot = this.freeTop > 0 ? this.free[--this.freeTop]! : n;
     this.kinds[slot] = kind;
     if (slot === this.targets.length) {
       this.targets.push(target);
@@ -309,11 +312,11 @@ export class Engine {
     let i = n;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const pt = times[p];
+      const pt = times[p]!;
       if (pt <= t) break;
       times[i] = pt;
-      seqs[i] = seqs[p];
-      ids[i] = ids[p];
+      seqs[i] = seqs[p]!;
+      ids[i] = ids[p]!;
       i = p;
     }
     times[i] = t;
@@ -329,28 +332,28 @@ export class Engine {
     const times = this.times;
     const seqs = this.seqs;
     const ids = this.ids;
-    const lt = times[n];
-    const ls = seqs[n];
-    const lid = ids[n];
+    const lt = times[n]!;
+    const ls = seqs[n]!;
+    const lid = ids[n]!;
     let i = 0;
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      let ct = times[c];
-      let cs = seqs[c];
+      let ct = times[c]!;
+      let cs = seqs[c]!;
       const r = c + 1;
       if (r < n) {
-        const rt = times[r];
-        if (rt < ct || (rt === ct && seqs[r] < cs)) {
+        const rt = times[r]!;
+        if (rt < ct || (rt === ct && seqs[r]! < cs)) {
           c = r;
           ct = rt;
-          cs = seqs[r];
+          cs = seqs[r]!;
         }
       }
       if (lt < ct || (lt === ct && ls < cs)) break;
       times[i] = ct;
       seqs[i] = cs;
-      ids[i] = ids[c];
+      ids[i] = ids[c]!;
       i = c;
     }
     times[i] = lt;

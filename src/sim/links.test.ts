@@ -190,7 +190,7 @@ describe('Fabric: max-min fair sharing', () => {
     e.run();
     // The two directions are independent links: both run at full speed.
     expect(got.map((r) => r.endNs)).toEqual([14, 24]);
-    expect(got[0].startNs).toBe(4);
+    expect(got[0]?.startNs).toBe(4);
     expect(up.name).toBe('pcie.fwd');
     expect(down.name).toBe('pcie.rev');
   });
@@ -251,10 +251,10 @@ describe('Fabric: properties over random topologies', () => {
       fc.property(topology, ({ caps, flows }) => {
         const e = new Engine();
         const fab = new Fabric(e);
-        const links = caps.map((c, i) => new Link(`l${i}`, c));
+        const links = caps.map((c, i) => new Link(`l${i}`, c)); // indexed below by k % caps.length
         for (const fl of flows)
           fab.transfer(
-            [...new Set(fl.links.map((k) => k % caps.length))].map((k) => links[k]),
+            [...new Set(fl.links.map((k) => k % caps.length))].map((k) => links[k]!),
             fl.bytes,
           );
         const snap = fab.flows();
@@ -281,14 +281,14 @@ describe('Fabric: properties over random topologies', () => {
       fc.property(topology, ({ caps, flows }) => {
         const e = new Engine();
         const fab = new Fabric(e);
-        const links = caps.map((c, i) => new Link(`l${i}`, c));
+        const links = caps.map((c, i) => new Link(`l${i}`, c)); // indexed below by k % caps.length
         const results: (TransferResult | null)[] = flows.map(() => null);
         const paths = flows.map((fl) =>
-          [...new Set(fl.links.map((k) => k % caps.length))].map((k) => links[k]),
+          [...new Set(fl.links.map((k) => k % caps.length))].map((k) => links[k]!),
         );
         flows.forEach((fl, i) => {
           e.at(fl.at, () => {
-            fab.transfer(paths[i], fl.bytes).on((r) => {
+            fab.transfer(paths[i]!, fl.bytes).on((r) => {
               results[i] = r;
             });
           });
@@ -297,11 +297,11 @@ describe('Fabric: properties over random topologies', () => {
         expect(fab.activeFlows).toBe(0);
         results.forEach((r, i) => {
           expect(r).not.toBeNull();
-          const narrowest = Math.min(...paths[i].map((l) => l.capacityBytesPerNs));
-          expect(r!.endNs - r!.startNs).toBeGreaterThanOrEqual(flows[i].bytes / narrowest - 1e-6);
+          const narrowest = Math.min(...paths[i]!.map((l) => l.capacityBytesPerNs));
+          expect(r!.endNs - r!.startNs).toBeGreaterThanOrEqual(flows[i]!.bytes / narrowest - 1e-6);
         });
         links.forEach((l) => {
-          const want = flows.reduce((s, fl, i) => s + (paths[i].includes(l) ? fl.bytes : 0), 0);
+          const want = flows.reduce((s, fl, i) => s + (paths[i]!.includes(l) ? fl.bytes : 0), 0);
           expect(l.bytesCarried).toBeCloseTo(want, 6);
           expect(l.bytesCarried).toBeLessThanOrEqual(l.busyNs * l.capacityBytesPerNs * (1 + 1e-9) + 1e-6);
         });

@@ -101,7 +101,9 @@ const FINISH_EPS_NS = 1e-6;
 export class Fabric {
   private readonly links: Link[] = [];
   // Per link index: capacity, capacity left during allocation, flows not yet assigned during
-  // allocation, flows crossing it, allocated load.
+  // allocation, flows crossing it, allocated load. A link index (`Link.index`, the entries of a
+  // flow's `path`) is below `links.length`, and `register` grows these arrays before it adds a
+  // link, so indexing them (and `links`) by one carries `!`: in range by construction.
   private cap = new Float64Array(16);
   private capLeft = new Float64Array(16);
   private unassigned = new Int32Array(16);
@@ -142,9 +144,10 @@ export class Fabric {
       throw new Error(`model bug: transfer with latency ${latencyNs} ns`);
     const idx = new Int32Array(path.length);
     for (let i = 0; i < path.length; i++) {
-      idx[i] = this.register(path[i]);
+      const link = path[i]!; // i < path.length
+      idx[i] = this.register(link);
       for (let j = 0; j < i; j++)
-        if (idx[j] === idx[i]) throw new Error(`model bug: link ${path[i].name} appears twice in a path`);
+        if (idx[j] === idx[i]) throw new Error(`model bug: link ${link.name} appears twice in a path`);
     }
     this.transfers++;
     const sig = new Signal<TransferResult>(this.engine);
@@ -183,10 +186,10 @@ export class Fabric {
       if (moved > f.remaining) moved = f.remaining;
       f.remaining -= moved;
       const path = f.path;
-      for (let j = 0; j < path.length; j++) links[path[j]].bytesCarried += moved;
+      for (let j = 0; j < path.length; j++) links[path[j]!]!.bytesCarried += moved;
     }
     const count = this.flowCount;
-    for (let i = 0; i < links.length; i++) if (count[i] > 0) links[i].busyNs += dt;
+    for (let i = 0; i < links.length; i++) if (count[i]! > 0) links[i]!.busyNs += dt;
   }
 
   /** A snapshot of the transfers moving data now, in start order (after a `sync`). */
@@ -236,7 +239,7 @@ export class Fabric {
     this.sync();
     this.active.push(f);
     const path = f.path;
-    for (let j = 0; j < path.length; j++) this.flowCount[path[j]]++;
+    for (let j = 0; j < path.length; j++) this.flowCount[path[j]!]!++;
     this.reallocate();
   }
 
@@ -256,8 +259,9 @@ export class Fabric {
         // Residual rounding error belongs to the links too, so they carry exactly f.bytes.
         const path = f.path;
         for (let j = 0; j < path.length; j++) {
-          links[path[j]].bytesCarried += f.remaining;
-          this.flowCount[path[j]]--;
+          const l = path[j]!;
+          links[l]!.bytesCarried += f.remaining;
+          this.flowCount[l]!--;
         }
         f.remaining = 0;
         done.push(f);
@@ -281,8 +285,8 @@ export class Fabric {
     const count = this.flowCount;
     const load = this.load;
     for (let i = 0; i < nl; i++) {
-      capLeft[i] = cap[i];
-      unassigned[i] = count[i];
+      capLeft[i] = cap[i]!;
+      unassigned[i] = count[i]!;
       load[i] = 0;
     }
     const flows = this.active;
@@ -293,9 +297,9 @@ export class Fabric {
       let share = Infinity;
       let bottleneck = -1;
       for (let i = 0; i < nl; i++) {
-        const u = unassigned[i];
+        const u = unassigned[i]!;
         if (u > 0) {
-          const s = capLeft[i] / u;
+          const s = capLeft[i]! / u;
           if (s < share) {
             share = s;
             bottleneck = i;
@@ -318,14 +322,14 @@ export class Fabric {
         f.rate = share;
         left--;
         for (let j = 0; j < path.length; j++) {
-          const l = path[j];
-          capLeft[l] -= share;
-          unassigned[l]--;
-          load[l] += share;
+          const l = path[j]!;
+          capLeft[l]! -= share;
+          unassigned[l]!--;
+          load[l]! += share;
         }
       }
     }
-    for (let i = 0; i < nl; i++) links[i].load = load[i];
+    for (let i = 0; i < nl; i++) links[i]!.load = load[i]!;
     // One live timer: the earliest finish under the new rates.
     const gen = ++this.generation;
     let first: Flow | null = null;

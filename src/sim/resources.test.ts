@@ -87,6 +87,15 @@ describe('CpuPool', () => {
     e.spawn(cpu.run(-1));
     expect(() => e.run()).toThrow(/run for -1 ns/);
   });
+
+  it('rejects channels it does not have', () => {
+    const cpu = new CpuPool(new Engine(), 2);
+    for (const ch of [-1, 2, 0.5, Number.NaN]) {
+      expect(() => cpu.busyTime(ch)).toThrow(/has no channel/);
+      expect(() => cpu.release(ch)).toThrow(/not held/);
+    }
+    expect(() => cpu.release(0)).toThrow(/not held/);
+  });
 });
 
 describe('CopyEngine', () => {

@@ -71,7 +71,7 @@ export class Server {
     if (this.freeCount === 0) return -1;
     const since = this.busySince;
     for (let i = 0; i < this.channels; i++) {
-      if (since[i] < 0) {
+      if (since[i]! < 0) {
         since[i] = this.engine.now;
         this.freeCount--;
         return i;
@@ -99,10 +99,12 @@ export class Server {
    */
   release(ch: number): void {
     const since = this.busySince;
-    if (!(ch >= 0 && ch < this.channels && since[ch] >= 0))
+    // Undefined for anything but a channel index (out of range, fractional, NaN); -1 when free.
+    const start = since[ch];
+    if (start === undefined || !(start >= 0))
       throw new Error(`model bug: ${this.name} released channel ${ch}, which is not held`);
     const now = this.engine.now;
-    this.busyNs[ch] += now - since[ch];
+    this.busyNs[ch]! += now - start; // busyNs has one entry per channel, as busySince
     this.completed++;
     const next = this.queue.shift();
     if (next === undefined) {
@@ -125,10 +127,16 @@ export class Server {
     this.release(ch);
   }
 
-  /** Busy time of channel `ch` in ns up to now, including a hold in progress. */
+  /**
+   * Busy time of channel `ch` in ns up to now, including a hold in progress. Throws a model bug
+   * when `ch` is not a channel index.
+   */
   busyTime(ch: number): number {
     const since = this.busySince[ch];
-    return this.busyNs[ch] + (since >= 0 ? this.engine.now - since : 0);
+    const done = this.busyNs[ch];
+    if (since === undefined || done === undefined)
+      throw new Error(`model bug: ${this.name} has no channel ${ch}`);
+    return done + (since >= 0 ? this.engine.now - since : 0);
   }
 
   /** Mean fraction of channel time busy over [0, now]; 0 at time 0. */

@@ -113,13 +113,14 @@ export class Rng {
 }
 
 /** Four well-mixed 32-bit words from `key`, never all zero (xoroshiro's one forbidden state). */
-function stateFromKey(key: number): number[] {
-  const s: number[] = [];
+function stateFromKey(key: number): [number, number, number, number] {
   let x = key;
-  for (let i = 0; i < 4; i++) {
+  const word = (i: number): number => {
     x = (x + 0x9e3779b9) | 0;
-    s.push(fmix32(x ^ (i * 0x632be5ab)));
-  }
+    return fmix32(x ^ (i * 0x632be5ab));
+  };
+  // Array elements are evaluated left to right: words 0, 1, 2, 3 in that order.
+  const s: [number, number, number, number] = [word(0), word(1), word(2), word(3)];
   if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
   return s;
 }

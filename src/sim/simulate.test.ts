@@ -114,8 +114,8 @@ describe('simulate', () => {
 });
 
 describe('checks against published numbers (the engine reproduces its inputs)', () => {
-  // anchors.md Part 2: UVMSmart's curve fit, PCIe 3.0 x16 (GTX 1080 Ti): 2.17 / 10.4 / 5.97 at
-  // 4 KiB / 64 KiB / 2 MiB, in GiB/s as UVMSmart computes it (gmmu_t::calculate_transfer_time).
+  // UVMSmart's curve fit, PCIe 3.0 x16 (GTX 1080 Ti): 2.17 / 10.4 / 5.97 at 4 KiB / 64 KiB / 2 MiB,
+  // in GiB/s as UVMSmart computes it (src/gpgpu-sim/gpu-sim.cc gmmu_t::calculate_transfer_time).
   const GiBps = 2 ** 30 / 1e9;
   it.each([
     [4096, 2.17],

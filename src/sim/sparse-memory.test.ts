@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkInvariants } from '../check/invariants.js';
 import {
+  EBUSY,
   HMM_PFN_HI_REQ_FAULT,
   HMM_PFN_HI_REQ_WRITE,
   HMM_PFN_HI_VALID,
@@ -162,8 +163,8 @@ describe('sparse memory', () => {
       null,
     );
     // The walk's migrate_to_ram invalidates the mirror: -EBUSY, and the caller walks again.
-    let ret = -16;
-    for (let tries = 0; tries < 4 && ret === -16; tries++) {
+    let ret = -EBUSY;
+    for (let tries = 0; tries < 4 && ret === -EBUSY; tries++) {
       range.notifierSeq = mmuIntervalReadBegin(mir.notifier);
       ret = hmmRangeFault(m.kernel, p.mm, range);
     }

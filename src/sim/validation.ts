@@ -26,7 +26,8 @@ export const INPUT_CHECKS: readonly InputCheck[] = [
     dir: 'h2d',
     published: 2.17,
     unit: 'GiB/s',
-    source: 'UVMSmart gmmu_t::calculate_transfer_time (anchors.md Part 2)',
+    source:
+      'UVMSmart gmmu_t::calculate_transfer_time (src/gpgpu-sim/gpu-sim.cc, https://github.com/DebashisGanguly/gpgpu-sim_UVMSmart)',
   },
   {
     profile: 'uvmsmart-gtx1080ti',
@@ -34,7 +35,8 @@ export const INPUT_CHECKS: readonly InputCheck[] = [
     dir: 'h2d',
     published: 10.4,
     unit: 'GiB/s',
-    source: 'UVMSmart gmmu_t::calculate_transfer_time (anchors.md Part 2)',
+    source:
+      'UVMSmart gmmu_t::calculate_transfer_time (src/gpgpu-sim/gpu-sim.cc, https://github.com/DebashisGanguly/gpgpu-sim_UVMSmart)',
   },
   {
     profile: 'uvmsmart-gtx1080ti',
@@ -42,7 +44,8 @@ export const INPUT_CHECKS: readonly InputCheck[] = [
     dir: 'h2d',
     published: 5.97,
     unit: 'GiB/s',
-    source: 'UVMSmart gmmu_t::calculate_transfer_time (anchors.md Part 2)',
+    source:
+      'UVMSmart gmmu_t::calculate_transfer_time (src/gpgpu-sim/gpu-sim.cc, https://github.com/DebashisGanguly/gpgpu-sim_UVMSmart)',
   },
   {
     profile: 'pcie5-h100',
@@ -50,7 +53,7 @@ export const INPUT_CHECKS: readonly InputCheck[] = [
     dir: 'h2d',
     published: 35.2,
     unit: 'GB/s',
-    source: 'nvbandwidth issue 24, H100 (anchors.md Part 2)',
+    source: 'nvbandwidth issue 24, H100 (https://github.com/NVIDIA/nvbandwidth/issues/24)',
   },
   {
     profile: 'pcie5-h100',
@@ -58,7 +61,7 @@ export const INPUT_CHECKS: readonly InputCheck[] = [
     dir: 'd2h',
     published: 52.8,
     unit: 'GB/s',
-    source: 'nvbandwidth issue 24, H100 (anchors.md Part 2)',
+    source: 'nvbandwidth issue 24, H100 (https://github.com/NVIDIA/nvbandwidth/issues/24)',
   },
 ];
 

@@ -135,10 +135,11 @@ describe('storeSweep with another sweep storing into the same store', () => {
       b.close();
     }
     const [x, y] = both as [PointOutcome[], PointOutcome[]];
+    expect([x.length, y.length]).toEqual([pts.length, pts.length]); // so x[i] and y[i] below exist
     for (const [i, p] of pts.entries()) {
-      const pair = [x[i]!, y[i]!];
+      const pair: [PointOutcome, PointOutcome] = [x[i]!, y[i]!];
       expect(pair.map((o) => o.status).sort(), `point ${i}`).toEqual(['skipped', 'stored']);
-      const [stored, skipped] = pair[0]!.status === 'stored' ? pair : [pair[1]!, pair[0]!];
+      const [stored, skipped] = pair[0].status === 'stored' ? pair : [pair[1], pair[0]];
       if (stored.status !== 'stored' || skipped.status !== 'skipped') throw new Error('unreachable');
       expect(skipped.runId).toBe(stored.runId);
       expect(skipped.row).toEqual(stored.row);

@@ -9,12 +9,15 @@ import { type Dmirror, DmirrorDevice } from '../drivers/dmirror.js';
 import { GpuDevice, type GpuOptions } from '../drivers/gpu.js';
 import type { RdmaNic } from '../drivers/rdma.js';
 import {
+  EACCES,
   EBADF,
   EFAULT,
+  EFBIG,
   EINVAL,
   EISDIR,
   ENODEV,
   ENOENT,
+  ENOSPC,
   ENOTDIR,
   ENOTTY,
   FOLL_GET,
@@ -297,7 +300,7 @@ export class Process {
       if (f.kind === 'dir') return -ENODEV;
       if (f.kind === 'file') file = { inode: f.inode, readable, writable };
       else file = { driverMmap: (vma) => f.dmirror.mmap(vma), readable, writable };
-      if (!readable) return -13; // -EACCES
+      if (!readable) return -EACCES;
     }
     return doMmap(this.k, this.mm, addr, length, prot, flags, file, offset);
   }
@@ -376,7 +379,7 @@ export class Process {
     if (f.kind !== 'file' || !Number.isInteger(length) || length < 0) return -EINVAL;
     const acc = f.flags & O_ACCMODE;
     if (acc !== O_WRONLY && acc !== O_RDWR) return -EINVAL;
-    if (length > 2 ** 50) return -27; // -EFBIG
+    if (length > 2 ** 50) return -EFBIG;
     truncate(this.k, f.inode, length);
     return 0;
   }
@@ -398,7 +401,7 @@ export class Process {
       const off = pos % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, bytes.length - done);
       const pfn = shmemGetPage(k, f.inode, index, true);
-      if (pfn < 0) return done > 0 ? done : -28; // -ENOSPC
+      if (pfn < 0) return done > 0 ? done : -ENOSPC;
       k.frames.write(pfn, off, n, bytes, done);
       done += n;
     }
