@@ -3,24 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cli } from '../../test/cli/run-cli.js';
+import { smallRdma } from '../../test/fixtures/scenarios.js';
 
 afterEach(() => vi.restoreAllMocks());
 
-const small = `version: 1
-name: cli-test
-profile: pcie5-h100
-seed: 3
-platform:
-  ram: 1GiB
-  p2p: { default: BUS_ADDR }
-devices:
-  gpus: [{ name: gpu0, vram: 256MiB }]
-  nics: [{ name: nic0 }]
-buffers: [{ name: buf, size: 16MiB, hugepage: true }]
-workloads:
-  - { kind: gpu, name: fill, gpu: gpu0, buffer: buf, op: write, pattern: sequential }
-  - { kind: rdma, name: put, nic: nic0, buffer: buf, op: write, pattern: sequential, messageSize: 64KiB, messages: 256, queueDepth: 4, after: fill }
-`;
+const small = smallRdma({ name: 'cli-test' });
 
 describe('hmmlab command line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hmmlab-cli-'));

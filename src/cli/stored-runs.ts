@@ -21,6 +21,25 @@ export function withStore<T>(opts: StoreOptions, f: (store: ResultsStore | null)
   }
 }
 
+/** What a command that simulates stores with each run besides its design and metrics. */
+export interface RunRecord {
+  scenarioName: string;
+  scenarioText: string;
+  seed: number;
+  hmmlabVersion: string;
+  startedAt: string;
+}
+
+/** Stores one simulated run (run, compare), unless --no-store left no store. */
+export function saveSimulatedRun(
+  store: ResultsStore | null,
+  record: RunRecord,
+  design: string,
+  metrics: unknown,
+): void {
+  store?.saveRun({ ...record, design, metrics });
+}
+
 /**
  * Opens the results store read-only for the commands that only read it (runs, compare --runs,
  * report <ids>): it must exist (it is never created) and pass its checks and quick_check.

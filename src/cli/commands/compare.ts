@@ -19,7 +19,7 @@ import { type CliContext, UsageError } from '../context.js';
 import { parseRunIds } from '../options.js';
 import { printCompare } from '../print.js';
 import { readScenario } from '../scenario-input.js';
-import { storedRow, storedRuns, withStore } from '../stored-runs.js';
+import { saveSimulatedRun, storedRow, storedRuns, withStore } from '../stored-runs.js';
 
 interface CompareOptions extends ScenarioOptions, StoreOptions {
   designs?: string;
@@ -55,17 +55,14 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     const startedAt = new Date().toISOString();
     const rows = withStore(opts, (store) => {
       const rows = compare(config, designs, s);
-      for (const row of rows) {
-        store?.saveRun({
-          scenarioName: name,
-          scenarioText: text,
-          design: row.design,
-          seed: s,
-          hmmlabVersion: ctx.version,
-          startedAt,
-          metrics: row,
-        });
-      }
+      const record = {
+        scenarioName: name,
+        scenarioText: text,
+        seed: s,
+        hmmlabVersion: ctx.version,
+        startedAt,
+      };
+      for (const row of rows) saveSimulatedRun(store, record, row.design, row);
       return rows;
     });
     if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

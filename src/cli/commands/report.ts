@@ -26,7 +26,7 @@ import { looksLikeRunIds, OptionError, parseRunIds } from '../options.js';
 import { checkOutputDir } from '../output-paths.js';
 import { printCompare } from '../print.js';
 import { readScenario } from '../scenario-input.js';
-import { storedRuns, withStore } from '../stored-runs.js';
+import { saveSimulatedRun, storedRuns, withStore } from '../stored-runs.js';
 
 interface ReportOptions extends ScenarioOptions, StoreOptions {
   designs?: string;
@@ -123,17 +123,14 @@ export function registerReport(program: Command, ctx: CliContext): void {
           design,
           result: simulate({ ...sc.config, design }, { seed: s, log: true }),
         }));
-        for (const r of results) {
-          store?.saveRun({
-            scenarioName: sc.name,
-            scenarioText: sc.text,
-            design: r.design,
-            seed: s,
-            hmmlabVersion: ctx.version,
-            startedAt,
-            metrics: compareRow(r.result),
-          });
-        }
+        const record = {
+          scenarioName: sc.name,
+          scenarioText: sc.text,
+          seed: s,
+          hmmlabVersion: ctx.version,
+          startedAt,
+        };
+        for (const r of results) saveSimulatedRun(store, record, r.design, compareRow(r.result));
         return results;
       });
       report = { name: sc.name, text: sc.text, results };

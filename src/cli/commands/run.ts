@@ -16,7 +16,7 @@ import {
 import type { CliContext } from '../context.js';
 import { printCompare } from '../print.js';
 import { readScenario } from '../scenario-input.js';
-import { withStore } from '../stored-runs.js';
+import { saveSimulatedRun, withStore } from '../stored-runs.js';
 
 interface RunOptions extends ScenarioOptions, StoreOptions {
   design?: string;
@@ -39,15 +39,14 @@ export function registerRun(program: Command, ctx: CliContext): void {
     const startedAt = new Date().toISOString();
     const r = withStore(opts, (store) => {
       const r = simulate({ ...config, design }, { seed: s });
-      store?.saveRun({
+      const record = {
         scenarioName: name,
         scenarioText: text,
-        design: r.design.name,
         seed: s,
         hmmlabVersion: ctx.version,
         startedAt,
-        metrics: r,
-      });
+      };
+      saveSimulatedRun(store, record, r.design.name, r);
       return r;
     });
     if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
