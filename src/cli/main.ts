@@ -22,20 +22,9 @@ import { registerSweep } from './commands/sweep.js';
 import { registerTrace } from './commands/trace.js';
 import { type CliContext, UsageError, VERSION } from './context.js';
 import { OptionError } from './options.js';
+import { printableMessage } from './print.js';
 
 export { VERSION };
-
-/**
- * `message` with control characters other than newline and tab written as `\u001b` escapes:
- * a file name or value echoed in an error cannot move the cursor or recolour the terminal.
- */
-export function printableMessage(message: string): string {
-  return message.replace(
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
-    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
 
 /** Runs the CLI with argv (as process.argv) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -46,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('An executable model of Linux HMM for device-memory and P2P DMA experiments')
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(printableMessage(s)) });
   // In the order `hmmlab --help` lists them.
   registerSelftest(program, ctx);
   registerRun(program, ctx);

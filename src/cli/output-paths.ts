@@ -47,6 +47,8 @@ function probe(dir: string): void {
  * when a file is in the way or the folder cannot be made or written.
  */
 export function checkOutputDir(option: string, dir: string): void {
+  // An empty path would mean the working directory: refused, as `--db ''` is.
+  if (dir === '') throw new OptionError(`${option} '': expected a folder, found an empty path`);
   let made: string[] = [];
   try {
     const { existing, missing } = missingDirs(dir);
@@ -76,6 +78,7 @@ export function checkOutputDir(option: string, dir: string): void {
  * appending, which changes nothing; a new one is created and removed again.
  */
 export function checkOutputFile(option: string, file: string): void {
+  if (file === '') throw new OptionError(`${option} '': expected a file, found an empty path`);
   const path = resolve(file);
   const parent = dirname(path);
   let st: ReturnType<typeof statSync> | undefined;

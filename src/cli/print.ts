@@ -31,3 +31,15 @@ export function printCompare(rows: CompareRow[]): void {
   }
   process.stdout.write(`${table.toString()}\n`);
 }
+
+/**
+ * `message` with control characters other than newline and tab written as `\u001b` escapes:
+ * a file name or value echoed in an error cannot move the cursor or recolour the terminal.
+ */
+export function printableMessage(message: string): string {
+  return message.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

@@ -309,6 +309,13 @@ export interface OpenOptions {
 }
 
 /** A results store on one SQLite file. Synchronous; close it when done. */
+/**
+ * How long a write waits for another process's write lock (better-sqlite3's `timeout`, SQLite's
+ * busy timeout) before it gives up: long enough for a merge of a large store or a concurrent
+ * sweep, so that a finished run is not lost to a short wait.
+ */
+export const STORE_BUSY_TIMEOUT_MS = 10 * 60_000;
+
 export class ResultsStore {
   private constructor(
     private readonly db: Database.Database,
@@ -356,7 +363,7 @@ export class ResultsStore {
     let db: Database.Database;
     try {
       if (state.kind === 'missing') makeDirs(dirname(path));
-      db = new Database(path);
+      db = new Database(path, { timeout: STORE_BUSY_TIMEOUT_MS });
     } catch (e) {
       throw new StoreError(
         `${path}: cannot open it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
@@ -461,8 +468,12 @@ export class ResultsStore {
     } catch (e) {
       if (e instanceof StoreError || !(e instanceof Database.SqliteError)) throw e;
       const damaged = e.code === 'SQLITE_CORRUPT' || e.code === 'SQLITE_NOTADB';
+      const why =
+        e.code === 'SQLITE_BUSY'
+          ? `another process held the store's write lock for more than ${STORE_BUSY_TIMEOUT_MS / 60_000} minutes (a merge into it, or a sweep?)`
+          : e.message.split('\n')[0];
       throw new StoreError(
-        `${this.path}: cannot save ${what} (${e.message.split('\n')[0]})${damaged ? `; ${salvageAdvice(this.path)}` : ''}`,
+        `${this.path}: cannot save ${what} (${why})${damaged ? `; ${salvageAdvice(this.path)}` : ''}`,
         damaged,
       );
     }

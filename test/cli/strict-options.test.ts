@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tinyGpu } from '../fixtures/scenarios.js';
 import { cli } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hmmlab-strict-'));
@@ -348,5 +349,32 @@ describe('explore --replay', () => {
     const r = await cli('explore', RACE, '--replay', '1', '--random', '3', '--seed', '2', '--no-store');
     expect(r.code).toBe(2);
     expect(r.err).toBe('hmmlab: --replay runs one schedule: --random, --seed do not apply to it\n');
+  });
+});
+
+describe('output paths', () => {
+  it('an empty -o or --trace is refused before anything runs (it would mean the working directory)', async () => {
+    await refuses(['report', SCENARIO, '-o', '', '--db', db], '-o', '');
+    await refuses(['trace', SCENARIO, '-o', ''], '-o', '');
+  });
+});
+
+describe('terminal control characters', () => {
+  it("commander's own errors escape them, as hmmlab's do", async () => {
+    const r = await cli('run', SCENARIO, '--x\u001b[2J');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('\\u001b[2J');
+    expect(r.err).not.toContain('\u001b');
+  });
+
+  it('hmmlab runs escapes them in stored names (a store may come from another machine)', async () => {
+    const f = join(dir, 'tiny.yaml');
+    writeFileSync(f, tinyGpu('tiny'));
+    const store = join(dir, 'esc.db');
+    const r = await cli('run', f, '--set', 'name=x\u001b[31mRED', '--db', store);
+    expect(r.code, r.err).toBe(0);
+    const list = await cli('runs', '--db', store);
+    expect(list.out).toContain('x\\u001b[31mRED');
+    expect(list.out).not.toContain('\u001b');
   });
 });

@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { dbOption, jsonOption } from '../common-options.js';
 import type { CliContext } from '../context.js';
+import { printableMessage } from '../print.js';
 import { withReadStore } from '../stored-runs.js';
 
 interface RunsOptions {
@@ -28,8 +29,17 @@ export function registerRuns(program: Command, _ctx: CliContext): void {
           head: ['id', 'scenario', 'design', 'seed', 'started', 'hmmlab'],
           style: { head: [], border: [] },
         });
+        // Stored strings may come from another machine's store: no terminal control sequences.
+        const text = (x: string) => printableMessage(x);
         for (const r of runs)
-          table.push([r.id, r.scenarioName, r.design, r.seed, r.startedAt, r.hmmlabVersion]);
+          table.push([
+            r.id,
+            text(r.scenarioName),
+            text(r.design),
+            r.seed,
+            text(r.startedAt),
+            text(r.hmmlabVersion),
+          ]);
         process.stdout.write(`${table.toString()}\n${runs.length} runs\n`);
       }
     });
