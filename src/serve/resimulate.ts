@@ -101,7 +101,7 @@ export function metricsDifference(run: StoredRun, again: CompareRow, hmmlabVersi
   const more = keys.length > 4 ? ` and ${keys.length - 4} more` : '';
   const versions =
     run.hmmlabVersion === hmmlabVersion
-      ? `stored by this hmmlab version (${hmmlabVersion}), so the model did not change between versions: the stored scenario text does not say all the run used, or the model changed without a version change`
+      ? `stored under this hmmlab's version number (${hmmlabVersion}): either the model changed since without a new version number, or the stored scenario text does not say all the run used`
       : `stored by hmmlab ${run.hmmlabVersion}, simulated again by hmmlab ${hmmlabVersion}`;
   // Key order alone (JSON.stringify differs, no leaf does) is reported as such.
   const what = keys.length === 0 ? 'the same values in another key order' : `${listed}${more}`;
