@@ -215,11 +215,14 @@ export function expandSweep(sweep: Sweep, base: PreparedScenario, options: Expan
       let pointSeed: number | undefined;
       for (const [k, v] of Object.entries(set)) {
         if (k === 'seed') {
-          if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+          // The bounds of the seeds axis and of the scenario's seed: the Rng takes safe integers.
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER) {
+            const bound =
+              typeof v === 'number' && v > Number.MAX_SAFE_INTEGER ? `<= ${Number.MAX_SAFE_INTEGER}` : '>= 0';
             return {
               ok: false,
               errors: [
-                errorAt([...at, 'seed'], `expected a seed (an integer >= 0), found ${describeFound(v)}`),
+                errorAt([...at, 'seed'], `expected a seed (an integer ${bound}), found ${describeFound(v)}`),
               ],
             };
           }

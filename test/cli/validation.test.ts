@@ -146,7 +146,8 @@ describe('bounded work', () => {
     );
     refused(
       await cli('run', file, '--no-store', '--max-work', '100'),
-      "workload 'init' would simulate about 4096 page accesses",
+      // 64 messages of 64 KiB: an RDMA message counts 200 page accesses besides its pages.
+      "workload 'put' would simulate about 13824 page accesses (64 messages x (16 pages + 200 per message))",
     );
     expect((await cli('run', file, '--no-store', '--max-work', '100000')).code).toBe(0);
     refused(
@@ -199,11 +200,20 @@ describe('input files', () => {
     // The work guard applies to every point; the sweep file gets the one-document check too.
     writeFileSync(
       join(dir, 'passes.yaml'),
-      'version: 1\nscenario: s.yaml\ngrid:\n  workloads.fill.passes: [1, 2]\n',
+      'version: 1\nscenario: s.yaml\ngrid:\n  workloads.fill.passes: [1, 5]\n',
     );
     refused(
-      await cli('sweep', join(dir, 'passes.yaml'), '--db', db, '--max-work', '10000'),
-      /s\.yaml:\d+:\d+: workloads\[1\]: workload 'fill' would simulate about 8192 page accesses .*\(with point 1 \(workloads\.fill\.passes=2, seed=3\) of the sweep .*passes\.yaml:3:1\)/,
+      await cli('sweep', join(dir, 'passes.yaml'), '--db', db, '--max-work', '30000'),
+      /s\.yaml:\d+:\d+: workloads\[1\]: workload 'fill' would simulate about 20480 page accesses .*\(with point 1 \(workloads\.fill\.passes=5, seed=3\) of the sweep .*passes\.yaml:3:1\)/,
+    );
+    // A seed in a list entry has the bound of the seeds axis: refused before any run.
+    writeFileSync(
+      join(dir, 'seed.yaml'),
+      'version: 1\nscenario: s.yaml\nlist:\n  - { seed: 100000000000000000000 }\n',
+    );
+    refused(
+      await cli('sweep', join(dir, 'seed.yaml'), '--db', db),
+      /seed\.yaml:4:13: list\[0\]\.seed: expected a seed \(an integer <= 9007199254740991\), found 100000000000000000000/,
     );
     writeFileSync(join(dir, 'docs.yaml'), 'version: 1\nscenario: s.yaml\n---\nversion: 1\n');
     refused(

@@ -177,24 +177,42 @@ describe('the work guard', () => {
       ['init', 1024, '1024 pages x 1 pass'],
       ['read', 1024, '1024 pages x 1 pass'],
       ['mig', 512, '512 pages x 1 pass'],
-      ['put', 16 * 16, '16 messages x 16 pages'],
+      // A message costs RDMA_MESSAGE_WORK (200) page accesses on top of its pages.
+      ['put', 16 * (16 + 200), '16 messages x (16 pages + 200 per message)'],
     ]);
-    expect(w.total).toBe(1024 + 1024 + 512 + 256);
+    expect(w.total).toBe(1024 + 1024 + 512 + 16 * 216);
     // A message size that is not a whole number of pages can straddle one more page.
     const odd = loadScenario(text, 's.yaml', { sets: ['workloads.put.messageSize=6KiB'] });
     if (!odd.ok) throw new Error('does not load');
     const put = estimateWork(odd.scenario).workloads.find((x) => x.name === 'put');
-    expect([put?.estimate, put?.detail]).toEqual([16 * 3, '16 messages x at most 3 pages']);
+    expect([put?.estimate, put?.detail]).toEqual([
+      16 * 203,
+      '16 messages x (at most 3 pages + 200 per message)',
+    ]);
   });
 
   it('refuses over the limit, naming the biggest workload, at its place', () => {
     const sets = ['workloads.read.passes=1000000', 'workloads.init.passes=100000'];
     const r = loadScenario(text, 's.yaml', { sets });
     expect(r.ok ? [] : r.errors.map(formatScenarioError)).toEqual([
-      `s.yaml:14:5: workloads[1]: workload 'read' would simulate about 1024000000 page accesses (1024 pages x 1000000 passes); all workloads together: 1126400768; the limit is ${DEFAULT_MAX_WORK} (raise it with --max-work, or make the workload smaller) (with --set workloads.read.passes=1000000, --set workloads.init.passes=100000)`,
+      `s.yaml:14:5: workloads[1]: workload 'read' would simulate about 1024000000 page accesses (1024 pages x 1000000 passes); all workloads together: 1126403968; the limit is ${DEFAULT_MAX_WORK} (raise it with --max-work, or make the workload smaller) (with --set workloads.read.passes=1000000, --set workloads.init.passes=100000)`,
     ]);
-    expect(loadScenario(text, 's.yaml', { maxWork: 2815 }).ok).toBe(false);
-    expect(loadScenario(text, 's.yaml', { maxWork: 2816 }).ok).toBe(true);
+    // A billion RDMA messages: hours of simulation and a latency per message; at the default limit
+    // a 4 KiB-message workload has at most 2^30 / 201 (about 5.3e6) messages.
+    const rdma = (n: number) =>
+      loadScenario(text, 's.yaml', {
+        sets: [`workloads.put.messages=${n}`, 'workloads.put.messageSize=4KiB'],
+      });
+    const many = rdma(1_000_000_000);
+    expect(many.ok ? [] : many.errors.map(formatScenarioError)).toEqual([
+      expect.stringContaining(
+        "workload 'put' would simulate about 201000000000 page accesses (1000000000 messages x (1 page + 200 per message))",
+      ),
+    ]);
+    expect(rdma(Math.floor(DEFAULT_MAX_WORK / 201) - 20).ok).toBe(true);
+    expect(rdma(Math.floor(DEFAULT_MAX_WORK / 201) + 1).ok).toBe(false);
+    expect(loadScenario(text, 's.yaml', { maxWork: 6015 }).ok).toBe(false);
+    expect(loadScenario(text, 's.yaml', { maxWork: 6016 }).ok).toBe(true);
     expect(
       loadScenario(text, 's.yaml', {
         sets: ['workloads.read.passes=1000000'],

@@ -124,6 +124,23 @@ list:
     expect(points.map((p) => p.seed)).toEqual([4, 5, 6]);
   });
 
+  it('bounds a seed in list or grid as the seeds axis does, at its place', () => {
+    expect(
+      expandErrors('version: 1\nscenario: s.yaml\nlist:\n  - { seed: 100000000000000000000 }\n'),
+    ).toEqual([
+      'sweep.yaml:4:13: list[0].seed: expected a seed (an integer <= 9007199254740991), found 100000000000000000000',
+    ]);
+    expect(expandErrors('version: 1\nscenario: s.yaml\ngrid:\n  seed: [1, 1e30]\n')).toEqual([
+      'sweep.yaml:4:9: grid.seed: expected a seed (an integer <= 9007199254740991), found 1e+30',
+    ]);
+    expect(expandErrors('version: 1\nscenario: s.yaml\ngrid:\n  seed: [-1]\n')).toEqual([
+      'sweep.yaml:4:9: grid.seed: expected a seed (an integer >= 0), found -1',
+    ]);
+    expect(
+      expand(`version: 1\nscenario: s.yaml\nlist:\n  - { seed: ${Number.MAX_SAFE_INTEGER} }\n`)[0]?.seed,
+    ).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('names a path the scenario does not have, at its grid key or list entry', () => {
     expect(expandErrors('version: 1\nscenario: s.yaml\ngrid:\n  "gpus.0.faultBatchSise": [1]\n')).toEqual([
       "sweep.yaml:4:3: grid[\"gpus.0.faultBatchSise\"]: point 0 (gpus.0.faultBatchSise=1, seed=1): unknown key 'faultBatchSise' (did you mean 'faultBatchSize'?)",
