@@ -149,12 +149,19 @@ export function createApp(opts: AppOptions): Hono {
     return run;
   };
 
+  // A ResimulateError that names the run already (`run 5: ...`) is not prefixed with it twice.
+  const withoutRunPrefix = (run: StoredRun, message: string) =>
+    message.startsWith(`run ${run.id}: `) ? message.slice(`run ${run.id}: `.length) : message;
+
   const resimulate = (run: StoredRun): Resimulated => {
     try {
       return cache.get(run);
     } catch (e) {
       if (e instanceof ResimulateError)
-        throw new HttpError(422, `run ${run.id} cannot be simulated again: ${e.message}`);
+        throw new HttpError(
+          422,
+          `run ${run.id} cannot be simulated again: ${withoutRunPrefix(run, e.message)}`,
+        );
       throw e;
     }
   };
@@ -368,7 +375,8 @@ export function createApp(opts: AppOptions): Hono {
     try {
       config = storedRunConfig(run);
     } catch (e) {
-      if (e instanceof ResimulateError) throw new HttpError(422, `run ${run.id}: ${e.message}`);
+      if (e instanceof ResimulateError)
+        throw new HttpError(422, `run ${run.id}: ${withoutRunPrefix(run, e.message)}`);
       throw e;
     }
     const body: TopologyResponse = topologyView(config.config, run.scenarioName, {

@@ -6,11 +6,16 @@
  */
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { applyRecordedProfile, formatProfileError } from '../profile/index.js';
-import { formatScenarioError, loadScenario } from '../scenario/index.js';
+import {
+  formatScenarioError,
+  loadScenario,
+  parseSetArgument,
+  type ScenarioOverride,
+} from '../scenario/index.js';
 import { type CompareRow, compareRow, storedMetricsRow } from '../sim/compare.js';
 import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
 import { readRecorded } from '../store/recorded.js';
-import type { StoredRun } from '../store/store.js';
+import { type StoredRun, scenarioHash } from '../store/store.js';
 import { pointSets, storedPointParams } from '../sweep/run.js';
 
 /** A stored run this hmmlab cannot simulate again (its scenario no longer loads, an unknown design). */
@@ -29,6 +34,48 @@ function recordedSets(text: string, label: string): readonly string[] {
 }
 
 /**
+ * Recorded `--set` strings as override records labelled as recorded, so that a message about
+ * one names the stored run (`run 7: its recorded override '--set X=1': unknown key`), not the
+ * command line's `--set`. ResimulateError for a string that is not key=value.
+ */
+function recordedOverrides(sets: readonly string[], label: string): ScenarioOverride[] {
+  const errors: string[] = [];
+  const out: ScenarioOverride[] = [];
+  for (const s of sets) {
+    const what = `${label}: its recorded override '--set ${s}'`;
+    const o = parseSetArgument(s);
+    if ('error' in o) errors.push(`${what}: wants key=value (the store is damaged)`);
+    else out.push({ ...o, label: what });
+  }
+  if (errors.length > 0) throw new ResimulateError(errors.join('\n'));
+  return out;
+}
+
+/**
+ * Checks what a stored run must hold before it is simulated again: a scenario text whose hash
+ * is the stored one, a seed, a design this hmmlab knows. ResimulateError (the store is damaged,
+ * or the design unknown) otherwise.
+ */
+export function checkStoredRun(
+  run: Pick<StoredRun, 'id' | 'scenarioText' | 'scenarioHash' | 'seed' | 'design'>,
+): void {
+  if (typeof run.scenarioText !== 'string' || scenarioHash(run.scenarioText) !== run.scenarioHash) {
+    throw new ResimulateError(
+      `run ${run.id}: its stored scenario text does not match its stored hash: the store is damaged`,
+    );
+  }
+  const seed: unknown = run.seed;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
+    const shown =
+      typeof seed === 'string' ? `'${seed}'` : typeof seed === 'bigint' ? `${seed}` : JSON.stringify(seed);
+    throw new ResimulateError(
+      `run ${run.id}: its stored seed ${shown} is not a seed (a safe integer >= 0): the store is damaged`,
+    );
+  }
+  storedRunDesign(run);
+}
+
+/**
  * The configuration of a stored scenario text, with the profile and the --set overrides it
  * recorded (or, when it recorded no overrides, `extraSets`).
  */
@@ -40,7 +87,7 @@ export function storedConfig(
   const recorded = recordedSets(text, label);
   // The overrides go through the scenario schema with the text; no work limit: the run ran.
   const r = loadScenario(text, label, {
-    sets: recorded.length > 0 ? recorded : [...extraSets],
+    sets: recordedOverrides(recorded.length > 0 ? recorded : extraSets, label),
     maxWork: Number.POSITIVE_INFINITY,
   });
   if (!r.ok) throw new ResimulateError(r.errors.map(formatScenarioError).join('\n'));
@@ -63,6 +110,7 @@ export function storedRunSets(run: Pick<StoredRun, 'id' | 'scenarioText' | 'metr
 
 /** The configuration a stored run was simulated with (scenario text, overrides; not its design). */
 export function storedRunConfig(run: StoredRun): { config: SimConfig; name: string; sets: string[] } {
+  checkStoredRun(run);
   const sets = storedRunSets(run);
   return { ...storedConfig(run.scenarioText, `run ${run.id}`, sets), sets };
 }
@@ -125,7 +173,7 @@ export interface Resimulated {
 
 /** The design a stored run used; ResimulateError when this hmmlab does not know it. */
 export function storedRunDesign(run: Pick<StoredRun, 'id' | 'design'>): DesignName {
-  if (!(DESIGN_NAMES as readonly string[]).includes(run.design)) {
+  if (typeof run.design !== 'string' || !(DESIGN_NAMES as readonly string[]).includes(run.design)) {
     throw new ResimulateError(`run ${run.id} used design '${run.design}', which this hmmlab does not know`);
   }
   return run.design as DesignName;
@@ -150,6 +198,7 @@ function checked(
  * SimConfigError from simulate() is passed on.
  */
 export function resimulateRun(run: StoredRun, hmmlabVersion: string, config?: SimConfig): Resimulated {
+  checkStoredRun(run);
   const design = storedRunDesign(run);
   const result = simulate(
     { ...(config ?? storedRunConfig(run).config), design },
@@ -173,6 +222,7 @@ export class ResultCache {
 
   /** Simulates `run` again (resimulateRun), or returns the cached result. Throws ResimulateError. */
   get(run: StoredRun): Resimulated {
+    checkStoredRun(run);
     const design = storedRunDesign(run);
     const key = `${run.scenarioHash}:${storedRunSets(run).join('\n')}:${design}:${run.seed}`;
     const hit = this.entries.get(key);

@@ -34,8 +34,12 @@ export class StoreError extends Error {
 export type StoreFileState =
   /** No file there. */
   | { kind: 'missing' }
-  /** An empty file, or an SQLite database with no tables at all: nothing to lose, a store can be made there. */
-  | { kind: 'empty' }
+  /**
+   * An empty file, or (`tableless`) an SQLite database with no tables at all: nothing to lose,
+   * a store can be made there. `wal`: the tableless database is in WAL mode (a copy of a store
+   * in use, made without its -wal file, looks like that).
+   */
+  | { kind: 'empty'; tableless?: { wal: boolean } }
   /** An hmmlab results store; `marked` is false for a store made before application_id was set. */
   | { kind: 'store'; schemaVersion: number; marked: boolean };
 
@@ -53,6 +57,24 @@ const RUNS_COLUMNS = [
 ];
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * Why an `empty` file (checkStoreFile) is not a results store to read, one line: a 0-byte file
+ * is `an empty file`; an SQLite database with no tables says so, and, in WAL mode, that a
+ * `-wal` file that held its runs was probably left behind when it was copied. `yet` is added
+ * to the first (`not a results store yet: ...`).
+ */
+export function emptyFileMessage(
+  path: string,
+  state: { kind: 'empty'; tableless?: { wal: boolean } },
+  yet = '',
+): string {
+  if (!state.tableless) return `${path}: an empty file, not a results store${yet}`;
+  if (state.tableless.wal) {
+    return `${path}: not a results store: an SQLite database that holds no tables, in WAL mode; if it was copied from a store that was in use, its -wal file (${path}-wal, which holds the runs) was probably left behind: copy that file beside it too`;
+  }
+  return `${path}: an SQLite database that holds no tables, not a results store${yet}`;
+}
 
 /** What to do about a damaged store, said once for every message that reports one. */
 export function salvageAdvice(path: string): string {
@@ -239,7 +261,8 @@ export function checkStoreFile(
     const tables = objects.filter((o) => o.type === 'table').map((o) => o.name);
     if (objects.length === 0 && userVersion === 0 && !marked) {
       if (options.quickCheck) quickCheck(db, path);
-      return { kind: 'empty' };
+      const h = head(path, 20);
+      return { kind: 'empty', tableless: { wal: h.length === 20 && h[19] === 2 } };
     }
     const runsColumns = tables.includes('runs')
       ? db

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { mergeStores } from './merge.js';
-import { type NewRun, ResultsStore, SCHEMA_VERSION, StoreError } from './store.js';
+import { type NewRun, ResultsStore, SCHEMA_VERSION, StoreError, scenarioHash } from './store.js';
 
 function run(i: number, extra: Partial<NewRun> = {}): NewRun {
   return {
@@ -95,7 +95,7 @@ describe('mergeStores', () => {
       hmmlab_version TEXT NOT NULL, started_at TEXT NOT NULL, metrics TEXT NOT NULL)`);
     db.prepare('INSERT INTO runs VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?)').run(
       'old',
-      'hh',
+      scenarioHash('t'),
       't',
       'upstream',
       1,
@@ -111,7 +111,12 @@ describe('mergeStores', () => {
     expect(r.runsCopied).toBe(1);
     const s = ResultsStore.open(out);
     const [only] = s.listRuns();
-    expect(only).toMatchObject({ scenarioName: 'old', scenarioHash: 'hh', design: 'upstream', seed: 1 });
+    expect(only).toMatchObject({
+      scenarioName: 'old',
+      scenarioHash: scenarioHash('t'),
+      design: 'upstream',
+      seed: 1,
+    });
     expect(only!.durationMs).toBeUndefined();
     s.close();
   });

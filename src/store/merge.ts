@@ -23,9 +23,15 @@
  */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { checkStoreFile, HMMLAB_APPLICATION_ID, openForReading, salvageAdvice } from './file-check.js';
+import {
+  checkStoreFile,
+  emptyFileMessage,
+  HMMLAB_APPLICATION_ID,
+  openForReading,
+  salvageAdvice,
+} from './file-check.js';
 import { type RecordValue, type ScannedRecord, scanPages } from './page-scan.js';
-import { ResultsStore, SCHEMA_VERSION, StoreError } from './store.js';
+import { ResultsStore, SCHEMA_VERSION, StoreError, scenarioHash } from './store.js';
 
 /** What merging one input did. */
 export interface MergeInputReport {
@@ -121,7 +127,7 @@ function openReadOnly(path: string): Database.Database {
 function readInput(path: string): CheckedInput {
   const state = checkStoreFile(path, SCHEMA_VERSION, { quickCheck: true });
   if (state.kind === 'missing') throw new StoreError(`${path}: no such file`);
-  if (state.kind === 'empty') throw new StoreError(`${path}: an empty file, not a results store`);
+  if (state.kind === 'empty') throw new StoreError(emptyFileMessage(path, state));
   const version = state.schemaVersion;
   const db = openReadOnly(path);
   try {
@@ -131,6 +137,15 @@ function readInput(path: string): CheckedInput {
       version >= 3
         ? db.prepare<[], ExplorationRow>(`SELECT ${EXPLORATION_COLUMNS} FROM explorations ORDER BY id`).all()
         : [];
+    // A run whose text no longer has its hash (bytes overwritten on disk, which SQLite does
+    // not notice) is damaged: refused here as any damage is, copied by --salvage without it.
+    const mismatched = runs.filter((r) => !runHashOk(r)).length;
+    if (mismatched > 0) {
+      throw new StoreError(
+        `${path}: the results store is damaged: ${mismatchedRuns(mismatched)}; ${salvageAdvice(path)}`,
+        true,
+      );
+    }
     return {
       path,
       schemaVersion: version,
@@ -151,6 +166,16 @@ function readInput(path: string): CheckedInput {
   } finally {
     db.close();
   }
+}
+
+/** Whether a run's stored scenario text still has its stored hash (scenarioHash). */
+function runHashOk(row: Pick<RunRow, 'scenario_text' | 'scenario_hash'>): boolean {
+  return typeof row.scenario_text === 'string' && scenarioHash(row.scenario_text) === row.scenario_hash;
+}
+
+/** What `n` runs whose text does not match their hash are, said once for both messages. */
+function mismatchedRuns(n: number): string {
+  return `${n === 1 ? '1 run has a' : `${n} runs have a`} scenario text that does not match ${n === 1 ? 'its' : 'their'} stored hash`;
 }
 
 /** A damaged input's checkStoreFile message without its file name and its advice to salvage. */
@@ -386,6 +411,7 @@ function salvageInput(path: string, damage: string): CheckedInput {
       columns: string,
       shape: (v: readonly RecordValue[]) => T | undefined,
       json: (row: T) => string,
+      hashOk: (row: T) => boolean = () => true,
     ): SalvagedTable<T> => {
       const noun = table === 'runs' ? 'runs' : 'explorations';
       const out: SalvagedTable<T> = { rows: [], unreadable: 0, notes: [], uncounted: false };
@@ -421,6 +447,7 @@ function salvageInput(path: string, damage: string): CheckedInput {
       // Ids from a damaged sqlite_sequence: a store of n rows is more than n bytes.
       if (fileSize > 0) last = Math.min(last, fileSize);
       let sqliteFailed = 0;
+      let mismatched = 0;
       for (let id = 1; id <= last; id++) {
         let row: T | undefined;
         if (stmt) {
@@ -439,6 +466,11 @@ function salvageInput(path: string, damage: string): CheckedInput {
           const scannedRow = fromPages.get(id);
           row = scannedRow && jsonOk(json(scannedRow)) ? scannedRow : undefined;
         }
+        // A text that no longer has its hash was damaged where SQLite cannot tell: unreadable.
+        if (row !== undefined && !hashOk(row)) {
+          mismatched++;
+          row = undefined;
+        }
         if (row === undefined) out.unreadable++;
         else out.rows.push(row);
       }
@@ -454,6 +486,7 @@ function salvageInput(path: string, damage: string): CheckedInput {
           `${count(sqliteFailed)} cannot be read through SQLite (${sqliteError || 'not where its id says'}); scanning its pages found ${sqliteFailed - out.unreadable} of them`,
         );
       }
+      if (mismatched > 0) out.notes.push(`${mismatchedRuns(mismatched)}: damaged`);
       if (handedOut === undefined && expected) {
         // Neither sqlite_sequence nor the table itself says how many rows there were.
         out.uncounted = true;
@@ -467,7 +500,7 @@ function salvageInput(path: string, damage: string): CheckedInput {
       version >= 2 || value(tryGet("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'duration_ms'"))
         ? `${RUN_COLUMNS}, duration_ms`
         : `${RUN_COLUMNS}, NULL AS duration_ms`;
-    const runs = salvageTable<RunRow>('runs', runColumns, asRunRow, (r) => r.metrics);
+    const runs = salvageTable<RunRow>('runs', runColumns, asRunRow, (r) => r.metrics, runHashOk);
     const explorations =
       version >= 3 || !tables
         ? salvageTable<ExplorationRow>('explorations', EXPLORATION_COLUMNS, asExplorationRow, (r) => r.result)

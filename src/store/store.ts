@@ -21,6 +21,7 @@ import type { ExploreResult } from '../explore/types.js';
 import { makeDirs } from '../util/make-dirs.js';
 import {
   checkStoreFile,
+  emptyFileMessage,
   HMMLAB_APPLICATION_ID,
   openForReading,
   StoreError,
@@ -348,9 +349,7 @@ export class ResultsStore {
     if (readOnly) {
       if (state.kind === 'missing') throw new StoreError(noStoreMessage(path));
       if (state.kind === 'empty') {
-        throw new StoreError(
-          `${path}: an empty file, not a results store yet: run \`hmmlab run <scenario>\` first`,
-        );
+        throw new StoreError(emptyFileMessage(path, state, ' yet: run `hmmlab run <scenario>` first'));
       }
       let db: Database.Database;
       try {
