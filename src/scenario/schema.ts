@@ -12,7 +12,8 @@
  */
 import { z } from 'zod';
 import { DESIGN_NAMES, type DesignName, type P2pMapType } from '../designs/design.js';
-import { PLACEMENT_POLICIES, type PlacementPolicy } from '../drivers/gpu.js';
+import { gpuMemRegionBytes, PLACEMENT_POLICIES, type PlacementPolicy } from '../drivers/gpu.js';
+import { deviceRegionsEndPfn, MAX_PHYS_PFN } from '../kernel/kernel.js';
 import { PciTopology, TopologySpecError } from '../kernel/p2pdma.js';
 import {
   COST_PARAMETER_NAMES,
@@ -790,23 +791,17 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
     });
   }
 
-  // The model's physical address space (pfns below 2^32): RAM, then each GPU's VRAM and BAR,
-  // as request_free_mem_region places them (src/kernel/kernel.ts).
-  const SECTION = 32768;
-  const SUBSECTION = 512;
-  const ramPages = Math.floor((s.platform?.ram ?? 64 * GiB) / PAGE);
-  let cursor = Math.ceil((ramPages + SECTION) / SECTION) * SECTION;
-  for (const g of gpus) {
-    const vramPages = Math.floor(g.vram / (2 * MiB)) * 512;
-    cursor = Math.ceil((cursor + vramPages) / SUBSECTION) * SUBSECTION;
-    const barPages = Math.min(vramPages, Math.floor((g.bar ?? g.vram) / PAGE));
-    cursor = Math.ceil((cursor + Math.max(1, barPages)) / SUBSECTION) * SUBSECTION;
-  }
-  if (cursor >= 2 ** 32) {
+  // The model's physical address space: RAM, then each GPU's VRAM and BAR, where the kernel's
+  // request_free_mem_region places them.
+  const end = deviceRegionsEndPfn(
+    s.platform?.ram ?? 64 * GiB,
+    gpus.flatMap((g) => gpuMemRegionBytes(g.vram, g.bar)),
+  );
+  if (end >= MAX_PHYS_PFN) {
     issue(
       ctx,
       gpus.length > 0 ? ['devices', 'gpus', gpus.length - 1, 'vram'] : ['platform', 'ram'],
-      `RAM plus every GPU's VRAM and BAR need ${formatSizeApprox(cursor * PAGE)} of physical address space; the model has 16TiB`,
+      `RAM plus every GPU's VRAM and BAR need ${formatSizeApprox(end * PAGE)} of physical address space; the model has ${formatSize(MAX_PHYS_PFN * PAGE)}`,
     );
   }
 
