@@ -37,7 +37,7 @@ import {
   printableRow,
   storedMetricsRow,
 } from '../sim/compare.js';
-import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
+import { ConfigError, type SimConfig, type SimResult, simulate } from '../sim/simulate.js';
 import { checkStoreFile } from '../store/file-check.js';
 import { mergeStores } from '../store/merge.js';
 import { DEFAULT_DB_PATH, ResultsStore, SCHEMA_VERSION, type StoredRun, StoreError } from '../store/store.js';
@@ -800,7 +800,7 @@ export async function main(argv: string[]): Promise<number> {
     if (
       e instanceof UsageError ||
       e instanceof OptionError ||
-      e instanceof SimConfigError ||
+      e instanceof ConfigError ||
       e instanceof StoreError ||
       e instanceof ExploreInputError
     ) {

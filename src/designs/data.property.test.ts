@@ -34,8 +34,8 @@ function world(designName: (typeof DESIGN_NAMES)[number], pci: unknown, barBytes
   const connectivity = { mapType: (g: string, c: string) => topo.p2pdmaMapType(g, c) };
   const gpu = m.addGpu({
     name: 'gpu0',
-    vramBytes: 8 * MiB,
-    barBytes,
+    vram: 8 * MiB,
+    bar: barBytes,
     chunkSizes: [64 * 1024, PAGE_SIZE],
     owner: design.gpuOwner('gpu0', { connectivity, gpuNames: ['gpu0'] }),
   });

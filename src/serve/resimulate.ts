@@ -7,7 +7,7 @@ import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { applyRecordedProfile, formatProfileError } from '../profile/index.js';
 import { formatScenarioError, loadScenario } from '../scenario/index.js';
 import { type CompareRow, compareRow, storedMetricsRow } from '../sim/compare.js';
-import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
+import { ConfigError, type SimConfig, type SimResult, simulate } from '../sim/simulate.js';
 import type { StoredRun } from '../store/store.js';
 import { recordedSets } from '../sweep/overrides.js';
 import { pointSets, storedPointParams } from '../sweep/run.js';
@@ -140,7 +140,7 @@ export class ResultCache {
       try {
         result = simulate({ ...config, design: run.design as DesignName }, { seed: run.seed, log: true });
       } catch (e) {
-        if (e instanceof SimConfigError) throw new ResimulateError(`run ${run.id}: ${e.message}`);
+        if (e instanceof ConfigError) throw new ResimulateError(`run ${run.id}: ${e.message}`);
         throw e;
       }
       this.simulations++;

@@ -35,9 +35,11 @@ const BLOCK_SPLIT = 2;
 
 export interface VramOptions {
   name: string;
-  vramBytes: number;
+  /** VRAM in bytes. */
+  vram: number;
   pagemapBytes?: number;
-  barBytes?: number;
+  /** BAR size in bytes (default all of VRAM). */
+  bar?: number;
   /** dev_pagemap owner of the VRAM pages. */
   owner: unknown;
   /** Owner of the BAR's PCI_P2PDMA pagemaps (the device). */
@@ -104,8 +106,8 @@ export class Vram {
     private readonly k: Kernel,
     private readonly o: VramOptions,
   ) {
-    const pages = gpuMemPages(o.vramBytes, o.barBytes);
-    const [vramRegion, barRegion] = gpuMemRegionBytes(o.vramBytes, o.barBytes);
+    const pages = gpuMemPages(o.vram, o.bar);
+    const [vramRegion, barRegion] = gpuMemRegionBytes(o.vram, o.bar);
     const blocks = pages.vramPages / BLOCK_PAGES;
     this.vramPages = pages.vramPages;
     this.regionPages = Math.max(
