@@ -92,7 +92,7 @@ describe.each(DESIGN_NAMES.map((d) => [d]))(
       it(`on ${plat.name} (seed 20261125)`, () => {
         fc.assert(
           fc.property(fc.array(opArb, { minLength: 10, maxLength: 60 }), (ops) => {
-            const w = world(design, plat.pci, plat.barBytes ? 32 * 1024 : 8 * MiB);
+            const w = world(design, plat.pci, plat.bar ? 32 * 1024 : 8 * MiB);
             const last = new Map<number, number>();
             ops.forEach((op, i) => {
               const tag = (i + 1) * 7919;

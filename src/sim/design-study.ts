@@ -16,7 +16,8 @@ export interface StudyPlatform {
   description: string;
   /** The PCI topology (PciTopology.fromSpec): the model's p2pdma code computes the map type. */
   pci: Record<string, unknown>;
-  barBytes?: number;
+  /** BAR size of the GPU (default all of VRAM). */
+  bar?: number;
   iommu?: 'off' | 'translate';
 }
 
@@ -88,7 +89,7 @@ export const STUDY_PLATFORMS: readonly StudyPlatform[] = [
     name: 'small-bar',
     description: 'same switch, but a 256 MiB BAR exposes only part of VRAM',
     pci: sameSwitch(AMD_ZEN4),
-    barBytes: 256 * MiB,
+    bar: 256 * MiB,
   },
   {
     name: 'iommu-translate',
@@ -157,7 +158,7 @@ export function seedScenario(
     profile: 'pcie5-h100',
     platform: { ram: 4 * bufferBytes + GiB, iommu: p.iommu ?? 'off', pci: p.pci },
     devices: {
-      gpus: [{ name: 'gpu0', vram: 2 * bufferBytes, bar: p.barBytes }],
+      gpus: [{ name: 'gpu0', vram: 2 * bufferBytes, bar: p.bar }],
       nics: [{ name: 'nic0', fallback: 'rfc' }],
     },
     buffers: [{ name: 'svm', size: bufferBytes, hugepage: true }],
