@@ -37,6 +37,7 @@ export {
   ConfigError,
   type ConfigIssue,
   type CpuWorkload,
+  configProfile,
   type DeviceMetrics,
   type GpuConfig,
   type GpuWorkload,

@@ -252,7 +252,8 @@ export class Platform {
       const nic = machine.addNic(
         new RdmaNic(
           k,
-          { name: n.name, fallback: n.fallback, ats: n.ats, relaxedOrdering: n.relaxedOrdering },
+          // The driver's options are the NIC's entry in the scenario, under the same names.
+          n,
           binding,
           (bar) => {
             for (const g of this.gpuList)
