@@ -223,10 +223,11 @@ function benchStreaming16g() {
   const t0 = now();
   const r = simulate(
     {
+      version: 1,
       profile: 'pcie4-a100',
-      ramBytes: 64 * GiB,
-      gpus: [{ name: 'gpu0', vramBytes: 16 * GiB * 0.8, faultBatchSize: 256 }],
-      buffers: [{ name: 'buf', bytes: 16 * GiB }],
+      platform: { ram: 64 * GiB },
+      devices: { gpus: [{ name: 'gpu0', vram: Math.floor(16 * GiB * 0.8), faultBatchSize: 256 }] },
+      buffers: [{ name: 'buf', size: 16 * GiB }],
       workloads: [
         { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
         {

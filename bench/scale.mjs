@@ -17,14 +17,14 @@ export const SCENARIO = join(here, '../scenarios/dgx-class.yaml');
 const GiB = 2 ** 30;
 const PAGE = 4096;
 
-/** The dgx-class SimConfig with a working set of `workingSetGiB` (summed over the shares). */
+/** The dgx-class configuration with a working set of `workingSetGiB` (summed over the shares). */
 export function scaleDgx(workingSetGiB, design) {
   const r = loadScenario(readFileSync(SCENARIO, 'utf8'), 'scenarios/dgx-class.yaml');
   if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
   const c = structuredClone(r.config);
-  const declared = c.buffers.reduce((s, b) => s + b.bytes, 0);
+  const declared = c.buffers.reduce((s, b) => s + b.size, 0);
   const k = (workingSetGiB * GiB) / declared;
-  for (const b of c.buffers) b.bytes = Math.round((b.bytes * k) / PAGE) * PAGE;
+  for (const b of c.buffers) b.size = Math.round((b.size * k) / PAGE) * PAGE;
   for (const w of c.workloads) {
     if (w.bytes !== undefined) w.bytes = Math.max(PAGE, Math.round((w.bytes * k) / PAGE) * PAGE);
     if (w.kind === 'rdma') w.messages = Math.max(1, Math.round(w.messages * k));
@@ -55,7 +55,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   let touchedPages = 0;
   for (const [name, w] of Object.entries(r.workloads))
     if (name.startsWith('compute')) touchedPages += w.pagesTouched;
-  const expected = config.buffers.reduce((s, b) => s + b.bytes / PAGE, 0);
+  const expected = config.buffers.reduce((s, b) => s + b.size / PAGE, 0);
   if (touchedPages !== expected) throw new Error(`touched ${touchedPages} pages, expected ${expected}`);
   for (const w of config.workloads) {
     if (!(r.workloads[w.name]?.endNs > 0)) throw new Error(`workload ${w.name} did not finish`);

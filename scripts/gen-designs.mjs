@@ -85,7 +85,7 @@ const twoTable = (rows) =>
     .join('\n');
 
 function verdictText() {
-  const p2pPlatforms = results.filter((r) => r.mapType !== 'NOT_SUPPORTED' && !r.p.barBytes);
+  const p2pPlatforms = results.filter((r) => r.mapType !== 'NOT_SUPPORTED' && !r.p.bar);
   const bw = [
     ...p2pPlatforms.map((r) => r.v.bandwidthRatio),
     ...sizeRows.map((r) => r.v.bandwidthRatio),
@@ -98,7 +98,7 @@ function verdictText() {
     .map((r) => (r.m >= 1048576 ? `${r.m / 1048576} MiB` : `${r.m / 1024} KiB`));
   const p99Losses = sizeRows.filter((r) => r.v.p99Ratio < 10);
   const blocked = results.filter((r) => r.mapType === 'NOT_SUPPORTED').map((r) => r.p.name);
-  const small = results.find((r) => r.p.barBytes);
+  const small = results.find((r) => r.p.bar);
   const lines = [];
   lines.push(
     `- **Bandwidth: ${maxBw >= 10 ? 'reproduced' : 'not reproduced'}.** Where a P2P path exists, the P2P designs reach the NIC's link rate and beat \`upstream\` by x${f(minBw)} to x${f(maxBw)} across the platforms and sweeps above${maxBw >= 10 ? '' : ', never 10x'}: a NIC fault under \`upstream\` moves a whole 2 MiB folio to RAM, and the messages after it run at RAM speed until the GPU pulls the data back. The ratio barely moves with the number of GPU passes between RDMA phases (x${f(roundRows[0].v.bandwidthRatio)} with none, x${f(roundRows.at(-1).v.bandwidthRatio)} with ${roundRows.at(-1).rounds}): every RDMA phase over GPU-resident data pays the same migrations.`,

@@ -134,7 +134,6 @@ export {
   type Scenario,
   type ScenarioError,
   scenarioJsonSchema,
-  toSimConfig,
 } from './scenario/index.js';
 export { type CompareRow, compare, renderCompareMarkdown } from './sim/compare.js';
 export {
@@ -159,13 +158,16 @@ export { Rng } from './sim/rng.js';
 // Simulated time.
 export {
   type BufferConfig,
+  ConfigError,
+  type ConfigIssue,
   type CpuWorkload,
   type DeviceMetrics,
   type GpuConfig,
   type GpuWorkload,
   measureCopyBandwidth,
+  parseConfig,
   type SimConfig,
-  SimConfigError,
+  type SimConfigInput,
   type SimEvent,
   type SimOptions,
   type SimResult,

@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ExploreInputError } from '../explore/race-model.js';
 import { ResimulateError } from '../serve/resimulate.js';
 import { SimulatedProcessDied } from '../sim/agent.js';
-import { SimConfigError } from '../sim/simulate.js';
+import { ConfigError } from '../sim/simulate.js';
 import { StoreError } from '../store/store.js';
 import { registerCompare } from './commands/compare.js';
 import { registerExplore } from './commands/explore.js';
@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     if (
       e instanceof UsageError ||
       e instanceof OptionError ||
-      e instanceof SimConfigError ||
+      e instanceof ConfigError ||
       e instanceof StoreError ||
       e instanceof ExploreInputError ||
       e instanceof ResimulateError

@@ -34,8 +34,8 @@ function world(designName: (typeof DESIGN_NAMES)[number], pci: unknown, barBytes
   const connectivity = { mapType: (g: string, c: string) => topo.p2pdmaMapType(g, c) };
   const gpu = m.addGpu({
     name: 'gpu0',
-    vramBytes: 8 * MiB,
-    barBytes,
+    vram: 8 * MiB,
+    bar: barBytes,
     chunkSizes: [64 * 1024, PAGE_SIZE],
     owner: design.gpuOwner('gpu0', { connectivity, gpuNames: ['gpu0'] }),
   });
@@ -92,7 +92,7 @@ describe.each(DESIGN_NAMES.map((d) => [d]))(
       it(`on ${plat.name} (seed 20261125)`, () => {
         fc.assert(
           fc.property(fc.array(opArb, { minLength: 10, maxLength: 60 }), (ops) => {
-            const w = world(design, plat.pci, plat.barBytes ? 32 * 1024 : 8 * MiB);
+            const w = world(design, plat.pci, plat.bar ? 32 * 1024 : 8 * MiB);
             const last = new Map<number, number>();
             ops.forEach((op, i) => {
               const tag = (i + 1) * 7919;

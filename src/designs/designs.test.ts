@@ -23,8 +23,8 @@ function setup(name: DesignName, mapType: P2pMapType, barBytes: number, fallback
   const connectivity = { mapType: () => mapType };
   const gpu = m.addGpu({
     name: 'gpu0',
-    vramBytes: 64 * MiB,
-    barBytes,
+    vram: 64 * MiB,
+    bar: barBytes,
     owner: design.gpuOwner('gpu0', { connectivity, gpuNames: ['gpu0'] }),
   });
   const p = m.spawn();

@@ -66,7 +66,7 @@ describe('SVM GPU driver', () => {
     const a = p.mmap(0, len, RW, ANON);
     const data = pattern(len, 7);
     p.store(a, data);
-    const gpu = m.addGpu({ name: 'gpu0', vramBytes: 64 * 2 ** 20 });
+    const gpu = m.addGpu({ name: 'gpu0', vram: 64 * 2 ** 20 });
     const mir = gpu.mirror(p.mm, a, len);
     faultAll(gpu, mir, a, len / PAGE_SIZE);
     expect(gpu.stats.pagesToVram).toBe(len / PAGE_SIZE);
@@ -90,7 +90,7 @@ describe('SVM GPU driver', () => {
     expect(p.madvise(a, PMD_SIZE, MADV_HUGEPAGE)).toBe(0);
     const data = pattern(PMD_SIZE, 3);
     p.store(a, data);
-    const gpu = m.addGpu({ name: 'gpu0', vramBytes: 16 * 2 ** 20 });
+    const gpu = m.addGpu({ name: 'gpu0', vram: 16 * 2 ** 20 });
     const mir = gpu.mirror(p.mm, a, PMD_SIZE);
     faultAll(gpu, mir, a, 512);
     expect(p.pagemap(a) & (1n << 62n)).not.toBe(0n);
@@ -108,7 +108,7 @@ describe('SVM GPU driver', () => {
     const a = p.mmap(0, len, RW, ANON);
     const data = pattern(len, 11);
     p.store(a, data);
-    const gpu = m.addGpu({ name: 'gpu0', vramBytes: 8 * PMD_SIZE });
+    const gpu = m.addGpu({ name: 'gpu0', vram: 8 * PMD_SIZE });
     const mir = gpu.mirror(p.mm, a, len);
     faultAll(gpu, mir, a, len / PAGE_SIZE, 64);
     expect(gpu.stats.evictedBlocks).toBe(4);
@@ -129,7 +129,7 @@ describe('SVM GPU driver', () => {
     p.store(a0, new Uint8Array(2 * PMD_SIZE).fill(1));
     const gpu = m.addGpu({
       name: 'gpu0',
-      vramBytes: 16 * 2 ** 20,
+      vram: 16 * 2 ** 20,
       chunkSizes: [64 * 1024, PAGE_SIZE],
       prefetch: true,
     });
@@ -154,7 +154,7 @@ describe('SVM GPU driver', () => {
     const len = 32 * PAGE_SIZE;
     const a = p.mmap(0, len, RW, ANON);
     p.store(a, new Uint8Array(len).fill(5));
-    const gpu = m.addGpu({ name: 'gpu0', vramBytes: 16 * 2 ** 20 });
+    const gpu = m.addGpu({ name: 'gpu0', vram: 16 * 2 ** 20 });
     const mir = gpu.mirror(p.mm, a, len);
     faultAll(gpu, mir, a, 32);
     expect(p.munmap(a, 4 * PAGE_SIZE)).toBe(0);
@@ -172,7 +172,7 @@ describe('SVM GPU driver: copies outside a pass go to its TransferSink', () => {
     const a = p.mmap(0, len, RW, ANON);
     p.store(a, pattern(len, 5));
     const sink = new TransferQueue();
-    const gpu = m.addGpu({ name: 'gpu0', vramBytes: 4 * PMD_SIZE, chunkSizes: [PAGE_SIZE], sink });
+    const gpu = m.addGpu({ name: 'gpu0', vram: 4 * PMD_SIZE, chunkSizes: [PAGE_SIZE], sink });
     const mir = gpu.mirror(p.mm, a, len);
     // Fill VRAM: 4 blocks of small pages, no eviction yet.
     const first = Array.from({ length: 4 * 512 }, (_, i) => a + i * PAGE_SIZE);
@@ -201,7 +201,7 @@ describe('SVM GPU driver: copies outside a pass go to its TransferSink', () => {
     const p = m.spawn();
     const a = p.mmap(0, PMD_SIZE, RW, ANON);
     p.store(a, pattern(PMD_SIZE, 1));
-    const gpu = m.addGpu({ name: 'gpu0', vramBytes: 4 * PMD_SIZE });
+    const gpu = m.addGpu({ name: 'gpu0', vram: 4 * PMD_SIZE });
     expect(gpu.sink).toBe(DISCARD_TRANSFERS);
     const mir = gpu.mirror(p.mm, a, PMD_SIZE);
     faultAll(gpu, mir, a, 512);

@@ -18,10 +18,11 @@ function run(
   let violations: string[] = ['not inspected'];
   const r = simulate(
     {
+      version: 1,
       profile: 'pcie4-a100',
-      ramBytes: 512 * MiB,
-      gpus: [{ name: 'gpu0', vramBytes: vramMiB * MiB, placement }],
-      buffers: [{ name: 'buf', bytes: bufferMiB * MiB }],
+      platform: { ram: 512 * MiB },
+      devices: { gpus: [{ name: 'gpu0', vram: vramMiB * MiB, placement }] },
+      buffers: [{ name: 'buf', size: bufferMiB * MiB }],
       workloads: [
         { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
         {

@@ -35,6 +35,43 @@ import { pageTableBytes } from './pgtable.js';
 
 export type ThpMode = 'always' | 'madvise' | 'never';
 
+// ---- the physical address space -------------------------------------------------------------
+// Pure functions of the layout, so that what is placed where can be known before a kernel is
+// built (the scenario schema checks that a machine fits in the model's address space with them).
+
+/** The model's physical address space: pfns below 2^32 (16 TiB of 4 KiB pages). */
+export const MAX_PHYS_PFN = 2 ** 32;
+
+/**
+ * The first pfn request_free_mem_region() hands out on a machine with `ramBytes` of RAM: the
+ * section after the one RAM ends in (device memory lives above RAM, section aligned). Never
+ * throws.
+ */
+export function firstDeviceRegionPfn(ramBytes: number): number {
+  const ramPages = Math.floor(ramBytes / 2 ** PAGE_SHIFT);
+  return Math.ceil((ramPages + SECTION_FRAMES) / SECTION_FRAMES) * SECTION_FRAMES;
+}
+
+/**
+ * Where request_free_mem_region() places the region after one of `bytes` at `startPfn`: the
+ * next subsection (2 MiB) boundary past it. Never throws.
+ */
+export function nextDeviceRegionPfn(startPfn: number, bytes: number): number {
+  const n = Math.ceil(bytes / 2 ** PAGE_SHIFT);
+  return Math.ceil((startPfn + n) / (1 << SUBSECTION_SHIFT)) * (1 << SUBSECTION_SHIFT);
+}
+
+/**
+ * The end (exclusive pfn, subsection aligned) of device regions of `regionBytes`, requested in
+ * that order on a machine with `ramBytes` of RAM, as the kernel's requestFreeMemRegion places
+ * them. The regions fit when it is at most MAX_PHYS_PFN. Never throws.
+ */
+export function deviceRegionsEndPfn(ramBytes: number, regionBytes: readonly number[]): number {
+  let cursor = firstDeviceRegionPfn(ramBytes);
+  for (const bytes of regionBytes) cursor = nextDeviceRegionPfn(cursor, bytes);
+  return cursor;
+}
+
 export interface KernelOptions {
   ramBytes: number;
   thp: ThpMode;
@@ -159,7 +196,7 @@ export class Kernel {
     this.alloc = new PageAllocator(this.ramPages, this.frames);
     // Device memory lives above RAM, section aligned, as request_free_mem_region() places it
     // at the top of the physical address space.
-    this.deviceCursor = Math.ceil((this.ramPages + SECTION_FRAMES) / SECTION_FRAMES) * SECTION_FRAMES;
+    this.deviceCursor = firstDeviceRegionPfn(opts.ramBytes);
     const f = this.frames;
     f.populate(0, RESERVED_PFNS);
     f.setFlags(this.zeroPfn, PG_ZERO | PG_KERNEL | PG_ALLOCATED);
@@ -294,10 +331,9 @@ export class Kernel {
    * Returns its first pfn.
    */
   requestFreeMemRegion(bytes: number): number {
-    const n = Math.ceil(bytes / 2 ** PAGE_SHIFT);
     const start = this.deviceCursor;
-    this.deviceCursor = Math.ceil((start + n) / (1 << SUBSECTION_SHIFT)) * (1 << SUBSECTION_SHIFT);
-    if (this.deviceCursor >= 2 ** 32) throw new Error('model bug: device physical space exhausted');
+    this.deviceCursor = nextDeviceRegionPfn(start, bytes);
+    if (this.deviceCursor >= MAX_PHYS_PFN) throw new Error('model bug: device physical space exhausted');
     return start;
   }
 

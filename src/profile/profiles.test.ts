@@ -291,7 +291,7 @@ describe('recording a profile in a stored scenario text', () => {
   });
 
   it('refuses a stored text that names a profile file but holds no copy, or a broken copy', () => {
-    const config = { profile: './mine.yaml', gpus: [], buffers: [], workloads: [] };
+    const config = { version: 1 as const, profile: './mine.yaml', buffers: [], workloads: [] };
     const r = applyRecordedProfile(config, scenario, 'run 7');
     expect(r.ok).toBe(false);
     if (!r.ok) {

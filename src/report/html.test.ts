@@ -18,12 +18,11 @@ import {
 const MiB = 2 ** 20;
 
 const config: SimConfig = {
+  version: 1,
   profile: 'pcie5-h100',
-  ramBytes: 512 * MiB,
-  p2p: { default: 'BUS_ADDR' },
-  gpus: [{ name: 'gpu0', vramBytes: 128 * MiB }],
-  nics: [{ name: 'nic0' }],
-  buffers: [{ name: 'buf', bytes: 8 * MiB, hugepage: true }],
+  platform: { ram: 512 * MiB, p2p: { default: 'BUS_ADDR' } },
+  devices: { gpus: [{ name: 'gpu0', vram: 128 * MiB }], nics: [{ name: 'nic0' }] },
+  buffers: [{ name: 'buf', size: 8 * MiB, hugepage: true }],
   workloads: [
     { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
     {
@@ -33,7 +32,7 @@ const config: SimConfig = {
       buffer: 'buf',
       op: 'write',
       pattern: 'sequential',
-      messageBytes: 65536,
+      messageSize: 65536,
       messages: 128,
       queueDepth: 4,
       after: 'fill',

@@ -1,17 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { simulate } from '../sim/simulate.js';
+import { type SimConfigInput, simulate } from '../sim/simulate.js';
 import { chromeTrace } from './trace.js';
 
 const MiB = 2 ** 20;
 
-const config = {
+const config: SimConfigInput = {
+  version: 1,
   profile: 'pcie5-h100',
-  ramBytes: 512 * MiB,
-  p2p: { default: 'BUS_ADDR' as const },
+  platform: { ram: 512 * MiB, p2p: { default: 'BUS_ADDR' as const } },
   design: 'upstream' as const,
-  gpus: [{ name: 'gpu0', vramBytes: 128 * MiB }],
-  nics: [{ name: 'nic0' }],
-  buffers: [{ name: 'buf', bytes: 8 * MiB, hugepage: true }],
+  devices: { gpus: [{ name: 'gpu0', vram: 128 * MiB }], nics: [{ name: 'nic0' }] },
+  buffers: [{ name: 'buf', size: 8 * MiB, hugepage: true }],
   workloads: [
     {
       kind: 'gpu' as const,
@@ -28,7 +27,7 @@ const config = {
       buffer: 'buf',
       op: 'write' as const,
       pattern: 'sequential' as const,
-      messageBytes: 65536,
+      messageSize: 65536,
       messages: 128,
       queueDepth: 4,
       after: 'fill',

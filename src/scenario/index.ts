@@ -7,6 +7,8 @@
 export { scenarioJsonSchema } from './json-schema.js';
 export {
   applyOverrides,
+  ConfigError,
+  type ConfigIssue,
   DEFAULT_SEED,
   formatPath,
   formatScenarioError,
@@ -18,11 +20,11 @@ export {
   MAX_YAML_TOKENS,
   type ParsedText,
   type PreparedScenario,
+  parseConfig,
   parseYamlText,
   prepareScenario,
   type ScenarioError,
   type ScenarioPath,
-  toSimConfig,
 } from './load.js';
 export { applyOverride, overrideLabel, parseSetArgument, type ScenarioOverride } from './overrides.js';
 export {
@@ -32,6 +34,7 @@ export {
   readInputFile,
 } from './read.js';
 export {
+  ConfigSchema,
   CURRENT_SCENARIO_VERSION,
   SCENARIO_VERSIONS,
   type Scenario,
@@ -40,6 +43,8 @@ export {
   ScenarioSchemaV1,
   type ScenarioV1,
   type ScenarioV1Input,
+  type SimConfig,
+  type SimConfigInput,
 } from './schema.js';
 export { formatDuration, formatSize, parseDuration, parseSize } from './units.js';
 export { DEFAULT_MAX_WORK, estimateWork, formatCount, type WorkloadWork } from './work.js';

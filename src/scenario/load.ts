@@ -1,16 +1,24 @@
 /**
- * Loading a scenario file: YAML (or JSON, which is YAML) text in, a validated scenario and the
- * SimConfig for simulate() out, or errors as data, each with the file, line and column, the path
- * in the document, and a message saying what was expected and what was found.
+ * Loading a scenario file: YAML (or JSON, which is YAML) text in, a validated scenario (which is
+ * the configuration simulate() takes) out, or errors as data, each with the file, line and
+ * column, the path in the document, and a message saying what was expected and what was found.
+ * And parseConfig: a configuration built in code through the same schema.
  *
- * Pure: the caller reads the file. Never throws for bad input.
+ * Pure: the caller reads the file. Never throws for bad input (parseConfig throws ConfigError).
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node } from 'yaml';
 import type { z } from 'zod';
-import type { BufferConfig, GpuConfig, NicConfig, SimConfig, WorkloadConfig } from '../sim/simulate.js';
 import { describeFound, oneLine, scenarioErrorMap, UNKNOWN_KEYS, unknownKeyMessage } from './messages.js';
 import { applyOverride, overrideLabel, parseSetArgument, type ScenarioOverride } from './overrides.js';
-import { CURRENT_SCENARIO_VERSION, SCENARIO_VERSIONS, type Scenario, ScenarioSchemaV1 } from './schema.js';
+import {
+  ConfigSchema,
+  CURRENT_SCENARIO_VERSION,
+  SCENARIO_VERSIONS,
+  type Scenario,
+  ScenarioSchemaV1,
+  type SimConfig,
+  type SimConfigInput,
+} from './schema.js';
 import { DEFAULT_MAX_WORK, estimateWork, formatCount } from './work.js';
 import { MAX_NESTING_DEPTH, nestingMessage, parseBounded, tooDeepOffset } from './yaml-bounds.js';
 import { aliasTargets, recursiveAliasOffset } from './yaml-cycles.js';
@@ -32,6 +40,10 @@ export interface ScenarioError {
   message: string;
 }
 
+/**
+ * A loaded scenario, or its errors. `config` is the scenario itself (the configuration
+ * simulate() takes), typed as one.
+ */
 export type LoadResult =
   | { ok: true; scenario: Scenario; config: SimConfig; seed: number }
   | { ok: false; errors: ScenarioError[] };
@@ -562,7 +574,7 @@ export function applyOverrides(
         errors: [parsed.errorAt(path, overrides.length > 0 ? `${message} (${context})` : message, 'value')],
       };
     }
-    return { ok: true, scenario, config: toSimConfig(scenario), seed: scenario.seed ?? DEFAULT_SEED };
+    return { ok: true, scenario, config: scenario, seed: scenario.seed ?? DEFAULT_SEED };
   });
 }
 
@@ -588,7 +600,8 @@ export function overridesOf(
  * Parses and validates scenario `text` (YAML or JSON); `file` names it in errors. With
  * `options.sets`, applies the overrides to the document and validates the whole again (see
  * applyOverrides); then checks the simulated work against `options.maxWork`. Returns the
- * scenario, its SimConfig and seed, or every error found (sorted by position). Never throws.
+ * scenario (which is the configuration simulate() takes) and its seed, or every error found
+ * (sorted by position). Never throws.
  */
 export function loadScenario(text: string, file: string, options: LoadOptions = {}): LoadResult {
   const sets = overridesOf(options.sets ?? []);
@@ -598,121 +611,40 @@ export function loadScenario(text: string, file: string, options: LoadOptions = 
   return applyOverrides(p.base, sets.overrides, options);
 }
 
-// ---- mapping to SimConfig -----------------------------------------------------------------
+// ---- configurations built in code ------------------------------------------------------------
 
-/** `o` without its undefined properties (so configs compare and serialise cleanly). */
-function compact<T extends object>(o: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out as T;
+/** One problem parseConfig found: where in the configuration, and what is wrong. */
+export interface ConfigIssue {
+  path: ScenarioPath;
+  message: string;
 }
 
-/** The SimConfig for simulate() that a parsed scenario describes. */
-export function toSimConfig(s: Scenario): SimConfig {
-  const p = s.platform;
-  const gpus: GpuConfig[] = (s.devices?.gpus ?? []).map((g) =>
-    compact<GpuConfig>({
-      name: g.name,
-      vramBytes: g.vram,
-      barBytes: g.bar,
-      faultBatchSize: g.faultBatchSize,
-      chunkSizes: g.chunkSizes === undefined ? undefined : [...g.chunkSizes],
-      prefetch: g.prefetch,
-      thrashing: g.thrashing,
-      link:
-        g.link === undefined
-          ? undefined
-          : g.link.kind === 'c2c'
-            ? { kind: 'c2c' }
-            : compact({ kind: 'pcie' as const, gen: g.link.gen, lanes: g.link.lanes }),
-      socket: g.socket,
-      placement: g.placement ?? s.placement,
-    }),
-  );
-  const nics: NicConfig[] = (s.devices?.nics ?? []).map((n) =>
-    compact<NicConfig>({
-      name: n.name,
-      fallback: n.fallback,
-      socket: n.socket,
-      ats: n.ats,
-      relaxedOrdering: n.relaxedOrdering,
-    }),
-  );
-  const buffers: BufferConfig[] = s.buffers.map((b) =>
-    compact<BufferConfig>({
-      name: b.name,
-      bytes: b.size,
-      hugepage: b.hugepage,
-      place: b.place,
-      process: b.process,
-    }),
-  );
-  const workloads: WorkloadConfig[] = s.workloads.map((w) => {
-    const base = {
-      name: w.name,
-      buffer: w.buffer,
-      pattern: w.pattern,
-      bytes: w.bytes,
-      strideBytes: w.stride,
-      passes: w.passes,
-      after: w.after,
-      startNs: w.start,
-    };
-    if (w.kind === 'cpu')
-      return compact<WorkloadConfig>({ kind: 'cpu', ...base, op: w.op, nsPerPage: w.nsPerPage });
-    if (w.kind === 'gpu')
-      return compact<WorkloadConfig>({
-        kind: 'gpu',
-        ...base,
-        op: w.op,
-        gpu: w.gpu,
-        bytesPerNs: w.bytesPerNs,
-      });
-    if (w.kind === 'dmirror')
-      return compact<WorkloadConfig>({
-        kind: 'dmirror',
-        ...base,
-        op: w.op,
-        dmirror: w.dmirror,
-        ioctlPages: w.ioctlSize === undefined ? undefined : w.ioctlSize / 4096,
-      });
-    return compact<WorkloadConfig>({
-      kind: 'rdma',
-      ...base,
-      op: w.op,
-      nic: w.nic,
-      messageBytes: w.messageSize,
-      messages: w.messages,
-      queueDepth: w.queueDepth,
-    });
-  });
-  return compact<SimConfig>({
-    unplugs: s.events?.map((e) =>
-      compact({ name: e.name, gpu: e.gpu, mode: e.mode, after: e.after, startNs: e.start }),
-    ),
-    gpuLinks: s.devices?.gpuLinks?.map((l) => ({ a: l.a, b: l.b })),
-    profile: s.profile,
-    overrides: s.overrides === undefined ? undefined : { ...s.overrides },
-    ramBytes: p?.ram,
-    cpuCores: p?.cpuCores,
-    thp: p?.thp,
-    iommu: p?.iommu,
-    pci: p?.pci,
-    p2p:
-      p?.p2p === undefined
-        ? undefined
-        : compact({
-            default: p.p2p.default,
-            pairs: p.p2p.pairs === undefined ? undefined : { ...p.p2p.pairs },
-          }),
-    gpus,
-    nics: nics.length > 0 ? nics : undefined,
-    dmirrors: s.devices?.dmirrors?.map((d) => ({ name: d.name, minor: d.minor ?? 0 })),
-    ...(s.processes !== undefined ? { processes: s.processes.map((p) => p.name) } : {}),
-    buffers,
-    workloads,
-    design: s.design,
-    rfcLockPerPage: s.rfcLockPerPage,
-    durationNs: s.duration,
-  });
+/**
+ * Thrown by parseConfig (and so by simulate()) for a configuration the schema refuses: every
+ * problem it found, each with its path, as the scenario loader words them. The message has
+ * one `path: message` line per issue.
+ */
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(
+      issues.map((i) => (i.path.length === 0 ? i.message : `${formatPath(i.path)}: ${i.message}`)).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Runs a configuration built in code through the scenario schema (ConfigSchema: the file's
+ * keys, sizes and durations as numbers or strings like '64MiB', `profile` a built-in name, a
+ * profile file path or a CostProfile object) and returns the SimConfig simulate() takes.
+ * Parsing a SimConfig again gives an equal one. Throws ConfigError listing every problem.
+ *
+ *   const config = parseConfig({ version: 1, profile: 'pcie5-h100',
+ *     devices: { gpus: [{ name: 'gpu0', vram: '1GiB' }] }, buffers: [{ name: 'b', size: '64MiB' }],
+ *     workloads: [{ kind: 'gpu', name: 'k0', gpu: 'gpu0', buffer: 'b', op: 'read', pattern: 'sequential' }] });
+ */
+export function parseConfig(input: SimConfigInput): SimConfig {
+  const r = ConfigSchema.safeParse(input, { error: scenarioErrorMap });
+  if (r.success) return r.data;
+  throw new ConfigError(fromIssues(r.error.issues).map((l) => ({ path: l.path, message: l.message })));
 }

@@ -7,10 +7,11 @@
  * A key is a dotted path in the scenario file, with list items chosen by name or index
  * (`platform.cpuCores`, `devices.gpus.gpu0.vram`, `buffers.buf.size`,
  * `workloads.put.queueDepth`), or, as older sweep files and stored runs write them, a path in
- * the SimConfig that simulate() takes (`cpuCores`, `gpus.gpu0.vramBytes`, `buffers.buf.bytes`,
- * `workloads.w.ioctlPages`, `unplugs.u.startNs`); a SimConfig path is translated to the file's
- * path (toSimConfig in load.ts is the mapping, read backwards). Values are in the file's units
- * (`vram=16GiB`), except that a SimConfig path keeps its own (`ioctlPages` counts 4 KiB pages).
+ * the configuration simulate() took before it read the file's own keys (`cpuCores`,
+ * `gpus.gpu0.vramBytes`, `buffers.buf.bytes`, `workloads.w.ioctlPages`, `unplugs.u.startNs`):
+ * such an old ("SimConfig") path is translated to the file's path by the tables below (the old
+ * toSimConfig mapping, read backwards). Values are in the file's units (`vram=16GiB`), except
+ * that an old path keeps its own (`ioctlPages` counts 4 KiB pages).
  *
  * Pure; never throws for bad input.
  */

@@ -4,19 +4,25 @@
  * cross-references (a workload's GPU, NIC, buffer and `after`; the GPU:NIC pairs of the P2P map;
  * override names) are checked in a refinement so their errors carry a path too.
  *
- * The format follows SimConfig (src/sim/simulate.ts) closely; `toSimConfig` in load.ts is the
- * whole mapping. Everything simulate() would reject is rejected here first, with a position.
+ * Its output is the configuration simulate() takes (SimConfig): the model reads the file's own
+ * keys, and a configuration built in code goes through the same schema (ConfigSchema, which
+ * also takes a CostProfile object as `profile`: parseConfig in load.ts). So a new knob is one
+ * entry here and the code that reads it; everything simulate() would reject is rejected here,
+ * with a path.
  *
  * Frozen: files written for version 1 must keep loading (test/scenario/fixtures/v1-*). A change
  * that would break one is a new version with a migration, not an edit here.
  */
 import { z } from 'zod';
 import { DESIGN_NAMES, type DesignName, type P2pMapType } from '../designs/design.js';
-import { PLACEMENT_POLICIES, type PlacementPolicy } from '../drivers/gpu.js';
+import { gpuMemRegionBytes, PLACEMENT_POLICIES, type PlacementPolicy } from '../drivers/gpu.js';
+import { deviceRegionsEndPfn, MAX_PHYS_PFN } from '../kernel/kernel.js';
 import { PciTopology, TopologySpecError } from '../kernel/p2pdma.js';
 import {
   COST_PARAMETER_NAMES,
+  type CostProfile,
   costParameterInfo,
+  costProfileProblems,
   getProfile,
   isCostParameterName,
   isProfileName,
@@ -420,6 +426,33 @@ const workload = z
 
 // ---- the scenario -------------------------------------------------------------------------
 
+const profileRef = z
+  .string({
+    error: (iss) =>
+      iss.input === undefined
+        ? undefined
+        : `expected one of ${profileNames().join(', ')} or a profile file (a path ending in .yaml, like ./my-machine.yaml), found ${describeFound(iss.input)}`,
+  })
+  .meta({
+    description:
+      'Cost profile: a built-in name (docs/costs.md) or a profile file (a path ending in .yaml, relative to the scenario file).',
+  });
+
+/**
+ * `profile` in a configuration built in code: also a CostProfile object (a profile file read at
+ * the edge, src/profile/, or one a library user built), checked with costProfileProblems in
+ * crossCheck. Files name a profile (profileRef).
+ */
+const configProfile = z.union(
+  [profileRef, z.custom<CostProfile>((v) => typeof v === 'object' && v !== null && !Array.isArray(v))],
+  {
+    error: (iss) =>
+      iss.input === undefined
+        ? undefined
+        : `expected one of ${profileNames().join(', ')}, a profile file (a path ending in .yaml) or a CostProfile object, found ${describeFound(iss.input)}`,
+  },
+);
+
 const scenarioShape = z.strictObject({
   version: z.literal(1).meta({ description: 'Scenario format version.' }),
   name: z.string().max(200).meta({ description: 'Scenario name.' }).optional(),
@@ -431,17 +464,7 @@ const scenarioShape = z.strictObject({
     .max(Number.MAX_SAFE_INTEGER)
     .meta({ description: 'Seed of the simulation (default 1).' })
     .optional(),
-  profile: z
-    .string({
-      error: (iss) =>
-        iss.input === undefined
-          ? undefined
-          : `expected one of ${profileNames().join(', ')} or a profile file (a path ending in .yaml, like ./my-machine.yaml), found ${describeFound(iss.input)}`,
-    })
-    .meta({
-      description:
-        'Cost profile: a built-in name (docs/costs.md) or a profile file (a path ending in .yaml, relative to the scenario file).',
-    }),
+  profile: profileRef,
   overrides: z
     .record(z.string(), z.number())
     .meta({ description: 'Cost parameter overrides by name (docs/costs.md).' })
@@ -491,12 +514,24 @@ const scenarioShape = z.strictObject({
   }).optional(),
 });
 
+/** The scenario's shape in a configuration built in code: `profile` may be a CostProfile object. */
+const configShape = scenarioShape.extend({ profile: configProfile });
+
 /** A parsed version-1 scenario (sizes and durations as numbers). */
 export type ScenarioV1 = z.output<typeof scenarioShape>;
 /** A version-1 scenario as written (sizes and durations may be strings). */
 export type ScenarioV1Input = z.input<typeof scenarioShape>;
 
-type Ctx = z.RefinementCtx<ScenarioV1>;
+/**
+ * The configuration simulate() takes: a scenario as the schema gives it (sizes and durations
+ * as numbers, the file's keys), whose `profile` may be a CostProfile object (read at the edge
+ * or built in code). A parsed scenario file is one.
+ */
+export type SimConfig = z.output<typeof configShape>;
+/** A configuration as code writes it (sizes and durations may be strings like '64MiB'). */
+export type SimConfigInput = z.input<typeof configShape>;
+
+type Ctx = z.RefinementCtx<SimConfig>;
 type Path = (string | number)[];
 
 function issue(ctx: Ctx, path: Path, message: string, at: 'key' | 'value' = 'value'): void {
@@ -511,7 +546,7 @@ function specPath(path: string): Path {
 }
 
 /** Checks the parts of a scenario that refer to each other, and what only the whole can tell. */
-function crossCheck(s: ScenarioV1, ctx: Ctx): void {
+function crossCheck(s: SimConfig, ctx: Ctx): void {
   // Only a scenario whose parts are each valid: otherwise a bad name would also be reported as
   // every dangling reference to it.
   if (ctx.issues.length > 0) return;
@@ -740,11 +775,23 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
     }
   });
 
-  // The profile: a built-in, or a file the edge reads (src/profile/read.ts), whose values are
-  // checked when it is read and whose links simulate() checks.
-  const profileProblem = profileRefProblem(s.profile);
-  if (profileProblem !== undefined) issue(ctx, ['profile'], profileProblem);
-  const profile = isProfileName(s.profile) ? getProfile(s.profile) : undefined;
+  // The profile: a built-in, a file the edge reads (src/profile/read.ts) and whose values are
+  // checked when it is read, or a CostProfile object (what the edge read, or one built in code).
+  let profile: CostProfile | undefined;
+  if (typeof s.profile === 'string') {
+    const profileProblem = profileRefProblem(s.profile);
+    if (profileProblem !== undefined) issue(ctx, ['profile'], profileProblem);
+    profile = isProfileName(s.profile) ? getProfile(s.profile) : undefined;
+  } else {
+    profile = s.profile;
+    const problems =
+      isProfileName(profile.name) && getProfile(profile.name) === profile ? [] : costProfileProblems(profile);
+    if (problems.length > 0) {
+      issue(ctx, ['profile'], `cost profile '${String(profile.name)}': ${problems.join('; ')}`);
+      return;
+    }
+  }
+  const profileName = typeof s.profile === 'string' ? s.profile : s.profile.name;
 
   // Cost overrides: known names, values the parameters' units allow.
   for (const [key, value] of Object.entries(s.overrides ?? {})) {
@@ -769,44 +816,41 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
   }
 
   // Links the profile does not have. A profile file is not read here: unless an override says,
-  // its links count as present, and simulate() checks them once the edge has read the file.
+  // its links count as present, and simulate() checks them once the edge has read the file
+  // (its CostProfile object is then the config's profile).
+  // (The links every machine has, host<->device, host memory and NIC, are above 0 in any valid
+  // profile and override: their parameters are minExclusive in the catalogue.)
   const bw = (k: 'peerLinkBandwidth' | 'cpuSocketInterconnectBandwidth') =>
     s.overrides?.[k] ?? (profile ? profile.values[k] : Number.POSITIVE_INFINITY);
   if ((s.devices?.gpuLinks?.length ?? 0) > 0 && !(bw('peerLinkBandwidth') > 0)) {
     issue(
       ctx,
       ['devices', 'gpuLinks'],
-      `profile '${s.profile}' has no private GPU link bandwidth (peerLinkBandwidth is 0)`,
+      `profile '${profileName}' has no private GPU link bandwidth (peerLinkBandwidth is 0)`,
     );
   }
   if (!(bw('cpuSocketInterconnectBandwidth') > 0)) {
     gpus.forEach((g, i) => {
       if (g.socket === 1)
-        issue(ctx, ['devices', 'gpus', i, 'socket'], `profile '${s.profile}' has one CPU socket`);
+        issue(ctx, ['devices', 'gpus', i, 'socket'], `profile '${profileName}' has one CPU socket`);
     });
     nics.forEach((n, i) => {
       if (n.socket === 1)
-        issue(ctx, ['devices', 'nics', i, 'socket'], `profile '${s.profile}' has one CPU socket`);
+        issue(ctx, ['devices', 'nics', i, 'socket'], `profile '${profileName}' has one CPU socket`);
     });
   }
 
-  // The model's physical address space (pfns below 2^32): RAM, then each GPU's VRAM and BAR,
-  // as request_free_mem_region places them (src/kernel/kernel.ts).
-  const SECTION = 32768;
-  const SUBSECTION = 512;
-  const ramPages = Math.floor((s.platform?.ram ?? 64 * GiB) / PAGE);
-  let cursor = Math.ceil((ramPages + SECTION) / SECTION) * SECTION;
-  for (const g of gpus) {
-    const vramPages = Math.floor(g.vram / (2 * MiB)) * 512;
-    cursor = Math.ceil((cursor + vramPages) / SUBSECTION) * SUBSECTION;
-    const barPages = Math.min(vramPages, Math.floor((g.bar ?? g.vram) / PAGE));
-    cursor = Math.ceil((cursor + Math.max(1, barPages)) / SUBSECTION) * SUBSECTION;
-  }
-  if (cursor >= 2 ** 32) {
+  // The model's physical address space: RAM, then each GPU's VRAM and BAR, where the kernel's
+  // request_free_mem_region places them.
+  const end = deviceRegionsEndPfn(
+    s.platform?.ram ?? 64 * GiB,
+    gpus.flatMap((g) => gpuMemRegionBytes(g.vram, g.bar)),
+  );
+  if (end >= MAX_PHYS_PFN) {
     issue(
       ctx,
       gpus.length > 0 ? ['devices', 'gpus', gpus.length - 1, 'vram'] : ['platform', 'ram'],
-      `RAM plus every GPU's VRAM and BAR need ${formatSizeApprox(cursor * PAGE)} of physical address space; the model has 16TiB`,
+      `RAM plus every GPU's VRAM and BAR need ${formatSizeApprox(end * PAGE)} of physical address space; the model has ${formatSize(MAX_PHYS_PFN * PAGE)}`,
     );
   }
 
@@ -833,6 +877,12 @@ function crossCheck(s: ScenarioV1, ctx: Ctx): void {
 
 /** Version 1 of the scenario format. */
 export const ScenarioSchemaV1 = scenarioShape.superRefine(crossCheck);
+
+/**
+ * The configuration simulate() takes, built in code: the current scenario format, whose
+ * `profile` may also be a CostProfile object. parseConfig (load.ts) runs an object through it.
+ */
+export const ConfigSchema = configShape.superRefine(crossCheck);
 
 /** The newest format (what loadScenario returns, migrating older files). */
 export const ScenarioSchema = ScenarioSchemaV1;

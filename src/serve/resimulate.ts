@@ -13,7 +13,7 @@ import {
   type ScenarioOverride,
 } from '../scenario/index.js';
 import { type CompareRow, compareRow, storedMetricsRow } from '../sim/compare.js';
-import { type SimConfig, SimConfigError, type SimResult, simulate } from '../sim/simulate.js';
+import { ConfigError, type SimConfig, type SimResult, simulate } from '../sim/simulate.js';
 import { readRecorded } from '../store/recorded.js';
 import { type StoredRun, scenarioHash } from '../store/store.js';
 import { pointSets, storedPointParams } from '../sweep/run.js';
@@ -195,7 +195,7 @@ function checked(
  * checks the metrics against the stored ones (metricsDifference). The one place stored runs are
  * simulated again: the viewer (ResultCache) and `hmmlab report <run ids>` both come here.
  * ResimulateError when the run's design is unknown or its scenario no longer loads; a
- * SimConfigError from simulate() is passed on.
+ * ConfigError from simulate() is passed on.
  */
 export function resimulateRun(run: StoredRun, hmmlabVersion: string, config?: SimConfig): Resimulated {
   checkStoredRun(run);
@@ -236,7 +236,7 @@ export class ResultCache {
     try {
       again = resimulateRun(run, this.hmmlabVersion, config);
     } catch (e) {
-      if (e instanceof SimConfigError) throw new ResimulateError(`run ${run.id}: ${e.message}`);
+      if (e instanceof ConfigError) throw new ResimulateError(`run ${run.id}: ${e.message}`);
       throw e;
     }
     this.simulations++;

@@ -342,16 +342,18 @@ export function topologyView(
   scenarioName: string,
   pick: { a?: string; b?: string } = {},
 ): TopologyResponse {
-  const gpus = config.gpus.map((g) => g.name);
-  const nics = (config.nics ?? []).map((n) => n.name);
-  if (config.pci === undefined) {
+  const gpus = (config.devices?.gpus ?? []).map((g) => g.name);
+  const nics = (config.devices?.nics ?? []).map((n) => n.name);
+  const p2p = config.platform?.p2p;
+  const pci = config.platform?.pci;
+  if (pci === undefined) {
     const pairs: PairMapType[] = [];
     for (const gpu of gpus)
       for (const nic of nics)
         pairs.push({
           gpu,
           nic,
-          mapType: config.p2p?.pairs?.[`${gpu}:${nic}`] ?? config.p2p?.default ?? 'NOT_SUPPORTED',
+          mapType: p2p?.pairs?.[`${gpu}:${nic}`] ?? p2p?.default ?? 'NOT_SUPPORTED',
         });
     if (pick.a !== undefined || pick.b !== undefined) {
       throw new TopologyQueryError(
@@ -371,8 +373,8 @@ export function topologyView(
       describe: null,
     };
   }
-  const topo = PciTopology.fromSpec(config.pci);
-  const tree = buildTree(config.pci as Spec, gpus, nics);
+  const topo = PciTopology.fromSpec(pci);
+  const tree = buildTree(pci as Spec, gpus, nics);
   const pairs: PairMapType[] = [];
   for (const gpu of gpus)
     for (const nic of nics) pairs.push({ gpu, nic, mapType: topo.p2pdmaMapType(gpu, nic) });

@@ -8,12 +8,15 @@ import { WORKLOAD_KINDS, workloadAgent } from './workloads/index.js';
 const MiB = 2 ** 20;
 
 const config: SimConfig = {
+  version: 1,
   profile: 'pcie4-a100',
-  ramBytes: 256 * MiB,
-  gpus: [{ name: 'gpu0', vramBytes: 64 * MiB }],
-  nics: [{ name: 'nic0' }],
-  dmirrors: [{ name: 'dm0', minor: 0 }],
-  buffers: [{ name: 'b', bytes: 4 * MiB }],
+  platform: { ram: 256 * MiB },
+  devices: {
+    gpus: [{ name: 'gpu0', vram: 64 * MiB }],
+    nics: [{ name: 'nic0' }],
+    dmirrors: [{ name: 'dm0', minor: 0 }],
+  },
+  buffers: [{ name: 'b', size: 4 * MiB }],
   workloads: [
     { kind: 'cpu', name: 'c', buffer: 'b', op: 'write', pattern: 'sequential' },
     { kind: 'gpu', name: 'g', gpu: 'gpu0', buffer: 'b', op: 'read', pattern: 'sequential' },
@@ -24,12 +27,12 @@ const config: SimConfig = {
       buffer: 'b',
       op: 'read',
       pattern: 'sequential',
-      messageBytes: 65536,
+      messageSize: 65536,
       messages: 4,
     },
     { kind: 'dmirror', name: 'd', dmirror: 'dm0', buffer: 'b', op: 'read', pattern: 'sequential' },
   ],
-  unplugs: [{ name: 'u', gpu: 'gpu0', mode: 'safe', startNs: 5 }],
+  events: [{ kind: 'unplug', name: 'u', gpu: 'gpu0', mode: 'safe', start: 5 }],
 };
 
 describe('runAgent', () => {
@@ -75,8 +78,8 @@ describe('the workload and event registries', () => {
   it('has a factory for every workload kind of the config type, and each names its agent after the workload', () => {
     expect(Object.keys(WORKLOAD_KINDS).sort()).toEqual(['cpu', 'dmirror', 'gpu', 'rdma']);
     const sim = buildSim(config, { seed: 1 });
-    for (const w of config.workloads as WorkloadConfig[]) {
-      const a = workloadAgent(sim, { ...w, after: 'u', startNs: 7 });
+    for (const w of sim.config.workloads as WorkloadConfig[]) {
+      const a = workloadAgent(sim, { ...w, after: 'u', start: 7 });
       expect(a).toMatchObject({ name: w.name, after: 'u', startNs: 7 });
     }
   });
@@ -84,7 +87,7 @@ describe('the workload and event registries', () => {
   it('creating agents touches nothing: the model and the clock are as the platform left them', () => {
     const sim = buildSim(config, { seed: 1 });
     const used = sim.platform.kernel.alloc.used;
-    for (const w of config.workloads) workloadAgent(sim, w);
+    for (const w of sim.config.workloads) workloadAgent(sim, w);
     for (const k of EVENT_KINDS) for (const e of k.list(config)) k.agent(sim, e);
     expect(sim.platform.kernel.alloc.used).toBe(used);
     expect(sim.metrics.workloads).toEqual({});

@@ -795,7 +795,7 @@ export function profileRefProblem(ref: string): string | undefined {
  * The CostProfile a SimConfig's `profile` stands for: a built-in's name, or a CostProfile object
  * (a profile file read at the edge: src/profile/; or one a library user built, checked with
  * `costProfileProblems`). Throws an Error saying what is wrong: simulate() turns it into a
- * SimConfigError. A path is refused with a hint, since the simulator reads no files.
+ * ConfigError (configProfile in config.ts). A path is refused with a hint, since the simulator reads no files.
  */
 export function resolveProfile(profile: string | CostProfile): CostProfile {
   if (typeof profile === 'string') {

@@ -6,7 +6,7 @@
 import { DESIGN_NAMES } from '../designs/design.js';
 import { createDesign } from '../designs/designs.js';
 import { type CompareRow, compare } from './compare.js';
-import { type SimConfig, simulate, type WorkloadConfig } from './simulate.js';
+import { parseConfig, type SimConfig, type SimConfigInput, simulate } from './simulate.js';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -15,8 +15,9 @@ export interface StudyPlatform {
   name: string;
   description: string;
   /** The PCI topology (PciTopology.fromSpec): the model's p2pdma code computes the map type. */
-  pci: unknown;
-  barBytes?: number;
+  pci: Record<string, unknown>;
+  /** BAR size of the GPU (default all of VRAM). */
+  bar?: number;
   iommu?: 'off' | 'translate';
 }
 
@@ -88,7 +89,7 @@ export const STUDY_PLATFORMS: readonly StudyPlatform[] = [
     name: 'small-bar',
     description: 'same switch, but a 256 MiB BAR exposes only part of VRAM',
     pci: sameSwitch(AMD_ZEN4),
-    barBytes: 256 * MiB,
+    bar: 256 * MiB,
   },
   {
     name: 'iommu-translate',
@@ -110,7 +111,7 @@ export function seedScenario(
   const messageBytes = opts.messageBytes ?? 64 * 1024;
   const rounds = opts.rounds ?? 2;
   const messages = Math.floor(bufferBytes / messageBytes);
-  const workloads: WorkloadConfig[] = [
+  const workloads: SimConfigInput['workloads'] = [
     { kind: 'gpu', name: 'gpu-init', gpu: 'gpu0', buffer: 'svm', op: 'write', pattern: 'sequential' },
   ];
   let prev = 'gpu-init';
@@ -123,7 +124,7 @@ export function seedScenario(
         buffer: 'svm',
         op: 'write',
         pattern: 'sequential',
-        messageBytes,
+        messageSize: messageBytes,
         messages,
         queueDepth: 8,
         after: prev,
@@ -147,21 +148,22 @@ export function seedScenario(
     buffer: 'svm',
     op: 'read',
     pattern: 'sequential',
-    messageBytes,
+    messageSize: messageBytes,
     messages,
     queueDepth: 8,
     after: prev,
   });
-  return {
+  return parseConfig({
+    version: 1,
     profile: 'pcie5-h100',
-    ramBytes: 4 * bufferBytes + GiB,
-    iommu: p.iommu ?? 'off',
-    pci: p.pci,
-    gpus: [{ name: 'gpu0', vramBytes: 2 * bufferBytes, barBytes: p.barBytes }],
-    nics: [{ name: 'nic0', fallback: 'rfc' }],
-    buffers: [{ name: 'svm', bytes: bufferBytes, hugepage: true }],
+    platform: { ram: 4 * bufferBytes + GiB, iommu: p.iommu ?? 'off', pci: p.pci },
+    devices: {
+      gpus: [{ name: 'gpu0', vram: 2 * bufferBytes, bar: p.bar }],
+      nics: [{ name: 'nic0', fallback: 'rfc' }],
+    },
+    buffers: [{ name: 'svm', size: bufferBytes, hugepage: true }],
     workloads,
-  };
+  });
 }
 
 /** Runs the seed scenario on a platform under every design. */
@@ -232,7 +234,7 @@ export function twoGpuStudy(
 ): TwoGpuRow[] {
   const bufferBytes = opts.bufferBytes ?? 256 * MiB;
   const rounds = opts.rounds ?? 2;
-  const workloads: WorkloadConfig[] = [
+  const workloads: SimConfigInput['workloads'] = [
     { kind: 'gpu', name: 'gpu0-init', gpu: 'gpu0', buffer: 'svm', op: 'write', pattern: 'sequential' },
   ];
   let prev = 'gpu0-init';
@@ -256,15 +258,18 @@ export function twoGpuStudy(
   return DESIGN_NAMES.map((design) => {
     const r = simulate(
       {
+        version: 1,
         profile: 'pcie5-h100',
-        ramBytes: 4 * bufferBytes + GiB,
+        platform: { ram: 4 * bufferBytes + GiB },
         design,
-        gpus: [
-          { name: 'gpu0', vramBytes: 2 * bufferBytes },
-          { name: 'gpu1', vramBytes: 2 * bufferBytes },
-        ],
-        gpuLinks: linked ? [{ a: 'gpu0', b: 'gpu1' }] : [],
-        buffers: [{ name: 'svm', bytes: bufferBytes, hugepage: true }],
+        devices: {
+          gpus: [
+            { name: 'gpu0', vram: 2 * bufferBytes },
+            { name: 'gpu1', vram: 2 * bufferBytes },
+          ],
+          gpuLinks: linked ? [{ a: 'gpu0', b: 'gpu1' }] : [],
+        },
+        buffers: [{ name: 'svm', size: bufferBytes, hugepage: true }],
         workloads,
       },
       { seed: 1 },

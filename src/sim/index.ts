@@ -28,16 +28,23 @@ export {
 export { duplexLink, Fabric, type FlowInfo, Link, type TransferResult } from './links.js';
 /** FIFO servers with busy-time accounting: Server, CpuPool, CopyEngine. */
 export { CopyEngine, CpuPool, Server } from './resources.js';
-/** simulate() and its configuration, options, events and results; SimConfigError for a bad configuration. */
+/**
+ * simulate() and its configuration (the scenario format: parseConfig runs an object through its
+ * schema), options, events and results; ConfigError for a bad configuration.
+ */
 export {
   type BufferConfig,
+  ConfigError,
+  type ConfigIssue,
   type CpuWorkload,
+  configProfile,
   type DeviceMetrics,
   type GpuConfig,
   type GpuWorkload,
+  parseConfig,
   type RdmaWorkload,
   type SimConfig,
-  SimConfigError,
+  type SimConfigInput,
   type SimEvent,
   type SimOptions,
   type SimResult,

@@ -1,20 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../scenario/load.js';
 import { compareRow } from './compare.js';
-import { type SimConfig, simulate } from './simulate.js';
+import { type SimConfig, type SimConfigInput, simulate } from './simulate.js';
 
 const MiB = 2 ** 20;
 const PAGES = (8 * MiB) / 4096;
 
-function config(place: string | undefined, design: SimConfig['design'] = 'upstream'): SimConfig {
+function config(place: string | undefined, design: SimConfig['design'] = 'upstream'): SimConfigInput {
   return {
+    version: 1,
     profile: 'pcie5-h100',
-    ramBytes: 512 * MiB,
-    p2p: { default: 'BUS_ADDR' },
+    platform: { ram: 512 * MiB, p2p: { default: 'BUS_ADDR' } },
     design,
-    gpus: [{ name: 'gpu0', vramBytes: 128 * MiB }],
-    nics: [{ name: 'nic0' }],
-    buffers: [{ name: 'buf', bytes: 8 * MiB, ...(place ? { place } : {}) }],
+    devices: { gpus: [{ name: 'gpu0', vram: 128 * MiB }], nics: [{ name: 'nic0' }] },
+    buffers: [{ name: 'buf', size: 8 * MiB, ...(place ? { place } : {}) }],
     workloads: [
       {
         kind: 'rdma',
@@ -23,7 +22,7 @@ function config(place: string | undefined, design: SimConfig['design'] = 'upstre
         buffer: 'buf',
         op: 'write',
         pattern: 'sequential',
-        messageBytes: 65536,
+        messageSize: 65536,
         messages: 128,
         queueDepth: 4,
       },

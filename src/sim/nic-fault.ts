@@ -25,7 +25,7 @@ import { type SimNic, takeQueuedCopies } from './platform.js';
  */
 function atsDirect(sim: SimContext, n: SimNic, gpu: string): boolean {
   const topo = sim.platform.topo;
-  if (!n.nic.atsEnabled || sim.config.iommu !== 'translate' || !topo) return false;
+  if (!n.nic.atsEnabled || sim.config.platform?.iommu !== 'translate' || !topo) return false;
   const c = topo.calcMapTypeAndDist(gpu, n.nic.name);
   return c.mapType === 'THRU_HOST_BRIDGE' && c.commonUpstream !== null;
 }
@@ -81,7 +81,8 @@ export function* nicFault(
     invNs += (g.dev.stats.invalidations - gpuBefore[i]!.inv) * v.mmuNotifierInvalidateNs;
     invNs += (g.dev.stats.tlbInvalidations - gpuBefore[i]!.tlb) * v.gpuTlbInvalidationNs;
   });
-  const dma = v.dmaMapDirectPerPageNs + (sim.config.iommu === 'translate' ? v.dmaMapIommuPerPageNs : 0);
+  const dma =
+    v.dmaMapDirectPerPageNs + (sim.config.platform?.iommu === 'translate' ? v.dmaMapIommuPerPageNs : 0);
   const hmmNs =
     (st.hmmCalls - before.hmmCalls) * v.hmmRangeFaultCallNs +
     (st.hmmPages - before.hmmPages) * v.hmmRangeFaultPerPteNs;

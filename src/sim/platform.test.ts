@@ -1,39 +1,43 @@
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../kernel/constants.js';
-import type { SimConfig } from './config.js';
+import { configProfile, parseConfig, type SimConfig, type SimConfigInput } from './config.js';
 import { getProfile, transferTimeNs } from './costs.js';
 import { Engine } from './engine.js';
 import { Fabric } from './links.js';
 import { SimMetrics } from './metrics.js';
 import { hostLinkBandwidths, Platform, takeQueuedCopies } from './platform.js';
-import { validateConfig } from './simulate.js';
 
 const MiB = 2 ** 20;
 
-function build(c: SimConfig, log = false) {
+function build(input: SimConfigInput, log = false) {
+  const c = parseConfig(input);
   const engine = new Engine();
   const metrics = new SimMetrics(log);
-  const p = new Platform(c, validateConfig(c), engine, new Fabric(engine), metrics);
+  const p = new Platform(c, configProfile(c), engine, new Fabric(engine), metrics);
   return { engine, metrics, p };
 }
 
 const base: SimConfig = {
+  version: 1,
   profile: 'pcie4-a100',
-  ramBytes: 512 * MiB,
-  processes: ['a', 'b'],
-  gpus: [
-    { name: 'gpu0', vramBytes: 64 * MiB },
-    { name: 'gpu1', vramBytes: 64 * MiB, link: { kind: 'pcie', gen: 3, lanes: 8 } },
-  ],
-  nics: [{ name: 'nic0' }],
-  gpuLinks: [{ a: 'gpu0', b: 'gpu1' }],
+  platform: { ram: 512 * MiB, p2p: { default: 'THRU_HOST_BRIDGE', pairs: { 'gpu1:nic0': 'BUS_ADDR' } } },
+  processes: [{ name: 'a' }, { name: 'b' }],
+  devices: {
+    gpus: [
+      { name: 'gpu0', vram: 64 * MiB },
+      { name: 'gpu1', vram: 64 * MiB, link: { kind: 'pcie', gen: 3, lanes: 8 } },
+    ],
+    nics: [{ name: 'nic0' }],
+    gpuLinks: [{ a: 'gpu0', b: 'gpu1' }],
+  },
   buffers: [
-    { name: 'x', bytes: 4 * MiB, place: 'gpu0' },
-    { name: 'y', bytes: 2 * MiB + 1, process: 'b', place: 'ram' },
+    { name: 'x', size: 4 * MiB, place: 'gpu0' },
+    { name: 'y', size: 2 * MiB + PAGE_SIZE, process: 'b', place: 'ram' },
   ],
-  workloads: [],
-  p2p: { default: 'THRU_HOST_BRIDGE', pairs: { 'gpu1:nic0': 'BUS_ADDR' } },
+  // Not spawned: the platform alone is built.
+  workloads: [{ kind: 'cpu', name: 'w', buffer: 'x', op: 'read', pattern: 'sequential' }],
 };
+const baseDevices = base.devices!;
 
 describe('Platform', () => {
   it('lists links in result order: host memory, sockets, GPU links, private links, host bridge, NICs', () => {
@@ -57,7 +61,7 @@ describe('Platform', () => {
     expect(p.peerLinks.get('gpu1>gpu0')!.name).toBe('gpulink-gpu0-gpu1.gpu1togpu0');
   });
 
-  it('maps buffers page-rounded into their processes; devices mirror every process with buffers', () => {
+  it('maps buffers into their processes; devices mirror every process with buffers', () => {
     const { p } = build(base);
     expect(p.buffers.get('y')).toMatchObject({ bytes: 2 * MiB + PAGE_SIZE, proc: 'b' });
     expect(p.buffers.get('x')!.proc).toBe('a');
@@ -106,7 +110,7 @@ describe('Platform', () => {
         },
       ],
     };
-    const t = build({ ...base, pci }).p;
+    const t = build({ ...base, platform: { ...base.platform, p2p: undefined, pci } }).p;
     expect(t.mapType('gpu0', 'nic0')).toBe('BUS_ADDR');
   });
 
@@ -114,23 +118,27 @@ describe('Platform', () => {
     const v = getProfile('pcie4-a100').values;
     const gen3x8 = hostLinkBandwidths(v, {
       name: 'g',
-      vramBytes: 1,
+      vram: 1,
       link: { kind: 'pcie', gen: 3, lanes: 8 },
     });
     expect(gen3x8.up).toBeCloseTo(
       (v.hostToDeviceBandwidth / v.pcieLinkRawBandwidth) * v.pcieGen3x16Bandwidth * 0.5,
     );
-    expect(hostLinkBandwidths(v, { name: 'g', vramBytes: 1 })).toEqual({
+    expect(hostLinkBandwidths(v, { name: 'g', vram: 1 })).toEqual({
       up: v.hostToDeviceBandwidth,
       down: v.deviceToHostBandwidth,
     });
-    expect(hostLinkBandwidths(v, { name: 'g', vramBytes: 1, link: { kind: 'c2c' } }).down).toBe(
+    expect(hostLinkBandwidths(v, { name: 'g', vram: 1, link: { kind: 'c2c' } }).down).toBe(
       v.nvlinkC2cBandwidth,
     );
   });
 
   it('copy: an uncontended copy takes the profile transfer time, and is logged with its copy engine', () => {
-    const c: SimConfig = { ...base, gpus: [base.gpus[0]!], gpuLinks: [], nics: [], p2p: undefined };
+    const c: SimConfig = {
+      ...base,
+      platform: { ...base.platform, p2p: undefined },
+      devices: { gpus: [baseDevices.gpus![0]!], gpuLinks: [], nics: [] },
+    };
     const { p, engine, metrics } = build(c, true);
     let took = -1;
     engine.spawn(

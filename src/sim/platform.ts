@@ -1,9 +1,9 @@
 /**
- * The simulated platform, built from a validated SimConfig before the clock starts: the
+ * The simulated platform, built from a parsed SimConfig before the clock starts: the
  * machine (kernel model) with its processes and buffers, the SVM GPUs with their host links
  * and copy engines, the private GPU links, the RDMA NICs bound to the P2P design, the CPU
  * pool, the host-memory and socket links, and the PCI connectivity the design consults.
- * Initial placement (`BufferConfig.place`) also runs here: nothing of it is charged or logged,
+ * Initial placement (`buffers[].place`) also runs here: nothing of it is charged or logged,
  * and the GPUs' statistics count from what it left (`statsBase`).
  *
  * It also holds the data paths every part shares: `copy` (one host<->device copy on a GPU's
@@ -11,7 +11,8 @@
  *
  *   const engine = new Engine();
  *   const metrics = new SimMetrics(false);
- *   const p = new Platform(config, validateConfig(config), engine, new Fabric(engine), metrics);
+ *   const config = parseConfig(input);
+ *   const p = new Platform(config, configProfile(config), engine, new Fabric(engine), metrics);
  *   const g = p.gpus.get('gpu0')!;          // GpuDevice, its mirrors, links, copy engine
  *   engine.spawn(p.copy(g, { bytes: 2 ** 21, dir: 'h2d' }), 'copy');
  *   engine.run();                            // the copy took the profile's transfer time
@@ -44,7 +45,7 @@ import { userTouch } from '../kernel/memory.js';
 import type { Mm } from '../kernel/mm.js';
 import { PciTopology } from '../kernel/p2pdma.js';
 import { Machine, type Process } from '../uapi/machine.js';
-import { type GpuConfig, type NicConfig, type SimConfig, SimConfigError } from './config.js';
+import { configErrorAt, type GpuConfig, type NicConfig, type SimConfig } from './config.js';
 import { hostDeviceCopy } from './copy.js';
 import type { CostProfile } from './costs.js';
 import type { Engine, Wait } from './engine.js';
@@ -130,8 +131,8 @@ export class Platform {
   readonly statsBase: Map<string, GpuDevice['stats']>;
 
   /**
-   * Builds the platform for `config`, which validateConfig accepted (its `profile` is what
-   * validateConfig returned). Throws SimConfigError when an mmap fails (RAM too small).
+   * Builds the platform for `config`, which parseConfig gave (its `profile` is what
+   * configProfile returned). Throws ConfigError when an mmap fails (RAM too small).
    * The construction order is part of the result: kernel ids, links and processes are
    * numbered in it.
    */
@@ -145,8 +146,8 @@ export class Platform {
     const v = profile.values;
     this.v = v;
     const machine = new Machine({
-      ramBytes: config.ramBytes ?? 64 * 2 ** 30,
-      thp: config.thp ?? 'madvise',
+      ramBytes: config.platform?.ram ?? 64 * 2 ** 30,
+      thp: config.platform?.thp ?? 'madvise',
       coherentDevices: false,
       hugetlbPages: 0,
     });
@@ -154,17 +155,17 @@ export class Platform {
     const k = machine.kernel;
     this.kernel = k;
     // One Process (mm) per configured process, in order; each buffer lives in one of them.
-    for (const name of config.processes ?? ['main']) {
+    for (const { name } of config.processes ?? [{ name: 'main' }]) {
       const proc = machine.spawn();
       this.procs.set(name, { proc, mm: proc.mm, lo: Infinity, hi: 0 });
     }
     const firstProc = [...this.procs.keys()][0]!;
-    this.cpus = new CpuPool(engine, config.cpuCores ?? 8, 'cpu');
+    this.cpus = new CpuPool(engine, config.platform?.cpuCores ?? 8, 'cpu');
     this.hostMem = [
       new Link('host-memory.read', v.hostMemoryBandwidth),
       new Link('host-memory.write', v.hostMemoryBandwidth),
     ];
-    // A single-socket profile (gh200-c2c) has no socket interconnect: validateConfig refuses
+    // A single-socket profile (gh200-c2c) has no socket interconnect: the schema refuses
     // devices on socket 1 there, so these links then carry nothing.
     const socketBw =
       v.cpuSocketInterconnectBandwidth > 0 ? v.cpuSocketInterconnectBandwidth : v.hostMemoryBandwidth;
@@ -177,11 +178,11 @@ export class Platform {
 
     // Buffers.
     for (const b of config.buffers) {
-      const bytes = Math.ceil(b.bytes / PAGE_SIZE) * PAGE_SIZE;
+      const bytes = Math.ceil(b.size / PAGE_SIZE) * PAGE_SIZE;
       const pname = b.process ?? firstProc;
       const p = this.procs.get(pname)!;
       const addr = p.proc.mmap(0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-      if (addr < 0) throw new SimConfigError(`buffers.${b.name}: mmap failed (${addr})`);
+      if (addr < 0) throw configErrorAt(config, ['buffers'], b.name, `mmap failed (${addr})`);
       if (b.hugepage) p.proc.madvise(addr, bytes, MADV_HUGEPAGE);
       this.buffers.set(b.name, { addr, bytes, proc: pname, mm: p.mm });
       // Devices mirror the span of each process's buffers.
@@ -193,23 +194,24 @@ export class Platform {
     // The P2P design, and the PCI connectivity it consults.
     const design = createDesign(config.design ?? 'upstream', { lockPerPage: config.rfcLockPerPage ?? false });
     this.design = design;
-    this.topo = config.pci !== undefined ? PciTopology.fromSpec(config.pci) : null;
+    const pci = config.platform?.pci;
+    this.topo = pci !== undefined ? PciTopology.fromSpec(pci) : null;
     const connectivity = { mapType: (gpu: string, nic: string) => this.mapType(gpu, nic) };
-    const gpuNames = config.gpus.map((g) => g.name);
+    const gpuConfigs = config.devices?.gpus ?? [];
+    const gpuNames = gpuConfigs.map((g) => g.name);
 
     // GPUs with a host link each.
-    for (const g of config.gpus) {
+    for (const g of gpuConfigs) {
       const sink = new TransferQueue();
+      // The driver's options are the GPU's entry in the scenario, under the same names (a knob
+      // the driver reads needs no line here), plus what the platform and profile give it.
       const dev = machine.addGpu({
-        name: g.name,
+        ...g,
         sink,
         owner: design.gpuOwner(g.name, { connectivity, gpuNames }),
-        barBytes: g.barBytes,
-        placement: g.placement,
+        placement: g.placement ?? config.placement,
         accessCounterThreshold: v.accessCounterThreshold,
         accessCounterGranularityBytes: v.accessCounterGranularityBytes,
-        vramBytes: g.vramBytes,
-        chunkSizes: g.chunkSizes,
         prefetch: g.prefetch ?? false,
         prefetchThreshold: v.prefetchThresholdPercent,
         thrashing: g.thrashing ?? false,
@@ -230,7 +232,7 @@ export class Platform {
     this.gpuList = [...this.gpus.values()];
 
     // Private GPU links.
-    for (const l of config.gpuLinks ?? []) {
+    for (const l of config.devices?.gpuLinks ?? []) {
       const ab = new Link(`gpulink-${l.a}-${l.b}.${l.a}to${l.b}`, v.peerLinkBandwidth);
       const ba = new Link(`gpulink-${l.a}-${l.b}.${l.b}to${l.a}`, v.peerLinkBandwidth);
       this.peerLinks.set(`${l.a}>${l.b}`, ab);
@@ -245,12 +247,13 @@ export class Platform {
     const hbBw = v.hostBridgeP2pBandwidth || v.peerPcieBandwidth || v.hostToDeviceBandwidth;
     this.hostBridgeP2p = [new Link('host-bridge-p2p.up', hbBw), new Link('host-bridge-p2p.down', hbBw)];
     links.push(...this.hostBridgeP2p);
-    for (const n of config.nics ?? []) {
+    for (const n of config.devices?.nics ?? []) {
       const binding = design.bind({ kernel: k, gpus: this.gpuList.map((g) => g.dev), connectivity }, n.name);
       const nic = machine.addNic(
         new RdmaNic(
           k,
-          { name: n.name, fallback: n.fallback, ats: n.ats, relaxedOrdering: n.relaxedOrdering },
+          // The driver's options are the NIC's entry in the scenario, under the same names.
+          n,
           binding,
           (bar) => {
             for (const g of this.gpuList)
@@ -272,10 +275,10 @@ export class Platform {
    * PCI topology when there is one, else the config's `p2p` table (default NOT_SUPPORTED).
    */
   mapType(gpu: string, nic: string): P2pMapType {
-    const config = this.config;
+    const p2p = this.config.platform?.p2p;
     return this.topo
       ? this.topo.p2pdmaMapType(gpu, nic)
-      : (config.p2p?.pairs?.[`${gpu}:${nic}`] ?? config.p2p?.default ?? 'NOT_SUPPORTED');
+      : (p2p?.pairs?.[`${gpu}:${nic}`] ?? p2p?.default ?? 'NOT_SUPPORTED');
   }
 
   /**

@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { checkInvariants } from '../check/invariants.js';
-import { measureCopyBandwidth, type SimConfig, SimConfigError, type SimEvent, simulate } from './simulate.js';
+import { getProfile, withOverrides } from './costs.js';
+import { ConfigError, measureCopyBandwidth, type SimConfig, type SimEvent, simulate } from './simulate.js';
 
 const MiB = 2 ** 20;
 const GB = 1e9;
 
 function streaming(overrides: Partial<SimConfig> = {}, bufferBytes = 64 * MiB, vram = 256 * MiB): SimConfig {
   return {
+    version: 1,
     profile: 'pcie4-a100',
-    ramBytes: 1024 * MiB,
-    gpus: [{ name: 'gpu0', vramBytes: vram }],
-    buffers: [{ name: 'buf', bytes: bufferBytes }],
+    platform: { ram: 1024 * MiB },
+    devices: { gpus: [{ name: 'gpu0', vram: vram }] },
+    buffers: [{ name: 'buf', size: bufferBytes }],
     workloads: [
       { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
       {
@@ -103,13 +105,13 @@ describe('simulate', () => {
   });
 
   it('rejects a bad configuration with a message naming the field', () => {
-    expect(() => simulate(streaming({ profile: 'pcie9' }), { seed: 1 })).toThrow(SimConfigError);
+    expect(() => simulate(streaming({ profile: 'pcie9' }), { seed: 1 })).toThrow(ConfigError);
     expect(() => simulate(streaming({ overrides: { faultBatchSiz: 3 } }), { seed: 1 })).toThrow(
       /faultBatchSize/,
     );
     const bad = streaming();
     bad.workloads[1] = { ...bad.workloads[1]!, buffer: 'nope' };
-    expect(() => simulate(bad, { seed: 1 })).toThrow(/workloads.stream.buffer/);
+    expect(() => simulate(bad, { seed: 1 })).toThrow(/workloads\[1\]\.buffer: no buffer named 'nope'/);
   });
 });
 
@@ -185,14 +187,12 @@ describe('thrashing detection', () => {
     }
     return simulate(
       {
+        version: 1,
         profile: 'pcie4-a100',
-        // One CPU/GPU round trip of this buffer takes ~17 ms of simulated time; widen the lapse
-        // (nvidia-uvm: 500 us) so that the round trips count as thrashing, and pin after 3
-        // throttles (nvidia-uvm: 10) to keep the run short.
         overrides: { thrashingLapseNs: 50_000_000, thrashingPinThrottles: 3 },
-        ramBytes: 256 * MiB,
-        gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, thrashing }],
-        buffers: [{ name: 'buf', bytes: 4 * MiB }],
+        platform: { ram: 256 * MiB },
+        devices: { gpus: [{ name: 'gpu0', vram: 64 * MiB, thrashing }] },
+        buffers: [{ name: 'buf', size: 4 * MiB }],
         workloads,
       },
       { seed: 1 },
@@ -215,10 +215,11 @@ describe('links', () => {
   const base = (gpu: Partial<import('./simulate.js').GpuConfig>) =>
     simulate(
       {
+        version: 1,
         profile: 'pcie4-a100',
-        ramBytes: 512 * MiB,
-        gpus: [{ name: 'gpu0', vramBytes: 256 * MiB, ...gpu }],
-        buffers: [{ name: 'buf', bytes: 64 * MiB, hugepage: true }],
+        platform: { ram: 512 * MiB },
+        devices: { gpus: [{ name: 'gpu0', vram: 256 * MiB, ...gpu }] },
+        buffers: [{ name: 'buf', size: 64 * MiB, hugepage: true }],
         workloads: [
           { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
           {
@@ -258,13 +259,12 @@ describe('RDMA into GPU memory under the P2P designs', () => {
   const run = (design: import('../designs/design.js').DesignName, mapType: 'BUS_ADDR' | 'NOT_SUPPORTED') =>
     simulate(
       {
+        version: 1,
         profile: 'pcie5-h100',
-        ramBytes: 1024 * MiB,
+        platform: { ram: 1024 * MiB, p2p: { default: mapType } },
         design,
-        p2p: { default: mapType },
-        gpus: [{ name: 'gpu0', vramBytes: 256 * MiB }],
-        nics: [{ name: 'nic0' }],
-        buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+        devices: { gpus: [{ name: 'gpu0', vram: 256 * MiB }], nics: [{ name: 'nic0' }] },
+        buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
         workloads: [
           { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
           {
@@ -274,7 +274,7 @@ describe('RDMA into GPU memory under the P2P designs', () => {
             buffer: 'buf',
             op: 'write',
             pattern: 'sequential',
-            messageBytes: 65536,
+            messageSize: 65536,
             messages: 256,
             queueDepth: 4,
             after: 'fill',
@@ -330,10 +330,11 @@ describe('RDMA into GPU memory under the P2P designs', () => {
 
 describe('configuration checks', () => {
   const base = (): SimConfig => ({
+    version: 1,
     profile: 'pcie4-a100',
-    ramBytes: 256 * MiB,
-    gpus: [{ name: 'gpu0', vramBytes: 64 * MiB }],
-    buffers: [{ name: 'buf', bytes: 4 * MiB }],
+    platform: { ram: 256 * MiB },
+    devices: { gpus: [{ name: 'gpu0', vram: 64 * MiB }] },
+    buffers: [{ name: 'buf', size: 4 * MiB }],
     workloads: [{ kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' }],
   });
 
@@ -343,16 +344,27 @@ describe('configuration checks', () => {
   });
 
   it.each([
-    [{ overrides: { hostToDeviceBandwidth: 0 } }, /hostToDeviceBandwidth must be above 0/],
-    [{ ramBytes: 1024 }, /ramBytes/],
-    [{ buffers: [] }, /at least one buffer/],
-    [{ gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, faultBatchSize: 0.5 }] }, /faultBatchSize/],
-    [{ gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, chunkSizes: [3000] }] }, /chunkSizes/],
     [
-      { profile: 'gh200-c2c', gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, socket: 1 as const }] },
+      { overrides: { hostToDeviceBandwidth: 0 } },
+      /overrides\.hostToDeviceBandwidth: expected a bandwidth > 0 \(GB\/s\), found 0/,
+    ],
+    [
+      { profile: withOverrides(getProfile('pcie4-a100'), { deviceToHostBandwidth: 0 }).profile },
+      /profile: cost profile 'pcie4-a100': deviceToHostBandwidth: expected a number > 0/,
+    ],
+    [{ platform: { ram: 1024 } }, /platform\.ram: expected a size of at least 16MiB/],
+    [{ buffers: [] }, /buffers: expected at least 1 item/],
+    [{ devices: { gpus: [{ name: 'gpu0', vram: 64 * MiB, faultBatchSize: 0.5 }] } }, /faultBatchSize/],
+    [{ devices: { gpus: [{ name: 'gpu0', vram: 64 * MiB, chunkSizes: [3000] }] } }, /chunkSizes/],
+    [
+      {
+        version: 1,
+        profile: 'gh200-c2c',
+        devices: { gpus: [{ name: 'gpu0', vram: 64 * MiB, socket: 1 as const }] },
+      },
       /one CPU socket/,
     ],
-  ] as [Partial<SimConfig>, RegExp][])('rejects %j', (patch, msg) => {
+  ] as [Partial<SimConfig>, RegExp][])('rejects a config with %s', (patch, msg) => {
     expect(() => simulate({ ...base(), ...patch }, { seed: 1 })).toThrow(msg);
   });
 });
@@ -362,15 +374,18 @@ describe('two GPUs sharing a buffer', () => {
     let violations: string[] = ['not inspected'];
     const r = simulate(
       {
+        version: 1,
         profile: 'pcie5-h100',
-        ramBytes: 512 * MiB,
+        platform: { ram: 512 * MiB },
         design,
-        gpus: [
-          { name: 'gpu0', vramBytes: 128 * MiB },
-          { name: 'gpu1', vramBytes: 128 * MiB },
-        ],
-        gpuLinks: linked ? [{ a: 'gpu0', b: 'gpu1' }] : [],
-        buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+        devices: {
+          gpus: [
+            { name: 'gpu0', vram: 128 * MiB },
+            { name: 'gpu1', vram: 128 * MiB },
+          ],
+          gpuLinks: linked ? [{ a: 'gpu0', b: 'gpu1' }] : [],
+        },
+        buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
         workloads: [
           { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
           {
@@ -461,14 +476,15 @@ describe('ATS for ODP memory (the series patch 5)', () => {
   const run = (ats: boolean, relaxedOrdering: boolean) =>
     simulate(
       {
+        version: 1,
         profile: 'pcie5-h100',
-        ramBytes: 1024 * MiB,
+        platform: { ram: 1024 * MiB, iommu: 'translate', pci: pci },
         design: 'pagemap-p2p',
-        iommu: 'translate',
-        pci,
-        gpus: [{ name: 'gpu0', vramBytes: 256 * MiB }],
-        nics: [{ name: 'nic0', ats, relaxedOrdering }],
-        buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+        devices: {
+          gpus: [{ name: 'gpu0', vram: 256 * MiB }],
+          nics: [{ name: 'nic0', ats, relaxedOrdering }],
+        },
+        buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
         workloads: [
           { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
           {
@@ -478,7 +494,7 @@ describe('ATS for ODP memory (the series patch 5)', () => {
             buffer: 'buf',
             op: 'write',
             pattern: 'sequential',
-            messageBytes: 65536,
+            messageSize: 65536,
             messages: 256,
             after: 'fill',
           },
@@ -500,13 +516,12 @@ describe('hot unplug during a run', () => {
     let violations: string[] = ['not inspected'];
     const r = simulate(
       {
+        version: 1,
         profile: 'pcie5-h100',
-        ramBytes: 1024 * MiB,
+        platform: { ram: 1024 * MiB, p2p: { default: 'BUS_ADDR' } },
         design: 'pagemap-p2p',
-        p2p: { default: 'BUS_ADDR' },
-        gpus: [{ name: 'gpu0', vramBytes: 256 * MiB }],
-        nics: [{ name: 'nic0' }],
-        buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+        devices: { gpus: [{ name: 'gpu0', vram: 256 * MiB }], nics: [{ name: 'nic0' }] },
+        buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
         workloads: [
           { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
           {
@@ -516,7 +531,7 @@ describe('hot unplug during a run', () => {
             buffer: 'buf',
             op: 'write',
             pattern: 'sequential',
-            messageBytes: 65536,
+            messageSize: 65536,
             messages: 256,
             after: 'fill',
           },
@@ -538,7 +553,7 @@ describe('hot unplug during a run', () => {
             after: 'unplug',
           },
         ],
-        unplugs: [{ name: 'unplug', gpu: 'gpu0', mode, after: 'put' }],
+        events: [{ kind: 'unplug', name: 'unplug', gpu: 'gpu0', mode, after: 'put' }],
       },
       {
         seed: 1,

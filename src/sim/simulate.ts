@@ -1,7 +1,7 @@
 /**
  * simulate(): runs workloads on the kernel model in simulated time. It only wires the parts:
  *
- *   config.ts      SimConfig and validateConfig()
+ *   config.ts      SimConfig (the scenario schema's output) and its parts; the cost profile
  *   platform.ts    the machine, processes and buffers, GPUs, NICs, dmirror devices' host,
  *                  CPU pool, links and PCI connectivity, the P2P design; the shared copy path
  *   workloads/     one agent per workload kind (cpu, gpu, rdma, dmirror) and their registry
@@ -15,8 +15,8 @@
  * bandwidth max-min fairly, GPU stalls while a fault batch is serviced. Events are per batch
  * and per transfer, never per page.
  *
- *   const r = simulate({ profile: 'pcie5-h100', gpus: [{ name: 'gpu0', vramBytes: 2 ** 30 }],
- *     buffers: [{ name: 'b', bytes: 2 ** 26 }],
+ *   const r = simulate({ version: 1, profile: 'pcie5-h100', devices: { gpus: [{ name: 'gpu0', vram: '1GiB' }] },
+ *     buffers: [{ name: 'b', size: '64MiB' }],
  *     workloads: [{ kind: 'gpu', name: 'k0', gpu: 'gpu0', buffer: 'b', op: 'read', pattern: 'sequential' }] },
  *     { seed: 1 });
  *   r.devices.gpu0.faults;       // the GPU's far faults
@@ -28,7 +28,7 @@
 
 import type { Machine } from '../uapi/machine.js';
 import { runAgent, type SimAgent, type SimContext } from './agent.js';
-import { type SimConfig, validateConfig } from './config.js';
+import { configProfile, parseConfig, type SimConfigInput } from './config.js';
 import { Engine, type Signal } from './engine.js';
 import { EVENT_KINDS, eventNames } from './events/index.js';
 import { Fabric } from './links.js';
@@ -51,20 +51,21 @@ export interface SimOptions {
 }
 
 /**
- * Runs a configuration to completion (or to durationNs). Deterministic: the result depends
- * only on config and seed. Throws SimConfigError for an invalid configuration (or one the
+ * Runs a configuration (a parsed scenario, or one built in code: it goes through the scenario
+ * schema, parseConfig) to completion, or to its `duration`. Deterministic: the result depends
+ * only on config and seed. Throws ConfigError for an invalid configuration (or one the
  * machine cannot hold: an mmap that fails).
  */
-export function simulate(config: SimConfig, options: SimOptions): SimResult {
-  const sim = buildSim(config, options);
-  const { engine, fabric, platform: p, metrics } = sim;
+export function simulate(input: SimConfigInput, options: SimOptions): SimResult {
+  const sim = buildSim(input, options);
+  const { config, engine, fabric, platform: p, metrics } = sim;
   const profile = p.profile;
   // Agents in configuration order: workloads, then events of each kind.
   const agents: SimAgent[] = config.workloads.map((w) => workloadAgent(sim, w));
   for (const kind of EVENT_KINDS) for (const e of kind.list(config)) agents.push(kind.agent(sim, e));
   for (const a of agents) engine.spawn(runAgent(sim, a), a.name);
 
-  engine.run(config.durationNs ?? Infinity);
+  engine.run(config.duration ?? Infinity);
   fabric.sync();
 
   let busy = 0;
@@ -99,16 +100,17 @@ export function simulate(config: SimConfig, options: SimOptions): SimResult {
 }
 
 /**
- * The run before its clock starts: validates `config` (SimConfigError), builds the platform,
- * and gives every configured workload and event its `finished` signal. simulate() spawns the
- * agents on it; a test can spawn one agent alone.
+ * The run before its clock starts: parses `input` through the scenario schema (ConfigError),
+ * builds the platform, and gives every configured workload and event its `finished` signal.
+ * simulate() spawns the agents on it; a test can spawn one agent alone.
  *
  *   const sim = buildSim(config, { seed: 1, log: true });
- *   sim.engine.spawn(runAgent(sim, cpuWorkload(sim, config.workloads[0])), 'c0');
+ *   sim.engine.spawn(runAgent(sim, cpuWorkload(sim, sim.config.workloads[0])), 'c0');
  *   sim.engine.run();
  */
-export function buildSim(config: SimConfig, options: SimOptions): SimContext {
-  const profile = validateConfig(config);
+export function buildSim(input: SimConfigInput, options: SimOptions): SimContext {
+  const config = parseConfig(input);
+  const profile = configProfile(config);
   const engine = new Engine();
   const fabric = new Fabric(engine);
   const rng = new Rng(options.seed);

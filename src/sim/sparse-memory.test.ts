@@ -41,8 +41,8 @@ function dgx(shareBytes: number): SimConfig {
   const r = loadScenario(readFileSync(file, 'utf8'), 'scenarios/dgx-class.yaml');
   if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
   const c = structuredClone(r.config);
-  const k = shareBytes / c.buffers[0]!.bytes;
-  for (const b of c.buffers) b.bytes = shareBytes;
+  const k = shareBytes / c.buffers[0]!.size;
+  for (const b of c.buffers) b.size = shareBytes;
   for (const w of c.workloads) {
     if (w.bytes !== undefined)
       w.bytes = Math.max(PAGE_SIZE, Math.round((w.bytes * k) / PAGE_SIZE) * PAGE_SIZE);
@@ -68,9 +68,9 @@ function run(config: SimConfig): { mem: ModelMemory; touched: number } {
 describe('sparse memory', () => {
   it('declares 2 TiB of RAM and 8 x 80 GiB of VRAM but pays only for what it touches', () => {
     const config = dgx(16 * MiB);
-    expect(config.ramBytes).toBe(2 * TiB);
-    expect(config.gpus).toHaveLength(8);
-    for (const g of config.gpus) expect(g.vramBytes).toBe(80 * GiB);
+    expect(config.platform?.ram).toBe(2 * TiB);
+    expect(config.devices?.gpus).toHaveLength(8);
+    for (const g of config.devices!.gpus!) expect(g.vram).toBe(80 * GiB);
     for (const design of ['upstream', 'pagemap-p2p', 'owner-registry'] as const) {
       const { mem, touched } = run({ ...config, design });
       expect(touched).toBe((8 * 16 * MiB) / PAGE_SIZE);
@@ -85,10 +85,10 @@ describe('sparse memory', () => {
   it('costs the same whatever RAM and VRAM are declared, for the same pages touched', () => {
     const big = dgx(64 * MiB);
     const small = structuredClone(big);
-    small.ramBytes = 32 * GiB;
-    for (const g of small.gpus) {
-      g.vramBytes = 4 * GiB;
-      g.barBytes = 4 * GiB;
+    small.platform = { ...small.platform, ram: 32 * GiB };
+    for (const g of small.devices!.gpus!) {
+      g.vram = 4 * GiB;
+      g.bar = 4 * GiB;
     }
     const a = run(big).mem;
     const b = run(small).mem;
@@ -138,7 +138,7 @@ describe('sparse memory', () => {
     expect(p.load(last, 4)).toEqual(new Uint8Array([9, 9, 9, 9]));
 
     // A GPU (80 GiB declared) mirrors the buffer and migrates 1 MiB at each end into VRAM.
-    const gpu = m.addGpu({ name: 'gpu0', vramBytes: 80 * GiB, chunkSizes: [64 * 1024, PAGE_SIZE] });
+    const gpu = m.addGpu({ name: 'gpu0', vram: 80 * GiB, chunkSizes: [64 * 1024, PAGE_SIZE] });
     const mir = gpu.mirror(p.mm, addr, len);
     for (const start of [addr, TASK_SIZE - MiB]) {
       const addrs: number[] = [];

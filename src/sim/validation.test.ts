@@ -34,12 +34,15 @@ describe('the batching shape (a 128 MiB version of the documented experiment)', 
     const strided = (prefetch: boolean) =>
       simulate(
         {
+          version: 1,
           profile: 'pcie4-a100',
-          ramBytes: 1024 * MiB,
-          gpus: [
-            { name: 'gpu0', vramBytes: 512 * MiB, faultBatchSize: 64, chunkSizes: [65536, 4096], prefetch },
-          ],
-          buffers: [{ name: 'buf', bytes: 128 * MiB }],
+          platform: { ram: 1024 * MiB },
+          devices: {
+            gpus: [
+              { name: 'gpu0', vram: 512 * MiB, faultBatchSize: 64, chunkSizes: [65536, 4096], prefetch },
+            ],
+          },
+          buffers: [{ name: 'buf', size: 128 * MiB }],
           workloads: [
             { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
             {
@@ -49,7 +52,7 @@ describe('the batching shape (a 128 MiB version of the documented experiment)', 
               buffer: 'buf',
               op: 'read',
               pattern: 'strided',
-              strideBytes: 262144,
+              stride: 262144,
               after: 'init',
             },
           ],

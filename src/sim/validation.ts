@@ -119,19 +119,21 @@ export function batchingRun(
 ): SweepRow {
   const r: SimResult = simulate(
     {
+      version: 1,
       profile,
-      ramBytes: 2 * bytes + 2 ** 30,
-      thp: 'madvise',
-      gpus: [
-        {
-          name: 'gpu0',
-          vramBytes: 2 * bytes,
-          faultBatchSize: batch,
-          chunkSizes: hugepage ? [2 * MiB, 64 * 1024, 4096] : [64 * 1024, 4096],
-          prefetch,
-        },
-      ],
-      buffers: [{ name: 'buf', bytes, hugepage }],
+      platform: { ram: 2 * bytes + 2 ** 30, thp: 'madvise' },
+      devices: {
+        gpus: [
+          {
+            name: 'gpu0',
+            vram: 2 * bytes,
+            faultBatchSize: batch,
+            chunkSizes: hugepage ? [2 * MiB, 64 * 1024, 4096] : [64 * 1024, 4096],
+            prefetch,
+          },
+        ],
+      },
+      buffers: [{ name: 'buf', size: bytes, hugepage }],
       workloads: [
         { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
         {

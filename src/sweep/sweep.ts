@@ -33,7 +33,6 @@ import {
   prepareScenario,
   type ScenarioError,
   type ScenarioPath,
-  toSimConfig,
 } from '../scenario/load.js';
 import { describeFound, scenarioErrorMap, UNKNOWN_KEYS, unknownKeyMessage } from '../scenario/messages.js';
 import type { ScenarioOverride } from '../scenario/overrides.js';
@@ -362,12 +361,7 @@ export async function loadSweepFile(file: string, options: SweepLoadOptions = {}
   if (!scenario.ok) return scenario;
   // The profile: `options.profile` (--profile), or a profile file the scenario names; every
   // point runs with it unless the point sets a profile of its own.
-  const prof = resolveConfigProfile(
-    toSimConfig(scenario.base.scenario),
-    scenarioFile,
-    options.profile,
-    scenarioRead.text,
-  );
+  const prof = resolveConfigProfile(scenario.base.scenario, scenarioFile, options.profile, scenarioRead.text);
   if (!prof.ok) return prof;
   const r = expandSweep(parsed.sweep, scenario.base, {
     errorAt: parsed.errorAt,

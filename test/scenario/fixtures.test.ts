@@ -1,6 +1,7 @@
 /**
  * Frozen fixtures: version-1 files as they were written when version 1 shipped. They must keep
- * loading, and mean the same SimConfig, whatever the format grows into. Never edit a fixture to
+ * loading, and mean the same configuration (what simulate() takes), whatever the format grows
+ * into. Never edit a fixture to
  * make this pass: a change that breaks one needs a new format version and a migration.
  */
 import { readFileSync } from 'node:fs';
@@ -24,41 +25,53 @@ const EXPECTED: Record<string, { seed: number; config: SimConfig }> = {
   'v1-minimal.yaml': {
     seed: 1,
     config: {
+      version: 1,
       profile: 'pcie4-a100',
-      gpus: [],
-      buffers: [{ name: 'buf', bytes: 64 * MiB }],
+      buffers: [{ name: 'buf', size: 64 * MiB }],
       workloads: [{ kind: 'cpu', name: 'touch', buffer: 'buf', op: 'write', pattern: 'sequential' }],
     },
   },
   'v1-full.yaml': {
     seed: 42,
     config: {
+      version: 1,
+      name: 'every-field',
+      description: 'Every key of format version 1.',
+      seed: 42,
+      placement: 'first-touch',
       profile: 'pcie5-h100',
       overrides: { faultBatchSize: 128, hostMemoryBandwidth: 200 },
-      ramBytes: 2 * GiB,
-      cpuCores: 4,
-      thp: 'always',
-      iommu: 'translate',
-      p2p: { default: 'THRU_HOST_BRIDGE', pairs: { 'gpu0:nic0': 'BUS_ADDR', 'gpu1:nic0': 'NOT_SUPPORTED' } },
-      gpus: [
-        {
-          name: 'gpu0',
-          vramBytes: 256 * MiB,
-          barBytes: 64 * MiB,
-          faultBatchSize: 64,
-          chunkSizes: [2 * MiB, 64 * KiB, 4 * KiB],
-          prefetch: true,
-          thrashing: true,
-          link: { kind: 'pcie', gen: 4, lanes: 8 },
-          socket: 0,
-          placement: 'access-counter',
+      platform: {
+        ram: 2 * GiB,
+        cpuCores: 4,
+        thp: 'always',
+        iommu: 'translate',
+        p2p: {
+          default: 'THRU_HOST_BRIDGE',
+          pairs: { 'gpu0:nic0': 'BUS_ADDR', 'gpu1:nic0': 'NOT_SUPPORTED' },
         },
-        { name: 'gpu1', vramBytes: 128 * MiB, link: { kind: 'c2c' }, socket: 1, placement: 'first-touch' },
-      ],
-      nics: [{ name: 'nic0', fallback: 'v2', socket: 1, ats: true, relaxedOrdering: true }],
+      },
+      devices: {
+        gpus: [
+          {
+            name: 'gpu0',
+            vram: 256 * MiB,
+            bar: 64 * MiB,
+            faultBatchSize: 64,
+            chunkSizes: [2 * MiB, 64 * KiB, 4 * KiB],
+            prefetch: true,
+            thrashing: true,
+            link: { kind: 'pcie', gen: 4, lanes: 8 },
+            socket: 0,
+            placement: 'access-counter',
+          },
+          { name: 'gpu1', vram: 128 * MiB, link: { kind: 'c2c' }, socket: 1 },
+        ],
+        nics: [{ name: 'nic0', fallback: 'v2', socket: 1, ats: true, relaxedOrdering: true }],
+      },
       buffers: [
-        { name: 'a', bytes: 32 * MiB, hugepage: true },
-        { name: 'b', bytes: 8 * MiB, hugepage: false },
+        { name: 'a', size: 32 * MiB, hugepage: true },
+        { name: 'b', size: 8 * MiB, hugepage: false },
       ],
       workloads: [
         {
@@ -68,9 +81,9 @@ const EXPECTED: Record<string, { seed: number; config: SimConfig }> = {
           op: 'write',
           pattern: 'strided',
           bytes: 16 * MiB,
-          strideBytes: 64 * KiB,
+          stride: 64 * KiB,
           passes: 2,
-          startNs: 1000,
+          start: 1000,
           nsPerPage: 50,
         },
         {
@@ -91,7 +104,7 @@ const EXPECTED: Record<string, { seed: number; config: SimConfig }> = {
           pattern: 'sequential',
           after: 'compute',
           nic: 'nic0',
-          messageBytes: 64 * KiB,
+          messageSize: 64 * KiB,
           messages: 64,
           queueDepth: 4,
         },
@@ -99,21 +112,21 @@ const EXPECTED: Record<string, { seed: number; config: SimConfig }> = {
       ],
       design: 'rfc-callback',
       rfcLockPerPage: true,
-      durationNs: 10e9,
+      duration: 10e9,
     },
   },
   'v1-processes.yaml': {
     seed: 1,
     config: {
+      version: 1,
+      name: 'processes',
       profile: 'pcie5-h100',
-      ramBytes: 512 * MiB,
-      cpuCores: 2,
-      processes: ['a', 'b'],
-      gpus: [{ name: 'gpu0', vramBytes: 64 * MiB }],
-      dmirrors: [{ name: 'm1', minor: 1 }],
+      platform: { ram: 512 * MiB, cpuCores: 2 },
+      processes: [{ name: 'a' }, { name: 'b' }],
+      devices: { gpus: [{ name: 'gpu0', vram: 64 * MiB }], dmirrors: [{ name: 'm1', minor: 1 }] },
       buffers: [
-        { name: 'x', bytes: 16 * MiB, process: 'a', place: 'ram' },
-        { name: 'y', bytes: 8 * MiB, process: 'b' },
+        { name: 'x', size: 16 * MiB, process: 'a', place: 'ram' },
+        { name: 'y', size: 8 * MiB, process: 'b' },
       ],
       workloads: [
         { kind: 'gpu', name: 'g', gpu: 'gpu0', buffer: 'x', op: 'read', pattern: 'sequential' },
@@ -124,7 +137,7 @@ const EXPECTED: Record<string, { seed: number; config: SimConfig }> = {
           buffer: 'y',
           op: 'migrate',
           pattern: 'sequential',
-          ioctlPages: 256,
+          ioctlSize: 1048576,
         },
         {
           kind: 'dmirror',
@@ -141,38 +154,45 @@ const EXPECTED: Record<string, { seed: number; config: SimConfig }> = {
   'v1-pci.yaml': {
     seed: 1,
     config: {
+      version: 1,
+      name: 'pci-topology',
+      placement: 'first-touch',
       profile: 'pcie5-h100',
-      ramBytes: GiB,
-      pci: {
-        cpu: { vendor: 'amd', family: 0x19 },
-        hostBridges: [
-          {
-            name: 'hb0',
-            vendor: 0x1022,
-            device: 0x1480,
-            children: [
-              {
-                name: 'rp0',
-                kind: 'rootPort',
-                children: [
-                  {
-                    name: 'sw0',
-                    kind: 'switch',
-                    acsRedirect: false,
-                    children: [
-                      { name: 'gpu0', kind: 'endpoint' },
-                      { name: 'nic0', kind: 'endpoint' },
-                    ],
-                  },
-                ],
-              },
-            ],
-          },
-        ],
+      platform: {
+        ram: GiB,
+        pci: {
+          cpu: { vendor: 'amd', family: 0x19 },
+          hostBridges: [
+            {
+              name: 'hb0',
+              vendor: 0x1022,
+              device: 0x1480,
+              children: [
+                {
+                  name: 'rp0',
+                  kind: 'rootPort',
+                  children: [
+                    {
+                      name: 'sw0',
+                      kind: 'switch',
+                      acsRedirect: false,
+                      children: [
+                        { name: 'gpu0', kind: 'endpoint' },
+                        { name: 'nic0', kind: 'endpoint' },
+                      ],
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
       },
-      gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, placement: 'first-touch' }],
-      nics: [{ name: 'nic0' }],
-      buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+      devices: {
+        gpus: [{ name: 'gpu0', vram: 64 * MiB }],
+        nics: [{ name: 'nic0' }],
+      },
+      buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
       workloads: [
         { kind: 'gpu', name: 'fill', buffer: 'buf', op: 'write', pattern: 'sequential', gpu: 'gpu0' },
         {
@@ -183,7 +203,7 @@ const EXPECTED: Record<string, { seed: number; config: SimConfig }> = {
           pattern: 'sequential',
           after: 'fill',
           nic: 'nic0',
-          messageBytes: 64 * KiB,
+          messageSize: 64 * KiB,
           messages: 256,
           queueDepth: 4,
         },
@@ -194,12 +214,18 @@ const EXPECTED: Record<string, { seed: number; config: SimConfig }> = {
   'v1-json.json': {
     seed: 7,
     config: {
+      version: 1,
+      name: 'json-form',
+      description:
+        'FROZEN fixture: a version-1 scenario written as JSON. Do not edit it; the loader must keep reading it.',
+      seed: 7,
       profile: 'pcie4-a100',
-      ramBytes: GiB,
-      p2p: { default: 'BUS_ADDR' },
-      gpus: [{ name: 'gpu0', vramBytes: 64 * MiB, link: { kind: 'pcie', gen: 4 } }],
-      nics: [{ name: 'nic0' }],
-      buffers: [{ name: 'buf', bytes: 16 * MiB, hugepage: true }],
+      platform: { ram: GiB, p2p: { default: 'BUS_ADDR' } },
+      devices: {
+        gpus: [{ name: 'gpu0', vram: 64 * MiB, link: { kind: 'pcie', gen: 4 } }],
+        nics: [{ name: 'nic0' }],
+      },
+      buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
       workloads: [
         { kind: 'gpu', name: 'fill', buffer: 'buf', op: 'write', pattern: 'sequential', gpu: 'gpu0' },
         {
@@ -210,19 +236,19 @@ const EXPECTED: Record<string, { seed: number; config: SimConfig }> = {
           pattern: 'random',
           after: 'fill',
           nic: 'nic0',
-          messageBytes: 4096,
+          messageSize: 4096,
           messages: 128,
           queueDepth: 2,
         },
       ],
-      durationNs: 1e9,
+      duration: 1e9,
     },
   },
 };
 
 describe('frozen version-1 fixtures', () => {
   for (const [name, expected] of Object.entries(EXPECTED)) {
-    it(`${name} loads to the same SimConfig and seed`, () => {
+    it(`${name} loads to the same configuration and seed`, () => {
       const r = load(name);
       expect(r.config).toEqual(expected.config);
       expect(r.seed).toBe(expected.seed);

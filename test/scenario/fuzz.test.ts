@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatScenarioError, loadScenario } from '../../src/scenario/load.js';
-import { simulate, validateConfig } from '../../src/sim/simulate.js';
+import { configProfile, parseConfig, simulate } from '../../src/sim/simulate.js';
 import { mutate, prng, SCENARIO_FILES } from './mutate.js';
 
 const FILES = SCENARIO_FILES;
@@ -32,10 +32,11 @@ describe('loader fuzzing', () => {
         const lineCount = text.split('\n').length;
         if (r.ok) {
           accepted++;
-          // Everything simulate() would reject, the loader rejects first.
-          expect(() => validateConfig(r.config), context).not.toThrow();
+          // Everything simulate() would reject, the loader rejects first: the config parses again
+          // through the same schema, and its profile resolves.
+          expect(() => configProfile(parseConfig(r.config)), context).not.toThrow();
           // And the config runs (a simulated microsecond: enough to build the machine).
-          expect(() => simulate({ ...r.config, durationNs: 1000 }, { seed: r.seed }), context).not.toThrow();
+          expect(() => simulate({ ...r.config, duration: 1000 }, { seed: r.seed }), context).not.toThrow();
         } else {
           expect(r.errors.length, context).toBeGreaterThan(0);
           for (const e of r.errors) {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatScenarioError, type LoadResult, loadScenario } from '../../src/scenario/load.js';
-import { simulate, validateConfig } from '../../src/sim/simulate.js';
+import { configProfile, parseConfig, simulate } from '../../src/sim/simulate.js';
 
 const DIR = join(import.meta.dirname, '../../scenarios');
 const FILES = readdirSync(DIR)
@@ -26,7 +26,7 @@ describe('scenarios/', () => {
   for (const file of FILES) {
     it(`${file} loads, and simulate() accepts its config`, () => {
       const r = load(file);
-      expect(() => validateConfig(r.config)).not.toThrow();
+      expect(() => configProfile(parseConfig(r.config))).not.toThrow();
       expect(r.scenario.version).toBe(1);
       expect(r.scenario.description ?? '').not.toBe('');
     });
@@ -35,15 +35,15 @@ describe('scenarios/', () => {
   for (const file of FILES) {
     it(`${file} runs in simulate() (its first simulated millisecond)`, () => {
       const r = load(file);
-      const res = simulate({ ...r.config, durationNs: 1e6 }, { seed: r.seed });
+      const res = simulate({ ...r.config, duration: 1e6 }, { seed: r.seed });
       expect(res.endNs).toBe(1e6);
     });
   }
 
   it('rdma-into-gpu: the buffer is in VRAM before the NIC writes, and every message arrives', () => {
     const r = load('rdma-into-gpu.yaml');
-    expect(r.config.p2p).toEqual({ default: 'BUS_ADDR' });
-    expect(r.config.buffers).toEqual([{ name: 'buf', bytes: 2 ** 30, hugepage: true }]);
+    expect(r.config.platform?.p2p).toEqual({ default: 'BUS_ADDR' });
+    expect(r.config.buffers).toEqual([{ name: 'buf', size: 2 ** 30, hugepage: true }]);
     const res = simulate(r.config, { seed: r.seed });
     for (const w of r.config.workloads) expect(res.workloads[w.name]?.endNs).toBeGreaterThan(0);
     expect(res.devices.gpu0!.pagesToVram).toBeGreaterThanOrEqual(2 ** 30 / 4096);
@@ -56,7 +56,7 @@ describe('scenarios/', () => {
 
   it('rdma-small-bar: only the BAR window goes peer-to-peer', () => {
     const r = load('rdma-small-bar.yaml');
-    expect(r.config.gpus[0]!.barBytes).toBe(256 * 2 ** 20);
+    expect(r.config.devices!.gpus![0]!.bar).toBe(256 * 2 ** 20);
     const res = simulate(r.config, { seed: r.seed });
     for (const w of r.config.workloads) expect(res.workloads[w.name]?.endNs).toBeGreaterThan(0);
     const nic = res.nics.nic0!;
@@ -68,15 +68,15 @@ describe('scenarios/', () => {
 
   it('streaming-oversubscribed: VRAM is 80% of the buffer; scaled down 1/64 it evicts as it streams', () => {
     const r = load('streaming-oversubscribed.yaml');
-    const gpu = r.config.gpus[0]!;
+    const gpu = r.config.devices!.gpus![0]!;
     const buf = r.config.buffers[0]!;
-    expect(buf.bytes).toBe(16 * 2 ** 30);
-    expect(gpu.vramBytes).toBe(Math.floor(12.8 * 2 ** 30));
+    expect(buf.size).toBe(16 * 2 ** 30);
+    expect(gpu.vram).toBe(Math.floor(12.8 * 2 ** 30));
     // The whole run takes seconds; the same shape at 1/64 of the size shows the behaviour.
     const small = {
       ...r.config,
-      gpus: [{ ...gpu, vramBytes: Math.floor(gpu.vramBytes / 64) }],
-      buffers: [{ ...buf, bytes: buf.bytes / 64 }],
+      devices: { ...r.config.devices, gpus: [{ ...gpu, vram: Math.floor(gpu.vram / 64) }] },
+      buffers: [{ ...buf, size: buf.size / 64 }],
     };
     const res = simulate(small, { seed: r.seed });
     expect(res.devices.gpu0!.evictedPages).toBeGreaterThan(0);

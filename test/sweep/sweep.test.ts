@@ -90,7 +90,7 @@ grid:
       'buffers.buf.hugepage': true,
     });
     expect(p.config.design).toBe('pagemap-p2p');
-    expect(p.config.gpus[0]!.faultBatchSize).toBe(256);
+    expect(p.config.devices!.gpus![0]!.faultBatchSize).toBe(256);
     expect(p.config.buffers[0]!.hugepage).toBe(true);
     // The base document is left alone.
     expect(base.parsed.data).toEqual(data);
@@ -115,7 +115,7 @@ list:
       [1, 'upstream', 7],
     ]);
     expect(points[0]!.config.overrides).toEqual({ faultBatchSize: 64 });
-    expect(points[1]!.config.buffers[0]!.bytes).toBe(8 * MiB);
+    expect(points[1]!.config.buffers[0]!.size).toBe(8 * MiB);
     expect(points[1]!.params).toEqual({ 'buffers.0.bytes': '8MiB' });
   });
 
@@ -193,7 +193,7 @@ list:
       'version: 1\nscenario: s.yaml\ngrid:\n  "buffers.0.bytes": [8388608]\n  "gpus.gpu0.vramBytes": [32MiB]\n',
     );
     expect(sim.map((p) => p.config)).toEqual(file.map((p) => p.config));
-    expect(file[0]!.config.buffers[0]!.bytes).toBe(8 * MiB);
+    expect(file[0]!.config.buffers[0]!.size).toBe(8 * MiB);
   });
 });
 

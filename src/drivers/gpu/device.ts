@@ -72,9 +72,9 @@ export class GpuDevice {
     this.sink = opts.sink ?? DISCARD_TRANSFERS;
     this.vram = new Vram(k, {
       name: opts.name,
-      vramBytes: opts.vramBytes,
+      vram: opts.vram,
       pagemapBytes: opts.pagemapBytes,
-      barBytes: opts.barBytes,
+      bar: opts.bar,
       owner: this.owner,
       barOwner: this,
       migrateToRam: (vmf) => gpuMigrateToRam(this, vmf),

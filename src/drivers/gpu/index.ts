@@ -17,3 +17,4 @@ export {
   TransferQueue,
   type TransferSink,
 } from './types.js';
+export { gpuMemRegionBytes } from './vram.js';

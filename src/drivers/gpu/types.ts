@@ -15,7 +15,8 @@ export interface GpuOptions {
    * owner see each other's device-private pages in hmm_range_fault (Xe's owner registry).
    */
   owner?: unknown;
-  vramBytes: number;
+  /** VRAM in bytes (whole 2 MiB blocks are used). The names are the scenario file's (`devices.gpus[]`). */
+  vram: number;
   /** Chunk sizes tried on a fault, largest first (Xe: 2 MiB, 64 KiB, 4 KiB). */
   chunkSizes?: number[];
   /** nvidia-uvm's density prefetcher (51% of a bitmap-tree subregion). */
@@ -42,10 +43,10 @@ export interface GpuOptions {
    */
   thrashing?: boolean;
   /**
-   * Size of the BAR that exposes VRAM to PCI peers (default: all of VRAM, a resizable BAR).
-   * A smaller BAR exposes only the first `barBytes` of VRAM.
+   * Size in bytes of the BAR that exposes VRAM to PCI peers (default: all of VRAM, a resizable
+   * BAR). A smaller BAR exposes only the first `bar` bytes of VRAM.
    */
-  barBytes?: number;
+  bar?: number;
   thrashingLapseNs?: number;
   thrashingThreshold?: number;
   thrashingPinThrottles?: number;

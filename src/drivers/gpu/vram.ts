@@ -35,9 +35,11 @@ const BLOCK_SPLIT = 2;
 
 export interface VramOptions {
   name: string;
-  vramBytes: number;
+  /** VRAM in bytes. */
+  vram: number;
   pagemapBytes?: number;
-  barBytes?: number;
+  /** BAR size in bytes (default all of VRAM). */
+  bar?: number;
   /** dev_pagemap owner of the VRAM pages. */
   owner: unknown;
   /** Owner of the BAR's PCI_P2PDMA pagemaps (the device). */
@@ -46,6 +48,25 @@ export interface VramOptions {
   migrateToRam: (vmf: VmFault) => number;
   /** Frees one block by eviction when none is free; false when nothing can be evicted. */
   evictOne: () => boolean;
+}
+
+/**
+ * The pages of a GPU's two physical ranges: its VRAM (whole 2 MiB blocks) and the BAR exposing
+ * it to PCI peers (`barBytes`, default all of VRAM, at most all of it). Never throws.
+ */
+export function gpuMemPages(vramBytes: number, barBytes?: number): { vramPages: number; barPages: number } {
+  const vramPages = Math.floor(vramBytes / PMD_SIZE) * BLOCK_PAGES;
+  return { vramPages, barPages: Math.min(vramPages, Math.floor((barBytes ?? vramBytes) / PAGE_SIZE)) };
+}
+
+/**
+ * The sizes of the ranges a GPU asks request_free_mem_region for when it is probed, in order:
+ * its VRAM, then its BAR (at least a page). With deviceRegionsEndPfn (kernel.ts) they say where
+ * a machine's GPUs land in physical memory. Never throws.
+ */
+export function gpuMemRegionBytes(vramBytes: number, barBytes?: number): [number, number] {
+  const { vramPages, barPages } = gpuMemPages(vramBytes, barBytes);
+  return [vramPages * PAGE_SIZE, Math.max(1, barPages) * PAGE_SIZE];
 }
 
 export class Vram {
@@ -85,15 +106,17 @@ export class Vram {
     private readonly k: Kernel,
     private readonly o: VramOptions,
   ) {
-    const blocks = Math.floor(o.vramBytes / PMD_SIZE);
-    this.vramPages = blocks * BLOCK_PAGES;
+    const pages = gpuMemPages(o.vram, o.bar);
+    const [vramRegion, barRegion] = gpuMemRegionBytes(o.vram, o.bar);
+    const blocks = pages.vramPages / BLOCK_PAGES;
+    this.vramPages = pages.vramPages;
     this.regionPages = Math.max(
       BLOCK_PAGES,
       Math.floor((o.pagemapBytes ?? 2 ** 30) / PAGE_SIZE / BLOCK_PAGES) * BLOCK_PAGES,
     );
-    this.basePfn = k.requestFreeMemRegion(this.vramPages * PAGE_SIZE);
-    this.barPages = Math.min(this.vramPages, Math.floor((o.barBytes ?? o.vramBytes) / PAGE_SIZE));
-    this.barBase = k.requestFreeMemRegion(Math.max(1, this.barPages) * PAGE_SIZE);
+    this.basePfn = k.requestFreeMemRegion(vramRegion);
+    this.barPages = pages.barPages;
+    this.barBase = k.requestFreeMemRegion(barRegion);
     this.blockState = new Uint8Array(blocks);
     this.blockUsed = new Uint16Array(blocks);
     this.lruPrev = new Int32Array(blocks);

@@ -1,7 +1,7 @@
 /**
  * The event registry: events are agents that act on the platform rather than run a workload
- * (today GPU hot unplug). Each kind reads its own list from the config; a new kind is a config
- * field in config.ts, one file in this folder, and one line here.
+ * (today GPU hot unplug). Each kind takes its own entries of the config's `events`; a new kind
+ * is an entry in the scenario schema's `events`, one file in this folder, and one line here.
  *
  *   for (const kind of EVENT_KINDS) for (const e of kind.list(config)) kind.agent(sim, e);
  */
@@ -22,7 +22,7 @@ function kind<E extends { name: string }>(k: EventKind<E>): EventKind<{ name: st
 
 /** Every kind of event, in the order their agents are spawned. */
 export const EVENT_KINDS: readonly EventKind<{ name: string }>[] = [
-  kind({ list: (c) => c.unplugs ?? [], agent: unplugEvent }),
+  kind({ list: (c) => (c.events ?? []).filter((e) => e.kind === 'unplug'), agent: unplugEvent }),
 ];
 
 /** The names of every configured event, in spawn order. */

@@ -8,14 +8,16 @@ import { unplugEvent } from './unplug.js';
 const MiB = 2 ** 20;
 
 function run(mode: 'safe' | 'surprise') {
-  const u: UnplugEvent = { name: 'u', gpu: 'gpu0', mode, startNs: 1000 };
+  const u: UnplugEvent = { kind: 'unplug', name: 'u', gpu: 'gpu0', mode, start: 1000 };
   const config: SimConfig = {
+    version: 1,
     profile: 'pcie4-a100',
-    ramBytes: 256 * MiB,
-    gpus: [{ name: 'gpu0', vramBytes: 64 * MiB }],
-    buffers: [{ name: 'b', bytes: 4 * MiB, place: 'gpu0' }],
-    workloads: [],
-    unplugs: [u],
+    platform: { ram: 256 * MiB },
+    devices: { gpus: [{ name: 'gpu0', vram: 64 * MiB }] },
+    buffers: [{ name: 'b', size: 4 * MiB, place: 'gpu0' }],
+    // A scenario has a workload; this one is not spawned (the event runs alone).
+    workloads: [{ kind: 'cpu', name: 'idle', buffer: 'b', op: 'read', pattern: 'sequential' }],
+    events: [u],
   };
   const sim = buildSim(config, { seed: 1 });
   sim.engine.spawn(runAgent(sim, unplugEvent(sim, u)), 'u');

@@ -4,7 +4,7 @@
  * and lists the peer mappings (NIC MRs, other GPUs' mirrors) that were left stale. Workloads on
  * the removed GPU stop (workloads/gpu.ts checks `removed`).
  *
- *   unplugs: [{ name: 'pull', gpu: 'gpu0', mode: 'surprise', after: 'k0' }]
+ *   events: [{ kind: 'unplug', name: 'pull', gpu: 'gpu0', mode: 'surprise', after: 'k0' }]
  *
  * Linux counterpart: pci_stop_and_remove_bus_device driving the GPU driver's remove callback
  * (drm_pagemap's unbind rule for device-private memory: evict, then memunmap_pages). The
@@ -19,7 +19,7 @@ import { takeQueuedCopies } from '../platform.js';
 
 /** The agent of unplug event `u`. */
 export function unplugEvent(sim: SimContext, u: UnplugEvent): SimAgent {
-  return { name: u.name, after: u.after, startNs: u.startNs, run: () => run(sim, u) };
+  return { name: u.name, after: u.after, startNs: u.start, run: () => run(sim, u) };
 }
 
 function* run(sim: SimContext, u: UnplugEvent): Generator<Wait, void, unknown> {

@@ -8,11 +8,11 @@ import { cpuWorkload } from './cpu.js';
 const MiB = 2 ** 20;
 const w: CpuWorkload = { kind: 'cpu', name: 'c', buffer: 'b', op: 'write', pattern: 'sequential', passes: 2 };
 const config: SimConfig = {
+  version: 1,
   profile: 'pcie4-a100',
-  ramBytes: 256 * MiB,
-  thp: 'never',
-  gpus: [],
-  buffers: [{ name: 'b', bytes: 1 * MiB }],
+  platform: { ram: 256 * MiB, thp: 'never' },
+  devices: { gpus: [] },
+  buffers: [{ name: 'b', size: 1 * MiB }],
   workloads: [w],
 };
 

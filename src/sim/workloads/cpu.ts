@@ -20,7 +20,7 @@ import { openStream } from './stream.js';
 
 /** The agent of CPU workload `w`. */
 export function cpuWorkload(sim: SimContext, w: CpuWorkload): SimAgent {
-  return { name: w.name, after: w.after, startNs: w.startNs, run: () => run(sim, w) };
+  return { name: w.name, after: w.after, startNs: w.start, run: () => run(sim, w) };
 }
 
 function* run(sim: SimContext, w: CpuWorkload) {

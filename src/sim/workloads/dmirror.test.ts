@@ -13,19 +13,19 @@ const w: DmirrorWorkload = {
   buffer: 'b',
   op: 'migrate',
   pattern: 'sequential',
-  ioctlPages: 128,
+  ioctlSize: 128 * PAGE_SIZE,
 };
 const config: SimConfig = {
+  version: 1,
   profile: 'pcie4-a100',
-  ramBytes: 256 * MiB,
-  gpus: [],
-  dmirrors: [{ name: 'dm0', minor: 0 }],
-  buffers: [{ name: 'b', bytes: 2 * MiB, place: 'ram' }],
+  platform: { ram: 256 * MiB },
+  devices: { gpus: [], dmirrors: [{ name: 'dm0', minor: 0 }] },
+  buffers: [{ name: 'b', size: 2 * MiB, place: 'ram' }],
   workloads: [w],
 };
 
 describe('dmirror workload', () => {
-  it('migrates the buffer in ioctls of ioctlPages pages, each on a CPU core with its memcpy', () => {
+  it('migrates the buffer in ioctls of ioctlSize bytes, each on a CPU core with its memcpy', () => {
     const sim = buildSim(config, { seed: 1, log: true });
     sim.engine.spawn(runAgent(sim, dmirrorWorkload(sim, w)), 'd');
     sim.engine.run();

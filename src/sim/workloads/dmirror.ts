@@ -1,6 +1,6 @@
 /**
  * A dmirror workload: ioctls on a test_hmm mirror device (/dev/hmm_dmirrorN,
- * drivers/dmirror.ts) from the buffer's process, `ioctlPages` pages each. READ and WRITE
+ * drivers/dmirror.ts) from the buffer's process, `ioctlSize` bytes each. READ and WRITE
  * mirror pages through hmm_range_fault and copy them through a user bounce buffer (cmd.ptr),
  * as the selftests do; MIGRATE moves them into the device's private memory (migrate_vma),
  * MIGRATE_TO_SYS back; EXCLUSIVE takes device-exclusive entries. Each ioctl runs on a CPU
@@ -8,9 +8,9 @@
  * pages it pulled back to RAM, then the driver's memcpy over host memory (dmirror's "device
  * memory" is RAM).
  *
- *   dmirrors: [{ name: 'dm0', minor: 0 }]
+ *   devices: { dmirrors: [{ name: 'dm0', minor: 0 }] }
  *   workloads: [{ kind: 'dmirror', name: 'd0', dmirror: 'dm0', buffer: 'b', op: 'migrate',
- *                 pattern: 'sequential', ioctlPages: 512 }]
+ *                 pattern: 'sequential', ioctlSize: '2MiB' }]
  *
  * Linux counterpart: tools/testing/selftests/mm/hmm-tests.c driving lib/test_hmm.c.
  * Deliberate difference: each process opens each device once, on its first ioctl.
@@ -31,7 +31,7 @@ import {
   HMM_DMIRROR_WRITE,
 } from '../../uapi/test_hmm_uapi.js';
 import type { SimAgent, SimContext } from '../agent.js';
-import { type DmirrorOp, type DmirrorWorkload, SimConfigError } from '../config.js';
+import { configErrorAt, type DmirrorOp, type DmirrorWorkload } from '../config.js';
 import type { Wait } from '../engine.js';
 import type { Platform } from '../platform.js';
 import { pageIndexes } from './access.js';
@@ -56,9 +56,9 @@ function dmirrorFd(sim: SimContext, dev: string, procName: string): number {
   const key = `${dev}\0${procName}`;
   let fd = fds.get(key);
   if (fd === undefined) {
-    const minor = sim.config.dmirrors!.find((d) => d.name === dev)!.minor;
+    const minor = sim.config.devices!.dmirrors!.find((d) => d.name === dev)!.minor ?? 0;
     fd = sim.platform.procs.get(procName)!.proc.open(`/dev/hmm_dmirror${minor}`, O_RDWR);
-    if (fd < 0) throw new SimConfigError(`dmirrors.${dev}: open failed (${fd})`);
+    if (fd < 0) throw configErrorAt(sim.config, ['devices', 'dmirrors'], dev, `open failed (${fd})`);
     fds.set(key, fd);
   }
   return fd;
@@ -66,7 +66,7 @@ function dmirrorFd(sim: SimContext, dev: string, procName: string): number {
 
 /** The agent of dmirror workload `w`. */
 export function dmirrorWorkload(sim: SimContext, w: DmirrorWorkload): SimAgent {
-  return { name: w.name, after: w.after, startNs: w.startNs, run: () => run(sim, w) };
+  return { name: w.name, after: w.after, startNs: w.start, run: () => run(sim, w) };
 }
 
 function* run(sim: SimContext, w: DmirrorWorkload): Generator<Wait, void, unknown> {
@@ -74,17 +74,17 @@ function* run(sim: SimContext, w: DmirrorWorkload): Generator<Wait, void, unknow
   const b = p.buffers.get(w.buffer)!;
   const proc = p.procs.get(b.proc)!.proc;
   const fd = dmirrorFd(sim, w.dmirror, b.proc);
-  const per = Math.max(1, w.ioctlPages ?? 512);
+  const per = Math.max(1, w.ioctlSize === undefined ? 512 : w.ioctlSize / PAGE_SIZE);
   const pages = Math.ceil(Math.min(w.bytes ?? b.bytes, b.bytes) / PAGE_SIZE);
   const chunks = Math.ceil(pages / per);
   // READ and WRITE copy through a user bounce buffer (cmd.ptr), as the selftests do.
   const bounce = proc.mmap(0, per * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
   if (bounce < 0)
-    throw new SimConfigError(`workloads.${w.name}: mmap of the bounce buffer failed (${bounce})`);
+    throw configErrorAt(sim.config, ['workloads'], w.name, `mmap of the bounce buffer failed (${bounce})`);
   const next = pageIndexes(
     w.pattern,
     chunks,
-    Math.max(1, (w.strideBytes ?? 65536) / PAGE_SIZE / per),
+    Math.max(1, (w.stride ?? 65536) / PAGE_SIZE / per),
     sim.rng.fork(w.name),
   );
   const wm = metrics.workloadStarted(w.name, engine.now, true);

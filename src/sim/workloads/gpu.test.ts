@@ -15,10 +15,11 @@ const w: GpuWorkload = {
   pattern: 'sequential',
 };
 const config: SimConfig = {
+  version: 1,
   profile: 'pcie4-a100',
-  ramBytes: 256 * MiB,
-  gpus: [{ name: 'gpu0', vramBytes: 64 * MiB }],
-  buffers: [{ name: 'b', bytes: 8 * MiB, place: 'ram' }],
+  platform: { ram: 256 * MiB },
+  devices: { gpus: [{ name: 'gpu0', vram: 64 * MiB }] },
+  buffers: [{ name: 'b', size: 8 * MiB, place: 'ram' }],
   workloads: [w],
 };
 

@@ -24,7 +24,7 @@ import { openStream } from './stream.js';
 
 /** The agent of GPU workload `w`. */
 export function gpuWorkload(sim: SimContext, w: GpuWorkload): SimAgent {
-  return { name: w.name, after: w.after, startNs: w.startNs, run: () => run(sim, w) };
+  return { name: w.name, after: w.after, startNs: w.start, run: () => run(sim, w) };
 }
 
 function* run(sim: SimContext, w: GpuWorkload) {

@@ -1,7 +1,7 @@
 /**
- * The workload registry: one agent factory per `kind` of WorkloadConfig. A new kind is a
- * config type in config.ts (and its checks in validateConfig), one file in this folder that
- * exports `(sim, w) => SimAgent`, and one line here.
+ * The workload registry: one agent factory per `kind` of WorkloadConfig. A new kind is an entry
+ * in the scenario schema's `workloads` union (src/scenario/schema.ts, with its checks), one file
+ * in this folder that exports `(sim, w) => SimAgent`, and one line here.
  *
  *   const agent = WORKLOAD_KINDS[w.kind](sim, w as never);   // see workloadAgent
  */

@@ -12,16 +12,16 @@ const w: RdmaWorkload = {
   buffer: 'b',
   op: 'write',
   pattern: 'sequential',
-  messageBytes: 256 * 1024,
+  messageSize: 256 * 1024,
   messages: 16,
   queueDepth: 2,
 };
 const config: SimConfig = {
+  version: 1,
   profile: 'pcie4-a100',
-  ramBytes: 256 * MiB,
-  gpus: [],
-  nics: [{ name: 'nic0' }],
-  buffers: [{ name: 'b', bytes: 4 * MiB, place: 'ram' }],
+  platform: { ram: 256 * MiB },
+  devices: { gpus: [], nics: [{ name: 'nic0' }] },
+  buffers: [{ name: 'b', size: 4 * MiB, place: 'ram' }],
   workloads: [w],
 };
 

@@ -1,12 +1,12 @@
 /**
  * An RDMA workload: messages through an ODP memory region of a NIC, like perftest's
- * ib_write_bw / ib_read_bw with -s (messageBytes), -n (messages) and -t (queueDepth). Each
+ * ib_write_bw / ib_read_bw with -s (messageSize), -n (messages) and -t (queueDepth). Each
  * queue slot is a lane that sends one message at a time: a fault for the first page the MR
  * does not translate (nic-fault.ts), then one DMA per run of pages that share a path. A write
  * stores a tag in the pages it reaches, so the oracle can check the data.
  *
  *   workloads: [{ kind: 'rdma', name: 'r0', nic: 'nic0', buffer: 'b', op: 'write',
- *                 pattern: 'sequential', messageBytes: 65536, messages: 1000, queueDepth: 4 }]
+ *                 pattern: 'sequential', messageSize: 65536, messages: 1000, queueDepth: 4 }]
  *
  * Linux counterpart: an RDMA consumer posting work requests on an ODP MR
  * (drivers/infiniband/hw/mlx5/odp.c handles the page faults). Deliberate difference: there is
@@ -14,14 +14,14 @@
  */
 import { PAGE_SIZE } from '../../kernel/constants.js';
 import type { SimAgent, SimContext } from '../agent.js';
-import { type RdmaWorkload, SimConfigError } from '../config.js';
+import { configErrorAt, type RdmaWorkload } from '../config.js';
 import type { Wait } from '../engine.js';
 import { nicFault, nicPath } from '../nic-fault.js';
 import { pageIndexes } from './access.js';
 
 /** The agent of RDMA workload `w`. */
 export function rdmaWorkload(sim: SimContext, w: RdmaWorkload): SimAgent {
-  return { name: w.name, after: w.after, startNs: w.startNs, run: () => run(sim, w) };
+  return { name: w.name, after: w.after, startNs: w.start, run: () => run(sim, w) };
 }
 
 function* run(sim: SimContext, w: RdmaWorkload): Generator<Wait, void, unknown> {
@@ -30,7 +30,7 @@ function* run(sim: SimContext, w: RdmaWorkload): Generator<Wait, void, unknown> 
   const n = p.nics.get(w.nic)!;
   const b = p.buffers.get(w.buffer)!;
   const mr = n.mrs.get(b.proc)!;
-  const msgBytes = Math.min(w.messageBytes, b.bytes);
+  const msgBytes = Math.min(w.messageSize, b.bytes);
   const slots = Math.max(1, Math.floor(Math.min(w.bytes ?? b.bytes, b.bytes) / msgBytes));
   const next = pageIndexes(w.pattern, slots, 1, sim.rng.fork(w.name));
   const write = w.op === 'write';
@@ -58,7 +58,8 @@ function* run(sim: SimContext, w: RdmaWorkload): Generator<Wait, void, unknown> 
       }
       if (missing >= 0) {
         const r = yield* nicFault(sim, n, mr, missing, last, write);
-        if (r < 0) throw new SimConfigError(`workloads.${w.name}: the NIC could not map its buffer (${r})`);
+        if (r < 0)
+          throw configErrorAt(sim.config, ['workloads'], w.name, `the NIC could not map its buffer (${r})`);
       }
       // The data: one DMA per page run that shares a path.
       const transfers: ReturnType<typeof engine.spawn>[] = [];

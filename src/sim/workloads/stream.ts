@@ -30,7 +30,7 @@ export function openStream(sim: SimContext, w: CpuWorkload | GpuWorkload): Strea
   const next = pageIndexes(
     w.pattern,
     Math.ceil(b.bytes / PAGE_SIZE),
-    (w.strideBytes ?? 65536) / PAGE_SIZE,
+    (w.stride ?? 65536) / PAGE_SIZE,
     sim.rng.fork(w.name),
   );
   const wm = sim.metrics.workloadStarted(w.name, sim.engine.now);
