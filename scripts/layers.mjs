@@ -47,8 +47,8 @@ export const MAY_IMPORT = {
   // The configuration simulate() takes is the scenario format (the schema's output):
   // sim/config.ts re-exports the scenario loader's parseConfig and ConfigError. The scenario
   // layer uses only the cost profile catalogue of sim/ (costs.ts), so no module cycle.
-  sim: ['kernel', 'drivers', 'designs', 'uapi', 'scenario/load.ts'],
-  scenario: ['kernel', 'drivers', 'designs', 'sim'],
+  sim: ['util', 'kernel', 'drivers', 'designs', 'uapi', 'scenario/load.ts'],
+  scenario: ['util', 'kernel', 'drivers', 'designs', 'sim'],
   // profile/record.ts reads a stored run's profile from the record block store/recorded.ts writes.
   profile: ['sim', 'scenario', 'store'],
   report: ['sim', 'util'],

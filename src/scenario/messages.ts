@@ -5,7 +5,7 @@
  * and the loader only adds the file position.
  */
 import type { z } from 'zod';
-import { didYouMean } from '../sim/costs.js';
+import { didYouMean } from '../util/did-you-mean.js';
 
 /**
  * `s` with its control characters (and the Unicode line and paragraph separators) written as

@@ -16,7 +16,7 @@
  * Pure; never throws for bad input.
  */
 import { parseDocument } from 'yaml';
-import { didYouMean } from '../sim/costs.js';
+import { didYouMean } from '../util/did-you-mean.js';
 import { describeFound, unknownKeyMessage } from './messages.js';
 import { recursiveAliasOffset } from './yaml-cycles.js';
 

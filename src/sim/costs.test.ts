@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { didYouMean, editDistance } from '../util/did-you-mean.js';
 import {
   modelledValidationBandwidth,
   TRANSFER_VALIDATION_POINTS,
@@ -13,8 +14,6 @@ import {
   COST_PARAMETER_NAMES,
   type CostProfile,
   DEFAULT_PROFILE_NAME,
-  didYouMean,
-  editDistance,
   formatNumber,
   getProfile,
   isProfileName,
