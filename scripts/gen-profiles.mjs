@@ -1,7 +1,7 @@
-// Writes src/sim/builtin-profiles.ts from the built-in cost profiles in profiles/*.yaml, so that
+// Writes src/sim/builtin-profiles/ (a module per profile, and index.ts) from the built-in cost profiles in profiles/*.yaml, so that
 // the pure simulator has them without reading files.
 //
-//   node scripts/gen-profiles.mjs          write src/sim/builtin-profiles.ts
+//   node scripts/gen-profiles.mjs          write src/sim/builtin-profiles/
 //   node scripts/gen-profiles.mjs --check  exit 1 if it is stale, write nothing
 //
 // Every file is validated as `--profile` validates a user's file (errors as file:line:col, exit
@@ -9,12 +9,14 @@
 // src/sim/costs.ts names (profileNames()), which fixes their order. No build needed: it imports
 // the TypeScript sources (scripts/import-sources.mjs).
 // src/profile/profiles.test.ts fails while the module differs from what this script would write.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { importSources } from './import-sources.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outPath = fileURLToPath(new URL('../src/sim/builtin-profiles.ts', import.meta.url));
+const outDir = fileURLToPath(new URL('../src/sim/builtin-profiles', import.meta.url));
+// The single module this script wrote before the profiles were one module each.
+const oldPath = fileURLToPath(new URL('../src/sim/builtin-profiles.ts', import.meta.url));
 const check = process.argv.includes('--check');
 
 const [costs, load, generate] = await importSources(import.meta.url, [
@@ -54,20 +56,28 @@ for (const name of names) {
 }
 if (bad) process.exit(2);
 
-const text = generate.renderBuiltinProfilesModule(data);
-if (check) {
+const modules = generate.renderBuiltinProfilesModules(data);
+const stale = [];
+for (const [name, text] of modules) {
   let current = '';
   try {
-    current = readFileSync(outPath, 'utf8');
+    current = readFileSync(`${outDir}/${name}`, 'utf8');
   } catch {
     // missing file: stale
   }
-  if (current !== text) {
-    console.error('src/sim/builtin-profiles.ts is stale: run `node scripts/gen-profiles.mjs`');
+  if (current !== text) stale.push(name);
+}
+const extra = existsSync(outDir) ? readdirSync(outDir).filter((f) => !modules.has(f)) : [];
+if (check) {
+  if (stale.length > 0 || extra.length > 0 || existsSync(oldPath)) {
+    console.error('src/sim/builtin-profiles/ is stale: run `node scripts/gen-profiles.mjs`');
     process.exit(1);
   }
-  console.log('src/sim/builtin-profiles.ts is up to date');
+  console.log('src/sim/builtin-profiles/ is up to date');
 } else {
-  writeFileSync(outPath, text);
-  console.log(`wrote src/sim/builtin-profiles.ts (${data.length} profiles, ${text.length} characters)`);
+  mkdirSync(outDir, { recursive: true });
+  for (const [name, text] of modules) writeFileSync(`${outDir}/${name}`, text);
+  for (const f of extra) rmSync(`${outDir}/${f}`);
+  rmSync(oldPath, { force: true });
+  console.log(`wrote src/sim/builtin-profiles/ (${data.length} profiles, ${modules.size} modules)`);
 }

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatScenarioError } from '../scenario/load.js';
-import { BUILTIN_PROFILE_DATA } from '../sim/builtin-profiles.js';
+import { BUILTIN_PROFILE_DATA } from '../sim/builtin-profiles/index.js';
 import {
   BYTES_PER_NS_PER_GIB_S,
   COST_PARAMETER_NAMES,
@@ -17,7 +17,7 @@ import {
   transferBandwidth,
 } from '../sim/costs.js';
 import { withRecorded } from '../store/recorded.js';
-import { renderBuiltinProfilesModule } from './generate.js';
+import { renderBuiltinProfilesModules } from './generate.js';
 import { loadProfile } from './load.js';
 import { applyRecordedProfile, recordedProfile } from './record.js';
 
@@ -66,15 +66,18 @@ describe('the built-in profile files', () => {
     }
   });
 
-  it('src/sim/builtin-profiles.ts is what scripts/gen-profiles.mjs generates from them', () => {
+  it('src/sim/builtin-profiles/ is what scripts/gen-profiles.mjs generates from them', () => {
     const data = profileNames().map((name) => {
       const r = loadProfile(fileText(name), name, { builtinNames: false });
       if (!r.ok) throw new Error(r.errors.map(formatScenarioError).join('\n'));
       return costProfileToData(r.profile);
     });
-    const onDisk = readFileSync(`${root}src/sim/builtin-profiles.ts`, 'utf8');
-    // If this fails, run `node scripts/gen-profiles.mjs` and commit src/sim/builtin-profiles.ts.
-    expect(onDisk === renderBuiltinProfilesModule(data)).toBe(true);
+    const files = renderBuiltinProfilesModules(data);
+    // If this fails, run `node scripts/gen-profiles.mjs` and commit src/sim/builtin-profiles/.
+    expect(readdirSync(`${root}src/sim/builtin-profiles`).sort()).toEqual([...files.keys()].sort());
+    for (const [name, text] of files) {
+      expect(readFileSync(`${root}src/sim/builtin-profiles/${name}`, 'utf8') === text, name).toBe(true);
+    }
     expect(BUILTIN_PROFILE_DATA.map((d) => d.name)).toEqual([...profileNames()]);
   });
 

@@ -2,7 +2,7 @@
  * The cost profile: the types of every number the simulator charges time with, the catalogue of
  * parameters (name, group, unit, allowed range), the validation of a profile given as data, and
  * the transfer-time arithmetic. The numbers themselves are data: `profiles/<name>.yaml`, one
- * complete file per built-in profile, compiled into `builtin-profiles.ts` by
+ * complete file per built-in profile, compiled into `builtin-profiles/` by
  * `scripts/gen-profiles.mjs` (a test fails while that module is stale).
  *
  * Each parameter is `{ value, unit, kind, conditions, source, note? }`. `kind` says where the
@@ -32,7 +32,7 @@
  */
 import { z } from 'zod';
 import { didYouMean } from '../util/did-you-mean.js';
-import { BUILTIN_PROFILE_DATA } from './builtin-profiles.js';
+import { BUILTIN_PROFILE_DATA } from './builtin-profiles/index.js';
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -459,7 +459,7 @@ export function sameCostProfile(a: CostProfile, b: CostProfile): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The built-in profiles (profiles/*.yaml, compiled into builtin-profiles.ts)
+// The built-in profiles (profiles/*.yaml, compiled into builtin-profiles/)
 
 /** The name of a built-in profile. */
 export type CostProfileName = 'pcie4-a100' | 'pcie5-h100' | 'gh200-c2c' | 'uvmsmart-gtx1080ti';
