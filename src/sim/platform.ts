@@ -51,7 +51,11 @@ import type { CostProfile } from './costs.js';
 import type { Engine, Wait } from './engine.js';
 import { type Fabric, Link } from './links.js';
 import type { DeviceMetrics, NicCpuCounters, SimMetrics } from './metrics.js';
+import { hostLinkBandwidths } from './pci-fabric.js';
 import { CopyEngine, CpuPool } from './resources.js';
+
+/** A GPU's host link bandwidths (moved to pci-fabric.ts, which builds the fabric from them). */
+export { hostLinkBandwidths };
 
 /** A configured process: its mm and the span its buffers cover (what devices mirror). */
 export interface SimProcess {
@@ -389,27 +393,6 @@ export class Platform {
     for (const g of this.gpuList) if (g.dev.ownsVram(pfn)) return g;
     return undefined;
   }
-}
-
-/**
- * A GPU's host link bandwidths (bytes/ns) per direction. Default: the profile's measured ones
- * (asymmetric on some platforms: Gen5 H2D 35.2, D2H 52.8 GB/s). A PCIe link of another
- * generation or width scales the profile's efficiency (measured / raw) to its raw bandwidth;
- * NVLink-C2C runs at the profile's nvlinkC2cBandwidth both ways.
- */
-export function hostLinkBandwidths(v: CostProfile['values'], g: GpuConfig): { up: number; down: number } {
-  if (g.link?.kind === 'pcie') {
-    const raw = [0, 0, 0, v.pcieGen3x16Bandwidth, v.pcieGen4x16Bandwidth, v.pcieGen5x16Bandwidth][
-      g.link.gen
-    ]!;
-    const lanes = g.link.lanes ?? 16;
-    return {
-      up: (v.hostToDeviceBandwidth / v.pcieLinkRawBandwidth) * raw * (lanes / 16),
-      down: (v.deviceToHostBandwidth / v.pcieLinkRawBandwidth) * raw * (lanes / 16),
-    };
-  }
-  if (g.link?.kind === 'c2c') return { up: v.nvlinkC2cBandwidth, down: v.nvlinkC2cBandwidth };
-  return { up: v.hostToDeviceBandwidth, down: v.deviceToHostBandwidth };
 }
 
 /**
