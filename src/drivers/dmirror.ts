@@ -147,8 +147,10 @@ export class DmirrorDevice {
     readonly minor: number,
     readonly zoneDeviceType: MemoryType,
   ) {
-    if (zoneDeviceType === MEMORY_DEVICE_COHERENT)
+    if (zoneDeviceType === MEMORY_DEVICE_COHERENT) {
       this.spmPfn = k.requestFreeMemRegion(DEVMEM_CHUNK_PAGES * PAGE_SIZE);
+      if (this.spmPfn < 0) throw new Error('model bug: no physical space for dmirror coherent memory');
+    }
     // dmirror_device_init allocates the first chunk, all of it order-0 pages.
     if (this.allocateChunk(false) < 0)
       throw new Error('model bug: dmirror could not allocate its first chunk');
@@ -167,6 +169,8 @@ export class DmirrorDevice {
       start = this.spmPfn;
     } else {
       start = k.requestFreeMemRegion(DEVMEM_CHUNK_PAGES * PAGE_SIZE);
+      // dmirror_allocate_chunk: a failed request_free_mem_region ends in -ENOMEM.
+      if (start < 0) return -ENOMEM;
     }
     const pgmap = new DevPagemap(
       this.zoneDeviceType,

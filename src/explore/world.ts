@@ -418,6 +418,7 @@ export class SvmDevice {
   ) {
     const k = world.k;
     const start = k.requestFreeMemRegion(devicePages * PAGE_SIZE);
+    if (start < 0) throw new Error('model bug: no physical space for a race model device');
     this.pgmap = new DevPagemap(
       MEMORY_DEVICE_PRIVATE,
       this,

@@ -7,6 +7,7 @@ import {
   EINVAL,
   ENOMEM,
   ENXIO,
+  ERANGE,
   HPAGE_PMD_NR,
   HPAGE_PMD_ORDER,
   MEMORY_DEVICE_COHERENT,
@@ -64,7 +65,7 @@ export function nextDeviceRegionPfn(startPfn: number, bytes: number): number {
 /**
  * The end (exclusive pfn, subsection aligned) of device regions of `regionBytes`, requested in
  * that order on a machine with `ramBytes` of RAM, as the kernel's requestFreeMemRegion places
- * them. The regions fit when it is at most MAX_PHYS_PFN. Never throws.
+ * them. The regions fit when it is below MAX_PHYS_PFN. Never throws.
  */
 export function deviceRegionsEndPfn(ramBytes: number, regionBytes: readonly number[]): number {
   let cursor = firstDeviceRegionPfn(ramBytes);
@@ -328,12 +329,14 @@ export class Kernel {
 
   /**
    * request_free_mem_region: a free physical range of `bytes` for device memory, above RAM.
-   * Returns its first pfn.
+   * Returns its first pfn, or -ERANGE when the physical address space has no room left (as
+   * __request_free_mem_region's ERR_PTR(-ERANGE)); nothing is taken then.
    */
   requestFreeMemRegion(bytes: number): number {
     const start = this.deviceCursor;
-    this.deviceCursor = nextDeviceRegionPfn(start, bytes);
-    if (this.deviceCursor >= MAX_PHYS_PFN) throw new Error('model bug: device physical space exhausted');
+    const next = nextDeviceRegionPfn(start, bytes);
+    if (next >= MAX_PHYS_PFN) return -ERANGE;
+    this.deviceCursor = next;
     return start;
   }
 

@@ -1,11 +1,12 @@
 /**
  * The scenario schema's cross-field checks (superRefine): references between entries (a workload's
  * buffer, GPU or NIC; a buffer's process and placement), sizes that must agree (a message within
- * its buffer, a BAR within VRAM, a buffer within RAM as mmap's overcommit check has it), the PCI
+ * its buffer, a buffer within RAM as mmap's overcommit check has it), the PCI
  * topology and the physical address space the kernel model lays out. Each problem is an issue at
  * its path, which the loader turns into file:line:col. Pure.
  */
 import type { z } from 'zod';
+import { DEVMEM_CHUNK_PAGES } from '../drivers/dmirror.js';
 import { gpuMemRegionBytes } from '../drivers/gpu.js';
 import { deviceRegionsEndPfn, MAX_PHYS_PFN } from '../kernel/kernel.js';
 import { PciTopology, TopologySpecError } from '../kernel/p2pdma.js';
@@ -337,12 +338,17 @@ export function crossCheck(s: SimConfig, ctx: Ctx): void {
     });
   }
 
-  // The model's physical address space: RAM, then each GPU's VRAM and BAR, where the kernel's
-  // request_free_mem_region places them.
-  const end = deviceRegionsEndPfn(
-    s.platform?.ram ?? 64 * GiB,
-    gpus.flatMap((g) => gpuMemRegionBytes(g.vram, g.bar)),
-  );
+  // The model's physical address space, in the order the kernel's request_free_mem_region
+  // places it: RAM; the first chunk of each of the two device-private test_hmm mirrors the
+  // simulated machine always has (/dev/hmm_dmirror0 and 1, DEVMEM_CHUNK_SIZE each, created
+  // before any GPU); then each GPU's VRAM and BAR. (A mirror's later chunks are asked for at run
+  // time, and fail with -ENOMEM where there is no room.)
+  const mirrorChunk = DEVMEM_CHUNK_PAGES * PAGE;
+  const end = deviceRegionsEndPfn(s.platform?.ram ?? 64 * GiB, [
+    mirrorChunk,
+    mirrorChunk,
+    ...gpus.flatMap((g) => gpuMemRegionBytes(g.vram, g.bar)),
+  ]);
   if (end >= MAX_PHYS_PFN) {
     issue(
       ctx,

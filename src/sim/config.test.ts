@@ -137,4 +137,31 @@ describe("the physical layout: the schema's check and the kernel place regions a
     );
     expect(() => parseConfig({ ...big, devices: { gpus: gpus.slice(0, 3) } })).not.toThrow();
   });
+
+  it("counts the two test_hmm mirrors' first chunks the machine always makes before any GPU", () => {
+    // The reviewer's case: it fits without the mirrors' 512 MiB and not with them. Before, the
+    // schema passed it and building the platform died with a model bug.
+    const MiBs = (n: number) => n * MiB;
+    const gpus = Array.from({ length: 8 }, (_, i) => ({
+      name: `gpu${i}`,
+      vram: i < 7 ? TiB : MiBs(1048064),
+      bar: 2 * MiB,
+    }));
+    const ram = MiBs(8388607);
+    const gpuRegions = gpus.flatMap((g) => gpuMemRegionBytes(g.vram, g.bar));
+    expect(deviceRegionsEndPfn(ram, gpuRegions)).toBeLessThan(MAX_PHYS_PFN);
+    expect(deviceRegionsEndPfn(ram, [256 * MiB, 256 * MiB, ...gpuRegions])).toBeGreaterThanOrEqual(
+      MAX_PHYS_PFN,
+    );
+    expect(() => parseConfig({ ...input, platform: { ram }, devices: { gpus }, events: undefined })).toThrow(
+      /^devices\.gpus\[7\]\.vram: RAM plus every GPU's VRAM and BAR need/,
+    );
+  });
+
+  it('request_free_mem_region with no room left gives -ERANGE and takes nothing', () => {
+    const k = new Kernel({ ramBytes: GiB, thp: 'never', hugetlbPages: 0 });
+    const before = k.requestFreeMemRegion(PAGE_SIZE);
+    expect(k.requestFreeMemRegion(MAX_PHYS_PFN * PAGE_SIZE)).toBe(-34);
+    expect(k.requestFreeMemRegion(PAGE_SIZE)).toBeGreaterThan(before);
+  });
 });

@@ -117,6 +117,8 @@ export class Vram {
     this.basePfn = k.requestFreeMemRegion(vramRegion);
     this.barPages = pages.barPages;
     this.barBase = k.requestFreeMemRegion(barRegion);
+    // The scenario schema checks the physical address space up front (cross-check.ts).
+    if (this.basePfn < 0 || this.barBase < 0) throw new Error('model bug: no physical space for VRAM or BAR');
     this.blockState = new Uint8Array(blocks);
     this.blockUsed = new Uint16Array(blocks);
     this.lruPrev = new Int32Array(blocks);
