@@ -15,6 +15,7 @@ import {
   type CostProfile,
   costParameterInfo,
   costProfileProblems,
+  costValueProblems,
   getProfile,
   isCostParameterName,
   isProfileName,
@@ -311,6 +312,11 @@ export function crossCheck(s: SimConfig, ctx: Ctx): void {
       issue(ctx, path, `expected a bandwidth > 0 (${unit}), found 0`);
     else if (key === 'faultBatchSize' && (value < 1 || value > 65536))
       issue(ctx, path, `expected an integer >= 1 and <= 65536, found ${value}`);
+    else {
+      // The catalogue's range, as a profile file's value is checked.
+      const range = costValueProblems(key, value);
+      if (range.length > 0) issue(ctx, path, range[0]!);
+    }
   }
 
   // Links the profile does not have. A profile file is not read here: unless an override says,

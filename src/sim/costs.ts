@@ -548,6 +548,12 @@ export function withOverrides(
       problems.push(`cost parameter "${key}" is in ${unit} and must be a whole number (got ${value})`);
       continue;
     }
+    // The catalogue's range, as a profile file's value is checked (costValueProblems).
+    const range = costValueProblems(key, value);
+    if (range.length > 0) {
+      problems.push(`cost parameter "${key}": ${range[0]}`);
+      continue;
+    }
     accepted.push([key, value + 0]); // + 0 turns -0 into 0
   }
   if (problems.length > 0) return { error: problems.join('; ') };

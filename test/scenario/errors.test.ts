@@ -125,6 +125,14 @@ describe('scenario errors', () => {
     expect(r.ok).toBe(true);
   });
 
+  it("a cost override outside the parameter's range is refused, as in a profile file", () => {
+    expect(
+      errors(
+        edit('profile: pcie5-h100\n', 'profile: pcie5-h100\noverrides: { prefetchThresholdPercent: 500 }\n'),
+      ),
+    ).toEqual(['s.yaml:3:40: overrides.prefetchThresholdPercent: expected a number <= 100 (%), found 500']);
+  });
+
   it('a dangling reference', () => {
     expect(errors(edit('    gpu: gpu0', '    gpu: gpu1'))).toEqual([
       "s.yaml:18:10: workloads[0].gpu: no GPU named 'gpu1' (did you mean 'gpu0'?)",
