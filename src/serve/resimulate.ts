@@ -194,16 +194,20 @@ function checked(
  * (storedRunConfig; or `config`, when the caller has read them already), design and seed, and
  * checks the metrics against the stored ones (metricsDifference). The one place stored runs are
  * simulated again: the viewer (ResultCache) and `hmmlab report <run ids>` both come here.
- * ResimulateError when the run's design is unknown or its scenario no longer loads; a
- * ConfigError from simulate() is passed on.
+ * ResimulateError when the run's design is unknown, its scenario no longer loads or the model
+ * refuses its configuration (naming the run).
  */
 export function resimulateRun(run: StoredRun, hmmlabVersion: string, config?: SimConfig): Resimulated {
   checkStoredRun(run);
   const design = storedRunDesign(run);
-  const result = simulate(
-    { ...(config ?? storedRunConfig(run).config), design },
-    { seed: run.seed, log: true },
-  );
+  let result: SimResult;
+  try {
+    result = simulate({ ...(config ?? storedRunConfig(run).config), design }, { seed: run.seed, log: true });
+  } catch (e) {
+    // A configuration the model refuses (a profile a stored text cannot supply, say): the run's.
+    if (e instanceof ConfigError) throw new ResimulateError(`run ${run.id}: ${e.message}`);
+    throw e;
+  }
   const row = compareRow(result);
   return { result, row, design, ...checked(run, row, hmmlabVersion) };
 }

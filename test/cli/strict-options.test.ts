@@ -378,3 +378,16 @@ describe('terminal control characters', () => {
     expect(list.out).not.toContain('\u001b');
   });
 });
+
+describe('compare --runs takes nothing that would change a simulation', () => {
+  it('a scenario file, --designs, --seed, --profile or --set beside --runs exit 2, as report <run ids> does', async () => {
+    for (const extra of [[SCENARIO], ['--designs', 'upstream'], ['--seed', '2'], ['--set', 'seed=2']]) {
+      const r = await cli('compare', '--runs', '1', ...extra, '--db', db);
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(r.err).toMatch(
+        /^hmmlab: (--runs compares stored runs|--designs, --seed, --profile and --set apply)/,
+      );
+      expect(existsSync(db)).toBe(false);
+    }
+  });
+});

@@ -42,6 +42,19 @@ export function registerCompare(program: Command, ctx: CliContext): void {
   cmd.action((file: string | undefined, opts: CompareOptions) => {
     if (opts.runs !== undefined) {
       const ids = parseRunIds('--runs', opts.runs);
+      // As report <run ids>: what would change a simulation has nothing to apply to.
+      if (file !== undefined)
+        throw new UsageError(`--runs compares stored runs: a scenario file (${file}) is not taken with it`);
+      if (
+        opts.designs !== undefined ||
+        opts.seed !== undefined ||
+        opts.profile !== undefined ||
+        opts.set.length > 0
+      ) {
+        throw new UsageError(
+          '--designs, --seed, --profile and --set apply to a scenario file, not to stored runs',
+        );
+      }
       const stored = storedRuns(ids, opts.db).map((run) => storedRow(run, opts.db, !opts.json));
       if (opts.json) process.stdout.write(`${JSON.stringify(stored, null, 2)}\n`);
       else printCompare(stored);
