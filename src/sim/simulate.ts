@@ -43,6 +43,10 @@ export * from './metrics.js';
 export { type ModelMemory, modelMemoryBytes } from './model-memory.js';
 
 export interface SimOptions {
+  /**
+   * The run's seed. Required: the config's own `seed` (a scenario file's `seed:`) is not read
+   * here; the command line resolves `--seed` over it and passes the result.
+   */
   seed: number;
   /** Keep the raw event log in the result (for checks and traces). */
   log?: boolean;
