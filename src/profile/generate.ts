@@ -6,7 +6,10 @@
  * The layout is what Biome would print, so the generated file passes `biome check`. Pure;
  *  `scripts/gen-profiles.mjs` writes them and a test fails while they are stale.
  */
-import type { CostProfileData } from '../sim/costs.js';
+import type { CostParameterData, CostProfileData } from '../sim/costs.js';
+
+/** A profile's parameters by name, for generic code. */
+const params = (p: CostProfileData) => p.parameters as Readonly<Record<string, CostParameterData>>;
 
 const LINE_WIDTH = 110;
 
@@ -42,28 +45,72 @@ const HEADER = [
   '// files and rerun; a test fails while this file is stale.',
 ];
 
-/** The module of one profile: `export const PROFILE_DATA`, parameter by parameter as its file gives them. */
-function profileModule(p: CostProfileData): string {
+type Field = 'unit' | 'kind' | 'conditions' | 'source' | 'note';
+const FIELDS: readonly Field[] = ['unit', 'kind', 'conditions', 'source', 'note'];
+
+/**
+ * For each parameter, the fields (all but its value) every profile gives alike: written once,
+ * in shared.ts, and spread into each profile's entry.
+ */
+function sharedFields(profiles: readonly CostProfileData[]): Map<string, Field[]> {
+  const out = new Map<string, Field[]>();
+  const first = profiles[0];
+  if (first === undefined || profiles.length < 2) return out;
+  for (const name of Object.keys(first.parameters)) {
+    const same = FIELDS.filter((f) => {
+      const v = params(first)[name]?.[f];
+      return v !== undefined && profiles.every((p) => params(p)[name]?.[f] === v);
+    });
+    if (same.length > 0) out.set(name, same);
+  }
+  return out;
+}
+
+function fieldLiteral(f: Field, v: string | undefined): string {
+  if (v === undefined) throw new Error(`no ${f}`);
+  return stringLiteral(v);
+}
+
+/** shared.ts: the fields every profile gives alike, per parameter. */
+function sharedModule(shared: Map<string, Field[]>, first: CostProfileData): string {
   const out: string[] = [
     ...HEADER,
-    "import type { CostProfileData } from '../costs.js';",
+    '',
+    '/** Per parameter, the fields every built-in profile gives alike (all but the value). */',
+    'export const SHARED = {',
+  ];
+  for (const [name, fields] of shared) {
+    out.push(`  ${name}: {`);
+    for (const f of fields) out.push(property('    ', f, fieldLiteral(f, params(first)[name]?.[f])));
+    out.push('  },');
+  }
+  out.push('} as const;', '');
+  return out.join('\n');
+}
+
+/** The module of one profile: `export const PROFILE_DATA`, parameter by parameter as its file gives them. */
+function profileModule(p: CostProfileData, shared: Map<string, Field[]>): string {
+  const out: string[] = [...HEADER, "import type { CostProfileData } from '../costs.js';"];
+  if (shared.size > 0) out.push("import { SHARED } from './shared.js';");
+  out.push(
     '',
     `/** The built-in cost profile ${p.name}, as profiles/${p.name}.yaml gives it. */`,
     'export const PROFILE_DATA: CostProfileData = {',
-  ];
+  );
   out.push(property('  ', 'version', numberLiteral(p.version)));
   out.push(property('  ', 'name', stringLiteral(p.name)));
   out.push(property('  ', 'description', stringLiteral(p.description)));
   out.push(property('  ', 'transferModel', stringLiteral(p.transferModel)));
   out.push('  parameters: {');
   for (const [name, e] of Object.entries(p.parameters)) {
+    const same = shared.get(name) ?? [];
     out.push(`    ${name}: {`);
+    if (same.length > 0) out.push(`      ...SHARED.${name},`);
     out.push(property('      ', 'value', numberLiteral(e.value)));
-    out.push(property('      ', 'unit', stringLiteral(e.unit)));
-    out.push(property('      ', 'kind', stringLiteral(e.kind)));
-    out.push(property('      ', 'conditions', stringLiteral(e.conditions)));
-    out.push(property('      ', 'source', stringLiteral(e.source)));
-    if (e.note !== undefined) out.push(property('      ', 'note', stringLiteral(e.note)));
+    for (const f of FIELDS) {
+      const v = e[f];
+      if (v !== undefined && !same.includes(f)) out.push(property('      ', f, stringLiteral(v)));
+    }
     out.push('    },');
   }
   out.push('  },', '};', '');
@@ -72,13 +119,17 @@ function profileModule(p: CostProfileData): string {
 
 /**
  * The modules of src/sim/builtin-profiles/ for `profiles` (in the order given), by file name:
- * one per profile (`<name>.ts`) and `index.ts`, which lists them as BUILTIN_PROFILE_DATA.
+ * one per profile (`<name>.ts`), `shared.ts` (what they give alike) and `index.ts`, which lists
+ * them as BUILTIN_PROFILE_DATA.
  */
 export function renderBuiltinProfilesModules(profiles: readonly CostProfileData[]): Map<string, string> {
   const files = new Map<string, string>();
+  const shared = sharedFields(profiles);
+  const first = profiles[0];
+  if (first !== undefined && shared.size > 0) files.set('shared.ts', sharedModule(shared, first));
   const index: string[] = [...HEADER, "import type { CostProfileData } from '../costs.js';"];
   profiles.forEach((p) => {
-    files.set(`${p.name}.ts`, profileModule(p));
+    files.set(`${p.name}.ts`, profileModule(p, shared));
   });
   // Imports sorted by module, as Biome sorts them; the list keeps the profiles' order.
   const imports = profiles.map((p, i) => ({
