@@ -195,6 +195,15 @@ describe('transfer model', () => {
 });
 
 describe('profile lookup and overrides', () => {
+  it("refuses an override outside the parameter's catalogue range, as a profile file's value", () => {
+    const p = getProfile('pcie4-a100');
+    expect(withOverrides(p, { deviceToHostBandwidth: 0 }).error).toBe(
+      'cost parameter "deviceToHostBandwidth": expected a number > 0 (GB/s), found 0',
+    );
+    expect(withOverrides(p, { prefetchThresholdPercent: 500 }).error).toMatch(/<= 100/);
+    expect(withOverrides(p, { prefetchThresholdPercent: 50 }).error).toBeUndefined();
+  });
+
   it('getProfile returns the frozen profile and throws with the valid names', () => {
     expect(getProfile('gh200-c2c')).toBe(PROFILES['gh200-c2c']);
     expect(() => getProfile('pcie5-h10')).toThrow(
