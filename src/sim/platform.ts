@@ -106,6 +106,22 @@ export interface InvalidationCount {
   tlb: number;
 }
 
+/** The GPU driver options the platform sets from the profile or itself, after the GPU's entry. */
+type PlatformGpuOptions =
+  | 'sink'
+  | 'owner'
+  | 'accessCounterThreshold'
+  | 'accessCounterGranularityBytes'
+  | 'prefetchThreshold'
+  | 'thrashingLapseNs'
+  | 'thrashingThreshold'
+  | 'thrashingPinThrottles'
+  | 'thrashingPinNs';
+/** True only while no GPU scenario key has one of those names (else this line fails to compile). */
+export const GPU_ENTRY_KEYS_DISJOINT: [Extract<keyof GpuConfig, PlatformGpuOptions>] extends [never]
+  ? true
+  : never = true;
+
 export class Platform {
   readonly v: CostProfile['values'];
   readonly machine: Machine;
@@ -209,6 +225,8 @@ export class Platform {
       const sink = new TransferQueue();
       // The driver's options are the GPU's entry in the scenario, under the same names (a knob
       // the driver reads needs no line here), plus what the platform and profile give it.
+      // (PlatformGpuOptions below makes a scenario key of one of the latter's names a type error,
+      // so that the profile's value cannot silently replace it.)
       const dev = machine.addGpu({
         ...g,
         sink,
