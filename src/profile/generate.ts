@@ -71,65 +71,91 @@ function fieldLiteral(f: Field, v: string | undefined): string {
   return stringLiteral(v);
 }
 
-/** shared.ts: the fields every profile gives alike, per parameter. */
-function sharedModule(shared: Map<string, Field[]>, first: CostProfileData): string {
+/**
+ * shared.ts: per parameter, the fields every profile gives alike (SHARED) and its value in each
+ * profile (VALUES, in the profiles' order); `parametersOf(i, own)` puts profile i's parameters
+ * together from them and its own fields.
+ */
+function sharedModule(shared: Map<string, Field[]>, profiles: readonly CostProfileData[]): string {
+  const first = profiles[0];
+  if (first === undefined) throw new Error('no profiles');
   const out: string[] = [
     ...HEADER,
+    "import type { CostParameterData, CostProfileData } from '../costs.js';",
     '',
     '/** Per parameter, the fields every built-in profile gives alike (all but the value). */',
-    'export const SHARED = {',
+    'const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {',
   ];
   for (const [name, fields] of shared) {
     out.push(`  ${name}: {`);
     for (const f of fields) out.push(property('    ', f, fieldLiteral(f, params(first)[name]?.[f])));
     out.push('  },');
   }
-  out.push('} as const;', '');
+  out.push('};', '', '/** Per parameter, its value in each built-in profile (in index.ts order). */');
+  out.push('const VALUES: Readonly<Record<string, readonly number[]>> = {');
+  for (const name of Object.keys(first.parameters)) {
+    const values = profiles.map((p) => numberLiteral(params(p)[name]?.value ?? Number.NaN));
+    out.push(property('  ', name, `[${values.join(', ')}]`));
+  }
+  out.push(
+    '};',
+    '',
+    '/** The parameters of built-in profile `i`: the shared fields, its value, and its own fields. */',
+    'export function parametersOf(',
+    '  i: number,',
+    '  own: Readonly<Record<string, Partial<CostParameterData>>>,',
+    "): CostProfileData['parameters'] {",
+    '  const out: Record<string, Partial<CostParameterData>> = {};',
+    '  for (const [name, values] of Object.entries(VALUES)) {',
+    '    out[name] = { ...SHARED[name], value: values[i], ...own[name] };',
+    '  }',
+    "  return out as CostProfileData['parameters'];",
+    '}',
+    '',
+  );
   return out.join('\n');
 }
 
-/** The module of one profile: `export const PROFILE_DATA`, parameter by parameter as its file gives them. */
-function profileModule(p: CostProfileData, shared: Map<string, Field[]>): string {
-  const out: string[] = [...HEADER, "import type { CostProfileData } from '../costs.js';"];
-  if (shared.size > 0) out.push("import { SHARED } from './shared.js';");
-  out.push(
+/** The module of profile `i`: `export const PROFILE_DATA`, with the fields it does not share. */
+function profileModule(p: CostProfileData, i: number, shared: Map<string, Field[]>): string {
+  const out: string[] = [
+    ...HEADER,
+    "import type { CostProfileData } from '../costs.js';",
+    "import { parametersOf } from './shared.js';",
     '',
     `/** The built-in cost profile ${p.name}, as profiles/${p.name}.yaml gives it. */`,
     'export const PROFILE_DATA: CostProfileData = {',
-  );
+  ];
   out.push(property('  ', 'version', numberLiteral(p.version)));
   out.push(property('  ', 'name', stringLiteral(p.name)));
   out.push(property('  ', 'description', stringLiteral(p.description)));
   out.push(property('  ', 'transferModel', stringLiteral(p.transferModel)));
-  out.push('  parameters: {');
+  out.push(`  parameters: parametersOf(${i}, {`);
   for (const [name, e] of Object.entries(p.parameters)) {
     const same = shared.get(name) ?? [];
+    const own = FIELDS.filter((f) => e[f] !== undefined && !same.includes(f));
+    if (own.length === 0) continue;
     out.push(`    ${name}: {`);
-    if (same.length > 0) out.push(`      ...SHARED.${name},`);
-    out.push(property('      ', 'value', numberLiteral(e.value)));
-    for (const f of FIELDS) {
-      const v = e[f];
-      if (v !== undefined && !same.includes(f)) out.push(property('      ', f, stringLiteral(v)));
-    }
+    for (const f of own) out.push(property('      ', f, stringLiteral(e[f] as string)));
     out.push('    },');
   }
-  out.push('  },', '};', '');
+  out.push('  }),', '};', '');
   return out.join('\n');
 }
 
 /**
  * The modules of src/sim/builtin-profiles/ for `profiles` (in the order given), by file name:
- * one per profile (`<name>.ts`), `shared.ts` (what they give alike) and `index.ts`, which lists
+ * one per profile (`<name>.ts`, the fields it does not share), `shared.ts` (what they give alike,
+ * and every value) and `index.ts`, which lists
  * them as BUILTIN_PROFILE_DATA.
  */
 export function renderBuiltinProfilesModules(profiles: readonly CostProfileData[]): Map<string, string> {
   const files = new Map<string, string>();
   const shared = sharedFields(profiles);
-  const first = profiles[0];
-  if (first !== undefined && shared.size > 0) files.set('shared.ts', sharedModule(shared, first));
+  files.set('shared.ts', sharedModule(shared, profiles));
   const index: string[] = [...HEADER, "import type { CostProfileData } from '../costs.js';"];
-  profiles.forEach((p) => {
-    files.set(`${p.name}.ts`, profileModule(p, shared));
+  profiles.forEach((p, i) => {
+    files.set(`${p.name}.ts`, profileModule(p, i, shared));
   });
   // Imports sorted by module, as Biome sorts them; the list keeps the profiles' order.
   const imports = profiles.map((p, i) => ({
