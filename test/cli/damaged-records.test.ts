@@ -13,26 +13,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/serve/app.js';
 import { ResultCache } from '../../src/serve/resimulate.js';
 import { ResultsStore, scenarioHash } from '../../src/store/store.js';
+import { gpuFill } from '../fixtures/scenarios.js';
 import { cli } from './run-cli.js';
 
 afterEach(() => vi.restoreAllMocks());
 
 const dir = mkdtempSync(join(tmpdir(), 'hmmlab-damaged-records-'));
 const scenario = join(dir, 's.yaml');
-writeFileSync(
-  scenario,
-  `version: 1
-name: damaged
-profile: pcie5-h100
-seed: 3
-platform: { ram: 256MiB }
-devices:
-  gpus: [{ name: gpu0, vram: 64MiB }]
-buffers: [{ name: buf, size: 4MiB }]
-workloads:
-  - { kind: gpu, name: fill, gpu: gpu0, buffer: buf, op: write, pattern: sequential }
-`,
-);
+writeFileSync(scenario, gpuFill('damaged'));
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 

@@ -20,6 +20,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openStoreForReading } from '../../src/serve/store-access.js';
 import { HMMLAB_APPLICATION_ID, ResultsStore, SCHEMA_VERSION } from '../../src/store/store.js';
+import { gpuFill } from '../fixtures/scenarios.js';
 import { cli } from './run-cli.js';
 
 afterEach(() => vi.restoreAllMocks());
@@ -27,20 +28,7 @@ afterEach(() => vi.restoreAllMocks());
 const dir = mkdtempSync(join(tmpdir(), 'hmmlab-store-defence-'));
 
 const scenario = join(dir, 's.yaml');
-writeFileSync(
-  scenario,
-  `version: 1
-name: defence
-profile: pcie5-h100
-seed: 3
-platform: { ram: 256MiB }
-devices:
-  gpus: [{ name: gpu0, vram: 64MiB }]
-buffers: [{ name: buf, size: 4MiB }]
-workloads:
-  - { kind: gpu, name: fill, gpu: gpu0, buffer: buf, op: write, pattern: sequential }
-`,
-);
+writeFileSync(scenario, gpuFill('defence'));
 const sweep = join(dir, 'sweep.yaml');
 writeFileSync(sweep, 'version: 1\nscenario: s.yaml\ndesigns: [upstream]\n');
 const race = 'scenarios/races/skip-read-retry-fixed.yaml';
