@@ -7,11 +7,13 @@
  *   diff before.txt after.txt                        # no output: byte-identical
  *
  * Options: --quick leaves out scenarios/dgx-class.yaml (minutes on its own); --only <substring>
- * keeps the scenario or race files whose path contains it. Each line is
+ * keeps the scenario or race files whose path contains it; --dump <dir> also writes each
+ * scenario result's JSON to <dir> (one file per scenario, design and seed), to see which
+ * figures moved where hashes differ (`npx tsx scripts/diff-results.ts before/ after/`). Each line is
  * `<sha256 of the JSON result> <what>`, in a fixed order; the last line hashes all of them.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSelftest, VARIANTS } from '../src/conformance/harness.js';
 import { HMM_TESTS } from '../src/conformance/hmm-tests.js';
@@ -26,6 +28,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+const dumpAt = args.indexOf('--dump');
+const dump = dumpAt >= 0 ? args[dumpAt + 1] : undefined;
+if (dump !== undefined) mkdirSync(dump, { recursive: true });
 const SEEDS = [1, 2];
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -48,7 +53,13 @@ for (const file of scenarioFiles) {
   for (const design of DESIGN_NAMES) {
     for (const seed of SEEDS) {
       const result = simulate({ ...structuredClone(r.config), design }, { seed, log: true });
-      line(sha(JSON.stringify(result)), `${file} ${design} seed ${seed}`);
+      const json = JSON.stringify(result);
+      line(sha(json), `${file} ${design} seed ${seed}`);
+      if (dump !== undefined)
+        writeFileSync(
+          join(dump, `${file.replace(/^scenarios\//, '').replace(/\.yaml$/, '')}.${design}.${seed}.json`),
+          json,
+        );
     }
   }
 }

@@ -478,6 +478,13 @@ export class PciTopology implements P2pdmaPageLookup {
     return this.names.has(name);
   }
 
+  /** What `name` names (an endpoint, one of its functions `<endpoint>.<n>`, a root port, a switch, a host bridge, a platform device), or undefined. */
+  kindOf(
+    name: string,
+  ): 'endpoint' | 'function' | 'rootPort' | 'switch' | 'hostBridge' | 'platform' | undefined {
+    return this.names.get(name)?.what;
+  }
+
   /** True when `name` is a PCI device (function, endpoint, root port or switch): dev_is_pci(). */
   isPci(name: string): boolean {
     const e = this.names.get(name);

@@ -233,7 +233,11 @@ function stepLines<P extends { series: string }>(
   );
 }
 
-/** Bytes over each link direction (GiB, or MiB below 1 GiB), grouped by link, one bar per design. */
+/**
+ * Bytes over each link direction (GiB, or MiB below 1 GiB): one row per link that carried
+ * anything, one horizontal bar per design in it. Horizontal so that link names (`pci:<node>.up`
+ * of a PCI tree) stay readable however many there are: the chart grows with the rows.
+ */
 export function linkBytesPlot(rows: readonly CompareRow[]): string {
   const title = 'Bytes per link direction';
   const designs = rows.map((r) => r.design as string);
@@ -245,18 +249,25 @@ export function linkBytesPlot(rows: readonly CompareRow[]): string {
     rows.map((r) => ({ link, design: r.design as string, value: (r.linkBytes[link] ?? 0) / scale })),
   );
   const color = colorOf(designs);
-  return frame(
+  const rowHeight = Math.max(18, 8 * designs.length + 8);
+  const height = 50 + links.length * rowHeight;
+  const labelWidth = 12 + 6.5 * Math.max(...links.map((l) => l.length));
+  return frameChart(
     title,
     designs,
-    chartSvg({
-      marginLeft: 60,
-      marginBottom: 40,
-      fx: { label: null, domain: links, padding: 0.15 },
-      x: { axis: null, domain: designs },
-      color: { domain: designs, range: designs.map(color) },
-      y: { label: unit, grid: true },
-      marks: [Plot.barY(data, { fx: 'link', x: 'design', y: 'value', fill: 'design' }), Plot.ruleY([0])],
-    }),
+    chartSvg(
+      {
+        marginLeft: Math.max(60, Math.ceil(labelWidth)),
+        marginBottom: 36,
+        fy: { label: null, domain: links, padding: 0.2 },
+        y: { axis: null, domain: designs },
+        color: { domain: designs, range: designs.map(color) },
+        x: { label: `${unit} →`, grid: true },
+        marks: [Plot.barX(data, { fy: 'link', y: 'design', x: 'value', fill: 'design' }), Plot.ruleX([0])],
+      },
+      height,
+    ),
+    { chartHeight: height },
   );
 }
 

@@ -52,7 +52,7 @@ describe('Chrome trace export', () => {
       .map((e) => e.args!.name);
     expect(tracks).toEqual(expect.arrayContaining(['gpu0', 'nic0', 'put']));
     // upstream: NIC faults pull the pages back to RAM over the GPU's link.
-    expect(tracks).toContain('pcie-gpu0.d2h');
+    expect(tracks).toContain('pci:gpu0.up');
   });
 
   it('pairs every async begin with an end no earlier, and never goes back in time', () => {

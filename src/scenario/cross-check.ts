@@ -248,13 +248,39 @@ export function crossCheck(s: SimConfig, ctx: Ctx): void {
       issue(ctx, ['platform', 'pci', ...specPath(e.path)], what);
     }
     if (topo) {
+      // Each GPU and NIC is an endpoint (or one of its functions) of the tree, and the devices
+      // under one host bridge sit on one CPU socket (the data path routes by both).
+      const socketOfHb = new Map<string, { socket: number; device: string }>();
+      const place = (d: { name: string; socket?: 0 | 1 | undefined }, path: (string | number)[]) => {
+        const kind = topo.kindOf(d.name);
+        if (kind === undefined || kind === 'hostBridge' || kind === 'platform') {
+          issue(ctx, path, `no PCI device named '${d.name}' in platform.pci`);
+          return;
+        }
+        if (kind !== 'endpoint' && kind !== 'function') {
+          issue(
+            ctx,
+            path,
+            `'${d.name}' is a ${kind === 'rootPort' ? 'root port' : 'switch'} in platform.pci, not an endpoint`,
+          );
+          return;
+        }
+        const hb = topo.hostBridgeOf(d.name);
+        const socket = d.socket ?? 0;
+        const prev = socketOfHb.get(hb);
+        if (prev === undefined) socketOfHb.set(hb, { socket, device: d.name });
+        else if (prev.socket !== socket)
+          issue(
+            ctx,
+            path,
+            `'${d.name}' is on socket ${socket} but '${prev.device}', under the same host bridge '${hb}', is on socket ${prev.socket}`,
+          );
+      };
       gpus.forEach((g, i) => {
-        if (!topo.isPci(g.name))
-          issue(ctx, ['devices', 'gpus', i, 'name'], `no PCI device named '${g.name}' in platform.pci`);
+        place(g, ['devices', 'gpus', i, 'name']);
       });
       nics.forEach((n, i) => {
-        if (!topo.isPci(n.name))
-          issue(ctx, ['devices', 'nics', i, 'name'], `no PCI device named '${n.name}' in platform.pci`);
+        place(n, ['devices', 'nics', i, 'name']);
       });
     }
   }

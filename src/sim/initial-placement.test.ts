@@ -37,7 +37,7 @@ describe('initial placement of buffers (buffers[].place)', () => {
     // No GPU workload ran: the placement's faults and copies are not counted or charged.
     expect(r.devices.gpu0!.faults).toBe(0);
     expect(r.devices.gpu0!.batches).toBe(0);
-    expect(r.links['pcie-gpu0.h2d']?.bytes ?? 0).toBe(0);
+    expect(r.links['pci:gpu0.down']?.bytes ?? 0).toBe(0);
     // upstream: every page comes back to RAM for the NIC.
     expect(row.pagesToRam).toBe(PAGES);
     const p2p = compareRow(simulate(config('gpu0', 'pagemap-p2p'), { seed: 1 }));

@@ -15,6 +15,7 @@ import { PAGE_SIZE } from '../kernel/constants.js';
 import type { SimContext } from './agent.js';
 import type { Wait } from './engine.js';
 import type { Link } from './links.js';
+import { barEnd, deviceEnd, ramEnd } from './pci-fabric.js';
 import { type SimNic, takeQueuedCopies } from './platform.js';
 
 /**
@@ -31,9 +32,10 @@ function atsDirect(sim: SimContext, n: SimNic, gpu: string): boolean {
 }
 
 /**
- * The links a NIC DMA to (`write`) or from the page behind translation `e` crosses: kind 1 is
- * host memory, 2 a BAR page reachable through a common switch, anything else a BAR page whose
- * traffic goes up through the host bridge (unless ATS lets the switch route it directly).
+ * The links a NIC DMA to (`write`) or from the page behind translation `e` crosses, along the
+ * PCI tree (Platform.route): kind 1 is host memory, 2 a BAR page reachable through a common
+ * switch (BUS_ADDR), anything else a BAR page whose traffic goes up through the host bridge
+ * (unless ATS lets the switch route it directly).
  */
 export function nicPath(
   sim: SimContext,
@@ -42,14 +44,13 @@ export function nicPath(
   write: boolean,
 ): Link[] {
   const p = sim.platform;
-  const nicLink = write ? n.up : n.down;
-  const sock = n.cfg.socket === 1 ? [write ? p.socketLink[1] : p.socketLink[0]] : [];
-  if (e.kind === 1) return [nicLink, ...sock, write ? p.hostMem[1] : p.hostMem[0]];
+  const nic = deviceEnd(n.cfg.name);
+  if (e.kind === 1) return write ? p.route(nic, ramEnd(0)) : p.route(ramEnd(0), nic);
   let gpu = p.gpuList[0]!;
   for (const g of p.gpuList) if (g.dev.vramPfnOfAlias(e.pfn) >= 0) gpu = g;
-  const gpuLink = write ? gpu.h2d : gpu.d2h;
-  if (e.kind === 2 || atsDirect(sim, n, gpu.cfg.name)) return [nicLink, gpuLink]; // through the common switch
-  return [nicLink, write ? p.hostBridgeP2p[1] : p.hostBridgeP2p[0], gpuLink];
+  const bar = barEnd(gpu.cfg.name);
+  const thru = !(e.kind === 2 || atsDirect(sim, n, gpu.cfg.name));
+  return write ? p.route(nic, bar, thru) : p.route(bar, nic, thru);
 }
 
 /**

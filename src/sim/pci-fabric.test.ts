@@ -10,6 +10,7 @@ import {
   defaultPciSpec,
   deviceEnd,
   fabricDevices,
+  hostLinkBandwidths,
   PciFabric,
   pciBandwidths,
   ramEnd,
@@ -287,11 +288,12 @@ describe('defaultPciSpec', () => {
 });
 
 /**
- * The property that lets the wiring step keep results: on the default tree, every transfer's
- * path has the bottleneck of the path platform.ts, peer.ts and nic-fault.ts build today from
- * the platform's own links (the expressions below are theirs: Platform.copy, peerCopies
- * without a private link, nicPath), on every built-in profile, for both sockets and every
- * p2p mode. Cross-socket P2P is left out: today's paths ignore the interconnect there.
+ * The property that let the wiring keep results: on the default tree, every route the platform
+ * takes (Platform.copy, peerCopies without a private link, nicPath) has the bottleneck of the
+ * path the platform built before the fabric (per-device `pcie-<gpu>`/`nic-<name>` links, one
+ * `host-bridge-p2p` pair, host memory and the interconnect; their bandwidths written out below
+ * from the profile as they were), on every built-in profile, for both sockets and every p2p
+ * mode. Cross-socket P2P is left out: the old paths ignored the interconnect there.
  */
 describe('default tree: each path has the bottleneck of its path today', () => {
   const bottleneck = (path: readonly Link[]) => Math.min(...path.map((l) => l.capacityBytesPerNs));
@@ -316,42 +318,39 @@ describe('default tree: each path has the bottleneck of its path today', () => {
           const c = parseConfig(input);
           const engine = new Engine();
           const p = new Platform(c, configProfile(c), engine, new Fabric(engine), new SimMetrics(false));
-          const { f } = fabricOf(input);
-          const sock = socket === 1;
+          const v = p.v;
+          // The old links' bandwidths.
+          const mem = v.hostMemoryBandwidth;
+          const sockBw =
+            v.cpuSocketInterconnectBandwidth > 0 ? v.cpuSocketInterconnectBandwidth : v.hostMemoryBandwidth;
+          const sock = socket === 1 ? [sockBw] : [];
+          const nicBw = v.rdmaNicBandwidth;
+          const hb = v.hostBridgeP2pBandwidth || v.peerPcieBandwidth || v.hostToDeviceBandwidth;
           const thru = p.mapType('gpu0', 'nic0') !== 'BUS_ADDR';
+          const min = (xs: number[]) => Math.min(...xs);
           for (const g of p.gpuList) {
             const dev = deviceEnd(g.cfg.name);
+            const { up: h2d, down: d2h } = hostLinkBandwidths(v, g.cfg);
             // Platform.copy
-            const h2d = [p.hostMem[0], ...(sock ? [p.socketLink[0]] : []), g.h2d];
-            const d2h = [g.d2h, ...(sock ? [p.socketLink[1]] : []), p.hostMem[1]];
-            expect(bottleneck(f.route(ramEnd(0), dev))).toBe(bottleneck(h2d));
-            expect(bottleneck(f.route(dev, ramEnd(0)))).toBe(bottleneck(d2h));
+            expect(bottleneck(p.route(ramEnd(0), dev))).toBe(min([mem, ...sock, h2d]));
+            expect(bottleneck(p.route(dev, ramEnd(0)))).toBe(min([d2h, ...sock, mem]));
             // nicPath to and from a BAR (kind 2 when BUS_ADDR, else through the host bridge)
-            const n = p.nics.get('nic0')!;
-            const nicW = thru ? [n.up, p.hostBridgeP2p[1], g.h2d] : [n.up, g.h2d];
-            const nicR = thru ? [n.down, p.hostBridgeP2p[0], g.d2h] : [n.down, g.d2h];
-            expect(bottleneck(f.route(deviceEnd('nic0'), barEnd(g.cfg.name), { thruHostBridge: thru }))).toBe(
-              bottleneck(nicW),
-            );
-            expect(bottleneck(f.route(barEnd(g.cfg.name), deviceEnd('nic0'), { thruHostBridge: thru }))).toBe(
-              bottleneck(nicR),
-            );
+            const nicW = thru ? [nicBw, hb, h2d] : [nicBw, h2d];
+            const nicR = thru ? [nicBw, hb, d2h] : [nicBw, d2h];
+            expect(bottleneck(p.route(deviceEnd('nic0'), barEnd(g.cfg.name), thru))).toBe(min(nicW));
+            expect(bottleneck(p.route(barEnd(g.cfg.name), deviceEnd('nic0'), thru))).toBe(min(nicR));
             // peerCopies without a private link: always through the host bridge
             for (const peer of p.gpuList) {
               if (peer === g) continue;
               const pe = peer.cfg.name;
-              const write = [g.d2h, p.hostBridgeP2p[0], peer.h2d];
-              const read = [peer.d2h, p.hostBridgeP2p[1], g.h2d];
-              expect(bottleneck(f.route(dev, barEnd(pe), { thruHostBridge: true }))).toBe(bottleneck(write));
-              expect(bottleneck(f.route(barEnd(pe), dev, { thruHostBridge: true }))).toBe(bottleneck(read));
+              const { up: peerH2d, down: peerD2h } = hostLinkBandwidths(v, peer.cfg);
+              expect(bottleneck(p.route(dev, barEnd(pe), true))).toBe(min([d2h, hb, peerH2d]));
+              expect(bottleneck(p.route(barEnd(pe), dev, true))).toBe(min([peerD2h, hb, h2d]));
             }
           }
           // nicPath to host memory
-          const n = p.nics.get('nic0')!;
-          const ramW = [n.up, ...(sock ? [p.socketLink[1]] : []), p.hostMem[1]];
-          const ramR = [n.down, ...(sock ? [p.socketLink[0]] : []), p.hostMem[0]];
-          expect(bottleneck(f.route(deviceEnd('nic0'), ramEnd(0)))).toBe(bottleneck(ramW));
-          expect(bottleneck(f.route(ramEnd(0), deviceEnd('nic0')))).toBe(bottleneck(ramR));
+          expect(bottleneck(p.route(deviceEnd('nic0'), ramEnd(0)))).toBe(min([nicBw, ...sock, mem]));
+          expect(bottleneck(p.route(ramEnd(0), deviceEnd('nic0')))).toBe(min([nicBw, ...sock, mem]));
         });
       }
     }

@@ -20,15 +20,17 @@
  * Direction names: `.up` is toward the host (device to host, a GPU's D2H), `.down` toward the
  * device (H2D). A host bridge forwards P2P writes (`.p2p.write`: posted requests into a BAR or
  * a device) and P2P reads (`.p2p.read`: completions carrying data out of a BAR) on separate
- * links, as the platform's two `host-bridge-p2p` links did.
+ * links. A GPU attached by NVLink-C2C (`link.kind: c2c`) names its own link `c2c:<gpu>.up/.down`.
  *
- * Bandwidths (`pciBandwidths`) are today's profile numbers: an endpoint's link is the GPU's
+ * Bandwidths (`pciBandwidths`) are the profile's numbers: an endpoint's link is the GPU's
  * host link (`hostLinkBandwidths`) or the NIC's `rdmaNicBandwidth`; a bridge's edge (a switch
  * uplink, a root port's edge to its host bridge), which no parameter gives yet, carries per
- * direction the largest of the edges below it, so a single transfer's bottleneck is the one it
- * had before and only transfers that share an edge interact there.
+ * direction the largest of the edges below it, so a single transfer's bottleneck is its
+ * endpoints' (as with the per-device links the platform had before the tree) and only
+ * transfers that share an edge interact there.
  *
- * Pure: no engine, no state beyond the links. Linux counterpart: none (the routing of TLPs by
+ * Platform.route wires it: every transfer of a run follows `route`. Pure: no engine, no state
+ * beyond the links. Linux counterpart: none (the routing of TLPs by
  * PCIe switches and the root complex, which the kernel only describes with
  * pci_upstream_bridge() and the p2pdma map types).
  */
@@ -65,6 +67,11 @@ export interface UpDown {
   down: number;
 }
 
+/** An endpoint's link: its bandwidths, and `c2c` for a GPU attached by NVLink-C2C instead of PCIe. */
+export interface EndpointLink extends UpDown {
+  c2c?: boolean;
+}
+
 /** The bandwidths of the fabric's links, bytes per ns (see `pciBandwidths`). */
 export interface PciBandwidths {
   /** Host memory, each of read and write (`hostMemoryBandwidth`). */
@@ -74,7 +81,7 @@ export interface PciBandwidths {
   /** A host bridge's P2P forwarding, each of write and read. */
   hostBridgeP2p: number;
   /** Each configured device's own link (endpoint to its port), by device name. */
-  endpoints: ReadonlyMap<string, UpDown>;
+  endpoints: ReadonlyMap<string, EndpointLink>;
 }
 
 /** A device the fabric connects: its configured name and CPU socket. */
@@ -113,10 +120,13 @@ export function hostLinkBandwidths(v: CostProfile['values'], g: GpuConfig): { up
  * link (H2D down, D2H up); a NIC's `rdmaNicBandwidth` both ways.
  */
 export function pciBandwidths(v: CostProfile['values'], config: SimConfig): PciBandwidths {
-  const endpoints = new Map<string, UpDown>();
+  const endpoints = new Map<string, EndpointLink>();
   for (const g of config.devices?.gpus ?? []) {
     const { up: h2d, down: d2h } = hostLinkBandwidths(v, g);
-    endpoints.set(g.name, { up: d2h, down: h2d });
+    endpoints.set(
+      g.name,
+      g.link?.kind === 'c2c' ? { up: d2h, down: h2d, c2c: true } : { up: d2h, down: h2d },
+    );
   }
   for (const n of config.devices?.nics ?? [])
     endpoints.set(n.name, { up: v.rdmaNicBandwidth, down: v.rdmaNicBandwidth });
@@ -144,16 +154,17 @@ export function fabricDevices(config: SimConfig): FabricDevice[] {
  * root port `socket<s>-root-port` holding one switch `socket<s>-switch` with that socket's
  * devices; otherwise each device on its own root port `<device>-root-port`.
  *
- * Equivalence with platform.ts today: a device's host copies cross its own link, then the
- * interconnect from socket 1, then host memory; a NIC DMA to a BAR crosses the NIC's link and
- * the GPU's, plus the host bridge's P2P forwarding unless the pair is BUS_ADDR (or ATS-direct).
- * Here the switch keeps BUS_ADDR pairs off the host bridge, and a pair that is not BUS_ADDR is
- * routed with `thruHostBridge` (the caller passes the map type, which still comes from `p2p`:
- * this tree is for routing only and is never asked for map types). Each path's bottleneck is
- * the same link bandwidth as today's path (the bridges' edges carry the largest of the edges
- * below). Differences: a BUS_ADDR pair on different sockets cannot share a switch, so it
- * crosses both host bridges and the interconnect; a P2P transfer between sockets crosses the
- * interconnect, which today's peer and NIC paths ignore.
+ * Equivalence with the per-device links the platform had before this tree: a device's host
+ * copies crossed its own link, then the interconnect from socket 1, then host memory; a NIC
+ * DMA to a BAR crossed the NIC's link and the GPU's, plus the host bridge's P2P forwarding
+ * unless the pair was BUS_ADDR (or ATS-direct). Here the switch keeps BUS_ADDR pairs off the
+ * host bridge, and a pair that is not BUS_ADDR is routed with `thruHostBridge` (the caller
+ * passes the map type, which still comes from `p2p`: this tree is for routing only and is never
+ * asked for map types). Each path's bottleneck is the old path's (the bridges' edges carry the
+ * largest of the edges below). Differences: devices under the default switch share its uplink;
+ * a BUS_ADDR pair on different sockets cannot share a switch, so it crosses both host bridges
+ * and the interconnect; a P2P transfer between sockets crosses the interconnect, which the old
+ * peer and NIC paths ignored.
  */
 export function defaultPciSpec(config: SimConfig): PciTopologySpec {
   const p2p = config.platform?.p2p;
@@ -248,13 +259,16 @@ export class PciFabric {
     this.socket10 = new Link('socket-interconnect.1to0', bw.socketInterconnect);
 
     // Edge bandwidths: an endpoint's own; a bridge's edge the largest of those below it.
-    const edge = new Map<number, UpDown>();
+    const edge = new Map<number, EndpointLink>();
     for (const [name, i] of this.deviceNode) {
       const b = bw.endpoints.get(name);
       if (!b) throw new Error(`PCI fabric: no bandwidth for device '${name}'`);
       const cur = edge.get(i);
       // Several configured devices on one endpoint (a NIC's functions) share its link.
-      edge.set(i, cur ? { up: Math.max(cur.up, b.up), down: Math.max(cur.down, b.down) } : b);
+      edge.set(
+        i,
+        cur ? { up: Math.max(cur.up, b.up), down: Math.max(cur.down, b.down), c2c: !!(cur.c2c || b.c2c) } : b,
+      );
       for (let p = this.nodes[i]!.parent; p !== -1; p = this.nodes[p]!.parent) {
         const e = edge.get(p);
         edge.set(p, e ? { up: Math.max(e.up, b.up), down: Math.max(e.down, b.down) } : { ...b });
@@ -268,8 +282,10 @@ export class PciFabric {
         n.p2pWrite = new Link(`pci:${n.name}.p2p.write`, bw.hostBridgeP2p);
         n.p2pRead = new Link(`pci:${n.name}.p2p.read`, bw.hostBridgeP2p);
       } else {
-        n.up = new Link(`pci:${n.name}.up`, e.up);
-        n.down = new Link(`pci:${n.name}.down`, e.down);
+        // A GPU attached by NVLink-C2C: its own link is not PCIe and is named for what it is.
+        const bus = n.kind === 'endpoint' && e.c2c ? 'c2c' : 'pci';
+        n.up = new Link(`${bus}:${n.name}.up`, e.up);
+        n.down = new Link(`${bus}:${n.name}.down`, e.down);
       }
     }
   }

@@ -1,7 +1,11 @@
 /**
  * Peer copies: a GPU's accesses to another GPU's VRAM that it maps through a shared pagemap
  * owner (the owner-registry design). They go over the private GPU link between the two when
- * there is one (NVLink/xGMI-like), else through PCIe and the host bridge.
+ * there is one (NVLink/xGMI-like), else through the PCI tree from one GPU to the other's BAR:
+ * below their common switch when `platform.pci` gives the pair BUS_ADDR, else up through the
+ * host bridge (and the socket interconnect between sockets). Without `platform.pci` the map
+ * type of a GPU pair is not given (`p2p` names GPU:NIC pairs), and peer traffic goes through
+ * the host bridge.
  *
  *   const pending = new Map([['gpu1', 2 ** 21]]);        // bytes read from gpu1's VRAM
  *   const ns = yield* peerCopies(sim, gpu0, pending, false);
@@ -12,7 +16,13 @@
  */
 import type { SimContext } from './agent.js';
 import type { Wait } from './engine.js';
-import type { SimGpu } from './platform.js';
+import { barEnd, deviceEnd } from './pci-fabric.js';
+import type { Platform, SimGpu } from './platform.js';
+
+/** Whether P2P between `provider`'s BAR and `client` goes up through the host bridge. */
+function peerThruHostBridge(p: Platform, provider: string, client: string): boolean {
+  return p.topo === null || p.topo.calcMapTypeAndDist(provider, client).mapType !== 'BUS_ADDR';
+}
 
 /**
  * Moves the bytes `g` accessed in each peer's VRAM (`pending`, by peer name; cleared), all
@@ -30,11 +40,12 @@ export function* peerCopies(
   for (const [name, bytes] of pending) {
     const peer = p.gpus.get(name)!;
     const link = write ? p.peerLinks.get(`${g.cfg.name}>${name}`) : p.peerLinks.get(`${name}>${g.cfg.name}`);
+    const thru = peerThruHostBridge(p, name, g.cfg.name);
     const path = link
       ? [link]
       : write
-        ? [g.d2h, p.hostBridgeP2p[0], peer.h2d]
-        : [peer.d2h, p.hostBridgeP2p[1], g.h2d];
+        ? p.route(deviceEnd(g.cfg.name), barEnd(peer.cfg.name), thru)
+        : p.route(barEnd(peer.cfg.name), deviceEnd(g.cfg.name), thru);
     g.m.peerBytes += bytes;
     spawned.push(
       engine.spawn(

@@ -40,23 +40,28 @@ const base: SimConfig = {
 const baseDevices = base.devices!;
 
 describe('Platform', () => {
-  it('lists links in result order: host memory, sockets, GPU links, private links, host bridge, NICs', () => {
+  it('lists links in result order: the PCI tree (host bridge, then each edge top down), host memory, sockets, private links', () => {
     const { p } = build(base);
+    // base has a BUS_ADDR pair, so the default tree puts socket 0's devices under one switch.
     expect(p.links.map((l) => l.name)).toEqual([
+      'pci:socket0-host-bridge.p2p.write',
+      'pci:socket0-host-bridge.p2p.read',
+      'pci:socket0-root-port.up',
+      'pci:socket0-root-port.down',
+      'pci:socket0-switch.up',
+      'pci:socket0-switch.down',
+      'pci:gpu0.up',
+      'pci:gpu0.down',
+      'pci:gpu1.up',
+      'pci:gpu1.down',
+      'pci:nic0.up',
+      'pci:nic0.down',
       'host-memory.read',
       'host-memory.write',
       'socket-interconnect.0to1',
       'socket-interconnect.1to0',
-      'pcie-gpu0.h2d',
-      'pcie-gpu0.d2h',
-      'pcie-gpu1.h2d',
-      'pcie-gpu1.d2h',
       'gpulink-gpu0-gpu1.gpu0togpu1',
       'gpulink-gpu0-gpu1.gpu1togpu0',
-      'host-bridge-p2p.up',
-      'host-bridge-p2p.down',
-      'nic-nic0.in',
-      'nic-nic0.out',
     ]);
     expect(p.peerLinks.get('gpu1>gpu0')!.name).toBe('gpulink-gpu0-gpu1.gpu1togpu0');
   });
@@ -149,7 +154,7 @@ describe('Platform', () => {
     engine.run();
     expect(took).toBeCloseTo(transferTimeNs(p.profile, 2 * MiB, 'hostToDevice'), 6);
     expect(metrics.log).toEqual([
-      expect.objectContaining({ kind: 'transfer', link: 'pcie-gpu0.h2d', bytes: 2 * MiB, ce: 'gpu0.ce0' }),
+      expect.objectContaining({ kind: 'transfer', link: 'pci:gpu0.down', bytes: 2 * MiB, ce: 'gpu0.ce0' }),
     ]);
   });
 

@@ -1,21 +1,24 @@
 /**
  * The simulated platform, built from a parsed SimConfig before the clock starts: the
- * machine (kernel model) with its processes and buffers, the SVM GPUs with their host links
- * and copy engines, the private GPU links, the RDMA NICs bound to the P2P design, the CPU
- * pool, the host-memory and socket links, and the PCI connectivity the design consults.
+ * machine (kernel model) with its processes and buffers, the SVM GPUs with their copy
+ * engines, the private GPU links, the RDMA NICs bound to the P2P design, the CPU pool, the
+ * data path built from the PCI tree (pci-fabric.ts: its edges, host memory, the socket
+ * interconnect), and the PCI connectivity the design consults.
  * Initial placement (`buffers[].place`) also runs here: nothing of it is charged or logged,
  * and the GPUs' statistics count from what it left (`statsBase`).
  *
- * It also holds the data paths every part shares: `copy` (one host<->device copy on a GPU's
- * copy engine, over the fabric) and the CPU-side cost helpers of notifier invalidations.
+ * It also holds what every part shares: `route` (the links between two ends of a transfer,
+ * computed once per pair), `copy` (one host<->device copy on a GPU's copy engine along its
+ * route) and the CPU-side cost helpers of notifier invalidations.
  *
  *   const engine = new Engine();
  *   const metrics = new SimMetrics(false);
  *   const config = parseConfig(input);
  *   const p = new Platform(config, configProfile(config), engine, new Fabric(engine), metrics);
- *   const g = p.gpus.get('gpu0')!;          // GpuDevice, its mirrors, links, copy engine
+ *   const g = p.gpus.get('gpu0')!;          // GpuDevice, its mirrors, copy engine
  *   engine.spawn(p.copy(g, { bytes: 2 ** 21, dir: 'h2d' }), 'copy');
  *   engine.run();                            // the copy took the profile's transfer time
+ *   p.route(ramEnd(0), deviceEnd('gpu0'));   // [host-memory.read, pci:gpu0-root-port.down, pci:gpu0.down]
  *
  * Linux counterpart: what probe and open do on a real machine (pci_p2pdma_add_resource and
  * devm_memremap_pages for each GPU, mmu_interval_notifier_insert for each mirror, ib_reg_mr
@@ -51,7 +54,16 @@ import type { CostProfile } from './costs.js';
 import type { Engine, Wait } from './engine.js';
 import { type Fabric, Link } from './links.js';
 import type { DeviceMetrics, NicCpuCounters, SimMetrics } from './metrics.js';
-import { hostLinkBandwidths } from './pci-fabric.js';
+import {
+  defaultPciSpec,
+  deviceEnd,
+  type FabricEnd,
+  fabricDevices,
+  hostLinkBandwidths,
+  PciFabric,
+  pciBandwidths,
+  ramEnd,
+} from './pci-fabric.js';
 import { CopyEngine, CpuPool } from './resources.js';
 
 /** A GPU's host link bandwidths (moved to pci-fabric.ts, which builds the fabric from them). */
@@ -74,27 +86,22 @@ export interface SimBuffer {
   mm: Mm;
 }
 
-/** A GPU: the driver's device, one mirror per process with buffers, its links and copy engine. */
+/** A GPU: the driver's device, one mirror per process with buffers, its copy engine. */
 export interface SimGpu {
   dev: GpuDevice;
   /** The copies the driver made outside its passes' own migrations, until charged (takeQueuedCopies). */
   sink: TransferQueue;
   mirs: Map<string, GpuMirror>;
-  h2d: Link;
-  d2h: Link;
   ce: CopyEngine;
   cfg: GpuConfig;
   /** The simulator's counters for it (SimMetrics.gpu). */
   m: DeviceMetrics;
 }
 
-/** An RDMA NIC: the driver, one ODP MR per process with buffers, its links. */
+/** An RDMA NIC: the driver, one ODP MR per process with buffers. */
 export interface SimNic {
   nic: RdmaNic;
   mrs: Map<string, OdpMr>;
-  /** NIC -> memory (a write into a buffer) and memory -> NIC (a read from it). */
-  up: Link;
-  down: Link;
   cfg: NicConfig;
   /** The simulator's CPU-time counters for its fault path (SimMetrics.nic). */
   m: NicCpuCounters;
@@ -130,12 +137,16 @@ export class Platform {
   readonly procs = new Map<string, SimProcess>();
   readonly buffers = new Map<string, SimBuffer>();
   readonly cpus: CpuPool;
-  /** Host memory: [read, write]. */
+  /** Host memory: [read, write] (the fabric's). */
   readonly hostMem: readonly [Link, Link];
-  /** The socket interconnect: [0 to 1, 1 to 0]. */
-  readonly socketLink: readonly [Link, Link];
-  /** Peer traffic through the host bridge: [up, down]. */
-  readonly hostBridgeP2p: readonly [Link, Link];
+  /**
+   * The data path: the links of the PCI tree (`platform.pci`, or the equivalent default tree),
+   * host memory and the socket interconnect. Every transfer but one over a private GPU link
+   * follows `route`.
+   */
+  readonly pci: PciFabric;
+  /** Routes asked for so far (see `route`). */
+  private readonly routes = new Map<string, Link[]>();
   /** Every link, in the order the result lists them. */
   readonly links: Link[];
   readonly design: P2pDesign;
@@ -181,19 +192,15 @@ export class Platform {
     }
     const firstProc = [...this.procs.keys()][0]!;
     this.cpus = new CpuPool(engine, config.platform?.cpuCores ?? 8, 'cpu');
-    this.hostMem = [
-      new Link('host-memory.read', v.hostMemoryBandwidth),
-      new Link('host-memory.write', v.hostMemoryBandwidth),
-    ];
-    // A single-socket profile (gh200-c2c) has no socket interconnect: the schema refuses
-    // devices on socket 1 there, so these links then carry nothing.
-    const socketBw =
-      v.cpuSocketInterconnectBandwidth > 0 ? v.cpuSocketInterconnectBandwidth : v.hostMemoryBandwidth;
-    this.socketLink = [
-      new Link('socket-interconnect.0to1', socketBw),
-      new Link('socket-interconnect.1to0', socketBw),
-    ];
-    const links: Link[] = [...this.hostMem, ...this.socketLink];
+    // The data path. (A single-socket profile, gh200-c2c, has no socket interconnect: the
+    // schema refuses devices on socket 1 there, so its links then carry nothing.)
+    this.pci = new PciFabric(
+      config.platform?.pci ?? defaultPciSpec(config),
+      fabricDevices(config),
+      pciBandwidths(v, config),
+    );
+    this.hostMem = [this.pci.hostMemRead, this.pci.hostMemWrite];
+    const links: Link[] = this.pci.links();
     this.links = links;
 
     // Buffers.
@@ -220,7 +227,7 @@ export class Platform {
     const gpuConfigs = config.devices?.gpus ?? [];
     const gpuNames = gpuConfigs.map((g) => g.name);
 
-    // GPUs with a host link each.
+    // GPUs, each with its copy engines.
     for (const g of gpuConfigs) {
       const sink = new TransferQueue();
       // The driver's options are the GPU's entry in the scenario, under the same names (a knob
@@ -243,13 +250,8 @@ export class Platform {
         thrashingPinNs: v.thrashingPinNs,
       });
       const mirs = new Map(usedProcs.map(([pn, p]) => [pn, dev.mirror(p.mm, p.lo, p.hi - p.lo)]));
-      const { up, down } = hostLinkBandwidths(v, g);
-      const linkName = g.link?.kind === 'c2c' ? `c2c-${g.name}` : `pcie-${g.name}`;
-      const h2d = new Link(`${linkName}.h2d`, up);
-      const d2h = new Link(`${linkName}.d2h`, down);
-      links.push(h2d, d2h);
       const ce = new CopyEngine(engine, Math.max(1, Math.round(v.copyEngineCount)), `${g.name}-copy`);
-      this.gpus.set(g.name, { dev, sink, mirs, h2d, d2h, ce, cfg: g, m: metrics.gpu(g.name) });
+      this.gpus.set(g.name, { dev, sink, mirs, ce, cfg: g, m: metrics.gpu(g.name) });
     }
     this.gpuList = [...this.gpus.values()];
 
@@ -265,10 +267,7 @@ export class Platform {
     this.placeBuffers();
     this.statsBase = new Map([...this.gpus].map(([name, g]) => [name, { ...g.dev.stats }]));
 
-    // RDMA NICs, each with its own link, bound to the design.
-    const hbBw = v.hostBridgeP2pBandwidth || v.peerPcieBandwidth || v.hostToDeviceBandwidth;
-    this.hostBridgeP2p = [new Link('host-bridge-p2p.up', hbBw), new Link('host-bridge-p2p.down', hbBw)];
-    links.push(...this.hostBridgeP2p);
+    // RDMA NICs, bound to the design.
     for (const n of config.devices?.nics ?? []) {
       const binding = design.bind({ kernel: k, gpus: this.gpuList.map((g) => g.dev), connectivity }, n.name);
       const nic = machine.addNic(
@@ -285,11 +284,23 @@ export class Platform {
         ),
       );
       const mrs = new Map(usedProcs.map(([pn, p]) => [pn, nic.registerOdpMr(p.mm, p.lo, p.hi - p.lo)]));
-      const up = new Link(`nic-${n.name}.in`, v.rdmaNicBandwidth);
-      const down = new Link(`nic-${n.name}.out`, v.rdmaNicBandwidth);
-      links.push(up, down);
-      this.nics.set(n.name, { nic, mrs, up, down, cfg: n, m: metrics.nic(n.name) });
+      this.nics.set(n.name, { nic, mrs, cfg: n, m: metrics.nic(n.name) });
     }
+  }
+
+  /**
+   * The links a transfer from `from` to `to` crosses (PciFabric.route), computed once per pair
+   * and kept. `thruHostBridge`: a P2P transfer that goes up to the host bridge even below a
+   * common switch (its map type is THRU_HOST_BRIDGE).
+   */
+  route(from: FabricEnd, to: FabricEnd, thruHostBridge = false): Link[] {
+    const key = `${endKey(from)}>${endKey(to)}${thruHostBridge ? '!' : ''}`;
+    let path = this.routes.get(key);
+    if (path === undefined) {
+      path = this.pci.route(from, to, { thruHostBridge });
+      this.routes.set(key, path);
+    }
+    return path;
   }
 
   /**
@@ -328,24 +339,23 @@ export class Platform {
   }
 
   /**
-   * Copies one transfer between host memory and GPU `g` (through the socket interconnect for a
-   * GPU on socket 1) on one of its copy engines, and logs it. Returns the time it took from the
+   * Copies one transfer between host memory and GPU `g` along its route through the PCI tree
+   * (and the socket interconnect for a GPU on socket 1) on one of its copy engines, and logs it. Returns the time it took from the
    * call, waiting for a copy engine included. A transfer of 0 bytes takes no time and no event.
    */
   *copy(g: SimGpu, t: Transfer): Generator<Wait, number, unknown> {
     if (t.bytes <= 0) return 0;
     const engine = this.engine;
     const start = engine.now;
-    const path =
-      t.dir === 'h2d'
-        ? [this.hostMem[0], ...(g.cfg.socket === 1 ? [this.socketLink[0]] : []), g.h2d]
-        : [g.d2h, ...(g.cfg.socket === 1 ? [this.socketLink[1]] : []), this.hostMem[1]];
+    const gpu = deviceEnd(g.cfg.name);
+    const path = t.dir === 'h2d' ? this.route(ramEnd(0), gpu) : this.route(gpu, ramEnd(0));
     // Each copy occupies one of the GPU's copy engines for its whole duration.
     const ch = yield* g.ce.acquire();
     const ceStartNs = engine.now;
     const r = yield* hostDeviceCopy(this.fabric, this.profile, path, t);
     g.ce.release(ch);
-    const link = t.dir === 'h2d' ? g.h2d : g.d2h;
+    // The event names the GPU's own link (the last hop of an H2D copy, the first of a D2H).
+    const link = t.dir === 'h2d' ? path[path.length - 1]! : path[0]!;
     this.metrics.event({
       t: start,
       kind: 'transfer',
@@ -411,6 +421,11 @@ export class Platform {
     for (const g of this.gpuList) if (g.dev.ownsVram(pfn)) return g;
     return undefined;
   }
+}
+
+/** A route cache key for one end of a transfer. */
+function endKey(e: FabricEnd): string {
+  return e.kind === 'ram' ? `ram${e.socket}` : `${e.kind}:${e.name}`;
 }
 
 /**

@@ -56,7 +56,7 @@ describe('simulate', () => {
     const d = r.devices.gpu0!;
     expect(d.pagesToVram).toBe((64 * MiB) / 4096);
     expect(d.bytesToVram).toBe(64 * MiB);
-    expect(r.links['pcie-gpu0.h2d']!.bytes).toBe(64 * MiB);
+    expect(r.links['pci:gpu0.down']!.bytes).toBe(64 * MiB);
     expect(r.workloads.stream!.endNs).toBeGreaterThan(r.workloads.init!.endNs);
     expect(r.workloads.init!.cpuFaults).toBe((64 * MiB) / 4096);
   });
@@ -99,8 +99,8 @@ describe('simulate', () => {
     expect(evicted).toBe(d.evictedPages);
     expect(cpuNs).toBeCloseTo(d.faultCpuNs, 3);
     expect(stall).toBeCloseTo(d.stallNs, 3);
-    expect(linkBytes['pcie-gpu0.h2d']).toBe(r.links['pcie-gpu0.h2d']!.bytes);
-    expect(linkBytes['pcie-gpu0.d2h']).toBe(r.links['pcie-gpu0.d2h']!.bytes);
+    expect(linkBytes['pci:gpu0.down']).toBe(r.links['pci:gpu0.down']!.bytes);
+    expect(linkBytes['pci:gpu0.up']).toBe(r.links['pci:gpu0.up']!.bytes);
     expect(cpuFaults).toBe(r.workloads.init!.cpuFaults);
   });
 
@@ -245,7 +245,7 @@ describe('links', () => {
     expect(copy(x4)).toBeGreaterThan(3 * copy(x16));
     expect(copy(gen3)).toBeGreaterThan(1.5 * copy(x16));
     expect(copy(c2c)).toBeLessThan(copy(x16));
-    expect(c2c.links['c2c-gpu0.h2d']!.bytes).toBe(64 * MiB);
+    expect(c2c.links['c2c:gpu0.down']!.bytes).toBe(64 * MiB);
   });
 
   it('a GPU on the other socket sends its copies over the socket interconnect', () => {
@@ -300,7 +300,7 @@ describe('RDMA into GPU memory under the P2P designs', () => {
       expect(r.rdma.put!.messages).toBe(256);
       // Peer-to-peer writes never cross host memory.
       expect(r.links['host-memory.write']!.bytes).toBe(0);
-      expect(r.links['pcie-gpu0.h2d']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
+      expect(r.links['pci:gpu0.down']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
     }
   });
 
@@ -442,7 +442,11 @@ describe('two GPUs sharing a buffer', () => {
     const { r, violations } = twoGpus('owner-registry', false);
     expect(violations).toEqual([]);
     expect(r.devices.gpu1!.peerBytes).toBe(16 * MiB);
-    expect(r.links['pcie-gpu0.d2h']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
+    expect(r.links['pci:gpu0.up']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
+    // Reads out of gpu0's BAR: read completions through the host bridge (no platform.pci: a GPU
+    // pair has no map type, so peer traffic goes through the host bridge).
+    expect(r.links['pci:socket0-host-bridge.p2p.read']!.bytes).toBe(16 * MiB);
+    expect(r.links['pci:socket0-host-bridge.p2p.write']!.bytes).toBe(0);
   });
 });
 
@@ -506,10 +510,18 @@ describe('ATS for ODP memory (the series patch 5)', () => {
     );
 
   it('routes P2P through the host bridge without ATS, and through the switch with it', () => {
-    expect(run(false, true).links['host-bridge-p2p.down']!.bytes).toBe(16 * MiB);
-    expect(run(true, false).links['host-bridge-p2p.down']!.bytes).toBe(16 * MiB); // no relaxed ordering: no ATS
-    expect(run(true, true).links['host-bridge-p2p.down']!.bytes).toBe(0);
-    expect(run(true, true).nics.nic0!.p2pPages).toBe(4096);
+    const noAts = run(false, true);
+    // Redirected: up the switch's uplink and the root port, through the host bridge, back down.
+    for (const l of ['pci:hb0.p2p.write', 'pci:sw0.up', 'pci:rp0.up', 'pci:rp0.down', 'pci:sw0.down'])
+      expect(noAts.links[l]!.bytes, l).toBe(16 * MiB);
+    expect(run(true, false).links['pci:hb0.p2p.write']!.bytes).toBe(16 * MiB); // no relaxed ordering: no ATS
+    const ats = run(true, true);
+    // Translated requests turn at the switch: nothing crosses its uplink.
+    expect(ats.links['pci:hb0.p2p.write']!.bytes).toBe(0);
+    expect(ats.links['pci:sw0.up']!.bytes).toBe(0);
+    expect(ats.links['pci:nic0.up']!.bytes).toBe(16 * MiB);
+    expect(ats.links['pci:gpu0.down']!.bytes).toBe(16 * MiB);
+    expect(ats.nics.nic0!.p2pPages).toBe(4096);
   });
 });
 

@@ -38,7 +38,8 @@ import { Rng } from './rng.js';
 import { workloadAgent } from './workloads/index.js';
 
 export * from './config.js';
-export { hostDeviceCopy, measureCopyBandwidth } from './copy.js';
+export { hostDeviceCopy } from './copy.js';
+export { measureCopyBandwidth } from './copy-bandwidth.js';
 export * from './metrics.js';
 export { type ModelMemory, modelMemoryBytes } from './model-memory.js';
 

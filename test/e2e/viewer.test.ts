@@ -184,8 +184,8 @@ describe('the viewer in Chromium', () => {
     await page.locator('#timeline').scrollIntoViewIfNeeded();
     await shot('run-timeline');
     await redrawn(() => page.selectOption('select[name="kind"]', ''));
-    await redrawn(() => page.selectOption('select[name="agent"]', 'pcie-gpu0.h2d'));
-    expect(new Set(await texts('#events tbody tr td:nth-child(3)'))).toEqual(new Set(['pcie-gpu0.h2d']));
+    await redrawn(() => page.selectOption('select[name="agent"]', 'pci:gpu0.down'));
+    expect(new Set(await texts('#events tbody tr td:nth-child(3)'))).toEqual(new Set(['pci:gpu0.down']));
   });
 
   it('compares runs picked on the runs page, on shared axes, and clicks through to a run', async () => {

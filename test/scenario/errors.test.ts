@@ -231,6 +231,29 @@ describe('scenario errors', () => {
         ),
       ),
     ).toEqual(["s.yaml:16:13: devices.nics[0].name: no PCI device named 'nic0' in platform.pci"]);
+    // A GPU or NIC must be an endpoint (the data path routes from it), not a bridge.
+    expect(
+      errors(
+        pci(
+          '          - name: gpu0\n            kind: rootPort\n            children: [{ name: nic0, kind: endpoint }]\n',
+        ),
+      ),
+    ).toEqual(["s.yaml:13:13: devices.gpus[0].name: 'gpu0' is a root port in platform.pci, not an endpoint"]);
+    // The devices under one host bridge sit on one CPU socket.
+    const twoSockets = edit('    - name: nic0\n', '    - name: nic0\n      socket: 1\n');
+    const rootPorts =
+      '          - { name: rp0, kind: rootPort, children: [{ name: gpu0, kind: endpoint }] }\n' +
+      '          - { name: rp1, kind: rootPort, children: [{ name: nic0, kind: endpoint }] }\n';
+    expect(
+      errors(
+        twoSockets.replace(
+          'platform:\n  p2p:\n    default: BUS_ADDR\n',
+          `platform:\n  pci:\n    hostBridges:\n      - name: hb0\n        children:\n${rootPorts}`,
+        ),
+      ),
+    ).toEqual([
+      "s.yaml:15:13: devices.nics[0].name: 'nic0' is on socket 1 but 'gpu0', under the same host bridge 'hb0', is on socket 0",
+    ]);
     const both = edit('    default: BUS_ADDR\n', '    default: BUS_ADDR\n  pci: { hostBridges: [] }\n');
     expect(errors(both)).toEqual([
       's.yaml:4:3: platform.p2p: p2p would be ignored: with platform.pci the map types come from the topology (give one of them)',

@@ -1,0 +1,133 @@
+/**
+ * The data path from the PCI tree (pci-fabric.ts wired by Platform.route): transfers that share
+ * a bridge edge share its bandwidth, P2P turns at the lowest common bridge, and P2P between
+ * sockets crosses the interconnect. Each case compares two runs that differ in the tree only.
+ */
+import { describe, expect, it } from 'vitest';
+import type { PciNodeSpec } from '../kernel/p2pdma.js';
+import { type SimConfigInput, simulate } from './simulate.js';
+
+const MiB = 2 ** 20;
+const ep = (name: string): PciNodeSpec => ({ name, kind: 'endpoint' });
+
+describe('data path from the PCI tree', () => {
+  // Two GPUs each write-fault a 64 MiB buffer the CPU wrote first (so each is copied H2D).
+  const twoFills = (children: PciNodeSpec[]): ReturnType<typeof simulate> =>
+    simulate(
+      {
+        version: 1,
+        profile: 'pcie5-h100',
+        platform: {
+          ram: 1024 * MiB,
+          pci: { cpu: { vendor: 'amd', family: 0x19 }, hostBridges: [{ name: 'hb0', children }] },
+        },
+        devices: {
+          gpus: [
+            { name: 'gpu0', vram: 256 * MiB },
+            { name: 'gpu1', vram: 256 * MiB },
+          ],
+        },
+        buffers: [
+          { name: 'a', size: 64 * MiB, hugepage: true, place: 'ram' },
+          { name: 'b', size: 64 * MiB, hugepage: true, place: 'ram' },
+        ],
+        workloads: [
+          { kind: 'gpu', name: 'fa', gpu: 'gpu0', buffer: 'a', op: 'write', pattern: 'sequential' },
+          { kind: 'gpu', name: 'fb', gpu: 'gpu1', buffer: 'b', op: 'write', pattern: 'sequential' },
+        ],
+      },
+      { seed: 1 },
+    );
+
+  it('two GPUs below one switch share its uplink; on their own root ports they do not', () => {
+    const shared = twoFills([
+      {
+        name: 'rp0',
+        kind: 'rootPort',
+        children: [{ name: 'sw0', kind: 'switch', children: [ep('gpu0'), ep('gpu1')] }],
+      },
+    ]);
+    const apart = twoFills([
+      { name: 'rp0', kind: 'rootPort', children: [ep('gpu0')] },
+      { name: 'rp1', kind: 'rootPort', children: [ep('gpu1')] },
+    ]);
+    // Every H2D byte of both GPUs crosses the switch's uplink (sw0.down) and the root port's edge.
+    expect(shared.links['pci:sw0.down']!.bytes).toBe(128 * MiB);
+    expect(shared.links['pci:rp0.down']!.bytes).toBe(128 * MiB);
+    expect(shared.links['pci:gpu0.down']!.bytes).toBe(64 * MiB);
+    expect(apart.links['pci:rp0.down']!.bytes).toBe(64 * MiB);
+    expect(apart.links['pci:rp1.down']!.bytes).toBe(64 * MiB);
+    // The uplink has one GPU link's bandwidth, so the copies take longer when they share it.
+    expect(shared.workloads.fa!.endNs).toBeGreaterThan(apart.workloads.fa!.endNs * 1.3);
+    expect(shared.links['host-memory.read']!.bytes).toBe(apart.links['host-memory.read']!.bytes);
+  });
+
+  // A GPU fills a buffer in VRAM, then a NIC RDMA-writes into it through its BAR (pagemap-p2p).
+  const nicIntoBar = (
+    hostBridges: { name: string; vendor?: number; device?: number; children: PciNodeSpec[] }[],
+    nicSocket: 0 | 1,
+  ) => {
+    const config: SimConfigInput = {
+      version: 1,
+      profile: 'pcie5-h100',
+      design: 'pagemap-p2p',
+      platform: { ram: 1024 * MiB, pci: { cpu: { vendor: 'amd', family: 0x19 }, hostBridges } },
+      devices: { gpus: [{ name: 'gpu0', vram: 256 * MiB }], nics: [{ name: 'nic0', socket: nicSocket }] },
+      buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
+      workloads: [
+        { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
+        {
+          kind: 'rdma',
+          name: 'put',
+          nic: 'nic0',
+          buffer: 'buf',
+          op: 'write',
+          pattern: 'sequential',
+          messageSize: 65536,
+          messages: 256,
+          after: 'fill',
+        },
+      ],
+    };
+    return simulate(config, { seed: 1 });
+  };
+  // AMD Zen host bridges are on the p2pdma allowlist: P2P between root ports is THRU_HOST_BRIDGE.
+  const amd = { vendor: 0x1022, device: 0x14d8 };
+
+  it('P2P between root ports of one host bridge crosses its P2P forwarding, posted writes on .p2p.write', () => {
+    const r = nicIntoBar(
+      [
+        {
+          name: 'hb0',
+          ...amd,
+          children: [
+            { name: 'rp0', kind: 'rootPort', children: [ep('gpu0')] },
+            { name: 'rp1', kind: 'rootPort', children: [ep('nic0')] },
+          ],
+        },
+      ],
+      0,
+    );
+    expect(r.nics.nic0!.p2pPages).toBe(4096);
+    expect(r.links['pci:hb0.p2p.write']!.bytes).toBe(16 * MiB);
+    expect(r.links['pci:hb0.p2p.read']!.bytes).toBe(0);
+    expect(r.links['pci:rp1.up']!.bytes).toBe(16 * MiB);
+    expect(r.links['pci:rp0.down']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
+    expect(r.links['socket-interconnect.1to0']!.bytes).toBe(0);
+  });
+
+  it('P2P between host bridges of two sockets also crosses the socket interconnect', () => {
+    const r = nicIntoBar(
+      [
+        { name: 'hb0', ...amd, children: [{ name: 'rp0', kind: 'rootPort', children: [ep('gpu0')] }] },
+        { name: 'hb1', ...amd, children: [{ name: 'rp1', kind: 'rootPort', children: [ep('nic0')] }] },
+      ],
+      1,
+    );
+    expect(r.nics.nic0!.p2pPages).toBe(4096);
+    // Up from the NIC, through hb1, across to socket 0, through hb0, down to the GPU.
+    expect(r.links['pci:hb1.p2p.write']!.bytes).toBe(16 * MiB);
+    expect(r.links['socket-interconnect.1to0']!.bytes).toBe(16 * MiB);
+    expect(r.links['pci:hb0.p2p.write']!.bytes).toBe(16 * MiB);
+  });
+});
