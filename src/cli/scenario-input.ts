@@ -4,11 +4,15 @@
  */
 import { formatProfileError, type ProfileChoice, resolveConfigProfile } from '../profile/index.js';
 import {
+  ConfigError,
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_WORK,
   formatScenarioError,
   loadScenario,
+  parseConfig,
+  parseYamlText,
   readInputFile,
+  type ScenarioPath,
 } from '../scenario/index.js';
 import type { SimConfig } from '../sim/simulate.js';
 import { withRecorded } from '../store/recorded.js';
@@ -45,6 +49,21 @@ function scenarioOf(
   const r = loadScenario(text, file, { sets, maxWork });
   if (!r.ok) throw new UsageError(r.errors.map(formatScenarioError).join('\n'));
   const p = withProfile(r.config, file, text, profile, sets);
+  if (p.choice !== undefined) {
+    // The checks that depend on the profile (sockets, private links, override ranges) ran
+    // against the profile the scenario names; run them again against the one in effect
+    // (--profile, or the file the scenario names), with errors pointing into the file.
+    const label = profile !== undefined ? `--profile ${profile}` : `profile ${p.choice.label}`;
+    try {
+      parseConfig(p.config);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      const parsed = parseYamlText(text, file);
+      const at = (path: ScenarioPath, message: string) =>
+        parsed.ok ? formatScenarioError(parsed.parsed.errorAt(path, message)) : `${file}: ${message}`;
+      throw new UsageError(e.issues.map((i) => at(i.path, `${i.message} (with ${label})`)).join('\n'));
+    }
+  }
   return {
     config: p.config,
     seed: r.seed,

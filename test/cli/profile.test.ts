@@ -273,4 +273,31 @@ describe('--profile and profile files', () => {
     );
     noStack(r.err);
   });
+  it('the profile in effect (--profile, or a file the scenario names) judges the scenario: errors point into the file', async () => {
+    // A GPU on socket 1 is fine on the scenario's pcie5-h100, not on one-socket gh200-c2c.
+    const two = join(dir, 'socket1.yaml');
+    const text = scenario('pcie5-h100').replace(
+      'gpus: [{ name: gpu0, vram: 256MiB }]',
+      'gpus: [{ name: gpu0, vram: 256MiB, socket: 1 }]',
+    );
+    expect(text).toContain('socket: 1');
+    writeFileSync(two, text);
+    const line = text.split('\n').findIndex((l) => l.includes('socket: 1')) + 1;
+    const r = await cli('run', two, '--profile', 'gh200-c2c', '--no-store');
+    expect(r.code).toBe(2);
+    noStack(r.err);
+    expect(r.err).toContain(`${two}:${line}:`);
+    expect(r.err).toContain(
+      "devices.gpus[0].socket: profile 'gh200-c2c' has one CPU socket (with --profile gh200-c2c)",
+    );
+    // The same through a profile file the scenario names.
+    writeFileSync(join(dir, 'gh.yaml'), readFileSync(join(root, 'profiles/gh200-c2c.yaml'), 'utf8'));
+    const named = join(dir, 'socket1-file.yaml');
+    writeFileSync(named, text.replace('profile: pcie5-h100', 'profile: ./gh.yaml'));
+    const f = await cli('run', named, '--no-store');
+    expect(f.code).toBe(2);
+    noStack(f.err);
+    expect(f.err).toContain(`${named}:${line}:`);
+    expect(f.err).toContain('(with profile ./gh.yaml)');
+  });
 });
