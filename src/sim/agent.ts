@@ -33,7 +33,9 @@ export interface SimContext {
   readonly fabric: Fabric;
   /** The cost profile's values. */
   readonly v: CostProfile['values'];
-  /** The run's root stream: an agent forks its own by name (`rng.fork(name)`). */
+  /** The run's seed (SimOptions.seed, else the config's `seed`, else 1). */
+  readonly seed: number;
+  /** The run's root stream, seeded with `seed`: an agent forks its own by name (`rng.fork(name)`). */
   readonly rng: Rng;
   readonly metrics: SimMetrics;
   /** The signal fired when the workload or event `name` finishes (every configured name has one). */

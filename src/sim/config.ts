@@ -14,7 +14,7 @@ import { ConfigError } from '../scenario/load.js';
 import type { SimConfig } from '../scenario/schema.js';
 import { type CostProfile, resolveProfile, withOverrides } from './costs.js';
 
-export { ConfigError, type ConfigIssue, parseConfig } from '../scenario/load.js';
+export { ConfigError, type ConfigIssue, DEFAULT_SEED, parseConfig } from '../scenario/load.js';
 export type { SimConfig, SimConfigInput } from '../scenario/schema.js';
 
 type Devices = NonNullable<SimConfig['devices']>;

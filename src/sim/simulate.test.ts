@@ -51,6 +51,19 @@ describe('simulate', () => {
     expect(JSON.stringify(simulate(c, { seed: 8 }))).not.toBe(JSON.stringify(simulate(c, { seed: 7 })));
   });
 
+  it("without a seed option, runs with the config's seed, else 1", () => {
+    const c = streaming({
+      workloads: [{ kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'random' }],
+    });
+    const seven = simulate(c, { seed: 7 });
+    expect(simulate({ ...c, seed: 7 })).toEqual(seven);
+    expect(simulate({ ...c, seed: 7 }).seed).toBe(7);
+    expect(simulate(c)).toEqual(simulate(c, { seed: 1 }));
+    expect(simulate(c)).not.toEqual(seven); // the seed matters to this run
+    // The option wins over the config's seed (as --seed over a scenario's `seed:`).
+    expect(simulate({ ...c, seed: 3 }, { seed: 7 })).toEqual(seven);
+  });
+
   it('streams a buffer the CPU first touched into VRAM, page for page', () => {
     const r = simulate(streaming(), { seed: 1 });
     const d = r.devices.gpu0!;

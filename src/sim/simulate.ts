@@ -28,7 +28,7 @@
 
 import type { Machine } from '../uapi/machine.js';
 import { runAgent, type SimAgent, type SimContext } from './agent.js';
-import { configProfile, parseConfig, type SimConfigInput } from './config.js';
+import { configProfile, DEFAULT_SEED, parseConfig, type SimConfigInput } from './config.js';
 import { Engine, type Signal } from './engine.js';
 import { EVENT_KINDS, eventNames } from './events/index.js';
 import { Fabric } from './links.js';
@@ -45,10 +45,10 @@ export { type ModelMemory, modelMemoryBytes } from './model-memory.js';
 
 export interface SimOptions {
   /**
-   * The run's seed. Required: the config's own `seed` (a scenario file's `seed:`) is not read
-   * here; the command line resolves `--seed` over it and passes the result.
+   * The run's seed; default the config's own `seed` (a scenario file's `seed:`), else 1 (as a
+   * scenario file without `seed:` gets). The command line passes `--seed` here.
    */
-  seed: number;
+  seed?: number;
   /** Keep the raw event log in the result (for checks and traces). */
   log?: boolean;
   /** Called with the simulated machine when the run ends (for checks; not part of the result). */
@@ -61,7 +61,7 @@ export interface SimOptions {
  * only on config and seed. Throws ConfigError for an invalid configuration (or one the
  * machine cannot hold: an mmap that fails).
  */
-export function simulate(input: SimConfigInput, options: SimOptions): SimResult {
+export function simulate(input: SimConfigInput, options: SimOptions = {}): SimResult {
   const sim = buildSim(input, options);
   const { config, engine, fabric, platform: p, metrics } = sim;
   const profile = p.profile;
@@ -77,7 +77,7 @@ export function simulate(input: SimConfigInput, options: SimOptions): SimResult 
   for (let c = 0; c < p.cpus.channels; c++) busy += p.cpus.busyTime(c);
   const result = metrics.result({
     profile: profile.name,
-    seed: options.seed,
+    seed: sim.seed,
     endNs: engine.now,
     events: engine.eventsProcessed,
     gpus: p.gpuList.map((g) => ({
@@ -113,12 +113,13 @@ export function simulate(input: SimConfigInput, options: SimOptions): SimResult 
  *   sim.engine.spawn(runAgent(sim, cpuWorkload(sim, sim.config.workloads[0])), 'c0');
  *   sim.engine.run();
  */
-export function buildSim(input: SimConfigInput, options: SimOptions): SimContext {
+export function buildSim(input: SimConfigInput, options: SimOptions = {}): SimContext {
   const config = parseConfig(input);
   const profile = configProfile(config);
   const engine = new Engine();
   const fabric = new Fabric(engine);
-  const rng = new Rng(options.seed);
+  const seed = options.seed ?? config.seed ?? DEFAULT_SEED;
+  const rng = new Rng(seed);
   const metrics = new SimMetrics(options.log ?? false);
   const platform = new Platform(config, profile, engine, fabric, metrics);
   const finished = new Map<string, Signal<void>>();
@@ -130,6 +131,7 @@ export function buildSim(input: SimConfigInput, options: SimOptions): SimContext
     engine,
     fabric,
     v: profile.values,
+    seed,
     rng,
     metrics,
     finished: (name) => finished.get(name)!,
