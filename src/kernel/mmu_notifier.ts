@@ -126,6 +126,9 @@ export class MmuNotifierSubscriptions {
     if (length <= 0 || start + length - 1 < start) return -EOVERFLOW;
     sub.start = start;
     sub.last = start + length - 1;
+    // A driver may insert the same subscription again after removing it (nouveau_svm_fault does,
+    // once per fault batch): it is live again, so a deferred insert of it must be applied.
+    sub.removed = false;
     if (this.activeInvalidateRanges > 0) {
       if (this.isInvalidating()) {
         this.deferred.push({ sub, insert: true });
