@@ -192,9 +192,10 @@ ${verdictText()}
 ## Limits of this study
 
 - One GPU and one NIC in the RDMA study, two GPUs in the GPU study. The map type of the GPU-NIC
-  pair comes from the model's p2pdma code over each platform's PCI topology, but the topology is
-  not yet turned into per-hop links: the data crosses the NIC link, the GPU link and (through
-  the host bridge) one shared host-bridge link.
+  pair comes from the model's p2pdma code over each platform's PCI topology, and the data
+  follows that topology hop by hop (docs/architecture.md, "The data path from the PCI tree");
+  but a switch's uplink and a root port have no sourced bandwidth yet (each carries the largest
+  of the links below it), and the root complex forwards P2P at one assumed rate per port.
 - ATS (the series' patch 5) only changes the route: with a translating IOMMU, an ATS NIC with a
   relaxed-ordering MR sends P2P traffic straight through a common switch that redirects
   upstream (ACS Direct Translated P2P); ATC misses and invalidations are not modelled.

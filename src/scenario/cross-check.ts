@@ -227,7 +227,6 @@ export function crossCheck(s: SimConfig, ctx: Ctx): void {
     else if (!nicNames.includes(n))
       issue(ctx, path, `${missing('NIC', n, nicNames)} (in the pair '${key}')`, 'key');
   }
-
   // A PCI topology: the kernel model's own spec check, then every GPU and NIC must be in it.
   const pci = s.platform?.pci;
   if (pci !== undefined) {
@@ -251,10 +250,23 @@ export function crossCheck(s: SimConfig, ctx: Ctx): void {
       // Each GPU and NIC is an endpoint (or one of its functions) of the tree, and the devices
       // under one host bridge sit on one CPU socket (the data path routes by both).
       const socketOfHb = new Map<string, { socket: number; device: string }>();
-      const place = (d: { name: string; socket?: 0 | 1 | undefined }, path: (string | number)[]) => {
+      const onEndpoint = new Map<string, { device: string; gpu: boolean }>();
+      const place = (
+        d: { name: string; socket?: 0 | 1 | undefined },
+        path: (string | number)[],
+        gpu: boolean,
+      ) => {
         const kind = topo.kindOf(d.name);
-        if (kind === undefined || kind === 'hostBridge' || kind === 'platform') {
+        if (kind === undefined) {
           issue(ctx, path, `no PCI device named '${d.name}' in platform.pci`);
+          return;
+        }
+        if (kind === 'hostBridge' || kind === 'platform') {
+          issue(
+            ctx,
+            path,
+            `'${d.name}' is a ${kind === 'hostBridge' ? 'host bridge' : 'platform device'} in platform.pci, not a PCI endpoint`,
+          );
           return;
         }
         if (kind !== 'endpoint' && kind !== 'function') {
@@ -265,6 +277,16 @@ export function crossCheck(s: SimConfig, ctx: Ctx): void {
           );
           return;
         }
+        // Functions of one endpoint share its link: NIC ports may; a GPU is a device of its own.
+        const ep = kind === 'function' ? d.name.replace(/\.\d+$/, '') : d.name;
+        const other = onEndpoint.get(ep);
+        if (other !== undefined && (gpu || other.gpu))
+          issue(
+            ctx,
+            path,
+            `'${d.name}' and '${other.device}' are on one endpoint '${ep}' in platform.pci; a GPU shares its endpoint with no other device`,
+          );
+        if (other === undefined) onEndpoint.set(ep, { device: d.name, gpu });
         const hb = topo.hostBridgeOf(d.name);
         const socket = d.socket ?? 0;
         const prev = socketOfHb.get(hb);
@@ -277,10 +299,10 @@ export function crossCheck(s: SimConfig, ctx: Ctx): void {
           );
       };
       gpus.forEach((g, i) => {
-        place(g, ['devices', 'gpus', i, 'name']);
+        place(g, ['devices', 'gpus', i, 'name'], true);
       });
       nics.forEach((n, i) => {
-        place(n, ['devices', 'nics', i, 'name']);
+        place(n, ['devices', 'nics', i, 'name'], false);
       });
     }
   }

@@ -5,9 +5,9 @@
  * measured one of docs/costs.md.
  *
  *   engine.spawn((function* () {
- *     const r = yield* hostDeviceCopy(fabric, profile, [hostRead, pcieH2d], { bytes: 2 ** 21, dir: 'h2d' });
+ *     const path = platform.route(ramEnd(0), deviceEnd('gpu0'));
+ *     const r = yield* hostDeviceCopy(fabric, profile, path, { bytes: 2 ** 21, dir: 'h2d' });
  *   })());
- *   measureCopyBandwidth('pcie5-h100', 2 ** 30, 'h2d');   // GB/s, near the profile's peak
  */
 import type { Transfer } from '../drivers/gpu.js';
 import { type CostProfile, transferTimeNs } from './costs.js';

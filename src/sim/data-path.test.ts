@@ -94,7 +94,7 @@ describe('data path from the PCI tree', () => {
   // AMD Zen host bridges are on the p2pdma allowlist: P2P between root ports is THRU_HOST_BRIDGE.
   const amd = { vendor: 0x1022, device: 0x14d8 };
 
-  it('P2P between root ports of one host bridge crosses its P2P forwarding, posted writes on .p2p.write', () => {
+  it('P2P between root ports of one host bridge crosses the root complex, posted writes forwarded where they enter', () => {
     const r = nicIntoBar(
       [
         {
@@ -109,8 +109,9 @@ describe('data path from the PCI tree', () => {
       0,
     );
     expect(r.nics.nic0!.p2pPages).toBe(4096);
-    expect(r.links['pci:hb0.p2p.write']!.bytes).toBe(16 * MiB);
-    expect(r.links['pci:hb0.p2p.read']!.bytes).toBe(0);
+    expect(r.links['pci:rp1.p2p.write']!.bytes).toBe(16 * MiB);
+    expect(r.links['pci:rp1.p2p.read']!.bytes).toBe(0);
+    expect(r.links['pci:rp0.p2p.write']!.bytes).toBe(0);
     expect(r.links['pci:rp1.up']!.bytes).toBe(16 * MiB);
     expect(r.links['pci:rp0.down']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
     expect(r.links['socket-interconnect.1to0']!.bytes).toBe(0);
@@ -125,9 +126,80 @@ describe('data path from the PCI tree', () => {
       1,
     );
     expect(r.nics.nic0!.p2pPages).toBe(4096);
-    // Up from the NIC, through hb1, across to socket 0, through hb0, down to the GPU.
-    expect(r.links['pci:hb1.p2p.write']!.bytes).toBe(16 * MiB);
+    // Up from the NIC, forwarded by socket 1's root complex, across to socket 0, down to the GPU.
+    expect(r.links['pci:rp1.p2p.write']!.bytes).toBe(16 * MiB);
     expect(r.links['socket-interconnect.1to0']!.bytes).toBe(16 * MiB);
-    expect(r.links['pci:hb0.p2p.write']!.bytes).toBe(16 * MiB);
+    expect(r.links['pci:rp0.down']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
+  });
+  // owner-registry: gpu0 reads a buffer into its VRAM, then gpu1 reads gpu0's VRAM as a peer.
+  const peerRead = (iommu: 'off' | 'translate') =>
+    simulate(
+      {
+        version: 1,
+        profile: 'pcie5-h100',
+        design: 'owner-registry',
+        platform: {
+          ram: 512 * MiB,
+          iommu,
+          pci: {
+            cpu: { vendor: 'amd', family: 0x19 },
+            hostBridges: [
+              {
+                name: 'hb0',
+                ...amd,
+                children: [
+                  {
+                    name: 'rp0',
+                    kind: 'rootPort',
+                    children: [{ name: 'sw0', kind: 'switch', children: [ep('gpu0'), ep('gpu1')] }],
+                  },
+                ],
+              },
+            ],
+          },
+        },
+        devices: {
+          gpus: [
+            { name: 'gpu0', vram: 128 * MiB },
+            { name: 'gpu1', vram: 128 * MiB },
+          ],
+        },
+        buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
+        workloads: [
+          { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
+          {
+            kind: 'gpu',
+            name: 'g0',
+            gpu: 'gpu0',
+            buffer: 'buf',
+            op: 'read',
+            pattern: 'sequential',
+            after: 'init',
+          },
+          {
+            kind: 'gpu',
+            name: 'g1',
+            gpu: 'gpu1',
+            buffer: 'buf',
+            op: 'read',
+            pattern: 'sequential',
+            after: 'g0',
+          },
+        ],
+      },
+      { seed: 1 },
+    );
+
+  it('peer reads under a common switch (BUS_ADDR) turn at the switch; under a translating IOMMU they go up to the root complex', () => {
+    const direct = peerRead('off');
+    expect(direct.devices.gpu1!.peerBytes).toBe(16 * MiB);
+    expect(direct.links['pci:gpu0.up']!.bytes).toBe(16 * MiB);
+    expect(direct.links['pci:sw0.up']!.bytes).toBe(0);
+    expect(direct.links['pci:rp0.p2p.read']!.bytes).toBe(0);
+    // dma_map_resource gives an IOVA, which the switch cannot route to gpu0's BAR.
+    const viaIommu = peerRead('translate');
+    expect(viaIommu.devices.gpu1!.peerBytes).toBe(16 * MiB);
+    expect(viaIommu.links['pci:sw0.up']!.bytes).toBe(16 * MiB);
+    expect(viaIommu.links['pci:rp0.p2p.read']!.bytes).toBe(16 * MiB);
   });
 });

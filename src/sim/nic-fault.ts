@@ -25,10 +25,9 @@ import { type SimNic, takeQueuedCopies } from './platform.js';
  * switch may route directly (ACS Direct Translated P2P).
  */
 function atsDirect(sim: SimContext, n: SimNic, gpu: string): boolean {
-  const topo = sim.platform.topo;
-  if (!n.nic.atsEnabled || sim.config.platform?.iommu !== 'translate' || !topo) return false;
-  const c = topo.calcMapTypeAndDist(gpu, n.nic.name);
-  return c.mapType === 'THRU_HOST_BRIDGE' && c.commonUpstream !== null;
+  if (!n.nic.atsEnabled || sim.config.platform?.iommu !== 'translate') return false;
+  const c = sim.platform.p2pCalc(gpu, n.nic.name);
+  return c !== undefined && c.mapType === 'THRU_HOST_BRIDGE' && c.commonUpstream !== null;
 }
 
 /**

@@ -90,26 +90,29 @@ describe('PciFabric routes', () => {
       'pci:nic0.up',
       'pci:sw0.up',
       'pci:rp0.up',
-      'pci:hb0.p2p.write',
+      'pci:rp0.p2p.write',
       'pci:rp0.down',
       'pci:sw0.down',
       'pci:gpu0.down',
     ]);
   });
 
-  it('crosses the host bridge between root ports: writes and reads on their own forwarding links', () => {
+  it('crosses the root complex between root ports: forwarded where the data enters, writes and reads apart', () => {
     expect(names(f.route(deviceEnd('gpu0'), barEnd('gpu1')))).toEqual([
       'pci:gpu0.up',
       'pci:sw0.up',
       'pci:rp0.up',
-      'pci:hb0.p2p.write',
+      'pci:rp0.p2p.write',
       'pci:rp1.down',
       'pci:gpu1.down',
     ]);
+    // Writes the other way enter at rp1: the two directions do not share a forwarding link.
+    expect(names(f.route(deviceEnd('gpu1'), barEnd('gpu0')))).toContain('pci:rp1.p2p.write');
+    // A read of gpu1's BAR: the completions carry the data in at rp1.
     expect(names(f.route(barEnd('gpu1'), deviceEnd('gpu0')))).toEqual([
       'pci:gpu1.up',
       'pci:rp1.up',
-      'pci:hb0.p2p.read',
+      'pci:rp1.p2p.read',
       'pci:rp0.down',
       'pci:sw0.down',
       'pci:gpu0.down',
@@ -147,9 +150,8 @@ describe('PciFabric routes', () => {
       'pci:nic0.up',
       'pci:sw0.up',
       'pci:rp0.up',
-      'pci:hb0.p2p.write',
+      'pci:rp0.p2p.write',
       'socket-interconnect.0to1',
-      'pci:hb1.p2p.write',
       'pci:rp2.down',
       'pci:gpu2.down',
     ]);
@@ -169,7 +171,7 @@ describe('PciFabric routes', () => {
   it('refuses an unknown device, RAM to RAM, a device to itself, and one host bridge on two sockets', () => {
     expect(() => f.route(deviceEnd('gpu9'), ramEnd(0))).toThrow(/unknown device 'gpu9'/);
     expect(() => f.route(ramEnd(0), ramEnd(1))).toThrow(/RAM to RAM/);
-    expect(() => f.route(deviceEnd('gpu0'), barEnd('gpu0'))).toThrow(/to itself/);
+    expect(() => f.route(deviceEnd('gpu0'), barEnd('gpu0'))).toThrow(/one endpoint 'gpu0'/);
     const c = parseConfig(treeConfig);
     const devs = fabricDevices(c).map((d) => (d.name === 'gpu1' ? { ...d, socket: 1 as const } : d));
     expect(() => new PciFabric(tree, devs, pciBandwidths(v, c))).toThrow(/under one host bridge 'hb0'/);
@@ -178,30 +180,48 @@ describe('PciFabric routes', () => {
     );
   });
 
-  it('reaches a platform device (an ib_device) through its PCI parent', () => {
-    const spec = { ...tree, platformDevices: [{ name: 'mlx5_0', parent: 'nic0' }] };
+  it("gives each function of a shared endpoint its own link, below the endpoint's, which carries the sum", () => {
+    const spec = {
+      hostBridges: [
+        {
+          name: 'hb0',
+          children: [
+            { name: 'rp0', kind: 'rootPort', children: [{ name: 'gpu0', kind: 'endpoint' }] },
+            { name: 'rp1', kind: 'rootPort', children: [{ name: 'cx', kind: 'endpoint', functions: 2 }] },
+          ],
+        },
+      ],
+    };
     const bw = pciBandwidths(v, parseConfig(treeConfig));
-    const endpoints = new Map([...bw.endpoints, ['mlx5_0', { up: 1, down: 2 }]]);
+    const endpoints = new Map([...bw.endpoints, ['cx.0', { up: 3, down: 4 }], ['cx.1', { up: 3, down: 4 }]]);
     const g = new PciFabric(
       spec,
       [
-        { name: 'mlx5_0', socket: 0 },
         { name: 'gpu0', socket: 0 },
+        { name: 'cx.0', socket: 0 },
+        { name: 'cx.1', socket: 0 },
       ],
       { ...bw, endpoints },
     );
-    expect(names(g.route(deviceEnd('mlx5_0'), barEnd('gpu0')))).toEqual(['pci:nic0.up', 'pci:gpu0.down']);
-    expect(g.link('pci:nic0.down')!.capacityBytesPerNs).toBe(2);
+    expect(names(g.route(deviceEnd('cx.1'), ramEnd(0)))).toEqual([
+      'pci:cx.1.up',
+      'pci:cx.up',
+      'pci:rp1.up',
+      'host-memory.write',
+    ]);
+    expect(g.link('pci:cx.1.up')!.capacityBytesPerNs).toBe(3);
+    expect(g.link('pci:cx.up')!.capacityBytesPerNs).toBe(6);
+    expect(() => g.route(deviceEnd('cx.0'), deviceEnd('cx.1'))).toThrow(/one endpoint 'cx'/);
   });
 
   it('names its links stably: the same tree gives the same names in the same order', () => {
     const again = fabricOf(treeConfig).f;
     expect(names(again.links())).toEqual(names(f.links()));
     expect(names(f.links())).toEqual([
-      'pci:hb0.p2p.write',
-      'pci:hb0.p2p.read',
       'pci:rp0.up',
       'pci:rp0.down',
+      'pci:rp0.p2p.write',
+      'pci:rp0.p2p.read',
       'pci:sw0.up',
       'pci:sw0.down',
       'pci:gpu0.up',
@@ -210,12 +230,14 @@ describe('PciFabric routes', () => {
       'pci:nic0.down',
       'pci:rp1.up',
       'pci:rp1.down',
+      'pci:rp1.p2p.write',
+      'pci:rp1.p2p.read',
       'pci:gpu1.up',
       'pci:gpu1.down',
-      'pci:hb1.p2p.write',
-      'pci:hb1.p2p.read',
       'pci:rp2.up',
       'pci:rp2.down',
+      'pci:rp2.p2p.write',
+      'pci:rp2.p2p.read',
       'pci:gpu2.up',
       'pci:gpu2.down',
       'host-memory.read',
@@ -248,42 +270,78 @@ describe('defaultPciSpec', () => {
     expect(spec).toEqual({
       hostBridges: [
         {
-          name: 'socket0-host-bridge',
+          name: 'socket0/host-bridge',
           children: [
-            { name: 'gpu0-root-port', kind: 'rootPort', children: [{ name: 'gpu0', kind: 'endpoint' }] },
-            { name: 'nic0-root-port', kind: 'rootPort', children: [{ name: 'nic0', kind: 'endpoint' }] },
+            { name: 'gpu0/root-port', kind: 'rootPort', children: [{ name: 'gpu0', kind: 'endpoint' }] },
+            { name: 'nic0/root-port', kind: 'rootPort', children: [{ name: 'nic0', kind: 'endpoint' }] },
           ],
         },
         {
-          name: 'socket1-host-bridge',
+          name: 'socket1/host-bridge',
           children: [
-            { name: 'gpu1-root-port', kind: 'rootPort', children: [{ name: 'gpu1', kind: 'endpoint' }] },
+            { name: 'gpu1/root-port', kind: 'rootPort', children: [{ name: 'gpu1', kind: 'endpoint' }] },
           ],
         },
       ],
     });
   });
 
-  it('puts the devices of a socket under one switch when a GPU:NIC pair is BUS_ADDR', () => {
-    for (const p2p of [{ default: 'BUS_ADDR' as const }, { pairs: { 'gpu0:nic0': 'BUS_ADDR' as const } }]) {
-      const spec = defaultPciSpec(parseConfig(input(p2p)));
-      expect(spec.hostBridges[0]!.children).toEqual([
-        {
-          name: 'socket0-root-port',
-          kind: 'rootPort',
-          children: [
-            {
-              name: 'socket0-switch',
-              kind: 'switch',
-              children: [
-                { name: 'gpu0', kind: 'endpoint' },
-                { name: 'nic0', kind: 'endpoint' },
-              ],
-            },
-          ],
-        },
-      ]);
-    }
+  it('puts the devices of BUS_ADDR pairs under a switch, and no other device', () => {
+    const three = {
+      gpus: [
+        { name: 'gpu0', vram: 64 * MiB },
+        { name: 'gpu1', vram: 64 * MiB },
+        { name: 'gpu2', vram: 64 * MiB, link: { kind: 'c2c' as const } },
+      ],
+      nics: [{ name: 'nic0' }],
+    };
+    const spec = defaultPciSpec(
+      parseConfig({
+        ...treeConfig,
+        platform: { ram: 512 * MiB, p2p: { pairs: { 'gpu0:nic0': 'BUS_ADDR' } } },
+        devices: three,
+      }),
+    );
+    expect(spec.hostBridges).toHaveLength(1);
+    expect(spec.hostBridges[0]!.children).toEqual([
+      {
+        name: 'socket0/root-port0',
+        kind: 'rootPort',
+        children: [
+          {
+            name: 'socket0/switch0',
+            kind: 'switch',
+            children: [
+              { name: 'gpu0', kind: 'endpoint' },
+              { name: 'nic0', kind: 'endpoint' },
+            ],
+          },
+        ],
+      },
+      { name: 'gpu1/root-port', kind: 'rootPort', children: [{ name: 'gpu1', kind: 'endpoint' }] },
+      // NVLink-C2C is not PCIe: no root port above it.
+      { name: 'gpu2', kind: 'endpoint' },
+    ]);
+  });
+
+  it('adds no shared bottleneck: its bridges carry the sum of the links below', () => {
+    const c = parseConfig({
+      ...treeConfig,
+      platform: { ram: 512 * MiB, p2p: { default: 'BUS_ADDR' } },
+      devices: {
+        gpus: [
+          { name: 'gpu0', vram: 64 * MiB },
+          { name: 'gpu1', vram: 64 * MiB },
+        ],
+        nics: [{ name: 'nic0' }],
+      },
+    });
+    const v = configProfile(c).values;
+    const g = new PciFabric(defaultPciSpec(c), fabricDevices(c), pciBandwidths(v, c), { bridgeEdges: 'sum' });
+    expect(g.link('pci:socket0/switch0.down')!.capacityBytesPerNs).toBeCloseTo(
+      2 * v.hostToDeviceBandwidth + v.rdmaNicBandwidth,
+      9,
+    );
   });
 });
 
@@ -330,7 +388,7 @@ describe('default tree: each path has the bottleneck of its path today', () => {
           const min = (xs: number[]) => Math.min(...xs);
           for (const g of p.gpuList) {
             const dev = deviceEnd(g.cfg.name);
-            const { up: h2d, down: d2h } = hostLinkBandwidths(v, g.cfg);
+            const { h2d, d2h } = hostLinkBandwidths(v, g.cfg);
             // Platform.copy
             expect(bottleneck(p.route(ramEnd(0), dev))).toBe(min([mem, ...sock, h2d]));
             expect(bottleneck(p.route(dev, ramEnd(0)))).toBe(min([d2h, ...sock, mem]));
@@ -343,7 +401,7 @@ describe('default tree: each path has the bottleneck of its path today', () => {
             for (const peer of p.gpuList) {
               if (peer === g) continue;
               const pe = peer.cfg.name;
-              const { up: peerH2d, down: peerD2h } = hostLinkBandwidths(v, peer.cfg);
+              const { h2d: peerH2d, d2h: peerD2h } = hostLinkBandwidths(v, peer.cfg);
               expect(bottleneck(p.route(dev, barEnd(pe), true))).toBe(min([d2h, hb, peerH2d]));
               expect(bottleneck(p.route(barEnd(pe), dev, true))).toBe(min([peerD2h, hb, h2d]));
             }

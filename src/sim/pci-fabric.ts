@@ -11,23 +11,30 @@
  *
  * Routing rule: up the tree from `from` to the lowest common bridge of the two ends, then down
  * to `to`. Two devices under one switch meet at the switch and do not cross its uplink; under
- * different root ports of one host bridge they meet in the host bridge and cross its P2P
+ * different root ports of one host bridge they meet in the root complex and cross its P2P
  * forwarding; under host bridges of different sockets they also cross the socket interconnect.
- * `thruHostBridge` sends a P2P transfer up to the host bridge even below a common switch (ACS
- * redirect: the map type is THRU_HOST_BRIDGE). Host memory is one pool on socket 0's side, as
- * in the platform today: a device on socket 1 crosses the interconnect to reach it.
+ * `thruHostBridge` sends a P2P transfer up to the root complex even below a common switch (ACS
+ * redirect, or an IOVA a switch cannot route: the map type is THRU_HOST_BRIDGE). Host memory
+ * is one pool on socket 0's side: a device on socket 1 crosses the interconnect to reach it.
  *
  * Direction names: `.up` is toward the host (device to host, a GPU's D2H), `.down` toward the
- * device (H2D). A host bridge forwards P2P writes (`.p2p.write`: posted requests into a BAR or
- * a device) and P2P reads (`.p2p.read`: completions carrying data out of a BAR) on separate
- * links. A GPU attached by NVLink-C2C (`link.kind: c2c`) names its own link `c2c:<gpu>.up/.down`.
+ * device (H2D). The root complex forwards P2P data per port it enters from (the top node of
+ * the source's branch: a root port, or a device on the root bus): posted writes
+ * (`pci:<port>.p2p.write`) and read completions carrying data out of a BAR
+ * (`pci:<port>.p2p.read`) on separate links, each at `hostBridgeP2p`, which the profile gives
+ * per direction; so writes both ways between two root ports do not share a link. A GPU attached
+ * by NVLink-C2C (`link.kind: c2c`) names its own link `c2c:<gpu>.up/.down`. Several configured
+ * devices on one endpoint (a dual-port NIC's functions `<nic>.0`, `<nic>.1`) each get their own
+ * link `pci:<function>.up/.down` at their own rate, below the endpoint's, which carries the sum.
  *
  * Bandwidths (`pciBandwidths`) are the profile's numbers: an endpoint's link is the GPU's
- * host link (`hostLinkBandwidths`) or the NIC's `rdmaNicBandwidth`; a bridge's edge (a switch
- * uplink, a root port's edge to its host bridge), which no parameter gives yet, carries per
- * direction the largest of the edges below it, so a single transfer's bottleneck is its
- * endpoints' (as with the per-device links the platform had before the tree) and only
- * transfers that share an edge interact there.
+ * host link (`hostLinkBandwidths`) or the NIC's `rdmaNicBandwidth`. A bridge's edge (a switch
+ * uplink, a root port's edge to its host bridge) has no parameter yet. In a tree the scenario
+ * gives (`platform.pci`) it carries per direction the largest of the edges below it (one x16
+ * uplink above x16 devices), so a single transfer's bottleneck is its endpoints' and transfers
+ * that share an edge share its bandwidth there: that assumed number is the first to measure.
+ * In the default tree (`defaultPciSpec`), which only stands in for a topology the scenario does
+ * not give, it carries the sum, so that tree makes no transfer wait for another.
  *
  * Platform.route wires it: every transfer of a run follows `route`. Pure: no engine, no state
  * beyond the links. Linux counterpart: none (the routing of TLPs by
@@ -78,7 +85,7 @@ export interface PciBandwidths {
   hostMemory: number;
   /** The socket interconnect, each direction. */
   socketInterconnect: number;
-  /** A host bridge's P2P forwarding, each of write and read. */
+  /** The root complex's P2P forwarding of the data entering it from one port, each of write and read. */
   hostBridgeP2p: number;
   /** Each configured device's own link (endpoint to its port), by device name. */
   endpoints: ReadonlyMap<string, EndpointLink>;
@@ -91,25 +98,25 @@ export interface FabricDevice {
 }
 
 /**
- * A GPU's host link bandwidths (bytes/ns) per direction: `up` is H2D, `down` D2H (the
- * platform's naming of its host link, not the fabric's). Default: the profile's measured ones
+ * A GPU's host link bandwidths (bytes/ns) per direction: host to device and device to host
+ * (in the fabric, H2D is a link's `down` and D2H its `up`). Default: the profile's measured ones
  * (asymmetric on some platforms: Gen5 H2D 35.2, D2H 52.8 GB/s). A PCIe link of another
  * generation or width scales the profile's efficiency (measured / raw) to its raw bandwidth;
  * NVLink-C2C runs at the profile's nvlinkC2cBandwidth both ways.
  */
-export function hostLinkBandwidths(v: CostProfile['values'], g: GpuConfig): { up: number; down: number } {
+export function hostLinkBandwidths(v: CostProfile['values'], g: GpuConfig): { h2d: number; d2h: number } {
   if (g.link?.kind === 'pcie') {
     const raw = [0, 0, 0, v.pcieGen3x16Bandwidth, v.pcieGen4x16Bandwidth, v.pcieGen5x16Bandwidth][
       g.link.gen
     ]!;
     const lanes = g.link.lanes ?? 16;
     return {
-      up: (v.hostToDeviceBandwidth / v.pcieLinkRawBandwidth) * raw * (lanes / 16),
-      down: (v.deviceToHostBandwidth / v.pcieLinkRawBandwidth) * raw * (lanes / 16),
+      h2d: (v.hostToDeviceBandwidth / v.pcieLinkRawBandwidth) * raw * (lanes / 16),
+      d2h: (v.deviceToHostBandwidth / v.pcieLinkRawBandwidth) * raw * (lanes / 16),
     };
   }
-  if (g.link?.kind === 'c2c') return { up: v.nvlinkC2cBandwidth, down: v.nvlinkC2cBandwidth };
-  return { up: v.hostToDeviceBandwidth, down: v.deviceToHostBandwidth };
+  if (g.link?.kind === 'c2c') return { h2d: v.nvlinkC2cBandwidth, d2h: v.nvlinkC2cBandwidth };
+  return { h2d: v.hostToDeviceBandwidth, d2h: v.deviceToHostBandwidth };
 }
 
 /**
@@ -122,7 +129,7 @@ export function hostLinkBandwidths(v: CostProfile['values'], g: GpuConfig): { up
 export function pciBandwidths(v: CostProfile['values'], config: SimConfig): PciBandwidths {
   const endpoints = new Map<string, EndpointLink>();
   for (const g of config.devices?.gpus ?? []) {
-    const { up: h2d, down: d2h } = hostLinkBandwidths(v, g);
+    const { h2d, d2h } = hostLinkBandwidths(v, g);
     endpoints.set(
       g.name,
       g.link?.kind === 'c2c' ? { up: d2h, down: h2d, c2c: true } : { up: d2h, down: h2d },
@@ -147,47 +154,81 @@ export function fabricDevices(config: SimConfig): FabricDevice[] {
   return out;
 }
 
+/** Edge bandwidths of a bridge: the largest of the edges below it, or their sum (see the module comment). */
+export type BridgeEdges = 'largest' | 'sum';
+
 /**
- * The PCI tree equivalent to today's data path for a scenario without `platform.pci`: one host
- * bridge per socket that has a device (and always socket 0's), named `socket<s>-host-bridge`;
- * under it, when any GPU:NIC pair is BUS_ADDR in `platform.p2p` (its default or a pair), one
- * root port `socket<s>-root-port` holding one switch `socket<s>-switch` with that socket's
- * devices; otherwise each device on its own root port `<device>-root-port`.
- *
- * Equivalence with the per-device links the platform had before this tree: a device's host
- * copies crossed its own link, then the interconnect from socket 1, then host memory; a NIC
- * DMA to a BAR crossed the NIC's link and the GPU's, plus the host bridge's P2P forwarding
- * unless the pair was BUS_ADDR (or ATS-direct). Here the switch keeps BUS_ADDR pairs off the
- * host bridge, and a pair that is not BUS_ADDR is routed with `thruHostBridge` (the caller
- * passes the map type, which still comes from `p2p`: this tree is for routing only and is never
- * asked for map types). Each path's bottleneck is the old path's (the bridges' edges carry the
- * largest of the edges below). Differences: devices under the default switch share its uplink;
- * a BUS_ADDR pair on different sockets cannot share a switch, so it crosses both host bridges
- * and the interconnect; a P2P transfer between sockets crosses the interconnect, which the old
- * peer and NIC paths ignored.
+ * The PCI tree that stands in for a scenario without `platform.pci`, for routing only (map types
+ * still come from `p2p`; the caller passes `thruHostBridge`): one host bridge per socket that
+ * has a device (and always socket 0's), named `socket<s>/host-bridge`. The devices of each set
+ * of GPU:NIC pairs that `p2p` makes BUS_ADDR (its default or a pair; connected through shared
+ * devices) sit under one switch `socket<s>/switch<k>` on a root port `socket<s>/root-port<k>`,
+ * so that their P2P turns below the root complex; every other device sits on its own root port
+ * `<device>/root-port`, except a GPU attached by NVLink-C2C, which hangs off the host bridge
+ * itself. Names carry a '/', which no scenario name may, so they cannot collide with a device.
+ * Build the fabric with `bridgeEdges: 'sum'`: this tree adds no shared bottleneck. A BUS_ADDR
+ * pair on two sockets, which no real switch allows but version 1 accepts, shares no switch: its
+ * P2P crosses the root complexes and the interconnect.
  */
 export function defaultPciSpec(config: SimConfig): PciTopologySpec {
   const p2p = config.platform?.p2p;
-  const busAddr = p2p?.default === 'BUS_ADDR' || Object.values(p2p?.pairs ?? {}).includes('BUS_ADDR');
+  const gpus = config.devices?.gpus ?? [];
+  const nics = config.devices?.nics ?? [];
   const devs = fabricDevices(config);
+  // Union-find over BUS_ADDR pairs.
+  const parent = new Map<string, string>(devs.map((d) => [d.name, d.name]));
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    return r;
+  };
+  for (const g of gpus)
+    for (const n of nics) {
+      const t = p2p?.pairs?.[`${g.name}:${n.name}`] ?? p2p?.default ?? 'NOT_SUPPORTED';
+      // No switch spans two sockets: such a pair (which version 1 accepts) is routed through
+      // both host bridges and the interconnect.
+      if (t === 'BUS_ADDR' && (g.socket ?? 0) === (n.socket ?? 0)) parent.set(find(g.name), find(n.name));
+    }
+  const members = new Map<string, string[]>();
+  for (const d of devs) {
+    const r = find(d.name);
+    members.set(r, [...(members.get(r) ?? []), d.name]);
+  }
+  const c2c = new Set(gpus.filter((g) => g.link?.kind === 'c2c').map((g) => g.name));
   const sockets = [0, ...(devs.some((d) => d.socket === 1) ? [1] : [])] as const;
   return {
     hostBridges: sockets.map((s) => {
-      const eps: PciNodeSpec[] = devs
-        .filter((d) => d.socket === s)
-        .map((d) => ({ name: d.name, kind: 'endpoint' }));
-      const children: PciNodeSpec[] = busAddr
-        ? eps.length === 0
-          ? []
-          : [
+      const children: PciNodeSpec[] = [];
+      const placed = new Set<string>();
+      let k = 0;
+      for (const d of devs) {
+        if (d.socket !== s || placed.has(d.name)) continue;
+        const group = members.get(find(d.name))!;
+        if (group.length > 1) {
+          for (const m of group) placed.add(m);
+          children.push({
+            name: `socket${s}/root-port${k}`,
+            kind: 'rootPort',
+            children: [
               {
-                name: `socket${s}-root-port`,
-                kind: 'rootPort',
-                children: [{ name: `socket${s}-switch`, kind: 'switch', children: eps }],
+                name: `socket${s}/switch${k}`,
+                kind: 'switch',
+                children: group.map((m) => ({ name: m, kind: 'endpoint' })),
               },
-            ]
-        : eps.map((ep) => ({ name: `${ep.name}-root-port`, kind: 'rootPort', children: [ep] }));
-      return { name: `socket${s}-host-bridge`, children };
+            ],
+          });
+          k++;
+        } else if (c2c.has(d.name)) {
+          children.push({ name: d.name, kind: 'endpoint' });
+        } else {
+          children.push({
+            name: `${d.name}/root-port`,
+            kind: 'rootPort',
+            children: [{ name: d.name, kind: 'endpoint' }],
+          });
+        }
+      }
+      return { name: `socket${s}/host-bridge`, children };
     }),
   };
 }
@@ -200,10 +241,12 @@ interface Node {
   parent: number;
   /** The host bridge above (itself for a host bridge). */
   hb: number;
+  /** The top node of its branch: the child of the host bridge it is under (itself for such a child). */
+  top: number;
   /** The edge to the parent, when a configured device sits at or below this node. */
   up: Link | null;
   down: Link | null;
-  /** Host bridges: P2P forwarding of writes and reads. */
+  /** A child of a host bridge: the root complex's P2P forwarding of data entering from it. */
   p2pWrite: Link | null;
   p2pRead: Link | null;
   socket: 0 | 1;
@@ -212,10 +255,11 @@ interface Node {
 /**
  * The links of a PCI tree and the routes between its devices, host memory and BARs. Throws
  * TopologySpecError on a bad spec (as PciTopology.fromSpec), and Error when a configured
- * device is not in the tree or the devices under one host bridge name different sockets.
+ * device is not an endpoint (or a function of one) of the tree, or the devices under one host
+ * bridge name different sockets (the schema refuses both first).
  */
 export class PciFabric {
-  /** Host memory: read (data out of RAM), write (into RAM). Same names as the platform's today. */
+  /** Host memory: read (data out of RAM), write (into RAM). */
   readonly hostMemRead: Link;
   readonly hostMemWrite: Link;
   /** The socket interconnect, 0 to 1 and 1 to 0. */
@@ -225,21 +269,25 @@ export class PciFabric {
   private readonly byName = new Map<string, number>();
   /** Configured device name -> its endpoint node. */
   private readonly deviceNode = new Map<string, number>();
+  /** A device that shares its endpoint with another: its own link [up, down] below the endpoint's. */
+  private readonly functionLinks = new Map<string, [Link, Link]>();
 
-  constructor(spec: unknown, devices: readonly FabricDevice[], bw: PciBandwidths) {
-    const topo = PciTopology.fromSpec(spec); // validates the spec
+  constructor(
+    spec: unknown,
+    devices: readonly FabricDevice[],
+    bw: PciBandwidths,
+    opts: { bridgeEdges?: BridgeEdges } = {},
+  ) {
+    PciTopology.fromSpec(spec); // validates the spec
     const s = spec as PciTopologySpec;
     for (const hb of s.hostBridges) {
-      const i = this.add(hb.name, 'hostBridge', -1, -1);
-      for (const c of hb.children) this.addSpec(c, i, i);
+      const i = this.add(hb.name, 'hostBridge', -1, -1, -1);
+      for (const c of hb.children) this.addSpec(c, i, i, -1);
     }
-    const platformParent = new Map((s.platformDevices ?? []).map((p) => [p.name, p.parent ?? null]));
     const hbSocket = new Map<number, { socket: 0 | 1; device: string }>();
     for (const d of devices) {
-      // A platform device (an ib_device) is reached through its PCI parent: find_parent_pci_dev().
-      let n: string | null = d.name;
-      while (n !== null && !this.byName.has(n) && !topo.isPci(n)) n = platformParent.get(n) ?? null;
-      const pci = n === null ? undefined : (this.byName.get(n) ?? this.byName.get(n.replace(/\.\d+$/, '')));
+      // An endpoint's name, or one of its functions `<endpoint>.<n>`.
+      const pci = this.byName.get(d.name) ?? this.byName.get(d.name.replace(/\.\d+$/, ''));
       if (pci === undefined || this.nodes[pci]!.kind !== 'endpoint')
         throw new Error(`PCI fabric: device '${d.name}' is not an endpoint of the PCI tree`);
       this.deviceNode.set(d.name, pci);
@@ -258,45 +306,72 @@ export class PciFabric {
     this.socket01 = new Link('socket-interconnect.0to1', bw.socketInterconnect);
     this.socket10 = new Link('socket-interconnect.1to0', bw.socketInterconnect);
 
-    // Edge bandwidths: an endpoint's own; a bridge's edge the largest of those below it.
+    // Endpoint edges: a device's own link, or the sum of its devices' when several share it.
+    const onEndpoint = new Map<number, string[]>();
+    for (const [name, i] of this.deviceNode) onEndpoint.set(i, [...(onEndpoint.get(i) ?? []), name]);
     const edge = new Map<number, EndpointLink>();
-    for (const [name, i] of this.deviceNode) {
-      const b = bw.endpoints.get(name);
-      if (!b) throw new Error(`PCI fabric: no bandwidth for device '${name}'`);
-      const cur = edge.get(i);
-      // Several configured devices on one endpoint (a NIC's functions) share its link.
-      edge.set(
-        i,
-        cur ? { up: Math.max(cur.up, b.up), down: Math.max(cur.down, b.down), c2c: !!(cur.c2c || b.c2c) } : b,
-      );
+    for (const [i, names] of onEndpoint) {
+      const bws = names.map((n) => {
+        const b = bw.endpoints.get(n);
+        if (!b) throw new Error(`PCI fabric: no bandwidth for device '${n}'`);
+        return b;
+      });
+      edge.set(i, {
+        up: bws.reduce((a, b) => a + b.up, 0),
+        down: bws.reduce((a, b) => a + b.down, 0),
+        c2c: bws.some((b) => b.c2c),
+      });
+      if (names.length > 1)
+        names.forEach((n, k) => {
+          this.functionLinks.set(n, [
+            new Link(`pci:${n}.up`, bws[k]!.up),
+            new Link(`pci:${n}.down`, bws[k]!.down),
+          ]);
+        });
+    }
+    // Bridge edges: the largest of the endpoint edges below, or their sum.
+    const sum = opts.bridgeEdges === 'sum';
+    for (const [i, e] of [...edge]) {
       for (let p = this.nodes[i]!.parent; p !== -1; p = this.nodes[p]!.parent) {
-        const e = edge.get(p);
-        edge.set(p, e ? { up: Math.max(e.up, b.up), down: Math.max(e.down, b.down) } : { ...b });
+        const cur = edge.get(p);
+        edge.set(
+          p,
+          !cur
+            ? { up: e.up, down: e.down }
+            : sum
+              ? { up: cur.up + e.up, down: cur.down + e.down }
+              : { up: Math.max(cur.up, e.up), down: Math.max(cur.down, e.down) },
+        );
       }
     }
     for (let i = 0; i < this.nodes.length; i++) {
       const n = this.nodes[i]!;
       const e = edge.get(i);
-      if (!e) continue;
-      if (n.kind === 'hostBridge') {
+      if (!e || n.kind === 'hostBridge') continue;
+      // A GPU attached by NVLink-C2C: its own link is not PCIe and is named for what it is.
+      const bus = n.kind === 'endpoint' && e.c2c ? 'c2c' : 'pci';
+      n.up = new Link(`${bus}:${n.name}.up`, e.up);
+      n.down = new Link(`${bus}:${n.name}.down`, e.down);
+      if (n.top === i) {
         n.p2pWrite = new Link(`pci:${n.name}.p2p.write`, bw.hostBridgeP2p);
         n.p2pRead = new Link(`pci:${n.name}.p2p.read`, bw.hostBridgeP2p);
-      } else {
-        // A GPU attached by NVLink-C2C: its own link is not PCIe and is named for what it is.
-        const bus = n.kind === 'endpoint' && e.c2c ? 'c2c' : 'pci';
-        n.up = new Link(`${bus}:${n.name}.up`, e.up);
-        n.down = new Link(`${bus}:${n.name}.down`, e.down);
       }
     }
   }
 
-  /** Every link, in tree order (each node's up then down, a host bridge's write then read), then host memory and the interconnect. */
+  /**
+   * Every link, in tree order (each node's up then down, then for a child of a host bridge its
+   * P2P write and read; a device's own function link after its endpoint's), then host memory
+   * and the interconnect.
+   */
   links(): Link[] {
     const out: Link[] = [];
-    for (const n of this.nodes) {
+    const fns = [...this.functionLinks].map(([name, l]) => ({ at: this.deviceNode.get(name)!, l }));
+    this.nodes.forEach((n, i) => {
       if (n.up) out.push(n.up, n.down!);
       if (n.p2pWrite) out.push(n.p2pWrite, n.p2pRead!);
-    }
+      for (const f of fns) if (f.at === i) out.push(...f.l);
+    });
     out.push(this.hostMemRead, this.hostMemWrite, this.socket01, this.socket10);
     return out;
   }
@@ -308,31 +383,51 @@ export class PciFabric {
 
   /**
    * The links a transfer from `from` to `to` crosses, in order, each in its direction (see the
-   * module comment for the rule). `thruHostBridge`: a P2P transfer goes up to the host bridge
-   * even when the two devices share a switch (a THRU_HOST_BRIDGE map type). Throws Error for
-   * an unknown device, RAM to RAM, or a device to itself.
+   * module comment for the rule). `thruHostBridge`: a P2P transfer goes up to the root complex
+   * even when the two devices share a switch (a THRU_HOST_BRIDGE map type). Throws Error for an
+   * unknown device, RAM to RAM, or two ends on one endpoint.
    */
   route(from: FabricEnd, to: FabricEnd, opts: { thruHostBridge?: boolean } = {}): Link[] {
     if (from.kind === 'ram' && to.kind === 'ram') throw new Error('PCI fabric: no route from RAM to RAM');
     if (from.kind === 'ram') {
       const b = this.endpoint(to);
       const hb = this.nodes[this.nodes[b]!.hb]!;
-      return [this.hostMemRead, ...this.cross(from.socket, hb.socket), ...this.downTo(b, -1)];
+      return [
+        this.hostMemRead,
+        ...this.cross(from.socket, hb.socket),
+        ...this.downTo(b, -1),
+        ...this.fnDown(to),
+      ];
     }
     const a = this.endpoint(from);
     const hbA = this.nodes[this.nodes[a]!.hb]!;
     if (to.kind === 'ram')
-      return [...this.upFrom(a, -1), ...this.cross(hbA.socket, to.socket), this.hostMemWrite];
+      return [
+        ...this.fnUp(from),
+        ...this.upFrom(a, -1),
+        ...this.cross(hbA.socket, to.socket),
+        this.hostMemWrite,
+      ];
     const b = this.endpoint(to);
-    if (a === b) throw new Error(`PCI fabric: no route from '${this.nodes[a]!.name}' to itself`);
+    if (a === b)
+      throw new Error(
+        `PCI fabric: no route between '${from.name}' and '${to.name}': one endpoint '${this.nodes[a]!.name}'`,
+      );
     const lca = this.commonBridge(a, b);
     if (lca !== -1 && this.nodes[lca]!.kind !== 'hostBridge' && !opts.thruHostBridge)
-      return [...this.upFrom(a, lca), ...this.downTo(b, lca)];
+      return [...this.fnUp(from), ...this.upFrom(a, lca), ...this.downTo(b, lca), ...this.fnDown(to)];
     const hbB = this.nodes[this.nodes[b]!.hb]!;
-    const read = from.kind === 'bar';
-    const fwd = (hb: Node) => (read ? hb.p2pRead! : hb.p2pWrite!);
-    const mid = hbA === hbB ? [fwd(hbA)] : [fwd(hbA), ...this.cross(hbA.socket, hbB.socket), fwd(hbB)];
-    return [...this.upFrom(a, -1), ...mid, ...this.downTo(b, -1)];
+    // The root complex forwards the data where it enters: the top of the source's branch.
+    const top = this.nodes[this.nodes[a]!.top]!;
+    const fwd = from.kind === 'bar' ? top.p2pRead! : top.p2pWrite!;
+    return [
+      ...this.fnUp(from),
+      ...this.upFrom(a, -1),
+      fwd,
+      ...this.cross(hbA.socket, hbB.socket),
+      ...this.downTo(b, -1),
+      ...this.fnDown(to),
+    ];
   }
 
   /** The bottleneck (smallest capacity) of a path, bytes per ns. */
@@ -345,6 +440,17 @@ export class PciFabric {
     const i = this.deviceNode.get(name);
     if (i === undefined) throw new Error(`PCI fabric: unknown device '${name}'`);
     return i;
+  }
+
+  /** A device's own function link toward the host, when it shares its endpoint. */
+  private fnUp(e: FabricEnd): Link[] {
+    const f = e.kind === 'ram' ? undefined : this.functionLinks.get(e.name);
+    return f ? [f[0]] : [];
+  }
+
+  private fnDown(e: FabricEnd): Link[] {
+    const f = e.kind === 'ram' ? undefined : this.functionLinks.get(e.name);
+    return f ? [f[1]] : [];
   }
 
   private cross(a: 0 | 1, b: 0 | 1): Link[] {
@@ -375,13 +481,14 @@ export class PciFabric {
     return -1;
   }
 
-  private add(name: string, kind: Node['kind'], parent: number, hb: number): number {
+  private add(name: string, kind: Node['kind'], parent: number, hb: number, top: number): number {
     const i = this.nodes.length;
     this.nodes.push({
       name,
       kind,
       parent,
       hb: hb === -1 ? i : hb,
+      top: top === -1 ? i : top,
       up: null,
       down: null,
       p2pWrite: null,
@@ -392,8 +499,8 @@ export class PciFabric {
     return i;
   }
 
-  private addSpec(c: PciNodeSpec, parent: number, hb: number): void {
-    const i = this.add(c.name, c.kind, parent, hb);
-    for (const k of c.children ?? []) this.addSpec(k, i, hb);
+  private addSpec(c: PciNodeSpec, parent: number, hb: number, top: number): void {
+    const i = this.add(c.name, c.kind, parent, hb, top);
+    for (const k of c.children ?? []) this.addSpec(k, i, hb, top === -1 ? i : top);
   }
 }

@@ -2,10 +2,10 @@
  * Peer copies: a GPU's accesses to another GPU's VRAM that it maps through a shared pagemap
  * owner (the owner-registry design). They go over the private GPU link between the two when
  * there is one (NVLink/xGMI-like), else through the PCI tree from one GPU to the other's BAR:
- * below their common switch when `platform.pci` gives the pair BUS_ADDR, else up through the
- * host bridge (and the socket interconnect between sockets). Without `platform.pci` the map
- * type of a GPU pair is not given (`p2p` names GPU:NIC pairs), and peer traffic goes through
- * the host bridge.
+ * below their common switch when `platform.pci` gives the pair BUS_ADDR and no IOMMU
+ * translates, else up through the root complex (and the socket interconnect between sockets).
+ * Without `platform.pci` the map type of a GPU pair is not given (`p2p` names GPU:NIC pairs),
+ * and peer traffic goes through the root complex.
  *
  *   const pending = new Map([['gpu1', 2 ** 21]]);        // bytes read from gpu1's VRAM
  *   const ns = yield* peerCopies(sim, gpu0, pending, false);
@@ -19,9 +19,16 @@ import type { Wait } from './engine.js';
 import { barEnd, deviceEnd } from './pci-fabric.js';
 import type { Platform, SimGpu } from './platform.js';
 
-/** Whether P2P between `provider`'s BAR and `client` goes up through the host bridge. */
+/**
+ * Whether peer traffic between `provider`'s BAR and `client` goes up to the root complex: not
+ * when `platform.pci` makes the pair BUS_ADDR and no IOMMU translates the address. The
+ * owner-registry design maps a peer's VRAM with dma_map_resource (as xe's
+ * drm_pagemap_device_map does), so under `iommu: translate` the GPU sends an IOVA, which a
+ * switch cannot route to the peer's BAR: it goes up to the root complex and its IOMMU.
+ */
 function peerThruHostBridge(p: Platform, provider: string, client: string): boolean {
-  return p.topo === null || p.topo.calcMapTypeAndDist(provider, client).mapType !== 'BUS_ADDR';
+  if (p.config.platform?.iommu === 'translate') return true;
+  return p.p2pCalc(provider, client)?.mapType !== 'BUS_ADDR';
 }
 
 /**

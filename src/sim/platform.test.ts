@@ -40,18 +40,23 @@ const base: SimConfig = {
 const baseDevices = base.devices!;
 
 describe('Platform', () => {
-  it('lists links in result order: the PCI tree (host bridge, then each edge top down), host memory, sockets, private links', () => {
+  it('lists links in result order: the PCI tree (each edge top down, then a root port P2P forwarding), host memory, sockets, private links', () => {
     const { p } = build(base);
-    // base has a BUS_ADDR pair, so the default tree puts socket 0's devices under one switch.
+    // base makes gpu1:nic0 BUS_ADDR: the default tree puts those two under a switch, gpu0 on its
+    // own root port; every child of the host bridge has the root complex's P2P forwarding.
     expect(p.links.map((l) => l.name)).toEqual([
-      'pci:socket0-host-bridge.p2p.write',
-      'pci:socket0-host-bridge.p2p.read',
-      'pci:socket0-root-port.up',
-      'pci:socket0-root-port.down',
-      'pci:socket0-switch.up',
-      'pci:socket0-switch.down',
+      'pci:gpu0/root-port.up',
+      'pci:gpu0/root-port.down',
+      'pci:gpu0/root-port.p2p.write',
+      'pci:gpu0/root-port.p2p.read',
       'pci:gpu0.up',
       'pci:gpu0.down',
+      'pci:socket0/root-port0.up',
+      'pci:socket0/root-port0.down',
+      'pci:socket0/root-port0.p2p.write',
+      'pci:socket0/root-port0.p2p.read',
+      'pci:socket0/switch0.up',
+      'pci:socket0/switch0.down',
       'pci:gpu1.up',
       'pci:gpu1.down',
       'pci:nic0.up',
@@ -126,14 +131,14 @@ describe('Platform', () => {
       vram: 1,
       link: { kind: 'pcie', gen: 3, lanes: 8 },
     });
-    expect(gen3x8.up).toBeCloseTo(
+    expect(gen3x8.h2d).toBeCloseTo(
       (v.hostToDeviceBandwidth / v.pcieLinkRawBandwidth) * v.pcieGen3x16Bandwidth * 0.5,
     );
     expect(hostLinkBandwidths(v, { name: 'g', vram: 1 })).toEqual({
-      up: v.hostToDeviceBandwidth,
-      down: v.deviceToHostBandwidth,
+      h2d: v.hostToDeviceBandwidth,
+      d2h: v.deviceToHostBandwidth,
     });
-    expect(hostLinkBandwidths(v, { name: 'g', vram: 1, link: { kind: 'c2c' } }).down).toBe(
+    expect(hostLinkBandwidths(v, { name: 'g', vram: 1, link: { kind: 'c2c' } }).d2h).toBe(
       v.nvlinkC2cBandwidth,
     );
   });

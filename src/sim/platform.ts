@@ -46,7 +46,7 @@ import {
 import type { Kernel } from '../kernel/kernel.js';
 import { userTouch } from '../kernel/memory.js';
 import type { Mm } from '../kernel/mm.js';
-import { PciTopology } from '../kernel/p2pdma.js';
+import { type P2pdmaCalc, PciTopology } from '../kernel/p2pdma.js';
 import { Machine, type Process } from '../uapi/machine.js';
 import { configErrorAt, type GpuConfig, type NicConfig, type SimConfig } from './config.js';
 import { hostDeviceCopy } from './copy.js';
@@ -194,10 +194,15 @@ export class Platform {
     this.cpus = new CpuPool(engine, config.platform?.cpuCores ?? 8, 'cpu');
     // The data path. (A single-socket profile, gh200-c2c, has no socket interconnect: the
     // schema refuses devices on socket 1 there, so its links then carry nothing.)
+    const pciSpec = config.platform?.pci;
     this.pci = new PciFabric(
-      config.platform?.pci ?? defaultPciSpec(config),
+      pciSpec ?? defaultPciSpec(config),
       fabricDevices(config),
       pciBandwidths(v, config),
+      {
+        // The default tree stands in for a topology not given: it adds no shared bottleneck.
+        bridgeEdges: pciSpec === undefined ? 'sum' : 'largest',
+      },
     );
     this.hostMem = [this.pci.hostMemRead, this.pci.hostMemWrite];
     const links: Link[] = this.pci.links();
@@ -302,6 +307,24 @@ export class Platform {
     }
     return path;
   }
+
+  /**
+   * The p2pdma calculation (map type, common upstream bridge) between `provider` and `client`
+   * on the PCI topology, computed once per pair and kept: routing asks it for every transfer,
+   * and the kernel's own map-type cache and counters must not move with the data path.
+   * Undefined without `platform.pci`.
+   */
+  p2pCalc(provider: string, client: string): P2pdmaCalc | undefined {
+    if (this.topo === null) return undefined;
+    const key = `${provider}>${client}`;
+    let c = this.calcs.get(key);
+    if (c === undefined) {
+      c = this.topo.calcMapTypeAndDist(provider, client);
+      this.calcs.set(key, c);
+    }
+    return c;
+  }
+  private readonly calcs = new Map<string, P2pdmaCalc>();
 
   /**
    * pci_p2pdma_map_type between a GPU and a NIC: what the kernel's p2pdma code computes on the

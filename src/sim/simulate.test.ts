@@ -456,10 +456,10 @@ describe('two GPUs sharing a buffer', () => {
     expect(violations).toEqual([]);
     expect(r.devices.gpu1!.peerBytes).toBe(16 * MiB);
     expect(r.links['pci:gpu0.up']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
-    // Reads out of gpu0's BAR: read completions through the host bridge (no platform.pci: a GPU
-    // pair has no map type, so peer traffic goes through the host bridge).
-    expect(r.links['pci:socket0-host-bridge.p2p.read']!.bytes).toBe(16 * MiB);
-    expect(r.links['pci:socket0-host-bridge.p2p.write']!.bytes).toBe(0);
+    // Reads out of gpu0's BAR: read completions enter the root complex at gpu0's root port (no
+    // platform.pci: a GPU pair has no map type, so peer traffic goes through the root complex).
+    expect(r.links['pci:gpu0/root-port.p2p.read']!.bytes).toBe(16 * MiB);
+    expect(r.links['pci:gpu0/root-port.p2p.write']!.bytes).toBe(0);
   });
 });
 
@@ -525,12 +525,12 @@ describe('ATS for ODP memory (the series patch 5)', () => {
   it('routes P2P through the host bridge without ATS, and through the switch with it', () => {
     const noAts = run(false, true);
     // Redirected: up the switch's uplink and the root port, through the host bridge, back down.
-    for (const l of ['pci:hb0.p2p.write', 'pci:sw0.up', 'pci:rp0.up', 'pci:rp0.down', 'pci:sw0.down'])
+    for (const l of ['pci:rp0.p2p.write', 'pci:sw0.up', 'pci:rp0.up', 'pci:rp0.down', 'pci:sw0.down'])
       expect(noAts.links[l]!.bytes, l).toBe(16 * MiB);
-    expect(run(true, false).links['pci:hb0.p2p.write']!.bytes).toBe(16 * MiB); // no relaxed ordering: no ATS
+    expect(run(true, false).links['pci:rp0.p2p.write']!.bytes).toBe(16 * MiB); // no relaxed ordering: no ATS
     const ats = run(true, true);
     // Translated requests turn at the switch: nothing crosses its uplink.
-    expect(ats.links['pci:hb0.p2p.write']!.bytes).toBe(0);
+    expect(ats.links['pci:rp0.p2p.write']!.bytes).toBe(0);
     expect(ats.links['pci:sw0.up']!.bytes).toBe(0);
     expect(ats.links['pci:nic0.up']!.bytes).toBe(16 * MiB);
     expect(ats.links['pci:gpu0.down']!.bytes).toBe(16 * MiB);

@@ -239,6 +239,21 @@ describe('scenario errors', () => {
         ),
       ),
     ).toEqual(["s.yaml:13:13: devices.gpus[0].name: 'gpu0' is a root port in platform.pci, not an endpoint"]);
+    // A GPU and a NIC cannot be two functions of one endpoint.
+    expect(
+      errors(
+        edit('    - name: nic0\n', '    - name: dev.1\n')
+          .replace('    - name: gpu0\n', '    - name: dev.0\n')
+          .replace('gpu: gpu0', 'gpu: dev.0')
+          .replace('nic: nic0', 'nic: dev.1')
+          .replace(
+            'platform:\n  p2p:\n    default: BUS_ADDR\n',
+            'platform:\n  pci:\n    hostBridges:\n      - name: hb0\n        children:\n          - { name: rp0, kind: rootPort, children: [{ name: dev, kind: endpoint, functions: 2 }] }\n',
+          ),
+      ),
+    ).toEqual([
+      "s.yaml:14:13: devices.nics[0].name: 'dev.1' and 'dev.0' are on one endpoint 'dev' in platform.pci; a GPU shares its endpoint with no other device",
+    ]);
     // The devices under one host bridge sit on one CPU socket.
     const twoSockets = edit('    - name: nic0\n', '    - name: nic0\n      socket: 1\n');
     const rootPorts =
