@@ -1,6 +1,7 @@
 /**
  * The kernel's HMM selftests (tools/testing/selftests/mm/hmm-tests.c), all 38 of them, in the
- * C file's order, re-expressed against hmmlab's process interface.
+ * C file's order, re-expressed against hmmlab's process interface. The buffer and ioctl helpers
+ * are exported for the two-owner cases (owner-tests.ts), which use the same fixtures.
  *
  * Conventions:
  * - The C test's `malloc`'d mirror lives in the test process too (an anonymous private
@@ -95,12 +96,12 @@ function hmmDevice(unit: number): string {
 }
 
 /** ALIGN(x, a) for a power-of-two `a`; exact for addresses up to 2^53. */
-function alignUp(x: number, a: number): number {
+export function alignUp(x: number, a: number): number {
   return Math.ceil(x / a) * a;
 }
 
 /** read_pmd_pagesize(): the model always has THP, with 2 MiB PMDs. */
-function readPmdPagesize(): number {
+export function readPmdPagesize(): number {
   return PMD_SIZE;
 }
 
@@ -125,13 +126,13 @@ function assertGe(actual: number, min: number, what: string): void {
 }
 
 /** ASSERT_NE(addr, MAP_FAILED): the model's mmap/mremap return -errno on failure. */
-function mapped(addr: number, what: string): number {
+export function mapped(addr: number, what: string): number {
   if (addr < 0) throw new SelftestFailure(`${what}: failed with ${errnoName(addr)}`);
   return addr;
 }
 
 /** struct hmm_buffer; `mirror` is an address in the test process. */
-interface HmmBuffer {
+export interface HmmBuffer {
   ptr: number;
   mirror: number;
   /** Bytes the C test mallocs for the mirror (mapped rounded up to whole pages). */
@@ -143,7 +144,7 @@ interface HmmBuffer {
 }
 
 /** malloc(struct hmm_buffer) + malloc(mirrorSize) for the mirror; ptr is set by the caller. */
-function newBuffer(p: Process, size: number, mirrorSize: number): HmmBuffer {
+export function newBuffer(p: Process, size: number, mirrorSize: number): HmmBuffer {
   const mirror = mapped(
     p.mmap(0, alignUp(mirrorSize, PAGE_SIZE), RW, PRIV_ANON, -1, 0),
     `malloc(${mirrorSize}) for the mirror`,
@@ -152,7 +153,7 @@ function newBuffer(p: Process, size: number, mirrorSize: number): HmmBuffer {
 }
 
 /** hmm_buffer_free(): unmap ptr (if still set) and free the mirror. */
-function bufferFree(p: Process, b: HmmBuffer): void {
+export function bufferFree(p: Process, b: HmmBuffer): void {
   if (b.ptr) {
     p.munmap(b.ptr, b.size);
     b.ptr = 0;
@@ -164,7 +165,13 @@ function bufferFree(p: Process, b: HmmBuffer): void {
  * hmm_dmirror_cmd(): issue one dmirror ioctl on `buffer` (retrying on EINTR). On error the
  * buffer's counters are left alone and -errno is returned; on success they are updated.
  */
-function hmmDmirrorCmd(p: Process, fd: number, req: number, buffer: HmmBuffer, npages: number): number {
+export function hmmDmirrorCmd(
+  p: Process,
+  fd: number,
+  req: number,
+  buffer: HmmBuffer,
+  npages: number,
+): number {
   const cmd: HmmDmirrorCmd = { addr: buffer.ptr, ptr: buffer.mirror, npages, cpages: 0, faults: 0 };
   for (;;) {
     const ret = p.ioctl(fd, req, cmd);
@@ -177,11 +184,11 @@ function hmmDmirrorCmd(p: Process, fd: number, req: number, buffer: HmmBuffer, n
   return 0;
 }
 
-function migrateSysToDev(p: Process, fd: number, b: HmmBuffer, npages: number): number {
+export function migrateSysToDev(p: Process, fd: number, b: HmmBuffer, npages: number): number {
   return hmmDmirrorCmd(p, fd, HMM_DMIRROR_MIGRATE_TO_DEV, b, npages);
 }
 
-function migrateDevToSys(p: Process, fd: number, b: HmmBuffer, npages: number): number {
+export function migrateDevToSys(p: Process, fd: number, b: HmmBuffer, npages: number): number {
   return hmmDmirrorCmd(p, fd, HMM_DMIRROR_MIGRATE_TO_SYS, b, npages);
 }
 
@@ -207,7 +214,7 @@ function seqInts(count: number, f: (i: number) => number): Int32Array {
 }
 
 /** CPU stores of int i = f(i) for `count` ints at addr (the C "ptr[i] = f(i)" loops). */
-function fillInts(p: Process, addr: number, count: number, f: (i: number) => number): void {
+export function fillInts(p: Process, addr: number, count: number, f: (i: number) => number): void {
   storeInts(p, addr, seqInts(count, f));
 }
 
@@ -239,7 +246,7 @@ function checkInts(values: Int32Array, want: (i: number) => number, what: string
 }
 
 /** Loads `count` ints starting at int index `first` of `addr` and checks them against want(i). */
-function expectInts(
+export function expectInts(
   p: Process,
   addr: number,
   first: number,

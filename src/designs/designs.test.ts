@@ -2,12 +2,15 @@
  * The contract every P2P design runs (hono's common.case pattern): a NIC reads a buffer whose
  * pages live in a GPU's device-private memory, on platforms where the GPU is reachable by the
  * NIC over a switch (BUS_ADDR), through the host bridge (THRU_HOST_BRIDGE), or not at all
- * (NOT_SUPPORTED), with a full or a small BAR. Deviations of a design from the common
- * expectations are listed with their reason.
+ * (NOT_SUPPORTED), with a full or a small BAR. The same contract runs again with two GPUs and
+ * two NICs whose connectivity is per pair (one NIC reaches only one of the GPUs), so that a
+ * design answering for "any GPU" where it must answer per pagemap or per owner group fails.
+ * Deviations of a design from the common expectations are listed with their reason.
  */
 import { describe, expect, it } from 'vitest';
 import { checkInvariants } from '../check/invariants.js';
-import { RdmaNic } from '../drivers/rdma.js';
+import type { GpuDevice } from '../drivers/gpu.js';
+import { NIC_HOST, NIC_P2P_BUS, NIC_P2P_HOST_BRIDGE, RdmaNic } from '../drivers/rdma.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../kernel/constants.js';
 import { Machine } from '../uapi/machine.js';
 import { DESIGN_NAMES, type DesignName, type P2pMapType } from './design.js';
@@ -116,6 +119,187 @@ describe.each(DESIGN_NAMES.map((d) => [d]))('P2P design contract: %s', (name) =>
     // and the NIC must drop its P2P translation of it.
     s.p.store(s.a + 8 * PAGE_SIZE, Uint8Array.of(1, 2, 3, 4));
     if (p2pDesign) expect(s.mr.translate(s.a + 8 * PAGE_SIZE, false)).toBeNull();
+    expect(checkInvariants(s.m)).toEqual([]);
+  });
+});
+
+// ---- Two GPUs, two NICs, per-pair connectivity ---------------------------------------------
+
+/**
+ * pci_p2pdma_map_type per (provider, client) pair: nic0 reaches gpu0 over a switch but has no
+ * path to gpu1; nic1 reaches gpu0 over the switch and gpu1 through the host bridge; the two
+ * GPUs reach each other (so under owner-registry they form one owner group). Pairs not listed
+ * have no path.
+ */
+const PAIRS: Readonly<Record<string, P2pMapType>> = {
+  'gpu0:nic0': 'BUS_ADDR',
+  'gpu1:nic0': 'NOT_SUPPORTED',
+  'gpu0:nic1': 'BUS_ADDR',
+  'gpu1:nic1': 'THRU_HOST_BRIDGE',
+  'gpu0:gpu1': 'BUS_ADDR',
+  'gpu1:gpu0': 'BUS_ADDR',
+};
+const pairMapType = (provider: string, client: string): P2pMapType =>
+  PAIRS[`${provider}:${client}`] ?? 'NOT_SUPPORTED';
+
+/**
+ * Designs that decide for the whole owner group, not per pagemap: a client reaches the
+ * group's memory peer to peer only if it reaches every member, else none of it.
+ * owner-registry: drm_pagemap_acquire_owner joins a peer to an owner group only when
+ * has_interconnect holds with every member, so nic0 (no path to gpu1) gets an owner of its
+ * own and hmm_range_fault faults every GPU page to RAM for it. Every other P2P design asks
+ * per pagemap (or per page) and reaches gpu0 while gpu1's pages fall back.
+ */
+const GROUP_WIDE: ReadonlySet<DesignName> = new Set<DesignName>(['owner-registry']);
+
+const HALF = PAGES / 2;
+
+/**
+ * gpu0 pulls the first half of a 2 MiB-aligned 4 MiB buffer into its VRAM, gpu1 the second
+ * half; then nic0 and nic1 are bound and register an MR over the whole buffer.
+ */
+function setupTwo(name: DesignName) {
+  const design = createDesign(name);
+  const m = new Machine({ ramBytes: 256 * MiB });
+  const k = m.kernel;
+  const connectivity = { mapType: pairMapType };
+  const gpuNames = ['gpu0', 'gpu1'];
+  const gpus = gpuNames.map((g) =>
+    m.addGpu({
+      name: g,
+      vram: 64 * MiB,
+      bar: 64 * MiB,
+      owner: design.gpuOwner(g, { connectivity, gpuNames }),
+    }),
+  );
+  const [gpu0, gpu1] = gpus as [GpuDevice, GpuDevice];
+  const p = m.spawn();
+  const raw = p.mmap(0, PAGES * PAGE_SIZE + 2 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  const a = Math.ceil(raw / (2 * MiB)) * 2 * MiB;
+  const data = new Uint8Array(PAGES * PAGE_SIZE);
+  for (let i = 0; i < data.length; i += 4) new DataView(data.buffer).setUint32(i, i * 31 + 7, true);
+  p.store(a, data);
+  gpus.forEach((gpu, g) => {
+    const mir = gpu.mirror(p.mm, a, PAGES * PAGE_SIZE);
+    const addrs: number[] = [];
+    for (let i = g * HALF; i < (g + 1) * HALF; i++) addrs.push(a + i * PAGE_SIZE);
+    gpu.serviceFaults(
+      mir,
+      addrs,
+      addrs.map(() => 0),
+      addrs.length,
+    );
+  });
+  const nic = (client: string) => {
+    const binding = design.bind({ kernel: k, gpus, connectivity }, client);
+    const n = m.addNic(
+      new RdmaNic(k, { name: client }, binding, (bar) => {
+        const g = gpus.find((d) => d.vramPfnOfAlias(bar) >= 0);
+        return g ? pairMapType(g.name, client) : 'NOT_SUPPORTED';
+      }),
+    );
+    return { nic: n, mr: n.registerOdpMr(p.mm, a, PAGES * PAGE_SIZE) };
+  };
+  const nic0 = nic('nic0');
+  const nic1 = nic('nic1');
+  return { design, m, k, gpus, gpu0, gpu1, p, a, nic0, nic1 };
+}
+
+/** What a NIC reads through its translation of va (a BAR page reads the VRAM behind it). */
+function nicReadTwo(s: ReturnType<typeof setupTwo>, mr: ReturnType<RdmaNic['registerOdpMr']>, va: number) {
+  const e = mr.translate(va, false)!;
+  let pfn = e.pfn;
+  for (const g of s.gpus) if (g.vramPfnOfAlias(e.pfn) >= 0) pfn = g.vramPfnOfAlias(e.pfn);
+  const out = new Uint8Array(4);
+  s.k.frames.read(pfn, 0, 4, out, 0);
+  return new DataView(out.buffer).getUint32(0, true);
+}
+
+function expectData(s: ReturnType<typeof setupTwo>, mr: ReturnType<RdmaNic['registerOdpMr']>): void {
+  for (let i = 0; i < PAGES; i += 61)
+    expect(nicReadTwo(s, mr, s.a + i * PAGE_SIZE)).toBe(i * PAGE_SIZE * 31 + 7);
+  expect(nicReadTwo(s, mr, s.a + (PAGES - 1) * PAGE_SIZE)).toBe((PAGES - 1) * PAGE_SIZE * 31 + 7);
+}
+
+describe.each(DESIGN_NAMES.map((d) => [d]))('P2P design contract, two GPUs and two NICs: %s', (name) => {
+  const p2pDesign = createDesign(name).p2p;
+  const groupWide = GROUP_WIDE.has(name);
+
+  it('each GPU holds its half of the buffer before any NIC faults', () => {
+    const s = setupTwo(name);
+    expect(s.gpu0.vramUsed).toBe(HALF);
+    expect(s.gpu1.vramUsed).toBe(HALF);
+    expect(checkInvariants(s.m)).toEqual([]);
+  });
+
+  it("a NIC that reaches both GPUs maps each GPU's pages with that pair's map type", () => {
+    const s = setupTwo(name);
+    const { nic, mr } = s.nic1;
+    expect(nic.pageFault(mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+    expectData(s, mr);
+    expect(checkInvariants(s.m)).toEqual([]);
+    if (p2pDesign) {
+      expect(nic.stats.p2pPages).toBe(PAGES);
+      expect(s.gpu0.stats.cpuFaultPages).toBe(0);
+      expect(s.gpu1.stats.cpuFaultPages).toBe(0);
+      expect(mr.translate(s.a, false)!.kind).toBe(NIC_P2P_BUS);
+      expect(mr.translate(s.a + HALF * PAGE_SIZE, false)!.kind).toBe(NIC_P2P_HOST_BRIDGE);
+    } else {
+      expect(nic.stats.p2pPages).toBe(0);
+      expect(s.gpu0.stats.cpuFaultPages).toBe(HALF);
+      expect(s.gpu1.stats.cpuFaultPages).toBe(HALF);
+      expect(mr.translate(s.a, false)!.kind).toBe(NIC_HOST);
+    }
+  });
+
+  it("a NIC with no path to gpu1 ends with gpu1's pages in RAM; gpu0's stay in VRAM unless the design is group-wide", () => {
+    const s = setupTwo(name);
+    const { nic, mr } = s.nic0;
+    expect(nic.pageFault(mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+    expectData(s, mr);
+    expect(checkInvariants(s.m)).toEqual([]);
+    // Never a P2P translation to the GPU nic0 cannot reach.
+    expect(s.gpu1.stats.cpuFaultPages).toBe(HALF);
+    expect(s.gpu1.vramUsed).toBe(0);
+    for (let i = HALF; i < PAGES; i++) expect(mr.kindAt(s.a + i * PAGE_SIZE, false)).toBe(NIC_HOST);
+    if (p2pDesign && !groupWide) {
+      expect(nic.stats.p2pPages).toBe(HALF);
+      expect(nic.stats.hostPages).toBe(HALF);
+      expect(s.gpu0.stats.cpuFaultPages).toBe(0);
+      expect(s.gpu0.vramUsed).toBe(HALF);
+      for (let i = 0; i < HALF; i++) expect(mr.kindAt(s.a + i * PAGE_SIZE, false)).toBe(NIC_P2P_BUS);
+    } else {
+      // Mainline, or a client outside the owner group: everything migrates to RAM.
+      expect(nic.stats.p2pPages).toBe(0);
+      expect(nic.stats.hostPages).toBe(PAGES);
+      expect(s.gpu0.stats.cpuFaultPages).toBe(HALF);
+      expect(s.gpu0.vramUsed).toBe(0);
+      expect(s.design.counters.p2pPages).toBe(0);
+    }
+    if (groupWide) expect(nic.binding.owner).not.toBe(s.gpu0.owner);
+  });
+
+  it('when the NIC without a path to gpu1 faults, the NIC that reached it peer to peer loses those translations and re-faults to RAM', () => {
+    const s = setupTwo(name);
+    expect(s.nic1.nic.pageFault(s.nic1.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+    expect(s.nic0.nic.pageFault(s.nic0.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+    expect(checkInvariants(s.m)).toEqual([]);
+    const gpu0Kept = p2pDesign && !groupWide;
+    if (p2pDesign) {
+      // gpu1's pages moved to RAM under nic1: its P2P translations of them are gone.
+      expect(s.nic1.mr.translate(s.a + HALF * PAGE_SIZE, false)).toBeNull();
+      expect(s.nic1.nic.stats.invalidatedPages).toBe(gpu0Kept ? HALF : PAGES);
+    } else {
+      // Mainline moved everything to RAM at nic1's fault; nic0's fault moved nothing more.
+      expect(s.nic1.nic.stats.invalidatedPages).toBe(0);
+    }
+    if (gpu0Kept) expect(s.nic1.mr.kindAt(s.a, false)).toBe(NIC_P2P_BUS);
+    else expect(s.nic1.mr.kindAt(s.a, false)).toBe(p2pDesign ? 0 : NIC_HOST);
+    expect(s.nic1.nic.pageFault(s.nic1.mr, s.a, s.a + PAGES * PAGE_SIZE, false)).toBe(0);
+    expect(s.nic1.mr.kindAt(s.a + HALF * PAGE_SIZE, false)).toBe(NIC_HOST);
+    expect(s.nic1.mr.kindAt(s.a, false)).toBe(gpu0Kept ? NIC_P2P_BUS : NIC_HOST);
+    expectData(s, s.nic1.mr);
+    expectData(s, s.nic0.mr);
     expect(checkInvariants(s.m)).toEqual([]);
   });
 });
