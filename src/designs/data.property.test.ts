@@ -9,6 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { propertyParams, propertySeed, propertyTimeout } from '../../test/property/params.js';
 import { checkInvariants } from '../check/invariants.js';
 import type { GpuDevice } from '../drivers/gpu.js';
 import { NIC_P2P_BUS, NIC_P2P_HOST_BRIDGE, RdmaNic } from '../drivers/rdma.js';
@@ -93,22 +94,27 @@ describe.each(DESIGN_NAMES.map((d) => [d]))(
   'design %s: every access reads the last bytes written',
   (design) => {
     for (const plat of STUDY_PLATFORMS) {
-      it(`on ${plat.name} (seed 20261125)`, () => {
-        fc.assert(
-          fc.property(fc.array(opArb, { minLength: 10, maxLength: 60 }), (ops) => {
-            const w = world(design, plat.pci, plat.bar ? 32 * 1024 : 8 * MiB);
-            const last = new Map<number, number>();
-            ops.forEach((op, i) => {
-              const tag = (i + 1) * 7919;
-              const got = apply(w, op, tag);
-              if (op.write) last.set(op.page, tag);
-              else expect(got).toBe(last.get(op.page) ?? 0);
-            });
-            expect(checkInvariants(w.m)).toEqual([]);
-          }),
-          { seed: 20261125, numRuns: 12 },
-        );
-      });
+      const seed = propertySeed(20261125);
+      it(
+        `on ${plat.name} (seed ${seed})`,
+        () => {
+          fc.assert(
+            fc.property(fc.array(opArb, { minLength: 10, maxLength: 60 }), (ops) => {
+              const w = world(design, plat.pci, plat.bar ? 32 * 1024 : 8 * MiB);
+              const last = new Map<number, number>();
+              ops.forEach((op, i) => {
+                const tag = (i + 1) * 7919;
+                const got = apply(w, op, tag);
+                if (op.write) last.set(op.page, tag);
+                else expect(got).toBe(last.get(op.page) ?? 0);
+              });
+              expect(checkInvariants(w.m)).toEqual([]);
+            }),
+            propertyParams({ seed, numRuns: 12 }),
+          );
+        },
+        propertyTimeout(60_000),
+      );
     }
   },
 );

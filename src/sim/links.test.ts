@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { propertyParams, propertySeed, propertyTimeout } from '../../test/property/params.js';
 import { Engine, type Wait } from './engine.js';
 import { duplexLink, Fabric, Link, type TransferResult } from './links.js';
 
@@ -246,67 +247,77 @@ describe('Fabric: properties over random topologies', () => {
     ),
   });
 
-  it('allocations are feasible and max-min fair: every flow has a saturated bottleneck where it is largest', () => {
-    fc.assert(
-      fc.property(topology, ({ caps, flows }) => {
-        const e = new Engine();
-        const fab = new Fabric(e);
-        const links = caps.map((c, i) => new Link(`l${i}`, c)); // indexed below by k % caps.length
-        for (const fl of flows)
-          fab.transfer(
-            [...new Set(fl.links.map((k) => k % caps.length))].map((k) => links[k]!),
-            fl.bytes,
-          );
-        const snap = fab.flows();
-        for (const l of links) {
-          const sum = snap.filter((x) => x.path.includes(l)).reduce((s, x) => s + x.rate, 0);
-          expect(sum).toBeLessThanOrEqual(l.capacityBytesPerNs * (1 + 1e-12));
-        }
-        for (const x of snap) {
-          const hasBottleneck = x.path.some((l) => {
-            const on = snap.filter((y) => y.path.includes(l));
-            const sum = on.reduce((s, y) => s + y.rate, 0);
-            const saturated = sum >= l.capacityBytesPerNs * (1 - 1e-12);
-            return saturated && on.every((y) => y.rate <= x.rate * (1 + 1e-12));
-          });
-          expect(hasBottleneck).toBe(true);
-        }
-      }),
-      { seed: 20251126, numRuns: 300 },
-    );
-  });
+  const fairSeed = propertySeed(20251126);
+  it(
+    `allocations are feasible and max-min fair: every flow has a saturated bottleneck where it is largest (seed ${fairSeed})`,
+    () => {
+      fc.assert(
+        fc.property(topology, ({ caps, flows }) => {
+          const e = new Engine();
+          const fab = new Fabric(e);
+          const links = caps.map((c, i) => new Link(`l${i}`, c)); // indexed below by k % caps.length
+          for (const fl of flows)
+            fab.transfer(
+              [...new Set(fl.links.map((k) => k % caps.length))].map((k) => links[k]!),
+              fl.bytes,
+            );
+          const snap = fab.flows();
+          for (const l of links) {
+            const sum = snap.filter((x) => x.path.includes(l)).reduce((s, x) => s + x.rate, 0);
+            expect(sum).toBeLessThanOrEqual(l.capacityBytesPerNs * (1 + 1e-12));
+          }
+          for (const x of snap) {
+            const hasBottleneck = x.path.some((l) => {
+              const on = snap.filter((y) => y.path.includes(l));
+              const sum = on.reduce((s, y) => s + y.rate, 0);
+              const saturated = sum >= l.capacityBytesPerNs * (1 - 1e-12);
+              return saturated && on.every((y) => y.rate <= x.rate * (1 + 1e-12));
+            });
+            expect(hasBottleneck).toBe(true);
+          }
+        }),
+        propertyParams({ seed: fairSeed, numRuns: 300 }),
+      );
+    },
+    propertyTimeout(60_000),
+  );
 
-  it('every transfer completes, links carry exactly their flows, and nothing beats its narrowest link', () => {
-    fc.assert(
-      fc.property(topology, ({ caps, flows }) => {
-        const e = new Engine();
-        const fab = new Fabric(e);
-        const links = caps.map((c, i) => new Link(`l${i}`, c)); // indexed below by k % caps.length
-        const results: (TransferResult | null)[] = flows.map(() => null);
-        const paths = flows.map((fl) =>
-          [...new Set(fl.links.map((k) => k % caps.length))].map((k) => links[k]!),
-        );
-        flows.forEach((fl, i) => {
-          e.at(fl.at, () => {
-            fab.transfer(paths[i]!, fl.bytes).on((r) => {
-              results[i] = r;
+  const doneSeed = propertySeed(20251127);
+  it(
+    `every transfer completes, links carry exactly their flows, and nothing beats its narrowest link (seed ${doneSeed})`,
+    () => {
+      fc.assert(
+        fc.property(topology, ({ caps, flows }) => {
+          const e = new Engine();
+          const fab = new Fabric(e);
+          const links = caps.map((c, i) => new Link(`l${i}`, c)); // indexed below by k % caps.length
+          const results: (TransferResult | null)[] = flows.map(() => null);
+          const paths = flows.map((fl) =>
+            [...new Set(fl.links.map((k) => k % caps.length))].map((k) => links[k]!),
+          );
+          flows.forEach((fl, i) => {
+            e.at(fl.at, () => {
+              fab.transfer(paths[i]!, fl.bytes).on((r) => {
+                results[i] = r;
+              });
             });
           });
-        });
-        e.run();
-        expect(fab.activeFlows).toBe(0);
-        results.forEach((r, i) => {
-          expect(r).not.toBeNull();
-          const narrowest = Math.min(...paths[i]!.map((l) => l.capacityBytesPerNs));
-          expect(r!.endNs - r!.startNs).toBeGreaterThanOrEqual(flows[i]!.bytes / narrowest - 1e-6);
-        });
-        links.forEach((l) => {
-          const want = flows.reduce((s, fl, i) => s + (paths[i]!.includes(l) ? fl.bytes : 0), 0);
-          expect(l.bytesCarried).toBeCloseTo(want, 6);
-          expect(l.bytesCarried).toBeLessThanOrEqual(l.busyNs * l.capacityBytesPerNs * (1 + 1e-9) + 1e-6);
-        });
-      }),
-      { seed: 20251127, numRuns: 300 },
-    );
-  });
+          e.run();
+          expect(fab.activeFlows).toBe(0);
+          results.forEach((r, i) => {
+            expect(r).not.toBeNull();
+            const narrowest = Math.min(...paths[i]!.map((l) => l.capacityBytesPerNs));
+            expect(r!.endNs - r!.startNs).toBeGreaterThanOrEqual(flows[i]!.bytes / narrowest - 1e-6);
+          });
+          links.forEach((l) => {
+            const want = flows.reduce((s, fl, i) => s + (paths[i]!.includes(l) ? fl.bytes : 0), 0);
+            expect(l.bytesCarried).toBeCloseTo(want, 6);
+            expect(l.bytesCarried).toBeLessThanOrEqual(l.busyNs * l.capacityBytesPerNs * (1 + 1e-9) + 1e-6);
+          });
+        }),
+        propertyParams({ seed: doneSeed, numRuns: 300 }),
+      );
+    },
+    propertyTimeout(60_000),
+  );
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { propertyParams, propertySeed, propertyTimeout } from '../../test/property/params.js';
 import { formatScenarioError } from '../scenario/load.js';
 import { type Recorded, readRecorded, SEPARATOR, withRecorded } from './recorded.js';
 
@@ -97,38 +98,43 @@ describe('the record of a stored scenario text', () => {
     expect(read(withRecorded(SCENARIO, { profile: { label: ' x ' } })).profile?.label).toBe(' x ');
   });
 
-  it('reads back exactly what it recorded, after any file text (seed 11)', () => {
-    const text = fc
-      .tuple(
-        fc.array(fc.oneof(fc.constantFrom(...TRICKY_LINES), fc.string({ unit: 'binary', maxLength: 12 })), {
-          maxLength: 6,
+  const seed = propertySeed(11);
+  it(
+    `reads back exactly what it recorded, after any file text (seed ${seed})`,
+    () => {
+      const text = fc
+        .tuple(
+          fc.array(fc.oneof(fc.constantFrom(...TRICKY_LINES), fc.string({ unit: 'binary', maxLength: 12 })), {
+            maxLength: 6,
+          }),
+          fc.boolean(),
+        )
+        .map(([lines, end]) => lines.join('\n') + (end && lines.length > 0 ? '\n' : ''));
+      const str = fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), fc.constantFrom(...TRICKY_LINES));
+      const profile = fc.option(
+        fc.record({
+          label: str,
+          text: fc.option(fc.string({ unit: 'binary', maxLength: 40 }), { nil: undefined }),
         }),
-        fc.boolean(),
-      )
-      .map(([lines, end]) => lines.join('\n') + (end && lines.length > 0 ? '\n' : ''));
-    const str = fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), fc.constantFrom(...TRICKY_LINES));
-    const profile = fc.option(
-      fc.record({
-        label: str,
-        text: fc.option(fc.string({ unit: 'binary', maxLength: 40 }), { nil: undefined }),
-      }),
-      { nil: undefined },
-    );
-    fc.assert(
-      fc.property(text, profile, fc.array(str, { maxLength: 4 }), (t, p, sets) => {
-        const stored = withRecorded(t, { profile: p, sets });
-        const r = read(stored);
-        expect(r.sets).toEqual(sets);
-        expect(r.profile?.label).toEqual(p?.label);
-        expect(r.profile?.text).toEqual(p?.text === undefined ? undefined : copyBack(p.text));
-        const recordedSomething = p !== undefined || sets.length > 0;
-        expect(r.body).toBe(recordedSomething && t !== '' && !t.endsWith('\n') ? `${t}\n` : t);
-        // The stored text starts with the file's own text, unchanged.
-        expect(stored.startsWith(t)).toBe(true);
-      }),
-      { seed: 11, numRuns: 1000 },
-    );
-  });
+        { nil: undefined },
+      );
+      fc.assert(
+        fc.property(text, profile, fc.array(str, { maxLength: 4 }), (t, p, sets) => {
+          const stored = withRecorded(t, { profile: p, sets });
+          const r = read(stored);
+          expect(r.sets).toEqual(sets);
+          expect(r.profile?.label).toEqual(p?.label);
+          expect(r.profile?.text).toEqual(p?.text === undefined ? undefined : copyBack(p.text));
+          const recordedSomething = p !== undefined || sets.length > 0;
+          expect(r.body).toBe(recordedSomething && t !== '' && !t.endsWith('\n') ? `${t}\n` : t);
+          // The stored text starts with the file's own text, unchanged.
+          expect(stored.startsWith(t)).toBe(true);
+        }),
+        propertyParams({ seed, numRuns: 1000 }),
+      );
+    },
+    propertyTimeout(60_000),
+  );
 
   it('reads texts stored by older versions: the trailing block only', () => {
     const old = `${SCENARIO}# a note: # hmmlab --set x=1\n# hmmlab --set platform.cpuCores=2\nname: s2\n# hmmlab --profile ./m.yaml\n#| version: 1\n#|\n#| name: m\n# hmmlab --set seed=2\n# hmmlab --set gpus.gpu0.vramBytes="1GiB"\n`;
