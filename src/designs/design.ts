@@ -33,6 +33,11 @@ export type P2pMapType = 'BUS_ADDR' | 'THRU_HOST_BRIDGE' | 'NOT_SUPPORTED';
 export interface P2pConnectivity {
   /** pci_p2pdma_map_type(provider, client): the kernel caches it per pair. */
   mapType(provider: string, client: string): P2pMapType;
+  /**
+   * Whether GPU `a` can reach GPU `b`'s memory at all (xe's xe_has_interconnect(): a private
+   * link, or pci_p2pdma_distance() >= 0). Absent: every pair can.
+   */
+  peerReachable?(a: string, b: string): boolean;
 }
 
 /** The platform a design works on. */

@@ -324,6 +324,26 @@ describe('what each design costs', () => {
     expect(s.gpu.aliasPagesCreated).toBeGreaterThan(0);
   });
 
+  it('owner-registry groups GPUs by interconnect: a GPU that cannot reach every member gets an owner of its own', () => {
+    const d = createDesign('owner-registry');
+    const reach = new Set(['gpu0>gpu1', 'gpu1>gpu0']);
+    const env = {
+      connectivity: {
+        mapType: (): P2pMapType => 'BUS_ADDR',
+        peerReachable: (a: string, b: string) => reach.has(`${a}>${b}`),
+      },
+      gpuNames: ['gpu0', 'gpu1', 'gpu2'],
+    };
+    const [o0, o1, o2] = ['gpu0', 'gpu1', 'gpu2'].map((g) => d.gpuOwner(g, env));
+    expect(o1).toBe(o0);
+    expect(o2).not.toBe(o0);
+    expect(d.gpuOwner('gpu2', env)).toBe(o2); // asked again: the same owner
+    // Without an answer about GPU pairs, every GPU shares one owner.
+    const all = createDesign('owner-registry');
+    const one = { connectivity: { mapType: (): P2pMapType => 'BUS_ADDR' }, gpuNames: ['a', 'b'] };
+    expect(all.gpuOwner('a', one)).toBe(all.gpuOwner('b', one));
+  });
+
   it('owner-registry needs no alias struct pages: it maps the BAR address directly', () => {
     const s = run('owner-registry');
     expect(s.gpu.aliasPagesCreated).toBe(0);

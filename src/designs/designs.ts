@@ -151,20 +151,39 @@ export class OwnerRegistryDesign implements P2pDesign {
   readonly name: DesignName = 'owner-registry';
   readonly p2p = true;
   readonly counters: DesignCounters = newCounters();
-  private readonly token = { owner: 'drm_pagemap_owner' };
-  gpuOwner(): unknown {
-    return this.token;
+  /**
+   * The owner groups, in the order GPUs joined (drm_pagemap_acquire_owner): a GPU joins the
+   * first group whose every member it can reach both ways, else starts a group of its own.
+   */
+  private readonly groups: { token: object; members: string[] }[] = [];
+  gpuOwner(gpu: string, env: Omit<DesignEnv, 'gpus' | 'kernel'>): unknown {
+    const known = this.groups.find((g) => g.members.includes(gpu));
+    if (known) return known.token;
+    const reach = (a: string, b: string) => env.connectivity.peerReachable?.(a, b) ?? true;
+    let group = this.groups.find((g) => g.members.every((m) => reach(m, gpu) && reach(gpu, m)));
+    if (!group) {
+      group = { token: { owner: 'drm_pagemap_owner', group: this.groups.length }, members: [] };
+      this.groups.push(group);
+    }
+    group.members.push(gpu);
+    return group.token;
   }
   bind(env: DesignEnv, client: string): ClientBinding {
     const c = this.counters;
-    let joined = true;
+    // A client joins the first group it reaches every member of: one owner per client.
+    const reachable = new Map<string, boolean>();
     for (const g of env.gpus) {
       c.mapTypeQueries++;
-      if (env.connectivity.mapType(g.name, client) === 'NOT_SUPPORTED') joined = false;
+      reachable.set(g.name, env.connectivity.mapType(g.name, client) !== 'NOT_SUPPORTED');
     }
+    const present = (g: { members: string[] }) => g.members.filter((m) => reachable.has(m));
+    const group = this.groups.find((g) => present(g).length > 0 && present(g).every((m) => reachable.get(m)));
+    // GPUs bound without gpuOwner (a bare design test) form one group of all.
+    const joined = this.groups.length === 0 ? [...reachable.values()].every((r) => r) : group !== undefined;
     if (!joined) return { owner: null, hook: null, dmaTarget: identity };
+    const token = group?.token ?? this.anyGroup();
     return {
-      owner: this.token,
+      owner: token,
       hook: null,
       dmaTarget: (pfn) => {
         if (env.kernel.pgmapOf(pfn)?.type !== MEMORY_DEVICE_PRIVATE) return pfn;
@@ -180,6 +199,12 @@ export class OwnerRegistryDesign implements P2pDesign {
         return bar;
       },
     };
+  }
+  /** The token of a single group of every GPU, when no GPU asked gpuOwner. */
+  private anyGroup(): object {
+    if (this.groups.length === 0)
+      this.groups.push({ token: { owner: 'drm_pagemap_owner', group: 0 }, members: [] });
+    return this.groups[0]!.token;
   }
 }
 

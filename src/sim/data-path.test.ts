@@ -132,7 +132,11 @@ describe('data path from the PCI tree', () => {
     expect(r.links['pci:rp0.down']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
   });
   // owner-registry: gpu0 reads a buffer into its VRAM, then gpu1 reads gpu0's VRAM as a peer.
-  const peerRead = (iommu: 'off' | 'translate') =>
+  const peerRead = (
+    iommu: 'off' | 'translate',
+    hostBridges?: { name: string; vendor?: number; device?: number; children: PciNodeSpec[] }[],
+    cpu: { vendor: 'amd' | 'intel'; family?: number } = { vendor: 'amd', family: 0x19 },
+  ) =>
     simulate(
       {
         version: 1,
@@ -142,8 +146,8 @@ describe('data path from the PCI tree', () => {
           ram: 512 * MiB,
           iommu,
           pci: {
-            cpu: { vendor: 'amd', family: 0x19 },
-            hostBridges: [
+            cpu,
+            hostBridges: hostBridges ?? [
               {
                 name: 'hb0',
                 ...amd,
@@ -201,5 +205,26 @@ describe('data path from the PCI tree', () => {
     expect(viaIommu.devices.gpu1!.peerBytes).toBe(16 * MiB);
     expect(viaIommu.links['pci:sw0.up']!.bytes).toBe(16 * MiB);
     expect(viaIommu.links['pci:rp0.p2p.read']!.bytes).toBe(16 * MiB);
+  });
+  it('owner-registry: GPUs that cannot reach each other (p2pdma NOT_SUPPORTED) get different owners, so no peer access', () => {
+    // An Intel host bridge that is not on the p2pdma allowlist, GPUs on two root ports.
+    const r = peerRead(
+      'off',
+      [
+        {
+          name: 'hb0',
+          vendor: 0x8086,
+          device: 0x0001,
+          children: [
+            { name: 'rp0', kind: 'rootPort', children: [ep('gpu0')] },
+            { name: 'rp1', kind: 'rootPort', children: [ep('gpu1')] },
+          ],
+        },
+      ],
+      { vendor: 'intel' },
+    );
+    expect(r.devices.gpu1!.peerBytes).toBe(0);
+    expect(r.devices.gpu1!.pagesToVram).toBe(4096);
+    expect(r.links['pci:rp0.p2p.read']!.bytes).toBe(0);
   });
 });

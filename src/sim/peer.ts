@@ -27,8 +27,11 @@ import type { Platform, SimGpu } from './platform.js';
  * switch cannot route to the peer's BAR: it goes up to the root complex and its IOMMU.
  */
 function peerThruHostBridge(p: Platform, provider: string, client: string): boolean {
+  const t = p.p2pCalc(provider, client)?.mapType;
+  // The design gives GPUs that cannot reach each other different owners (peerReachable).
+  if (t === 'NOT_SUPPORTED') throw new Error(`peer access from ${client} to ${provider}: NOT_SUPPORTED`);
   if (p.config.platform?.iommu === 'translate') return true;
-  return p.p2pCalc(provider, client)?.mapType !== 'BUS_ADDR';
+  return t !== 'BUS_ADDR';
 }
 
 /**
@@ -47,12 +50,11 @@ export function* peerCopies(
   for (const [name, bytes] of pending) {
     const peer = p.gpus.get(name)!;
     const link = write ? p.peerLinks.get(`${g.cfg.name}>${name}`) : p.peerLinks.get(`${name}>${g.cfg.name}`);
-    const thru = peerThruHostBridge(p, name, g.cfg.name);
     const path = link
       ? [link]
       : write
-        ? p.route(deviceEnd(g.cfg.name), barEnd(peer.cfg.name), thru)
-        : p.route(barEnd(peer.cfg.name), deviceEnd(g.cfg.name), thru);
+        ? p.route(deviceEnd(g.cfg.name), barEnd(peer.cfg.name), peerThruHostBridge(p, name, g.cfg.name))
+        : p.route(barEnd(peer.cfg.name), deviceEnd(g.cfg.name), peerThruHostBridge(p, name, g.cfg.name));
     g.m.peerBytes += bytes;
     spawned.push(
       engine.spawn(

@@ -228,7 +228,10 @@ export class Platform {
     this.design = design;
     const pci = config.platform?.pci;
     this.topo = pci !== undefined ? PciTopology.fromSpec(pci) : null;
-    const connectivity = { mapType: (gpu: string, nic: string) => this.mapType(gpu, nic) };
+    const connectivity = {
+      mapType: (gpu: string, nic: string) => this.mapType(gpu, nic),
+      peerReachable: (a: string, b: string) => this.peerReachable(a, b),
+    };
     const gpuConfigs = config.devices?.gpus ?? [];
     const gpuNames = gpuConfigs.map((g) => g.name);
 
@@ -325,6 +328,21 @@ export class Platform {
     return c;
   }
   private readonly calcs = new Map<string, P2pdmaCalc>();
+
+  /**
+   * Whether GPU `a` can reach GPU `b`'s VRAM (xe_has_interconnect): over a private link
+   * (`gpuLinks`), or by PCI P2P when `platform.pci` gives a map type other than NOT_SUPPORTED
+   * (pci_p2pdma_distance() >= 0). Without `platform.pci` a GPU pair has no map type (`p2p`
+   * names GPU:NIC pairs) and is taken as reachable through the root complex.
+   */
+  peerReachable(a: string, b: string): boolean {
+    if (
+      (this.config.devices?.gpuLinks ?? []).some((l) => (l.a === a && l.b === b) || (l.a === b && l.b === a))
+    )
+      return true;
+    const c = this.p2pCalc(b, a);
+    return c === undefined || c.mapType !== 'NOT_SUPPORTED';
+  }
 
   /**
    * pci_p2pdma_map_type between a GPU and a NIC: what the kernel's p2pdma code computes on the
