@@ -7,7 +7,11 @@
  * notifier tells the driver to drop the old one.
  *
  * Set `params: { checkRetry: false }` in the race file to watch the explorer catch the bug:
- * the device keeps reading the page the CPU no longer uses.
+ * the device keeps reading the page the CPU no longer uses. The driver also declares an
+ * invariant of its own, `mydev-coherent` (every entry of its page table maps the page the CPU
+ * page table has), which catches the bug one step sooner, as the page table is programmed, and
+ * names it in the counterexample (`params: { coherentInvariant: false }` leaves it out, and the
+ * explorer's own `notifier-contract` catches the access instead).
  *
  * The contract with the explorer (src/explore/explorer.ts):
  * - export `model` (a RaceModel, or a function of the race file's `params` returning one);
@@ -16,14 +20,23 @@
  *   wherever the real driver drops a lock; yield `{ wait, until }` where it would sleep;
  * - `local()` returns what the agent's future depends on beyond the shared state;
  * - device accesses go through `world.deviceAccess`, which checks the notifier contract and
- *   the data; `world.opDone()` marks an operation finished.
+ *   the data; `world.opDone()` marks an operation finished;
+ * - `invariants` (optional) are the driver's own: a name and a check returning a message when
+ *   broken, null when not, run after every step.
  *
  * It imports only the package's subpaths `hmmlab/kernel` and `hmmlab/explore` (package.json
  * "exports"), as a driver written outside this repository would. Run from the repository,
  * they resolve to the package itself: dist/ after `npm run build` for node, src/ for tsc and
  * vitest (the "hmmlab-source" condition in tsconfig.json, an alias in vitest.config.ts).
  */
-import { type Agent, type AgentYield, KernelWorld, kernelSteps, type RaceModel } from 'hmmlab/explore';
+import {
+  type Agent,
+  type AgentYield,
+  KernelWorld,
+  kernelSteps,
+  type NamedInvariant,
+  type RaceModel,
+} from 'hmmlab/explore';
 import {
   HMM_PFN_HI_VALID,
   HmmRange,
@@ -35,9 +48,14 @@ import {
   PAGE_SIZE,
 } from 'hmmlab/kernel';
 
-export function model(params: { checkRetry?: boolean; pages?: number }): RaceModel {
+export function model(params: {
+  checkRetry?: boolean;
+  pages?: number;
+  coherentInvariant?: boolean;
+}): RaceModel {
   const checkRetry = params.checkRetry ?? true;
   const pages = params.pages ?? 2;
+  const coherentInvariant = params.coherentInvariant ?? true;
   return {
     name: `my-mirror-driver${checkRetry ? '' : '-no-retry-check'}`,
     description:
@@ -98,6 +116,19 @@ export function model(params: { checkRetry?: boolean; pages?: number }): RaceMod
           yield { step: `write page ${pages - 1} (COW)`, call: 'do_wp_page' };
         })(),
       };
+      // The driver's own invariant, checked after every step: outside the driver lock (every
+      // step boundary here), each entry of the device page table maps the CPU's page.
+      const coherent: NamedInvariant = {
+        name: 'mydev-coherent',
+        check() {
+          for (const [v, e] of pt) {
+            const pte = w.cpuPte(v * PAGE_SIZE);
+            if (pte.pfn !== e.pfn)
+              return `mydev maps page ${v - w.base / PAGE_SIZE} to pfn ${e.pfn}, the CPU page table has ${pte.kind}${pte.pfn >= 0 ? ` pfn ${pte.pfn}` : ''}`;
+          }
+          return null;
+        },
+      };
       return {
         agents: [dev, cpu],
         digest: () => w.digest(),
@@ -105,6 +136,7 @@ export function model(params: { checkRetry?: boolean; pages?: number }): RaceMod
         takeViolation: () => w.takeViolation(),
         quiescent: () => w.quiescent(),
         opsDone: () => w.opsDone(),
+        invariants: coherentInvariant ? [coherent] : [],
       };
     },
   };

@@ -44,10 +44,12 @@ export {
   type ExploreOptions,
   encodeSchedule,
   explore,
+  ModelError,
   type RaceModel,
   type RaceWorld,
   replay,
   replaySchedule,
+  ScheduleError,
   type StepNote,
   type Wait,
 } from './explore/explorer.js';
@@ -59,6 +61,8 @@ export type {
   ExploreResult,
   ExploreStep,
   InvariantName,
+  NamedInvariant,
+  Verdict,
   Violation,
 } from './explore/types.js';
 export {

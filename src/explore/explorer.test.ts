@@ -8,13 +8,17 @@ import {
   decodeSchedule,
   encodeSchedule,
   explore,
+  ModelError,
+  modelInvariants,
   type RaceModel,
+  replay,
   replaySchedule,
   ScheduleError,
 } from './explorer.js';
 import { problemModel } from './problems.js';
 import { raceModelOf } from './race-model.js';
 import { loadRaceFile } from './scenario.js';
+import type { NamedInvariant } from './types.js';
 
 const RACES = join(import.meta.dirname, '../../scenarios/races');
 const files = readdirSync(RACES)
@@ -181,7 +185,9 @@ describe('the explorer', () => {
 
   it('checks a user driver module: the example driver is clean, and stale without its retry check', () => {
     expect(explore(exampleDriver({}), { mode: 'exhaustive' }).counterexample).toBeNull();
-    const bad = explore(exampleDriver({ checkRetry: false }), { mode: 'exhaustive' });
+    const bad = explore(exampleDriver({ checkRetry: false, coherentInvariant: false }), {
+      mode: 'exhaustive',
+    });
     expect(bad.counterexample?.violation.invariant).toBe('notifier-contract');
   });
 
@@ -314,5 +320,322 @@ describe('race files', () => {
     );
     if (both.ok) throw new Error('accepted');
     expect(both.errors[0]).toMatchObject({ line: 5, message: "give 'problem' or 'module', not both" });
+  });
+});
+
+/**
+ * A model in which agent `noise` takes `noise` steps that touch nothing, `writer` sets a flag
+ * and `reader` reads it; `throwAt` makes the reader throw after the writer ran (or `where`
+ * names another place that throws); `invariant` declares a named invariant broken once the
+ * reader saw the flag.
+ */
+function flagModel(
+  opts: {
+    noise?: number;
+    throwAt?: 'body' | 'until' | 'local' | 'check';
+    invariant?: boolean;
+    invariants?: { name: unknown; check: () => string | null }[];
+  } = {},
+): RaceModel {
+  return {
+    name: 'flag',
+    description: 'a reader, a writer and some noise',
+    create() {
+      let flag = false;
+      let seen = false;
+      let ops = 0;
+      const agents: Agent[] = [
+        {
+          name: 'noise',
+          body: (function* (): Generator<AgentYield, void, void> {
+            for (let i = 0; i < (opts.noise ?? 0); i++) yield `noise ${i}`;
+            ops++;
+          })(),
+        },
+        {
+          name: 'writer',
+          body: (function* (): Generator<AgentYield, void, void> {
+            flag = true;
+            ops++;
+            yield 'set flag';
+          })(),
+        },
+        {
+          name: 'reader',
+          local: () => {
+            if (opts.throwAt === 'local' && seen) throw new RangeError('local blew up');
+            return String(seen);
+          },
+          body: (function* (): Generator<AgentYield, void, void> {
+            if (opts.throwAt === 'until')
+              yield {
+                wait: 'flag',
+                until: () => {
+                  if (flag) throw new Error('until blew up');
+                  return false;
+                },
+              };
+            if (flag) {
+              seen = true;
+              if (opts.throwAt === 'body') throw new TypeError('reader found the flag set');
+            }
+            ops++;
+            yield 'read flag';
+          })(),
+        },
+      ];
+      const world: ReturnType<RaceModel['create']> = {
+        agents,
+        digest: () => `${flag}|${seen}`,
+        describe: () =>
+          new Map([
+            ['flag', String(flag)],
+            ['seen', String(seen)],
+          ]),
+        takeViolation: () => null,
+        quiescent: () => null,
+        opsDone: () => ops,
+      };
+      if (opts.invariant)
+        world.invariants = [
+          { name: 'reader-never-sees-flag', check: () => (seen ? 'the reader saw the flag set' : null) },
+        ];
+      if (opts.throwAt === 'check')
+        world.invariants = [
+          {
+            name: 'checker',
+            check: () => {
+              if (seen) throw new Error('check blew up');
+              return null;
+            },
+          },
+        ];
+      if (opts.invariants) world.invariants = opts.invariants as NamedInvariant[];
+      return world;
+    },
+  };
+}
+
+describe('an exception inside an agent is a crash violation, not the end of the run', () => {
+  it('exhaustive: the crash, the error message (no stack) and a schedule that replays it', () => {
+    const r = explore(flagModel({ throwAt: 'body' }), { mode: 'exhaustive' });
+    const cx = r.counterexample!;
+    expect(r.verdict).toBe('crash');
+    expect(cx.violation.invariant).toBe('crash');
+    expect(cx.violation.message).toMatch(
+      /^reader threw TypeError: reader found the flag set \(at .+:\d+:\d+\)$/,
+    );
+    expect(cx.violation.message).not.toMatch(/\n/);
+    expect(cx.schedule).toBe('12');
+    expect(cx.steps.at(-1)).toMatchObject({ agent: 'reader', step: 'threw TypeError' });
+    const again = replaySchedule(flagModel({ throwAt: 'body' }), cx.schedule);
+    expect(again.counterexample?.violation).toEqual(cx.violation);
+    expect(again.counterexample?.steps).toEqual(cx.steps);
+  });
+
+  it('random mode reports the crash too', () => {
+    const r = explore(flagModel({ throwAt: 'body' }), { mode: 'random', runs: 50, seed: 1 });
+    expect(r.counterexample?.violation.invariant).toBe('crash');
+    expect(replaySchedule(flagModel({ throwAt: 'body' }), r.counterexample!.schedule).verdict).toBe('crash');
+  });
+
+  it('a throwing wait condition, local() or named invariant is a crash naming where it came from', () => {
+    const cases: [NonNullable<Parameters<typeof flagModel>[0]>['throwAt'], RegExp][] = [
+      ['until', /^reader's wait condition \(flag\) threw Error: until blew up/],
+      ['local', /^reader's local\(\) threw RangeError: local blew up/],
+      ['check', /^invariant 'checker' threw Error: check blew up/],
+    ];
+    for (const [throwAt, message] of cases) {
+      const r = explore(flagModel({ throwAt }), { mode: 'exhaustive' });
+      expect(r.counterexample?.violation.invariant, throwAt).toBe('crash');
+      expect(r.counterexample?.violation.message, throwAt).toMatch(message);
+      const again = replaySchedule(flagModel({ throwAt }), r.counterexample!.schedule);
+      expect(again.counterexample?.violation.message, throwAt).toMatch(message);
+    }
+  });
+
+  it('a model whose create() throws is a ModelError', () => {
+    const m: RaceModel = {
+      name: 'broken',
+      description: '',
+      create() {
+        throw new Error('no world today');
+      },
+    };
+    expect(() => explore(m, { mode: 'exhaustive' })).toThrow(ModelError);
+    expect(() => explore(m, { mode: 'exhaustive' })).toThrow(
+      /model 'broken': create\(\) threw Error: no world today/,
+    );
+  });
+});
+
+describe('a search cut short by a bound is inconclusive, not clean', () => {
+  it('--max-states: verdict inconclusive, what was covered, and which bound stopped it', () => {
+    const r = explore(problemModel({ problem: 'multi-device-migrate', variant: 'fixed' }), {
+      mode: 'exhaustive',
+      maxStates: 20,
+    });
+    expect(r.verdict).toBe('inconclusive');
+    expect(r.bounds).toEqual({ maxStates: 20, maxDepth: 400 });
+    expect(r.coverage).toMatchObject({ states: 20, complete: false, boundHit: 'max-states' });
+    expect(r.coverage.maxDepth).toBeGreaterThan(0);
+  });
+
+  it('--max-depth: paths cut at the depth bound make it inconclusive and are counted', () => {
+    const r = explore(problemModel({ problem: 'skip-read-retry', variant: 'fixed' }), {
+      mode: 'exhaustive',
+      maxDepth: 3,
+    });
+    expect(r.verdict).toBe('inconclusive');
+    expect(r.coverage.boundHit).toBe('max-depth');
+    expect(r.coverage.depthCut).toBeGreaterThan(0);
+    expect(r.coverage.maxDepth).toBe(3);
+    const full = explore(problemModel({ problem: 'skip-read-retry', variant: 'fixed' }), {
+      mode: 'exhaustive',
+    });
+    expect(full.verdict).toBe('clean');
+    expect(full.coverage.depthCut).toBeUndefined();
+  });
+
+  it('random mode: schedules cut at the depth bound make it inconclusive; all run to the end is clean', () => {
+    const cut = explore(problemModel({ problem: 'skip-read-retry', variant: 'fixed' }), {
+      mode: 'random',
+      runs: 10,
+      maxDepth: 3,
+    });
+    expect(cut.verdict).toBe('inconclusive');
+    expect(cut.coverage.depthCut).toBe(10);
+    expect(cut.coverage.schedules).toBe(0);
+    const ok = explore(problemModel({ problem: 'skip-read-retry', variant: 'fixed' }), {
+      mode: 'random',
+      runs: 10,
+    });
+    expect(ok.verdict).toBe('clean');
+  });
+
+  it('a counterexample found before a bound stopped the search is still the verdict', () => {
+    const r = explore(problemModel({ problem: 'skip-read-retry', variant: 'buggy' }), {
+      mode: 'exhaustive',
+      maxDepth: 4,
+    });
+    expect(r.verdict).toBe('notifier-contract');
+  });
+});
+
+describe('replay of a schedule the model cannot run is an error, on every path', () => {
+  it('choices left over after an invariant failed: a schedule longer than the run', () => {
+    const m = problemModel({ problem: 'skip-read-retry', variant: 'buggy' });
+    expect(() => replaySchedule(m, '00101')).toThrow(ScheduleError);
+    expect(() => replaySchedule(m, '00101')).toThrow(
+      /the schedule is longer than the run: it has 5 choices, and the run ends after 4 steps, where notifier-contract fails \(the first 4 choices replay it: 0010\)/,
+    );
+    expect(replaySchedule(m, '0010').verdict).toBe('notifier-contract');
+  });
+
+  it('the library function replay() throws ScheduleError too, instead of reporting a progress violation', () => {
+    const m = problemModel({ problem: 'skip-read-retry', variant: 'fixed' });
+    expect(() => replay(m, [0, 0, 0, 0, 1, 1, 1, 1])).toThrow(/the schedule is longer than the run/);
+    expect(() => replay(m, [0, 0, 0, 0, 0])).toThrow(/step 5 schedules gpu0.fault, which has finished/);
+  });
+
+  it('a replay that fails nowhere still has its timeline, and says clean', () => {
+    const r = replaySchedule(problemModel({ problem: 'skip-read-retry', variant: 'fixed' }), '000101');
+    expect(r.verdict).toBe('clean');
+    expect(r.counterexample).toBeNull();
+    expect(r.replay?.steps.map((s) => s.agent)).toEqual([
+      'gpu0.fault',
+      'gpu0.fault',
+      'gpu0.fault',
+      'cpu0',
+      'gpu0.fault',
+      'cpu0',
+    ]);
+  });
+});
+
+describe("a model's own named invariants", () => {
+  it('the example driver names its invariant in the violation (instead of a built-in one)', () => {
+    const r = explore(exampleDriver({ checkRetry: false }), { mode: 'exhaustive' });
+    expect(r.verdict).toBe('mydev-coherent');
+    expect(r.counterexample?.violation).toMatchObject({
+      invariant: 'mydev-coherent',
+      custom: true,
+      message: expect.stringMatching(/^mydev maps page 1 to pfn \d+, the CPU page table has ram pfn \d+$/),
+    });
+    // Caught as the page table is programmed, a step before the stale access.
+    expect(r.counterexample?.steps.at(-1)?.step).toBe('page table programmed');
+    expect(replaySchedule(exampleDriver({ checkRetry: false }), r.counterexample!.schedule).verdict).toBe(
+      'mydev-coherent',
+    );
+    // The fixed driver keeps it.
+    expect(explore(exampleDriver({}), { mode: 'exhaustive' }).verdict).toBe('clean');
+    expect(modelInvariants(exampleDriver({}))).toEqual(['mydev-coherent']);
+  });
+
+  it('random mode and a world of agents without the kernel report it by name too', () => {
+    expect(explore(flagModel({ invariant: true }), { mode: 'random', runs: 20 }).verdict).toBe(
+      'reader-never-sees-flag',
+    );
+    const r = explore(flagModel({ invariant: true }), { mode: 'exhaustive' });
+    expect(r.counterexample?.violation).toEqual({
+      invariant: 'reader-never-sees-flag',
+      message: 'the reader saw the flag set',
+      custom: true,
+    });
+  });
+
+  it('names must be names of their own: a ModelError otherwise', () => {
+    const bad = (name: unknown) =>
+      explore(flagModel({ invariants: [{ name, check: () => null }] }), { mode: 'exhaustive' });
+    expect(() => bad('data')).toThrow(/invariant name 'data' is a built-in invariant's/);
+    expect(() => bad('crash')).toThrow(ModelError);
+    expect(() => bad('two words')).toThrow(/is not a name/);
+    expect(() => bad(7)).toThrow(/is not a name/);
+    expect(() =>
+      explore(
+        flagModel({
+          invariants: [
+            { name: 'a', check: () => null },
+            { name: 'a', check: () => null },
+          ],
+        }),
+        { mode: 'exhaustive' },
+      ),
+    ).toThrow(/two invariants are named 'a'/);
+  });
+});
+
+describe('counterexamples are shrunk, and say so', () => {
+  it('steps that do not matter are removed: first found with the noise, shrunk without it', () => {
+    const found = explore(flagModel({ noise: 6, throwAt: 'body' }), { mode: 'exhaustive', shrink: false });
+    expect(found.counterexample?.schedule).toBe('0000000112');
+    expect(found.counterexample?.shrink).toBeUndefined();
+    const r = explore(flagModel({ noise: 6, throwAt: 'body' }), { mode: 'exhaustive' });
+    expect(r.counterexample?.schedule).toBe('12');
+    expect(r.counterexample?.shrink).toEqual({ from: 10, tries: expect.any(Number), minimal: true });
+    expect(r.counterexample?.steps.map((s) => s.agent)).toEqual(['writer', 'reader']);
+  });
+
+  it('the multi-device livelock: 27 steps as found, 16 shrunk, and the shrunk one replays it', () => {
+    const m = problemModel({ problem: 'multi-device-migrate', variant: 'buggy' });
+    const found = explore(m, { mode: 'exhaustive', shrink: false }).counterexample!;
+    const cx = explore(m, { mode: 'exhaustive' }).counterexample!;
+    expect(found.steps).toHaveLength(27);
+    expect(cx.steps).toHaveLength(16);
+    expect(cx.shrink).toMatchObject({ from: 27, minimal: true });
+    expect(cx.violation.invariant).toBe('livelock');
+    const again = replaySchedule(m, cx.schedule);
+    expect(again.counterexample?.violation).toEqual(cx.violation);
+  });
+
+  it('a random counterexample shrinks far below the length it was found at', () => {
+    const r = explore(flagModel({ noise: 30, throwAt: 'body' }), { mode: 'random', runs: 20, seed: 5 });
+    expect(r.counterexample!.shrink!.from).toBeGreaterThan(2);
+    expect(r.counterexample!.schedule).toBe('12');
+  });
+
+  it('a budget of tries that runs out says the result is not minimal', () => {
+    const r = explore(flagModel({ noise: 6, throwAt: 'body' }), { mode: 'exhaustive', shrink: 1 });
+    expect(r.counterexample?.shrink).toMatchObject({ tries: 1, minimal: false });
   });
 });

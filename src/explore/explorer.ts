@@ -20,14 +20,32 @@
  * fair (no agent stays enabled all along it without running) and no operation finishes in it,
  * it is a livelock. Every operation must also finish within `maxOpSteps` of its agent's steps.
  *
- * Counterexamples are the shortest schedule to the failing state among the edges the search
- * recorded (a breadth-first search over them), replayed to print a timeline. The recorded
- * graph and the searches over it (fair cycles, strongly connected components, shortest paths)
- * are in state-graph.ts.
+ * Counterexamples start as the shortest schedule to the failing state among the edges the
+ * search recorded (a breadth-first search over them; in random mode, the schedule as run) and
+ * are then shrunk: steps are removed (and adjacent steps swapped) while a replay still breaks
+ * the same invariant, until no single step can be removed or a budget of replays runs out.
+ * The result is short, not provably the shortest; `Counterexample.shrink` says what was done.
+ * The recorded graph and the searches over it (fair cycles, strongly connected components,
+ * shortest paths) are in state-graph.ts.
+ *
+ * An exception thrown while an agent runs (its body, the kernel calls it makes, its `until` or
+ * `local`), or by a model's named invariant, is a `crash` violation with the schedule that led
+ * to it, not the end of the exploration.
  */
 import { Rng } from '../sim/rng.js';
 import { fairComponent, fairCycle, type Node, shortestPath } from './state-graph.js';
-import type { Counterexample, Coverage, ExploreResult, ExploreStep, ReplayInfo, Violation } from './types.js';
+import {
+  BUILTIN_INVARIANTS,
+  type Counterexample,
+  type Coverage,
+  type ExploreResult,
+  type ExploreStep,
+  type NamedInvariant,
+  type ReplayInfo,
+  type Shrink,
+  type Verdict,
+  type Violation,
+} from './types.js';
 
 /** A yield that puts the agent to sleep until `until()` holds. */
 export interface Wait {
@@ -78,6 +96,48 @@ export interface RaceWorld {
   quiescent(): Violation | null;
   /** Operations finished so far (all agents together). */
   opsDone(): number;
+  /**
+   * Invariants of the model's own, checked after every step (after the world's own checks);
+   * a violation carries the invariant's name. Names are unique and not a built-in invariant's.
+   */
+  invariants?: readonly NamedInvariant[];
+}
+
+/**
+ * A race model that cannot be explored as written: an invalid invariant name, or a world that
+ * does not replay its own schedules (create() must build a fresh, deterministic world each
+ * time). `hmmlab explore` prints the message and exits 2.
+ */
+export class ModelError extends Error {}
+
+const INVARIANT_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** Checks the names of a world's invariants; throws ModelError for a bad one. */
+function checkInvariantNames(model: string, invs: readonly NamedInvariant[]): void {
+  const seen = new Set<string>();
+  for (const inv of invs) {
+    const name = (inv as { name?: unknown }).name;
+    if (typeof name !== 'string' || !INVARIANT_NAME.test(name))
+      throw new ModelError(
+        `model '${model}': invariant name ${JSON.stringify(name)} is not a name (letters, digits, '.', '_', '-')`,
+      );
+    if ((BUILTIN_INVARIANTS as readonly string[]).includes(name))
+      throw new ModelError(
+        `model '${model}': invariant name '${name}' is a built-in invariant's; give yours a name of its own`,
+      );
+    if (seen.has(name)) throw new ModelError(`model '${model}': two invariants are named '${name}'`);
+    if (typeof inv.check !== 'function')
+      throw new ModelError(`model '${model}': invariant '${name}' has no check() function`);
+    seen.add(name);
+  }
+}
+
+/** An exception as one line: its class, message and where it was thrown (no stack trace). */
+function thrown(e: unknown): string {
+  if (!(e instanceof Error)) return `a non-Error value: ${String(e)}`;
+  const first = e.message.split('\n')[0];
+  const at = /\n\s+at (?:[^\n]*? \()?([^\s()]+:\d+:\d+)\)?/.exec(e.stack ?? '')?.[1];
+  return `${e.name}: ${first}${at ? ` (at ${at.replace(/^file:\/\//, '')})` : ''}`;
 }
 
 export interface RaceModel {
@@ -95,7 +155,19 @@ export interface ExploreOptions {
   maxDepth?: number;
   /** Steps one agent may take inside one operation before it is a progress violation. */
   maxOpSteps?: number;
+  /**
+   * Shrink a counterexample (see the module comment): `true` (the default) with a budget of
+   * SHRINK_TRIES replays, a number for another budget, `false` to keep it as found.
+   */
+  shrink?: boolean | number;
 }
+
+/**
+ * Replays shrinking may try by default. Each costs a world and up to the counterexample's
+ * length in steps; of the built-in problems multi-device-migrate's livelock takes the most,
+ * 164 (27 steps shrunk to 16).
+ */
+export const SHRINK_TRIES = 500;
 
 class Exec {
   readonly world: RaceWorld;
@@ -110,10 +182,19 @@ class Exec {
   readonly cpuHolder = new Map<number, number>();
   reduced = 0;
   lastLocal = false;
+  /** A crash (an exception in agent code or an invariant check) not yet reported. */
+  private crashed: Violation | null = null;
+  private readonly invariants: readonly NamedInvariant[];
 
   constructor(model: RaceModel) {
-    this.world = model.create();
+    try {
+      this.world = model.create();
+    } catch (e) {
+      throw new ModelError(`model '${model.name}': create() threw ${thrown(e)}`);
+    }
     this.agents = this.world.agents;
+    this.invariants = this.world.invariants ?? [];
+    if (this.invariants.length > 0) checkInvariantNames(model.name, this.invariants);
     const n = this.agents.length;
     this.done = new Array(n).fill(false);
     this.waits = new Array(n).fill(null);
@@ -122,10 +203,49 @@ class Exec {
     this.opSteps = new Array(n).fill(0);
   }
 
+  /** Records a crash (the first one counts). */
+  private crash(message: string): void {
+    this.crashed ??= { invariant: 'crash', message };
+  }
+
+  /** A crash recorded since the last call, if any. */
+  takeCrash(): Violation | null {
+    const c = this.crashed;
+    this.crashed = null;
+    return c;
+  }
+
+  /**
+   * What the step agent `a` just ran broke, if anything: a crash, the world's own checks, the
+   * model's named invariants, then progress.
+   */
+  violation(a: number, maxOp: number): Violation | null {
+    return (
+      this.takeCrash() ??
+      this.world.takeViolation() ??
+      this.invariantViolation() ??
+      progressViolation(this, a, maxOp)
+    );
+  }
+
+  /** The first of the model's named invariants that does not hold (or whose check throws). */
+  invariantViolation(): Violation | null {
+    for (const inv of this.invariants) {
+      let msg: string | null;
+      try {
+        msg = inv.check();
+      } catch (e) {
+        return { invariant: 'crash', message: `invariant '${inv.name}' threw ${thrown(e)}` };
+      }
+      if (msg !== null) return { invariant: inv.name, message: msg, custom: true };
+    }
+    return null;
+  }
+
   enabled(i: number): boolean {
     if (this.done[i]) return false;
     const w = this.waits[i];
-    if (w && !w.until()) return false;
+    if (w && !this.until(i, w)) return false;
     const cpu = this.agents[i]!.cpu;
     if (cpu !== undefined) {
       const h = this.cpuHolder.get(cpu);
@@ -140,17 +260,40 @@ class Exec {
     return out;
   }
 
+  /** A sleeping agent's wake-up condition; one that throws is a crash (and keeps it asleep). */
+  private until(i: number, w: Wait): boolean {
+    try {
+      return w.until();
+    } catch (e) {
+      this.crash(`${this.agents[i]!.name}'s wait condition (${w.wait}) threw ${thrown(e)}`);
+      return false;
+    }
+  }
+
   /** Runs agent i to its next yield. Returns the step for the timeline. */
   step(i: number, index: number, before: Map<string, string> | null): ExploreStep {
     const a = this.agents[i]!;
     const ops0 = this.world.opsDone();
     this.waits[i] = null;
     if (a.cpu !== undefined) this.cpuHolder.set(a.cpu, i);
-    const r = a.body.next();
+    let r: IteratorResult<AgentYield, void>;
+    let threw: string | null = null;
+    try {
+      r = a.body.next();
+    } catch (e) {
+      // The agent (or the kernel code it called) threw: a crash, and the agent is over.
+      threw = thrown(e);
+      this.crash(`${a.name} threw ${threw}`);
+      r = { done: true, value: undefined };
+    }
     let label: string;
     let call = '';
     this.lastLocal = false;
-    if (r.done) {
+    if (threw !== null) {
+      this.done[i] = true;
+      label = `threw ${threw.slice(0, threw.indexOf(':'))}`;
+      call = this.calls[i]!;
+    } else if (r.done) {
       this.done[i] = true;
       label = 'done';
     } else if (typeof r.value === 'string') {
@@ -166,7 +309,15 @@ class Exec {
     }
     if (a.cpu !== undefined && (this.done[i] || this.waits[i])) this.cpuHolder.delete(a.cpu);
     this.labels[i] = label;
-    this.calls[i] = call || a.call?.() || '';
+    let named = '';
+    if (!call && a.call) {
+      try {
+        named = a.call();
+      } catch (e) {
+        this.crash(`${a.name}'s call() threw ${thrown(e)}`);
+      }
+    }
+    this.calls[i] = call || named;
     this.opSteps[i] = this.world.opsDone() !== ops0 || this.done[i] ? 0 : this.opSteps[i]! + 1;
     return {
       index,
@@ -178,12 +329,22 @@ class Exec {
   }
 
   hash(): string {
-    const parts = [this.world.digest()];
+    let parts: string[];
+    try {
+      parts = [this.world.digest()];
+    } catch (e) {
+      this.crash(`the world's digest() threw ${thrown(e)}`);
+      parts = ['digest threw'];
+    }
     for (let i = 0; i < this.agents.length; i++) {
       const a = this.agents[i]!;
-      parts.push(
-        `${i}${this.done[i] ? 'D' : this.waits[i] ? 'W' : 'R'}|${this.labels[i]}|${a.local ? a.local() : ''}`,
-      );
+      let local = '';
+      try {
+        local = a.local ? a.local() : '';
+      } catch (e) {
+        this.crash(`${a.name}'s local() threw ${thrown(e)}`);
+      }
+      parts.push(`${i}${this.done[i] ? 'D' : this.waits[i] ? 'W' : 'R'}|${this.labels[i]}|${local}`);
     }
     for (const [cpu, h] of [...this.cpuHolder].sort((x, y) => x[0] - y[0])) parts.push(`cpu${cpu}=${h}`);
     return parts.join('\n');
@@ -211,7 +372,15 @@ export function encodeSchedule(choices: readonly number[]): string {
   return choices.map((c) => ALPHABET[c]).join('');
 }
 
-export class ScheduleError extends Error {}
+/** A schedule string that names no agent, or a schedule the model cannot run as given. */
+export class ScheduleError extends Error {
+  /** The 0-based choice that cannot run, when one is to blame. */
+  readonly choice: number | undefined;
+  constructor(message: string, choice?: number) {
+    super(message);
+    this.choice = choice;
+  }
+}
 
 export function decodeSchedule(s: string, agents: number): number[] {
   const out: number[] = [];
@@ -230,12 +399,6 @@ export function decodeSchedule(s: string, agents: number): number[] {
 export interface ReplayOptions {
   /** Steps one agent may take inside one operation before it is a progress violation. */
   maxOpSteps?: number;
-  /**
-   * A choice that cannot run (the agent finished, sleeps, or waits for its CPU; or the run is
-   * over) throws ScheduleError instead of being reported as a progress violation: for
-   * schedules given by a user, where such a choice is bad input, not a finding.
-   */
-  strict?: boolean;
   /**
    * When the schedule ends before the run does, run the rest by the explorer's default choice
    * (the lowest-numbered agent that can run: the first branch exhaustive search takes), up to
@@ -276,12 +439,29 @@ function cannotRun(ex: Exec, schedule: readonly number[], n: number, a: number):
 
 /**
  * Replays a schedule from a fresh world; returns the timeline and what failed, if anything.
- * Throws ScheduleError for a choice that cannot run when `opts.strict`.
+ * The schedule must be one the model can run: a choice that cannot run (the agent finished,
+ * sleeps, or waits for its CPU), and choices left over when the run has ended (every agent
+ * finished, or an invariant failed at an earlier step), throw ScheduleError naming the step.
  */
 export function replay(
   model: RaceModel,
   schedule: readonly number[],
   opts: ReplayOptions = {},
+): ReplayResult {
+  return runSchedule(model, schedule, opts, false, true);
+}
+
+/**
+ * `replay`; with `stopAtViolation`, choices left over after an invariant failed are ignored
+ * (the run ends there) instead of an error: for shrinking, where a candidate that fails sooner
+ * is a better one. Without `timeline` the steps carry no state change (faster).
+ */
+function runSchedule(
+  model: RaceModel,
+  schedule: readonly number[],
+  opts: ReplayOptions,
+  stopAtViolation: boolean,
+  timeline: boolean,
 ): ReplayResult {
   const ex = new Exec(model);
   const steps: ExploreStep[] = [];
@@ -298,22 +478,35 @@ export function replay(
     stopped ? { steps, violation, exec: ex, choices, stopped } : { steps, violation, exec: ex, choices };
   /** Runs agent a; returns what it broke, if anything. */
   const run = (a: number): Violation | null => {
-    steps.push(ex.step(a, choices.length, ex.world.describe()));
+    steps.push(ex.step(a, choices.length, timeline ? ex.world.describe() : null));
     choices.push(a);
-    const v = ex.world.takeViolation() ?? progressViolation(ex, a, maxOp);
-    if (!v) trail.push(nodeOfEx());
-    return v;
+    const v = ex.violation(a, maxOp);
+    if (v) return v;
+    trail.push(nodeOfEx());
+    return ex.takeCrash();
   };
+  const atStart = ex.takeCrash() ?? ex.invariantViolation();
+  if (atStart) {
+    if (schedule.length > 0 && !stopAtViolation)
+      throw new ScheduleError(
+        `the schedule is longer than the run: it has ${schedule.length} choices, and ${atStart.invariant} fails before the first step`,
+      );
+    return done(atStart);
+  }
   for (const [n, a] of schedule.entries()) {
     if (!ex.enabled(a)) {
-      if (opts.strict) throw new ScheduleError(cannotRun(ex, schedule, n, a));
-      return done({
-        invariant: 'progress',
-        message: `replay: step ${n + 1} schedules ${ex.agents[a]?.name ?? a}, which cannot run there (done, asleep, or its CPU is taken)`,
-      });
+      const c = ex.takeCrash();
+      if (c) return done(c);
+      throw new ScheduleError(cannotRun(ex, schedule, n, a), n);
     }
     const v = run(a);
-    if (v) return done(v);
+    if (v) {
+      if (n < schedule.length - 1 && !stopAtViolation)
+        throw new ScheduleError(
+          `the schedule is longer than the run: it has ${schedule.length} choices, and the run ends after ${n + 1} steps, where ${v.invariant} fails (the first ${n + 1} choices replay it: ${encodeSchedule(schedule.slice(0, n + 1))})`,
+        );
+      return done(v);
+    }
   }
   // A schedule that ends in a state it passed through before, along a weakly fair segment in
   // which nothing finished, replays a livelock's cycle.
@@ -327,7 +520,7 @@ export function replay(
     }
   }
   if (ex.allDone()) return done(ex.world.quiescent());
-  if (ex.enabledSet().length === 0) return done(deadlock(ex));
+  if (ex.enabledSet().length === 0) return done(ex.takeCrash() ?? deadlock(ex));
   if (!opts.continueDefault) return done(null);
 
   // The rest by the default choice. The choice is a function of the state, so a state the
@@ -353,9 +546,156 @@ export function replay(
     }
     seenAt.set(h, k);
     if (ex.allDone()) return done(ex.world.quiescent());
-    if (ex.enabledSet().length === 0) return done(deadlock(ex));
+    if (ex.enabledSet().length === 0) return done(ex.takeCrash() ?? deadlock(ex));
   }
   return done(null, 'max-depth');
+}
+
+/**
+ * Replays a schedule the search itself produced. One that cannot run means the model does not
+ * behave the same from one create() to the next: a ModelError, not a finding.
+ */
+function replayOwn(model: RaceModel, schedule: readonly number[], maxOp: number): ReplayResult {
+  try {
+    return replay(model, schedule, { maxOpSteps: maxOp });
+  } catch (e) {
+    if (!(e instanceof ScheduleError)) throw e;
+    throw new ModelError(
+      `model '${model.name}' does not replay its own schedule ${encodeSchedule(schedule)} (${e.message}): create() must build a fresh world each time, and agents must depend on nothing outside it`,
+    );
+  }
+}
+
+/** Same failure, for shrinking: the same invariant (and for a crash, the same exception). */
+function sameFailure(a: Violation, b: Violation): boolean {
+  return a.invariant === b.invariant && (a.invariant !== 'crash' || a.message === b.message);
+}
+
+/**
+ * Shrinks a failing schedule: removes runs of steps (halving their length down to one), and
+ * when no single step can be removed, swaps two adjacent steps (and removes one), keeping each
+ * candidate whose replay (continued by the default choice, never longer than the best so far)
+ * breaks the same invariant sooner. Deterministic; at most `budget` replays.
+ */
+function shrinkSchedule(
+  model: RaceModel,
+  found: ReplayResult,
+  target: Violation,
+  maxOp: number,
+  budget: number,
+): { result: ReplayResult; shrink: Shrink } {
+  let best = found;
+  let tries = 0;
+  // Candidates already tried: one that failed once fails again (the best only gets shorter).
+  const tried = new Set<string>();
+  // Prefixes that end in a choice that cannot run: so does every candidate that starts with one.
+  const dead = new Set<string>();
+  /** The candidate's run when it fails the same way in fewer steps than the best, else null. */
+  const attempt = (cand: readonly number[]): ReplayResult | null => {
+    let key = '';
+    for (const c of cand) {
+      key += ALPHABET[c];
+      if (dead.has(key)) return null;
+    }
+    if (tried.has(key)) return null;
+    tried.add(key);
+    tries++;
+    let r: ReplayResult;
+    try {
+      r = runSchedule(
+        model,
+        cand,
+        { maxOpSteps: maxOp, continueDefault: true, maxDepth: best.choices.length - 1 },
+        true,
+        false,
+      );
+    } catch (e) {
+      if (!(e instanceof ScheduleError)) throw e;
+      if (e.choice !== undefined) dead.add(key.slice(0, e.choice + 1));
+      return null;
+    }
+    return r.violation && sameFailure(r.violation, target) && r.choices.length < best.choices.length
+      ? r
+      : null;
+  };
+  const without = (s: readonly number[], i: number, n: number): number[] => [
+    ...s.slice(0, i),
+    ...s.slice(i + n),
+  ];
+  let minimal = false;
+  search: while (tries < budget) {
+    // Removal passes: runs of 2^k steps, then single steps.
+    let removed = false;
+    let size = 1;
+    while (size * 2 <= best.choices.length / 2) size *= 2;
+    for (; size >= 1; size = Math.floor(size / 2)) {
+      for (let i = 0; i + size <= best.choices.length; ) {
+        if (tries >= budget) break search;
+        const r = attempt(without(best.choices, i, size));
+        if (r) {
+          best = r;
+          removed = true;
+        } else i += size;
+      }
+    }
+    if (removed) continue;
+    // No single step can be removed: swap two adjacent steps of different agents, alone (it may
+    // fail sooner) or with one step removed.
+    const s = best.choices;
+    for (let i = 0; i + 1 < s.length; i++) {
+      if (s[i] === s[i + 1]) continue;
+      const swapped = [...s];
+      [swapped[i], swapped[i + 1]] = [s[i + 1]!, s[i]!];
+      for (let j = -1; j < swapped.length; j++) {
+        if (tries >= budget) break search;
+        const r = attempt(j < 0 ? swapped : without(swapped, j, 1));
+        if (r) {
+          best = r;
+          continue search;
+        }
+      }
+    }
+    minimal = true;
+    break;
+  }
+  // The timeline of the result (attempts run without one).
+  const result = best === found ? found : replayOwn(model, best.choices, maxOp);
+  return { result, shrink: { from: found.choices.length, tries, minimal } };
+}
+
+/**
+ * The counterexample of a failing schedule the search found: replayed for its timeline, then
+ * shrunk unless `opts.shrink` is false.
+ */
+function counterexampleOf(
+  model: RaceModel,
+  schedule: readonly number[],
+  found: Violation,
+  opts: ExploreOptions,
+): Counterexample {
+  const maxOp = opts.maxOpSteps ?? 200;
+  const r = replayOwn(model, schedule, maxOp);
+  // A livelock's replay ends where its cycle started, which replay reports as the livelock too
+  // when it finds the same cycle; the search's own account of the cycle is kept if it does not.
+  const violation = found.invariant === 'livelock' ? found : (r.violation ?? found);
+  const budget =
+    opts.shrink === false
+      ? 0
+      : opts.shrink === true || opts.shrink === undefined
+        ? SHRINK_TRIES
+        : opts.shrink;
+  if (budget > 0 && r.violation && sameFailure(r.violation, violation) && schedule.length > 1) {
+    const { result, shrink } = shrinkSchedule(model, r, violation, maxOp, budget);
+    if (result !== r)
+      return {
+        schedule: encodeSchedule(result.choices),
+        steps: result.steps,
+        violation: result.violation!,
+        shrink,
+      };
+    return { schedule: encodeSchedule(schedule), steps: r.steps, violation, shrink };
+  }
+  return { schedule: encodeSchedule(schedule), steps: r.steps, violation };
 }
 
 function progressViolation(ex: Exec, a: number, maxOp: number): Violation | null {
@@ -394,13 +734,30 @@ function emptyCoverage(complete: boolean): Coverage {
   return { states: 0, transitions: 0, pruned: 0, reduced: 0, maxDepth: 0, schedules: 0, complete };
 }
 
-/** Explores a race model; see the module comment. */
+/**
+ * Explores a race model; see the module comment. Throws ModelError for a model that cannot be
+ * explored as written (ModelError's comment).
+ */
 export function explore(model: RaceModel, opts: ExploreOptions): ExploreResult {
   return opts.mode === 'random' ? exploreRandom(model, opts) : exploreExhaustive(model, opts);
 }
 
+/** The verdict of a search: the counterexample's invariant, else clean or inconclusive. */
+function verdictOf(counterexample: Counterexample | null, cov: Coverage): Verdict {
+  if (counterexample) return counterexample.violation.invariant;
+  return cov.boundHit ? 'inconclusive' : 'clean';
+}
+
 function agentNames(model: RaceModel): string[] {
-  return model.create().agents.map((a) => a.name);
+  return new Exec(model).agents.map((a) => a.name);
+}
+
+/**
+ * The names of the invariants a model declares (RaceWorld.invariants), from one fresh world.
+ * Throws ModelError for a world that cannot be built or a bad name.
+ */
+export function modelInvariants(model: RaceModel): string[] {
+  return (new Exec(model).world.invariants ?? []).map((i) => i.name);
 }
 
 function exploreExhaustive(model: RaceModel, opts: ExploreOptions): ExploreResult {
@@ -420,14 +777,14 @@ function exploreExhaustive(model: RaceModel, opts: ExploreOptions): ExploreResul
   const advance = (ex: Exec, a: number): { choices: number[]; violation: Violation | null } => {
     const choices = [a];
     ex.step(a, 0, null);
-    let v = ex.world.takeViolation() ?? progressViolation(ex, a, maxOp);
+    let v = ex.violation(a, maxOp);
     while (!v && ex.lastLocal && ex.enabled(a)) {
       ex.step(a, 0, null);
       choices.push(a);
       cov.reduced++;
-      v = ex.world.takeViolation() ?? progressViolation(ex, a, maxOp);
+      v = ex.violation(a, maxOp);
     }
-    return { choices, violation: v };
+    return { choices, violation: v ?? ex.takeCrash() };
   };
 
   const nodeOf = (ex: Exec): { id: number; fresh: boolean } => {
@@ -452,7 +809,7 @@ function exploreExhaustive(model: RaceModel, opts: ExploreOptions): ExploreResul
   const onStack = new Map<number, number>([[root, 0]]);
   /** A violation: at node `at`, or on the edge from `at` by `agent`; or a livelock schedule. */
   let failure: { violation: Violation; at: number; agent?: number; schedule?: number[] } | null = null;
-  const atRoot = finish(live);
+  const atRoot = live.takeCrash() ?? live.invariantViolation() ?? finish(live);
   if (atRoot) failure = { violation: atRoot, at: root };
 
   while (stack.length > 0 && !failure) {
@@ -484,8 +841,14 @@ function exploreExhaustive(model: RaceModel, opts: ExploreOptions): ExploreResul
       break;
     }
     const { id, fresh } = nodeOf(live);
-    node.edges.set(a, id);
     edgeChoices.set(`${top.id}>${a}`, choices);
+    const crashed = live.takeCrash();
+    if (crashed) {
+      // Hashing the new state ran agent code (local(), a wait's condition) that threw.
+      failure = { violation: crashed, at: top.id, agent: a };
+      break;
+    }
+    node.edges.set(a, id);
     if (!fresh) {
       cov.pruned++;
       const at = onStack.get(id);
@@ -520,7 +883,8 @@ function exploreExhaustive(model: RaceModel, opts: ExploreOptions): ExploreResul
     }
     if (livePath.length >= maxDepth) {
       cov.complete = false;
-      cov.boundHit = 'max-depth';
+      cov.boundHit ??= 'max-depth';
+      cov.depthCut = (cov.depthCut ?? 0) + 1;
       continue;
     }
     stack.push({ id, next: 0, via: choices });
@@ -559,15 +923,14 @@ function exploreExhaustive(model: RaceModel, opts: ExploreOptions): ExploreResul
       if (failure.agent !== undefined)
         schedule = [...schedule, ...edgeChoices.get(`${failure.at}>${failure.agent}`)!];
     }
-    const r = replay(model, schedule, { maxOpSteps: maxOp });
-    const violation =
-      failure.violation.invariant === 'livelock' ? failure.violation : (r.violation ?? failure.violation);
-    counterexample = { schedule: encodeSchedule(schedule), steps: r.steps, violation };
+    counterexample = counterexampleOf(model, schedule, failure.violation, opts);
   }
   return {
     scenario: model.name,
     mode: 'exhaustive',
     agents: live.agents.map((x) => x.name),
+    verdict: verdictOf(counterexample, cov),
+    bounds: { maxStates, maxDepth },
     coverage: cov,
     counterexample,
   };
@@ -592,30 +955,34 @@ function exploreRandom(model: RaceModel, opts: ExploreOptions): ExploreResult {
     const schedule: number[] = [];
     const seenAt = new Map<string, number>([[ex.hash(), 0]]);
     const trail: Node[] = [{ hash: ex.hash(), enabled: ex.enabledSet(), edges: new Map(), ops: 0 }];
-    let v: Violation | null = null;
-    let cycleStart: number | undefined;
+    let v: Violation | null = ex.takeCrash() ?? ex.invariantViolation();
+    /** The schedule ended (every agent finished, or none can run) rather than hit the depth bound. */
+    let ended = false;
     while (!v && schedule.length < maxDepth) {
       const en = ex.enabledSet();
       if (en.length === 0) {
-        v = ex.allDone() ? ex.world.quiescent() : deadlock(ex);
+        v = ex.takeCrash() ?? (ex.allDone() ? ex.world.quiescent() : deadlock(ex));
+        ended = true;
         break;
       }
       const a = en[rng.int(0, en.length - 1)]!;
       ex.step(a, schedule.length, null);
       schedule.push(a);
       cov.transitions++;
-      v = ex.world.takeViolation() ?? progressViolation(ex, a, maxOp);
+      v = ex.violation(a, maxOp);
       if (v) break;
       const h = ex.hash();
+      const node: Node = { hash: h, enabled: ex.enabledSet(), edges: new Map(), ops: ex.world.opsDone() };
+      // Hashing and the enabled set ran agent code (local(), wait conditions) that may throw.
+      v = ex.takeCrash();
+      if (v) break;
       if (!states.has(h)) states.add(h);
       else cov.pruned++;
-      const node: Node = { hash: h, enabled: ex.enabledSet(), edges: new Map(), ops: ex.world.opsDone() };
       const at = seenAt.get(h);
       if (at !== undefined) {
         const cycle = trail.slice(at);
         const stepped = new Set(schedule.slice(at));
         if (cycle.every((c) => c.ops === node.ops) && fairCycle(cycle, stepped)) {
-          cycleStart = at;
           v = livelock(ex.agents, stepped, schedule.length - at, at);
           break;
         }
@@ -624,30 +991,42 @@ function exploreRandom(model: RaceModel, opts: ExploreOptions): ExploreResult {
       trail.push(node);
       if (ex.allDone()) {
         v = ex.world.quiescent();
+        ended = true;
         break;
       }
     }
     cov.maxDepth = Math.max(cov.maxDepth, schedule.length);
-    cov.schedules++;
     if (v) {
-      const r = replay(model, schedule, { maxOpSteps: maxOp });
-      counterexample = {
-        schedule: encodeSchedule(schedule),
-        steps: r.steps,
-        violation: cycleStart !== undefined ? v : (r.violation ?? v),
-      };
+      cov.schedules++;
+      counterexample = counterexampleOf(model, schedule, v, opts);
+    } else if (ended) {
+      cov.schedules++;
+    } else {
+      // Cut at the depth bound before the schedule ended: what follows was not checked (and
+      // it is no complete schedule).
+      cov.boundHit = 'max-depth';
+      cov.depthCut = (cov.depthCut ?? 0) + 1;
     }
   }
   cov.states = states.size;
-  return { scenario: model.name, mode: 'random', agents: agentNames(model), coverage: cov, counterexample };
+  return {
+    scenario: model.name,
+    mode: 'random',
+    agents: agentNames(model),
+    verdict: verdictOf(counterexample, cov),
+    bounds: { maxDepth },
+    coverage: cov,
+    counterexample,
+  };
 }
 
 /**
  * Replays a schedule string and reports it as an exploration result, with the timeline in
  * `replay` whether or not an invariant failed. A schedule that ends before the run does is
  * continued by the default choice (see ReplayOptions.continueDefault) and `replay.continued`
- * says so. Throws ScheduleError for a string that names no agent or a choice that cannot run
- * (among them a schedule longer than the run).
+ * says so. Throws ScheduleError for a string that names no agent, a choice that cannot run, or
+ * choices left over when the run has ended (a schedule longer than the run: every agent
+ * finished, or an invariant failed at an earlier step).
  */
 export function replaySchedule(
   model: RaceModel,
@@ -656,7 +1035,7 @@ export function replaySchedule(
 ): ExploreResult {
   const agents = agentNames(model);
   const given = decodeSchedule(schedule, agents.length);
-  const r = replay(model, given, { ...opts, strict: true, continueDefault: true });
+  const r = replay(model, given, { ...opts, continueDefault: true });
   const ran = encodeSchedule(r.choices);
   const cov: Coverage = {
     states: 0,
@@ -678,6 +1057,8 @@ export function replaySchedule(
     scenario: model.name,
     mode: 'replay',
     agents,
+    verdict: r.violation ? r.violation.invariant : 'clean',
+    bounds: { maxDepth: opts.maxDepth ?? 400 },
     coverage: cov,
     counterexample: r.violation ? { schedule: ran, steps: r.steps, violation: r.violation } : null,
     replay: info,

@@ -11,19 +11,20 @@
  * state hashing.
  */
 import type { Agent, AgentYield, RaceWorld } from './explorer.js';
-import type { Violation } from './types.js';
+import type { NamedInvariant, Violation } from './types.js';
 import type { KernelWorld } from './world.js';
 
 /**
  * The RaceWorld of a KernelWorld and its agents: digest, describe, violations and operations
- * come from the world; `extra.quiescent` adds a check of the model's own at quiescence.
+ * come from the world; `extra.quiescent` adds a check of the model's own at quiescence, and
+ * `extra.invariants` named invariants checked after every step (a violation carries the name).
  */
 export function raceWorld(
   w: KernelWorld,
   agents: Agent[],
-  extra: { quiescent?: () => Violation | null } = {},
+  extra: { quiescent?: () => Violation | null; invariants?: readonly NamedInvariant[] } = {},
 ): RaceWorld {
-  return {
+  const rw: RaceWorld = {
     agents,
     digest: () => w.digest(),
     describe: () => w.describe(),
@@ -31,6 +32,8 @@ export function raceWorld(
     quiescent: () => w.quiescent() ?? extra.quiescent?.() ?? null,
     opsDone: () => w.opsDone(),
   };
+  if (extra.invariants) rw.invariants = extra.invariants;
+  return rw;
 }
 
 /**

@@ -17,8 +17,12 @@
 import { z } from 'zod';
 import type { ScenarioError } from '../scenario/load.js';
 import { loadVersioned } from '../scenario/load.js';
-import { scenarioErrorMap } from '../scenario/messages.js';
+import { describeFound, didYouMeanSuffix, oneOf, scenarioErrorMap } from '../scenario/messages.js';
 import { PROBLEMS, type ProblemName } from './problems.js';
+import { BUILTIN_INVARIANTS } from './types.js';
+
+/** What a race file may expect without a model of its own: clean, or a built-in invariant. */
+export const EXPECTABLE: readonly string[] = ['clean', ...BUILTIN_INVARIANTS];
 
 const name = z
   .string()
@@ -69,19 +73,16 @@ export const RaceFileSchema = z
       })
       .meta({ description: 'How to explore (the command line overrides it).' })
       .optional(),
-    /** What the exploration is expected to find; tests and `hmmlab explore` report a mismatch. */
-    expect: z
-      .enum([
-        'clean',
-        'notifier-contract',
-        'data',
-        'revoked-pagemap',
-        'quiescence',
-        'livelock',
-        'deadlock',
-        'progress',
-      ])
-      .meta({ description: 'The verdict the file documents: clean, or the invariant that fails.' })
+    /**
+     * What the exploration is expected to find; tests and `hmmlab explore` report a mismatch.
+     * A built-in problem's file names a built-in invariant; a module's may also name one of
+     * the invariants its model declares (checked once the module is loaded).
+     */
+    expect: name
+      .meta({
+        description:
+          'The verdict the file documents: clean, or the invariant that fails (a built-in one, or one the module model declares).',
+      })
       .optional(),
   })
   .superRefine((s, ctx) => {
@@ -93,6 +94,12 @@ export const RaceFileSchema = z
       });
     if (s.problem !== undefined && s.module !== undefined)
       ctx.addIssue({ code: 'custom', path: ['module'], message: "give 'problem' or 'module', not both" });
+    if (s.problem !== undefined && s.expect !== undefined && !EXPECTABLE.includes(s.expect))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expect'],
+        message: `expected one of ${oneOf(EXPECTABLE)}, found ${describeFound(s.expect)}${didYouMeanSuffix(s.expect, EXPECTABLE)}`,
+      });
     if (s.problem !== undefined && s.problem !== 'anon-teardown' && s.variant === undefined)
       ctx.addIssue({
         code: 'custom',

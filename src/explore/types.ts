@@ -3,7 +3,7 @@
  * results store keeps (table `explorations`) and what the viewer draws.
  */
 
-/** The invariants the explorer checks (docs/explorer.md). */
+/** The invariants the explorer checks itself (docs/explorer.md). */
 export type InvariantName =
   /** A device accessed a page through a translation made before an invalidation of it began. */
   | 'notifier-contract'
@@ -18,8 +18,42 @@ export type InvariantName =
   /** No agent can run, yet some operation has not finished. */
   | 'deadlock'
   /** An operation took more steps than the progress bound. */
-  | 'progress';
+  | 'progress'
+  /** An agent threw an exception (a bug in the driver or the model it runs against). */
+  | 'crash';
 
+/** The explorer's own invariants, in the order docs/explorer.md lists them. */
+export const BUILTIN_INVARIANTS: readonly InvariantName[] = [
+  'notifier-contract',
+  'data',
+  'revoked-pagemap',
+  'quiescence',
+  'livelock',
+  'deadlock',
+  'progress',
+  'crash',
+];
+
+/**
+ * An invariant a race model declares (`RaceWorld.invariants`), checked after every step: `check`
+ * returns a message when the invariant is broken, null when it holds. A violation carries its
+ * `name`. A name is letters, digits, `.`, `_` and `-`, and is not one of the built-in ones.
+ */
+export interface NamedInvariant {
+  name: string;
+  check(): string | null;
+}
+
+/** A built-in invariant, or one a model declares (NamedInvariant). */
+export type ViolationName = InvariantName | (string & {});
+
+/**
+ * What an exploration concluded: the invariant a counterexample breaks; `clean` when no
+ * invariant failed and the search covered everything within its bounds (exhaustive) or every
+ * schedule ran to its end (random); `inconclusive` when no invariant failed but a bound
+ * (`--max-states`, `--max-depth`) cut the search short.
+ */
+export type Verdict = ViolationName | 'clean' | 'inconclusive';
 /** One step of a schedule: an agent ran from one yield point to the next. */
 export interface ExploreStep {
   /** 0-based position in the schedule. */
@@ -35,18 +69,40 @@ export interface ExploreStep {
 }
 
 export interface Violation {
-  invariant: InvariantName;
+  invariant: ViolationName;
   message: string;
+  /** Set when `invariant` is one the model declares (NamedInvariant), not a built-in one. */
+  custom?: true;
   /** For a livelock: the index of the first step of the cycle (the cycle runs to the end). */
   cycleStart?: number;
 }
 
-/** The shortest schedule found that breaks an invariant. */
+/** A schedule that breaks an invariant. */
 export interface Counterexample {
   /** Replays it exactly: `hmmlab explore <scenario> --replay <schedule>`. */
   schedule: string;
   steps: ExploreStep[];
   violation: Violation;
+  /**
+   * How short it is (exploration only, not replay): the search's first counterexample
+   * (exhaustive mode: the shortest path to its failing state among the edges the search
+   * recorded; random mode: the schedule as run), then shrunk: steps removed while replay still
+   * breaks the same invariant. Not necessarily the shortest of all.
+   */
+  shrink?: Shrink;
+}
+
+/** What shrinking a counterexample did. */
+export interface Shrink {
+  /** Steps of the counterexample as first found. */
+  from: number;
+  /** Replays tried. */
+  tries: number;
+  /**
+   * True when no single step of the result can be removed (the last pass removed nothing);
+   * false when the budget of tries ran out first.
+   */
+  minimal: boolean;
 }
 
 export interface Coverage {
@@ -64,8 +120,21 @@ export interface Coverage {
   schedules: number;
   /** True when every interleaving within the bounds was covered (exhaustive mode, no bound hit). */
   complete: boolean;
-  /** Which bound stopped the search, if one did. */
+  /**
+   * Which bound stopped the search, if one did: `max-states` when the state bound ended it,
+   * else `max-depth` when some schedule was cut at the depth bound.
+   */
   boundHit?: 'max-states' | 'max-depth';
+  /** Schedules cut at the depth bound before they ended (paths in exhaustive mode), when any. */
+  depthCut?: number;
+}
+
+/** The bounds a search ran under. */
+export interface Bounds {
+  /** Exhaustive mode: distinct states before the search stops. */
+  maxStates?: number;
+  /** Longest schedule run. */
+  maxDepth: number;
 }
 
 export interface ExploreResult {
@@ -74,6 +143,15 @@ export interface ExploreResult {
   mode: 'exhaustive' | 'random' | 'replay';
   /** Agents of the configuration, in schedule-string order. */
   agents: string[];
+  /**
+   * The invariant the counterexample breaks, `clean` or `inconclusive` (see Verdict). A replay
+   * says `clean` when no invariant failed in the steps it ran. Always set by `explore` and
+   * `replaySchedule`; absent from results stored before it existed (read those as the
+   * counterexample's invariant, else `clean`).
+   */
+  verdict?: Verdict;
+  /** The bounds the search ran under (absent from results stored before it existed). */
+  bounds?: Bounds;
   coverage: Coverage;
   /** Null when no invariant failed within the bounds. */
   counterexample: Counterexample | null;

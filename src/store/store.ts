@@ -534,7 +534,9 @@ export class ResultsStore {
   /** Saves one race-explorer result in one transaction and returns its id. */
   saveExploration(e: NewExploration): number {
     this.writable();
-    const verdict = e.result.counterexample === null ? 'clean' : e.result.counterexample.violation.invariant;
+    const verdict =
+      e.result.verdict ??
+      (e.result.counterexample === null ? 'clean' : e.result.counterexample.violation.invariant);
     return this.saving('the exploration', () =>
       this.db
         .transaction(() =>

@@ -89,6 +89,67 @@ for (const checkRetry of [true, false]) {
 console.log(JSON.stringify(out));
 `;
 
+/**
+ * What model writers build from besides the kernel calls above: the kit (raceWorld, agent, the
+ * locks Mutex and Rwsem), migrate_vma's constructor and the page flags. Two CPU threads take a
+ * driver mutex and lock a page's folio; a named invariant says no two hold the mutex at once.
+ */
+const KIT = `
+import { agent, explore, KernelWorld, Mutex, Rwsem, raceWorld } from 'hmmlab/explore';
+import {
+  newMigrateVma, PG_ANON, PG_DEVICE, PG_DIRTY, PG_HEAD, PG_LOCKED, PG_LRU, PG_TAIL,
+} from 'hmmlab/kernel';
+
+function model(useMutex) {
+  return {
+    name: 'kit', description: 'two threads under a driver mutex, a page flag and a named invariant',
+    create() {
+      const w = new KernelWorld(1);
+      const lock = new Mutex();
+      const sem = new Rwsem();
+      let inside = 0;
+      const thread = (name) => {
+        const ctx = { phase: 'start' };
+        return agent(name, ctx, (function* () {
+          if (useMutex) yield* lock.lock('mydrv_update');
+          yield* sem.down('read', 'mydrv_update');
+          inside++;
+          ctx.phase = 'inside';
+          const pfn = w.cpuPte(w.va(0)).pfn;
+          w.k.frames.setFlag(pfn, PG_LOCKED);
+          yield { step: 'folio locked', call: 'mydrv_update' };
+          w.k.frames.clearFlag(pfn, PG_LOCKED);
+          inside--;
+          ctx.phase = 'out';
+          sem.up('read');
+          if (useMutex) lock.unlock();
+          w.opDone();
+          yield { step: 'unlocked', call: 'mydrv_update' };
+        })(), undefined, () => String(inside));
+      };
+      return raceWorld(w, [thread('cpu0'), thread('cpu1')], {
+        invariants: [{ name: 'one-updater', check: () => (inside > 1 ? inside + ' threads inside' : null) }],
+      });
+    },
+  };
+}
+
+const kw = new KernelWorld(2);
+const mig = newMigrateVma(kw.mm.findVma(kw.va(0)), kw.va(0), kw.va(2), null, 0);
+const out = {
+  kit: [agent, KernelWorld, Mutex, Rwsem, raceWorld].map((f) => typeof f),
+  flags: { PG_ANON, PG_DEVICE, PG_DIRTY, PG_HEAD, PG_LOCKED, PG_LRU, PG_TAIL },
+  migrateVma: Object.keys(mig).sort(),
+  locked: explore(model(true), { mode: 'exhaustive' }),
+  unlocked: explore(model(false), { mode: 'exhaustive' }),
+};
+console.log(JSON.stringify({
+  kit: out.kit, flags: out.flags, migrateVma: out.migrateVma,
+  locked: out.locked.verdict,
+  unlocked: out.unlocked.counterexample && out.unlocked.counterexample.violation,
+}));
+`;
+
 beforeAll(() => {
   // Inside the repository: the consumer's and the package's bare imports fall back to its node_modules.
   tmp = mkdtempSync(join(ROOT, '.pack-test-'));
@@ -114,6 +175,7 @@ beforeAll(() => {
     JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
   );
   writeFileSync(join(consumer, 'race.mjs'), MODEL);
+  writeFileSync(join(consumer, 'kit.mjs'), KIT);
 }, 300_000);
 
 afterAll(() => {
@@ -138,5 +200,23 @@ describe('the packed package, used through its subpath exports only', () => {
     expect(out.fixed).toMatchObject({ complete: true, violation: null });
     expect(out.fixed.states).toBeGreaterThan(1);
     expect(out.buggy.violation).toBe('notifier-contract');
+  }, 120_000);
+
+  it('exports the model-writing kit from hmmlab/explore, and newMigrateVma and the page flags from hmmlab/kernel', () => {
+    const out = JSON.parse(execFileSync('node', ['kit.mjs'], { cwd: consumer, encoding: 'utf8' }));
+    expect(out.kit).toEqual(['function', 'function', 'function', 'function', 'function']);
+    expect(out.flags).toEqual({
+      PG_ANON: 2,
+      PG_DEVICE: 256,
+      PG_DIRTY: 32,
+      PG_HEAD: 4,
+      PG_LOCKED: 1,
+      PG_LRU: 16,
+      PG_TAIL: 8,
+    });
+    expect(out.migrateVma).toEqual(expect.arrayContaining(['dst', 'src', 'vma']));
+    // Under the mutex the named invariant holds; without it, it fails by its own name.
+    expect(out.locked).toBe('clean');
+    expect(out.unlocked).toEqual({ invariant: 'one-updater', message: '2 threads inside', custom: true });
   }, 120_000);
 });

@@ -7,6 +7,11 @@ import { get } from '../api.js';
 import { h, mount, table } from '../dom.js';
 import { href, type Route } from '../route.js';
 
+/** clean, inconclusive (a bound stopped the search), or violated. */
+function verdictClass(verdict: string): string {
+  return verdict === 'clean' || verdict === 'inconclusive' ? verdict : 'violated';
+}
+
 export async function renderExplorations(root: HTMLElement): Promise<void> {
   const data = await get<ExplorationsResponse>('/api/explorations');
   mount(
@@ -20,7 +25,7 @@ export async function renderExplorations(root: HTMLElement): Promise<void> {
             h('a', { href: href('exploration', e.id) }, `#${e.id}`),
             e.scenarioName,
             e.mode,
-            h('span', { class: e.verdict === 'clean' ? 'verdict clean' : 'verdict violated' }, e.verdict),
+            h('span', { class: `verdict ${verdictClass(e.verdict)}` }, e.verdict),
             e.startedAt,
             e.hmmlabVersion,
           ]),
@@ -66,7 +71,13 @@ export async function renderExploration(root: HTMLElement, route: Route): Promis
     mount(
       root,
       ...head,
-      h('p', { class: 'verdict clean', id: 'verdict' }, 'No invariant failed within the bounds.'),
+      res.verdict === 'inconclusive'
+        ? h(
+            'p',
+            { class: 'verdict inconclusive', id: 'verdict' },
+            `Inconclusive: no invariant failed, but ${cov.boundHit === 'max-states' ? 'the state bound' : 'the depth bound'} stopped the search before it covered everything.`,
+          )
+        : h('p', { class: 'verdict clean', id: 'verdict' }, 'No invariant failed within the bounds.'),
       h('details', {}, h('summary', {}, 'scenario'), h('pre', {}, x.scenarioText)),
     );
     return;
