@@ -2,6 +2,9 @@
 // several platforms. Everything comes from dist/ (run `npm run build` first):
 //
 //   npm run build && node scripts/gen-designs.mjs        (about a minute on 2 cores)
+//
+// The doc's first line records the fingerprint of the inputs (scripts/doc-fingerprint.mjs);
+// test/lint/generated-docs.test.ts fails while they differ from it (the doc is stale).
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +19,13 @@ import {
   studyPlatform,
   twoGpuStudy,
 } from '../dist/sim/design-study.js';
+import { assertBuilt, docEntry, docHeader } from './doc-fingerprint.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The doc records the fingerprint of its inputs (scripts/doc-fingerprint.mjs), which a test
+// recomputes; the model comes from dist/, which must be built from those inputs.
+const doc = docEntry('scripts/gen-designs.mjs');
+assertBuilt(doc);
 const log = (s) => process.stderr.write(`${s}\n`);
 const DESIGNS = ['upstream', 'rfc-callback', 'pagemap-p2p', 'owner-registry', 'device-private-flag'];
 
@@ -213,5 +221,5 @@ ${verdictText()}
 \`p2pPages\`, \`hostPages\`, \`fallbacks\`, \`linkBytes.<link>\`. Times are ns, sizes bytes,
 bandwidth GB/s.
 `;
-writeFileSync(join(root, 'docs/designs.md'), md);
+writeFileSync(join(root, doc.doc), `${docHeader(doc)}\n${md}`);
 log('wrote docs/designs.md');

@@ -3,14 +3,22 @@
 //
 //   npm run bench && node scripts/gen-performance.mjs
 //
+// The doc's first line records the fingerprint of the inputs (scripts/doc-fingerprint.mjs);
+// test/lint/generated-docs.test.ts fails while they differ from it (the doc is stale).
+//
 // Every figure in the tables and plots comes from bench/results.json; nothing is typed in by
 // hand except the account of what was optimised (measured once, with the commands given).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { groupedBarsSvg } from '../dist/report/svg.js';
+import { assertBuilt, docEntry, docHeader } from './doc-fingerprint.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The doc records the fingerprint of its inputs (scripts/doc-fingerprint.mjs), which a test
+// recomputes; the model comes from dist/, which must be built from those inputs.
+const doc = docEntry('scripts/gen-performance.mjs');
+assertBuilt(doc);
 const results = JSON.parse(readFileSync(join(root, 'bench/results.json'), 'utf8'));
 const { scale, scaleFit: fit, scaleTargets: targets, scaleProfile: profile } = results;
 if (!Array.isArray(scale) || scale.length === 0) {
@@ -171,7 +179,7 @@ compiled \`src/\`):`
 ${profileTable}
 
 The GPU fault path (\`serviceFaults\`, \`mapRange\`, \`migrateChunk\`, the kernel's \`migrate_vma\`
-steps), the NIC's per-message loop (\`lane\` in \`simulate.ts\`: one translation check per page)
+steps), the NIC's per-message loop (\`lane\` in \`sim/workloads/rdma.ts\`: one translation check per page)
 and the GPU workload's per-page loop (\`gpuWorkload\`: is the page mapped, is it in VRAM) share
 most of it; the event engine itself (\`step\`) is a few percent: events are per fault batch and
 per transfer, and per-page work is typed-array loops inside them.
@@ -228,9 +236,12 @@ so merging twice is harmless):
     npx hmmlab runs --db results.db
 
 On one machine a sweep already uses every core (\`--jobs\` defaults to
-\`os.availableParallelism()\`). \`merge\` checks every input read-only before it writes: a
-missing or corrupt file, or a store from a newer hmmlab, exits 2 and leaves the output as it
-was; the copy is one transaction.
+\`os.availableParallelism()\`). Each run is stored as it finishes and a sweep resumes by default
+(points already stored are skipped; \`--no-resume\` reruns them), so a shard killed halfway is
+finished by running the same command again. \`merge\` checks every input read-only before it
+writes: a missing or corrupt file, a file that is not an hmmlab store, or a store from a newer
+hmmlab, exits 2 and leaves the output as it was; the copy is one transaction. \`merge --salvage\`
+copies the rows a damaged input can still read.
 `;
-writeFileSync(join(root, 'docs/performance.md'), md);
+writeFileSync(join(root, doc.doc), `${docHeader(doc)}\n${md}`);
 process.stderr.write('wrote docs/performance.md, docs/performance-scale.svg, docs/performance-designs.svg\n');

@@ -2,13 +2,21 @@
 //
 //   npm run build && node scripts/gen-validation.mjs        (about a minute on 2 cores)
 //
+// The doc's first line records the fingerprint of the inputs (scripts/doc-fingerprint.mjs);
+// test/lint/generated-docs.test.ts fails while they differ from it (the doc is stale).
+//
 // The numbers come from dist/sim/validation.js: nothing is typed in by hand.
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchingRun, renderInputChecks, renderSweep, renderSweepSvg } from '../dist/sim/validation.js';
+import { assertBuilt, docEntry, docHeader } from './doc-fingerprint.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The doc records the fingerprint of its inputs (scripts/doc-fingerprint.mjs), which a test
+// recomputes; the model comes from dist/, which must be built from those inputs.
+const doc = docEntry('scripts/gen-validation.mjs');
+assertBuilt(doc);
 const GiB = 2 ** 30;
 const SIZE = 4 * GiB;
 const BATCHES = [32, 64, 128, 256, 512, 1024];
@@ -93,5 +101,5 @@ the stream); the GPU stops issuing accesses when its fault buffer (512 entries) 
 profile's, most of them \`assumed\` or \`derived\` (see docs/costs.md). Treat the absolute numbers
 as the consequence of those inputs, and the shape as the finding.
 `;
-writeFileSync(join(root, 'docs/validation.md'), md);
+writeFileSync(join(root, doc.doc), `${docHeader(doc)}\n${md}`);
 process.stderr.write('wrote docs/validation.md and docs/validation-batching.svg\n');

@@ -36,10 +36,13 @@ function walk(dir, out = []) {
   return out;
 }
 
-/** Runtime imports of a module's source: relative specifiers not erased as types. */
-export function runtimeImports(source, withTypes = false) {
+/**
+ * Every module specifier a module's source imports at run time (packages too): those of
+ * `import`/`export ... from` not erased as types, and side-effect imports.
+ */
+export function runtimeSpecifiers(source, withTypes = false) {
   const out = [];
-  const re = /^\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"](\.[^'"]+)['"]/gms;
+  const re = /^\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"]([^'"]+)['"]/gms;
   for (const m of source.matchAll(re)) {
     if (m[2] && !withTypes) continue; // import type / export type
     const clause = m[3].trim();
@@ -54,8 +57,13 @@ export function runtimeImports(source, withTypes = false) {
     out.push(m[4]);
   }
   // import './x.js' for side effects
-  for (const m of source.matchAll(/^\s*import\s+['"](\.[^'"]+)['"]/gm)) out.push(m[1]);
+  for (const m of source.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)) out.push(m[1]);
   return out;
+}
+
+/** Runtime imports of a module's source: relative specifiers not erased as types. */
+export function runtimeImports(source, withTypes = false) {
+  return runtimeSpecifiers(source, withTypes).filter((s) => s.startsWith('.'));
 }
 
 export function importGraph(withTypes = false) {

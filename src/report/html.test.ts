@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DesignName } from '../designs/design.js';
-import { compareRow } from '../sim/compare.js';
-import { type SimConfig, simulate } from '../sim/simulate.js';
+import { type CompareRow, compareRow } from '../sim/compare.js';
+import { type SimConfig, type SimResult, simulate } from '../sim/simulate.js';
 import { renderReport, reportPlots, writeReport } from './html.js';
 import {
+  type DesignLog,
   faultsMigrationsPlot,
   faultsPlot,
   linkBytesPlot,
@@ -17,6 +18,209 @@ import {
 
 const MiB = 2 ** 20;
 
+// The plots are tested on fixed, hand-written data (rows and event logs below), not on
+// simulation results: a golden file pins how a plot draws its input, so a change in the model's
+// numbers must not fail it. The report page below is rendered from a real run.
+
+/** A comparison row of zeros but for `figures`. */
+function row(design: DesignName, figures: Partial<CompareRow>): CompareRow {
+  return {
+    design,
+    endNs: 0,
+    rdma: {},
+    nicFaultCpuNs: 0,
+    nicHmmCpuNs: 0,
+    nicDesignCpuNs: 0,
+    nicDmaMapCpuNs: 0,
+    gpuFaultCpuNs: 0,
+    hmmCalls: 0,
+    hmmPages: 0,
+    hmmRetries: 0,
+    callbacks: 0,
+    locks: 0,
+    mapTypeQueries: 0,
+    aliasStructPageBytes: 0,
+    gpuFaults: 0,
+    nicFaults: 0,
+    cpuFaults: 0,
+    pagesToRam: 0,
+    pagesToVram: 0,
+    peerBytes: 0,
+    workloadNs: {},
+    p2pPages: 0,
+    hostPages: 0,
+    fallbacks: 0,
+    linkBytes: {},
+    ...figures,
+  };
+}
+
+const plotRows: CompareRow[] = [
+  row('upstream', {
+    gpuFaults: 1536,
+    nicFaults: 64,
+    cpuFaults: 8,
+    pagesToRam: 2048,
+    pagesToVram: 4096,
+    linkBytes: {
+      'host-memory.read': 16 * MiB,
+      'host-memory.write': 24 * MiB,
+      'pci:gpu0.down': 16 * MiB,
+      'pci:gpu0.up': 8 * MiB,
+      'pci:nic0.up': 8 * MiB,
+    },
+  }),
+  row('rfc-callback', {
+    gpuFaults: 1024,
+    nicFaults: 32,
+    pagesToVram: 2048,
+    p2pPages: 2048,
+    linkBytes: {
+      'host-memory.read': 8 * MiB,
+      'pci:gpu0.down': 16 * MiB,
+      'pci:nic0.up': 8 * MiB,
+      'pci:socket0/switch0.down': 8 * MiB,
+    },
+  }),
+];
+
+type Event = NonNullable<SimResult['log']>[number];
+/** A GPU fault batch on gpu0 over [t, endNs) that leaves `vram` pages in VRAM and `ram` in RAM. */
+const batch = (t: number, endNs: number, vram: number, ram: number): Event => ({
+  t,
+  kind: 'batch',
+  gpu: 'gpu0',
+  faults: 256,
+  uniquePages: 256,
+  pagesToVram: 256,
+  evictedPages: 0,
+  hmmPages: 256,
+  cpuNs: endNs - t,
+  cpuStartNs: t,
+  core: 0,
+  phases: [['migrate_vma', endNs - t]],
+  endNs,
+  vramPages: vram,
+  ramPages: ram,
+});
+const nicFault = (t: number, endNs: number, vram: number, ram: number): Event => ({
+  t,
+  kind: 'nic_fault',
+  nic: 'nic0',
+  pages: 512,
+  cpuNs: endNs - t,
+  cpuStartNs: t,
+  core: 1,
+  phases: [['fault entry', endNs - t]],
+  endNs,
+  ramPages: ram,
+  vramPages: { gpu0: vram },
+});
+const cpuFault = (t: number, cpuNs: number, vram: number, ram: number): Event => ({
+  t,
+  kind: 'cpu_fault',
+  workload: 'check',
+  pages: 1,
+  cpuNs,
+  core: 0,
+  ramPages: ram,
+  vramPages: { gpu0: vram },
+});
+/** `n` RDMA messages of workload `put`, the i-th taking latency(i) ns, one every 2 us. */
+const messages = (n: number, latency: (i: number) => number): Event[] =>
+  Array.from({ length: n }, (_, i) => ({
+    t: 1e6 + 2000 * i,
+    kind: 'message' as const,
+    workload: 'put',
+    bytes: 65536,
+    endNs: 1e6 + 2000 * i + latency(i),
+  }));
+
+const plotResults: DesignLog[] = [
+  {
+    design: 'upstream',
+    result: {
+      endNs: 3.2e6,
+      log: [
+        batch(0, 2e5, 512, 300),
+        batch(2e5, 4e5, 1024, 300),
+        batch(4e5, 6e5, 1536, 300),
+        batch(6e5, 8e5, 2048, 300),
+        // NIC faults pull folios back to RAM (migrate_to_ram), then every 16th message waits for one.
+        nicFault(1e6, 1.4e6, 1536, 812),
+        nicFault(1.6e6, 2e6, 1024, 1324),
+        cpuFault(2.5e6, 1500, 1024, 1325),
+        ...messages(96, (i) => (i % 16 === 0 ? 4e5 : 3000 + 37 * (i % 11))),
+      ],
+    },
+  },
+  {
+    design: 'rfc-callback',
+    result: {
+      endNs: 2.4e6,
+      log: [
+        batch(0, 2e5, 512, 300),
+        batch(2e5, 4e5, 1024, 300),
+        batch(4e5, 6e5, 1536, 300),
+        batch(6e5, 8e5, 2048, 300),
+        // P2P: the NIC maps the BAR, nothing moves.
+        nicFault(1e6, 1.01e6, 2048, 300),
+        ...messages(96, (i) => 3200 + 53 * (i % 7)),
+      ],
+    },
+  },
+];
+const plotDesigns = plotRows.map((r) => r.design);
+
+const renders = {
+  'vram-residency': () => vramResidencyPlot(plotResults),
+  'link-bytes': () => linkBytesPlot(plotRows),
+  faults: () => faultsPlot(plotRows),
+  'faults-migrations': () => faultsMigrationsPlot(plotRows),
+  'rdma-latency-cdf': () => rdmaLatencyCdfPlot(plotResults),
+};
+
+describe('report plots (from fixed data)', () => {
+  for (const [name, render] of Object.entries(renders)) {
+    it(`${name}: standalone SVG, byte-identical across renders, matches its golden file`, async () => {
+      const a = render();
+      const b = render();
+      expect(b).toBe(a);
+      expect(a.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+      expect(a).not.toContain('currentColor');
+      expect(a).not.toContain('clip-path');
+      await expect(a).toMatchFileSnapshot(`./__golden__/${name}.svg`);
+    });
+  }
+
+  it('draws one series per design (and for RAM and per GPU for residency)', () => {
+    const cdf = rdmaLatencyCdfPlot(plotResults);
+    const vram = vramResidencyPlot(plotResults);
+    for (const d of plotDesigns) {
+      expect(cdf).toContain(`>${d}</text>`);
+      expect(vram).toContain(`>${d} · gpu0</text>`);
+      expect(vram).toContain(`>${d} · RAM</text>`);
+    }
+  });
+
+  it('draws the links of every row, and a placeholder when there is nothing to draw', () => {
+    const links = linkBytesPlot(plotRows);
+    for (const l of ['host-memory.write', 'pci:socket0/switch0.down'])
+      expect(links).toContain(`>${l}</text>`);
+    expect(linkBytesPlot([row('upstream', {})])).toContain('>no link traffic</text>');
+    expect(rdmaLatencyCdfPlot([{ design: 'upstream', result: { endNs: 0, log: [] } }])).toContain(
+      '>no RDMA messages in the event log</text>',
+    );
+  });
+
+  it('exports PNG through resvg', () => {
+    const png = svgToPng(linkBytesPlot(plotRows));
+    expect([...png.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    expect(png.byteLength).toBeGreaterThan(5000);
+  });
+});
+
+// The page: a real run under two designs (nothing below depends on its numbers).
 const config: SimConfig = {
   version: 1,
   profile: 'pcie5-h100',
@@ -53,44 +257,6 @@ const input = {
   results,
   rows,
 };
-
-const renders = {
-  'vram-residency': () => vramResidencyPlot(results),
-  'link-bytes': () => linkBytesPlot(rows),
-  faults: () => faultsPlot(rows),
-  'faults-migrations': () => faultsMigrationsPlot(rows),
-  'rdma-latency-cdf': () => rdmaLatencyCdfPlot(results),
-};
-
-describe('report plots', () => {
-  for (const [name, render] of Object.entries(renders)) {
-    it(`${name}: standalone SVG, byte-identical across renders, matches its golden file`, async () => {
-      const a = render();
-      const b = render();
-      expect(b).toBe(a);
-      expect(a.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
-      expect(a).not.toContain('currentColor');
-      expect(a).not.toContain('clip-path');
-      await expect(a).toMatchFileSnapshot(`./__golden__/${name}.svg`);
-    });
-  }
-
-  it('draws one series per design (and for RAM and per GPU for residency)', () => {
-    const cdf = rdmaLatencyCdfPlot(results);
-    const vram = vramResidencyPlot(results);
-    for (const d of designs) {
-      expect(cdf).toContain(`>${d}</text>`);
-      expect(vram).toContain(`>${d} · gpu0</text>`);
-      expect(vram).toContain(`>${d} · RAM</text>`);
-    }
-  });
-
-  it('exports PNG through resvg', () => {
-    const png = svgToPng(linkBytesPlot(rows));
-    expect([...png.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
-    expect(png.byteLength).toBeGreaterThan(5000);
-  });
-});
 
 describe('report page', () => {
   const html = renderReport(input);

@@ -19,6 +19,15 @@ export interface DesignResult {
   result: SimResult;
 }
 
+/**
+ * What the plots over time read of a design's result: its end time and its event log. A
+ * DesignResult is one; tests draw them from a hand-written log.
+ */
+export interface DesignLog {
+  design: string;
+  result: Pick<SimResult, 'endNs' | 'log'>;
+}
+
 export const PLOT_WIDTH = 760;
 const CHART_HEIGHT = 340;
 const TITLE_HEIGHT = 26;
@@ -158,7 +167,7 @@ function unique(xs: Iterable<string>): string[] {
  * faults and dmirror ioctls (RAM is the page allocator's count, page tables included). Memory
  * a CPU touches without faulting (already mapped) does not change residency.
  */
-export function vramResidencyPlot(results: readonly DesignResult[]): string {
+export function vramResidencyPlot(results: readonly DesignLog[]): string {
   const title = "Residency over time (RAM and each GPU's VRAM)";
   const points: { series: string; ms: number; pages: number }[] = [];
   const dash = new Map<string, string>();
@@ -332,7 +341,7 @@ export function faultsPlot(rows: readonly CompareRow[]): string {
  * Empirical CDF of RDMA message latency (µs, log x) per design, from the 'message' events
  * (endNs - t). With several RDMA workloads, one line per design and workload.
  */
-export function rdmaLatencyCdfPlot(results: readonly DesignResult[]): string {
+export function rdmaLatencyCdfPlot(results: readonly DesignLog[]): string {
   const title = 'RDMA message latency CDF';
   const byWorkload = new Map<string, Map<string, number[]>>();
   for (const { design, result } of results) {

@@ -5,10 +5,28 @@ import { claimVerdict, rdmaSummary, STUDY_PLATFORMS, seedScenario } from './desi
 
 const MiB = 2 ** 20;
 
+/** The figures of a table row the verdict reads, recomputed here from the row's RDMA columns. */
+function figures(r: h.CompareRow): { gbps: number; p50Ns: number; p99Ns: number } {
+  const all = Object.values(r.rdma);
+  return {
+    gbps: all.reduce((s, m) => s + m.gbps, 0) / all.length,
+    p50Ns: Math.max(...all.map((m) => m.p50Ns)),
+    p99Ns: Math.max(...all.map((m) => m.p99Ns)),
+  };
+}
+
+const sameRatio = (got: number, want: number) => expect(Math.abs(got - want) / want).toBeLessThan(1e-12);
+
 describe('the design study (docs/designs.md) on a 32 MiB buffer', () => {
+  const tables = new Map<string, h.CompareRow[]>();
   const small = (name: string) => {
-    const p = STUDY_PLATFORMS.find((x) => x.name === name)!;
-    return h.compare(seedScenario(p, { bufferBytes: 32 * MiB, rounds: 1 }), h.DESIGN_NAMES, 1);
+    let rows = tables.get(name);
+    if (!rows) {
+      const p = STUDY_PLATFORMS.find((x) => x.name === name)!;
+      rows = h.compare(seedScenario(p, { bufferBytes: 32 * MiB, rounds: 1 }), h.DESIGN_NAMES, 1);
+      tables.set(name, rows);
+    }
+    return rows;
   };
 
   it('the platforms get the map types the kernel p2pdma rules give them', () => {
@@ -18,13 +36,27 @@ describe('the design study (docs/designs.md) on a 32 MiB buffer', () => {
     expect(t('intel-not-allowlisted').p2pdmaMapType('gpu0', 'nic0')).toBe('NOT_SUPPORTED');
   });
 
-  it('P2P designs beat migration on bandwidth where a path exists, and tie where none does', () => {
-    const sw = claimVerdict(small('same-switch'));
-    expect(sw.bandwidthRatio).toBeGreaterThan(1.5);
-    expect(sw.p99Ratio).toBeGreaterThan(10);
-    const blocked = claimVerdict(small('intel-not-allowlisted'));
-    expect(blocked.bandwidthRatio).toBeCloseTo(1, 1);
-    expect(blocked.verdict).toBe('refuted');
+  // What the verdict says is the model's output (docs/designs.md shows it); what is tested is
+  // that it is computed from the table: its ratios are those of the table's rows (the best P2P
+  // design by bandwidth against upstream) and its word follows from them by the claim's 10x.
+  it.each(STUDY_PLATFORMS.map((p) => [p.name]))('%s: the verdict is computed from the table', (name) => {
+    const rows = small(name);
+    const v = claimVerdict(rows);
+    const up = figures(rows.find((r) => r.design === 'upstream')!);
+    const best = rows
+      .filter((r) => r.design !== 'upstream')
+      .map(figures)
+      .reduce((a, b) => (b.gbps > a.gbps ? b : a));
+    sameRatio(v.bandwidthRatio, best.gbps / up.gbps);
+    sameRatio(v.p50Ratio, up.p50Ns / best.p50Ns);
+    sameRatio(v.p99Ratio, up.p99Ns / best.p99Ns);
+    const bw = v.bandwidthRatio >= 10;
+    const lat = v.p50Ratio >= 10 || v.p99Ratio >= 10;
+    expect(v.verdict).toBe(bw && lat ? 'reproduced' : !bw && !lat ? 'refuted' : 'partly');
+  });
+
+  it('where the p2pdma rules give no path, no design reaches peer memory', () => {
+    for (const r of small('intel-not-allowlisted')) expect(r.p2pPages, r.design).toBe(0);
   });
 
   it('every P2P design moves the same pages; they differ in callbacks and alias memory', () => {
