@@ -111,6 +111,21 @@ describe('host<->device copies', () => {
   });
 });
 
+describe('a GPU workload accounts for its time once', () => {
+  // Kills: a zero-copy or peer copy waited for (yield*) and then waited for again as compute.
+  it('a zero-copy stream lasts its fault stalls plus its compute and copy time, no more', () => {
+    for (const op of ['read', 'write'] as const) {
+      const r = zeroCopyStream(op);
+      const w = r.workloads.stream!;
+      const copies = transfers(r).reduce((sum, t) => sum + (t.endNs - t.t), 0);
+      expect(copies).toBeGreaterThan(0);
+      // The workload's time is its fault stalls and its compute time, which includes the copies.
+      expect(w.endNs - w.startNs).toBeCloseTo(r.devices.gpu0!.stallNs + w.computeNs, 0);
+      expect(w.computeNs).toBeGreaterThanOrEqual(copies);
+    }
+  });
+});
+
 describe('P2P against a path through RAM', () => {
   /**
    * The NIC RDMA-writes a buffer that lives in the GPU's VRAM (a GPU kernel wrote it), then a

@@ -67,11 +67,13 @@ function* run(sim: SimContext, w: GpuWorkload) {
         }
       }
       if (wm.pagesTouched % CHUNK === 0) {
-        if (peerBytes.size > 0) acc += yield* peerCopies(sim, g, peerBytes, write);
+        // Peer and remote copies are waited for here (yield*); what they took counts as compute
+        // time with the chunk's own, which is then waited for alone.
+        if (peerBytes.size > 0) wm.computeNs += yield* peerCopies(sim, g, peerBytes, write);
         if (remoteBytes > 0) {
           const t = remoteBytes;
           remoteBytes = 0;
-          acc += yield* p.copy(g, { bytes: t, dir: write ? 'd2h' : 'h2d' });
+          wm.computeNs += yield* p.copy(g, { bytes: t, dir: write ? 'd2h' : 'h2d' });
           g.m.remoteBytes += t;
         }
         wm.computeNs += acc;
@@ -180,9 +182,9 @@ function* run(sim: SimContext, w: GpuWorkload) {
     g.m.stallNs += engine.now - t0;
     if (n === 0) break; // nothing could fault: defensive, never loops
   }
-  if (peerBytes.size > 0) acc += yield* peerCopies(sim, g, peerBytes, write);
+  if (peerBytes.size > 0) wm.computeNs += yield* peerCopies(sim, g, peerBytes, write);
   if (remoteBytes > 0) {
-    acc += yield* p.copy(g, { bytes: remoteBytes, dir: write ? 'd2h' : 'h2d' });
+    wm.computeNs += yield* p.copy(g, { bytes: remoteBytes, dir: write ? 'd2h' : 'h2d' });
     g.m.remoteBytes += remoteBytes;
   }
   if (acc > 0) {
