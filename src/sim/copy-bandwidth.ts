@@ -2,7 +2,8 @@
  * measureCopyBandwidth(): the bandwidth of one uncontended host<->device copy through the
  * simulator's own path: a one-GPU platform of the profile, its route through the (default)
  * PCI tree, its copy engine and `Platform.copy`, the code every GPU workload's copies take.
- * For validation.ts, which checks it against the published copy bandwidths.
+ * A harness for one copy; docs/validation.md measures its inputs through whole `simulate()`
+ * runs instead (validation.ts).
  *
  *   measureCopyBandwidth('pcie5-h100', 2 ** 30, 'h2d');   // GB/s, near the profile's peak
  *

@@ -1,7 +1,9 @@
 /**
  * Published figures the cost model is checked against, kept beside the profiles rather than in
- * them: the transfer validation points (the model must reproduce each within 5 %; the tests check
- * it and docs/costs.md lists it) and the calibration numbers that no parameter carries. Pure data.
+ * them: the transfer validation points, inputs the parameters were set from (the cost function
+ * must give each back within 5 %; the tests check it and docs/costs.md lists it; they are not
+ * predictions, which are in validation.ts) and the calibration numbers that no parameter
+ * carries. Pure data.
  */
 import {
   BYTES_PER_NS_PER_GIB_S,

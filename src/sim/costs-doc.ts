@@ -1,6 +1,6 @@
 /**
  * docs/costs.md as text: every parameter of every profile with value, unit, kind, conditions and
- * source, the transfer model and its validation against published figures, and the published
+ * source, the transfer model and the published figures it reproduces (its inputs), and the published
  * numbers that have no parameter. Pure; `scripts/gen-costs-doc.mjs` passes the profiles it read
  * from profiles/*.yaml and writes the file.
  */
@@ -87,7 +87,7 @@ function groupsInOrder(): CostGroup[] {
 
 /**
  * docs/costs.md: every parameter of every profile with value, unit, kind, conditions and source,
- * the transfer model and its validation against published figures, and the published numbers
+ * the transfer model and the published figures it reproduces (its inputs), and the published numbers
  * that have no parameter. Pure; `scripts/gen-costs-doc.mjs` writes it to disk.
  */
 export function renderCostsMarkdown(
@@ -149,7 +149,12 @@ export function renderCostsMarkdown(
     '  size; interpolating between the points would only approximate it. The code divides by 1024^3:',
     '  the curve is in GiB/s although its points are often quoted as "GB/s".',
     '',
-    '### Validation against published figures',
+    '### Published transfer figures the model reproduces (inputs)',
+    '',
+    'The parameters above were set from these figures, so the transfer model gives them back by',
+    'construction: they check the arithmetic, not the model. docs/validation.md measures them back out',
+    'of `simulate()` runs and, apart from them, compares the model with published figures no parameter',
+    'was set from (predictions).',
     '',
     row([
       'profile',
