@@ -55,6 +55,7 @@ import {
   migrateDeviceFinalize,
   migrateDevicePages,
   migrateDeviceRange,
+  migrateEntriesMoved,
   migratePfn,
   migratePfnToPfn,
   migrateToRamArgs,
@@ -141,6 +142,21 @@ export class DmirrorDevice {
   readonly opens = new Set<Dmirror>();
   /** Fixed physical range of special-purpose memory (coherent devices only). */
   private spmPfn = -1;
+  /**
+   * Not in test_hmm: the migrate work this device's migrations did, in both directions (its
+   * ioctls, its migrate_to_ram, its chunk evictions), for the simulator's cost model: `calls`
+   * migrate sequences, `entries` moved (migrateEntriesMoved: a THP moved whole is one) and the
+   * `pages` they held. It only grows; the simulator charges what it grew by.
+   */
+  readonly migrated = { calls: 0, entries: 0, pages: 0 };
+
+  /** Counts one migrate sequence and what it moved (src read after migrate_*_pages). */
+  countMigration(src: ArrayLike<number>, n: number): void {
+    const { entries, pages } = migrateEntriesMoved(src, n);
+    this.migrated.calls++;
+    this.migrated.entries += entries;
+    this.migrated.pages += pages;
+  }
 
   constructor(
     readonly k: Kernel,
@@ -247,9 +263,11 @@ export class DmirrorDevice {
     if (ret) {
       // test_hmm returns here; the model finalizes so that no migration entry is left behind.
       migrateVmaFinalize(k, args);
+      this.migrated.calls++;
       return ret;
     }
     migrateVmaPages(k, args);
+    this.countMigration(args.src, args.npages);
     migrateVmaFinalize(k, args);
     return 0;
   }
@@ -282,6 +300,7 @@ export class DmirrorDevice {
       dst[i] = migratePfn(dpfn) + (compound ? MIGRATE_PFN_COMPOUND : 0);
     }
     migrateDevicePages(k, src, dst, n);
+    this.countMigration(src, n);
     migrateDeviceFinalize(k, src, dst, n);
   }
 
@@ -679,6 +698,7 @@ export class Dmirror {
       if (r) return r;
       this.migrateAllocAndCopy(args);
       migrateVmaPages(k, args);
+      this.mdevice.countMigration(args.src, args.npages);
       this.migrateFinalizeAndMap(args);
       migrateVmaFinalize(k, args);
       addr = next;
@@ -781,10 +801,12 @@ export class Dmirror {
       }
       if (this.faultAllocAndCopy(args)) {
         migrateVmaFinalize(k, args);
+        this.mdevice.migrated.calls++;
         c.cpages = cpages;
         return -ENOMEM;
       }
       migrateVmaPages(k, args);
+      this.mdevice.countMigration(args.src, args.npages);
       for (let i = 0; i < args.npages; i++) {
         if (args.src[i]! & MIGRATE_PFN_VALID && args.src[i]! & MIGRATE_PFN_MIGRATE) cpages++;
       }

@@ -165,7 +165,7 @@ describe('SVM GPU driver', () => {
 });
 
 describe('SVM GPU driver: copies outside a pass go to its TransferSink', () => {
-  it('hands evictions (with their migrate entries) and migrate_to_ram copies to the sink, pass copies to the result', () => {
+  it('hands evictions and migrate_to_ram copies to the sink with their migrate work, pass copies to the result', () => {
     const m = new Machine({ ramBytes: 256 * 2 ** 20 });
     const p = m.spawn();
     const len = 6 * PMD_SIZE;
@@ -179,20 +179,39 @@ describe('SVM GPU driver: copies outside a pass go to its TransferSink', () => {
     const r1 = gpu.serviceFaults(mir, first, new Array(first.length).fill(0), first.length);
     expect(r1.transfers.every((t) => t.dir === 'h2d')).toBe(true);
     expect(r1.transfers.reduce((s, t) => s + t.bytes, 0)).toBe(4 * PMD_SIZE);
-    expect(sink.takeTransfers()).toEqual([]);
+    expect(r1.migratedEntries).toBe(4 * 512); // small pages: one entry each
+    expect(sink.empty).toBe(true);
     // One more block's worth: the oldest block is evicted to make room.
     const more = Array.from({ length: 512 }, (_, i) => a + 4 * PMD_SIZE + i * PAGE_SIZE);
     const r2 = gpu.serviceFaults(mir, more, new Array(512).fill(0), 512);
     expect(r2.transfers.every((t) => t.dir === 'h2d')).toBe(true);
     expect(gpu.stats.evictedBlocks).toBe(1);
-    expect(sink.pendingEntries).toBe(512);
-    expect(sink.takeTransfers()).toEqual([{ bytes: PMD_SIZE, dir: 'd2h' }]);
-    expect(sink.takeEntries()).toBe(512);
-    expect(sink.pendingEntries).toBe(0);
-    // A CPU read of a page in VRAM: migrate_to_ram hands one page's copy, with no entries.
+    // One migrate_device_pfns sequence of 512 small-page entries, and its 2 MiB copy.
+    expect(sink.take()).toEqual({ transfers: [{ bytes: PMD_SIZE, dir: 'd2h' }], calls: 1, entries: 512 });
+    expect(sink.empty).toBe(true);
+    // A CPU read of a page in VRAM: migrate_to_ram moves that page, one call of one entry.
     p.load(a + 4 * PMD_SIZE, 8);
-    expect(sink.takeTransfers()).toEqual([{ bytes: PAGE_SIZE, dir: 'd2h' }]);
-    expect(sink.takeEntries()).toBe(0);
+    expect(sink.take()).toEqual({ transfers: [{ bytes: PAGE_SIZE, dir: 'd2h' }], calls: 1, entries: 1 });
+    expect(checkInvariants(m)).toEqual([]);
+  });
+
+  it('a THP moved whole is one migrate entry both ways, and comes back as one 2 MiB copy', () => {
+    const m = new Machine({ ramBytes: 256 * 2 ** 20 });
+    const p = m.spawn();
+    const a = p.mmap(0, 2 * PMD_SIZE, RW, ANON);
+    const thp = Math.ceil(a / PMD_SIZE) * PMD_SIZE;
+    expect(p.madvise(thp, PMD_SIZE, MADV_HUGEPAGE)).toBe(0);
+    p.store(thp, pattern(PMD_SIZE, 3));
+    const sink = new TransferQueue();
+    const gpu = m.addGpu({ name: 'gpu0', vram: 4 * PMD_SIZE, sink });
+    const mir = gpu.mirror(p.mm, thp, PMD_SIZE);
+    const r = gpu.serviceFaults(mir, [thp], [0], 1);
+    expect(r.migrateCalls).toBe(1);
+    expect(r.migratedEntries).toBe(1);
+    expect(r.transfers).toEqual([{ bytes: PMD_SIZE, dir: 'h2d' }]);
+    // The CPU touches it: do_huge_pmd_device_private, migrate_to_ram of the whole folio.
+    p.load(thp + 5 * PAGE_SIZE, 8);
+    expect(sink.take()).toEqual({ transfers: [{ bytes: PMD_SIZE, dir: 'd2h' }], calls: 1, entries: 1 });
     expect(checkInvariants(m)).toEqual([]);
   });
 

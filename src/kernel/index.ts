@@ -38,7 +38,7 @@ export {
 } from './memory.js';
 /** dev_pagemap and its ops (folio_free, migrate_to_ram), VmFault, KernelHang. */
 export { DevPagemap, type DevPagemapOps, KernelHang, type VmFault } from './memremap.js';
-/** migrate_vma_* and migrate_device_* (setup returns -EINVAL for a bad range), newMigrateVma, migrateToRamArgs, folio split, make_device_exclusive. */
+/** migrate_vma_* and migrate_device_* (setup returns -EINVAL for a bad range), newMigrateVma, migrateToRamArgs, folio split, make_device_exclusive; migrateEntriesMoved counts what moved (entries, pages). */
 export {
   type MigrateVma,
   makeDeviceExclusive,
@@ -47,6 +47,7 @@ export {
   migrateDevicePages,
   migrateDevicePfns,
   migrateDeviceRange,
+  migrateEntriesMoved,
   migratePfn,
   migratePfnToPfn,
   migrateToRamArgs,

@@ -883,9 +883,30 @@ export function migrateDeviceFinalize(k: Kernel, src: Float64Array, dst: Float64
 }
 
 function countMigrated(src: Float64Array, n: number): number {
-  let c = 0;
-  for (let i = 0; i < n; i++) if (src[i]! & MIGRATE_PFN_MIGRATE) c++;
-  return c;
+  return migrateEntriesMoved(src, n).entries;
+}
+
+/**
+ * What moved, read from a src array after migrate_vma_pages / migrate_device_pages: `entries`
+ * counts the src entries still marked MIGRATE_PFN_MIGRATE, an entry with MIGRATE_PFN_COMPOUND
+ * (a PMD-size folio moved whole) being one entry of HPAGE_PMD_NR `pages`; a folio the core split
+ * first (migrate_vma_split_unmapped_folio) shows as HPAGE_PMD_NR entries of one page. Not a
+ * kernel function: what a driver learns from its arrays, as test_hmm's
+ * dmirror_successful_migrated_pages counts `cpages` (which leaves out populated holes; this
+ * counts them, since they are migrated too). It reads both layouts: migrate_vma's (a compound
+ * entry followed by HPAGE_PMD_NR - 1 zero entries) and a driver's packed migrate_device_pfns
+ * array (one entry per folio).
+ */
+export function migrateEntriesMoved(src: ArrayLike<number>, n: number): { entries: number; pages: number } {
+  let entries = 0;
+  let pages = 0;
+  for (let i = 0; i < n; i++) {
+    const m = src[i]!;
+    if (!(m & MIGRATE_PFN_MIGRATE)) continue;
+    entries++;
+    pages += m & MIGRATE_PFN_COMPOUND ? HPAGE_PMD_NR : 1;
+  }
+  return { entries, pages };
 }
 
 // ---- device-side eviction -----------------------------------------------------------------

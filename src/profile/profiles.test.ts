@@ -102,7 +102,7 @@ describe('the built-in profile files', () => {
         pageWalkDescentNs: 1000 / 3,
         dmaMapIommuPerPageNs: 1000 / 8,
         dmaUnmapIommuPerPageNs: 1300 / 8,
-        migrateVmaPerPageNs: 1_987_380 / 512,
+        migrateVmaPerEntryNs: 1_987_380 / 512,
         gpuFaultBatchFixedNs: 50_000 / 1,
         gpuFaultPerPageNs: 1000 / 1,
         gpuEvictionPerPageNs: 1000 / 1,

@@ -123,6 +123,7 @@ const cpuFault = (t: number, cpuNs: number, vram: number, ram: number): Event =>
   pages: 1,
   cpuNs,
   core: 0,
+  phases: [['fault entry', cpuNs]],
   ramPages: ram,
   vramPages: { gpu0: vram },
 });

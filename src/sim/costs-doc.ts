@@ -190,6 +190,8 @@ export function renderCostsMarkdown(
     );
   }
 
+  out.push('', ...MIGRATION_COST_MODEL);
+
   // Summary: one column per profile
   out.push(
     '',
@@ -295,3 +297,42 @@ export function renderCostsMarkdown(
   out.push('');
   return out.join('\n');
 }
+
+/**
+ * The migration cost model (src/sim/migrate-cost.ts) and what it assumes of Linux on each path.
+ * Prose, not data: it changes with the code, not with the profiles.
+ */
+const MIGRATION_COST_MODEL: readonly string[] = [
+  '## Migration cost model',
+  '',
+  'Every path that migrates pages charges the same CPU time for the same work (`migrateCostNs` in',
+  "`src/sim/migrate-cost.ts`), and its copy by its bytes on the copy path (the GPU's link for VRAM,",
+  "host memory for test_hmm's RAM-backed device memory):",
+  '',
+  '    cpuNs = migrateVmaFixedNs x calls + migrateVmaPerEntryNs x entries',
+  '',
+  '`calls` counts migrate sequences (`migrate_vma_setup` .. `migrate_vma_finalize`, or',
+  '`migrate_device_pfns`/`migrate_device_range` .. `migrate_device_finalize`); `entries` counts the',
+  'migrate entries they moved, read from the `src` array after `migrate_vma_pages` the same way on every',
+  'path (`migrateEntriesMoved` in `src/kernel/migrate_device.ts`): an entry with `MIGRATE_PFN_COMPOUND`',
+  '(a 2 MiB folio moved whole) is one entry of 512 pages, in either direction; a folio the driver cannot',
+  'move whole is split first by the core (`migrate_vma_split_unmapped_folio`) and is charged as what it',
+  'becomes, 512 entries. The work of `mm/migrate_device.c` is per folio: `migrate_vma_collect_huge_pmd`',
+  'installs one PMD migration entry for a PMD-mapped THP in an aligned 2 MiB range,',
+  '`migrate_device_unmap` unmaps one folio, `__migrate_device_pages` calls `folio_migrate_mapping` once',
+  'for a compound entry whose destination is compound, `remove_migration_ptes` runs once per folio.',
+  '`migrateVmaPerEntryNs` is the per-page figure of a measurement that moved one 4 KiB page per entry',
+  '(its provenance is below); the same source moves a 2 MiB THP in a third of the time of 512 pages.',
+  '',
+  "What the model assumes on each path (Linux 6.19 and later: zone-device THP, Balbir Singh's series;",
+  'sources read in the linux-mm tree, `mm/migrate_device.c`, `mm/huge_memory.c`, `lib/test_hmm.c`):',
+  '',
+  '| path | in the model | a 2 MiB THP | what it rests on in Linux |',
+  '| --- | --- | --- | --- |',
+  "| GPU fault, RAM to VRAM | `migrateChunk` (src/drivers/gpu/migrate.ts), charged per batch by src/sim/workloads/gpu.ts | one call, one entry, when a 2 MiB VRAM block is free; else small VRAM pages and the core splits the THP: 512 entries | `migrate_vma_setup` with `MIGRATE_VMA_SELECT_COMPOUND` (`migrate_vma_collect_huge_pmd`); `drm_pagemap_migrate_to_devmem` passes it with the drm/pagemap THP series (Francois Dugast, v4, Jan 2026), nouveau with Balbir Singh's series |",
+  "| CPU fault, VRAM to RAM | `gpuMigrateToRam` (dev_pagemap_ops.migrate_to_ram), charged by `Platform.migratedToRam` | the whole folio: one call, one entry, a 2 MiB copy; a PTE-mapped device folio moves one page | `do_huge_pmd_device_private` (mm/huge_memory.c) calls `migrate_to_ram` with `vmf->pte` NULL; the driver migrates the folio's span with `MIGRATE_VMA_SELECT_COMPOUND`, as test_hmm's `dmirror_devmem_fault` does (order from `folio_order`, 0 when `vmf->pte` is set) and `__drm_pagemap_migrate_to_ram` with the THP series. Deliberate difference: a GPU `migrate_to_ram` that finds no 2 MiB folio in RAM fails with VM_FAULT_OOM instead of falling back to 512 pages |",
+  '| NIC fault (ODP), VRAM to RAM | the same `migrate_to_ram`, reached through `hmm_range_fault`; charged by src/sim/nic-fault.ts | as the CPU fault | `hmm_vma_handle_absent_pmd` faults a device-private PMD of another owner through `hmm_vma_fault` -> `handle_mm_fault` -> `do_huge_pmd_device_private` |',
+  '| eviction (VRAM full) | `evictBlock` (src/drivers/gpu/eviction.ts), charged in the fault pass that evicts | one `migrate_device_pfns` call per 2 MiB block; a THP is one entry | `migrate_device_pfns` / `migrate_device_range` mark a large folio `MIGRATE_PFN_COMPOUND`; without a `migrate_vma` the core cannot split, so a compound source needs a compound destination (`drm_pagemap_evict_to_ram`) |',
+  "| test_hmm ioctls (`dmirror` workload) | `DmirrorDevice.migrated` (src/drivers/dmirror.ts), charged by src/sim/workloads/dmirror.ts | MIGRATE and MIGRATE_TO_SYS: one call per 2 MiB, one entry, 2 MiB copied each way (`cpages` is not the measure: test_hmm counts 512 pages going in and one entry coming back) | `dmirror_migrate_to_device` / `dmirror_migrate_to_system` pass `MIGRATE_VMA_SELECT_COMPOUND`; `dmirror_devmem_fault_alloc_and_copy` allocates a folio of the source's order and falls back to small pages; `dmirror_successful_migrated_pages` counts one `cpages` per entry |",
+  "| GPU hot unplug | src/sim/events/unplug.ts | every block evicted as above; the copies are charged on a safe removal, not on a surprise one | the driver's removal evicts before `memunmap_pages` (drm_pagemap's unbind) |",
+];

@@ -56,6 +56,7 @@ const SOURCE_PREFIX: Readonly<Record<'derived' | 'assumed', string>> = {
 export type CostUnit =
   | 'ns'
   | 'ns/page'
+  | 'ns/entry'
   | 'ns/PTE'
   | 'ns/CPU'
   | 'GB/s'
@@ -170,7 +171,7 @@ const CATALOGUE = {
   iommuFlushQueueEntries: { group: 'dma-iommu', unit: 'count', min: 1 },
   iommuFlushQueueTimeoutNs: { group: 'dma-iommu', unit: 'ns' },
   migrateVmaFixedNs: { group: 'migration', unit: 'ns' },
-  migrateVmaPerPageNs: { group: 'migration', unit: 'ns/page' },
+  migrateVmaPerEntryNs: { group: 'migration', unit: 'ns/entry' },
   structPageBytes: { group: 'migration', unit: 'B' },
   gpuFaultBatchFixedNs: { group: 'gpu-fault', unit: 'ns' },
   gpuFaultPerPageNs: { group: 'gpu-fault', unit: 'ns/page' },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as h from '../index.js';
-import { claimVerdict, rdmaSummary, STUDY_PLATFORMS, seedScenario } from './design-study.js';
+import { claimVerdict, STUDY_PLATFORMS, seedScenario } from './design-study.js';
 
 const MiB = 2 ** 20;
 
@@ -64,10 +64,14 @@ describe('the design study (docs/designs.md) on a 32 MiB buffer', () => {
     const p2p = rows.filter((r) => r.design !== 'upstream');
     for (const r of p2p) {
       expect(r.p2pPages).toBe(p2p[0]!.p2pPages);
+      expect(r.p2pPages).toBeGreaterThan(0);
       expect(r.pagesToRam).toBe(0);
-      expect(rdmaSummary(r).gbps).toBeGreaterThan(rdmaSummary(rows[0]!).gbps);
     }
+    // Which way is faster is the model's output (the verdict), not a property; what differs by
+    // construction is that upstream pulls the pages back to RAM instead.
     const by = Object.fromEntries(rows.map((r) => [r.design, r]));
+    expect(by.upstream!.p2pPages).toBe(0);
+    expect(by.upstream!.pagesToRam).toBeGreaterThan(0);
     expect(by['rfc-callback']!.callbacks).toBe(by['rfc-callback']!.p2pPages);
     expect(by['pagemap-p2p']!.callbacks).toBe(0);
     expect(by['owner-registry']!.aliasStructPageBytes).toBe(0);

@@ -74,6 +74,8 @@ export type SimEvent =
       pages: number;
       cpuNs: number;
       core: number;
+      /** The CPU work split by what it paid for: [name, ns]; sums to cpuNs. */
+      phases: [string, number][];
       /** RAM pages in use and each GPU's VRAM pages after the fault (residency samples). */
       ramPages: number;
       vramPages: Record<string, number>;
@@ -92,6 +94,11 @@ export type SimEvent =
       faults: number;
       cpuNs: number;
       core: number;
+      /**
+       * The CPU work split by what it paid for: [name, ns]; sums to cpuNs ('memcpy' is the
+       * driver's copy over host memory, which holds the core).
+       */
+      phases: [string, number][];
       ret: number;
       ramPages: number;
       vramPages: Record<string, number>;

@@ -13,8 +13,9 @@
 import type { OdpMr } from '../drivers/rdma.js';
 import { PAGE_SIZE } from '../kernel/constants.js';
 import type { SimContext } from './agent.js';
-import type { Wait } from './engine.js';
+import type { Wait, Waitable } from './engine.js';
 import type { Link } from './links.js';
+import { migrateCostNs } from './migrate-cost.js';
 import { barEnd, deviceEnd, ramEnd } from './pci-fabric.js';
 import { type SimNic, takeQueuedCopies } from './platform.js';
 
@@ -97,18 +98,23 @@ export function* nicFault(
   n.m.dmaNs += dmaNs;
   let cpuNs = v.cpuFaultEntryNs + hmmNs + designNs + dmaNs + invNs;
   let migrateNs = 0;
-  // Device-private pages the fault pulled back to RAM (migrate_to_ram). Their migrate_vma
-  // work is charged per copy here, so the entries the driver counted are dropped.
-  const copies: ReturnType<typeof engine.spawn>[] = [];
+  // Device-private pages the fault pulled back to RAM (migrate_to_ram), charged with the
+  // migration cost model as on every other path: per migrate_vma call and per entry (a 2 MiB
+  // folio moved whole is one), the copies by their bytes.
+  const copies: Waitable[] = [];
   for (const g of p.gpuList) {
-    for (const t of takeQueuedCopies(g, 'take-with-copies').transfers) {
-      const ns = v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (t.bytes / PAGE_SIZE);
-      cpuNs += ns;
-      migrateNs += ns;
+    const q = takeQueuedCopies(g);
+    migrateNs += migrateCostNs(v, q.calls, q.entries);
+    for (const t of q.transfers) {
       g.m.bytesToRam += t.bytes;
       copies.push(engine.spawn(p.copy(g, t), 'copy'));
     }
   }
+  // A test_hmm device's pages the fault pulled back: its device memory is RAM.
+  const dm = p.takeDmirrorMigrations();
+  migrateNs += migrateCostNs(v, dm.calls, dm.entries);
+  if (dm.pages > 0) copies.push(sim.fabric.transfer([p.hostMem[0], p.hostMem[1]], dm.pages * PAGE_SIZE, 0));
+  cpuNs += migrateNs;
   const t0 = engine.now;
   const core = yield* p.cpus.acquire();
   const cpuStartNs = engine.now;

@@ -172,37 +172,16 @@ describe('Platform', () => {
 });
 
 describe('takeQueuedCopies', () => {
-  function queued() {
+  it('takes the copies with their migrate work, once', () => {
     const { p } = build(base);
     const g = p.gpus.get('gpu0')!;
-    g.sink.transfer({ bytes: PAGE_SIZE, dir: 'd2h' }, 3);
-    return g;
-  }
-
-  it("'keep' takes the copies and leaves the entries for the next fault batch", () => {
-    const g = queued();
-    expect(takeQueuedCopies(g, 'keep')).toEqual({
+    g.sink.transfer({ bytes: PAGE_SIZE, dir: 'd2h' }, { calls: 1, entries: 1 });
+    g.sink.transfer({ bytes: 0, dir: 'd2h' }, { calls: 1, entries: 0 }); // a failed migrate_to_ram
+    expect(takeQueuedCopies(g)).toEqual({
       transfers: [{ bytes: PAGE_SIZE, dir: 'd2h' }],
-      entries: 0,
+      calls: 2,
+      entries: 1,
     });
-    expect(g.sink.takeTransfers()).toEqual([]);
-    expect(g.sink.pendingEntries).toBe(3);
-  });
-
-  it("'take-with-copies' clears the entries only when copies were queued", () => {
-    const g = queued();
-    expect(takeQueuedCopies(g, 'take-with-copies').entries).toBe(3);
-    expect(g.sink.pendingEntries).toBe(0);
-    g.sink.transfer({ bytes: PAGE_SIZE, dir: 'd2h' }, 2);
-    g.sink.takeTransfers();
-    expect(takeQueuedCopies(g, 'take-with-copies')).toEqual({ transfers: [], entries: 0 });
-    expect(g.sink.pendingEntries).toBe(2);
-  });
-
-  it("'take' returns and clears both", () => {
-    const g = queued();
-    g.sink.takeTransfers();
-    expect(takeQueuedCopies(g, 'take')).toEqual({ transfers: [], entries: 3 });
-    expect(g.sink.pendingEntries).toBe(0);
+    expect(takeQueuedCopies(g)).toEqual({ transfers: [], calls: 0, entries: 0 });
   });
 });

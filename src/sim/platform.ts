@@ -31,6 +31,7 @@ import {
   type BatchResult,
   type GpuDevice,
   type GpuMirror,
+  type QueuedMigrations,
   type Transfer,
   TransferQueue,
 } from '../drivers/gpu.js';
@@ -54,6 +55,7 @@ import type { CostProfile } from './costs.js';
 import type { Engine, Wait } from './engine.js';
 import { type Fabric, Link } from './links.js';
 import type { DeviceMetrics, NicCpuCounters, SimMetrics } from './metrics.js';
+import { migrateCostNs } from './migrate-cost.js';
 import {
   defaultPciSpec,
   deviceEnd,
@@ -436,25 +438,56 @@ export class Platform {
   }
 
   /**
-   * Copies the pages a CPU-side operation (a CPU fault, a dmirror ioctl) just pulled back from
-   * VRAM (migrate_to_ram): returns the migrate_vma CPU cost to charge and the time spent
-   * waiting for the copies, which run one after the other.
+   * Charges what a CPU-side operation (a CPU fault, a dmirror ioctl) just pulled back to RAM
+   * (migrate_to_ram) with the migration cost model (migrateCostNs): every GPU's queued copies
+   * and their migrate work (takeQueuedCopies), and the dmirror devices' migrations not charged
+   * yet (takeDmirrorMigrations). Returns the migrate CPU cost to charge and the time spent
+   * waiting for the copies, which run one after the other (a dmirror's over host memory).
    */
   *migratedToRam(): Generator<Wait, { cpuNs: number; waitNs: number }, unknown> {
     const v = this.v;
     let cpuNs = 0;
     let waitNs = 0;
-    for (const g of this.gpus.values()) {
-      const pend = takeQueuedCopies(g, 'keep').transfers;
-      if (pend.length === 0) continue;
-      cpuNs +=
-        v.migrateVmaFixedNs + v.migrateVmaPerPageNs * (pend.reduce((s, t) => s + t.bytes, 0) / PAGE_SIZE);
-      for (const t of pend) {
+    // Everything is taken before the first copy yields, so that no other agent's work is taken.
+    const queued = this.gpuList.map((g) => [g, takeQueuedCopies(g)] as const);
+    const dm = this.takeDmirrorMigrations();
+    for (const [g, q] of queued) {
+      cpuNs += migrateCostNs(v, q.calls, q.entries);
+      for (const t of q.transfers) {
         g.m.bytesToRam += t.bytes;
         waitNs += yield* this.copy(g, t);
       }
     }
+    cpuNs += migrateCostNs(v, dm.calls, dm.entries);
+    if (dm.pages > 0) {
+      const t0 = this.engine.now;
+      yield this.fabric.transfer([this.hostMem[0], this.hostMem[1]], dm.pages * PAGE_SIZE, 0);
+      waitNs += this.engine.now - t0;
+    }
     return { cpuNs, waitNs };
+  }
+
+  /** Each dmirror device's migrate work (DmirrorDevice.migrated) already charged. */
+  private readonly dmirrorCharged = new Map<number, { calls: number; entries: number; pages: number }>();
+
+  /**
+   * THE place the simulator takes the migrate work of the test_hmm devices (DmirrorDevice.
+   * migrated, summed over the machine's devices) done since it was last taken: migrate
+   * sequences, entries and the pages they held, whose copy (dmirror's device memory is RAM) is
+   * `pages` x 4 KiB through host memory.
+   */
+  takeDmirrorMigrations(): { calls: number; entries: number; pages: number } {
+    const r = { calls: 0, entries: 0, pages: 0 };
+    for (const dev of this.machine.devices) {
+      if (!dev) continue;
+      const m = dev.migrated;
+      const was = this.dmirrorCharged.get(dev.minor) ?? { calls: 0, entries: 0, pages: 0 };
+      r.calls += m.calls - was.calls;
+      r.entries += m.entries - was.entries;
+      r.pages += m.pages - was.pages;
+      this.dmirrorCharged.set(dev.minor, { ...m });
+    }
+    return r;
   }
 
   /** The GPU whose VRAM holds `pfn`, if any. */
@@ -471,29 +504,19 @@ function endKey(e: FabricEnd): string {
 
 /**
  * THE place the simulator takes the copies a GPU driver queued in its sink outside a fault
- * pass's own migration (evictions, migrate_to_ram, removal) and the migrate entries it counted
- * for them. A fault pass (servicePass) charges its own copies and the entries queued before it;
- * the three other callers differ only in what they do with the entries:
- *  - 'keep' (a CPU fault, a dmirror ioctl): they stay for the next fault pass to charge;
- *  - 'take-with-copies' (a NIC fault): cleared when copies were queued, left otherwise;
- *  - 'take' (an unplug): returned and cleared.
- * `entries` in the answer is 0 under 'keep'.
+ * pass's own migrations (evictions, migrate_to_ram, removal), with the migrate work that made
+ * them (QueuedMigrations: calls and entries). Whoever takes them charges all of it with
+ * migrateCostNs, so no work is charged twice or left for another path to pay.
  */
-export function takeQueuedCopies(
-  g: Pick<SimGpu, 'sink'>,
-  entries: 'keep' | 'take-with-copies' | 'take',
-): { transfers: Transfer[]; entries: number } {
-  const transfers = g.sink.takeTransfers();
-  if (entries === 'keep' || (entries === 'take-with-copies' && transfers.length === 0))
-    return { transfers, entries: 0 };
-  return { transfers, entries: g.sink.takeEntries() };
+export function takeQueuedCopies(g: Pick<SimGpu, 'sink'>): QueuedMigrations {
+  return g.sink.take();
 }
 
 /**
  * One fault-service pass of g (GpuDevice.serviceFaults), charged with what g's sink holds: the
  * copies queued since its last pass first, then the pass's own, then those of the evictions it
- * caused; the migrate entries queued before the pass are added to it (those of its evictions
- * wait for the next pass).
+ * caused; the migrate work of the queued copies and of its evictions is added to the pass's own
+ * (BatchResult.migrateCalls, migratedEntries), so the pass that made the work pays for it.
  */
 export function servicePass(
   g: Pick<SimGpu, 'dev' | 'sink'>,
@@ -503,10 +526,11 @@ export function servicePass(
   n: number,
   nowNs: number,
 ): BatchResult {
-  const entries = g.sink.takeEntries();
-  const queued = g.sink.takeTransfers();
+  const before = takeQueuedCopies(g);
   const r = g.dev.serviceFaults(mir, addrs, writes, n, nowNs);
-  r.migratedEntries += entries;
-  r.transfers = queued.concat(r.transfers, g.sink.takeTransfers());
+  const after = takeQueuedCopies(g);
+  r.migrateCalls += before.calls + after.calls;
+  r.migratedEntries += before.entries + after.entries;
+  r.transfers = before.transfers.concat(r.transfers, after.transfers);
   return r;
 }

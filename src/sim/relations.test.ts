@@ -198,13 +198,152 @@ describe('P2P against a path through RAM', () => {
         const p2p = pushThenUse(design, messageSize, queueDepth);
         const what = `${design}, ${messageSize}-byte messages, ${queueDepth} in flight`;
         expect(p2p.nics.nic0!.p2pPages, what).toBe((8 * MiB) / 4096);
-        // The premise: every link the P2P run used, the run through RAM used for as many bytes.
+        // The premise: every link the P2P run used, the run through RAM used for as many bytes
+        // (a link's byte count is a sum of rate x time, exact only to rounding: 1e-9 relative).
         for (const [name, l] of Object.entries(p2p.links)) {
           if (l.bytes === 0) continue;
-          expect(ram.links[name]?.bytes ?? 0, `${what}: ${name}`).toBeGreaterThanOrEqual(l.bytes);
+          expect(ram.links[name]?.bytes ?? 0, `${what}: ${name}`).toBeGreaterThanOrEqual(
+            l.bytes * (1 - 1e-9),
+          );
         }
         expect(delivery(p2p), what).toBeLessThanOrEqual(delivery(ram));
       }
     }
+  });
+});
+
+describe('one migration cost model on every path', () => {
+  /**
+   * A THP-backed buffer the CPU wrote, then faulted into VRAM by a GPU (each 2 MiB folio moves
+   * whole: one migrate_vma call of one entry), then pulled back to RAM by `back`.
+   */
+  const thereAndBack = (back: 'cpu' | 'nic'): SimResult => {
+    const bytes = 8 * MiB;
+    const config: SimConfigInput = {
+      version: 1,
+      profile: 'pcie5-h100',
+      platform: { ram: 256 * MiB },
+      devices: { gpus: [{ name: 'gpu0', vram: 64 * MiB }], nics: [{ name: 'nic0' }] },
+      buffers: [{ name: 'buf', size: bytes, hugepage: true, place: 'ram' }],
+      workloads: [
+        { kind: 'gpu', name: 'in', gpu: 'gpu0', buffer: 'buf', op: 'read', pattern: 'sequential' },
+        back === 'cpu'
+          ? { kind: 'cpu', name: 'out', buffer: 'buf', op: 'read', pattern: 'sequential', after: 'in' }
+          : {
+              kind: 'rdma',
+              name: 'out',
+              nic: 'nic0',
+              buffer: 'buf',
+              op: 'read',
+              pattern: 'sequential',
+              messageSize: 64 * KiB,
+              messages: bytes / (64 * KiB),
+              queueDepth: 1,
+              after: 'in',
+            },
+      ],
+    };
+    return simulate(config, { seed: 1, log: true });
+  };
+  const phase = (e: { phases: [string, number][] }, name: string) =>
+    e.phases.filter(([n]) => n === name).reduce((s, [, ns]) => s + ns, 0);
+  type Batch = Extract<SimEvent, { kind: 'batch' }>;
+  type CpuFault = Extract<SimEvent, { kind: 'cpu_fault' }>;
+  type NicFault = Extract<SimEvent, { kind: 'nic_fault' }>;
+  type Ioctl = Extract<SimEvent, { kind: 'dmirror_ioctl' }>;
+  const batches = (r: SimResult) => (r.log ?? []).filter((e): e is Batch => e.kind === 'batch');
+  const folios = 4; // 8 MiB of 2 MiB folios
+
+  /** The GPU fault path's charge for one THP moved whole into VRAM (one call, one entry). */
+  const intoVram = (r: SimResult): number => {
+    const b = batches(r).filter((e) => e.pagesToVram > 0);
+    const migrate = b.reduce((s, e) => s + phase(e, 'migrate_vma'), 0);
+    expect(r.devices.gpu0!.pagesToVram).toBe((folios * 2 * MiB) / 4096);
+    return migrate / folios;
+  };
+
+  // Kills: migrate_to_ram of a CPU fault charged per 4 KiB page (Platform.migratedToRam), or its
+  // entries left for the GPU's next fault pass; the copy of a THP coming back cut to 4 KiB.
+  it('a THP moved into VRAM by a GPU fault and back by a CPU fault costs the same per entry both ways', () => {
+    const r = thereAndBack('cpu');
+    const perFolioIn = intoVram(r);
+    // All the CPU's fault time is at most its fault entries, the migrations at the cost they
+    // had going in, and every GPU invalidation of the run.
+    const gpu = r.devices.gpu0!;
+    const invalidations =
+      gpu.invalidations * v.mmuNotifierInvalidateNs + gpu.tlbInvalidations * v.gpuTlbInvalidationNs;
+    const w = r.workloads.out!;
+    expect(w.faultNs).toBeLessThanOrEqual(
+      w.cpuFaults * v.cpuFaultEntryNs + folios * perFolioIn + invalidations,
+    );
+    const faults = (r.log ?? []).filter(
+      (e): e is CpuFault => e.kind === 'cpu_fault' && phase(e, 'migrate_to_ram') > 0,
+    );
+    // One CPU fault per folio (do_huge_pmd_device_private: the whole folio comes back).
+    expect(faults).toHaveLength(folios);
+    for (const f of faults) expect(phase(f, 'migrate_to_ram')).toBe(perFolioIn);
+    // The copies differ only in direction: 2 MiB each way.
+    const t = transfers(r);
+    expect(t.filter((x) => x.dir === 'h2d').map((x) => x.bytes)).toEqual(new Array(folios).fill(2 * MiB));
+    expect(t.filter((x) => x.dir === 'd2h').map((x) => x.bytes)).toEqual(new Array(folios).fill(2 * MiB));
+  });
+
+  // Kills: a NIC fault's migrate_to_ram charged per 4 KiB page of its copies (nic-fault.ts).
+  it('a THP moved into VRAM by a GPU fault and back by a NIC fault costs the same per entry both ways', () => {
+    const r = thereAndBack('nic');
+    const perFolioIn = intoVram(r);
+    const faults = (r.log ?? []).filter(
+      (e): e is NicFault => e.kind === 'nic_fault' && phase(e, 'migrate_to_ram') > 0,
+    );
+    expect(faults.length).toBeGreaterThan(0);
+    const back = faults.reduce((s, f) => s + phase(f, 'migrate_to_ram'), 0);
+    expect(r.devices.gpu0!.bytesToRam).toBe(folios * 2 * MiB);
+    expect(back).toBe(folios * perFolioIn);
+    for (const f of faults) expect(phase(f, 'migrate_to_ram') % perFolioIn).toBe(0);
+  });
+
+  // Kills: the dmirror workload charging migrateVmaPerEntryNs per page of `cpages` (512 for a
+  // THP going to the device, 1 coming back) instead of per migrate entry.
+  it('a THP moved by dmirror MIGRATE and back by MIGRATE_TO_SYS costs per entry what the GPU path charges', () => {
+    const gpuPerFolio = intoVram(thereAndBack('cpu'));
+    const r = simulate(
+      {
+        version: 1,
+        profile: 'pcie5-h100',
+        platform: { ram: 256 * MiB },
+        devices: { dmirrors: [{ name: 'dm0', minor: 0 }] },
+        buffers: [{ name: 'buf', size: 8 * MiB, hugepage: true, place: 'ram' }],
+        workloads: [
+          {
+            kind: 'dmirror',
+            name: 'in',
+            dmirror: 'dm0',
+            buffer: 'buf',
+            op: 'migrate',
+            pattern: 'sequential',
+          },
+          {
+            kind: 'dmirror',
+            name: 'out',
+            dmirror: 'dm0',
+            buffer: 'buf',
+            op: 'migrate-to-ram',
+            pattern: 'sequential',
+            after: 'in',
+          },
+        ],
+      },
+      { seed: 1, log: true },
+    );
+    // Going in copies twice (the migration and test_hmm's read-back of the migrated data),
+    // coming back once; the migrate work is the same: going in takes at most twice as long.
+    expect(r.workloads.in!.faultNs).toBeLessThanOrEqual(2 * r.workloads.out!.faultNs);
+    const ioctls = (r.log ?? []).filter((e): e is Ioctl => e.kind === 'dmirror_ioctl');
+    // One 2 MiB ioctl per folio each way (the default ioctlSize), test_hmm's cpages as it counts.
+    expect(ioctls.map((e) => [e.op, e.cpages])).toEqual([
+      ...new Array(folios).fill(['migrate', 512]),
+      ...new Array(folios).fill(['migrate-to-ram', 1]),
+    ]);
+    for (const e of ioctls) expect(phase(e, 'migrate_vma')).toBe(gpuPerFolio);
   });
 });

@@ -560,7 +560,7 @@ export const PREDICTIONS: readonly Prediction[] = [
     scenario:
       'test_hmm: one HMM_DMIRROR_MIGRATE_TO_DEV ioctl on a 4 KiB page the CPU wrote (a CPU-driven migration into RAM-backed device memory, the nearest path to `move_pages()` the model has)',
     notAnInput:
-      'the profiles use the "512 4KB base page migration takes 1987.38 us" line of the same letter (`migrateVmaPerPageNs` = 1987.38 us / 512); `migrateVmaFixedNs` is an assumption that cites this figure only to set it aside',
+      'the profiles use the "512 4KB base page migration takes 1987.38 us" line of the same letter (`migrateVmaPerEntryNs` = 1987.38 us / 512, one entry per 4 KiB page); `migrateVmaFixedNs` is an assumption that cites this figure only to set it aside',
     simulate: () => dmirrorMigration(4 * KiB, false, false).s2d / 1e3,
   },
   {
@@ -585,7 +585,7 @@ export const PREDICTIONS: readonly Prediction[] = [
     scenario:
       "a GPU faults in one 2 MiB range of 4 KiB pages the CPU wrote, 2 MiB migration chunks (Xe SVM); `migrate_vma` phase time of its fault batches / the GPU's whole fault stall (which includes a second batch, at the fixed batch cost, for the range's faults still queued)",
     notAnInput:
-      "cited in docs/costs.md only as a consistency note on `migrateVmaPerPageNs`, which comes from Zi Yan's 512-page figure; no parameter was set from it",
+      "cited in docs/costs.md only as a consistency note on `migrateVmaPerEntryNs`, which comes from Zi Yan's 512-page figure; no parameter was set from it",
     simulate: migrateVmaShareOf2MiBFault,
     holdsWithin: PREDICTION_HOLDS,
   },

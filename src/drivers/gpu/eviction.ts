@@ -14,6 +14,7 @@ import {
   migrateDeviceFinalize,
   migrateDevicePages,
   migrateDevicePfns,
+  migrateEntriesMoved,
   migratePfn,
   migratePfnToPfn,
 } from '../../kernel/migrate_device.js';
@@ -22,7 +23,8 @@ import { BLOCK_PAGES, type Vram } from './vram.js';
 
 /**
  * migrate_device_pfns over block b: every page in use goes back to RAM (a page that finds no
- * RAM stays). Hands the copy to `sink` with the migrate entries it moved; returns pages moved.
+ * RAM stays). Hands the copy to `sink` with its migrate work (one sequence, the entries it
+ * moved); returns pages moved.
  */
 export function evictBlock(k: Kernel, vram: Vram, b: number, stats: GpuStats, sink: TransferSink): number {
   const f = k.frames;
@@ -38,12 +40,10 @@ export function evictBlock(k: Kernel, vram: Vram, b: number, stats: GpuStats, si
   }
   migrateDevicePfns(k, src, n);
   let moved = 0;
-  let entries = 0;
   for (let i = 0; i < n; i++) {
     const spfn = migratePfnToPfn(src[i]!);
     if (spfn < 0 || !(src[i]! & MIGRATE_PFN_MIGRATE)) continue;
     const order = f.order(spfn);
-    entries++;
     const d = k.allocFolio(order);
     if (d < 0) continue; // no RAM: the page stays in VRAM
     k.folioTrylock(d);
@@ -52,9 +52,11 @@ export function evictBlock(k: Kernel, vram: Vram, b: number, stats: GpuStats, si
     moved += 2 ** order;
   }
   migrateDevicePages(k, src, dst, n);
+  // One migrate sequence; a 2 MiB folio evicted whole is one entry.
+  const { entries } = migrateEntriesMoved(src, n);
   migrateDeviceFinalize(k, src, dst, n);
   stats.evictedPages += moved;
   stats.evictedBlocks++;
-  sink.transfer({ bytes: moved * PAGE_SIZE, dir: 'd2h' }, entries);
+  sink.transfer({ bytes: moved * PAGE_SIZE, dir: 'd2h' }, { calls: 1, entries });
   return moved;
 }

@@ -9,6 +9,9 @@
  * drm_pagemap_migrate_to_devmem / drm_pagemap_migrate_to_ram (drivers/gpu/drm/xe/xe_svm.c,
  * drivers/gpu/drm/drm_pagemap.c), over migrate_vma_setup / migrate_vma_pages /
  * migrate_vma_finalize (mm/migrate_device.c).
+ * Each migration reports its migrate work with its copy (BatchResult.migrateCalls and
+ * migratedEntries for a pass's own, the sink for migrate_to_ram), counted the one way every
+ * path counts it: migrateEntriesMoved over src after migrate_vma_pages.
  * Deliberate differences: copies are counted, not timed (the simulator charges them); a
  * migrate_to_ram of a 2 MiB folio that finds no huge page in RAM fails with VM_FAULT_OOM
  * instead of splitting.
@@ -26,6 +29,7 @@ import {
 } from '../../kernel/constants.js';
 import type { VmFault } from '../../kernel/memremap.js';
 import {
+  migrateEntriesMoved,
   migratePfn,
   migratePfnToPfn,
   migrateToRamArgs,
@@ -53,8 +57,9 @@ export function gpuMigrateToRam(dev: GpuDevice, vmf: VmFault): number {
     const d = k.allocFolio(o);
     if (d < 0) {
       // No folio of this order in RAM (for a 2 MiB folio, a split and 512 single-page
-      // migrations would do): not modelled, report OOM.
+      // migrations would do): not modelled, report OOM. The collection and unmap were done.
       migrateVmaFinalize(k, args);
+      dev.sink.transfer({ bytes: 0, dir: 'd2h' }, { calls: 1, entries: 0 });
       return VM_FAULT_OOM;
     }
     k.folioTrylock(d);
@@ -66,10 +71,12 @@ export function gpuMigrateToRam(dev: GpuDevice, vmf: VmFault): number {
   for (const m of dev.mirrors) if (m.mm === vmf.mm) m.pt.clear(args.start, args.end);
   dev.stats.tlbInvalidations++;
   migrateVmaPages(k, args);
+  // One migrate sequence; a 2 MiB folio moved whole is one entry, as on the way in.
+  const { entries } = migrateEntriesMoved(args.src, args.npages);
   migrateVmaFinalize(k, args);
   dev.stats.cpuFaults++;
   dev.stats.cpuFaultPages += moved;
-  dev.sink.transfer({ bytes: moved * PAGE_SIZE, dir: 'd2h' }, 0);
+  dev.sink.transfer({ bytes: moved * PAGE_SIZE, dir: 'd2h' }, { calls: 1, entries });
   return 0;
 }
 
@@ -118,7 +125,6 @@ export function migrateChunk(
   }
   let moved = 0;
   let copied = 0;
-  let entries = 0;
   for (let i = 0; i < args.npages; ) {
     const src = args.src[i]!;
     const large = (src & MIGRATE_PFN_COMPOUND) !== 0;
@@ -138,7 +144,6 @@ export function migrateChunk(
       args.dst[i] = migratePfn(d) + write + (large ? MIGRATE_PFN_COMPOUND : 0);
       moved += step;
       if (s >= 0) copied += step;
-      entries++;
     } else if (large) {
       // No free 2 MiB block: fall back to small pages; the core splits the THP.
       for (let j = 0; j < BLOCK_PAGES; j++) {
@@ -149,14 +154,14 @@ export function migrateChunk(
         args.dst[i + j] = migratePfn(d) + write;
         moved++;
         if (s >= 0) copied++;
-        entries++;
       }
     }
     i += step;
   }
   migrateVmaPages(k, args);
+  // A 2 MiB folio moved whole is one entry; one the core split first (small VRAM pages) is 512.
+  res.migratedEntries += migrateEntriesMoved(args.src, args.npages).entries;
   migrateVmaFinalize(k, args);
-  res.migratedEntries += entries;
   // Only pages with data cross the link: holes and the zero page are cleared in VRAM.
   if (copied > 0) res.transfers.push({ bytes: copied * PAGE_SIZE, dir: 'h2d' });
   return moved;

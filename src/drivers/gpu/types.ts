@@ -129,49 +129,63 @@ export interface Transfer {
 }
 
 /**
- * Receives the copies a driver makes outside the result of a fault-service pass: evictions
- * (migrate_device_pfns of a VRAM block, with the migrate entries they moved), CPU faults
- * (migrate_to_ram, 0 entries) and a removal's evictions. Called once per copy, in the order the
+ * The migrate_vma work behind a copy, as the cost model charges it (src/sim/migrate-cost.ts):
+ * `calls` is the migrate sequences run (migrate_vma_setup .. migrate_vma_finalize, or
+ * migrate_device_pfns .. migrate_device_finalize), `entries` the migrate entries they moved
+ * (migrateEntriesMoved: a PMD-size folio moved whole is one entry, a folio split first is one
+ * per page).
+ */
+export interface MigrateWork {
+  calls: number;
+  entries: number;
+}
+
+/**
+ * Receives the copies a driver makes outside the result of a fault-service pass, each with the
+ * migrate work that made it: evictions (migrate_device_pfns of a VRAM block), CPU and NIC
+ * faults (migrate_to_ram) and a removal's evictions. Called once per copy, in the order the
  * driver makes them.
  */
 export interface TransferSink {
-  transfer(t: Transfer, migrateEntries: number): void;
+  transfer(t: Transfer, work: MigrateWork): void;
 }
 
 /** A sink that keeps nothing (the default: the driver's stats still count the work). */
 export const DISCARD_TRANSFERS: TransferSink = Object.freeze({ transfer(): void {} });
 
+/** What a TransferQueue held: its copies (none of 0 bytes), oldest first, and their work. */
+export interface QueuedMigrations extends MigrateWork {
+  transfers: Transfer[];
+}
+
 /**
- * A sink that queues copies until its owner takes them: the simulator keeps one per GPU and
- * charges what it holds at its drain points (after a CPU or NIC fault, around a fault-service
- * pass, at a removal).
+ * A sink that queues copies and their migrate work until its owner takes them: the simulator
+ * keeps one per GPU and charges what it holds at its drain points (around a fault-service pass,
+ * after a CPU or NIC fault, at a removal). Whoever takes the copies takes their work with them.
  */
 export class TransferQueue implements TransferSink {
   private queued: Transfer[] = [];
+  private calls = 0;
   private entries = 0;
 
-  transfer(t: Transfer, migrateEntries: number): void {
-    this.queued.push(t);
-    this.entries += migrateEntries;
+  transfer(t: Transfer, work: MigrateWork): void {
+    if (t.bytes > 0) this.queued.push(t);
+    this.calls += work.calls;
+    this.entries += work.entries;
   }
 
-  /** The copies queued so far, oldest first; the queue keeps none. */
-  takeTransfers(): Transfer[] {
-    const t = this.queued;
+  /** Everything queued so far; the queue is empty after. */
+  take(): QueuedMigrations {
+    const r = { transfers: this.queued, calls: this.calls, entries: this.entries };
     this.queued = [];
-    return t;
-  }
-
-  /** The migrate entries queued so far; the queue's count goes back to 0. */
-  takeEntries(): number {
-    const e = this.entries;
+    this.calls = 0;
     this.entries = 0;
-    return e;
+    return r;
   }
 
-  /** The migrate entries queued so far, leaving them queued. */
-  get pendingEntries(): number {
-    return this.entries;
+  /** Whether nothing is queued (no copy and no migrate work). */
+  get empty(): boolean {
+    return this.queued.length === 0 && this.calls === 0 && this.entries === 0;
   }
 }
 
@@ -183,8 +197,15 @@ export interface BatchResult {
   evictedPages: number;
   hmmPages: number;
   hmmRetries: number;
+  /**
+   * migrate_vma_setup calls of this pass's migrations, plus the migrate sequences (evictions)
+   * its sink held when the simulator took it around the pass (servicePass).
+   */
   migrateCalls: number;
-  /** migrate_vma entries moved by this pass's migrations: a 2 MiB folio moved whole counts once. */
+  /**
+   * migrate entries moved by those (migrateEntriesMoved): a 2 MiB folio moved whole counts
+   * once, a folio split first once per page.
+   */
   migratedEntries: number;
   /**
    * Faults that needed service: the first fault on a chunk. Later faults on a chunk already

@@ -160,18 +160,18 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     unit: 'ns',
     kind: 'assumed',
     conditions:
-      'Fixed CPU cost of one migrate_vma_setup/pages/finalize sequence, excluding per-page work and the copy',
+      'Fixed CPU cost of one migrate_vma_setup/pages/finalize (or migrate_device_*) sequence, excluding the per-entry work and the copy',
     source:
       "assumption: no published number. Chosen to fit the 10-15 us CPU-time target for a whole GPU fault (Matthew Brost: 'GPU page faults serviced in 10-15us of CPU time (GPU copy time... at most 200us)', https://lore.kernel.org/all/aX1T6BozrrtByU8H@lstrano-desk.jf.intel.com/); move_pages() on one 4 KiB page takes 62.47 us (Zi Yan, THP migration series (move_pages() cross-socket, 2-socket Xeon E5-2640v3), https://git.disroot.org/kpriv/linux-hardened/src/commit/88aaa2a1d7326bdb6fd2a6bd7264008a343272cd/mm) but that is a syscall path with an LRU drain on every CPU",
   },
-  migrateVmaPerPageNs: {
-    unit: 'ns/page',
+  migrateVmaPerEntryNs: {
+    unit: 'ns/entry',
     kind: 'derived',
     conditions:
-      'CPU cost per 4 KiB page of migrate_vma_* (collect, unmap, migration entries, finalize). Upper bound: the source includes a CPU copy of the page',
+      'CPU cost per migrate entry of migrate_vma_* / migrate_device_* (collect, unmap, migration entries, struct page state, finalize), the copy excluded: it is charged by its bytes. A 2 MiB folio moved whole (MIGRATE_PFN_COMPOUND) is one entry in either direction; a folio the driver cannot move whole is split first and is one entry per 4 KiB page. Upper bound: the source includes a CPU copy of each 4 KiB page',
     source:
-      'derived: move_pages() of 512 x 4 KiB took 1987.38 us cross-socket (Zi Yan, THP migration series (move_pages() cross-socket, 2-socket Xeon E5-2640v3), https://git.disroot.org/kpriv/linux-hardened/src/commit/88aaa2a1d7326bdb6fd2a6bd7264008a343272cd/mm) / 512',
-    note: 'Consistent with "96% of the time spent on 2M page GPU faults was within the migrate_vma_* functions" without device THP (Matthew Brost: \'96% of the time spent on 2M page GPU faults was within the migrate_vma_* functions\', https://lore.kernel.org/all/Z8oq10LQBGnqpjQl@lstrano-desk.jf.intel.com/): 512 pages x 3.9 us dwarfs a 2 MiB DMA copy. A single 2 MiB THP migrated in 658.54 us (2.97 GB/s).',
+      'derived: move_pages() of 512 x 4 KiB took 1987.38 us cross-socket (Zi Yan, THP migration series (move_pages() cross-socket, 2-socket Xeon E5-2640v3), https://git.disroot.org/kpriv/linux-hardened/src/commit/88aaa2a1d7326bdb6fd2a6bd7264008a343272cd/mm) / 512, each 4 KiB page being one migrate entry',
+    note: "Per entry, not per page, because that is what the sources measure: the work in mm/migrate_device.c is per folio (one PMD migration entry, one folio_migrate_mapping, one remove_migration_ptes for a THP moved whole), and the same letter moves one 2 MiB THP in 658.54 us (2.97 GB/s), a third of its 512 small pages, its copy included. With device THP an Xe 2 MiB GPU fault spends 128 us in migration of which 106 us is the device copy, against 942 us (223 us copy) without (Francois Dugast, '[PATCH v4 7/7] drm/pagemap: Enable THP support for GPU memory migration', https://lore.kernel.org/all/20260111205820.830410-8-francois.dugast@intel.com/). Consistent with \"96% of the time spent on 2M page GPU faults was within the migrate_vma_* functions\" without device THP (Matthew Brost: '96% of the time spent on 2M page GPU faults was within the migrate_vma_* functions', https://lore.kernel.org/all/Z8oq10LQBGnqpjQl@lstrano-desk.jf.intel.com/): 512 entries x 3.9 us dwarfs a 2 MiB DMA copy.",
   },
   structPageBytes: {
     unit: 'B',
@@ -473,7 +473,7 @@ const VALUES: Readonly<Record<string, readonly number[]>> = {
   iommuFlushQueueEntries: [250, 250, 250, 250],
   iommuFlushQueueTimeoutNs: [10000000, 10000000, 10000000, 10000000],
   migrateVmaFixedNs: [5000, 5000, 5000, 5000],
-  migrateVmaPerPageNs: [3881.6015625, 3881.6015625, 3881.6015625, 3881.6015625],
+  migrateVmaPerEntryNs: [3881.6015625, 3881.6015625, 3881.6015625, 3881.6015625],
   structPageBytes: [64, 64, 64, 64],
   gpuFaultBatchFixedNs: [50000, 50000, 50000, 0],
   gpuFaultPerPageNs: [1000, 1000, 1000, 45000],

@@ -1,8 +1,10 @@
 /**
- * GPU hot unplug. A 'safe' removal evicts the GPU's memory to RAM (peers invalidated first)
- * and charges the migrate_vma work on a CPU core; a 'surprise' removal loses what was in VRAM
- * and lists the peer mappings (NIC MRs, other GPUs' mirrors) that were left stale. Workloads on
- * the removed GPU stop (workloads/gpu.ts checks `removed`).
+ * GPU hot unplug. A 'safe' removal evicts the GPU's memory to RAM (peers invalidated first),
+ * charges the migrate work on a CPU core (migrateCostNs) and the copies on the GPU's copy
+ * engines; a 'surprise' removal loses what was in VRAM (its migrate work is still charged, its
+ * copies are not: there is no device to copy from) and lists the peer mappings (NIC MRs, other
+ * GPUs' mirrors) that were left stale. Workloads on the removed GPU stop (workloads/gpu.ts
+ * checks `removed`).
  *
  *   events: [{ kind: 'unplug', name: 'pull', gpu: 'gpu0', mode: 'surprise', after: 'k0' }]
  *
@@ -11,10 +13,10 @@
  * surprise case is what a hot-unplug or link-down leaves behind before the driver runs.
  */
 
-import type { Transfer } from '../../drivers/gpu.js';
 import type { SimAgent, SimContext } from '../agent.js';
 import type { UnplugEvent } from '../config.js';
 import type { Wait } from '../engine.js';
+import { migrateCostNs } from '../migrate-cost.js';
 import { takeQueuedCopies } from '../platform.js';
 
 /** The agent of unplug event `u`. */
@@ -26,20 +28,19 @@ function* run(sim: SimContext, u: UnplugEvent): Generator<Wait, void, unknown> {
   const { engine, platform: p, metrics, v } = sim;
   const g = p.gpus.get(u.gpu)!;
   const t0 = engine.now;
-  // What was queued before the removal is the driver's to forget (its removal drops the queue).
-  takeQueuedCopies(g, 'take');
   const r = p.machine.unplugGpu(u.gpu, u.mode);
-  // The driver's removal path: migrate every page back (CPU work), copies over the link. The
-  // removal's copies are dropped uncharged, as the driver did before it had a sink (pend stays
-  // empty); charging them is a known gap (README) that changes results.
-  const { entries } = takeQueuedCopies(g, 'take');
-  const pend: Transfer[] = [];
+  // The driver's removal path: every block evicted back to RAM (migrate_device_pfns), charged
+  // with the migration cost model on a core, as on every other path: per migrate sequence and
+  // per entry (a 2 MiB folio evicted whole is one). (Every other path drains the sink as soon
+  // as its kernel work is done, so the sink held nothing before the removal.)
+  const q = takeQueuedCopies(g);
   const core = yield* p.cpus.acquire();
-  yield v.migrateVmaFixedNs + v.migrateVmaPerPageNs * entries;
+  yield migrateCostNs(v, q.calls, q.entries);
   p.cpus.release(core);
-  // Surprise removal: nothing is left to copy from; the pages come back as poison.
+  // The copies over the GPU's link, by their bytes. Surprise removal: the device is gone, there
+  // is nothing to copy from (the pages come back as poison).
   if (u.mode === 'safe') {
-    const sigs = pend.map((t) => {
+    const sigs = q.transfers.map((t) => {
       g.m.bytesToRam += t.bytes;
       return engine.spawn(p.copy(g, t), 'copy');
     });

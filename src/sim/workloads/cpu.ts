@@ -60,6 +60,13 @@ function* run(sim: SimContext, w: CpuWorkload) {
             pages: 1,
             cpuNs: ns,
             core,
+            phases: (
+              [
+                ['fault entry', v.cpuFaultEntryNs],
+                ['mmu notifier invalidations', invNs],
+                ['migrate_to_ram', back.cpuNs],
+              ] as [string, number][]
+            ).filter((ph) => ph[1] > 0),
             ramPages: k.alloc.used,
             vramPages: p.vramByGpu(),
           });

@@ -33,6 +33,7 @@ import {
 import type { SimAgent, SimContext } from '../agent.js';
 import { configErrorAt, type DmirrorOp, type DmirrorWorkload } from '../config.js';
 import type { Wait } from '../engine.js';
+import { migrateCostNs } from '../migrate-cost.js';
 import type { Platform } from '../platform.js';
 import { pageIndexes } from './access.js';
 
@@ -104,25 +105,34 @@ function* run(sim: SimContext, w: DmirrorWorkload): Generator<Wait, void, unknow
         wm.cpuFaults += cmd.faults;
       }
       const done = ret < 0 ? 0 : cmd.cpages;
-      // The ioctl's CPU work: the syscall and hmm_range_fault walk (or migrate_vma), the
-      // faults it took, the invalidations it sent, and GPU pages it pulled back to RAM.
-      let ns = v.cpuFaultEntryNs + p.invalidationNsSince(inv0);
-      if (w.op === 'read' || w.op === 'write' || w.op === 'exclusive')
-        ns +=
-          v.hmmRangeFaultCallNs +
-          n * v.hmmRangeFaultPerPteNs +
-          (ret < 0 ? 0 : cmd.faults) * v.cpuFaultEntryNs;
-      else ns += v.migrateVmaFixedNs + done * v.migrateVmaPerPageNs;
+      // What the device's migrations moved (MIGRATE, MIGRATE_TO_SYS, RELEASE, and the
+      // migrate_to_ram of its pages a READ faulted back), taken now, before anything yields.
+      const mig = p.takeDmirrorMigrations();
+      // The ioctl's CPU work: the syscall and hmm_range_fault walk, the faults it took, the
+      // invalidations it sent, its migrations (the migration cost model: per migrate_vma call
+      // and per entry, a THP moved whole being one entry both ways), and GPU pages it pulled
+      // back to RAM.
+      const invNs = p.invalidationNsSince(inv0);
+      const migrateNs = migrateCostNs(v, mig.calls, mig.entries);
+      const walks = w.op === 'read' || w.op === 'write' || w.op === 'exclusive';
+      const hmmNs = walks ? v.hmmRangeFaultCallNs + n * v.hmmRangeFaultPerPteNs : 0;
+      const faultsNs = walks ? (ret < 0 ? 0 : cmd.faults) * v.cpuFaultEntryNs : 0;
+      let ns = v.cpuFaultEntryNs + invNs + migrateNs + hmmNs + faultsNs;
       const back = yield* p.migratedToRam();
       ns += back.cpuNs;
       const waited = back.waitNs;
       const core = yield* p.cpus.acquire();
       const t0 = engine.now;
       yield ns;
-      // The driver's memcpy: READ/WRITE through the bounce buffer, MIGRATE into or out of
-      // its (RAM-backed) device pages; EXCLUSIVE copies nothing.
-      const bytes = w.op === 'exclusive' ? 0 : done * PAGE_SIZE;
+      // The driver's memcpy over host memory: a migration into or out of its (RAM-backed)
+      // device pages by the bytes it moved (a THP is 2 MiB either way), and the bounce buffer
+      // (`cpages` pages) of READ, WRITE and MIGRATE (which reads the migrated data back, as
+      // dmirror_migrate_to_device does); EXCLUSIVE's read-back is not charged.
+      const bounced = w.op === 'read' || w.op === 'write' || w.op === 'migrate' ? done : 0;
+      const bytes = (bounced + mig.pages) * PAGE_SIZE;
+      const tc = engine.now;
       if (bytes > 0) yield fabric.transfer([p.hostMem[0], p.hostMem[1]], bytes, 0);
+      const memcpyNs = engine.now - tc;
       p.cpus.release(core);
       const cpuNs = engine.now - t0;
       wm.faultNs += cpuNs;
@@ -139,6 +149,17 @@ function* run(sim: SimContext, w: DmirrorWorkload): Generator<Wait, void, unknow
           faults: ret < 0 ? 0 : cmd.faults,
           cpuNs,
           core,
+          phases: (
+            [
+              ['syscall', v.cpuFaultEntryNs],
+              ['hmm_range_fault', hmmNs],
+              ['CPU faults', faultsNs],
+              ['mmu notifier invalidations', invNs],
+              ['migrate_vma', migrateNs],
+              ['migrate_to_ram', back.cpuNs],
+              ['memcpy', memcpyNs],
+            ] as [string, number][]
+          ).filter((ph) => ph[1] > 0),
           ret,
           ramPages: p.kernel.alloc.used,
           vramPages: p.vramByGpu(),

@@ -17,6 +17,7 @@
 import { PAGE_SIZE } from '../../kernel/constants.js';
 import type { SimAgent, SimContext } from '../agent.js';
 import type { GpuWorkload } from '../config.js';
+import { migrateCostNs } from '../migrate-cost.js';
 import { peerCopies } from '../peer.js';
 import { servicePass } from '../platform.js';
 import { CHUNK } from './access.js';
@@ -122,13 +123,15 @@ function* run(sim: SimContext, w: GpuWorkload) {
       const invNs =
         (g.dev.stats.invalidations - inv0) * v.mmuNotifierInvalidateNs +
         (g.dev.stats.tlbInvalidations - tlb0) * v.gpuTlbInvalidationNs;
+      const migrateNs = migrateCostNs(v, r.migrateCalls, r.migratedEntries);
       const phases: [string, number][] | null = log && [
         // Per serviced fault: later faults on a chunk serviced in the same batch coalesce.
         ['fault buffer fetch', v.gpuFaultBatchFixedNs + v.gpuFaultPerPageNs * r.serviced],
         ['eviction', v.gpuEvictionPerPageNs * r.evictedPages],
         ['mmu notifier invalidations', invNs],
-        // migrate_vma's work is per entry: a 2 MiB folio moved whole is one entry.
-        ['migrate_vma', v.migrateVmaFixedNs * r.migrateCalls + v.migrateVmaPerPageNs * r.migratedEntries],
+        // The migration cost model (migrate-cost.ts): per call and per entry, a 2 MiB folio
+        // moved whole being one entry; the pass's evictions are in it too.
+        ['migrate_vma', migrateNs],
         [
           'hmm_range_fault',
           v.hmmRangeFaultCallNs * (r.hmmPages > 0 ? 1 : 0) + v.hmmRangeFaultPerPteNs * r.hmmPages,
@@ -141,8 +144,7 @@ function* run(sim: SimContext, w: GpuWorkload) {
         v.gpuFaultPerPageNs * r.serviced +
         v.hmmRangeFaultCallNs * (r.hmmPages > 0 ? 1 : 0) +
         v.hmmRangeFaultPerPteNs * r.hmmPages +
-        v.migrateVmaFixedNs * r.migrateCalls +
-        v.migrateVmaPerPageNs * r.migratedEntries +
+        migrateNs +
         v.gpuEvictionPerPageNs * r.evictedPages +
         invNs +
         r.throttleNs;
