@@ -211,6 +211,13 @@ ${verdictText()}
   docs/costs.md; migration costs are \`derived\` upper bounds. The ratios depend on them.
 - GPU kernels and RDMA phases run one after the other; concurrent access is the race
   explorer's job.
+- Not yet faithful, and it favours \`upstream\`: a NIC fault changes the page tables at once
+  and is charged its time afterwards, and the queue pairs are independent lanes, so other
+  messages DMA into a folio whose migration has not finished; in Linux they would wait for it
+  (a migration entry, the folio lock) and a responder ODP fault stalls its RC queue pair. Until
+  that is modelled (issue #15, "time before state"), the bandwidth ratio above is a lower bound
+  for the P2P designs on these platforms, and the migration cost per entry is an upper bound
+  (docs/costs.md).
 
 ## Stable keys of \`compare\` (\`src/sim/compare.ts\`, \`CompareRow\`)
 
