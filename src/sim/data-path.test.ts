@@ -4,6 +4,7 @@
  * sockets crosses the interconnect. Each case compares two runs that differ in the tree only.
  */
 import { describe, expect, it } from 'vitest';
+import { twoGpuReads } from '../../test/fixtures/configs.js';
 import type { PciNodeSpec } from '../kernel/p2pdma.js';
 import { type SimConfigInput, simulate } from './simulate.js';
 
@@ -138,9 +139,7 @@ describe('data path from the PCI tree', () => {
     cpu: { vendor: 'amd' | 'intel'; family?: number } = { vendor: 'amd', family: 0x19 },
   ) =>
     simulate(
-      {
-        version: 1,
-        profile: 'pcie5-h100',
+      twoGpuReads({
         design: 'owner-registry',
         platform: {
           ram: 512 * MiB,
@@ -162,35 +161,7 @@ describe('data path from the PCI tree', () => {
             ],
           },
         },
-        devices: {
-          gpus: [
-            { name: 'gpu0', vram: 128 * MiB },
-            { name: 'gpu1', vram: 128 * MiB },
-          ],
-        },
-        buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
-        workloads: [
-          { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
-          {
-            kind: 'gpu',
-            name: 'g0',
-            gpu: 'gpu0',
-            buffer: 'buf',
-            op: 'read',
-            pattern: 'sequential',
-            after: 'init',
-          },
-          {
-            kind: 'gpu',
-            name: 'g1',
-            gpu: 'gpu1',
-            buffer: 'buf',
-            op: 'read',
-            pattern: 'sequential',
-            after: 'g0',
-          },
-        ],
-      },
+      }),
       { seed: 1 },
     );
 

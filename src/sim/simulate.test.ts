@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { twoGpuReads } from '../../test/fixtures/configs.js';
 import { checkInvariants } from '../check/invariants.js';
 import { type CostParameterName, type CostProfile, getProfile } from './costs.js';
 import { ConfigError, measureCopyBandwidth, type SimConfig, type SimEvent, simulate } from './simulate.js';
@@ -388,42 +389,12 @@ describe('two GPUs sharing a buffer', () => {
   const twoGpus = (design: import('../designs/design.js').DesignName, linked: boolean) => {
     let violations: string[] = ['not inspected'];
     const r = simulate(
-      {
-        version: 1,
-        profile: 'pcie5-h100',
-        platform: { ram: 512 * MiB },
+      twoGpuReads({
         design,
-        devices: {
-          gpus: [
-            { name: 'gpu0', vram: 128 * MiB },
-            { name: 'gpu1', vram: 128 * MiB },
-          ],
-          gpuLinks: linked ? [{ a: 'gpu0', b: 'gpu1' }] : [],
-        },
-        buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
-        workloads: [
-          { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
-          {
-            kind: 'gpu',
-            name: 'g0',
-            gpu: 'gpu0',
-            buffer: 'buf',
-            op: 'read',
-            pattern: 'sequential',
-            after: 'init',
-          },
-          {
-            kind: 'gpu',
-            name: 'g1',
-            gpu: 'gpu1',
-            buffer: 'buf',
-            op: 'read',
-            pattern: 'sequential',
-            after: 'g0',
-          },
-          { kind: 'cpu', name: 'check', buffer: 'buf', op: 'read', pattern: 'sequential', after: 'g1' },
-        ],
-      },
+        platform: { ram: 512 * MiB },
+        gpuLinks: linked ? [{ a: 'gpu0', b: 'gpu1' }] : [],
+        check: true,
+      }),
       {
         seed: 1,
         inspect: (m) => {
