@@ -42,7 +42,7 @@ import {
   HmmRange,
   hmmRangeFaultSteps,
   MmuIntervalNotifier,
-  mmuIntervalReadBegin,
+  mmuIntervalReadBeginSteps,
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
   PAGE_SIZE,
@@ -90,7 +90,13 @@ export function model(params: {
           for (;;) {
             const range = new HmmRange(sub, w.va(0), w.va(pages), HMM_PFN_HI_VALID, 0, null);
             inflight = range;
-            range.notifierSeq = mmuIntervalReadBegin(sub);
+            // mmu_interval_read_begin sleeps while an invalidation that has called us back runs
+            // (another agent's munmap or migration, whose invalidations are steps).
+            range.notifierSeq = yield* kernelSteps(
+              w.k,
+              'mmu_interval_read_begin',
+              mmuIntervalReadBeginSteps(sub),
+            );
             yield { step: 'mmu_interval_read_begin', call: 'mydev_fault' };
             const ret = yield* kernelSteps(w.k, 'hmm_range_fault', hmmRangeFaultSteps(w.k, w.mm, range));
             if (ret < 0) return;

@@ -109,6 +109,7 @@ export {
   type MmuNotifierRange,
   MmuNotifierSubscriptions,
   mmuIntervalCheckRetry,
+  mmuIntervalNotifierRemoveSteps,
   mmuIntervalReadBegin,
   mmuIntervalReadBeginSteps,
   mmuIntervalReadRetry,

@@ -68,6 +68,7 @@ import type { Mm, Vma } from '../kernel/mm.js';
 import {
   MmuIntervalNotifier,
   type MmuNotifierRange,
+  mmuIntervalNotifierRemoveSteps,
   mmuIntervalReadBeginSteps,
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
@@ -891,7 +892,8 @@ export class Dmirror {
         for (let i = 0; i < n; i++) perm[i] = this.mkentry(range, i);
         break;
       }
-      mm.notifiers.remove(sub);
+      // mmu_interval_notifier_remove sleeps while an invalidation that still may call it runs.
+      yield* mmuIntervalNotifierRemoveSteps(sub);
       if (ret) return ret;
       if (!this.copyToUser(uptr, perm!)) return -EFAULT;
       cpages += perm!.length;

@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { model as exampleDriver } from '../../examples/race-driver.js';
+import { PAGE_SIZE } from '../kernel/constants.js';
+import { mmuIntervalNotifierRemoveSteps, mmuIntervalReadBeginSteps } from '../kernel/mmu_notifier.js';
 import {
   type Agent,
   type AgentYield,
@@ -15,10 +17,12 @@ import {
   replaySchedule,
   ScheduleError,
 } from './explorer.js';
-import { problemModel } from './problems.js';
+import { agent, raceWorld } from './kit.js';
+import { problemModel, readBeginNoWait } from './problems.js';
 import { raceModelOf } from './race-model.js';
 import { loadRaceFile } from './scenario.js';
 import type { NamedInvariant } from './types.js';
+import { KernelWorld, kernelSteps, SvmDevice } from './world.js';
 
 const RACES = join(import.meta.dirname, '../../scenarios/races');
 const files = readdirSync(RACES)
@@ -26,13 +30,15 @@ const files = readdirSync(RACES)
   .sort();
 
 describe('race files (scenarios/races): the buggy variant gives a counterexample, the fixed one is clean', () => {
-  it('has a buggy and a fixed file for each of the five problems, and anon-teardown', () => {
+  it('has a buggy and a fixed file for each problem, and anon-teardown', () => {
     const problems = [
       'multi-device-migrate',
       'cpu-fault-refcount',
       'hmm-spin-locked-folio',
       'skip-read-retry',
       'unplug-revoke',
+      'read-begin-nowait',
+      'dmirror-own-migrate',
     ];
     for (const p of problems) {
       expect(files).toContain(`${p}-buggy.yaml`);
@@ -103,16 +109,19 @@ describe('the explorer', () => {
     expect(r.counterexample?.violation.cycleStart).toBeGreaterThanOrEqual(0);
   });
 
-  it('prints the shortest counterexample it recorded: the stale mapping in 4 steps', () => {
+  it('prints a short counterexample: the stale mapping in 6 steps', () => {
     const r = explore(problemModel({ problem: 'skip-read-retry', variant: 'buggy' }), { mode: 'exhaustive' });
-    // read_begin, hmm_range_fault, munmap, then the unchecked page-table update and the access.
-    expect(r.counterexample!.steps.map((s) => s.agent)).toEqual([
-      'gpu0.fault',
-      'gpu0.fault',
-      'cpu0',
-      'gpu0.fault',
+    // read_begin, hmm_range_fault, munmap (the start of its invalidation, gpu0's callback, then
+    // the zap and the end), then the unchecked page-table update and the access.
+    expect(r.counterexample!.steps.map((s) => `${s.agent} ${s.step}`)).toEqual([
+      'gpu0.fault mmu_interval_read_begin',
+      'gpu0.fault hmm_range_fault done',
+      'cpu0 mmu_notifier_invalidate_range_start',
+      'cpu0 mn_itree_invalidate 1/1',
+      'cpu0 munmap page 1',
+      'gpu0.fault device reads the pages',
     ]);
-    expect(r.counterexample!.steps[2]!.change).toMatch(/pte\[1\]: ram pfn \d+ rw → none/);
+    expect(r.counterexample!.steps[4]!.change).toMatch(/pte\[1\]: ram pfn \d+ rw → none/);
   });
 
   it('livelocks made of two cycles that are each unfair are found through the strongly connected component', () => {
@@ -264,8 +273,9 @@ describe('replaySchedule: partial, complete and over-long schedules', () => {
     expect(r.replay?.given).toBe(1);
     expect(r.replay?.continued).toBe(true);
     expect(r.replay?.stopped).toBeUndefined();
-    // cpu0 (1) ran once; then gpu0.fault (0) runs to its end before cpu0 finishes.
-    expect(r.replay?.schedule).toBe('100001');
+    // cpu0 (1) ran once (the start of munmap's invalidation); then gpu0.fault (0) runs to its
+    // end before cpu0 finishes (gpu0's callback, the zap and the end, done).
+    expect(r.replay?.schedule).toBe('10000111');
     expect(r.replay?.steps.at(-1)?.step).toBe('done');
     expect(r.counterexample).toBeNull();
     // The full schedule replays the same run without continuing.
@@ -294,11 +304,11 @@ describe('replaySchedule: partial, complete and over-long schedules', () => {
 
   it('a choice that cannot run is a ScheduleError naming it, not a progress violation', () => {
     const m = problemModel({ problem: 'skip-read-retry', variant: 'fixed' });
-    expect(() => replaySchedule(m, '00001111')).toThrow(
-      /the schedule is longer than the run: it has 8 choices, and every agent has finished after 6 steps/,
+    expect(() => replaySchedule(m, '000011111')).toThrow(
+      /the schedule is longer than the run: it has 9 choices, and every agent has finished after 8 steps/,
     );
     expect(() => replaySchedule(m, '00000')).toThrow(/step 5 schedules gpu0.fault, which has finished/);
-    expect(() => replaySchedule(m, '00001111')).toThrow(ScheduleError);
+    expect(() => replaySchedule(m, '000011111')).toThrow(ScheduleError);
   });
 });
 
@@ -516,7 +526,7 @@ describe('a search cut short by a bound is inconclusive, not clean', () => {
   it('a counterexample found before a bound stopped the search is still the verdict', () => {
     const r = explore(problemModel({ problem: 'skip-read-retry', variant: 'buggy' }), {
       mode: 'exhaustive',
-      maxDepth: 4,
+      maxDepth: 6,
     });
     expect(r.verdict).toBe('notifier-contract');
   });
@@ -525,27 +535,29 @@ describe('a search cut short by a bound is inconclusive, not clean', () => {
 describe('replay of a schedule the model cannot run is an error, on every path', () => {
   it('choices left over after an invariant failed: a schedule longer than the run', () => {
     const m = problemModel({ problem: 'skip-read-retry', variant: 'buggy' });
-    expect(() => replaySchedule(m, '00101')).toThrow(ScheduleError);
-    expect(() => replaySchedule(m, '00101')).toThrow(
-      /the schedule is longer than the run: it has 5 choices, and the run ends after 4 steps, where notifier-contract fails \(the first 4 choices replay it: 0010\)/,
+    expect(() => replaySchedule(m, '0011101')).toThrow(ScheduleError);
+    expect(() => replaySchedule(m, '0011101')).toThrow(
+      /the schedule is longer than the run: it has 7 choices, and the run ends after 6 steps, where notifier-contract fails \(the first 6 choices replay it: 001110\)/,
     );
-    expect(replaySchedule(m, '0010').verdict).toBe('notifier-contract');
+    expect(replaySchedule(m, '001110').verdict).toBe('notifier-contract');
   });
 
   it('the library function replay() throws ScheduleError too, instead of reporting a progress violation', () => {
     const m = problemModel({ problem: 'skip-read-retry', variant: 'fixed' });
-    expect(() => replay(m, [0, 0, 0, 0, 1, 1, 1, 1])).toThrow(/the schedule is longer than the run/);
+    expect(() => replay(m, [0, 0, 0, 0, 1, 1, 1, 1, 1])).toThrow(/the schedule is longer than the run/);
     expect(() => replay(m, [0, 0, 0, 0, 0])).toThrow(/step 5 schedules gpu0.fault, which has finished/);
   });
 
   it('a replay that fails nowhere still has its timeline, and says clean', () => {
-    const r = replaySchedule(problemModel({ problem: 'skip-read-retry', variant: 'fixed' }), '000101');
+    const r = replaySchedule(problemModel({ problem: 'skip-read-retry', variant: 'fixed' }), '00011101');
     expect(r.verdict).toBe('clean');
     expect(r.counterexample).toBeNull();
     expect(r.replay?.steps.map((s) => s.agent)).toEqual([
       'gpu0.fault',
       'gpu0.fault',
       'gpu0.fault',
+      'cpu0',
+      'cpu0',
       'cpu0',
       'gpu0.fault',
       'cpu0',
@@ -616,13 +628,13 @@ describe('counterexamples are shrunk, and say so', () => {
     expect(r.counterexample?.steps.map((s) => s.agent)).toEqual(['writer', 'reader']);
   });
 
-  it('the multi-device livelock: 27 steps as found, 16 shrunk, and the shrunk one replays it', () => {
+  it('the multi-device livelock: 43 steps as found, 29 shrunk, and the shrunk one replays it', () => {
     const m = problemModel({ problem: 'multi-device-migrate', variant: 'buggy' });
     const found = explore(m, { mode: 'exhaustive', shrink: false }).counterexample!;
     const cx = explore(m, { mode: 'exhaustive' }).counterexample!;
-    expect(found.steps).toHaveLength(27);
-    expect(cx.steps).toHaveLength(16);
-    expect(cx.shrink).toMatchObject({ from: 27, minimal: true });
+    expect(found.steps).toHaveLength(43);
+    expect(cx.steps).toHaveLength(29);
+    expect(cx.shrink).toMatchObject({ from: 43, minimal: true });
     expect(cx.violation.invariant).toBe('livelock');
     const again = replaySchedule(m, cx.schedule);
     expect(again.counterexample?.violation).toEqual(cx.violation);
@@ -637,5 +649,189 @@ describe('counterexamples are shrunk, and say so', () => {
   it('a budget of tries that runs out says the result is not minimal', () => {
     const r = explore(flagModel({ noise: 6, throwAt: 'body' }), { mode: 'exhaustive', shrink: 1 });
     expect(r.counterexample?.shrink).toMatchObject({ tries: 1, minimal: false });
+  });
+});
+
+/** What one reader saw of its mmu_interval_read_begin (readBeginDuringMunmap). */
+interface ReadBeginProbe {
+  /** Called while an invalidation that had already called the interval back was running. */
+  during: boolean;
+  /** It slept (a notifier_wait) before returning. */
+  slept: boolean;
+  /** When it returned, the invalidation it began in had ended (the mm's sequence moved on). */
+  endedFirst: boolean;
+  /** When it returned, no invalidation was running. */
+  quiet: boolean;
+}
+
+/**
+ * A reader (mmu_interval_read_begin, then read_retry under a lock) against a munmap of its one
+ * page, every probe the reader takes recorded in `probes` (one per world the explorer builds).
+ * With `atomicMunmap` the munmap is the sequential one, a single step, as every invalidation
+ * was before they were split.
+ */
+function readBeginDuringMunmap(probes: ReadBeginProbe[], atomicMunmap = false): RaceModel {
+  return {
+    name: 'read-begin-during-munmap',
+    description: 'mmu_interval_read_begin against a munmap of the interval',
+    create() {
+      const w = new KernelWorld(1);
+      const dev = new SvmDevice(w, 'gpu0');
+      const subs = w.mm.notifiers;
+      const ctx = { seq: 0, retry: false };
+      const reader = (function* (): Generator<AgentYield, void, void> {
+        const during = subs.readBeginWouldWait(dev.notifier) && subs.isInvalidating();
+        const seqAtEntry = subs.invalidateSeq;
+        let slept = false;
+        const steps = kernelSteps(w.k, 'mmu_interval_read_begin', mmuIntervalReadBeginSteps(dev.notifier));
+        let r = steps.next();
+        while (!r.done) {
+          if (typeof r.value === 'object' && 'wait' in r.value) slept = true;
+          yield r.value;
+          r = steps.next();
+        }
+        ctx.seq = r.value;
+        probes.push({
+          during,
+          slept,
+          endedFirst: subs.invalidateSeq !== seqAtEntry,
+          quiet: subs.activeInvalidateRanges === 0 && !subs.isInvalidating(),
+        });
+        yield { step: 'mmu_interval_read_begin returned', call: 'reader' };
+        ctx.retry = dev.notifier.invalidateSeq !== ctx.seq;
+        w.opDone();
+      })();
+      const unmapper = (function* (): Generator<AgentYield, void, void> {
+        if (atomicMunmap) w.proc.munmap(w.va(0), PAGE_SIZE);
+        else yield* kernelSteps(w.k, 'munmap', w.proc.munmapSteps(w.va(0), PAGE_SIZE));
+        w.oracle[0] = 0;
+        w.opDone();
+        yield { step: 'munmap done', call: 'munmap' };
+      })();
+      return raceWorld(w, [agent('reader', ctx, reader), agent('cpu0', {}, unmapper)]);
+    },
+  };
+}
+
+describe('invalidations are steps: another agent runs between their start, callbacks and end', () => {
+  it('the explorer reaches read_begin inside a munmap after the callback, and the reader sleeps until the end', () => {
+    const probes: ReadBeginProbe[] = [];
+    const r = explore(readBeginDuringMunmap(probes), { mode: 'exhaustive' });
+    expect(r.verdict).toBe('clean');
+    expect(r.coverage.complete).toBe(true);
+    const inside = probes.filter((p) => p.during);
+    expect(inside.length).toBeGreaterThan(0);
+    // Every one of them slept, and returned only once the invalidation had ended.
+    for (const p of inside) expect(p).toEqual({ during: true, slept: true, endedFirst: true, quiet: true });
+    // Outside one (before the callback included: its seq is older than the mm's), it never sleeps.
+    for (const p of probes.filter((q) => !q.during)) expect(p.slept).toBe(false);
+  });
+
+  it('the timeline: the reader sleeps in mmu_interval_read_begin_wait and cannot run until munmap ends', () => {
+    const m = readBeginDuringMunmap([]);
+    // cpu0: range start, gpu0's callback; the reader begins and sleeps.
+    const r = replaySchedule(m, '110');
+    const steps = r.replay!.steps.map((s) => `${s.agent} ${s.step}`);
+    expect(steps.slice(0, 6)).toEqual([
+      'cpu0 mmu_notifier_invalidate_range_start',
+      'cpu0 mn_itree_invalidate 1/1',
+      'reader sleep: mmu_interval_read_begin_wait',
+      'cpu0 munmap done',
+      'reader mmu_interval_read_begin returned',
+      'reader done',
+    ]);
+    expect(r.replay!.steps[1]!.change).toContain('called back: gpu0');
+    expect(r.replay!.steps[3]!.change).toContain('invalidation: gone');
+    // Asleep, the reader is not a choice before the end.
+    expect(() => replaySchedule(m, '1100')).toThrow(ScheduleError);
+    expect(() => replaySchedule(m, '1100')).toThrow(/reader/);
+  });
+
+  it('with the munmap as one step (as before the split) no read_begin ever begins inside an invalidation', () => {
+    const probes: ReadBeginProbe[] = [];
+    const r = explore(readBeginDuringMunmap(probes, true), { mode: 'exhaustive' });
+    expect(r.verdict).toBe('clean');
+    expect(probes.length).toBeGreaterThan(0);
+    expect(probes.filter((p) => p.during)).toEqual([]);
+  });
+
+  it('read-begin-nowait: a driver bug only split invalidations expose (clean when migrate_vma_setup is one step)', () => {
+    const atomic = explore(readBeginNoWait('buggy', true), { mode: 'exhaustive' });
+    expect(atomic.verdict).toBe('clean');
+    expect(atomic.coverage.complete).toBe(true);
+    const split = explore(readBeginNoWait('buggy'), { mode: 'exhaustive' });
+    expect(split.verdict).toBe('notifier-contract');
+    const steps = split.counterexample!.steps.map((s) => `${s.agent} ${s.step}`);
+    // gpu0's read section begins after gpu1's invalidation called gpu0 back and before the
+    // collection that ends it.
+    const calledBack = steps.indexOf('gpu1.migrate mn_itree_invalidate 1/2');
+    const collected = steps.indexOf('gpu1.migrate collected 1 of 1');
+    const begins = steps
+      .map((s, i) => (s === 'gpu0.bind mmu_interval_read_begin' ? i : -1))
+      .filter((i) => i >= 0);
+    expect(calledBack).toBeGreaterThanOrEqual(0);
+    expect(begins.some((i) => i > calledBack && i < collected)).toBe(true);
+    expect(split.counterexample!.violation.message).toMatch(/stale translation .* migration pfn/);
+    // The same driver with mmu_interval_read_begin is clean over every interleaving.
+    const fixed = explore(readBeginNoWait('fixed'), { mode: 'exhaustive' });
+    expect(fixed.verdict).toBe('clean');
+    expect(fixed.coverage.complete).toBe(true);
+  });
+
+  it('mmu_interval_notifier_remove inside a munmap sleeps until it ends, and its interval is never called once it returned', () => {
+    // mm/mmu_notifier.c, mmu_interval_notifier_remove: a removal deferred while the sequence is
+    // odd waits for mmu_interval_seq_released, so the caller may free the interval afterwards.
+    let slept = 0;
+    const m: RaceModel = {
+      name: 'remove-during-munmap',
+      description: 'mmu_interval_notifier_remove against a munmap of the interval',
+      create() {
+        const w = new KernelWorld(1);
+        const dev = new SvmDevice(w, 'gpu0');
+        const ctx = { removed: false, calls: -1 };
+        const remover = (function* (): Generator<AgentYield, void, void> {
+          const steps = kernelSteps(
+            w.k,
+            'mmu_interval_notifier_remove',
+            mmuIntervalNotifierRemoveSteps(dev.notifier),
+          );
+          for (let r = steps.next(); !r.done; r = steps.next()) {
+            slept++;
+            yield r.value;
+          }
+          ctx.removed = true;
+          ctx.calls = dev.invalidations;
+          w.opDone();
+          yield { step: 'removed', call: 'driver teardown' };
+        })();
+        const unmapper = (function* (): Generator<AgentYield, void, void> {
+          yield* kernelSteps(w.k, 'munmap', w.proc.munmapSteps(w.va(0), PAGE_SIZE));
+          w.oracle[0] = 0;
+          w.opDone();
+          yield { step: 'munmap done', call: 'munmap' };
+        })();
+        const notCalled: NamedInvariant = {
+          name: 'removed-not-called',
+          check: () =>
+            ctx.removed && dev.invalidations !== ctx.calls
+              ? 'an interval was called back after mmu_interval_notifier_remove returned'
+              : null,
+        };
+        return raceWorld(w, [agent('remover', ctx, remover), agent('cpu0', {}, unmapper)], {
+          invariants: [notCalled],
+        });
+      },
+    };
+    const r = explore(m, { mode: 'exhaustive' });
+    expect(r.verdict).toBe('clean');
+    expect(r.coverage.complete).toBe(true);
+    expect(slept).toBeGreaterThan(0);
+    const t = replaySchedule(m, '110');
+    expect(t.replay!.steps.map((x) => `${x.agent} ${x.step}`).slice(0, 4)).toEqual([
+      'cpu0 mmu_notifier_invalidate_range_start',
+      'cpu0 mn_itree_invalidate 1/1',
+      'remover sleep: mmu_interval_notifier_remove_wait',
+      'cpu0 munmap done',
+    ]);
   });
 });

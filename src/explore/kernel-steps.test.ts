@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { HMM_PFN_HI_VALID, PAGE_SIZE, PMD_SIZE } from '../kernel/constants.js';
+import { HMM_PFN_HI_VALID, MIGRATE_VMA_SELECT_SYSTEM, PAGE_SIZE, PMD_SIZE } from '../kernel/constants.js';
 import { HmmRange, hmmRangeFaultSteps } from '../kernel/hmm.js';
+import { migrateVmaSetup, migrateVmaSetupSteps, newMigrateVma } from '../kernel/migrate_device.js';
 import { mmuIntervalReadBegin } from '../kernel/mmu_notifier.js';
 import {
   FAULT_RETRY,
   type KernelYield,
   kernelYieldName,
+  kernelYieldSeqReleased,
   kernelYieldSleepsOn,
   MMAP_READ_LOCK,
   MMAP_READ_UNLOCK,
-  NOTIFIER_WAIT,
   PMD_UNLOCK,
   WALK_RETRY,
 } from '../kernel/wait.js';
@@ -33,12 +34,16 @@ function lockedDevicePage(fixed: boolean) {
 }
 
 describe('typed kernel yields (kernel/wait.ts)', () => {
-  it('names every yield after the kernel function it stands for, and only folio waits sleep', () => {
+  it('names every yield after the kernel function it stands for, and only folio waits sleep on a folio', () => {
+    const subs = { invalidateSeq: 3 };
     const all: KernelYield[] = [
       PMD_UNLOCK,
       FAULT_RETRY,
       WALK_RETRY,
-      NOTIFIER_WAIT,
+      { kind: 'notifier_wait', op: 'read_begin', subs, seq: 3 },
+      { kind: 'notifier_wait', op: 'remove', subs, seq: 3 },
+      { kind: 'invalidate', phase: 'start', done: 0, of: 2 },
+      { kind: 'invalidate', phase: 'callback', done: 1, of: 2 },
       MMAP_READ_LOCK,
       MMAP_READ_UNLOCK,
       { kind: 'folio_locked', pfn: 7 },
@@ -49,12 +54,34 @@ describe('typed kernel yields (kernel/wait.ts)', () => {
       'hmm_fault_done',
       'migration_entry_wait',
       'mmu_interval_read_begin_wait',
+      'mmu_interval_notifier_remove_wait',
+      'mmu_notifier_invalidate_range_start',
+      'mn_itree_invalidate 1/2',
       'mmap_read_lock',
       'mmap_read_unlock',
       'folio_wait_locked',
       'migration_entry_wait',
     ]);
-    expect(all.map(kernelYieldSleepsOn)).toEqual([-1, -1, -1, -1, -1, -1, 7, 9]);
+    expect(all.map(kernelYieldSleepsOn)).toEqual([-1, -1, -1, -1, -1, -1, -1, -1, -1, 7, 9]);
+    // Only the notifier waits sleep on the sequence, until it moves on from theirs.
+    const released = all.map(kernelYieldSeqReleased);
+    expect(released.map((r) => r !== null)).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+    expect(released[3]!()).toBe(false);
+    subs.invalidateSeq = 4;
+    expect(released[3]!()).toBe(true);
+    expect(released[4]!()).toBe(true);
   });
 
   it('hmm_range_fault on a locked device-private folio yields folio_locked with its head pfn (fix on)', () => {
@@ -98,5 +125,69 @@ describe('typed kernel yields (kernel/wait.ts)', () => {
     // 4 MiB of VA crosses at least one 2 MiB boundary; nothing faults, so nothing else is yielded.
     expect(ys.length).toBeGreaterThanOrEqual(Math.floor((1024 * PAGE_SIZE) / PMD_SIZE) - 1);
     for (const y of ys) expect(y).toBe(PMD_UNLOCK);
+  });
+
+  /** Runs steps to the end, recording what they yield. */
+  function drain<T>(
+    g: Generator<KernelYield, T, void>,
+    each?: (y: KernelYield) => void,
+  ): { ys: string[]; ret: T } {
+    const ys: string[] = [];
+    for (;;) {
+      const r = g.next();
+      if (r.done) return { ys, ret: r.value };
+      each?.(r.value);
+      ys.push(kernelYieldName(r.value));
+    }
+  }
+
+  it('munmap as steps: VMAs gone before the start, one step per callback, the zap and the end after; same result as munmap', () => {
+    const a = new KernelWorld(2);
+    new SvmDevice(a, 'gpu0');
+    new SvmDevice(a, 'gpu1');
+    const b = new KernelWorld(2);
+    new SvmDevice(b, 'gpu0');
+    new SvmDevice(b, 'gpu1');
+    expect(a.proc.munmap(a.va(1), PAGE_SIZE)).toBe(0);
+    const seen: string[] = [];
+    const { ys, ret } = drain(b.proc.munmapSteps(b.va(1), PAGE_SIZE), () => {
+      // Inside the invalidation: the VMA is out of the address space (a fault finds none), the
+      // page still mapped until the zap, the sequence odd.
+      seen.push(
+        `${b.mm.vmaLookup(b.va(1)) ? 'vma' : 'no vma'} ${b.cpuPte(b.va(1)).kind} ${b.mm.notifiers.isInvalidating() ? 'odd' : 'even'}`,
+      );
+    });
+    expect(ret).toBe(0);
+    expect(ys).toEqual([
+      'mmu_notifier_invalidate_range_start',
+      'mn_itree_invalidate 1/2',
+      'mn_itree_invalidate 2/2',
+    ]);
+    expect(seen).toEqual(['no vma ram odd', 'no vma ram odd', 'no vma ram odd']);
+    expect(b.mm.notifiers.isInvalidating()).toBe(false);
+    expect(b.digest()).toBe(a.digest());
+    expect([...b.describe()]).toEqual([...a.describe()]);
+  });
+
+  it('migrate_vma_setup as steps: MIGRATE start and callbacks are steps, the collection after; same result as the call', () => {
+    const setup = (w: KernelWorld, dev: SvmDevice) =>
+      newMigrateVma(w.mm.vmaLookup(w.va(0))!, w.va(0), w.va(2), dev, MIGRATE_VMA_SELECT_SYSTEM);
+    const a = new KernelWorld(2);
+    const aDev = new SvmDevice(a, 'gpu0');
+    const aArgs = setup(a, aDev);
+    expect(migrateVmaSetup(a.k, aArgs)).toBe(0);
+    const b = new KernelWorld(2);
+    const bDev = new SvmDevice(b, 'gpu0');
+    const bArgs = setup(b, bDev);
+    const kinds: string[] = [];
+    const { ys, ret } = drain(migrateVmaSetupSteps(b.k, bArgs), () => kinds.push(b.cpuPte(b.va(0)).kind));
+    expect(ret).toBe(0);
+    expect(ys).toEqual(['mmu_notifier_invalidate_range_start', 'mn_itree_invalidate 1/1']);
+    // Nothing collected until the step after the last callback.
+    expect(kinds).toEqual(['ram', 'ram']);
+    expect(b.cpuPte(b.va(0)).kind).toBe('migration');
+    expect(bArgs.cpages).toBe(aArgs.cpages);
+    expect([...bArgs.src.slice(0, 2)]).toEqual([...aArgs.src.slice(0, 2)]);
+    expect(b.digest()).toBe(a.digest());
   });
 });

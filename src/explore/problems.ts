@@ -1,8 +1,9 @@
 /**
  * The race models behind `scenarios/races/`: five problems driver developers met in
- * 2025-2026 (docs/explorer.md, "The race files"), each in a buggy and a fixed variant, and the
- * selftest anon_teardown. Agents are written against the kernel model's API; a buggy variant
- * leaves out the one rule its fix added.
+ * 2025-2026 (docs/explorer.md, "The race files"), each in a buggy and a fixed variant, the
+ * selftest anon_teardown, and two findings: read-begin-nowait (a read section begun inside an
+ * invalidation, which only split invalidations reach) and dmirror-own-migrate. Agents are
+ * written against the kernel model's API; a buggy variant leaves out the one rule its fix added.
  */
 import { EBUSY, MIGRATE_PFN_MIGRATE, MMU_NOTIFY_MIGRATE, O_RDWR, PAGE_SIZE } from '../kernel/constants.js';
 import { PG_LOCKED } from '../kernel/frames.js';
@@ -16,7 +17,7 @@ import {
 } from '../kernel/migrate_device.js';
 import {
   MmuIntervalNotifier,
-  mmuIntervalReadBegin,
+  mmuIntervalReadBeginSteps,
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
 } from '../kernel/mmu_notifier.js';
@@ -50,6 +51,8 @@ export const PROBLEMS = {
     'Hot unplug that revokes the P2P provider before invalidating peers (not serialised against the hmm_range_fault-to-notifier window) lets a peer DMA into removed memory.',
   'anon-teardown':
     'The selftest anon_teardown: a dmirror READ against a concurrent munmap of the buffer, over every interleaving.',
+  'read-begin-nowait':
+    'A driver that samples its interval’s sequence without mmu_interval_read_begin’s wait can start a read section inside an invalidation that has already called it back: mmu_interval_read_retry then passes, and it maps a page the invalidation is about to migrate.',
   'dmirror-own-migrate':
     'test_hmm ignores MMU_NOTIFY_MIGRATE events its device owns: with two files open on one device, the one that did not migrate a page keeps mirroring it after a CPU fault moved it back to RAM.',
 } as const;
@@ -70,7 +73,11 @@ function* faultToRam(
   to: number,
 ): Generator<AgentYield, number, void> {
   const range = new HmmRange(dev.notifier, w.va(from), w.va(to), 0x8000_0000, 0, null);
-  range.notifierSeq = mmuIntervalReadBegin(dev.notifier);
+  range.notifierSeq = yield* kernelSteps(
+    w.k,
+    'mmu_interval_read_begin',
+    mmuIntervalReadBeginSteps(dev.notifier),
+  );
   return yield* kernelSteps(w.k, 'hmm_range_fault (evict)', hmmRangeFaultSteps(w.k, w.mm, range));
 }
 
@@ -274,7 +281,8 @@ function skipReadRetry(variant: Variant, pages: number): RaceModel {
         yield { step: 'device reads the pages', call: 'device access' };
       })();
       const cpu = (function* (): Generator<AgentYield, void, void> {
-        w.proc.munmap(w.va(pages - 1), PAGE_SIZE);
+        // munmap's invalidation is steps: its start, gpu0's callback, then the zap and its end.
+        yield* kernelSteps(w.k, 'munmap', w.proc.munmapSteps(w.va(pages - 1), PAGE_SIZE));
         w.oracle[pages - 1] = 0;
         w.opDone();
         yield { step: `munmap page ${pages - 1}`, call: 'munmap' };
@@ -321,7 +329,11 @@ function unplugRevoke(variant: Variant): RaceModel {
           inflight = range;
           // The P2P design: a GPU page is mapped through the BAR unless the GPU is going away.
           range.p2p = { devicePrivate: (pfn) => (st.removing ? HMM_P2P_FAULT : pfn) };
-          range.notifierSeq = mmuIntervalReadBegin(nicNotifier);
+          range.notifierSeq = yield* kernelSteps(
+            k,
+            'mmu_interval_read_begin',
+            mmuIntervalReadBeginSteps(nicNotifier),
+          );
           yield { step: 'mmu_interval_read_begin', call: 'ib_umem_odp' };
           const ret = yield* kernelSteps(k, 'hmm_range_fault', hmmRangeFaultSteps(k, w.mm, range));
           if (ret < 0) return;
@@ -380,6 +392,51 @@ function unplugRevoke(variant: Variant): RaceModel {
   };
 }
 
+// ---- a read section begun inside an invalidation ------------------------------------------
+
+/**
+ * gpu0 binds the page (a userptr mirror: read_begin, hmm_range_fault, then read_retry and the
+ * device page table under its lock) while gpu1 migrates it into its own memory. The buggy
+ * driver takes the interval's sequence as it is (READ_ONCE(sub->invalidate_seq)) instead of
+ * calling mmu_interval_read_begin, which waits while an invalidation that has already called
+ * the interval back runs (mm/mmu_notifier.c explains why: such a reader's read_retry would
+ * compare equal). The stale mapping needs gpu0 to begin between gpu1's callback to gpu0 and
+ * the collection that follows it, a state only split invalidations reach: with
+ * `atomicInvalidation` (migrate_vma_setup as one step) the buggy driver is clean.
+ */
+export function readBeginNoWait(variant: Variant, atomicInvalidation = false): RaceModel {
+  return {
+    name: `read-begin-nowait-${variant}`,
+    description: PROBLEMS['read-begin-nowait'],
+    create() {
+      const w = new KernelWorld(1);
+      const gpu0 = new SvmDevice(w, 'gpu0');
+      const gpu1 = new SvmDevice(w, 'gpu1');
+      const ctx = { result: 0 };
+      const bind = (function* (): Generator<AgentYield, void, void> {
+        for (;;) {
+          const r = yield* gpu0.mirror(0, 1, { write: false, readBeginNoWait: variant === 'buggy' });
+          ctx.result = r.ret;
+          if (r.ret === -EBUSY) {
+            yield { step: 'mmu_interval_read_retry: retry', call: 'gpu0 bind' };
+            continue;
+          }
+          break;
+        }
+        gpu0.access(0, false);
+        w.opDone();
+        yield { step: 'device reads the page', call: 'device access' };
+      })();
+      const migCtx = { moved: -1 };
+      const migrate = (function* (): Generator<AgentYield, void, void> {
+        migCtx.moved = yield* gpu1.migrateToDevice(0, 1, undefined, atomicInvalidation);
+        w.opDone();
+      })();
+      return raceWorld(w, [agent('gpu0.bind', ctx, bind), agent('gpu1.migrate', migCtx, migrate)]);
+    },
+  };
+}
+
 // ---- the selftest anon_teardown -------------------------------------------------------------
 
 function anonTeardown(pages: number): RaceModel {
@@ -395,6 +452,10 @@ function anonTeardown(pages: number): RaceModel {
       // two interleavings are never merged (the configuration is a small tree anyway).
       const ctx = { ret: 1, seen: '' };
       let unmapped = false;
+      // Steps the munmap has taken (its invalidation's start and callbacks): recorded by the
+      // READ with each of its own steps, so that a READ step run before the munmap began and
+      // one run inside it are told apart.
+      let unmapSteps = 0;
       const written = Array.from(w.oracle);
       const read = (function* (): Generator<AgentYield, void, void> {
         const cmd = { addr: w.base, ptr: bounce, npages: pages, cpages: 0, faults: 0 };
@@ -406,7 +467,7 @@ function anonTeardown(pages: number): RaceModel {
             ret = r.value;
             break;
           }
-          ctx.seen += unmapped ? 'u' : 'm';
+          ctx.seen += unmapped ? 'u' : unmapSteps === 0 ? 'm' : String(unmapSteps);
           yield r.value;
         }
         ctx.ret = ret;
@@ -424,7 +485,11 @@ function anonTeardown(pages: number): RaceModel {
         yield { step: `READ returned ${ret}`, call: 'HMM_DMIRROR_READ' };
       })();
       const unmap = (function* (): Generator<AgentYield, void, void> {
-        w.proc.munmap(w.base, pages * PAGE_SIZE);
+        const steps = kernelSteps(w.k, 'munmap', w.proc.munmapSteps(w.base, pages * PAGE_SIZE));
+        for (let r = steps.next(); !r.done; r = steps.next()) {
+          unmapSteps++;
+          yield r.value;
+        }
         unmapped = true;
         for (let i = 0; i < pages; i++) w.oracle[i] = 0;
         w.opDone();
@@ -541,6 +606,8 @@ export function problemModel(spec: ProblemSpec): RaceModel {
       return unplugRevoke(spec.variant);
     case 'anon-teardown':
       return anonTeardown(spec.pages ?? 2);
+    case 'read-begin-nowait':
+      return readBeginNoWait(spec.variant);
     case 'dmirror-own-migrate':
       return dmirrorOwnMigrate(spec.variant);
   }

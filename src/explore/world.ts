@@ -43,13 +43,14 @@ import {
   migrateVmaFinalize,
   migrateVmaPages,
   migrateVmaSetup,
+  migrateVmaSetupSteps,
   newMigrateVma,
 } from '../kernel/migrate_device.js';
 import type { Mm } from '../kernel/mm.js';
 import {
   MmuIntervalNotifier,
   type MmuNotifierRange,
-  mmuIntervalReadBegin,
+  mmuIntervalReadBeginSteps,
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
 } from '../kernel/mmu_notifier.js';
@@ -61,7 +62,12 @@ import {
   PTE_WRITE,
   pteIndex,
 } from '../kernel/pgtable.js';
-import { type KernelSteps, kernelYieldName, kernelYieldSleepsOn } from '../kernel/wait.js';
+import {
+  type KernelSteps,
+  kernelYieldName,
+  kernelYieldSeqReleased,
+  kernelYieldSleepsOn,
+} from '../kernel/wait.js';
 import { Machine, type Process } from '../uapi/machine.js';
 import type { AgentYield, Wait } from './explorer.js';
 import type { Violation } from './types.js';
@@ -263,6 +269,8 @@ export class KernelWorld {
     }
     for (const [n, v] of this.views)
       out.push(`${n}:${[...v].map(([p, e]) => `${p}=${name(e.pfn)}${e.write ? 'w' : 'r'}`).join(',')}`);
+    const mn = this.notifierState();
+    if (mn) out.push(mn);
     for (const [n, pt] of this.dmirrorTables())
       out.push(`${n}:${[...pt].map(([v, e]) => `${v}=${name(Math.floor(e / 4))}/${e % 4}`).join(',')}`);
     for (const [pfn, n] of [...names].sort((a, b) => a[1] - b[1])) {
@@ -274,6 +282,20 @@ export class KernelWorld {
     }
     out.push(this.extraDigest());
     return out.join('\n');
+  }
+
+  /**
+   * The mm's notifier state while an invalidation runs, without absolute sequence numbers: the
+   * active ranges, whether the sequence is odd, the deferred inserts and removes, and for each
+   * interval in the tree whether it has been called back (its seq is the mm's: read_begin on
+   * it waits). Empty when none runs, so states outside invalidations hash as they always did.
+   */
+  notifierState(): string {
+    const subs = this.mm.notifiers;
+    const odd = subs.isInvalidating();
+    if (subs.activeInvalidateRanges === 0 && !odd && subs.deferredCount() === 0) return '';
+    const called = subs.itree.map((s) => (s.invalidateSeq === subs.invalidateSeq ? 'c' : '-')).join('');
+    return `mn:${subs.activeInvalidateRanges}${odd ? 'odd' : 'even'} d${subs.deferredCount()} ${called}`;
   }
 
   /** The page tables of the open dmirror files (test_hmm's mirrors), named hmm_dmirrorN#k. */
@@ -325,6 +347,17 @@ export class KernelWorld {
         `ref ${f.ref(pfn)} map ${f.mapcount(pfn)}${f.hasFlag(pfn, PG_LOCKED) ? ' locked' : ''}`,
       );
     }
+    const subs = this.mm.notifiers;
+    if (subs.activeInvalidateRanges > 0 || subs.isInvalidating()) {
+      // Only while an invalidation runs, so timelines outside one read as they always did.
+      const called = subs.itree
+        .filter((s) => s.invalidateSeq === subs.invalidateSeq)
+        .map((s) => this.devices.find((d) => d.notifier === s)?.name ?? 'another interval');
+      m.set(
+        'invalidation',
+        `${subs.activeInvalidateRanges} range${subs.activeInvalidateRanges === 1 ? '' : 's'} running, sequence ${subs.isInvalidating() ? 'odd' : 'even'}${called.length ? `; called back: ${called.join(', ')}` : ''}`,
+      );
+    }
     for (const [key, value] of this.extraDescribe()) m.set(key, value);
     return m;
   }
@@ -364,10 +397,11 @@ export class KernelWorld {
 }
 
 /**
- * Runs a kernel generator (hmmRangeFaultSteps, an ioctl's steps) inside an agent: a yield that
- * sleeps on a folio (`folio_locked`, `migration_entry`) becomes a wait until that folio is
- * unlocked, any other a step named after the kernel function (kernelYieldName); `call` names
- * the call for the timeline.
+ * Runs a kernel generator (hmmRangeFaultSteps, an ioctl's steps, munmap's) inside an agent: a
+ * yield that sleeps on a folio (`folio_locked`, `migration_entry`) becomes a wait until that
+ * folio is unlocked, one that sleeps on the notifier sequence (`notifier_wait`: read_begin or
+ * remove during an invalidation) a wait until the invalidation ends, any other a step named
+ * after the kernel function (kernelYieldName); `call` names the call for the timeline.
  */
 export function* kernelSteps<T>(k: Kernel, call: string, g: KernelSteps<T>): Generator<AgentYield, T, void> {
   for (;;) {
@@ -375,6 +409,7 @@ export function* kernelSteps<T>(k: Kernel, call: string, g: KernelSteps<T>): Gen
     if (r.done) return r.value;
     const y = r.value;
     const pfn = kernelYieldSleepsOn(y);
+    const released = kernelYieldSeqReleased(y);
     if (pfn >= 0) {
       const w: Wait = {
         wait: `${kernelYieldName(y)} (pfn ${pfn})`,
@@ -382,6 +417,8 @@ export function* kernelSteps<T>(k: Kernel, call: string, g: KernelSteps<T>): Gen
         until: () => !k.frames.hasFlag(pfn, PG_LOCKED),
       };
       yield w;
+    } else if (released) {
+      yield { wait: kernelYieldName(y), call, until: released };
     } else {
       yield { step: kernelYieldName(y), call };
     }
@@ -487,17 +524,27 @@ export class SvmDevice {
 
   /**
    * Migrates pages [from, to) of the world's buffer into device memory, as steps:
-   * migrate_vma_setup, then the copy (sleeping on `fence` if one is given), then pages and
-   * finalize, which map what moved. Returns the number of pages now in device memory.
+   * migrate_vma_setup (its MIGRATE invalidation yields at its start and after each interval's
+   * callback; with `atomicSetup` it runs as one step, as before invalidations were split),
+   * then the copy (sleeping on `fence` if one is given), then pages and finalize, which map
+   * what moved. Returns the number of pages now in device memory.
    */
-  *migrateToDevice(from: number, to: number, fence?: Fence): Generator<AgentYield, number, void> {
+  *migrateToDevice(
+    from: number,
+    to: number,
+    fence?: Fence,
+    atomicSetup = false,
+  ): Generator<AgentYield, number, void> {
     const w = this.world;
     const k = w.k;
     const n = to - from;
     const vma = w.mm.vmaLookup(w.va(from));
     if (!vma) return 0;
     const args = newMigrateVma(vma, w.va(from), w.va(to), this, MIGRATE_VMA_SELECT_SYSTEM);
-    if (migrateVmaSetup(k, args) < 0) return 0;
+    const setup = atomicSetup
+      ? migrateVmaSetup(k, args)
+      : yield* kernelSteps(k, 'migrate_vma_setup', migrateVmaSetupSteps(k, args));
+    if (setup < 0) return 0;
     yield { step: `collected ${args.cpages} of ${n}`, call: 'migrate_vma_setup' };
     for (let i = 0; i < n; i++) {
       const s = args.src[i]!;
@@ -531,14 +578,16 @@ export class SvmDevice {
    * Mirrors pages [from, to): mmu_interval_read_begin, hmm_range_fault (faulting them in;
    * this device's own private pages are reported, not faulted), then under the driver lock
    * the mmu_interval_read_retry check and the device page table update. With `skipRetry`,
-   * the driver programs what it got without the check: the bug of problem 4.
+   * the driver programs what it got without the check: the bug of problem 4. With
+   * `readBeginNoWait`, it takes the interval's sequence without mmu_interval_read_begin's wait:
+   * the bug of read-begin-nowait.
    * Returns 0, -EBUSY (invalidated meanwhile: the caller retries) or hmm_range_fault's error.
    * `own` receives whether every page ended up in this device's memory.
    */
   *mirror(
     from: number,
     to: number,
-    opts: { write: boolean; skipRetry?: boolean },
+    opts: { write: boolean; skipRetry?: boolean; readBeginNoWait?: boolean },
   ): Generator<AgentYield, { ret: number; own: boolean }, void> {
     const w = this.world;
     const range = new HmmRange(
@@ -549,7 +598,11 @@ export class SvmDevice {
       0,
       this,
     );
-    range.notifierSeq = mmuIntervalReadBegin(this.notifier);
+    range.notifierSeq = opts.readBeginNoWait
+      ? // The bug of read-begin-nowait: READ_ONCE(sub->invalidate_seq), without waiting out an
+        // invalidation that has already called this interval back.
+        this.notifier.invalidateSeq
+      : yield* kernelSteps(w.k, 'mmu_interval_read_begin', mmuIntervalReadBeginSteps(this.notifier));
     this.inflight = range;
     yield { step: 'mmu_interval_read_begin', call: 'mirror' };
     const ret = yield* kernelSteps(w.k, 'hmm_range_fault', hmmRangeFaultSteps(w.k, w.mm, range));

@@ -38,7 +38,7 @@ export {
 } from './memory.js';
 /** dev_pagemap and its ops (folio_free, migrate_to_ram), VmFault, KernelHang. */
 export { DevPagemap, type DevPagemapOps, KernelHang, type VmFault } from './memremap.js';
-/** migrate_vma_* and migrate_device_* (setup returns -EINVAL for a bad range), newMigrateVma, migrateToRamArgs, folio split, make_device_exclusive; migrateEntriesMoved counts what moved (entries, pages). */
+/** migrate_vma_* and migrate_device_* (setup returns -EINVAL for a bad range; migrateVmaSetupSteps is its resumable form), newMigrateVma, migrateToRamArgs, folio split, make_device_exclusive; migrateEntriesMoved counts what moved (entries, pages). */
 export {
   type MigrateVma,
   makeDeviceExclusive,
@@ -54,16 +54,18 @@ export {
   migrateVmaFinalize,
   migrateVmaPages,
   migrateVmaSetup,
+  migrateVmaSetupSteps,
   newMigrateVma,
   splitFolio,
 } from './migrate_device.js';
-/** Address spaces: Mm, Vma, Inode and the VMA system calls (doMmap, doMunmap, doMprotect, doMadvise, doMremap, fork, exit). */
+/** Address spaces: Mm, Vma, Inode and the VMA system calls (doMmap, doMunmap and its resumable doMunmapSteps: 0 or -EINVAL; doMprotect, doMadvise, doMremap, fork, exit). */
 export {
   doMadvise,
   doMmap,
   doMprotect,
   doMremap,
   doMunmap,
+  doMunmapSteps,
   dupMmap,
   exitMmap,
   Inode,
@@ -73,19 +75,23 @@ export {
   Vma,
   zapRange,
 } from './mm.js';
-/** mmu interval notifiers and the sequence protocol (read_begin / read_retry; insert returns -EOVERFLOW for a bad range). */
+/** mmu interval notifiers and the sequence protocol (read_begin / read_retry, remove and invalidations as resumable steps; insert returns -EOVERFLOW for a bad range, a non-blockable start -EAGAIN). */
 export {
   MmuIntervalNotifier,
   type MmuIntervalNotifierOps,
   type MmuNotifierRange,
   MmuNotifierSubscriptions,
   mmuIntervalCheckRetry,
+  mmuIntervalNotifierRemoveSteps,
   mmuIntervalReadBegin,
   mmuIntervalReadBeginSteps,
   mmuIntervalReadRetry,
   mmuIntervalSetSeq,
+  type NotifyRange,
   notify,
   notifyEnd,
+  notifySteps,
+  runToCompletion,
 } from './mmu_notifier.js';
 /** PCI peer-to-peer connectivity: PciTopology, map types, errors for bad topology specs. */
 export {
@@ -99,5 +105,5 @@ export {
 export * from './pgtable.js';
 /** anon_vma and folio_add_new_anon_rmap. */
 export { AnonVma, anonVmaPrepare, setAnonRmap } from './rmap.js';
-/** What resumable kernel steps yield: KernelYield (folio_locked, migration_entry, pmd_unlock, ...) and their names. */
+/** What resumable kernel steps yield: KernelYield (folio_locked, migration_entry, notifier_wait, invalidate, pmd_unlock, ...) and their names. */
 export * from './wait.js';

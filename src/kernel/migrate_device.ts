@@ -54,7 +54,7 @@ import type { Kernel } from './kernel.js';
 import { getUserPages, putUserPages } from './memory.js';
 import type { VmFault } from './memremap.js';
 import type { Mm, Vma } from './mm.js';
-import { notify, notifyEnd } from './mmu_notifier.js';
+import { notify, notifyEnd, notifySteps, runToCompletion } from './mmu_notifier.js';
 import {
   PMD_DEVICE_PRIVATE,
   PMD_HUGE,
@@ -74,6 +74,7 @@ import {
   type PteTable,
   pteIndex,
 } from './pgtable.js';
+import type { KernelSteps } from './wait.js';
 
 // ---- migrate_pfn helpers ------------------------------------------------------------------
 
@@ -416,11 +417,15 @@ function lockForMigration(k: Kernel, head: number, faultHead: number): boolean {
   return true;
 }
 
-function migrateVmaCollect(k: Kernel, args: MigrateVma): void {
+/**
+ * migrate_vma_collect: the MIGRATE invalidation (its start and callbacks are steps, see
+ * notifySteps), then the walk that installs migration entries and the end, in one step.
+ */
+function* migrateVmaCollectSteps(k: Kernel, args: MigrateVma): KernelSteps<void> {
   const f = k.frames;
   const mm = args.vma.mm;
   const faultHead = args.faultPage >= 0 ? f.head(args.faultPage) : -1;
-  const r = notify(mm, MMU_NOTIFY_MIGRATE, args.start, args.end, args.pgmapOwner);
+  const r = yield* notifySteps(mm, MMU_NOTIFY_MIGRATE, args.start, args.end, args.pgmapOwner);
   let addr = args.start;
   while (addr < args.end) {
     const pmdEnd = Math.min(args.end, (Math.floor(addr / PMD_SIZE) + 1) * PMD_SIZE);
@@ -602,6 +607,16 @@ function migrateDeviceUnmap(k: Kernel, src: Float64Array, npages: number, faultP
  * (no VMA, hugetlb or special VMA, range outside the VMA, empty range, bad fault page).
  */
 export function migrateVmaSetup(k: Kernel, args: MigrateVma): number {
+  return runToCompletion(migrateVmaSetupSteps(k, args));
+}
+
+/**
+ * migrate_vma_setup as resumable steps: its MMU_NOTIFY_MIGRATE invalidation yields at its
+ * start and after each interval's callback (notifySteps); the collection, the end of the
+ * invalidation and the unmap run in the step after. The caller holds mmap_lock for reading,
+ * so faults and hmm_range_fault may run at those yields. Returns as migrateVmaSetup.
+ */
+export function* migrateVmaSetupSteps(k: Kernel, args: MigrateVma): KernelSteps {
   const vma = args.vma;
   args.start = Math.floor(args.start / PAGE_SIZE) * PAGE_SIZE;
   args.end = Math.floor(args.end / PAGE_SIZE) * PAGE_SIZE;
@@ -619,7 +634,7 @@ export function migrateVmaSetup(k: Kernel, args: MigrateVma): number {
   args.dst.fill(0, 0, nrPages);
   args.cpages = 0;
   args.npages = 0;
-  migrateVmaCollect(k, args);
+  yield* migrateVmaCollectSteps(k, args);
   if (args.cpages > 0) args.cpages = migrateDeviceUnmap(k, args.src, args.npages, args.faultPage);
   return 0;
 }

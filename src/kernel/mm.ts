@@ -66,7 +66,7 @@ import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_HUGETLB, PG_LAZYFREE } from '.
 import { splitHugePmdAt } from './huge_memory.js';
 import type { Kernel } from './kernel.js';
 import { handleMmFault, removeDeviceExclusiveEntry } from './memory.js';
-import { MmuNotifierSubscriptions, notify, notifyEnd } from './mmu_notifier.js';
+import { MmuNotifierSubscriptions, notify, notifyEnd, notifySteps, runToCompletion } from './mmu_notifier.js';
 import {
   PageTable,
   PMD_DEVICE_PRIVATE,
@@ -86,6 +86,7 @@ import {
   pteIndex,
 } from './pgtable.js';
 import { AnonVma, setAnonRmap } from './rmap.js';
+import type { KernelSteps } from './wait.js';
 
 /** Lowest address mmap hands out (mmap_min_addr). */
 const MMAP_MIN_ADDR = 0x10000;
@@ -217,8 +218,18 @@ export function splitVma(k: Kernel, mm: Mm, vma: Vma, addr: number): Vma {
 }
 
 function removeVma(mm: Mm, vma: Vma): void {
+  detachVma(mm, vma);
+  closeVma(vma);
+}
+
+/** Takes a VMA out of the address space (the maple tree): lookups no longer find it. */
+function detachVma(mm: Mm, vma: Vma): void {
   const i = mm.vmas.indexOf(vma);
   if (i >= 0) mm.vmas.splice(i, 1);
+}
+
+/** remove_vma after the zap: out of the rmap (unlink_anon_vmas, the file's mappings), closed. */
+function closeVma(vma: Vma): void {
   unlinkVma(vma);
   vma.special?.close?.(vma);
 }
@@ -474,6 +485,18 @@ export function populateRange(k: Kernel, mm: Mm, start: number, end: number): vo
 
 /** munmap: 0 or -EINVAL (unaligned address, zero length, beyond the address space). */
 export function doMunmap(k: Kernel, mm: Mm, start: number, length: number): number {
+  return runToCompletion(doMunmapSteps(k, mm, start, length));
+}
+
+/**
+ * munmap as resumable steps (mm/vma.c: do_vmi_align_munmap, vms_complete_munmap_vmas): the
+ * VMAs are taken out of the address space first, so a fault or an hmm_range_fault from here
+ * on finds none (-EFAULT); the UNMAP invalidation yields at its start and after each
+ * interval's callback (notifySteps), with mmap_lock downgraded to read as the munmap
+ * syscall does, so readers may run there; then, in one step, the page tables are zapped, the
+ * invalidation ends and the VMAs leave the rmap (remove_vma). Returns as doMunmap.
+ */
+export function* doMunmapSteps(k: Kernel, mm: Mm, start: number, length: number): KernelSteps {
   if (!Number.isInteger(start) || !Number.isInteger(length)) return -EINVAL;
   if (start % PAGE_SIZE !== 0 || length <= 0 || start + length > TASK_SIZE || start < 0) return -EINVAL;
   let end = start + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
@@ -486,10 +509,11 @@ export function doMunmap(k: Kernel, mm: Mm, start: number, length: number): numb
   }
   const vmas = isolateRange(k, mm, start, end);
   if (vmas.length === 0) return 0;
-  const r = notify(mm, MMU_NOTIFY_UNMAP, start, end);
+  for (const vma of vmas) detachVma(mm, vma);
+  const r = yield* notifySteps(mm, MMU_NOTIFY_UNMAP, start, end);
   for (const vma of vmas) zapRange(k, mm, vma.start, vma.end);
   notifyEnd(mm, r);
-  for (const vma of vmas) removeVma(mm, vma);
+  for (const vma of vmas) closeVma(vma);
   return 0;
 }
 

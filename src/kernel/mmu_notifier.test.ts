@@ -17,10 +17,13 @@
  * - a callback that refuses a non-blockable range makes mn_itree_invalidate end its own part
  *   (mn_itree_inv_end) and return -EAGAIN; the caller then does not call range_end.
  *
- * Not tested here, because the model differs: Linux's mmu_interval_notifier_remove sleeps
- * until the sequence moves on when it had to defer the removal, so once it returns no callback
- * runs again. The model's remove returns at once and leaves the subscription in the tree until
- * the last range ends, so a range started after it (nested in the running one) still calls it.
+ * - an invalidation is resumable steps (invalidateRangeStartSteps, notifySteps): other threads
+ *   run after the start and after each callback, as they do in Linux, where each callback takes
+ *   its driver's lock and may sleep;
+ * - mmu_interval_notifier_remove sleeps, when it had to defer the removal, until the sequence
+ *   moves on (`wait_event(subscriptions->wq, mmu_interval_seq_released(subscriptions, seq))`),
+ *   so once it returns no callback runs again (mmuIntervalNotifierRemoveSteps); the sequential
+ *   remove, which cannot sleep, refuses to be called where it would.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -36,6 +39,7 @@ import {
   type MmuNotifierRange,
   MmuNotifierSubscriptions,
   mmuIntervalCheckRetry,
+  mmuIntervalNotifierRemoveSteps,
   mmuIntervalReadBegin,
   mmuIntervalReadBeginSteps,
   mmuIntervalReadRetry,
@@ -43,8 +47,10 @@ import {
   type NotifierObserver,
   notify,
   notifyEnd,
+  notifySteps,
+  runToCompletion,
 } from './mmu_notifier.js';
-import { NOTIFIER_WAIT } from './wait.js';
+import type { KernelYield, NotifierWait } from './wait.js';
 
 const PAGE = 0x1000;
 
@@ -111,6 +117,15 @@ function withOne(start = 0x10 * PAGE, length = 4 * PAGE) {
 }
 
 const names = (log: Call[]) => log.map((c) => c.name);
+
+/** The sleep of read_begin or remove until the mm's sequence moves on from `seq`. */
+function sleep(
+  subs: MmuNotifierSubscriptions,
+  seq: number,
+  op: NotifierWait['op'] = 'read_begin',
+): NotifierWait {
+  return { kind: 'notifier_wait', op, subs, seq };
+}
 
 describe('invalidate_seq parity (mn_itree_inv_start_range, mn_itree_inv_end)', () => {
   it('starts at 2 and even, like __mmu_notifier_register leaves it', () => {
@@ -306,17 +321,17 @@ describe('read side (mmu_interval_read_begin, mmu_interval_read_retry, mmu_inter
 
   it('read_begin during an invalidation of its interval waits until the last range ends', () => {
     // mmu_interval_read_begin: is_invalidating = (sub seq == mm seq); then
-    // wait_event(mm seq != seq). The model yields NOTIFIER_WAIT for each sleep.
+    // wait_event(mm seq != seq). The model yields a notifier_wait for each sleep.
     const { subs, a, start, end } = withOne();
     const outer = range(start, end);
     const inner = range(start, end);
     subs.invalidateRangeStart(outer);
     subs.invalidateRangeStart(inner);
     const steps = mmuIntervalReadBeginSteps(a);
-    expect(steps.next()).toEqual({ done: false, value: NOTIFIER_WAIT });
+    expect(steps.next()).toEqual({ done: false, value: sleep(subs, 3) });
     subs.invalidateRangeEnd(inner);
     // Still writing: it sleeps on.
-    expect(steps.next()).toEqual({ done: false, value: NOTIFIER_WAIT });
+    expect(steps.next()).toEqual({ done: false, value: sleep(subs, 3) });
     subs.invalidateRangeEnd(outer);
     const done = steps.next();
     expect(done.done).toBe(true);
@@ -467,7 +482,7 @@ describe('insert and remove (__mmu_interval_notifier_insert, mmu_interval_notifi
     expect(subs.isInvalidating()).toBe(true);
     expect(late.invalidateSeq).toBe(subs.invalidateSeq);
     const steps = mmuIntervalReadBeginSteps(late);
-    expect(steps.next().value).toBe(NOTIFIER_WAIT);
+    expect(steps.next().value).toEqual(sleep(subs, subs.invalidateSeq));
     subs.invalidateRangeEnd(miss);
     expect(subs.isInvalidating()).toBe(false);
     expect(steps.next().done).toBe(true);
@@ -475,26 +490,72 @@ describe('insert and remove (__mmu_interval_notifier_insert, mmu_interval_notifi
 
   it('remove while the tree is frozen is deferred: the interval leaves the tree at the last range end', () => {
     // mmu_interval_notifier_remove, odd case: queue on deferred_list; mn_itree_inv_end
-    // removes it from the tree when it makes the sequence even.
+    // removes it from the tree when it makes the sequence even. The remover sleeps until then.
     const { subs, log, a, start, end } = withOne();
     const outer = range(start, end);
     const inner = range(start, end);
     subs.invalidateRangeStart(outer);
     subs.invalidateRangeStart(inner);
-    subs.remove(a);
+    const rm = mmuIntervalNotifierRemoveSteps(a);
+    expect(rm.next()).toEqual({ done: false, value: sleep(subs, 3, 'remove') });
     expect(a.inTree).toBe(true);
     expect(subs.itree).toContain(a);
     subs.invalidateRangeEnd(inner);
     expect(a.inTree).toBe(true);
+    expect(rm.next().done).toBe(false);
     subs.invalidateRangeEnd(outer);
     expect(a.inTree).toBe(false);
     expect(subs.itree).not.toContain(a);
+    expect(rm.next().done).toBe(true);
     const after = range(start, end);
     subs.invalidateRangeStart(after);
     subs.invalidateRangeEnd(after);
     expect(names(log)).toEqual(['a', 'a']);
     // With no interval left, the later range did not make the sequence odd: 2 -> 3 -> 4 only.
     expect(subs.invalidateSeq).toBe(4);
+  });
+
+  it('remove sleeps until the invalidation ends; until it returns a nested range still calls the interval, after it none', () => {
+    // mmu_interval_notifier_remove: `if (seq) wait_event(subscriptions->wq,
+    // mmu_interval_seq_released(subscriptions, seq))`, so a caller may free the interval once it
+    // returns. Before that the interval is still in the tree and mn_itree_invalidate of a range
+    // that starts meanwhile calls it, as in Linux.
+    const { subs, log, a, start, end } = withOne();
+    const outer = range(start, end);
+    subs.invalidateRangeStart(outer);
+    const rm = mmuIntervalNotifierRemoveSteps(a);
+    expect(rm.next().value).toEqual(sleep(subs, 3, 'remove'));
+    const nested = range(start, start + PAGE);
+    subs.invalidateRangeStart(nested);
+    expect(names(log)).toEqual(['a', 'a']);
+    subs.invalidateRangeEnd(nested);
+    expect(rm.next().done).toBe(false);
+    subs.invalidateRangeEnd(outer);
+    expect(rm.next().done).toBe(true);
+    const later = range(start, end);
+    subs.invalidateRangeStart(later);
+    subs.invalidateRangeEnd(later);
+    expect(names(log)).toEqual(['a', 'a']);
+  });
+
+  it('the sequential remove refuses to wait forever inside an invalidation, and does not wait where Linux does not', () => {
+    const { subs, a, start, end } = withOne();
+    const r = range(start, end);
+    subs.invalidateRangeStart(r);
+    expect(subs.removeWouldWait(a)).toBe(true);
+    expect(() => subs.remove(a)).toThrow(/would wait forever/);
+    expect(a.inTree).toBe(true);
+    expect(a.removed).toBe(false);
+    // Cancelling a deferred insert does not wait (the interval never was in the tree).
+    const late = subscriber(subs, 'late', []);
+    subs.insert(late, start, PAGE);
+    expect(subs.removeWouldWait(late)).toBe(false);
+    const rm = mmuIntervalNotifierRemoveSteps(late);
+    expect(rm.next().done).toBe(true);
+    subs.invalidateRangeEnd(r);
+    expect(late.inTree).toBe(false);
+    subs.remove(a);
+    expect(subs.itree).toEqual([]);
   });
 
   it('remove of an interval whose insert was deferred cancels the insert', () => {
@@ -700,5 +761,101 @@ describe('notify / notifyEnd (mmu_notifier_range_init + invalidate_range_start/e
     expect(ends).toEqual([r]);
     expect(mm.notifiers.isInvalidating()).toBe(false);
     expect(mm.notifiers.activeInvalidateRanges).toBe(0);
+  });
+});
+
+describe('an invalidation as steps (mn_itree_inv_start_range, mn_itree_invalidate, mn_itree_inv_end)', () => {
+  /** Runs steps until the next yield; returns it (or null when they returned). */
+  function next<T>(g: Generator<KernelYield, T, void>): KernelYield | null {
+    const r = g.next();
+    return r.done ? null : r.value;
+  }
+
+  it('yields once the range is active and the sequence odd, before any callback, then after each callback', () => {
+    const subs = new MmuNotifierSubscriptions(1);
+    const log: Call[] = [];
+    const a = subscriber(subs, 'a', log);
+    const b = subscriber(subs, 'b', log);
+    subs.insert(a, 0, 2 * PAGE);
+    subs.insert(b, PAGE, 2 * PAGE);
+    const g = subs.invalidateRangeStartSteps(range(0, 4 * PAGE));
+    expect(next(g)).toEqual({ kind: 'invalidate', phase: 'start', done: 0, of: 2 });
+    expect(subs.activeInvalidateRanges).toBe(1);
+    expect(subs.invalidateSeq).toBe(3);
+    expect(log).toEqual([]);
+    expect(next(g)).toEqual({ kind: 'invalidate', phase: 'callback', done: 1, of: 2 });
+    expect(names(log)).toEqual(['a']);
+    expect(next(g)).toEqual({ kind: 'invalidate', phase: 'callback', done: 2, of: 2 });
+    expect(names(log)).toEqual(['a', 'b']);
+    const r = g.next();
+    expect(r).toEqual({ done: true, value: 0 });
+    // The end is the caller's, in its next step.
+    expect(subs.isInvalidating()).toBe(true);
+    subs.invalidateRangeEnd(range(0, 4 * PAGE));
+    expect(subs.invalidateSeq).toBe(4);
+  });
+
+  it('read_begin between the start and the callback returns at once, and the callback then fails its read_retry', () => {
+    // The diagram above mmu_interval_read_begin in mm/mmu_notifier.c: a reader that sampled the
+    // interval's seq before ops->invalidate() ran must see mmu_interval_read_retry() == true.
+    const { subs, a, start, end } = withOne();
+    const g = subs.invalidateRangeStartSteps(range(start, end));
+    next(g);
+    expect(subs.readBeginWouldWait(a)).toBe(false);
+    const rb = mmuIntervalReadBeginSteps(a);
+    const first = rb.next();
+    expect(first.done).toBe(true);
+    const seq = first.value as number;
+    next(g);
+    expect(mmuIntervalReadRetry(a, seq)).toBe(true);
+    expect(g.next().done).toBe(true);
+    subs.invalidateRangeEnd(range(start, end));
+  });
+
+  it('read_begin after the callback sleeps until the end; the seq it returns then passes read_retry', () => {
+    const { subs, a, start, end } = withOne();
+    const r = range(start, end);
+    const g = subs.invalidateRangeStartSteps(r);
+    next(g);
+    next(g);
+    const rb = mmuIntervalReadBeginSteps(a);
+    expect(rb.next()).toEqual({ done: false, value: sleep(subs, 3) });
+    expect(g.next().done).toBe(true);
+    expect(rb.next()).toEqual({ done: false, value: sleep(subs, 3) });
+    subs.invalidateRangeEnd(r);
+    const done = rb.next();
+    expect(done).toEqual({ done: true, value: 3 });
+    expect(mmuIntervalReadRetry(a, 3)).toBe(false);
+  });
+
+  it('a refused non-blockable range ends its own part in the callback step and returns -EAGAIN', () => {
+    const subs = new MmuNotifierSubscriptions(1);
+    const no = subscriber(subs, 'no', [], () => true);
+    subs.insert(no, 0, PAGE);
+    const g = subs.invalidateRangeStartSteps(range(0, PAGE, false));
+    expect(next(g)).toMatchObject({ phase: 'start' });
+    expect(g.next()).toEqual({ done: true, value: -EAGAIN });
+    expect(subs.activeInvalidateRanges).toBe(0);
+    expect(subs.isInvalidating()).toBe(false);
+  });
+
+  it('notifySteps run to completion is notify; runToCompletion refuses a sleep that nothing could end', () => {
+    const mm = new Mm(3);
+    const log: Call[] = [];
+    mm.notifiers.insert(subscriber(mm.notifiers, 'a', log), 0, PAGE);
+    const r = runToCompletion(notifySteps(mm, MMU_NOTIFY_UNMAP, 0, PAGE));
+    expect(r).toEqual({
+      mm: 3,
+      start: 0,
+      end: PAGE,
+      flags: MMU_NOTIFIER_RANGE_BLOCKABLE,
+      event: MMU_NOTIFY_UNMAP,
+      owner: null,
+    });
+    expect(names(log)).toEqual(['a']);
+    const sub = mm.notifiers.itree[0]!;
+    expect(() => runToCompletion(mmuIntervalReadBeginSteps(sub))).toThrow(/read_begin would wait forever/);
+    expect(() => runToCompletion(mmuIntervalNotifierRemoveSteps(sub))).toThrow(/remove would wait forever/);
+    notifyEnd(mm, r);
   });
 });

@@ -7,8 +7,12 @@
  * (walk_pmd_range in mm/pagewalk.c, hmm_vma_walk_pmd in mm/hmm.c), migration_entry_wait
  * (mm/migrate.c), the folio-lock sleep a device-private fault takes before it retries
  * (do_swap_page in mm/memory.c, with "mm: Fix a hmm_range_fault() livelock / starvation
- * problem"), mmu_interval_read_begin's wait_event (mm/mmu_notifier.c) and mmap_read_lock /
- * mmap_read_unlock (include/linux/mmap_lock.h).
+ * problem"), mmu_interval_read_begin's and mmu_interval_notifier_remove's wait_event
+ * (mm/mmu_notifier.c), the points of an invalidation where other threads run
+ * (mmu_notifier_invalidate_range_start once the sequence is odd, each interval's
+ * ops->invalidate in mn_itree_invalidate; the caller's page-table change and
+ * mmu_notifier_invalidate_range_end follow) and mmap_read_lock / mmap_read_unlock
+ * (include/linux/mmap_lock.h).
  *
  * Deliberate difference: Linux sleeps inside these calls; the model returns to its caller's
  * scheduler at each of them, which decides who runs next. The sequential API (hmmRangeFault,
@@ -36,13 +40,48 @@ export interface KernelBoundary {
     | 'pmd_unlock' // the page-table lock is dropped between two PMDs of hmm_range_fault's walk
     | 'fault_retry' // hmm_vma_fault returned -EBUSY: the walk restarts after re-checking the notifier
     | 'walk_retry' // the walk returned -EBUSY with no folio to sleep on: it restarts at once
-    | 'notifier_wait' // mmu_interval_read_begin waits while an invalidation of the interval runs
     | 'mmap_read_lock'
     | 'mmap_read_unlock';
 }
 
+/**
+ * A sleep in mm/mmu_notifier.c's `wait_event(subscriptions->wq, invalidate_seq != seq)`: until
+ * the mm's invalidate_seq moves on from `seq`, which mn_itree_inv_end does when the last
+ * running invalidation ends. `op` says who sleeps: mmu_interval_read_begin on an interval an
+ * invalidation has already called back, or mmu_interval_notifier_remove that had to defer
+ * its removal.
+ */
+export interface NotifierWait {
+  readonly kind: 'notifier_wait';
+  readonly op: 'read_begin' | 'remove';
+  /** The mm's notifier state (MmuNotifierSubscriptions), read for its invalidate_seq. */
+  readonly subs: { readonly invalidateSeq: number };
+  readonly seq: number;
+}
+
+/**
+ * A point inside an invalidation (mmu_notifier_invalidate_range_start) where other threads
+ * run: `start` once the range is active and the sequence odd (mn_itree_inv_start_range), before
+ * any callback; `callback` after the `done`-th of `of` overlapping intervals' invalidate()
+ * returned (mn_itree_invalidate; each runs under its driver's lock, so it is atomic). The
+ * caller's page-table change and mmu_notifier_invalidate_range_end come in the step after.
+ */
+export interface InvalidateBoundary {
+  readonly kind: 'invalidate';
+  readonly phase: 'start' | 'callback';
+  /** Callbacks run so far (0 at `start`). */
+  readonly done: number;
+  /** Overlapping intervals the range calls back. */
+  readonly of: number;
+}
+
 /** One yield of a resumable kernel or driver step. */
-export type KernelYield = FolioLockedWait | MigrationEntryWait | KernelBoundary;
+export type KernelYield =
+  | FolioLockedWait
+  | MigrationEntryWait
+  | NotifierWait
+  | InvalidateBoundary
+  | KernelBoundary;
 
 /** Resumable kernel steps: yield KernelYields, return an errno-style number. */
 export type KernelSteps<T = number> = Generator<KernelYield, T, void>;
@@ -51,7 +90,6 @@ export type KernelSteps<T = number> = Generator<KernelYield, T, void>;
 export const PMD_UNLOCK: KernelBoundary = Object.freeze({ kind: 'pmd_unlock' });
 export const FAULT_RETRY: KernelBoundary = Object.freeze({ kind: 'fault_retry' });
 export const WALK_RETRY: KernelBoundary = Object.freeze({ kind: 'walk_retry' });
-export const NOTIFIER_WAIT: KernelBoundary = Object.freeze({ kind: 'notifier_wait' });
 export const MMAP_READ_LOCK: KernelBoundary = Object.freeze({ kind: 'mmap_read_lock' });
 export const MMAP_READ_UNLOCK: KernelBoundary = Object.freeze({ kind: 'mmap_read_unlock' });
 
@@ -72,12 +110,26 @@ export function kernelYieldName(y: KernelYield): string {
     case 'fault_retry':
       return 'hmm_fault_done';
     case 'notifier_wait':
-      return 'mmu_interval_read_begin_wait';
+      return y.op === 'read_begin' ? 'mmu_interval_read_begin_wait' : 'mmu_interval_notifier_remove_wait';
+    case 'invalidate':
+      return y.phase === 'start'
+        ? 'mmu_notifier_invalidate_range_start'
+        : `mn_itree_invalidate ${y.done}/${y.of}`;
     case 'mmap_read_lock':
       return 'mmap_read_lock';
     case 'mmap_read_unlock':
       return 'mmap_read_unlock';
   }
+}
+
+/**
+ * For a yield that sleeps until the mm's invalidate_seq changes (`notifier_wait`): the
+ * condition that wakes it; null for any other yield.
+ */
+export function kernelYieldSeqReleased(y: KernelYield): (() => boolean) | null {
+  if (y.kind !== 'notifier_wait') return null;
+  const { subs, seq } = y;
+  return () => subs.invalidateSeq !== seq;
 }
 
 /** The folio head a yield sleeps on until it is unlocked, or -1 when it does not sleep. */

@@ -54,6 +54,7 @@ import {
   doMprotect,
   doMremap,
   doMunmap,
+  doMunmapSteps,
   dupMmap,
   exitMmap,
   Inode,
@@ -309,6 +310,15 @@ export class Process {
   munmap(addr: number, length: number): number {
     if (!this.alive) return -EINVAL;
     return doMunmap(this.k, this.mm, addr, length);
+  }
+
+  /**
+   * munmap as resumable steps (doMunmapSteps): yields at the start of its invalidation and
+   * after each interval's callback, for the race explorer. 0 or -EINVAL.
+   */
+  *munmapSteps(addr: number, length: number): KernelSteps {
+    if (!this.alive) return -EINVAL;
+    return yield* doMunmapSteps(this.k, this.mm, addr, length);
   }
 
   /** mprotect: 0 or -EINVAL / -ENOMEM / -EACCES. */

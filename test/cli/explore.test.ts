@@ -259,22 +259,22 @@ describe('hmmlab explore: an explorer users can trust', () => {
   });
 
   it('--replay prints the timeline of a schedule that does not fail, and refuses one longer than the run (exit 2)', async () => {
-    const ok = await cli('explore', 'scenarios/races/skip-read-retry-fixed.yaml', '--replay', '000101');
+    const ok = await cli('explore', 'scenarios/races/skip-read-retry-fixed.yaml', '--replay', '000111');
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/│ #\s+│ agent/);
-    expect(ok.out).toMatch(/│ 3 +│ cpu0 +│ munmap page 1/);
+    expect(ok.out).toMatch(/│ 5 +│ cpu0 +│ munmap page 1/);
     expect(ok.out).toContain('no invariant failed');
     // Past the end: every agent finished.
-    const done = await cli('explore', 'scenarios/races/skip-read-retry-fixed.yaml', '--replay', '00010111');
+    const done = await cli('explore', 'scenarios/races/skip-read-retry-fixed.yaml', '--replay', '0001110111');
     expect(done.code).toBe(2);
     expect(done.err).toMatch(
-      /--replay: the schedule is longer than the run: it has 8 choices, and every agent has finished after 6 steps/,
+      /--replay: the schedule is longer than the run: it has 10 choices, and every agent has finished after 8 steps/,
     );
-    // Past the end: an invariant failed at step 4, the fifth choice is left over.
-    const past = await cli('explore', 'scenarios/races/skip-read-retry-buggy.yaml', '--replay', '00101');
+    // Past the end: an invariant failed at step 6, the seventh choice is left over.
+    const past = await cli('explore', 'scenarios/races/skip-read-retry-buggy.yaml', '--replay', '0011101');
     expect(past.code).toBe(2);
     expect(past.err).toMatch(
-      /--replay: the schedule is longer than the run: it has 5 choices, and the run ends after 4 steps, where notifier-contract fails \(the first 4 choices replay it: 0010\)/,
+      /--replay: the schedule is longer than the run: it has 7 choices, and the run ends after 6 steps, where notifier-contract fails \(the first 6 choices replay it: 001110\)/,
     );
     expect(past.out).toBe('');
     expect(past.err).not.toMatch(/\n\s+at /);
@@ -318,12 +318,12 @@ describe('hmmlab explore: an explorer users can trust', () => {
     const r = await cli('explore', buggy, '--no-store');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(
-      /counterexample: first found with 27 steps, shrunk to 16 steps \(\d+ replays; no single step can be removed\); not necessarily the shortest of all/,
+      /counterexample: first found with 43 steps, shrunk to 29 steps \(\d+ replays; no single step can be removed\); not necessarily the shortest of all/,
     );
-    expect(/schedule: (\S+)/.exec(r.out)![1]).toHaveLength(16);
+    expect(/schedule: (\S+)/.exec(r.out)![1]).toHaveLength(29);
     const raw = await cli('explore', buggy, '--no-store', '--no-shrink');
     expect(raw.code).toBe(1);
-    expect(raw.out).toContain('counterexample: first found, 27 steps (not shrunk)');
+    expect(raw.out).toContain('counterexample: first found, 43 steps (not shrunk)');
     const replayNoShrink = await cli('explore', buggy, '--replay', '0', '--no-shrink');
     expect(replayNoShrink.code).toBe(2);
     expect(replayNoShrink.err).toMatch(/--no-shrink does not apply/);

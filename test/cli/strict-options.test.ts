@@ -289,29 +289,31 @@ describe('output paths that cannot be written exit 2 at once, before any simulat
 
 describe('explore --replay', () => {
   it('a partial schedule runs the rest by the default choice, says so, and prints its timeline', async () => {
-    const r = await cli('explore', RACE, '--replay', '1', '--no-store');
+    // cpu0's munmap: the start of its invalidation, gpu0's callback, the zap and the end.
+    const r = await cli('explore', RACE, '--replay', '111', '--no-store');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain(
-      'schedule ends after 1 step; continued with the default choice (the lowest-numbered agent that can run) for 5 more',
+      'schedule ends after 3 steps; continued with the default choice (the lowest-numbered agent that can run) for 5 more',
     );
     // The timeline: every step, with the agents and their last step.
-    expect(r.out).toMatch(/│ 0\s+│ cpu0\s+│ munmap page 1/);
-    expect(r.out).toMatch(/│ 5\s+│ cpu0\s+│ done/);
+    expect(r.out).toMatch(/│ 0\s+│ cpu0\s+│ mmu_notifier_invalidate_range_s/);
+    expect(r.out).toMatch(/│ 2\s+│ cpu0\s+│ munmap page 1/);
+    expect(r.out).toMatch(/│ 7\s+│ cpu0\s+│ done/);
     expect(r.out).toContain('no invariant failed');
-    expect(r.out).toContain('schedule: 100001\n');
-    const json = await cli('explore', RACE, '--replay', '1', '--json', '--no-store');
+    expect(r.out).toContain('schedule: 11100001\n');
+    const json = await cli('explore', RACE, '--replay', '111', '--json', '--no-store');
     const j = JSON.parse(json.out);
     expect(j.replay.continued).toBe(true);
-    expect(j.replay.schedule).toBe('100001');
-    expect(j.replay.steps).toHaveLength(6);
+    expect(j.replay.schedule).toBe('11100001');
+    expect(j.replay.steps).toHaveLength(8);
   });
 
   it('a complete schedule that fails nothing prints its timeline too, without the continuation note', async () => {
-    const r = await cli('explore', RACE, '--replay', '100001', '--no-store');
+    const r = await cli('explore', RACE, '--replay', '11100001', '--no-store');
     expect(r.code).toBe(0);
     expect(r.out).not.toContain('schedule ends after');
-    expect(r.out).toMatch(/│ 5\s+│ cpu0\s+│ done/);
+    expect(r.out).toMatch(/│ 7\s+│ cpu0\s+│ done/);
     expect(r.out).toContain('no invariant failed');
   });
 
@@ -334,11 +336,11 @@ describe('explore --replay', () => {
   });
 
   it('an over-long schedule, or a choice of an agent that cannot run, is bad input (exit 2), not a violation', async () => {
-    const long = await cli('explore', RACE, '--replay', '10000111', '--no-store');
+    const long = await cli('explore', RACE, '--replay', '1110000111', '--no-store');
     expect(long.code).toBe(2);
     expect(long.out).toBe('');
     expect(long.err).toBe(
-      'hmmlab: --replay: the schedule is longer than the run: it has 8 choices, and every agent has finished after 6 steps\n',
+      'hmmlab: --replay: the schedule is longer than the run: it has 10 choices, and every agent has finished after 8 steps\n',
     );
     const done = await cli('explore', RACE, '--replay', '00000', '--no-store');
     expect(done.code).toBe(2);
