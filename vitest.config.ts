@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // The package's subpaths (package.json "exports"), as examples/race-driver.ts imports them,
 // resolve to the sources in tests, so that tests need no build.
@@ -16,6 +16,8 @@ export default defineConfig({
   },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
+    // Mutation testing's output and its sandboxes (copies of the tests) are never part of the suite.
+    exclude: [...configDefaults.exclude, 'mutation/**', '.stryker-tmp/**'],
     testTimeout: 60_000,
     pool: 'forks',
   },

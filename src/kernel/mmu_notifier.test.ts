@@ -576,6 +576,27 @@ describe('insert and remove (__mmu_interval_notifier_insert, mmu_interval_notifi
     expect(names(log)).toEqual(['a', 'a']);
   });
 
+  it('remove cancels only its own deferred insert: the others queued before it still go in', () => {
+    // mmu_interval_notifier_remove takes its own node off deferred_list, no other.
+    const { subs, log, start, end } = withOne();
+    const r = range(start, end);
+    subs.invalidateRangeStart(r);
+    const first = subscriber(subs, 'first', log);
+    const second = subscriber(subs, 'second', log);
+    subs.insert(first, start, PAGE);
+    subs.insert(second, start + PAGE, PAGE);
+    subs.remove(second);
+    subs.invalidateRangeEnd(r);
+    expect(first.inTree).toBe(true);
+    expect(second.inTree).toBe(false);
+    expect(subs.itree).toEqual(expect.arrayContaining([first]));
+    expect(subs.itree).not.toContain(second);
+    const r2 = range(start, end);
+    subs.invalidateRangeStart(r2);
+    subs.invalidateRangeEnd(r2);
+    expect(names(log).slice(1).sort()).toEqual(['a', 'first']);
+  });
+
   it('a subscription removed and inserted again goes back into the tree, also by a deferred insert', () => {
     // The struct belongs to the driver and may be reused: nouveau_svm_fault inserts, faults and
     // removes one on-stack notifier per fault batch. __mmu_interval_notifier_insert sets it up
