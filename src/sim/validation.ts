@@ -224,20 +224,29 @@ function migrationCopyRate(profile: string, bytes: number): number {
   return c.bytes / (c.endNs - c.ceStartNs);
 }
 
-/** The GB/s on the private link while gpu1 reads `bytes` out of gpu0's VRAM. */
-function peerLinkRate(profile: string, bytes: number): number {
-  const r = simulate(
+/**
+ * Two GPUs under owner-registry: the CPU writes a `bytes` THP buffer, gpu0 reads it into its
+ * VRAM, then gpu1 reads it out of gpu0's VRAM as a peer.
+ */
+function peerRead(
+  profile: string,
+  bytes: number,
+  vram: number,
+  platform: SimConfigInput['platform'],
+  gpuLinks?: { a: string; b: string }[],
+): SimResult {
+  return simulate(
     {
       version: 1,
       profile,
       design: 'owner-registry',
-      platform: { ram: bytes + GiB },
+      platform,
       devices: {
         gpus: [
-          { name: 'gpu0', vram: 2 * bytes },
-          { name: 'gpu1', vram: 2 * bytes },
+          { name: 'gpu0', vram },
+          { name: 'gpu1', vram },
         ],
-        gpuLinks: [{ a: 'gpu0', b: 'gpu1' }],
+        ...(gpuLinks ? { gpuLinks } : {}),
       },
       buffers: [{ name: 'buf', size: bytes, hugepage: true }],
       workloads: [
@@ -264,6 +273,11 @@ function peerLinkRate(profile: string, bytes: number): number {
     },
     { seed: 1 },
   );
+}
+
+/** The GB/s on the private link while gpu1 reads `bytes` out of gpu0's VRAM. */
+function peerLinkRate(profile: string, bytes: number): number {
+  const r = peerRead(profile, bytes, 2 * bytes, { ram: bytes + GiB }, [{ a: 'gpu0', b: 'gpu1' }]);
   return linkRate(r, 'gpulink-gpu0-gpu1.gpu0togpu1');
 }
 
@@ -324,62 +338,26 @@ export function renderInputChecks(results: readonly InputResult[]): string {
  */
 export function switchLocalPeerRate(profile: string): number {
   const ep = (name: string) => ({ name, kind: 'endpoint' });
-  const r = simulate(
-    {
-      version: 1,
-      profile,
-      design: 'owner-registry',
-      platform: {
-        ram: 512 * MiB,
-        pci: {
-          cpu: { vendor: 'amd', family: 0x19 },
-          hostBridges: [
+  const r = peerRead(profile, 16 * MiB, 128 * MiB, {
+    ram: 512 * MiB,
+    pci: {
+      cpu: { vendor: 'amd', family: 0x19 },
+      hostBridges: [
+        {
+          name: 'hb0',
+          vendor: 0x1022,
+          device: 0x14d8,
+          children: [
             {
-              name: 'hb0',
-              vendor: 0x1022,
-              device: 0x14d8,
-              children: [
-                {
-                  name: 'rp0',
-                  kind: 'rootPort',
-                  children: [{ name: 'sw0', kind: 'switch', children: [ep('gpu0'), ep('gpu1')] }],
-                },
-              ],
+              name: 'rp0',
+              kind: 'rootPort',
+              children: [{ name: 'sw0', kind: 'switch', children: [ep('gpu0'), ep('gpu1')] }],
             },
           ],
         },
-      },
-      devices: {
-        gpus: [
-          { name: 'gpu0', vram: 128 * MiB },
-          { name: 'gpu1', vram: 128 * MiB },
-        ],
-      },
-      buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
-      workloads: [
-        { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
-        {
-          kind: 'gpu',
-          name: 'g0',
-          gpu: 'gpu0',
-          buffer: 'buf',
-          op: 'read',
-          pattern: 'sequential',
-          after: 'init',
-        },
-        {
-          kind: 'gpu',
-          name: 'g1',
-          gpu: 'gpu1',
-          buffer: 'buf',
-          op: 'read',
-          pattern: 'sequential',
-          after: 'g0',
-        },
       ],
     },
-    { seed: 1 },
-  );
+  });
   if (r.devices.gpu1!.peerBytes !== 16 * MiB) throw new Error("model bug: gpu1 did not read gpu0's VRAM");
   return linkRate(r, 'pci:gpu1.down');
 }
