@@ -85,6 +85,8 @@ export interface KernelObserver {
   onFault?(mm: number, addr: number, flags: number, result: number): void;
   onMigrate?(kind: 'to_device' | 'to_ram' | 'device', pages: number): void;
   onFolioFree?(head: number, nr: number, device: boolean): void;
+  /** A migration moved the folio mapped at [start, end) of mm `mm` (remove_migration_ptes installed the new one). */
+  onFolioMoved?(mm: number, start: number, end: number): void;
 }
 
 /** Reserved frames at the bottom of RAM: pfn 0..1023 (the zero page and the huge zero folio). */

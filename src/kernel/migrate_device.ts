@@ -319,6 +319,11 @@ function removeMigrationPtes(k: Kernel, src: number, dst: number): void {
       f.addMapcount(np, 1);
       if (migBits & (PTE_WRITE | PTE_ANON_EXCL) && f.hasFlag(np, PG_ANON)) f.setFlag(np, PG_ANON_EXCLUSIVE);
     }
+    if (src !== dst) {
+      const from = Math.max(va, vma.start);
+      const to = Math.min(va + nr * PAGE_SIZE, vma.end);
+      if (from < to) k.observer?.onFolioMoved?.(mm.id, from, to);
+    }
     return undefined;
   });
 }

@@ -391,7 +391,16 @@ const rdmaWorkload = z.strictObject({
   nic: nameOf('The NIC that runs it.'),
   messageSize: size({ max: 64 * TiB, description: "Bytes per RDMA message (perftest's -s)." }),
   messages: integer(1, 2 ** 31 - 1, "Messages to send (perftest's -n)."),
-  queueDepth: integer(1, 65536, "Messages in flight (perftest's -t; default 1).").optional(),
+  queueDepth: integer(
+    1,
+    65536,
+    "Messages in flight on each queue pair (perftest's -t, the send queue depth; default 1).",
+  ).optional(),
+  qps: integer(
+    1,
+    4096,
+    "Reliable-connected queue pairs the messages are spread over (perftest's -q; default 1). Messages on one QP complete in order, and a page fault stalls its QP.",
+  ).optional(),
 });
 
 const dmirrorWorkload = z.strictObject({

@@ -20,6 +20,7 @@ import { UserFault } from '../kernel/memory.js';
 import type { SimConfig } from './config.js';
 import type { CostProfile } from './costs.js';
 import type { Engine, Signal, Wait } from './engine.js';
+import type { InFlight } from './inflight.js';
 import type { Fabric } from './links.js';
 import type { SimMetrics } from './metrics.js';
 import type { Platform } from './platform.js';
@@ -38,6 +39,8 @@ export interface SimContext {
   /** The run's root stream, seeded with `seed`: an agent forks its own by name (`rng.fork(name)`). */
   readonly rng: Rng;
   readonly metrics: SimMetrics;
+  /** Ranges whose new state is not visible yet (time before state): accessors wait on them. */
+  readonly inflight: InFlight;
   /** The signal fired when the workload or event `name` finishes (every configured name has one). */
   finished(name: string): Signal<void>;
 }

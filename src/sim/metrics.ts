@@ -196,6 +196,16 @@ export interface RdmaMetrics {
   latencyP90Ns: number;
   latencyP99Ns: number;
   latencyMaxNs: number;
+  /** NIC page faults the workload's messages raised (each stalls its queue pair). */
+  faultStalls: number;
+  /** Time queue pairs stood stalled on those faults, summed over queue pairs (ns). */
+  faultStallNs: number;
+  /**
+   * Time queue pairs waited, before looking at a message's pages, for work in flight on them:
+   * folios another operation was migrating, or a fault of another of the NIC's queue pairs.
+   * Summed over queue pairs (ns).
+   */
+  inFlightWaitNs: number;
 }
 
 export interface DesignMetrics {

@@ -8,7 +8,9 @@
  * Linux counterpart: drivers/infiniband/core/umem_odp.c (ib_umem_odp_map_dma_and_lock) over
  * hmm_range_fault, and the PCIe routing of the DMA (pci_p2pdma map types, ACS, ATS).
  * Deliberate difference: the fault's CPU time is computed from the work it counted (hmm pages,
- * design decisions, DMA maps, invalidations) and charged after the kernel work is done.
+ * design decisions, DMA maps, invalidations) and charged after the kernel work is done; the
+ * state it changed stays invisible until then (inflight.ts: the folios it migrated to every
+ * accessor, the MR entries it installed to the NIC's queue pairs).
  */
 import type { OdpMr } from '../drivers/rdma.js';
 import { PAGE_SIZE } from '../kernel/constants.js';
@@ -77,6 +79,9 @@ export function* nicFault(
     tlb: g.dev.stats.tlbInvalidations,
   }));
   const ret = n.nic.pageFault(mr, start, end, write);
+  // Time before state: the folios the fault migrated, and the MR entries it installed (seen by
+  // this NIC's other queue pairs), become visible when its CPU work and copies are done.
+  const held = sim.inflight.hold({ mm: mr.mm.id, start, end, only: n.nic.name });
   let invNs = 0;
   p.gpuList.forEach((g, i) => {
     invNs += (g.dev.stats.invalidations - gpuBefore[i]!.inv) * v.mmuNotifierInvalidateNs;
@@ -116,11 +121,14 @@ export function* nicFault(
   if (dm.pages > 0) copies.push(sim.fabric.transfer([p.hostMem[0], p.hostMem[1]], dm.pages * PAGE_SIZE, 0));
   cpuNs += migrateNs;
   const t0 = engine.now;
+  // (Everything above is counted before the first yield, so no other agent's work is in it.)
+  yield* sim.inflight.drain(held);
   const core = yield* p.cpus.acquire();
   const cpuStartNs = engine.now;
   yield cpuNs;
   p.cpus.release(core);
   for (const c of copies) yield c;
+  sim.inflight.release(held);
   n.m.faultCpuNs += cpuNs;
   if (metrics.log) {
     // In the kernel, migrate_to_ram and the notifier invalidations it triggers run inside

@@ -444,13 +444,17 @@ export class Platform {
    * yet (takeDmirrorMigrations). Returns the migrate CPU cost to charge and the time spent
    * waiting for the copies, which run one after the other (a dmirror's over host memory).
    */
-  *migratedToRam(): Generator<Wait, { cpuNs: number; waitNs: number }, unknown> {
+  *migratedToRam(
+    /** Run after the work is taken and before the copies (the wait for DMAs on the pages: InFlight.drain). */
+    beforeCopies?: () => Generator<Wait, unknown, unknown>,
+  ): Generator<Wait, { cpuNs: number; waitNs: number }, unknown> {
     const v = this.v;
     let cpuNs = 0;
     let waitNs = 0;
     // Everything is taken before the first copy yields, so that no other agent's work is taken.
     const queued = this.gpuList.map((g) => [g, takeQueuedCopies(g)] as const);
     const dm = this.takeDmirrorMigrations();
+    if (beforeCopies) yield* beforeCopies();
     for (const [g, q] of queued) {
       cpuNs += migrateCostNs(v, q.calls, q.entries);
       for (const t of q.transfers) {

@@ -314,7 +314,8 @@ describe('RDMA into GPU memory under the P2P designs', () => {
       expect(r.rdma.put!.messages).toBe(256);
       // Peer-to-peer writes never cross host memory.
       expect(r.links['host-memory.write']!.bytes).toBe(0);
-      expect(r.links['pci:gpu0.down']!.bytes).toBeGreaterThanOrEqual(16 * MiB);
+      // (A link's byte count is a sum of fair-share progress: exact to rounding.)
+      expect(r.links['pci:gpu0.down']!.bytes).toBeGreaterThanOrEqual(16 * MiB * (1 - 1e-12));
     }
   });
 

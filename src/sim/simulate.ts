@@ -31,6 +31,7 @@ import { runAgent, type SimAgent, type SimContext } from './agent.js';
 import { configProfile, DEFAULT_SEED, parseConfig, type SimConfigInput } from './config.js';
 import { Engine, type Signal } from './engine.js';
 import { EVENT_KINDS, eventNames } from './events/index.js';
+import { InFlight } from './inflight.js';
 import { Fabric } from './links.js';
 import { SimMetrics, type SimResult } from './metrics.js';
 import { Platform } from './platform.js';
@@ -122,6 +123,12 @@ export function buildSim(input: SimConfigInput, options: SimOptions = {}): SimCo
   const rng = new Rng(seed);
   const metrics = new SimMetrics(options.log ?? false);
   const platform = new Platform(config, profile, engine, fabric, metrics);
+  const inflight = new InFlight(engine);
+  // Every folio a migration moves is held (not visible) until the operation that moved it is done.
+  platform.kernel.observer = {
+    ...platform.kernel.observer,
+    onFolioMoved: (mm, start, end) => inflight.noteMoved(mm, start, end),
+  };
   const finished = new Map<string, Signal<void>>();
   for (const name of [...config.workloads.map((w) => w.name), ...eventNames(config)])
     finished.set(name, engine.signal());
@@ -134,6 +141,7 @@ export function buildSim(input: SimConfigInput, options: SimOptions = {}): SimCo
     seed,
     rng,
     metrics,
+    inflight,
     finished: (name) => finished.get(name)!,
   };
 }

@@ -34,6 +34,9 @@ function* run(sim: SimContext, u: UnplugEvent): Generator<Wait, void, unknown> {
   // per entry (a 2 MiB folio evicted whole is one). (Every other path drains the sink as soon
   // as its kernel work is done, so the sink held nothing before the removal.)
   const q = takeQueuedCopies(g);
+  // The evicted folios become visible in RAM when the copies are done (inflight.ts).
+  const held = sim.inflight.pending ? sim.inflight.hold() : null;
+  if (held) yield* sim.inflight.drain(held);
   const core = yield* p.cpus.acquire();
   yield migrateCostNs(v, q.calls, q.entries);
   p.cpus.release(core);
@@ -46,6 +49,7 @@ function* run(sim: SimContext, u: UnplugEvent): Generator<Wait, void, unknown> {
     });
     for (const sg of sigs) yield sg;
   }
+  if (held) sim.inflight.release(held);
   metrics.unplugFinished(u.name, {
     gpu: u.gpu,
     mode: u.mode,

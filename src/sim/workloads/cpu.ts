@@ -33,6 +33,10 @@ function* run(sim: SimContext, w: CpuWorkload) {
     for (let i = 0; i < pages; i++) {
       const addr = b.addr + next(i) * PAGE_SIZE;
       wm.pagesTouched++;
+      // A folio another operation is still migrating: the access meets its migration entry and
+      // waits (migration_entry_wait) before it looks again.
+      if (sim.inflight.blocking(b.mm.id, addr, addr + PAGE_SIZE, w.name))
+        yield* sim.inflight.waitClear(b.mm.id, addr, addr + PAGE_SIZE, w.name);
       if (cpuMapped(b.mm, addr, write)) {
         if (write) k.frames.fill(pfnAt(b.mm, addr), (i + pass) & 0x7fffffff);
         acc += perPage;
@@ -40,17 +44,19 @@ function* run(sim: SimContext, w: CpuWorkload) {
         // A page fault: entry cost plus whatever the fault moved (migrate_to_ram copies).
         const inv0 = p.gpuInvalidations();
         userTouch(k, b.mm, addr, write, (i + pass) & 0x7fffffff);
+        const held = sim.inflight.pending ? sim.inflight.hold() : null;
         wm.cpuFaults++;
         // The fault, plus the device invalidations it caused (a write to a mirrored page)
         // and the migrate_to_ram copies of pages it pulled back from VRAM.
         // (The invalidations are counted before the copies: other work runs while they wait.)
         const invNs = p.invalidationNsSince(inv0);
-        const back = yield* p.migratedToRam();
+        const back = yield* p.migratedToRam(held ? () => sim.inflight.drain(held) : undefined);
         const ns = v.cpuFaultEntryNs + invNs + back.cpuNs;
         acc += back.waitNs;
         const core = yield* p.cpus.acquire();
         yield ns;
         p.cpus.release(core);
+        if (held) sim.inflight.release(held);
         wm.faultNs += ns;
         if (metrics.log)
           metrics.event({

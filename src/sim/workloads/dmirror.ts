@@ -108,6 +108,8 @@ function* run(sim: SimContext, w: DmirrorWorkload): Generator<Wait, void, unknow
       // What the device's migrations moved (MIGRATE, MIGRATE_TO_SYS, RELEASE, and the
       // migrate_to_ram of its pages a READ faulted back), taken now, before anything yields.
       const mig = p.takeDmirrorMigrations();
+      // What the ioctl migrated becomes visible when its work is done (inflight.ts).
+      const held = sim.inflight.pending ? sim.inflight.hold() : null;
       // The ioctl's CPU work: the syscall and hmm_range_fault walk, the faults it took, the
       // invalidations it sent, its migrations (the migration cost model: per migrate_vma call
       // and per entry, a THP moved whole being one entry both ways), and GPU pages it pulled
@@ -118,7 +120,7 @@ function* run(sim: SimContext, w: DmirrorWorkload): Generator<Wait, void, unknow
       const hmmNs = walks ? v.hmmRangeFaultCallNs + n * v.hmmRangeFaultPerPteNs : 0;
       const faultsNs = walks ? (ret < 0 ? 0 : cmd.faults) * v.cpuFaultEntryNs : 0;
       let ns = v.cpuFaultEntryNs + invNs + migrateNs + hmmNs + faultsNs;
-      const back = yield* p.migratedToRam();
+      const back = yield* p.migratedToRam(held ? () => sim.inflight.drain(held) : undefined);
       ns += back.cpuNs;
       const waited = back.waitNs;
       const core = yield* p.cpus.acquire();
@@ -134,6 +136,7 @@ function* run(sim: SimContext, w: DmirrorWorkload): Generator<Wait, void, unknow
       if (bytes > 0) yield fabric.transfer([p.hostMem[0], p.hostMem[1]], bytes, 0);
       const memcpyNs = engine.now - tc;
       p.cpus.release(core);
+      if (held) sim.inflight.release(held);
       const cpuNs = engine.now - t0;
       wm.faultNs += cpuNs;
       wm.computeNs += waited;

@@ -14,7 +14,7 @@
  * differences: a GPU is one stream of accesses (no SMs or warps), and a removed GPU's work
  * simply stops.
  */
-import { PAGE_SIZE } from '../../kernel/constants.js';
+import { PAGE_SIZE, PMD_SIZE } from '../../kernel/constants.js';
 import type { SimAgent, SimContext } from '../agent.js';
 import type { GpuWorkload } from '../config.js';
 import { migrateCostNs } from '../migrate-cost.js';
@@ -22,6 +22,8 @@ import { peerCopies } from '../peer.js';
 import { servicePass } from '../platform.js';
 import { CHUNK } from './access.js';
 import { openStream } from './stream.js';
+
+const alignDown = (a: number) => Math.floor(a / PMD_SIZE) * PMD_SIZE;
 
 /** The agent of GPU workload `w`. */
 export function gpuWorkload(sim: SimContext, w: GpuWorkload): SimAgent {
@@ -108,6 +110,18 @@ function* run(sim: SimContext, w: GpuWorkload) {
         inPass = 0;
       }
       const nb = Math.min(batch, n - off);
+      // Folios another operation is still migrating: the driver's migrate_vma_setup would find
+      // them locked (migration entries) and hmm_range_fault would wait for them
+      // (migration_entry_wait); the batch waits until that work is done. The span covers the
+      // 2 MiB regions the batch may migrate.
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = 0;
+      for (let j = off; j < off + nb; j++) {
+        const a = addrs[j]!;
+        if (a < lo) lo = a;
+        if (a > hi) hi = a;
+      }
+      yield* sim.inflight.waitClear(b.mm.id, alignDown(lo), alignDown(hi) + PMD_SIZE, g.cfg.name);
       const bt0 = engine.now;
       const inv0 = g.dev.stats.invalidations;
       const tlb0 = g.dev.stats.tlbInvalidations;
@@ -119,6 +133,8 @@ function* run(sim: SimContext, w: GpuWorkload) {
         nb,
         engine.now,
       );
+      // What the pass migrated becomes visible when its CPU work and copies are done.
+      const held = sim.inflight.pending ? sim.inflight.hold() : null;
       // Notifier callbacks and GPU TLB invalidations caused by this batch (evictions, splits).
       const invNs =
         (g.dev.stats.invalidations - inv0) * v.mmuNotifierInvalidateNs +
@@ -148,6 +164,8 @@ function* run(sim: SimContext, w: GpuWorkload) {
         v.gpuEvictionPerPageNs * r.evictedPages +
         invNs +
         r.throttleNs;
+      // The pass's invalidations return only when the devices stopped using the pages it moves.
+      if (held) yield* sim.inflight.drain(held);
       const core = yield* p.cpus.acquire();
       const cpuStartNs = engine.now;
       yield cpuNs;
@@ -161,6 +179,7 @@ function* run(sim: SimContext, w: GpuWorkload) {
         return engine.spawn(p.copy(g, t), 'copy');
       });
       for (const sg of sigs) yield sg;
+      if (held) sim.inflight.release(held);
       g.m.copyWaitNs += engine.now - c0;
       if (phases)
         metrics.event({

@@ -44,3 +44,60 @@ describe('rdma workload', () => {
     expect(sim.metrics.workloads.r).toMatchObject({ startNs: 0, endNs: sim.engine.now });
   });
 });
+
+/** Upstream, a 16 MiB THP buffer the GPU wrote (so in VRAM): every NIC fault migrates a folio back. */
+function fromVram(qps: number, queueDepth: number): SimConfig {
+  return {
+    version: 1,
+    profile: 'pcie5-h100',
+    design: 'upstream',
+    platform: { ram: 512 * MiB, cpuCores: 8, p2p: { default: 'BUS_ADDR' } },
+    devices: { gpus: [{ name: 'gpu0', vram: 256 * MiB }], nics: [{ name: 'nic0' }] },
+    buffers: [{ name: 'b', size: 16 * MiB, hugepage: true, place: 'gpu0' }],
+    workloads: [{ ...w, pattern: 'sequential', messageSize: 64 * 1024, messages: 256, queueDepth, qps }],
+  } as SimConfig;
+}
+
+function runRdma(config: SimConfig) {
+  const sim = buildSim(config, { seed: 1, log: true });
+  sim.engine.spawn(runAgent(sim, rdmaWorkload(sim, config.workloads[0] as RdmaWorkload)), 'r');
+  sim.engine.run();
+  return { sim, r: sim.metrics.rdma.r!, msgs: sim.metrics.log!.filter((e) => e.kind === 'message') };
+}
+
+describe('rdma workload: reliable-connected queue pairs', () => {
+  it('one QP completes its messages in order, and its faults stall it (stall time within the run)', () => {
+    const { sim, r, msgs } = runRdma(fromVram(1, 4));
+    expect(r.messages).toBe(256);
+    expect(r.faultStalls).toBeGreaterThan(0);
+    // Posted in order (t), completed in order (endNs).
+    for (let i = 1; i < msgs.length; i++) {
+      const a = msgs[i - 1]! as { t: number; endNs: number };
+      const b = msgs[i]! as { t: number; endNs: number };
+      expect(b.t).toBeGreaterThanOrEqual(a.t);
+      expect(b.endNs).toBeGreaterThanOrEqual(a.endNs);
+    }
+    // One QP: its faults never overlap, so their stall fits in the run.
+    expect(r.faultStallNs).toBeGreaterThan(0);
+    expect(r.faultStallNs).toBeLessThanOrEqual(sim.engine.now);
+  });
+
+  it('never keeps more than queueDepth messages of a QP outstanding', () => {
+    const { msgs } = runRdma(fromVram(1, 2));
+    const events = msgs as { t: number; endNs: number }[];
+    for (const m of events) {
+      // Messages posted before m completes, m included, posted no later than m: at most 2 outstanding at m's post.
+      const outstanding = events.filter((o) => o.t <= m.t && o.endNs > m.t).length;
+      expect(outstanding).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('more queue pairs overlap their faults: upstream moves the same bytes sooner', () => {
+    const one = runRdma(fromVram(1, 4));
+    const four = runRdma(fromVram(4, 4));
+    expect(four.r.messages).toBe(256);
+    expect(four.r.gbps).toBeGreaterThan(one.r.gbps * 1.05);
+    // Summed over QPs, the stall can exceed the run: the faults overlapped.
+    expect(four.r.faultStalls).toBeGreaterThan(0);
+  });
+});

@@ -1,21 +1,26 @@
 /**
  * An RDMA workload: messages through an ODP memory region of a NIC, like perftest's
- * ib_write_bw / ib_read_bw with -s (messageSize), -n (messages) and -t (queueDepth). Each
- * queue slot is a lane that sends one message at a time: a fault for the first page the MR
- * does not translate (nic-fault.ts), then one DMA per run of pages that share a path. A write
- * stores a tag in the pages it reaches, so the oracle can check the data.
+ * ib_write_bw / ib_read_bw with -s (messageSize), -n (messages), -q (qps) and -t (queueDepth).
+ * Each reliable-connected queue pair keeps up to queueDepth messages posted and takes the next
+ * message when a slot frees; its messages complete in order. Before a message's DMA, its pages
+ * must be mapped by the MR and not under migration: it waits for work in flight on them
+ * (inflight.ts), and a page the MR does not map raises a NIC page fault (nic-fault.ts) that
+ * stalls the queue pair until it is resolved. Then one DMA per run of pages that share a path.
+ * A write stores a tag in the pages it reaches, so the oracle can check the data.
  *
  *   workloads: [{ kind: 'rdma', name: 'r0', nic: 'nic0', buffer: 'b', op: 'write',
- *                 pattern: 'sequential', messageSize: 65536, messages: 1000, queueDepth: 4 }]
+ *                 pattern: 'sequential', messageSize: 65536, messages: 1000, queueDepth: 4, qps: 1 }]
  *
  * Linux counterpart: an RDMA consumer posting work requests on an ODP MR
- * (drivers/infiniband/hw/mlx5/odp.c handles the page faults). Deliberate difference: there is
- * no remote peer; a message is the local DMA of its bytes.
+ * (drivers/infiniband/hw/mlx5/odp.c handles the page faults: the QP that hit the fault waits
+ * for it). Deliberate differences: there is no remote peer; a message is the local DMA of its
+ * bytes, its latency runs from the time it was posted to its in-order completion, and a
+ * responder fault costs no RNR NAK retry delay beyond the fault itself.
  */
 import { PAGE_SIZE } from '../../kernel/constants.js';
 import type { SimAgent, SimContext } from '../agent.js';
 import { configErrorAt, type RdmaWorkload } from '../config.js';
-import type { Wait } from '../engine.js';
+import type { Process, Wait } from '../engine.js';
 import { nicFault, nicPath } from '../nic-fault.js';
 import { pageIndexes } from './access.js';
 
@@ -30,6 +35,7 @@ function* run(sim: SimContext, w: RdmaWorkload): Generator<Wait, void, unknown> 
   const n = p.nics.get(w.nic)!;
   const b = p.buffers.get(w.buffer)!;
   const mr = n.mrs.get(b.proc)!;
+  const mm = b.mm.id;
   const msgBytes = Math.min(w.messageSize, b.bytes);
   const slots = Math.max(1, Math.floor(Math.min(w.bytes ?? b.bytes, b.bytes) / msgBytes));
   const next = pageIndexes(w.pattern, slots, 1, sim.rng.fork(w.name));
@@ -37,72 +43,131 @@ function* run(sim: SimContext, w: RdmaWorkload): Generator<Wait, void, unknown> 
   const latencies: number[] = [];
   const start = engine.now;
   let sent = 0;
-  const qd = Math.max(1, w.queueDepth ?? 1);
+  let faultStallNs = 0;
+  let inFlightWaitNs = 0;
+  let faultStalls = 0;
+  const depth = Math.max(1, w.queueDepth ?? 1);
+  const qps = Math.max(1, w.qps ?? 1);
   const done = engine.signal<void>();
-  let running = qd;
-  function* lane(): Generator<Wait, void, unknown> {
+  let running = qps;
+
+  /**
+   * The responder's DMA of message `m` over [first, last), started now (in the tick that found
+   * every page mapped): one transfer per page run that shares a path.
+   */
+  function issue(m: number, s0: number, first: number, last: number): Process[] {
+    const transfers: Process[] = [];
+    for (let a = first; a < last; ) {
+      const e = mr.translate(a, write);
+      if (!e) throw new Error(`model bug: message ${m} of ${w.name} reached an unmapped page`);
+      const path = nicPath(sim, n, e, write);
+      let end = a + PAGE_SIZE;
+      while (end < last && mr.kindAt(end, write) === e.kind) end += PAGE_SIZE;
+      const bytes = Math.min(end, s0 + msgBytes) - Math.max(a, s0);
+      // The DMA itself changes the data: a write stores a tag the oracle can check.
+      if (write) {
+        for (let x = a; x < end; x += PAGE_SIZE) {
+          const pfn = mr.pfnAt(x);
+          let target = pfn; // a BAR alias page stands for the VRAM page behind it
+          for (const g of p.gpuList) {
+            const vr = g.dev.vramPfnOfAlias(pfn);
+            if (vr >= 0) {
+              target = vr;
+              break;
+            }
+          }
+          k.frames.fill(target, (m + 1) & 0x7fffffff);
+        }
+      }
+      const dma = engine.spawn(
+        (function* () {
+          yield fabric.transfer(path, bytes, v.dmaSetupLatencyNs);
+        })(),
+        'dma',
+      );
+      sim.inflight.dmaStarted(mm, a, end, dma);
+      transfers.push(dma);
+      a = end;
+    }
+    return transfers;
+  }
+
+  /** Message `m`'s completion: its DMA done, and (in order) the message ahead of it on the QP. */
+  function* complete(
+    transfers: Process[],
+    postNs: number,
+    prev: Process | null,
+    ends: number[],
+  ): Generator<Wait, void, unknown> {
+    for (const t of transfers) yield t;
+    // A reliable-connected QP completes its messages in order.
+    if (prev) yield prev;
+    ends.push(engine.now);
+    latencies.push(engine.now - postNs);
+    metrics.event({ t: postNs, kind: 'message', workload: w.name, bytes: msgBytes, endNs: engine.now });
+  }
+
+  /**
+   * One RC queue pair: the requester keeps up to `depth` messages posted; the responder (this
+   * NIC, on the ODP MR) handles them in order. A message whose pages are being migrated waits
+   * for them; one whose pages the MR does not map raises a page fault, and the QP stalls until
+   * the fault is resolved: nothing behind it on the QP moves meanwhile (mlx5's ODP handling).
+   */
+  function* qp(): Generator<Wait, void, unknown> {
+    const qpStart = engine.now;
+    const ends: number[] = []; // completion times of this QP's messages, in order
+    const posted: Process[] = [];
+    let lastPost = qpStart;
+    let j = 0; // this QP's messages so far
     while (sent < w.messages) {
+      if (posted.length >= depth) {
+        // A full send queue: wait for the oldest completion, then look again (other QPs may
+        // have taken the last messages meanwhile).
+        yield posted.shift()!;
+        continue;
+      }
       const m = sent++;
+      // Posted when its send-queue slot freed (the completion `depth` messages earlier), and
+      // never before the message ahead of it.
+      const postNs = Math.max(lastPost, j >= depth ? ends[j - depth]! : qpStart);
+      lastPost = postNs;
+      j++;
       const off = next(m % slots) * msgBytes;
-      const t0 = engine.now;
       const s0 = b.addr + off;
       const first = Math.floor(s0 / PAGE_SIZE) * PAGE_SIZE;
       const last = Math.ceil((s0 + msgBytes) / PAGE_SIZE) * PAGE_SIZE;
-      // Every page the message touches must be translated; fault the missing span.
-      let missing = -1;
-      for (let a = first; a < last; a += PAGE_SIZE) {
-        if (mr.kindAt(a, write) === 0) {
-          missing = a;
-          break;
+      // Every page the message touches must be mapped, and not under migration: wait, fault
+      // the missing span, and look again (the fault's own migrations are waited for too).
+      for (let tries = 0; ; tries++) {
+        if (sim.inflight.blocking(mm, first, last, n.nic.name))
+          inFlightWaitNs += yield* sim.inflight.waitClear(mm, first, last, n.nic.name);
+        let missing = -1;
+        for (let a = first; a < last; a += PAGE_SIZE) {
+          if (mr.kindAt(a, write) === 0) {
+            missing = a;
+            break;
+          }
         }
-      }
-      if (missing >= 0) {
+        if (missing < 0) break;
+        if (tries === 1000) throw new Error(`model bug: ${w.name} faulted 1000 times on one message`);
+        const f0 = engine.now;
+        faultStalls++;
         const r = yield* nicFault(sim, n, mr, missing, last, write);
+        faultStallNs += engine.now - f0;
         if (r < 0)
           throw configErrorAt(sim.config, ['workloads'], w.name, `the NIC could not map its buffer (${r})`);
       }
-      // The data: one DMA per page run that shares a path.
-      const transfers: ReturnType<typeof engine.spawn>[] = [];
-      for (let a = first; a < last; ) {
-        const e = mr.translate(a, write);
-        if (!e) break;
-        const path = nicPath(sim, n, e, write);
-        let end = a + PAGE_SIZE;
-        while (end < last && mr.kindAt(end, write) === e.kind) end += PAGE_SIZE;
-        const bytes = Math.min(end, s0 + msgBytes) - Math.max(a, s0);
-        // The DMA itself changes the data: a write stores a tag the oracle can check.
-        if (write) {
-          for (let x = a; x < end; x += PAGE_SIZE) {
-            const pfn = mr.pfnAt(x);
-            let target = pfn; // a BAR alias page stands for the VRAM page behind it
-            for (const g of p.gpuList) {
-              const vr = g.dev.vramPfnOfAlias(pfn);
-              if (vr >= 0) {
-                target = vr;
-                break;
-              }
-            }
-            k.frames.fill(target, (m + 1) & 0x7fffffff);
-          }
-        }
-        transfers.push(
-          engine.spawn(
-            (function* () {
-              yield fabric.transfer(path, bytes, v.dmaSetupLatencyNs);
-            })(),
-            'dma',
-          ),
-        );
-        a = end;
-      }
-      for (const t of transfers) yield t;
-      latencies.push(engine.now - t0);
-      metrics.event({ t: t0, kind: 'message', workload: w.name, bytes: msgBytes, endNs: engine.now });
+      const c = engine.spawn(
+        complete(issue(m, s0, first, last), postNs, posted.at(-1) ?? null, ends),
+        'message',
+      );
+      posted.push(c);
     }
+    for (const c of posted) yield c;
     running--;
     if (running === 0) done.fire(undefined);
   }
-  for (let i = 0; i < qd; i++) engine.spawn(lane(), `${w.name}-qp${i}`);
+  for (let i = 0; i < qps; i++) engine.spawn(qp(), `${w.name}-qp${i}`);
   yield done;
   latencies.sort((x, y) => x - y);
   const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
@@ -115,6 +180,9 @@ function* run(sim: SimContext, w: RdmaWorkload): Generator<Wait, void, unknown> 
     latencyP90Ns: pct(0.9),
     latencyP99Ns: pct(0.99),
     latencyMaxNs: latencies.at(-1) ?? 0,
+    faultStalls,
+    faultStallNs,
+    inFlightWaitNs,
   });
   metrics.workloadStarted(w.name, start);
   metrics.workloadEnded(w.name, engine.now);
