@@ -212,6 +212,11 @@ const CATALOGUE = {
   peerLinkBandwidth: { group: 'links', unit: 'GB/s', zero: 'no private GPU-GPU link' },
   peerPcieBandwidth: { group: 'links', unit: 'GB/s', ...BANDWIDTH },
   hostBridgeP2pBandwidth: { group: 'links', unit: 'GB/s', zero: 'no P2P through the root complex' },
+  hostBridgeP2pReadBandwidth: {
+    group: 'links',
+    unit: 'GB/s',
+    zero: "no P2P through the root complex (reads then run at the write path's rate)",
+  },
   intelHostBridgeP2pPenalty: { group: 'links', unit: 'factor', ...BANDWIDTH },
   cpuSocketInterconnectBandwidth: { group: 'links', unit: 'GB/s', zero: 'one CPU socket' },
   rdmaNicBandwidth: { group: 'links', unit: 'GB/s', ...BANDWIDTH },

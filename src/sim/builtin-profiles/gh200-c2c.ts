@@ -79,6 +79,11 @@ export const PROFILE_DATA: CostProfileData = {
       source:
         'derived: NCCL caps P2P at PXB on ARM (NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h) and the Linux p2pdma host-bridge allowlist has no ARM entries (Linux drivers/pci/p2pdma.c pci_p2pdma_whitelist, host_bridge_whitelist)',
     },
+    hostBridgeP2pReadBandwidth: {
+      kind: 'derived',
+      conditions: 'P2P reads through the Grace (ARM) root complex: not supported (0), as writes',
+      source: 'derived: hostBridgeP2pBandwidth is 0 (no P2P through this root complex), so neither are reads',
+    },
     cpuSocketInterconnectBandwidth: {
       kind: 'derived',
       conditions:

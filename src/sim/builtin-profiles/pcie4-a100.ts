@@ -84,6 +84,13 @@ export const PROFILE_DATA: CostProfileData = {
         'derived: ~50 GB/s bidirectional between RTX 4090s on PCIe 4.0 x16, Threadripper 3995WX, large BAR, IOMMU off (tinygrad open-gpu-kernel-modules issue #6, https://github.com/tinygrad/open-gpu-kernel-modules/issues/6) / 2',
       note: 'Root-complex P2P can also lose to staging through host memory: ~10 GB/s P2P vs 20-22 GB/s staged on 6x RTX 4090 with an AMD CPU (NCCL issue #814, https://github.com/NVIDIA/nccl/issues/814).',
     },
+    hostBridgeP2pReadBandwidth: {
+      kind: 'assumed',
+      conditions:
+        'P2P reads through an AMD Zen root complex (completions carrying data out of a BAR), per direction',
+      source:
+        "assumption: no published P2P read figure through a root complex was found. Reads are non-posted: the requester holds a tag until the completion crosses the root complex back, and root complexes are built for posted P2P writes (NVIDIA on GPUDirect RDMA: 'Intel client CPUs are known to only support PCIe P2P writes', https://github.com/NVIDIA/open-gpu-kernel-modules/issues/1253). Half of hostBridgeP2pBandwidth (25 GB/s)",
+    },
     cpuSocketInterconnectBandwidth: {
       kind: 'published',
       conditions:

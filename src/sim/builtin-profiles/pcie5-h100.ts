@@ -83,6 +83,13 @@ export const PROFILE_DATA: CostProfileData = {
       source:
         'derived: peerPcieBandwidth / 1.2, the Intel root-complex penalty NCCL applies (NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h); allowlist: Linux drivers/pci/p2pdma.c pci_p2pdma_whitelist, host_bridge_whitelist',
     },
+    hostBridgeP2pReadBandwidth: {
+      kind: 'assumed',
+      conditions:
+        'P2P reads through an Intel Sapphire Rapids root complex (completions carrying data out of a BAR), per direction',
+      source:
+        "assumption: no published P2P read figure through a root complex was found. Reads are non-posted: the requester holds a tag until the completion crosses the root complex back, and Intel root complexes are built for posted P2P writes (NVIDIA on GPUDirect RDMA: 'Intel client CPUs are known to only support PCIe P2P writes', https://github.com/NVIDIA/open-gpu-kernel-modules/issues/1253). Half of hostBridgeP2pBandwidth (43.83 GB/s)",
+    },
     cpuSocketInterconnectBandwidth: {
       kind: 'published',
       conditions: 'CPU socket interconnect planning value, Intel Sapphire Rapids UPI (host platform assumed)',

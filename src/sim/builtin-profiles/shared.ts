@@ -407,6 +407,9 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
   hostBridgeP2pBandwidth: {
     unit: 'GB/s',
   },
+  hostBridgeP2pReadBandwidth: {
+    unit: 'GB/s',
+  },
   intelHostBridgeP2pPenalty: {
     unit: 'factor',
     kind: 'published',
@@ -426,7 +429,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     unit: 'GB/s',
     kind: 'measured',
     conditions:
-      'GPUDirect RDMA GPU memory to GPU memory when GPU and NIC sit on different sockets (NCCL "SYS" locality, suspected)',
+      "GPUDirect RDMA GPU memory to GPU memory when GPU and NIC sit on different sockets (NCCL 'SYS' locality, suspected; A30 system, PCIe Gen4). Charged as the P2P forwarding of the socket interconnect, which every device-to-device or BAR transfer between sockets crosses",
     source:
       'perftest issue #241 (A30, ib_write_bw 32 MiB), https://github.com/linux-rdma/perftest/issues/241',
     note: 'Reported as 11,000 MB/s. GPUDirect RDMA requires both devices under the same root complex for the fast path (NVIDIA guide).',
@@ -523,6 +526,7 @@ const VALUES: Readonly<Record<string, readonly number[]>> = {
   peerLinkBandwidth: [250.66666666666669, 376, 376, 0],
   peerPcieBandwidth: [26.3, 52.6, 52.6, 13.108253968253969],
   hostBridgeP2pBandwidth: [25, 43.833333333333336, 0, 8.17],
+  hostBridgeP2pReadBandwidth: [12.5, 21.916666666666668, 0, 4.085],
   intelHostBridgeP2pPenalty: [1.2, 1.2, 1.2, 1.2],
   cpuSocketInterconnectBandwidth: [16, 22, 0, 16],
   rdmaNicBandwidth: [23, 46, 23, 23],

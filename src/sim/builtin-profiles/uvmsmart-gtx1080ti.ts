@@ -78,6 +78,12 @@ export const PROFILE_DATA: CostProfileData = {
       source: 'ROCmValidationSuite issue #427, https://github.com/ROCm/ROCmValidationSuite/issues/427',
       note: 'The thread reports 8.17 GB/s unidirectional. Same thread: MI25 on EPYC 7261 7.06 GB/s unidirectional, 11.9 GB/s bidirectional.',
     },
+    hostBridgeP2pReadBandwidth: {
+      kind: 'assumed',
+      conditions: 'P2P reads through an Intel Haswell root complex, per direction',
+      source:
+        "assumption: no published P2P read figure through a root complex was found. Reads are non-posted, and Intel root complexes are built for posted P2P writes (NVIDIA: 'Intel client CPUs are known to only support PCIe P2P writes', https://github.com/NVIDIA/open-gpu-kernel-modules/issues/1253). Half of hostBridgeP2pBandwidth (8.17 GB/s)",
+    },
     cpuSocketInterconnectBandwidth: {
       kind: 'published',
       conditions:
