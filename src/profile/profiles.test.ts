@@ -204,16 +204,16 @@ describe('loadProfile errors (file:line:col, path, message)', () => {
   });
 
   it('a bad kind, with did-you-mean', () => {
-    const text = editLine(MINE, '  tlbShootdownBaseNs:', '    kind: published', '    kind: publishd');
+    const text = editLine(MINE, '  iommuFlushQueueEntries:', '    kind: published', '    kind: publishd');
     const line = lineOf(text, '    kind: publishd');
     expect(errorsOf(text)).toEqual([
-      `my.yaml:${line}:11: parameters.tlbShootdownBaseNs.kind: expected one of measured, published, derived, assumed, found 'publishd' (did you mean 'published'?)`,
+      `my.yaml:${line}:11: parameters.iommuFlushQueueEntries.kind: expected one of measured, published, derived, assumed, found 'publishd' (did you mean 'published'?)`,
     ]);
   });
 
   it('a derived or assumed value whose source lacks its prefix, and a prefix that contradicts the kind', () => {
-    let text = editLine(MINE, '  tlbShootdownBaseNs:', '    kind: published', '    kind: derived');
-    text = editLine(text, '  tlbShootdownPerCpuNs:', '    kind: published', '    kind: assumed');
+    let text = editLine(MINE, '  iommuFlushQueueEntries:', '    kind: published', '    kind: derived');
+    text = editLine(text, '  iommuFlushQueueTimeoutNs:', '    kind: published', '    kind: assumed');
     text = editLine(text, '  pageWalkPerPteNs:', '    kind: assumed', '    kind: measured');
     const sourceLine = (param: string) => {
       const lines = text.split('\n');
@@ -222,8 +222,8 @@ describe('loadProfile errors (file:line:col, path, message)', () => {
     };
     expect(errorsOf(text)).toEqual([
       `my.yaml:${lineOf(text, '    kind: measured', '  pageWalkPerPteNs:')}:11: parameters.pageWalkPerPteNs.kind: expected kind assumed for a source starting with "assumption:", found 'measured'`,
-      `my.yaml:${sourceLine('tlbShootdownBaseNs')}:13: parameters.tlbShootdownBaseNs.source: the source of a derived value starts with "derived:" and shows the arithmetic`,
-      `my.yaml:${sourceLine('tlbShootdownPerCpuNs')}:13: parameters.tlbShootdownPerCpuNs.source: the source of an assumed value starts with "assumption:" and gives the reasoning`,
+      `my.yaml:${sourceLine('iommuFlushQueueEntries')}:13: parameters.iommuFlushQueueEntries.source: the source of a derived value starts with "derived:" and shows the arithmetic`,
+      `my.yaml:${sourceLine('iommuFlushQueueTimeoutNs')}:13: parameters.iommuFlushQueueTimeoutNs.source: the source of an assumed value starts with "assumption:" and gives the reasoning`,
     ]);
   });
 

@@ -15,6 +15,12 @@
  * - `assumed`: no published number was found; `source` starts with "assumption:" and gives the
  *   reasoning. These are the first numbers to replace with a measurement.
  *
+ * A `measured` or `published` number must be checkable (`citationProblem`, held for every built-in
+ * profile by sources.test.ts): `source` has an http(s) URL, and `source` or `note` states the
+ * value as the source writes it: in the parameter's unit, or in a scaled unit named right after
+ * the number (10 ms, 131072 MiB, 2 TB/s, 23,000 MB/s). Code constants are quoted
+ * ("quote: '#define IOVA_DEFAULT_FQ_SIZE 256'"). `conditions` does not count: it is our words.
+ *
  * Units: time in ns, bandwidth in GB/s (1e9 bytes/s, which is numerically bytes per ns), sizes
  * in bytes, unless a parameter's unit says otherwise (the UVMSmart curve keeps its GiB/s). A
  * parameter's unit is fixed by the catalogue: a profile states it, and a profile that states
@@ -206,6 +212,11 @@ const CATALOGUE = {
   peerLinkBandwidth: { group: 'links', unit: 'GB/s', zero: 'no private GPU-GPU link' },
   peerPcieBandwidth: { group: 'links', unit: 'GB/s', ...BANDWIDTH },
   hostBridgeP2pBandwidth: { group: 'links', unit: 'GB/s', zero: 'no P2P through the root complex' },
+  hostBridgeP2pReadBandwidth: {
+    group: 'links',
+    unit: 'GB/s',
+    zero: "no P2P through the root complex (reads then run at the write path's rate)",
+  },
   intelHostBridgeP2pPenalty: { group: 'links', unit: 'factor', ...BANDWIDTH },
   cpuSocketInterconnectBandwidth: { group: 'links', unit: 'GB/s', zero: 'one CPU socket' },
   rdmaNicBandwidth: { group: 'links', unit: 'GB/s', ...BANDWIDTH },
@@ -593,6 +604,77 @@ function describeValue(v: unknown): string {
   if (typeof v === 'number') return String(v);
   if (typeof v === 'string') return JSON.stringify(v);
   return v === null ? 'null' : typeof v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Citations: a measured or published number names where it is written, and what is written there
+
+/** Scaled units a source may write a value in, per parameter unit: [factor, names]. */
+const CITED_SCALES: Readonly<Partial<Record<CostUnit, readonly (readonly [number, readonly string[]])[]>>> = {
+  ns: [
+    [1e3, ['us', 'µs', 'usec']],
+    [1e6, ['ms', 'msec']],
+    [1e9, ['s']],
+  ],
+  B: [
+    [1024, ['KiB', 'KB']],
+    [1024 ** 2, ['MiB', 'MB']],
+    [1024 ** 3, ['GiB', 'GB']],
+    [1024 ** 4, ['TiB', 'TB']],
+  ],
+  'GB/s': [
+    [1e-3, ['MB/s', 'MB/sec']],
+    [1e3, ['TB/s']],
+  ],
+};
+
+/** `x` as a source may write it: plain, and with thousands separated by commas. */
+function writtenForms(x: number): string[] {
+  const plain = String(Number(x.toPrecision(12)));
+  const [int = '', frac] = plain.split('.');
+  return [...new Set([plain, `${groupThousands(int)}${frac === undefined ? '' : `.${frac}`}`])];
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** Whether `text` states `value` (in `unit`, or a scaled unit named right after the number). */
+function statesValue(text: string, value: number, unit: CostUnit): boolean {
+  // A number on its own: not part of a longer number ("256" is not in "1256" or "2.56").
+  const alone = (f: string) => new RegExp(`(?<![\\d.,])${escapeRegExp(f)}(?!\\d|[.,]\\d)`);
+  if (writtenForms(value).some((f) => alone(f).test(text))) return true;
+  for (const [factor, names] of CITED_SCALES[unit] ?? []) {
+    for (const f of writtenForms(value / factor)) {
+      for (const n of names) {
+        if (new RegExp(`(?<![\\d.,])${escapeRegExp(f)} ?${escapeRegExp(n)}(?![A-Za-z])`).test(text))
+          return true;
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether a parameter's citation can be checked, as a string saying what is missing, or
+ * undefined. A `measured` or `published` parameter must name where its number is written (an
+ * http(s) URL in `source`) and what is written there: its `source` or `note` states the value,
+ * as a number in the parameter's unit (256, 2,000, 0.5) or in a scaled unit written right after
+ * the number (10 ms for 10,000,000 ns, 128 GiB or 131072 MiB for 137,438,953,472 B, 2 TB/s or
+ * 2,000,000 MB/s for 2,000 GB/s). `conditions` does not count: it is this project's words. So a
+ * reader can open the URL and search for the number; the check cannot tell whether it is there.
+ * `derived` and `assumed` parameters show arithmetic or reasoning instead (schema-checked
+ * prefixes) and pass. Never throws.
+ */
+export function citationProblem(p: CostParameter): string | undefined {
+  if (p.kind !== 'measured' && p.kind !== 'published') return undefined;
+  const problems: string[] = [];
+  if (!/https?:\/\/\S/.test(p.source)) problems.push('no http(s) URL in its source');
+  if (!statesValue(`${p.source}\n${p.note ?? ''}`, p.value, p.unit))
+    problems.push(
+      `neither its source nor its note states the value ${formatNumber(p.value)} ${p.unit} (quote the source's number)`,
+    );
+  return problems.length > 0 ? `${p.name} (${p.kind}): ${problems.join('; ')}` : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

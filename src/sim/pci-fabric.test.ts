@@ -152,6 +152,7 @@ describe('PciFabric routes', () => {
       'pci:rp0.up',
       'pci:rp0.p2p.write',
       'socket-interconnect.0to1',
+      'socket-interconnect.p2p.0to1',
       'pci:rp2.down',
       'pci:gpu2.down',
     ]);
@@ -244,6 +245,8 @@ describe('PciFabric routes', () => {
       'host-memory.write',
       'socket-interconnect.0to1',
       'socket-interconnect.1to0',
+      'socket-interconnect.p2p.0to1',
+      'socket-interconnect.p2p.1to0',
     ]);
   });
 });
@@ -384,6 +387,8 @@ describe('default tree: each path has the bottleneck of its path today', () => {
           const sock = socket === 1 ? [sockBw] : [];
           const nicBw = v.rdmaNicBandwidth;
           const hb = v.hostBridgeP2pBandwidth || v.peerPcieBandwidth || v.hostToDeviceBandwidth;
+          // Read completions out of a BAR: the slower read forwarding (non-posted).
+          const hbRead = v.hostBridgeP2pReadBandwidth || hb;
           const thru = p.mapType('gpu0', 'nic0') !== 'BUS_ADDR';
           const min = (xs: number[]) => Math.min(...xs);
           for (const g of p.gpuList) {
@@ -394,7 +399,7 @@ describe('default tree: each path has the bottleneck of its path today', () => {
             expect(bottleneck(p.route(dev, ramEnd(0)))).toBe(min([d2h, ...sock, mem]));
             // nicPath to and from a BAR (kind 2 when BUS_ADDR, else through the host bridge)
             const nicW = thru ? [nicBw, hb, h2d] : [nicBw, h2d];
-            const nicR = thru ? [nicBw, hb, d2h] : [nicBw, d2h];
+            const nicR = thru ? [nicBw, hbRead, d2h] : [nicBw, d2h];
             expect(bottleneck(p.route(deviceEnd('nic0'), barEnd(g.cfg.name), thru))).toBe(min(nicW));
             expect(bottleneck(p.route(barEnd(g.cfg.name), deviceEnd('nic0'), thru))).toBe(min(nicR));
             // peerCopies without a private link: always through the host bridge
@@ -403,7 +408,7 @@ describe('default tree: each path has the bottleneck of its path today', () => {
               const pe = peer.cfg.name;
               const { h2d: peerH2d, d2h: peerD2h } = hostLinkBandwidths(v, peer.cfg);
               expect(bottleneck(p.route(dev, barEnd(pe), true))).toBe(min([d2h, hb, peerH2d]));
-              expect(bottleneck(p.route(barEnd(pe), dev, true))).toBe(min([peerD2h, hb, h2d]));
+              expect(bottleneck(p.route(barEnd(pe), dev, true))).toBe(min([peerD2h, hbRead, h2d]));
             }
           }
           // nicPath to host memory
@@ -412,5 +417,52 @@ describe('default tree: each path has the bottleneck of its path today', () => {
         });
       }
     }
+  }
+});
+
+// The relations real hosts show, for every built-in profile with P2P through its root complex:
+// the per-hop numbers must order the paths as the measurements and the PCIe protocol do.
+describe('per-hop data paths order as real hosts do', () => {
+  const bottleneck = (path: readonly Link[]) => PciFabric.bottleneck(path);
+  for (const { name: profile } of BUILTIN_PROFILE_DATA) {
+    // gh200-c2c has one socket and no P2P through its root complex: nothing of this applies.
+    if (profile === 'gh200-c2c') continue;
+    const { f, v } = fabricOf({ ...treeConfig, profile: profile as SimConfigInput['profile'] });
+    const p2pThroughRc = v.hostBridgeP2pBandwidth > 0;
+
+    it(`${profile}: THRU_HOST_BRIDGE is no faster than BUS_ADDR between the same two devices`, () => {
+      const bus = bottleneck(f.route(deviceEnd('nic0'), barEnd('gpu0')));
+      const thru = bottleneck(f.route(deviceEnd('nic0'), barEnd('gpu0'), { thruHostBridge: true }));
+      expect(thru).toBeLessThanOrEqual(bus);
+      // And it crosses strictly more links: the root port edges and the forwarding.
+      expect(f.route(deviceEnd('nic0'), barEnd('gpu0'), { thruHostBridge: true }).length).toBeGreaterThan(
+        f.route(deviceEnd('nic0'), barEnd('gpu0')).length,
+      );
+    });
+
+    it.skipIf(!p2pThroughRc)(
+      `${profile}: a BAR read through the root complex is slower than a BAR write`,
+      () => {
+        const write = bottleneck(f.route(deviceEnd('gpu0'), barEnd('gpu1')));
+        const read = bottleneck(f.route(barEnd('gpu1'), deviceEnd('gpu0')));
+        expect(read).toBeLessThan(write);
+        expect(f.link('pci:rp1.p2p.read')!.capacityBytesPerNs).toBe(v.hostBridgeP2pReadBandwidth);
+      },
+    );
+
+    it.skipIf(!p2pThroughRc)(
+      `${profile}: P2P across sockets is slower than P2P through one root complex`,
+      () => {
+        const same = bottleneck(f.route(deviceEnd('gpu0'), barEnd('gpu1')));
+        const cross = bottleneck(f.route(deviceEnd('gpu0'), barEnd('gpu2')));
+        expect(cross).toBeLessThanOrEqual(same);
+        // Strictly, wherever the measured cross-socket rate is below this root complex's own.
+        if (v.rdmaNicGpuCrossSocketBandwidth < same) expect(cross).toBeLessThan(same);
+        // Bounded by the measured cross-socket GPUDirect rate, not by the interconnect's memory rate.
+        expect(cross).toBeLessThanOrEqual(v.rdmaNicGpuCrossSocketBandwidth);
+        // Host-memory traffic across the interconnect does not take the P2P forwarding.
+        expect(names(f.route(ramEnd(0), deviceEnd('gpu2')))).not.toContain('socket-interconnect.p2p.0to1');
+      },
+    );
   }
 });

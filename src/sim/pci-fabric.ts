@@ -21,8 +21,12 @@
  * device (H2D). The root complex forwards P2P data per port it enters from (the top node of
  * the source's branch: a root port, or a device on the root bus): posted writes
  * (`pci:<port>.p2p.write`) and read completions carrying data out of a BAR
- * (`pci:<port>.p2p.read`) on separate links, each at `hostBridgeP2p`, which the profile gives
- * per direction; so writes both ways between two root ports do not share a link. A GPU attached
+ * (`pci:<port>.p2p.read`) on separate links, writes at `hostBridgeP2p` and reads at the slower
+ * `hostBridgeP2pRead` (non-posted: each read holds a tag until its completion crosses back), which
+ * the profile gives per direction; so writes both ways between two root ports do not share a
+ * link. P2P between sockets also crosses the interconnect's P2P forwarding
+ * (`socket-interconnect.p2p.0to1/.1to0`, `socketP2p`: the measured cross-socket GPUDirect rate),
+ * which host-memory traffic does not use. A GPU attached
  * by NVLink-C2C (`link.kind: c2c`) names its own link `c2c:<gpu>.up/.down`. Several configured
  * devices on one endpoint (a dual-port NIC's functions `<nic>.0`, `<nic>.1`) each get their own
  * link `pci:<function>.up/.down` at their own rate, below the endpoint's, which carries the sum.
@@ -85,8 +89,12 @@ export interface PciBandwidths {
   hostMemory: number;
   /** The socket interconnect, each direction. */
   socketInterconnect: number;
-  /** The root complex's P2P forwarding of the data entering it from one port, each of write and read. */
+  /** The root complex's P2P forwarding of posted writes entering it from one port. */
   hostBridgeP2p: number;
+  /** The same for read completions carrying data out of a BAR (slower: reads are non-posted). */
+  hostBridgeP2pRead: number;
+  /** The socket interconnect's forwarding of P2P (device or BAR to device or BAR), each direction. */
+  socketP2p: number;
   /** Each configured device's own link (endpoint to its port), by device name. */
   endpoints: ReadonlyMap<string, EndpointLink>;
 }
@@ -123,8 +131,10 @@ export function hostLinkBandwidths(v: CostProfile['values'], g: GpuConfig): { h2
  * The fabric's bandwidths from the profile, the same numbers platform.ts gives its links today:
  * host memory `hostMemoryBandwidth`; the interconnect `cpuSocketInterconnectBandwidth` (or host
  * memory's on a one-socket profile, whose interconnect carries nothing); a host bridge's P2P
- * `hostBridgeP2pBandwidth || peerPcieBandwidth || hostToDeviceBandwidth`; a GPU's link its host
- * link (H2D down, D2H up); a NIC's `rdmaNicBandwidth` both ways.
+ * `hostBridgeP2pBandwidth || peerPcieBandwidth || hostToDeviceBandwidth` for writes and
+ * `hostBridgeP2pReadBandwidth` (or the write rate where it is 0) for reads; the interconnect's P2P
+ * forwarding `rdmaNicGpuCrossSocketBandwidth`; a GPU's link its host link (H2D down, D2H up); a
+ * NIC's `rdmaNicBandwidth` both ways.
  */
 export function pciBandwidths(v: CostProfile['values'], config: SimConfig): PciBandwidths {
   const endpoints = new Map<string, EndpointLink>();
@@ -137,11 +147,14 @@ export function pciBandwidths(v: CostProfile['values'], config: SimConfig): PciB
   }
   for (const n of config.devices?.nics ?? [])
     endpoints.set(n.name, { up: v.rdmaNicBandwidth, down: v.rdmaNicBandwidth });
+  const hb = v.hostBridgeP2pBandwidth || v.peerPcieBandwidth || v.hostToDeviceBandwidth;
   return {
     hostMemory: v.hostMemoryBandwidth,
     socketInterconnect:
       v.cpuSocketInterconnectBandwidth > 0 ? v.cpuSocketInterconnectBandwidth : v.hostMemoryBandwidth,
-    hostBridgeP2p: v.hostBridgeP2pBandwidth || v.peerPcieBandwidth || v.hostToDeviceBandwidth,
+    hostBridgeP2p: hb,
+    hostBridgeP2pRead: v.hostBridgeP2pReadBandwidth || hb,
+    socketP2p: v.rdmaNicGpuCrossSocketBandwidth,
     endpoints,
   };
 }
@@ -265,6 +278,9 @@ export class PciFabric {
   /** The socket interconnect, 0 to 1 and 1 to 0. */
   readonly socket01: Link;
   readonly socket10: Link;
+  /** The interconnect's P2P forwarding, 0 to 1 and 1 to 0 (crossed with socket01/socket10). */
+  readonly socketP2p01: Link;
+  readonly socketP2p10: Link;
   private readonly nodes: Node[] = [];
   private readonly byName = new Map<string, number>();
   /** Configured device name -> its endpoint node. */
@@ -305,6 +321,8 @@ export class PciFabric {
     this.hostMemWrite = new Link('host-memory.write', bw.hostMemory);
     this.socket01 = new Link('socket-interconnect.0to1', bw.socketInterconnect);
     this.socket10 = new Link('socket-interconnect.1to0', bw.socketInterconnect);
+    this.socketP2p01 = new Link('socket-interconnect.p2p.0to1', bw.socketP2p);
+    this.socketP2p10 = new Link('socket-interconnect.p2p.1to0', bw.socketP2p);
 
     // Endpoint edges: a device's own link, or the sum of its devices' when several share it.
     const onEndpoint = new Map<number, string[]>();
@@ -354,15 +372,15 @@ export class PciFabric {
       n.down = new Link(`${bus}:${n.name}.down`, e.down);
       if (n.top === i) {
         n.p2pWrite = new Link(`pci:${n.name}.p2p.write`, bw.hostBridgeP2p);
-        n.p2pRead = new Link(`pci:${n.name}.p2p.read`, bw.hostBridgeP2p);
+        n.p2pRead = new Link(`pci:${n.name}.p2p.read`, bw.hostBridgeP2pRead);
       }
     }
   }
 
   /**
    * Every link, in tree order (each node's up then down, then for a child of a host bridge its
-   * P2P write and read; a device's own function link after its endpoint's), then host memory
-   * and the interconnect.
+   * P2P write and read; a device's own function link after its endpoint's), then host memory,
+   * the interconnect and its P2P forwarding.
    */
   links(): Link[] {
     const out: Link[] = [];
@@ -373,6 +391,7 @@ export class PciFabric {
       for (const f of fns) if (f.at === i) out.push(...f.l);
     });
     out.push(this.hostMemRead, this.hostMemWrite, this.socket01, this.socket10);
+    out.push(this.socketP2p01, this.socketP2p10);
     return out;
   }
 
@@ -425,6 +444,7 @@ export class PciFabric {
       ...this.upFrom(a, -1),
       fwd,
       ...this.cross(hbA.socket, hbB.socket),
+      ...this.crossP2p(hbA.socket, hbB.socket),
       ...this.downTo(b, -1),
       ...this.fnDown(to),
     ];
@@ -455,6 +475,10 @@ export class PciFabric {
 
   private cross(a: 0 | 1, b: 0 | 1): Link[] {
     return a === b ? [] : [a === 0 ? this.socket01 : this.socket10];
+  }
+
+  private crossP2p(a: 0 | 1, b: 0 | 1): Link[] {
+    return a === b ? [] : [a === 0 ? this.socketP2p01 : this.socketP2p10];
   }
 
   /** The up links from node `i` to (excluding) ancestor `stop` (-1: to its host bridge). */

@@ -65,6 +65,8 @@ describe('Platform', () => {
       'host-memory.write',
       'socket-interconnect.0to1',
       'socket-interconnect.1to0',
+      'socket-interconnect.p2p.0to1',
+      'socket-interconnect.p2p.1to0',
       'gpulink-gpu0-gpu1.gpu0togpu1',
       'gpulink-gpu0-gpu1.gpu1togpu0',
     ]);

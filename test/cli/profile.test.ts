@@ -87,8 +87,8 @@ describe('--profile and profile files', () => {
       .replace('\n  faultBatchSize:\n    value: 256\n', '\n  faultBatchSize:\n    value: 25.5\n')
       .replace('\n  cpuFaultEntryNs:\n    value: 1000 # 1 us\n', '\n  cpuFaultEntryNs:\n    value: -3\n')
       .replace(
-        '\n  deviceMemoryBandwidth:\n    value: 3350\n    unit: GB/s\n',
-        '\n  deviceMemoryBandwidth:\n    value: 3350\n    unit: TB/s\n',
+        '\n  deviceMemoryBandwidth:\n    value: 2000\n    unit: GB/s\n',
+        '\n  deviceMemoryBandwidth:\n    value: 2000\n    unit: TB/s\n',
       )
       .replace('\n  peerLinkBandwidth:', '\n  peerLinkBandwith:');
     writeFileSync(bad, text);

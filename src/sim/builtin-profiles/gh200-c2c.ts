@@ -41,7 +41,7 @@ export const PROFILE_DATA: CostProfileData = {
         'Host-to-device over NVLink-C2C, GH200, nvbandwidth v5 copy-engine copy (SM copy: 342 GB/s)',
       source:
         'nvbandwidth issue #23 (GH200 480 GB LPDDR5X + 96 GB HBM3, nvbandwidth v5), https://github.com/NVIDIA/nvbandwidth/issues/23',
-      note: 'Spec: 450 GB/s per direction (nvlinkC2cBandwidth).',
+      note: 'The thread reports 346 GB/s (copy engine). Spec: 450 GB/s per direction (nvlinkC2cBandwidth).',
     },
     deviceToHostBandwidth: {
       kind: 'derived',
@@ -79,6 +79,11 @@ export const PROFILE_DATA: CostProfileData = {
       source:
         'derived: NCCL caps P2P at PXB on ARM (NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h) and the Linux p2pdma host-bridge allowlist has no ARM entries (Linux drivers/pci/p2pdma.c pci_p2pdma_whitelist, host_bridge_whitelist)',
     },
+    hostBridgeP2pReadBandwidth: {
+      kind: 'derived',
+      conditions: 'P2P reads through the Grace (ARM) root complex: not supported (0), as writes',
+      source: 'derived: hostBridgeP2pBandwidth is 0 (no P2P through this root complex), so neither are reads',
+    },
     cpuSocketInterconnectBandwidth: {
       kind: 'derived',
       conditions:
@@ -86,8 +91,15 @@ export const PROFILE_DATA: CostProfileData = {
       source:
         'derived: GH200 has one Grace CPU with 480 GB LPDDR5X (DataCrunch, data movement in the GH200 [secondary], https://datacrunch.io/blog/data-movement-in-the-nvidia-gh200-grace-hopper-superchip)',
     },
+    rdmaNicBandwidth: {
+      kind: 'measured',
+      conditions:
+        'RDMA NIC write bandwidth host memory to host memory (ib_write_bw, 32 MiB messages, A30 system)',
+      source:
+        'perftest issue #241 (A30, ib_write_bw 32 MiB), https://github.com/linux-rdma/perftest/issues/241',
+      note: 'Reported as 23,000 MB/s by perftest.',
+    },
     bar1ApertureBytes: {
-      kind: 'assumed',
       conditions: 'GPU BAR1 aperture of the GH200 Hopper GPU',
       source:
         "assumption: not in the notes; the same as an H800's 128 GiB (nvidia-smi output for an H800, https://github.com/liguodongiot/llm-action/blob/main/docs/llm-base/nvidia-smi.md)",

@@ -40,14 +40,14 @@ export const PROFILE_DATA: CostProfileData = {
       conditions:
         'Effective host-to-device bandwidth of a large copy, PCIe Gen4 x16, A100-SXM4-40GB, 0.5-1 GiB buffers',
       source: 'nvbandwidth issue #42 (A100-SXM4-40GB), https://github.com/NVIDIA/nvbandwidth/issues/42',
-      note: 'nvbandwidth SM copy. The same thread reports 18.05 GB/s at 10 GiB and 16.50 GB/s at 20 GiB; the drop with size is not modelled.',
+      note: 'The thread reports 25.13 GB/s. nvbandwidth SM copy. The same thread reports 18.05 GB/s at 10 GiB and 16.50 GB/s at 20 GiB; the drop with size is not modelled.',
     },
     deviceToHostBandwidth: {
       kind: 'measured',
       conditions:
         'Effective device-to-host bandwidth of a large copy, PCIe Gen4 x16, A100-SXM4-40GB, 0.5-1 GiB buffers',
       source: 'nvbandwidth issue #42 (A100-SXM4-40GB), https://github.com/NVIDIA/nvbandwidth/issues/42',
-      note: 'The thread gives one figure for H2D and D2H.',
+      note: 'The thread reports 25.13 GB/s. The thread gives one figure for H2D and D2H.',
     },
     copyEngineCount: {
       kind: 'assumed',
@@ -60,6 +60,7 @@ export const PROFILE_DATA: CostProfileData = {
       conditions: "Raw per-direction bandwidth of this platform's GPU/NIC PCIe links: Gen4 x16",
       source:
         'PCIe reference table (128b/130b encoding, base-10 GB) [secondary], https://hpc-notes.pages.dev/reference/pcie',
+      note: 'The table gives 31.5 GB/s per direction for PCIe 4.0 x16.',
     },
     peerLinkBandwidth: {
       kind: 'derived',
@@ -83,6 +84,13 @@ export const PROFILE_DATA: CostProfileData = {
         'derived: ~50 GB/s bidirectional between RTX 4090s on PCIe 4.0 x16, Threadripper 3995WX, large BAR, IOMMU off (tinygrad open-gpu-kernel-modules issue #6, https://github.com/tinygrad/open-gpu-kernel-modules/issues/6) / 2',
       note: 'Root-complex P2P can also lose to staging through host memory: ~10 GB/s P2P vs 20-22 GB/s staged on 6x RTX 4090 with an AMD CPU (NCCL issue #814, https://github.com/NVIDIA/nccl/issues/814).',
     },
+    hostBridgeP2pReadBandwidth: {
+      kind: 'assumed',
+      conditions:
+        'P2P reads through an AMD Zen root complex (completions carrying data out of a BAR), per direction',
+      source:
+        "assumption: no published P2P read figure through a root complex was found. Reads are non-posted: the requester holds a tag until the completion crosses the root complex back, and root complexes are built for posted P2P writes (NVIDIA on GPUDirect RDMA: 'Intel client CPUs are known to only support PCIe P2P writes', https://github.com/NVIDIA/open-gpu-kernel-modules/issues/1253). Half of hostBridgeP2pBandwidth (25 GB/s)",
+    },
     cpuSocketInterconnectBandwidth: {
       kind: 'published',
       conditions:
@@ -91,8 +99,15 @@ export const PROFILE_DATA: CostProfileData = {
         'NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h',
       note: 'NCCL values: AMD Zen1/2 16, Zen3/4 24, Zen5 32; Intel Skylake UPI 10, Sapphire Rapids 22, Emerald Rapids 40 GB/s.',
     },
+    rdmaNicBandwidth: {
+      kind: 'measured',
+      conditions:
+        'RDMA NIC write bandwidth host memory to host memory (ib_write_bw, 32 MiB messages, A30 system)',
+      source:
+        'perftest issue #241 (A30, ib_write_bw 32 MiB), https://github.com/linux-rdma/perftest/issues/241',
+      note: 'Reported as 23,000 MB/s by perftest.',
+    },
     bar1ApertureBytes: {
-      kind: 'assumed',
       conditions:
         'GPU BAR1 aperture: the window through which a P2P alias of VRAM is reachable (nouveau exposes only BAR1; outside it the callback returns -ENOMEM)',
       source:

@@ -40,7 +40,7 @@ export const PROFILE_DATA: CostProfileData = {
         'Effective host-to-device bandwidth of a large copy, PCIe Gen5 x16, H100 (nvbandwidth SM copy)',
       source:
         'nvbandwidth issue #24 (H100 cluster, also H20/H800), https://github.com/NVIDIA/nvbandwidth/issues/24',
-      note: 'Slower than D2H on this platform. The figure is an SM (kernel) copy; migration uses copy engines.',
+      note: 'The thread reports 35.2 GB/s host to device. Slower than D2H on this platform. The figure is an SM (kernel) copy; migration uses copy engines.',
     },
     deviceToHostBandwidth: {
       kind: 'measured',
@@ -48,6 +48,7 @@ export const PROFILE_DATA: CostProfileData = {
         'Effective device-to-host bandwidth of a large copy, PCIe Gen5 x16, H100 (nvbandwidth SM copy)',
       source:
         'nvbandwidth issue #24 (H100 cluster, also H20/H800), https://github.com/NVIDIA/nvbandwidth/issues/24',
+      note: 'The thread reports 52.8 GB/s device to host.',
     },
     copyEngineCount: {
       kind: 'assumed',
@@ -60,13 +61,14 @@ export const PROFILE_DATA: CostProfileData = {
       conditions: "Raw per-direction bandwidth of this platform's GPU/NIC PCIe links: Gen5 x16",
       source:
         'PCIe reference table (128b/130b encoding, base-10 GB) [secondary], https://hpc-notes.pages.dev/reference/pcie',
+      note: 'The table gives 63 GB/s per direction for PCIe 5.0 x16.',
     },
     peerLinkBandwidth: {
       kind: 'measured',
       conditions: 'NVLink4 GPU-to-GPU P2P writes, unidirectional, HGX H100 8-GPU (spec 450 GB/s)',
       source:
         'NCCL issue #1264 (HGX H100 8-GPU, p2pBandwidthLatencyTest), https://github.com/NVIDIA/nccl/issues/1264',
-      note: 'The same thread: with P2P disabled (through the host) ~37 GB/s. A 4x H100 pair measured 260.9 GB/s bidirectional against a 300 GB/s spec (https://github.com/NVIDIA/cuda-samples/issues/392).',
+      note: 'The thread reports 376 GB/s unidirectional. The same thread: with P2P disabled (through the host) ~37 GB/s. A 4x H100 pair measured 260.9 GB/s bidirectional against a 300 GB/s spec (https://github.com/NVIDIA/cuda-samples/issues/392).',
     },
     peerPcieBandwidth: {
       kind: 'derived',
@@ -81,17 +83,33 @@ export const PROFILE_DATA: CostProfileData = {
       source:
         'derived: peerPcieBandwidth / 1.2, the Intel root-complex penalty NCCL applies (NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h); allowlist: Linux drivers/pci/p2pdma.c pci_p2pdma_whitelist, host_bridge_whitelist',
     },
+    hostBridgeP2pReadBandwidth: {
+      kind: 'assumed',
+      conditions:
+        'P2P reads through an Intel Sapphire Rapids root complex (completions carrying data out of a BAR), per direction',
+      source:
+        "assumption: no published P2P read figure through a root complex was found. Reads are non-posted: the requester holds a tag until the completion crosses the root complex back, and Intel root complexes are built for posted P2P writes (NVIDIA on GPUDirect RDMA: 'Intel client CPUs are known to only support PCIe P2P writes', https://github.com/NVIDIA/open-gpu-kernel-modules/issues/1253). Half of hostBridgeP2pBandwidth (43.83 GB/s)",
+    },
     cpuSocketInterconnectBandwidth: {
       kind: 'published',
       conditions: 'CPU socket interconnect planning value, Intel Sapphire Rapids UPI (host platform assumed)',
       source:
         'NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h',
+      note: 'topo.h plans Intel Sapphire Rapids UPI at 22 GB/s.',
+    },
+    rdmaNicBandwidth: {
+      kind: 'derived',
+      conditions:
+        'RDMA NIC write bandwidth host memory to host memory, ConnectX-7 at 400 Gb/s (NDR) on PCIe Gen5 x16',
+      source:
+        'derived: 400 Gb/s / 8 = 50 GB/s port rate (ConnectX-7: PCIe Gen 5.0 x16, NDR, https://docs.nvidia.com/networking/display/connectx7vpiocp3/supported+interfaces , https://docs.nvidia.com/networking/display/MLNXOFEDv571020/Release+Notes) x 0.92, the share of a 200 Gb/s (25 GB/s) port that ib_write_bw reached host to host (23,000 MB/s, perftest issue #241 (A30, Gen4, ib_write_bw 32 MiB), https://github.com/linux-rdma/perftest/issues/241). The port rate of that system is assumed: the issue does not name its NIC',
+      note: "No public ConnectX-7 perftest figure with a number in text was found; the one this profile had before (23 GB/s) is the Gen4 system's own.",
     },
     bar1ApertureBytes: {
-      kind: 'published',
-      conditions: 'BAR1 of an H800 (Hopper, 81,559 MiB VRAM, PCIe Gen5 x16) as nvidia-smi reports it',
+      conditions: 'GPU BAR1 aperture of an H100 PCIe (80 GB)',
       source:
-        'nvidia-smi output for an H800, https://github.com/liguodongiot/llm-action/blob/main/docs/llm-base/nvidia-smi.md',
+        'assumption: no public nvidia-smi output or datasheet BAR1 size for an H100 PCIe was found. An H800 SXM5 (same GH100 die, same 81,559 MiB VRAM) reports 131072 MiB (https://github.com/liguodongiot/llm-action/blob/main/docs/llm-base/nvidia-smi.md), and a BAR is a power of two: the smallest that maps all 81,559 MiB is 128 GiB',
+      note: 'Measure with `nvidia-smi -q` (BAR1 Memory Usage, Total) or lspci -vv on the machine modelled.',
     },
     hostMemoryBandwidth: {
       conditions: 'Host DRAM bandwidth per socket (Sapphire Rapids, 8 channels DDR5-4800)',
@@ -100,15 +118,17 @@ export const PROFILE_DATA: CostProfileData = {
     },
     deviceMemoryBandwidth: {
       kind: 'published',
-      conditions: 'H100 SXM5 HBM3 bandwidth (3.35 TB/s)',
-      source: 'H100 notes [secondary], https://glennklockwood.com/garden/processors/h100',
-      note: 'Secondary source. A PCIe-card H100 has less; the nvbandwidth thread does not say which form factor.',
+      conditions: 'H100 PCIe (80 GB HBM2e, 114 SMs, 350 W card) memory bandwidth',
+      source:
+        "NVIDIA H100 PCIe Product Brief PB-11133-001_v02, quote: 'memory bandwidth greater than 2,000 gigabytes per second (GBps)', https://manuals.plus/m/d4b5dc21484df3ba8fbe84918338461cc074a3fcebcc13423eadc2b10ac3bda4",
+      note: "NVIDIA's H100 MIG page, describing the 114-SM HBM2e part: 'With a memory bandwidth of 2 TB/s' (https://docs.nvidia.com/launchpad/ai/h100-mig/latest/h100-mig-gpu.html). The 3,350 GB/s this profile had before is the H100 SXM5 (HBM3) figure.",
     },
     deviceMemoryBytes: {
       kind: 'published',
       conditions: 'Usable VRAM of an 80 GB Hopper GPU as nvidia-smi reports it (81,559 MiB, seen on an H800)',
       source:
         'nvidia-smi output for an H800, https://github.com/liguodongiot/llm-action/blob/main/docs/llm-base/nvidia-smi.md',
+      note: "nvidia-smi: 'FB Memory Usage Total : 81559 MiB'.",
     },
   }),
 };

@@ -55,19 +55,21 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
   },
   tlbShootdownBaseNs: {
     unit: 'ns',
-    kind: 'published',
-    conditions: 'x86 Linux, modern Xeon: base cost of a CPU TLB shootdown (IPI round trip ~1-3 us)',
+    kind: 'assumed',
+    conditions:
+      'x86 Linux: base cost of a CPU TLB shootdown (IPI to the other CPUs of the mm and the wait for their acknowledgements), charged once per shootdown',
     source:
-      'TLB shootdown notes [secondary], https://newsletter.onedfrk.com/archive/b71d2c16-a8e5-450d-8eca-25d216781df7 , https://unseel.com/cs/tlb-shootdown',
-    note: 'Secondary source: an order of magnitude. Total = tlbShootdownBaseNs + tlbShootdownPerCpuNs x receiving CPUs.',
+      "assumption: no primary measurement with a number was found. The kernel and research literature say only that a shootdown 'can take microseconds' (Nadav Amit, 'Optimizing the TLB Shootdown Algorithm with Page Access Tracking', USENIX ATC 2017, https://www.usenix.org/conference/atc17/technical-sessions/presentation/amit); 1 us is the order of one IPI round trip to a few CPUs",
+    note: 'Secondary notes give the same order (IPI round trip ~1-3 us, base ~1 us + ~200 ns per receiver: https://newsletter.onedfrk.com/archive/b71d2c16-a8e5-450d-8eca-25d216781df7 , https://unseel.com/cs/tlb-shootdown) but cite no measurement, so they are not the source. Total = tlbShootdownBaseNs + tlbShootdownPerCpuNs x receiving CPUs.',
   },
   tlbShootdownPerCpuNs: {
     unit: 'ns/CPU',
-    kind: 'published',
-    conditions: 'x86 Linux: added cost per receiving CPU ("base ~1 us + ~200 ns/receiver")',
+    kind: 'assumed',
+    conditions:
+      'x86 Linux: added shootdown cost per receiving CPU (its interrupt, INVLPG or CR3 write, and acknowledgement as the initiator waits for it)',
     source:
-      'TLB shootdown notes [secondary], https://newsletter.onedfrk.com/archive/b71d2c16-a8e5-450d-8eca-25d216781df7 , https://unseel.com/cs/tlb-shootdown',
-    note: 'Secondary source; another rule of thumb there is ~1.5 us x active cores.',
+      "assumption: no primary per-CPU figure was found (Amit, USENIX ATC 2017, https://www.usenix.org/conference/atc17/technical-sessions/presentation/amit, says the cost grows with the CPU count but the abstract gives no per-CPU number). ~600 cycles at 3 GHz for a receiver's interrupt entry, flush and exit, overlapped with the others",
+    note: 'A secondary rule of thumb (https://unseel.com/cs/tlb-shootdown) also says ~200 ns per receiver, citing no measurement; another (newsletter.onedfrk.com) says ~1.5 us x active cores. The first to replace with a measurement (e.g. will-it-scale tlb_flush2).',
   },
   driverCallbackPerPageNs: {
     unit: 'ns/page',
@@ -144,17 +146,19 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
   iommuFlushQueueEntries: {
     unit: 'count',
     kind: 'published',
-    conditions: 'Intel VT-d lazy flush queue: entries before a batched IOTLB flush',
+    conditions:
+      'Linux dma-iommu lazy (deferred) IOTLB flush queue: entries per CPU queue before a batched flush (lazy mode, iommu.strict=0); a single shared queue, used where the IOMMU driver asks for one, holds 32,768',
     source:
-      'Intel VT-d flush-queue batching patch, https://git.leafos.org/LeafOS-Devices/android_kernel_realme_mt6785/+/5e0d2a6fc094a9b5047998deefeb1254c66856ee',
-    note: 'The batching recovered 15-20 % of the IOMMU-induced loss in netperf small-UDP tests.',
+      "Linux drivers/iommu/dma-iommu.c, quote: '#define IOVA_DEFAULT_FQ_SIZE 256' ('Number of entries per flush queue'; '#define IOVA_SINGLE_FQ_SIZE 32768'), https://github.com/torvalds/linux/blob/master/drivers/iommu/dma-iommu.c",
+    note: 'Older kernels named it IOVA_FQ_SIZE 256 (also per CPU). The 250-entry queue of the 2008 intel-iommu batching patch was replaced by this one. That patch recovered 15-20 % of the IOMMU-induced loss in netperf small-UDP tests (https://git.leafos.org/LeafOS-Devices/android_kernel_realme_mt6785/+/5e0d2a6fc094a9b5047998deefeb1254c66856ee).',
   },
   iommuFlushQueueTimeoutNs: {
     unit: 'ns',
     kind: 'published',
-    conditions: 'Intel VT-d lazy flush queue: longest wait before a batched IOTLB flush (10 ms)',
+    conditions:
+      'Linux dma-iommu lazy flush queue: longest wait before a batched IOTLB flush of a per-CPU queue (a single shared queue waits 1000 ms)',
     source:
-      'Intel VT-d flush-queue batching patch, https://git.leafos.org/LeafOS-Devices/android_kernel_realme_mt6785/+/5e0d2a6fc094a9b5047998deefeb1254c66856ee',
+      "Linux drivers/iommu/dma-iommu.c, quote: '#define IOVA_DEFAULT_FQ_TIMEOUT 10' ('Timeout (in ms) after which entries are flushed from the queue'), i.e. 10 ms, https://github.com/torvalds/linux/blob/master/drivers/iommu/dma-iommu.c",
   },
   migrateVmaFixedNs: {
     unit: 'ns',
@@ -213,7 +217,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
       'Faults fetched from the hardware fault buffer per batch (uvm_perf_fault_batch_count, clamped to the buffer size)',
     source:
       'nvidia-uvm uvm_gpu_replayable_faults.c, https://github.com/NVIDIA/open-gpu-kernel-modules/tree/main/kernel-open/nvidia-uvm',
-    note: 'Default replay policy BATCH_FLUSH; fault coalescing on; a duplicate ratio above 50 % switches the flush to update-PUT.',
+    note: "quote: '#define UVM_PERF_FAULT_BATCH_COUNT_DEFAULT 256' (uvm_gpu_replayable_faults.c). Default replay policy BATCH_FLUSH; fault coalescing on; a duplicate ratio above 50 % switches the flush to update-PUT.",
   },
   faultBatchesPerService: {
     unit: 'count',
@@ -221,6 +225,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'Batches serviced per bottom-half run (uvm_perf_fault_max_batches_per_service)',
     source:
       'nvidia-uvm uvm_gpu_replayable_faults.c, https://github.com/NVIDIA/open-gpu-kernel-modules/tree/main/kernel-open/nvidia-uvm',
+    note: "quote: '#define UVM_PERF_FAULT_MAX_BATCHES_PER_SERVICE_DEFAULT 20' (uvm_gpu_replayable_faults.c).",
   },
   faultThrashingBatchesPerService: {
     unit: 'count',
@@ -228,6 +233,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'Batches containing thrashing pages serviced per bottom-half run',
     source:
       'nvidia-uvm uvm_gpu_replayable_faults.c, https://github.com/NVIDIA/open-gpu-kernel-modules/tree/main/kernel-open/nvidia-uvm',
+    note: "quote: '#define UVM_PERF_FAULT_MAX_THROTTLE_PER_SERVICE_DEFAULT 5' (uvm_gpu_replayable_faults.c).",
   },
   faultBufferEntries: {
     unit: 'count',
@@ -236,6 +242,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
       'GPU fault buffer capacity (simulator default); faults arriving during a batch wait for the next one',
     source:
       'MacSim FAULT_BUFFER_SIZE, MacSim def/memory.param.def and src/mmu.cc, https://github.com/gthparch/macsim/blob/master/def/memory.param.def , https://github.com/gthparch/macsim/blob/master/src/mmu.cc',
+    note: "quote: 'param<FAULT_BUFFER_SIZE, fault_buffer_size, long, 512>' (def/memory.param.def).",
   },
   vaBlockBytes: {
     unit: 'B',
@@ -244,6 +251,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
       'nvidia-uvm VA block and GPU eviction unit (UVM_VA_BLOCK_BITS 21; root chunks on an LRU updated on allocation)',
     source:
       'nvidia-uvm uvm_va_block_types.h, https://github.com/NVIDIA/open-gpu-kernel-modules/tree/main/kernel-open/nvidia-uvm',
+    note: "quote: '#define UVM_VA_BLOCK_BITS 21' and 'UVM_VA_BLOCK_SIZE (1ULL << UVM_VA_BLOCK_BITS)', i.e. 2 MiB (uvm_va_block_types.h).",
   },
   prefetchThresholdPercent: {
     unit: '%',
@@ -252,7 +260,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
       'Prefetch a bitmap-tree subregion once more than this share of its pages are resident or faulted',
     source:
       'nvidia-uvm uvm_perf_prefetch.c, https://github.com/NVIDIA/open-gpu-kernel-modules/tree/main/kernel-open/nvidia-uvm',
-    note: 'Faults are first grown to 64 KB big-page granularity unless thrashing.',
+    note: "quote: '#define UVM_PREFETCH_THRESHOLD_DEFAULT 51' (uvm_perf_prefetch.c). Faults are first grown to 64 KB big-page granularity unless thrashing.",
   },
   thrashingThresholdEvents: {
     unit: 'count',
@@ -260,6 +268,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'Consecutive migrations of a page within thrashingLapseNs that mark it as thrashing',
     source:
       'nvidia-uvm uvm_perf_thrashing.c, https://github.com/NVIDIA/open-gpu-kernel-modules/tree/main/kernel-open/nvidia-uvm',
+    note: "quote: '#define UVM_PERF_THRASHING_THRESHOLD_DEFAULT 3' (uvm_perf_thrashing.c).",
   },
   thrashingLapseNs: {
     unit: 'ns',
@@ -267,6 +276,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'Thrashing detection window (500 us); nap = 1 x lapse, epoch = 2000 x lapse',
     source:
       'nvidia-uvm uvm_perf_thrashing.c, https://github.com/NVIDIA/open-gpu-kernel-modules/tree/main/kernel-open/nvidia-uvm',
+    note: "quote: '#define UVM_PERF_THRASHING_LAPSE_USEC_DEFAULT 500', i.e. 500 us (uvm_perf_thrashing.c).",
   },
   thrashingPinThrottles: {
     unit: 'count',
@@ -274,6 +284,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'Throttles after which a thrashing page is pinned',
     source:
       'nvidia-uvm uvm_perf_thrashing.c, https://github.com/NVIDIA/open-gpu-kernel-modules/tree/main/kernel-open/nvidia-uvm',
+    note: "quote: '#define UVM_PERF_THRASHING_PIN_THRESHOLD_DEFAULT 10' (uvm_perf_thrashing.c).",
   },
   thrashingPinNs: {
     unit: 'ns',
@@ -281,6 +292,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'Pin duration, 300 x lapse = 150 ms',
     source:
       'nvidia-uvm uvm_perf_thrashing.c, https://github.com/NVIDIA/open-gpu-kernel-modules/tree/main/kernel-open/nvidia-uvm',
+    note: "quote: '#define UVM_PERF_THRASHING_PIN_DEFAULT 300', a multiple of the lapse: 300 x 500 us = 150 ms (uvm_perf_thrashing.c).",
   },
   accessCounterThreshold: {
     unit: 'count',
@@ -289,6 +301,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
       'Remote accesses per accessCounterGranularityBytes region before access-counter migration; off by default without ATS, on with ATS',
     source:
       'nvidia-uvm uvm_gpu_access_counters.c, https://github.com/NVIDIA/open-gpu-kernel-modules/tree/main/kernel-open/nvidia-uvm',
+    note: "quote: '#define UVM_PERF_ACCESS_COUNTER_THRESHOLD_DEFAULT 256' (uvm_gpu_access_counters.c).",
   },
   accessCounterGranularityBytes: {
     unit: 'B',
@@ -296,6 +309,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'Access-counter region size',
     source:
       'nvidia-uvm uvm_gpu_access_counters.c, https://github.com/NVIDIA/open-gpu-kernel-modules/tree/main/kernel-open/nvidia-uvm',
+    note: 'quote: \'#define UVM_PERF_ACCESS_COUNTER_GRANULARITY UVM_ACCESS_COUNTER_GRANULARITY_2M\', i.e. 2 MiB (newer releases: UVM_PERF_ACCESS_COUNTER_GRANULARITY_DEFAULT "2m").',
   },
   hostToDeviceBandwidth: {
     unit: 'GB/s',
@@ -322,7 +336,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
       'UVMSmart curve BW(s) = (2a/pi) atan(b s_KiB): a for a 16 GB/s (PCIe 3.0 x16) link; 24 for 32 GB/s, 48 for 64 GB/s. Used only by profiles with the uvmsmart-curve transfer model',
     source:
       'UVMSmart gpgpu-sim src/gpgpu-sim/gpu-sim.cc (gmmu_t::calculate_transfer_time, -page_fault_latency), https://github.com/DebashisGanguly/gpgpu-sim_UVMSmart/blob/bafab5d728a911d671833a5f843eeda783dab9ac/src/gpgpu-sim/gpu-sim.cc',
-    note: 'The code divides by 1024^3, so the curve is in GiB/s although the notes print GB/s.',
+    note: "The source's curve uses a = 12 for a PCIe 3.0 x16 link. The code divides by 1024^3, so the curve is in GiB/s although the notes print GB/s.",
   },
   uvmSmartCurveB: {
     unit: '1/KiB',
@@ -331,6 +345,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
       'UVMSmart curve steepness b (per KiB of transfer size). Used only by the uvmsmart-curve transfer model',
     source:
       'UVMSmart gpgpu-sim src/gpgpu-sim/gpu-sim.cc (gmmu_t::calculate_transfer_time, -page_fault_latency), https://github.com/DebashisGanguly/gpgpu-sim_UVMSmart/blob/bafab5d728a911d671833a5f843eeda783dab9ac/src/gpgpu-sim/gpu-sim.cc',
+    note: "The source's curve uses b = 0.07292 per KiB.",
   },
   uvmSmartHalvingThresholdBytes: {
     unit: 'B',
@@ -338,6 +353,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'Transfers of at least this size get uvmSmartLargeTransferFactor x the curve bandwidth',
     source:
       'UVMSmart gpgpu-sim src/gpgpu-sim/gpu-sim.cc (gmmu_t::calculate_transfer_time, -page_fault_latency), https://github.com/DebashisGanguly/gpgpu-sim_UVMSmart/blob/bafab5d728a911d671833a5f843eeda783dab9ac/src/gpgpu-sim/gpu-sim.cc',
+    note: 'The source halves the speed of transfers of 2 MiB and more.',
   },
   uvmSmartLargeTransferFactor: {
     unit: 'factor',
@@ -345,6 +361,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'Bandwidth factor for transfers at or above uvmSmartHalvingThresholdBytes ("speed /= 2")',
     source:
       'UVMSmart gpgpu-sim src/gpgpu-sim/gpu-sim.cc (gmmu_t::calculate_transfer_time, -page_fault_latency), https://github.com/DebashisGanguly/gpgpu-sim_UVMSmart/blob/bafab5d728a911d671833a5f843eeda783dab9ac/src/gpgpu-sim/gpu-sim.cc',
+    note: "The source's 'speed /= 2' is a factor of 0.5.",
   },
   pcieGen3x16Bandwidth: {
     unit: 'GB/s',
@@ -352,7 +369,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'PCIe 3.0 x16 raw bandwidth per direction',
     source:
       'PCIe reference table (128b/130b encoding, base-10 GB) [secondary], https://hpc-notes.pages.dev/reference/pcie',
-    note: 'NCCL plans with PCI_BW 12.0 GB/s for "PCI Gen3 x16" (NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h).',
+    note: 'The table gives 15.7 GB/s per direction for PCIe 3.0 x16. NCCL plans with PCI_BW 12.0 GB/s for "PCI Gen3 x16" (NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h).',
   },
   pcieGen4x16Bandwidth: {
     unit: 'GB/s',
@@ -360,6 +377,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'PCIe 4.0 x16 raw bandwidth per direction',
     source:
       'PCIe reference table (128b/130b encoding, base-10 GB) [secondary], https://hpc-notes.pages.dev/reference/pcie',
+    note: 'The table gives 31.5 GB/s per direction for PCIe 4.0 x16.',
   },
   pcieGen5x16Bandwidth: {
     unit: 'GB/s',
@@ -367,6 +385,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'PCIe 5.0 x16 raw bandwidth per direction',
     source:
       'PCIe reference table (128b/130b encoding, base-10 GB) [secondary], https://hpc-notes.pages.dev/reference/pcie',
+    note: 'The table gives 63 GB/s per direction for PCIe 5.0 x16.',
   },
   pcieLinkRawBandwidth: {
     unit: 'GB/s',
@@ -377,7 +396,7 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     conditions: 'NVLink-C2C (Grace Hopper) spec per direction, 900 GB/s total',
     source:
       'DataCrunch, data movement in the GH200 [secondary], https://datacrunch.io/blog/data-movement-in-the-nvidia-gh200-grace-hopper-superchip',
-    note: 'Measured H2D over C2C: 346 GB/s CE, 342 GB/s SM (nvbandwidth issue #23 (GH200 480 GB LPDDR5X + 96 GB HBM3, nvbandwidth v5), https://github.com/NVIDIA/nvbandwidth/issues/23).',
+    note: 'The post gives 900 GB/s total, 450 GB/s per direction. Measured H2D over C2C: 346 GB/s CE, 342 GB/s SM (nvbandwidth issue #23 (GH200 480 GB LPDDR5X + 96 GB HBM3, nvbandwidth v5), https://github.com/NVIDIA/nvbandwidth/issues/23).',
   },
   peerLinkBandwidth: {
     unit: 'GB/s',
@@ -388,6 +407,9 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
   hostBridgeP2pBandwidth: {
     unit: 'GB/s',
   },
+  hostBridgeP2pReadBandwidth: {
+    unit: 'GB/s',
+  },
   intelHostBridgeP2pPenalty: {
     unit: 'factor',
     kind: 'published',
@@ -395,25 +417,19 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
       'Bandwidth cost multiplier NCCL applies to P2P through an Intel root complex ("Intel CPU convert GPU P2P traffic into 64B PCI TLPs")',
     source:
       'NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h',
-    note: 'NCCL also caps the P2P level at PXB (no P2P through the root complex) on Intel, ARM and Zhaoxin.',
+    note: 'topo.h applies a factor of 1.2 to P2P bandwidth through an Intel root complex. NCCL also caps the P2P level at PXB (no P2P through the root complex) on Intel, ARM and Zhaoxin.',
   },
   cpuSocketInterconnectBandwidth: {
     unit: 'GB/s',
   },
   rdmaNicBandwidth: {
     unit: 'GB/s',
-    kind: 'measured',
-    conditions:
-      'RDMA NIC write bandwidth host memory to host memory (ib_write_bw, 32 MiB messages, A30 system)',
-    source:
-      'perftest issue #241 (A30, ib_write_bw 32 MiB), https://github.com/linux-rdma/perftest/issues/241',
-    note: 'Reported as 23,000 MB/s by perftest.',
   },
   rdmaNicGpuCrossSocketBandwidth: {
     unit: 'GB/s',
     kind: 'measured',
     conditions:
-      'GPUDirect RDMA GPU memory to GPU memory when GPU and NIC sit on different sockets (NCCL "SYS" locality, suspected)',
+      "GPUDirect RDMA GPU memory to GPU memory when GPU and NIC sit on different sockets (NCCL 'SYS' locality, suspected; A30 system, PCIe Gen4). Charged as the P2P forwarding of the socket interconnect, which every device-to-device or BAR transfer between sockets crosses",
     source:
       'perftest issue #241 (A30, ib_write_bw 32 MiB), https://github.com/linux-rdma/perftest/issues/241',
     note: 'Reported as 11,000 MB/s. GPUDirect RDMA requires both devices under the same root complex for the fast path (NVIDIA guide).',
@@ -421,22 +437,24 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
   cpuBarWriteBandwidth: {
     unit: 'GB/s',
     kind: 'measured',
-    conditions: 'CPU stores into GPU BAR1 (GDRCopy, write-combining)',
+    conditions:
+      'CPU stores into GPU BAR1 (GDRCopy copybw, write-combining mapping; posted writes), Tesla P100 PCIe on an Ivy Bridge-era Xeon',
     source:
-      'GDRCopy README (P100 / K40m-K80, Ivy Bridge-era Xeon), https://github.com/NVIDIA/gdrcopy/blob/master/README.md',
-    note: '4 KiB write 0.43 us.',
+      "GDRCopy README, copybw, quote: 'BAR1 write BW: 9549.25MB/s', https://github.com/NVIDIA/gdrcopy/blob/master/README.md",
+    note: 'copylat: a 4 KiB write takes 0.4336 us. Writes are posted: the CPU does not wait for them.',
   },
   cpuBarReadBandwidth: {
     unit: 'GB/s',
     kind: 'measured',
     conditions:
-      'CPU loads from GPU BAR1 (GDRCopy; no prefetchable bursts): the best of a 1.5 MB/s-0.8 GB/s range',
+      "CPU loads from GPU BAR1 (GDRCopy copybw, 64 KiB, CPU on the GPU's socket; non-posted reads that the uncached BAR mapping cannot prefetch into bursts), Tesla K40m",
     source:
-      'GDRCopy README (P100 / K40m-K80, Ivy Bridge-era Xeon), https://github.com/NVIDIA/gdrcopy/blob/master/README.md',
-    note: '4 KiB read 10.5 us.',
+      "GDRCopy README, NUMA effects, quote: 'BAR1 read BW: 787.957MB/s', https://github.com/NVIDIA/gdrcopy/blob/master/README.md",
+    note: "The same README: 'BAR1 read BW: 1.50172MB/s' in its first copybw run and 669.825MB/s from the other socket; copylat: a 4 KiB read takes 10.5047 us. Reads are non-posted: each waits for its completion, so they are an order of magnitude slower than writes.",
   },
   bar1ApertureBytes: {
     unit: 'B',
+    kind: 'assumed',
   },
   hostMemoryBandwidth: {
     unit: 'GB/s',
@@ -470,7 +488,7 @@ const VALUES: Readonly<Record<string, readonly number[]>> = {
   dmaUnmapDirectPerPageNs: [5, 5, 5, 5],
   iommuIotlbMissNs: [300, 300, 300, 300],
   iommuIotlbInvalidationNs: [2000, 2000, 2000, 2000],
-  iommuFlushQueueEntries: [250, 250, 250, 250],
+  iommuFlushQueueEntries: [256, 256, 256, 256],
   iommuFlushQueueTimeoutNs: [10000000, 10000000, 10000000, 10000000],
   migrateVmaFixedNs: [5000, 5000, 5000, 5000],
   migrateVmaPerEntryNs: [3881.6015625, 3881.6015625, 3881.6015625, 3881.6015625],
@@ -508,15 +526,16 @@ const VALUES: Readonly<Record<string, readonly number[]>> = {
   peerLinkBandwidth: [250.66666666666669, 376, 376, 0],
   peerPcieBandwidth: [26.3, 52.6, 52.6, 13.108253968253969],
   hostBridgeP2pBandwidth: [25, 43.833333333333336, 0, 8.17],
+  hostBridgeP2pReadBandwidth: [12.5, 21.916666666666668, 0, 4.085],
   intelHostBridgeP2pPenalty: [1.2, 1.2, 1.2, 1.2],
   cpuSocketInterconnectBandwidth: [16, 22, 0, 16],
-  rdmaNicBandwidth: [23, 23, 23, 23],
+  rdmaNicBandwidth: [23, 46, 23, 23],
   rdmaNicGpuCrossSocketBandwidth: [11, 11, 11, 11],
-  cpuBarWriteBandwidth: [9.5, 9.5, 9.5, 9.5],
-  cpuBarReadBandwidth: [0.8, 0.8, 0.8, 0.8],
+  cpuBarWriteBandwidth: [9.54925, 9.54925, 9.54925, 9.54925],
+  cpuBarReadBandwidth: [0.787957, 0.787957, 0.787957, 0.787957],
   bar1ApertureBytes: [68719476736, 137438953472, 137438953472, 134217728],
   hostMemoryBandwidth: [204.8, 307.2, 500, 38.4],
-  deviceMemoryBandwidth: [1555, 3350, 4000, 484],
+  deviceMemoryBandwidth: [1555, 2000, 4000, 484],
   deviceMemoryBytes: [42949672960, 85520809984, 103079215104, 1073741824],
 };
 

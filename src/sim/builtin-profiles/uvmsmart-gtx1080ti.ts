@@ -57,6 +57,7 @@ export const PROFILE_DATA: CostProfileData = {
       conditions: 'PCIe 3.0 x16 raw per direction (-num_of_lanes 16, -pcie_transfer_rate 8.0GT/s)',
       source:
         'PCIe reference table (128b/130b encoding, base-10 GB) [secondary], https://hpc-notes.pages.dev/reference/pcie ; UVMSmart GTX 1080 Ti config, https://github.com/DebashisGanguly/gpgpu-sim_UVMSmart/blob/master/configs/GeForceGTX1080Ti/gpgpusim.config',
+      note: 'The table gives 15.7 GB/s per direction for PCIe 3.0 x16.',
     },
     peerLinkBandwidth: {
       kind: 'derived',
@@ -75,7 +76,13 @@ export const PROFILE_DATA: CostProfileData = {
       conditions:
         'P2P on an older PCIe 3.0 platform, Intel Haswell, unidirectional (14.97 GB/s bidirectional)',
       source: 'ROCmValidationSuite issue #427, https://github.com/ROCm/ROCmValidationSuite/issues/427',
-      note: 'Same thread: MI25 on EPYC 7261 7.06 GB/s unidirectional, 11.9 GB/s bidirectional.',
+      note: 'The thread reports 8.17 GB/s unidirectional. Same thread: MI25 on EPYC 7261 7.06 GB/s unidirectional, 11.9 GB/s bidirectional.',
+    },
+    hostBridgeP2pReadBandwidth: {
+      kind: 'assumed',
+      conditions: 'P2P reads through an Intel Haswell root complex, per direction',
+      source:
+        "assumption: no published P2P read figure through a root complex was found. Reads are non-posted, and Intel root complexes are built for posted P2P writes (NVIDIA: 'Intel client CPUs are known to only support PCIe P2P writes', https://github.com/NVIDIA/open-gpu-kernel-modules/issues/1253). Half of hostBridgeP2pBandwidth (8.17 GB/s)",
     },
     cpuSocketInterconnectBandwidth: {
       kind: 'published',
@@ -85,8 +92,15 @@ export const PROFILE_DATA: CostProfileData = {
         'NCCL topology model src/graph/topo.h, https://github.com/NVIDIA/nccl/blob/master/src/graph/topo.h',
       note: 'NCCL values: AMD Zen1/2 16, Zen3/4 24, Zen5 32; Intel Skylake UPI 10, Sapphire Rapids 22, Emerald Rapids 40 GB/s.',
     },
+    rdmaNicBandwidth: {
+      kind: 'measured',
+      conditions:
+        'RDMA NIC write bandwidth host memory to host memory (ib_write_bw, 32 MiB messages, A30 system)',
+      source:
+        'perftest issue #241 (A30, ib_write_bw 32 MiB), https://github.com/linux-rdma/perftest/issues/241',
+      note: 'Reported as 23,000 MB/s by perftest.',
+    },
     bar1ApertureBytes: {
-      kind: 'assumed',
       conditions: 'Small-BAR consumer GPU aperture',
       source:
         "assumption: the GTX 1080 Ti's BAR1 is not in the notes; 128 MiB is a published small-BAR GeForce example (GTX TITAN Z, 6 GiB VRAM, queryGpu.m output for a GTX TITAN Z, https://github.com/markbucklin/markbucklin/blob/master/matlab-code-merge/codemess/matlab/ign/queryGpu.m)",
@@ -107,6 +121,7 @@ export const PROFILE_DATA: CostProfileData = {
       conditions: 'Simulated device memory (-gddr_size 1GB); the real card has 11 GB',
       source:
         'UVMSmart GTX 1080 Ti config, https://github.com/DebashisGanguly/gpgpu-sim_UVMSmart/blob/master/configs/GeForceGTX1080Ti/gpgpusim.config',
+      note: 'The config sets -gddr_size 1GB (1 GiB).',
     },
   }),
 };
