@@ -206,6 +206,10 @@ export interface RdmaMetrics {
    * Summed over queue pairs (ns).
    */
   inFlightWaitNs: number;
+  /** Message bytes the NIC DMA'd peer to peer (to or from a GPU's VRAM through its BAR). */
+  p2pBytes: number;
+  /** Message bytes the NIC DMA'd to or from host memory. */
+  hostBytes: number;
 }
 
 export interface DesignMetrics {

@@ -17,6 +17,7 @@
  * bytes, its latency runs from the time it was posted to its in-order completion, and a
  * responder fault costs no RNR NAK retry delay beyond the fault itself.
  */
+import { NIC_HOST } from '../../drivers/rdma.js';
 import { PAGE_SIZE } from '../../kernel/constants.js';
 import type { SimAgent, SimContext } from '../agent.js';
 import { configErrorAt, type RdmaWorkload } from '../config.js';
@@ -46,6 +47,8 @@ function* run(sim: SimContext, w: RdmaWorkload): Generator<Wait, void, unknown> 
   let faultStallNs = 0;
   let inFlightWaitNs = 0;
   let faultStalls = 0;
+  let p2pBytes = 0;
+  let hostBytes = 0;
   const depth = Math.max(1, w.queueDepth ?? 1);
   const qps = Math.max(1, w.qps ?? 1);
   const done = engine.signal<void>();
@@ -64,6 +67,8 @@ function* run(sim: SimContext, w: RdmaWorkload): Generator<Wait, void, unknown> 
       let end = a + PAGE_SIZE;
       while (end < last && mr.kindAt(end, write) === e.kind) end += PAGE_SIZE;
       const bytes = Math.min(end, s0 + msgBytes) - Math.max(a, s0);
+      if (e.kind === NIC_HOST) hostBytes += bytes;
+      else p2pBytes += bytes;
       // The DMA itself changes the data: a write stores a tag the oracle can check.
       if (write) {
         for (let x = a; x < end; x += PAGE_SIZE) {
@@ -183,6 +188,8 @@ function* run(sim: SimContext, w: RdmaWorkload): Generator<Wait, void, unknown> 
     faultStalls,
     faultStallNs,
     inFlightWaitNs,
+    p2pBytes,
+    hostBytes,
   });
   metrics.workloadStarted(w.name, start);
   metrics.workloadEnded(w.name, engine.now);
