@@ -135,7 +135,7 @@ What they say:
   0.5-1 GiB figure, an upper bound for larger copies.
 - **A single-page migration costs far more than the model charges** (\`migrate-one-4k\`,
   ${one4k.simulated.toFixed(2)} us against ${one4k.prediction.published} us, ${pct(one4k.error)}). The model's ioctl is a syscall entry, the
-  assumed \`migrateVmaFixedNs\` (5 us), one entry of \`migrateVmaPerEntryNs\` and the 4 KiB copies
+  assumed \`migrateVmaFixedNs\` (5 us), one entry of \`migrateVmaPerEntryNs\` and \`migrateVmaPerPageNs\` and the 4 KiB copies
   (the migration's and test_hmm's read-back of the migrated page).
   The same letter's figures put about 59 us of \`move_pages()\` in a fixed cost per call
   (62.47 us for one page against 1987.38 / 512 = 3.88 us per page over 512), which
@@ -143,26 +143,23 @@ What they say:
   driver's fault path pays any of it is open; the figure does say that the fixed cost of a
   small migration is not negligible, and \`migrateVmaFixedNs\` is an assumption to replace
   first.
-- **A THP costs one migrate entry, and that entry is too dear against 512 small ones**
-  (\`migrate-one-thp\`, \`test-hmm-thp-s2d\`, \`test-hmm-thp-d2s\`). Every path now charges a
-  migration per migrate entry, a THP moved whole being one entry both ways, and copies its bytes
-  (docs/costs.md, "Migration cost model"). One 2 MiB THP takes ${oneThp.simulated.toFixed(1)} us in the model against
+- **A THP costs one migrate entry and 512 pages** (\`migrate-one-thp\`, \`test-hmm-thp-s2d\`,
+  \`test-hmm-thp-d2s\`). Every path charges a migration per call, per migrate entry (a THP moved
+  whole being one entry both ways) and per page, and copies its bytes (docs/costs.md, "Migration
+  cost model"). The per-entry and per-page costs are derived from Xe's 2 MiB GPU fault with and
+  without device THP (719 us of migration work besides the copy for 512 entries, 22 us for one),
+  not from these predictions. One 2 MiB THP takes ${oneThp.simulated.toFixed(1)} us in the model against
   ${oneThp.prediction.published} us measured by \`move_pages()\` (${pct(oneThp.error)}), whose copy is a cross-socket CPU copy the model's
   host memory does faster. THP speeds a test_hmm migration to the device up ${s2d.simulated.toFixed(1)}x and one back
-  to the system ${d2s.simulated.toFixed(1)}x, against ${s2d.prediction.published}x reported: 512 entries at
-  \`migrateVmaPerEntryNs\` (3.9 us, an upper bound that includes a CPU copy of each page) weigh
-  far more than the 2 MiB copy. The structure is the one the sources support (Zi Yan's THP at a
-  third of 512 pages; Xe's 2 MiB fault spending 128 us migrating with device THP against 942 us
-  without, docs/costs.md); the value is not: Xe's figures put the work besides the copy at about
-  719 us / 512 = 1.4 us per small-page entry, and ${s2d.prediction.published}x with a copy near 10 GB/s needs about
-  the same. Calibrating the per-entry and fixed costs from these measurements is the next step.
+  to the system ${d2s.simulated.toFixed(1)}x, against ${s2d.prediction.published}x reported.
   (Going to the device copies twice, the migration and test_hmm's read-back of the data, so the
   two directions differ.)
-- **96 % of a 2 MiB GPU fault in \`migrate_vma_*\` holds** (\`xe-2m-fault-migrate-share\`,
-  ${share.simulated.toFixed(1)} % against ${share.prediction.published} %, ${pct(share.error)}). Without device THP, ${'`migrateVmaPerEntryNs`'} (3.9 us
-  for each of 512 small-page entries) dwarfs the fixed batch cost and the 2 MiB copy. The tests pin this
-  prediction. It is not independent of that input, but it checks it under Xe's conditions,
-  which the input's source (\`move_pages()\` between CPU sockets) did not measure.
+- **The share of a 2 MiB GPU fault in \`migrate_vma_*\`** (\`xe-2m-fault-migrate-share\`,
+  ${share.simulated.toFixed(1)} % against ${share.prediction.published} %, ${pct(share.error)}). The migration work itself now
+  comes from Xe's measurement of the same kind of fault (942 of 966 us), so this checks the rest
+  of the fault path: the model's GPU fault costs (a fixed batch cost and ${'`gpuFaultPerPageNs`'} for each
+  of 512 faults, from nvidia-uvm and MacSim) take a larger share than Xe's 24 us. A finding about
+  mixing an nvidia-uvm fault path with Xe's migration costs, not a calibration to chase.
 
 Candidates not used: UVMSmart's fault-driven throughput against batch size (its ISCA 2019
 paper's body could not be read; only the simulator's source, whose curve is an input, could);
@@ -194,8 +191,8 @@ What the model says, and why:
   overhead serialises fault service, and larger batches help until per-page costs dominate.
 - **Per-page migration cost dominates without large folios.** In the 64 KiB series the
   fault-path CPU time is mostly \`migrate_vma_*\` per entry, one per small page
-  (\`migrateVmaPerEntryNs\`, 3.9 us from Zi Yan's move_pages measurement, an upper bound). That matches the Xe developers' report that
-  96% of 2 MiB GPU fault time was in \`migrate_vma_*\` without device THP (docs/costs.md).
+  (\`migrateVmaPerEntryNs\`, 1.4 us, derived from Xe's 2 MiB fault with and without device THP),
+  as the Xe developers report for 2 MiB GPU faults without device THP (docs/costs.md).
 - **The prefetcher has nothing to add to a sequential stream here** (${pfSmall.gbps.toFixed(3)} against
   ${small.gbps.toFixed(3)} GB/s at batch 32): a full fault buffer already holds a whole 2 MiB VA block,
   so every page of the block is faulting when the tree is consulted, and prefetching only

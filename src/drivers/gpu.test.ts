@@ -187,11 +187,21 @@ describe('SVM GPU driver: copies outside a pass go to its TransferSink', () => {
     expect(r2.transfers.every((t) => t.dir === 'h2d')).toBe(true);
     expect(gpu.stats.evictedBlocks).toBe(1);
     // One migrate_device_pfns sequence of 512 small-page entries, and its 2 MiB copy.
-    expect(sink.take()).toEqual({ transfers: [{ bytes: PMD_SIZE, dir: 'd2h' }], calls: 1, entries: 512 });
+    expect(sink.take()).toEqual({
+      transfers: [{ bytes: PMD_SIZE, dir: 'd2h' }],
+      calls: 1,
+      entries: 512,
+      pages: 512,
+    });
     expect(sink.empty).toBe(true);
     // A CPU read of a page in VRAM: migrate_to_ram moves that page, one call of one entry.
     p.load(a + 4 * PMD_SIZE, 8);
-    expect(sink.take()).toEqual({ transfers: [{ bytes: PAGE_SIZE, dir: 'd2h' }], calls: 1, entries: 1 });
+    expect(sink.take()).toEqual({
+      transfers: [{ bytes: PAGE_SIZE, dir: 'd2h' }],
+      calls: 1,
+      entries: 1,
+      pages: 1,
+    });
     expect(checkInvariants(m)).toEqual([]);
   });
 
@@ -211,7 +221,12 @@ describe('SVM GPU driver: copies outside a pass go to its TransferSink', () => {
     expect(r.transfers).toEqual([{ bytes: PMD_SIZE, dir: 'h2d' }]);
     // The CPU touches it: do_huge_pmd_device_private, migrate_to_ram of the whole folio.
     p.load(thp + 5 * PAGE_SIZE, 8);
-    expect(sink.take()).toEqual({ transfers: [{ bytes: PMD_SIZE, dir: 'd2h' }], calls: 1, entries: 1 });
+    expect(sink.take()).toEqual({
+      transfers: [{ bytes: PMD_SIZE, dir: 'd2h' }],
+      calls: 1,
+      entries: 1,
+      pages: 512,
+    });
     expect(checkInvariants(m)).toEqual([]);
   });
 

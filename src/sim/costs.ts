@@ -178,6 +178,7 @@ const CATALOGUE = {
   iommuFlushQueueTimeoutNs: { group: 'dma-iommu', unit: 'ns' },
   migrateVmaFixedNs: { group: 'migration', unit: 'ns' },
   migrateVmaPerEntryNs: { group: 'migration', unit: 'ns/entry' },
+  migrateVmaPerPageNs: { group: 'migration', unit: 'ns/page' },
   structPageBytes: { group: 'migration', unit: 'B' },
   gpuFaultBatchFixedNs: { group: 'gpu-fault', unit: 'ns' },
   gpuFaultPerPageNs: { group: 'gpu-fault', unit: 'ns/page' },

@@ -109,7 +109,7 @@ export function* nicFault(
   const copies: Waitable[] = [];
   for (const g of p.gpuList) {
     const q = takeQueuedCopies(g);
-    migrateNs += migrateCostNs(v, q.calls, q.entries);
+    migrateNs += migrateCostNs(v, q.calls, q.entries, q.pages);
     for (const t of q.transfers) {
       g.m.bytesToRam += t.bytes;
       copies.push(engine.spawn(p.copy(g, t), 'copy'));
@@ -117,7 +117,7 @@ export function* nicFault(
   }
   // A test_hmm device's pages the fault pulled back: its device memory is RAM.
   const dm = p.takeDmirrorMigrations();
-  migrateNs += migrateCostNs(v, dm.calls, dm.entries);
+  migrateNs += migrateCostNs(v, dm.calls, dm.entries, dm.pages);
   if (dm.pages > 0) copies.push(sim.fabric.transfer([p.hostMem[0], p.hostMem[1]], dm.pages * PAGE_SIZE, 0));
   cpuNs += migrateNs;
   const t0 = engine.now;

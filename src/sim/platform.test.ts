@@ -177,13 +177,14 @@ describe('takeQueuedCopies', () => {
   it('takes the copies with their migrate work, once', () => {
     const { p } = build(base);
     const g = p.gpus.get('gpu0')!;
-    g.sink.transfer({ bytes: PAGE_SIZE, dir: 'd2h' }, { calls: 1, entries: 1 });
-    g.sink.transfer({ bytes: 0, dir: 'd2h' }, { calls: 1, entries: 0 }); // a failed migrate_to_ram
+    g.sink.transfer({ bytes: PAGE_SIZE, dir: 'd2h' }, { calls: 1, entries: 1, pages: 1 });
+    g.sink.transfer({ bytes: 0, dir: 'd2h' }, { calls: 1, entries: 0, pages: 0 }); // a failed migrate_to_ram
     expect(takeQueuedCopies(g)).toEqual({
       transfers: [{ bytes: PAGE_SIZE, dir: 'd2h' }],
       calls: 2,
       entries: 1,
+      pages: 1,
     });
-    expect(takeQueuedCopies(g)).toEqual({ transfers: [], calls: 0, entries: 0 });
+    expect(takeQueuedCopies(g)).toEqual({ transfers: [], calls: 0, entries: 0, pages: 0 });
   });
 });

@@ -456,13 +456,13 @@ export class Platform {
     const dm = this.takeDmirrorMigrations();
     if (beforeCopies) yield* beforeCopies();
     for (const [g, q] of queued) {
-      cpuNs += migrateCostNs(v, q.calls, q.entries);
+      cpuNs += migrateCostNs(v, q.calls, q.entries, q.pages);
       for (const t of q.transfers) {
         g.m.bytesToRam += t.bytes;
         waitNs += yield* this.copy(g, t);
       }
     }
-    cpuNs += migrateCostNs(v, dm.calls, dm.entries);
+    cpuNs += migrateCostNs(v, dm.calls, dm.entries, dm.pages);
     if (dm.pages > 0) {
       const t0 = this.engine.now;
       yield this.fabric.transfer([this.hostMem[0], this.hostMem[1]], dm.pages * PAGE_SIZE, 0);
@@ -535,6 +535,7 @@ export function servicePass(
   const after = takeQueuedCopies(g);
   r.migrateCalls += before.calls + after.calls;
   r.migratedEntries += before.entries + after.entries;
+  r.migratedPages += before.pages + after.pages;
   r.transfers = before.transfers.concat(r.transfers, after.transfers);
   return r;
 }

@@ -130,8 +130,10 @@ describe('the batching shape (a 128 MiB version of the documented experiment)', 
     expect(on.faults).toBeLessThanOrEqual(off.faults * 0.6);
   });
 
+  // (test_hmm's benchmark_thp_migration reports 4.5x for THP over 4 KiB pages; this is a
+  // relation, not that prediction, which docs/validation.md reports.)
   it('device-private THP (2 MiB folios) is much faster than 64 KiB chunks of 4 KiB pages', () => {
     const thp = batchingRun(size, 128, false, true);
-    expect(thp.gbps).toBeGreaterThan(5 * plain[1]!.gbps);
+    expect(thp.gbps).toBeGreaterThan(3 * plain[1]!.gbps);
   });
 });

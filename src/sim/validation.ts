@@ -538,7 +538,7 @@ export const PREDICTIONS: readonly Prediction[] = [
     scenario:
       'test_hmm: one HMM_DMIRROR_MIGRATE_TO_DEV ioctl on a 4 KiB page the CPU wrote (a CPU-driven migration into RAM-backed device memory, the nearest path to `move_pages()` the model has)',
     notAnInput:
-      'the profiles use the "512 4KB base page migration takes 1987.38 us" line of the same letter (`migrateVmaPerEntryNs` = 1987.38 us / 512, one entry per 4 KiB page); `migrateVmaFixedNs` is an assumption that cites this figure only to set it aside',
+      'no profile value comes from this letter: `migrateVmaPerEntryNs` was its 512-page figure / 512 until it was derived from Xe GT stats; `migrateVmaFixedNs` is an assumption that cites this figure only to set it aside',
     simulate: () => dmirrorMigration(4 * KiB, false, false).s2d / 1e3,
   },
   {
@@ -563,9 +563,8 @@ export const PREDICTIONS: readonly Prediction[] = [
     scenario:
       "a GPU faults in one 2 MiB range of 4 KiB pages the CPU wrote, 2 MiB migration chunks (Xe SVM); `migrate_vma` phase time of its fault batches / the GPU's whole fault stall (which includes a second batch, at the fixed batch cost, for the range's faults still queued)",
     notAnInput:
-      "cited in docs/costs.md only as a consistency note on `migrateVmaPerEntryNs`, which comes from Zi Yan's 512-page figure; no parameter was set from it",
+      "no parameter was set from it; but `migrateVmaPerEntryNs` and `migrateVmaPerPageNs` now come from Francois Dugast's Xe GT stats of the same kind of fault (942 of 966 us in migration without device THP), so only the rest of the fault path (the GPU fault costs, from nvidia-uvm) is predicted here",
     simulate: migrateVmaShareOf2MiBFault,
-    holdsWithin: PREDICTION_HOLDS,
   },
   {
     id: 'test-hmm-thp-s2d',

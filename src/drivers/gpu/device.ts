@@ -243,6 +243,7 @@ export class GpuDevice {
       hmmRetries: 0,
       migrateCalls: 0,
       migratedEntries: 0,
+      migratedPages: 0,
       serviced: 0,
       throttleNs: 0,
       transfers: [],

@@ -53,10 +53,10 @@ export function evictBlock(k: Kernel, vram: Vram, b: number, stats: GpuStats, si
   }
   migrateDevicePages(k, src, dst, n);
   // One migrate sequence; a 2 MiB folio evicted whole is one entry.
-  const { entries } = migrateEntriesMoved(src, n);
+  const { entries, pages } = migrateEntriesMoved(src, n);
   migrateDeviceFinalize(k, src, dst, n);
   stats.evictedPages += moved;
   stats.evictedBlocks++;
-  sink.transfer({ bytes: moved * PAGE_SIZE, dir: 'd2h' }, { calls: 1, entries });
+  sink.transfer({ bytes: moved * PAGE_SIZE, dir: 'd2h' }, { calls: 1, entries, pages });
   return moved;
 }

@@ -59,7 +59,7 @@ export function gpuMigrateToRam(dev: GpuDevice, vmf: VmFault): number {
       // No folio of this order in RAM (for a 2 MiB folio, a split and 512 single-page
       // migrations would do): not modelled, report OOM. The collection and unmap were done.
       migrateVmaFinalize(k, args);
-      dev.sink.transfer({ bytes: 0, dir: 'd2h' }, { calls: 1, entries: 0 });
+      dev.sink.transfer({ bytes: 0, dir: 'd2h' }, { calls: 1, entries: 0, pages: 0 });
       return VM_FAULT_OOM;
     }
     k.folioTrylock(d);
@@ -72,11 +72,11 @@ export function gpuMigrateToRam(dev: GpuDevice, vmf: VmFault): number {
   dev.stats.tlbInvalidations++;
   migrateVmaPages(k, args);
   // One migrate sequence; a 2 MiB folio moved whole is one entry, as on the way in.
-  const { entries } = migrateEntriesMoved(args.src, args.npages);
+  const { entries, pages } = migrateEntriesMoved(args.src, args.npages);
   migrateVmaFinalize(k, args);
   dev.stats.cpuFaults++;
   dev.stats.cpuFaultPages += moved;
-  dev.sink.transfer({ bytes: moved * PAGE_SIZE, dir: 'd2h' }, { calls: 1, entries });
+  dev.sink.transfer({ bytes: moved * PAGE_SIZE, dir: 'd2h' }, { calls: 1, entries, pages });
   return 0;
 }
 
@@ -160,7 +160,9 @@ export function migrateChunk(
   }
   migrateVmaPages(k, args);
   // A 2 MiB folio moved whole is one entry; one the core split first (small VRAM pages) is 512.
-  res.migratedEntries += migrateEntriesMoved(args.src, args.npages).entries;
+  const work = migrateEntriesMoved(args.src, args.npages);
+  res.migratedEntries += work.entries;
+  res.migratedPages += work.pages;
   migrateVmaFinalize(k, args);
   // Only pages with data cross the link: holes and the zero page are cleared in VRAM.
   if (copied > 0) res.transfers.push({ bytes: copied * PAGE_SIZE, dir: 'h2d' });

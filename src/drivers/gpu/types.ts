@@ -138,6 +138,8 @@ export interface Transfer {
 export interface MigrateWork {
   calls: number;
   entries: number;
+  /** Pages those entries cover (a 2 MiB folio moved whole is one entry of 512 pages). */
+  pages: number;
 }
 
 /**
@@ -167,19 +169,22 @@ export class TransferQueue implements TransferSink {
   private queued: Transfer[] = [];
   private calls = 0;
   private entries = 0;
+  private pages = 0;
 
   transfer(t: Transfer, work: MigrateWork): void {
     if (t.bytes > 0) this.queued.push(t);
     this.calls += work.calls;
     this.entries += work.entries;
+    this.pages += work.pages;
   }
 
   /** Everything queued so far; the queue is empty after. */
   take(): QueuedMigrations {
-    const r = { transfers: this.queued, calls: this.calls, entries: this.entries };
+    const r = { transfers: this.queued, calls: this.calls, entries: this.entries, pages: this.pages };
     this.queued = [];
     this.calls = 0;
     this.entries = 0;
+    this.pages = 0;
     return r;
   }
 
@@ -207,6 +212,8 @@ export interface BatchResult {
    * once, a folio split first once per page.
    */
   migratedEntries: number;
+  /** Pages those entries cover. */
+  migratedPages: number;
   /**
    * Faults that needed service: the first fault on a chunk. Later faults on a chunk already
    * serviced in the same batch are coalesced (nvidia-uvm groups a batch by VA block).

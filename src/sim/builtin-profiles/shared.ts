@@ -172,10 +172,18 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
     unit: 'ns/entry',
     kind: 'derived',
     conditions:
-      'CPU cost per migrate entry of migrate_vma_* / migrate_device_* (collect, unmap, migration entries, struct page state, finalize), the copy excluded: it is charged by its bytes. A 2 MiB folio moved whole (MIGRATE_PFN_COMPOUND) is one entry in either direction; a folio the driver cannot move whole is split first and is one entry per 4 KiB page. Upper bound: the source includes a CPU copy of each 4 KiB page',
+      "CPU cost per migrate entry of migrate_vma_* / migrate_device_* (collect, unmap, migration entries, folio_migrate_mapping, remove_migration_ptes, and the driver's per-entry work around them), the copy excluded: it is charged by its bytes. A 2 MiB folio moved whole (MIGRATE_PFN_COMPOUND) is one entry in either direction; a folio the driver cannot move whole is split first and is one entry per 4 KiB page. Measured on the GPU fault path (RAM to VRAM) of an Intel Xe GPU; the model charges the same both ways",
     source:
-      'derived: move_pages() of 512 x 4 KiB took 1987.38 us cross-socket (Zi Yan, THP migration series (move_pages() cross-socket, 2-socket Xeon E5-2640v3), https://git.disroot.org/kpriv/linux-hardened/src/commit/88aaa2a1d7326bdb6fd2a6bd7264008a343272cd/mm) / 512, each 4 KiB page being one migrate entry',
-    note: "Per entry, not per page, because that is what the sources measure: the work in mm/migrate_device.c is per folio (one PMD migration entry, one folio_migrate_mapping, one remove_migration_ptes for a THP moved whole), and the same letter moves one 2 MiB THP in 658.54 us (2.97 GB/s), a third of its 512 small pages, its copy included. With device THP an Xe 2 MiB GPU fault spends 128 us in migration of which 106 us is the device copy, against 942 us (223 us copy) without (Francois Dugast, '[PATCH v4 7/7] drm/pagemap: Enable THP support for GPU memory migration', https://lore.kernel.org/all/20260111205820.830410-8-francois.dugast@intel.com/). Consistent with \"96% of the time spent on 2M page GPU faults was within the migrate_vma_* functions\" without device THP (Matthew Brost: '96% of the time spent on 2M page GPU faults was within the migrate_vma_* functions', https://lore.kernel.org/all/Z8oq10LQBGnqpjQl@lstrano-desk.jf.intel.com/): 512 entries x 3.9 us dwarfs a 2 MiB DMA copy.",
+      "derived: (719 - 22) us / 511. An Xe 2 MiB GPU fault spends 942 us in migration of which 223 us is the device copy without device THP (512 entries: 719 us of other work), and 128 us of which 106 us is the copy with it (1 entry: 22 us); the 511 entries more cost 697 us (Francois Dugast, '[PATCH v4 7/7] drm/pagemap: Enable THP support for GPU memory migration', https://lore.kernel.org/all/20260111205820.830410-8-francois.dugast@intel.com/)",
+    note: "Replaces 3881.6 ns/entry from move_pages() of 512 x 4 KiB pages in 1987.38 us (Zi Yan, https://lore.kernel.org/all/20170620230715.81590-1-zi.yan@sent.com/), a syscall path that also copies each page on the CPU and drains LRU caches. Consistent with Matthew Brost's '96% of the time spent on 2M page GPU faults was within the migrate_vma_* functions' without device THP (https://lore.kernel.org/all/Z8oq10LQBGnqpjQl@lstrano-desk.jf.intel.com/). Measure this first on the target host: `sudo ./hmm-tests -r hmm.hmm_device_private.benchmark_thp_migration` (tools/testing/selftests/mm/hmm-tests.c) with and without THP, or Xe's GT stats (svm_2M_migrate_us) after a 2 MiB fault.",
+  },
+  migrateVmaPerPageNs: {
+    unit: 'ns/page',
+    kind: 'derived',
+    conditions:
+      'CPU cost per 4 KiB page the migrate entries cover, besides the per-entry work: what a folio moved whole still does per page (struct page state of each subpage, the copy setup). The copy excluded',
+    source:
+      "derived: (22 us - migrateVmaFixedNs 5 us - migrateVmaPerEntryNs 1.364 us) / 512 pages. An Xe 2 MiB GPU fault with device THP spends 128 us in migration of which 106 us is the device copy, for one entry of 512 pages (Francois Dugast, '[PATCH v4 7/7] drm/pagemap: Enable THP support for GPU memory migration', https://lore.kernel.org/all/20260111205820.830410-8-francois.dugast@intel.com/). Rests on the assumed migrateVmaFixedNs",
   },
   structPageBytes: {
     unit: 'B',
@@ -491,7 +499,8 @@ const VALUES: Readonly<Record<string, readonly number[]>> = {
   iommuFlushQueueEntries: [256, 256, 256, 256],
   iommuFlushQueueTimeoutNs: [10000000, 10000000, 10000000, 10000000],
   migrateVmaFixedNs: [5000, 5000, 5000, 5000],
-  migrateVmaPerEntryNs: [3881.6015625, 3881.6015625, 3881.6015625, 3881.6015625],
+  migrateVmaPerEntryNs: [1363.9921722113502, 1363.9921722113502, 1363.9921722113502, 1363.9921722113502],
+  migrateVmaPerPageNs: [30.539077788649706, 30.539077788649706, 30.539077788649706, 30.539077788649706],
   structPageBytes: [64, 64, 64, 64],
   gpuFaultBatchFixedNs: [50000, 50000, 50000, 0],
   gpuFaultPerPageNs: [1000, 1000, 1000, 45000],

@@ -38,7 +38,7 @@ function* run(sim: SimContext, u: UnplugEvent): Generator<Wait, void, unknown> {
   const held = sim.inflight.pending ? sim.inflight.hold() : null;
   if (held) yield* sim.inflight.drain(held);
   const core = yield* p.cpus.acquire();
-  yield migrateCostNs(v, q.calls, q.entries);
+  yield migrateCostNs(v, q.calls, q.entries, q.pages);
   p.cpus.release(core);
   // The copies over the GPU's link, by their bytes. Surprise removal: the device is gone, there
   // is nothing to copy from (the pages come back as poison).

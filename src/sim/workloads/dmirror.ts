@@ -115,7 +115,7 @@ function* run(sim: SimContext, w: DmirrorWorkload): Generator<Wait, void, unknow
       // and per entry, a THP moved whole being one entry both ways), and GPU pages it pulled
       // back to RAM.
       const invNs = p.invalidationNsSince(inv0);
-      const migrateNs = migrateCostNs(v, mig.calls, mig.entries);
+      const migrateNs = migrateCostNs(v, mig.calls, mig.entries, mig.pages);
       const walks = w.op === 'read' || w.op === 'write' || w.op === 'exclusive';
       const hmmNs = walks ? v.hmmRangeFaultCallNs + n * v.hmmRangeFaultPerPteNs : 0;
       const faultsNs = walks ? (ret < 0 ? 0 : cmd.faults) * v.cpuFaultEntryNs : 0;

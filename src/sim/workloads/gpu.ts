@@ -139,7 +139,7 @@ function* run(sim: SimContext, w: GpuWorkload) {
       const invNs =
         (g.dev.stats.invalidations - inv0) * v.mmuNotifierInvalidateNs +
         (g.dev.stats.tlbInvalidations - tlb0) * v.gpuTlbInvalidationNs;
-      const migrateNs = migrateCostNs(v, r.migrateCalls, r.migratedEntries);
+      const migrateNs = migrateCostNs(v, r.migrateCalls, r.migratedEntries, r.migratedPages);
       const phases: [string, number][] | null = log && [
         // Per serviced fault: later faults on a chunk serviced in the same batch coalesce.
         ['fault buffer fetch', v.gpuFaultBatchFixedNs + v.gpuFaultPerPageNs * r.serviced],
