@@ -347,3 +347,62 @@ describe('one migration cost model on every path', () => {
     for (const e of ioctls) expect(phase(e, 'migrate_vma')).toBe(gpuPerFolio);
   });
 });
+
+describe('THP mode and chunk sizes reach the result', () => {
+  /** A CPU writes a THP-eligible buffer (or the GPU writes it first), then a GPU reads it into VRAM. */
+  const run = (o: { thp?: 'always' | 'madvise' | 'never'; chunkSizes?: string[]; gpuFirst?: boolean }) =>
+    simulate(
+      {
+        version: 1,
+        profile: 'pcie5-h100',
+        platform: { ram: 256 * MiB, ...(o.thp ? { thp: o.thp } : {}) },
+        devices: {
+          gpus: [{ name: 'gpu0', vram: 64 * MiB, ...(o.chunkSizes ? { chunkSizes: o.chunkSizes } : {}) }],
+        },
+        buffers: [{ name: 'buf', size: 8 * MiB, hugepage: true }],
+        workloads: o.gpuFirst
+          ? [{ kind: 'gpu', name: 'in', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' }]
+          : [
+              { kind: 'cpu', name: 'init', buffer: 'buf', op: 'write', pattern: 'sequential' },
+              {
+                kind: 'gpu',
+                name: 'in',
+                gpu: 'gpu0',
+                buffer: 'buf',
+                op: 'read',
+                pattern: 'sequential',
+                after: 'init',
+              },
+            ],
+      } as SimConfigInput,
+      { seed: 1 },
+    );
+
+  // Kills: platform.thp not reaching the kernel (Kernel.thp), or the GPU driver migrating 2 MiB
+  // whole whatever the source folio is.
+  it('thp: never makes the CPU-written buffer small pages: the GPU migrates 512 entries per 2 MiB, at a higher CPU cost', () => {
+    const huge = run({ thp: 'madvise' });
+    const small = run({ thp: 'never' });
+    expect(small.devices.gpu0!.pagesToVram).toBe(huge.devices.gpu0!.pagesToVram);
+    expect(small.devices.gpu0!.faultCpuNs).toBeGreaterThan(huge.devices.gpu0!.faultCpuNs * 2);
+    expect(small.endNs).toBeGreaterThan(huge.endNs);
+  });
+
+  // Linux: migrate_vma_collect_hole collects an aligned 2 MiB hole as one compound entry when
+  // thp_migration_supported() and the driver asks MIGRATE_VMA_SELECT_COMPOUND, and
+  // migrate_vma_insert_huge_pmd_page checks only thp_vma_suitable_order (alignment), not the
+  // sysfs THP mode: a buffer the GPU touches first becomes device THP even under thp: never.
+  it('a GPU-first buffer becomes device THP whatever the THP mode (the sysfs mode is not read there)', () => {
+    const never = run({ thp: 'never', gpuFirst: true });
+    const madvise = run({ thp: 'madvise', gpuFirst: true });
+    expect(never.devices.gpu0!.faultCpuNs).toBe(madvise.devices.gpu0!.faultCpuNs);
+    expect(never.endNs).toBe(madvise.endNs);
+  });
+
+  // Kills: a GPU's chunkSizes ignored by the driver (chunkFor).
+  it('64 KiB / 4 KiB chunks (no device THP) cost more fault CPU time than 2 MiB chunks', () => {
+    const thp = run({ gpuFirst: true });
+    const small = run({ gpuFirst: true, chunkSizes: ['64KiB', '4KiB'] });
+    expect(small.devices.gpu0!.faultCpuNs).toBeGreaterThan(thp.devices.gpu0!.faultCpuNs * 2);
+  });
+});
