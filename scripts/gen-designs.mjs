@@ -5,6 +5,7 @@
 //
 // The doc's first line records the fingerprint of the inputs (scripts/doc-fingerprint.mjs);
 // test/lint/generated-docs.test.ts fails while they differ from it (the doc is stale).
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ import {
   seedScenario,
   studyPlatform,
   twoGpuStudy,
+  verdictGrid,
 } from '../dist/sim/design-study.js';
 import { assertBuilt, docEntry, docHeader } from './doc-fingerprint.mjs';
 
@@ -61,20 +63,35 @@ writeFileSync(
   }),
 );
 
-// How the answer depends on the message size and on how often the GPU touches the data.
-log('message size sweep');
+// The verdict over the first-order choices: queue depth x device folio size x message size.
+log('grid');
 const sameSwitch = STUDY_PLATFORMS[0];
-const sizes = [4096, 65536, 1048576];
-const sizeRows = sizes.map((m) => {
-  const rows = compare(seedScenario(sameSwitch, { messageBytes: m }), ['upstream', 'pagemap-p2p'], 1);
-  return { m, v: claimVerdict(rows), up: rdmaSummary(rows[0]), p2p: rdmaSummary(rows[1]) };
-});
-log('rounds sweep');
-const roundRows = [0, 1, 4].map((rounds) => {
-  const rows = compare(seedScenario(sameSwitch, { rounds }), ['upstream', 'pagemap-p2p'], 1);
-  return { rounds, v: claimVerdict(rows), up: rdmaSummary(rows[0]), p2p: rdmaSummary(rows[1]) };
-});
+const grid = verdictGrid(sameSwitch);
 
+// One-at-a-time sensitivity of the shipped scenario (hmmlab sensitivity), every parameter the
+// run reads at x0.5 and x2: the command a reader can rerun.
+const SENS_ARGS = [
+  'sensitivity',
+  'scenarios/rdma-into-gpu.yaml',
+  '--designs',
+  'upstream,owner-registry',
+  '--set',
+  'buffers.buf.size=256MiB',
+  '--set',
+  'workloads.put.messages=4096',
+  '--set',
+  'workloads.get.messages=4096',
+  '--json',
+];
+log(`hmmlab ${SENS_ARGS.join(' ')}`);
+const sens = JSON.parse(
+  execFileSync(process.execPath, [join(root, 'bin/hmmlab.js'), ...SENS_ARGS], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 256 * 2 ** 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }),
+);
 const f = (x, d = 2) => x.toFixed(d);
 log('two GPUs');
 const twoLinked = twoGpuStudy(true);
@@ -92,33 +109,95 @@ const twoTable = (rows) =>
     )
     .join('\n');
 
-function verdictText() {
-  const p2pPlatforms = results.filter((r) => r.mapType !== 'NOT_SUPPORTED' && !r.p.bar);
-  const bw = [
+const size = (m) => (m >= 1048576 ? `${m / 1048576} MiB` : `${m / 1024} KiB`);
+const x = (r, d = 2) => (r === null || r === undefined ? 'n/a' : `x${r.toFixed(d)}`);
+const range = (xs, d = 2) => {
+  const v = xs.filter((y) => y !== null && Number.isFinite(y));
+  return `x${Math.min(...v).toFixed(d)} to x${Math.max(...v).toFixed(d)}`;
+};
+// Every verdict the study computed: the platforms where a P2P path exists, the grid, and both
+// ends of every input of the sensitivity.
+const p2pPlatforms = results.filter((r) => r.mapType !== 'NOT_SUPPORTED' && !r.p.bar);
+const sensEnds = sens.parameters.flatMap((e) => [e.lowVerdict, e.highVerdict]).filter((v) => v);
+const all = {
+  bw: [
     ...p2pPlatforms.map((r) => r.v.bandwidthRatio),
-    ...sizeRows.map((r) => r.v.bandwidthRatio),
-    ...roundRows.map((r) => r.v.bandwidthRatio),
-  ];
-  const minBw = Math.min(...bw);
-  const maxBw = Math.max(...bw);
-  const p99Wins = sizeRows
-    .filter((r) => r.v.p99Ratio >= 10)
-    .map((r) => (r.m >= 1048576 ? `${r.m / 1048576} MiB` : `${r.m / 1024} KiB`));
-  const p99Losses = sizeRows.filter((r) => r.v.p99Ratio < 10);
-  const blocked = results.filter((r) => r.mapType === 'NOT_SUPPORTED').map((r) => r.p.name);
-  const small = results.find((r) => r.p.bar);
+    ...grid.map((c) => c.bandwidthRatio),
+    ...sensEnds.map((v) => v.bandwidthRatio),
+  ],
+  p99: [
+    ...p2pPlatforms.map((r) => r.v.p99Ratio),
+    ...grid.map((c) => c.p99Ratio),
+    ...sensEnds.map((v) => v.p99Ratio),
+  ],
+  run: [
+    ...p2pPlatforms.map((r) => r.v.runTimeRatio),
+    ...grid.map((c) => c.runTimeRatio),
+    ...sensEnds.map((v) => v.endRatio),
+  ],
+};
+const thpCells = grid.filter((c) => c.folio === 'thp');
+const smallCells = grid.filter((c) => c.folio === 'small');
+// Inputs that move any verdict metric by more than 10 % at either end.
+const moved = sens.parameters.filter((e) =>
+  ['bandwidthRatio', 'p99Ratio', 'endRatio'].some((k) =>
+    [e.lowVerdict, e.highVerdict].some(
+      (v) => v && sens.verdict[k] && v[k] && Math.abs(Math.log(v[k] / sens.verdict[k])) > Math.log(1.1),
+    ),
+  ),
+);
+const unsourced = moved.filter((e) => e.kind === 'assumed' || e.kind === 'derived');
+// How a reader measures what the verdict rests on.
+const HOW = {
+  migrateVmaFixedNs:
+    'run `hmm-tests` `benchmark_thp_migration` (tools/testing/selftests/mm/hmm-tests.c) at 4 KiB and 2 MiB; the per-call part is the intercept',
+  migrateVmaPerEntryNs:
+    '`hmm-tests -r hmm.hmm_device_private.benchmark_thp_migration` with and without THP, or Xe GT stats (svm_2M_migrate_us) after 2 MiB faults with and without device THP',
+  migrateVmaPerPageNs: 'as `migrateVmaPerEntryNs`: the THP run minus the per-entry and fixed parts',
+  rdmaNicBandwidth:
+    '`ib_write_bw -s 65536 -q 1 -t 8 --use_cuda=0` (perftest) on the target NIC, host memory, then with `--use_cuda` for GPU memory',
+  rdmaNicGpuCrossSocketBandwidth: '`ib_write_bw --use_cuda` with NIC and GPU on different sockets',
+  hostBridgeP2pBandwidth: '`ib_write_bw --use_cuda` with NIC and GPU on different root ports of one socket',
+  hostBridgeP2pReadBandwidth: '`ib_read_bw --use_cuda` with NIC and GPU on different root ports',
+  odpFaultFixedNs:
+    '`ib_write_bw --odp` first-touch latency against a pre-faulted MR (perftest), or the mlx5 ODP page-fault tracepoints',
+  cpuFaultEntryNs: 'a user-space page-fault microbenchmark (perf stat on a first-touch loop)',
+  gpuFaultBatchFixedNs: 'nvidia-uvm / Xe fault-service trace: time per batch at batch size 1',
+  gpuFaultPerPageNs: 'nvidia-uvm / Xe fault-service trace: time per fault against batch size',
+  mmuNotifierInvalidateNs: 'ftrace of the driver invalidate callback (function_graph) during hmm-tests',
+  hmmRangeFaultPerPteNs: 'ftrace function_graph of hmm_range_fault on a mirrored, populated range',
+};
+const howTo = (name) =>
+  HOW[name] ?? 'no command known yet: trace the kernel path that reads it (docs/costs.md names it)';
+
+function verdictText() {
   const lines = [];
   lines.push(
-    `- **Bandwidth: ${maxBw >= 10 ? 'reproduced' : 'not reproduced'}.** Where a P2P path exists, the P2P designs reach the NIC's link rate, x${f(minBw)} to x${f(maxBw)} the bandwidth of \`upstream\` across the platforms and sweeps above${maxBw >= 10 ? '' : ', never 10x'}${minBw < 1 ? ' (below x1 `upstream` is faster)' : ''}: a NIC fault under \`upstream\` moves a whole 2 MiB folio to RAM, charged as one migrate entry like the GPU fault that brought it in (docs/costs.md, "Migration cost model"), and the messages after it run at RAM speed until the GPU pulls the data back. The ratio barely moves with the number of GPU passes between RDMA phases (x${f(roundRows[0].v.bandwidthRatio)} with none, x${f(roundRows.at(-1).v.bandwidthRatio)} with ${roundRows.at(-1).rounds}): every RDMA phase over GPU-resident data pays the same migrations.`,
+    `- **RDMA bandwidth, best P2P design over \`upstream\`: ${range(all.bw)}.** With device-private THP (Linux 6.19 and later, 2 MiB chunks): ${range(thpCells.map((c) => c.bandwidthRatio))} over the grid below. Without it (64 KiB / 4 KiB chunks, every kernel before 6.19 and the state of the tree when the series was posted): ${range(
+      smallCells.map((c) => c.bandwidthRatio),
+      1,
+    )}. The series' ">10x" holds only without device THP.`,
   );
   lines.push(
-    `- **Tail latency: ${p99Wins.length ? `reproduced for ${p99Wins.join(', ')} messages` : 'not reproduced'}.** The p99 message of \`upstream\` is a fault that migrates a folio (${us(sizeRows.find((r) => r.m === 65536).up.p99Ns)} us with 64 KiB messages) when faults are more frequent than 1 in 100 messages; P2P designs never migrate, so their p99 is a queued transfer.${p99Losses.length ? ` Not at ${p99Losses.map((r) => `${r.m >= 1048576 ? `${r.m / 1048576} MiB` : `${r.m / 1024} KiB`} (x${f(r.v.p99Ratio, 1)})`).join(', ')}: a migrating fault (a 2 MiB copy and one migrate entry) takes a few queued transfers, not ten; with 4 KiB messages fewer than 1 in 100 messages fault, and with 1 MiB messages the 8 MiB in flight make the queue itself the tail.` : ''} The median is not lower under P2P: with 8 messages in flight the NIC link is the queue, while under \`upstream\` most messages run between faults.`,
+    `- **p99 message latency, \`upstream\` over the best P2P design: ${range(all.p99, 1)}.** With device THP ${range(
+      thpCells.map((c) => c.p99Ratio),
+      1,
+    )}; without ${range(
+      smallCells.map((c) => c.p99Ratio),
+      1,
+    )}. Under \`upstream\` the tail is a message that waits for a NIC fault migrating its folio to RAM, its queue pair stalled behind it.`,
   );
   lines.push(
-    `- **It depends on the platform.** Where the kernel's p2pdma code says NOT_SUPPORTED (${blocked.join(', ')}), every design falls back to migration: refuted.${small ? ` With a small BAR (${small.p.name}) pages outside the window migrate: bandwidth x${f(small.v.bandwidthRatio)}, and the p99 is a migration again (x${f(small.v.p99Ratio, 1)}).` : ''}`,
+    `- **Whole run (the ping-pong included), \`upstream\` over the best P2P design: ${range(all.run)}.** With device THP ${range(thpCells.map((c) => c.runTimeRatio))}; without ${range(
+      smallCells.map((c) => c.runTimeRatio),
+      1,
+    )}. Every RDMA phase over GPU-resident data pays the migrations to RAM, and the next GPU pass pays them back.`,
   );
   lines.push(
-    "- **The designs differ in cost, not in data movement.** All four P2P designs move the same bytes. `rfc-callback` pays a driver callback (with `rfcLockPerPage`, a lock too) per page; `pagemap-p2p` one map-type query per pair; `device-private-flag` a driver-to-driver query per page; `rfc-callback` and `pagemap-p2p` create alias struct pages, the owner registry none. The last column counts them (64 B per 4 KiB page) from the alias pages the run's BAR pagemaps were given, which the model creates per 1 GiB region on first use; Linux's `pci_p2pdma_add_resource` creates them for the whole BAR at probe, so on Linux the figure is BAR pages x 64 B for these designs, in use or not (a pagemap-p2p client that cannot reach the GPU creates none here).",
+    `- **The ranges span ${p2pPlatforms.length} platforms with a P2P path, ${grid.length} cells of the grid and both ends of ${sens.parameters.length} inputs of the sensitivity** (${sens.runs} runs). Where the kernel's p2pdma code says NOT_SUPPORTED (${results
+      .filter((r) => r.mapType === 'NOT_SUPPORTED')
+      .map((r) => r.p.name)
+      .join(', ')}), every design migrates: no advantage.`,
   );
   return lines.join('\n');
 }
@@ -150,12 +229,53 @@ https://lore.kernel.org/all/20250718115112.3881129-1-ymaman@nvidia.com/):
 
 An application's SVM buffer (512 MiB, THP-backed) lives in GPU VRAM: a GPU kernel writes it
 first. Then twice: a NIC RDMA-writes all of it through an ODP MR (64 KiB messages, 8 in
-flight), and a GPU kernel reads it. Finally the NIC RDMA-reads it. Under \`upstream\` every NIC
+flight on one RC queue pair), and a GPU kernel reads it. Finally the NIC RDMA-reads it. Under \`upstream\` every NIC
 fault pulls 2 MiB folios back to RAM and every GPU pass pulls them back to VRAM: the
-ping-pong the series wanted to avoid. The NIC's own link (\`rdmaNicBandwidth\`, 23 GB/s) caps
-every design.
+ping-pong the series wanted to avoid. The NIC's own link (\`rdmaNicBandwidth\`) caps every
+design.
 
-## Results per platform
+## The verdict, as a range
+
+${verdictText()}
+
+## The first-order choices
+
+Same switch (BUS_ADDR), a 64 MiB buffer the GPU writes, one NIC write phase, one GPU pass, one
+NIC read phase; best P2P design over \`upstream\`. Queue depth is messages in flight on one RC
+queue pair (perftest \`-t\`); "folio" is the GPU's migration chunk: device THP (2 MiB) or 64 KiB
+chunks of 4 KiB pages.
+
+| queue depth | folio | message | bandwidth ratio | p99 ratio | whole-run ratio |
+|---|---|---|---|---|---|
+${grid.map((c) => `| ${c.queueDepth} | ${c.folio === 'thp' ? '2 MiB (device THP)' : '64 KiB / 4 KiB'} | ${size(c.messageBytes)} | ${x(c.bandwidthRatio)} | ${x(c.p99Ratio, 1)} | ${x(c.runTimeRatio)} |`).join('\n')}
+
+## What the verdict rests on
+
+\`hmmlab ${SENS_ARGS.join(' ')}\` moves every cost parameter the runs read to x0.5 and x2
+(or a profile's own bounds) and each data-path choice of the scenario, one at a time. Baseline:
+bandwidth ${x(sens.verdict.bandwidthRatio)}, p99 ${x(sens.verdict.p99Ratio, 1)}, whole run ${x(sens.verdict.endRatio)} (best design
+\`${sens.verdict.best}\`; the shipped scenario's buffer shrunk to 256 MiB to keep it to minutes; \`owner-registry\`,
+the P2P design with no per-page work, stands for the P2P designs). The ${Math.min(15, sens.parameters.length)} inputs that move the
+bandwidth ratio most:
+
+| input | kind | base | low -> bandwidth, p99, run | high -> bandwidth, p99, run |
+|---|---|---|---|---|
+${sens.parameters
+  .slice(0, 15)
+  .map(
+    (e) =>
+      `| \`${e.name}\` | ${e.kind} | ${String(e.base)} | ${String(e.lowValue)} -> ${x(e.lowVerdict?.bandwidthRatio)}, ${x(e.lowVerdict?.p99Ratio, 1)}, ${x(e.lowVerdict?.endRatio)} | ${String(e.highValue)} -> ${x(e.highVerdict?.bandwidthRatio)}, ${x(e.highVerdict?.p99Ratio, 1)}, ${x(e.highVerdict?.endRatio)} |`,
+  )
+  .join('\n')}
+
+${moved.length} inputs move a verdict metric by more than 10 %; ${sens.unread.length} cost parameters are never read by these runs and were not perturbed.
+
+## End-to-end results per platform
+
+Every figure is the seed scenario under every design. BUS_ADDR (a common switch) and
+THRU_HOST_BRIDGE (through the root complex) differ where the data path differs: P2P traffic
+through the host bridge crosses the root complex's P2P forwarding (\`hostBridgeP2pBandwidth\`,
+reads at \`hostBridgeP2pReadBandwidth\`), a switch keeps it local.
 
 ![RDMA bandwidth](designs-bandwidth.svg)
 
@@ -164,21 +284,9 @@ every design.
 `;
 for (const { p, rows, v, mapType, distance } of results) {
   md += `### ${p.name}\n\n${p.description}. The model's \`pci_p2pdma_distance(gpu0, nic0)\`: map type ${mapType}, distance ${distance}.\n\n${renderCompareMarkdown(rows)}\n\n`;
-  md += `Best P2P design against upstream: bandwidth x${f(v.bandwidthRatio)}, p50 latency x${f(v.p50Ratio)} lower, p99 latency x${f(v.p99Ratio, 1)} lower: **${v.verdict}**.\n\n`;
+  md += `Best P2P design (\`${v.best || 'none'}\`) against upstream: RDMA bandwidth x${f(v.bandwidthRatio)}, p50 latency x${f(v.p50Ratio)} lower, p99 latency x${f(v.p99Ratio, 1)} lower, whole run x${f(v.runTimeRatio)} shorter: against the series' ">10x", **${v.verdict}**.\n\n`;
 }
-md += `## When does the claim hold?
-
-Same switch, \`upstream\` against \`pagemap-p2p\`:
-
-| message size | upstream GB/s | P2P GB/s | bandwidth ratio | upstream p99 us | P2P p99 us | p99 ratio | verdict |
-|---|---|---|---|---|---|---|---|
-${sizeRows.map((r) => `| ${r.m >= 1048576 ? `${r.m / 1048576} MiB` : `${r.m / 1024} KiB`} | ${f(r.up.gbps)} | ${f(r.p2p.gbps)} | ${f(r.v.bandwidthRatio)} | ${us(r.up.p99Ns)} | ${us(r.p2p.p99Ns)} | ${f(r.v.p99Ratio, 1)} | ${r.v.verdict} |`).join('\n')}
-
-| GPU passes between RDMA phases | upstream GB/s | P2P GB/s | bandwidth ratio | p99 ratio | verdict |
-|---|---|---|---|---|---|
-${roundRows.map((r) => `| ${r.rounds} | ${f(r.up.gbps)} | ${f(r.p2p.gbps)} | ${f(r.v.bandwidthRatio)} | ${f(r.v.p99Ratio, 1)} | ${r.v.verdict} |`).join('\n')}
-
-## Two GPUs sharing a buffer
+md += `## Two GPUs sharing a buffer
 
 GPU0 writes a 256 MiB SVM buffer, then GPU1 and GPU0 read it in turn, twice. The NIC designs
 change nothing here except \`owner-registry\`, whose shared owner lets one GPU map the other's
@@ -193,31 +301,36 @@ Without one (peer reads go through PCIe and the host bridge):
 
 ${twoTable(twoPcie)}
 
-## Verdict
+## Measure this first
 
-${verdictText()}
+Inputs that move a verdict metric by more than 10 % and are not published or measured for this
+hardware (kind \`assumed\` or \`derived\`), largest effect first, with how to measure each:
+
+| input | kind | how to measure it |
+|---|---|---|
+${unsourced.map((e) => `| \`${e.name}\` | ${e.kind} | ${howTo(e.name)} |`).join('\n')}
 
 ## Limits of this study
 
 - One GPU and one NIC in the RDMA study, two GPUs in the GPU study. The map type of the GPU-NIC
   pair comes from the model's p2pdma code over each platform's PCI topology, and the data
   follows that topology hop by hop (docs/architecture.md, "The data path from the PCI tree");
-  but a switch's uplink and a root port have no sourced bandwidth yet (each carries the largest
-  of the links below it), and the root complex forwards P2P at one assumed rate per port.
+  a switch's uplink and a root port have no sourced bandwidth yet (each carries the largest of
+  the links below it).
 - ATS (the series' patch 5) only changes the route: with a translating IOMMU, an ATS NIC with a
   relaxed-ordering MR sends P2P traffic straight through a common switch that redirects
   upstream (ACS Direct Translated P2P); ATC misses and invalidations are not modelled.
-- ODP fault costs, per-page callback and lock costs and the map-type cost are \`assumed\` in
-  docs/costs.md; migration costs are \`derived\` upper bounds. The ratios depend on them.
-- GPU kernels and RDMA phases run one after the other; concurrent access is the race
-  explorer's job.
-- Not yet faithful, and it favours \`upstream\`: a NIC fault changes the page tables at once
-  and is charged its time afterwards, and the queue pairs are independent lanes, so other
-  messages DMA into a folio whose migration has not finished; in Linux they would wait for it
-  (a migration entry, the folio lock) and a responder ODP fault stalls its RC queue pair. Until
-  that is modelled (issue #15, "time before state"), the bandwidth ratio above is a lower bound
-  for the P2P designs on these platforms, and the migration cost per entry is an upper bound
-  (docs/costs.md).
+- Time before state: a migration's new page tables, and a NIC fault's MR entries, become
+  visible when the operation's CPU time and copies are done; until then a message that touches
+  them waits (src/sim/inflight.ts), and a migration waits for the NIC DMAs already running on
+  its pages. The wait is per operation, not per folio. A responder ODP fault stalls its RC
+  queue pair for the fault's time; the RNR NAK retry delay a real requester adds is not
+  modelled (it would widen the gap in favour of the P2P designs).
+- GPU kernels and RDMA phases run one after the other in the seed scenario; concurrent access
+  is the race explorer's job.
+- A PTE-mapped device page comes back to RAM alone on a CPU or NIC fault, as nouveau and
+  test_hmm's \`migrate_to_ram\` do; a driver that brings back its whole allocation chunk (Xe's
+  drm_pagemap) pays fewer, larger migrations, which narrows the "without device THP" range.
 
 ## Stable keys of \`compare\` (\`src/sim/compare.ts\`, \`CompareRow\`)
 
