@@ -41,6 +41,19 @@ export function jsonOption(cmd: Command, help: string): Command {
   return cmd.option('--json', help);
 }
 
+/** `--wide` and `--legend`: the columns of the comparison table a command prints (print.ts). */
+export function tableOptions(cmd: Command): Command {
+  return cmd
+    .option('--wide', 'print every column of the table: also the parts and counts behind the main figures')
+    .option('--legend', 'print under the table what each column counts, and its unit');
+}
+
+/** The values of tableOptions. */
+export interface TableOptions {
+  wide?: boolean;
+  legend?: boolean;
+}
+
 /** `--profile <name|file>`. */
 export function profileOption(cmd: Command): Command {
   return cmd.option('--profile <name|file>', PROFILE_HELP);

@@ -24,15 +24,22 @@ describe('hmmlab command line', () => {
       'rdma',
       'pagesToRam',
       'pagesToVram',
-      'p2pPages',
+      'bytesToRam',
+      'bytesToVram',
+      'nicP2pPagesMapped',
+      'nicP2pBytes',
+      'gpuStallNs',
+      'nicFaultStallNs',
       'callbacks',
       'aliasStructPageBytes',
       'linkBytes',
     ]) {
       expect(rows[1]).toHaveProperty(k);
     }
-    expect(rows[1].p2pPages).toBe(4096);
+    expect(rows[1].nicP2pPagesMapped).toBe(4096);
+    expect(rows[1]).not.toHaveProperty('p2pPages'); // renamed: what it counts is the NIC's mappings
     expect(rows[0].pagesToRam).toBe(4096);
+    expect(rows[0].bytesToRam).toBe(4096 * 4096);
   });
 
   it('run is deterministic: the same scenario and seed print the same bytes', async () => {

@@ -1,35 +1,36 @@
 /** Tables the commands print. */
 import Table from 'cli-table3';
 import type { CompareRow } from '../sim/compare.js';
+import { type CompareColumn, columnLegend, compareColumns } from '../sim/compare-columns.js';
 
-const us = (ns: number) => (ns / 1000).toFixed(1);
+/** How printCompare prints: every column (--wide), and the legend under the table (--legend). */
+export interface CompareTableOptions {
+  wide?: boolean;
+  legend?: boolean;
+}
 
-/** Comparison rows side by side, one line per design (run, compare, report). */
-export function printCompare(rows: CompareRow[]): void {
-  const rdmaNames = [...new Set(rows.flatMap((r) => Object.keys(r.rdma)))];
-  const head = ['design'];
-  for (const n of rdmaNames) head.push(`${n} GB/s`, 'p50 us', 'p99 us');
-  head.push('run ms', 'to RAM', 'to VRAM', 'P2P pages', 'peer MiB', 'fault CPU ms', 'callbacks', 'alias MiB');
-  const table = new Table({ head, style: { head: [], border: [] } });
-  for (const r of rows) {
-    const cells: (string | number)[] = [r.design];
-    for (const n of rdmaNames) {
-      const m = r.rdma[n];
-      cells.push(m ? m.gbps.toFixed(2) : '-', m ? us(m.p50Ns) : '-', m ? us(m.p99Ns) : '-');
-    }
-    cells.push(
-      (r.endNs / 1e6).toFixed(2),
-      r.pagesToRam,
-      r.pagesToVram,
-      r.p2pPages,
-      (r.peerBytes / 2 ** 20).toFixed(0),
-      ((r.nicFaultCpuNs + r.gpuFaultCpuNs) / 1e6).toFixed(2),
-      r.callbacks,
-      (r.aliasStructPageBytes / 2 ** 20).toFixed(0),
-    );
-    table.push(cells);
+/**
+ * Comparison rows side by side, one line per design (run, compare, report): the main columns
+ * (src/sim/compare-columns.ts), or all with `wide`; then the legend, one line per column, with
+ * `legend`, else a line that says how to get it.
+ */
+export function printCompare(rows: CompareRow[], opts: CompareTableOptions = {}): void {
+  const columns = compareColumns(rows, opts.wide ? 'all' : 'main', 'us');
+  const table = new Table({ head: columns.map((c) => c.term), style: { head: [], border: [] } });
+  for (const r of rows) table.push(columns.map((c) => c.cell(r)));
+  let out = `${table.toString()}\n`;
+  if (opts.legend) out += `${renderLegend(columns)}\n`;
+  else {
+    out += `Columns: --legend says what each counts${opts.wide ? '' : ', --wide shows their parts and counts'}; --json gives every field (docs/results.md).\n`;
   }
-  process.stdout.write(`${table.toString()}\n`);
+  process.stdout.write(out);
+}
+
+/** The legend of a table's columns: a line each, header then what it counts and its unit. */
+export function renderLegend(columns: readonly CompareColumn[]): string {
+  const legend = columnLegend(columns);
+  const width = Math.max(...legend.map(([k]) => k.length));
+  return legend.map(([k, what]) => `  ${k.padEnd(width)}  ${what}`).join('\n');
 }
 
 /**

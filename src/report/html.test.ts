@@ -45,11 +45,11 @@ function row(design: DesignName, figures: Partial<CompareRow>): CompareRow {
     cpuFaults: 0,
     pagesToRam: 0,
     pagesToVram: 0,
-    peerBytes: 0,
+    gpuPeerBytes: 0,
     workloadNs: {},
-    p2pPages: 0,
-    hostPages: 0,
-    fallbacks: 0,
+    nicP2pPagesMapped: 0,
+    nicHostPagesMapped: 0,
+    nicP2pFallbacks: 0,
     linkBytes: {},
     ...figures,
   };
@@ -74,7 +74,7 @@ const plotRows: CompareRow[] = [
     gpuFaults: 1024,
     nicFaults: 32,
     pagesToVram: 2048,
-    p2pPages: 2048,
+    nicP2pPagesMapped: 2048,
     linkBytes: {
       'host-memory.read': 8 * MiB,
       'pci:gpu0.down': 16 * MiB,
@@ -274,11 +274,22 @@ describe('report page', () => {
       expect(html).toContain(p.svg.trimEnd());
     }
     for (const d of designs) expect(html).toContain(`<tr data-design="${d}"><td>${d}</td>`);
-    for (const h of ['put GB/s', 'put p50 µs', 'put p99 µs', 'pages to RAM', 'pages to VRAM', 'P2P pages']) {
+    // The main table, then the parts and counts, each with a legend of its columns.
+    for (const h of ['put GB/s', 'put p50 µs', 'put p99 µs', 'run ms', 'to VRAM MiB', 'to RAM MiB']) {
       expect(html).toContain(`<th>${h}</th>`);
     }
-    for (const h of ['fault CPU ms', 'callbacks', 'alias struct-page MiB'])
+    for (const h of ['GPU stall ms', 'NIC stall ms', 'fault CPU ms', 'NIC P2P MiB', 'GPU peer MiB'])
       expect(html).toContain(`<th>${h}</th>`);
+    for (const h of ['pages to RAM', 'pages to VRAM', 'NIC P2P pages mapped', 'driver callbacks'])
+      expect(html).toContain(`<th>${h}</th>`);
+    expect(html).toContain('<th>alias struct-page MiB</th>');
+    expect(html).not.toMatch(/<th>(P2P pages|peer MiB|callbacks)<\/th>/);
+    expect(html.indexOf('<table id="compare">')).toBeLessThan(html.indexOf('<table id="compare-more">'));
+    expect(html).toContain('<dl class="legend" id="compare-legend">');
+    expect(html).toContain(
+      '<dt>GPU peer MiB</dt><dd>bytes GPUs read or wrote in another GPU&#39;s VRAM, summed over GPUs (MiB)</dd>',
+    );
+    expect(html).toContain('<dt>&lt;rdma&gt; GB/s</dt>');
   });
 
   it('shows the scenario text escaped in a <details>', () => {

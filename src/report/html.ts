@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompareRow } from '../sim/compare.js';
+import { type ColumnSet, columnLegend, compareColumns } from '../sim/compare-columns.js';
 import { makeDirs } from '../util/make-dirs.js';
 import {
   type DesignResult,
@@ -79,42 +80,27 @@ export function reportPlots(results: readonly DesignResult[], rows: readonly Com
   ];
 }
 
-const us = (ns: number) => (ns / 1000).toFixed(1);
+/** A comparison table: header, one row of cells per design, and the legend of its columns. */
+export interface CompareTable {
+  head: string[];
+  cells: string[][];
+  /** [header, what the column counts and its unit] per column (per-RDMA-workload ones once). */
+  legend: [string, string][];
+}
 
 /**
- * The comparison table's header and cells, with the stable keys of `hmmlab compare`: design,
- * GB/s, p50 and p99 per RDMA workload, pages to RAM, pages to VRAM, P2P pages, fault CPU ms,
- * callbacks, alias struct-page MiB.
+ * The comparison table's header, cells and legend (src/sim/compare-columns.ts): the main
+ * columns (design, GB/s and p50 / p99 latency per RDMA workload, whole-run time, bytes migrated
+ * each way, GPU and NIC stall time, fault CPU time, NIC P2P and GPU peer bytes), or the `more`
+ * columns (the parts and counts behind them), or all.
  */
-export function compareTable(rows: readonly CompareRow[]): { head: string[]; cells: string[][] } {
-  const rdmaNames = [...new Set(rows.flatMap((r) => Object.keys(r.rdma)))];
-  const head = ['design'];
-  for (const n of rdmaNames) head.push(`${n} GB/s`, `${n} p50 µs`, `${n} p99 µs`);
-  head.push(
-    'pages to RAM',
-    'pages to VRAM',
-    'P2P pages',
-    'fault CPU ms',
-    'callbacks',
-    'alias struct-page MiB',
-  );
-  const cells = rows.map((r) => {
-    const c: string[] = [r.design];
-    for (const n of rdmaNames) {
-      const m = r.rdma[n];
-      c.push(m ? m.gbps.toFixed(2) : '-', m ? us(m.p50Ns) : '-', m ? us(m.p99Ns) : '-');
-    }
-    c.push(
-      String(r.pagesToRam),
-      String(r.pagesToVram),
-      String(r.p2pPages),
-      ((r.nicFaultCpuNs + r.gpuFaultCpuNs) / 1e6).toFixed(2),
-      String(r.callbacks),
-      (r.aliasStructPageBytes / 2 ** 20).toFixed(1),
-    );
-    return c;
-  });
-  return { head, cells };
+export function compareTable(rows: readonly CompareRow[], set: ColumnSet = 'main'): CompareTable {
+  const columns = compareColumns(rows, set);
+  return {
+    head: columns.map((c) => c.head),
+    cells: rows.map((r) => columns.map((c) => c.cell(r))),
+    legend: columnLegend(columns),
+  };
 }
 
 const CSS = `
@@ -129,6 +115,10 @@ td:first-child, th:first-child { text-align: left; }
 figure { margin: 1.5rem 0; }
 figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: 0.85rem; color: #555; }
+.table-scroll { overflow-x: auto; }
+dl.legend { font-size: 0.8rem; color: #444; display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 0.8rem; }
+dl.legend dt { font-weight: bold; }
+dl.legend dd { margin: 0; }
 details pre { background: #f7f7f7; padding: 0.75rem; overflow-x: auto; font-size: 0.8rem; }
 `.trim();
 
@@ -137,8 +127,26 @@ export function renderReport(input: ReportInput): string {
   return renderPage(input, reportPlots(input.results, input.rows));
 }
 
+/** A comparison table with its legend under it: the table scrolls sideways when it is wider than the page. */
+function tableHtml(id: string, t: CompareTable): string[] {
+  return [
+    '<div class="table-scroll">',
+    `<table id="${id}">`,
+    `<thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>`,
+    '<tbody>',
+    ...t.cells.map(
+      (c) => `<tr data-design="${esc(c[0]!)}">${c.map((v) => `<td>${esc(v)}</td>`).join('')}</tr>`,
+    ),
+    '</tbody>',
+    '</table>',
+    '</div>',
+    `<dl class="legend" id="${id}-legend">`,
+    ...t.legend.map(([h, what]) => `<dt>${esc(h)}</dt><dd>${esc(what)}</dd>`),
+    '</dl>',
+  ];
+}
+
 function renderPage(input: ReportInput, plots: readonly ReportPlot[]): string {
-  const { head, cells } = compareTable(input.rows);
   const lines: string[] = [
     '<!doctype html>',
     '<html lang="en">',
@@ -152,14 +160,9 @@ function renderPage(input: ReportInput, plots: readonly ReportPlot[]): string {
     `<h1>${esc(input.title)}</h1>`,
     `<p class="scenario-name">Scenario: <code>${esc(input.scenarioName)}</code></p>`,
     '<h2>Comparison</h2>',
-    '<table id="compare">',
-    `<thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>`,
-    '<tbody>',
-    ...cells.map(
-      (c) => `<tr data-design="${esc(c[0]!)}">${c.map((v) => `<td>${esc(v)}</td>`).join('')}</tr>`,
-    ),
-    '</tbody>',
-    '</table>',
+    ...tableHtml('compare', compareTable(input.rows, 'main')),
+    '<h2>Parts and counts</h2>',
+    ...tableHtml('compare-more', compareTable(input.rows, 'more')),
     '<h2>Plots</h2>',
   ];
   for (const p of plots) {

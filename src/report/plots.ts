@@ -312,12 +312,12 @@ function designBars(
 /** Pages moved to RAM, moved to VRAM and reached peer to peer, grouped by kind, one bar per design. */
 export function faultsMigrationsPlot(rows: readonly CompareRow[]): string {
   return designBars(
-    'Migrations and P2P pages by design',
+    'Migrations and NIC P2P page mappings by design',
     rows,
     [
       ['pages to RAM', (r) => r.pagesToRam],
       ['pages to VRAM', (r) => r.pagesToVram],
-      ['P2P pages', (r) => r.p2pPages],
+      ['NIC P2P pages mapped', (r) => r.nicP2pPagesMapped],
     ],
     'pages (4 KiB)',
   );

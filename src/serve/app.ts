@@ -320,6 +320,7 @@ export function createApp(opts: AppOptions): Hono {
       agents,
       kinds,
       table: compareTable([{ ...sim.row, design: label(run) } as unknown as CompareRow]),
+      moreTable: compareTable([{ ...sim.row, design: label(run) } as unknown as CompareRow], 'more'),
       figures,
     };
     return c.json(body);
@@ -413,6 +414,7 @@ export function createApp(opts: AppOptions): Hono {
       labels,
       warnings,
       table: compareTable(rows),
+      moreTable: compareTable(rows, 'more'),
       figures: [
         ...reportPlots(results, rows),
         {

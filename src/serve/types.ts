@@ -44,10 +44,12 @@ export interface Figure {
   svg: string;
 }
 
-/** A comparison table: header and cells (the report's columns). */
+/** A comparison table: header and cells (the report's columns), and what each column counts. */
 export interface Table {
   head: string[];
   cells: string[][];
+  /** [header, what the column counts and its unit] per column (src/sim/compare-columns.ts). */
+  legend: [string, string][];
 }
 
 /** GET /api/runs/:id: a stored run, simulated again for its time series. */
@@ -61,6 +63,8 @@ export interface RunResponse {
   agents: string[];
   kinds: string[];
   table: Table;
+  /** The parts and counts behind the table's figures (the report's second table). */
+  moreTable: Table;
   figures: Figure[];
 }
 
@@ -99,6 +103,8 @@ export interface CompareResponse {
   labels: string[];
   warnings: string[];
   table: Table;
+  /** The parts and counts behind the table's figures (the report's second table). */
+  moreTable: Table;
   figures: Figure[];
 }
 

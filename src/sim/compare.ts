@@ -1,29 +1,69 @@
 /**
  * compare(): one configuration under several P2P designs, side by side. Each row has stable
- * keys (documented in docs/designs.md) so that `hmmlab compare --json` is a contract.
+ * keys, listed with their meaning and unit in docs/results.md (generated from
+ * src/sim/results-doc.ts), so that `hmmlab compare --json` is a contract.
  */
 import { DESIGN_NAMES, type DesignName } from '../designs/design.js';
 import { type SimConfig, type SimResult, simulate } from './simulate.js';
 
-/** One design's figures. Times in ns, sizes in bytes, bandwidth in GB/s (bytes per ns). */
+/**
+ * One RDMA workload's figures in a row. The stall and byte fields are absent in rows stored
+ * before they were added.
+ */
+export interface CompareRdma {
+  /** Message bytes per ns (GB/s) over the workload's duration. */
+  gbps: number;
+  /** Message latency (completion minus post) percentiles and maximum. */
+  p50Ns: number;
+  p90Ns: number;
+  p99Ns: number;
+  maxNs: number;
+  /** NIC page faults its messages raised (each stalls its queue pair). */
+  faultStalls?: number;
+  /** Time its queue pairs stood stalled on those faults, summed over queue pairs. */
+  faultStallNs?: number;
+  /** Time its queue pairs waited for work in flight on a message's pages, summed over queue pairs. */
+  inFlightWaitNs?: number;
+  /** Message bytes the NIC DMA'd peer to peer (a GPU's BAR), and to or from host memory. */
+  p2pBytes?: number;
+  hostBytes?: number;
+}
+
+/**
+ * One design's figures. Times in ns, sizes in bytes, bandwidth in GB/s (bytes per ns). Fields
+ * marked optional are absent in rows stored before they were added (storedMetricsRow reads
+ * those rows, and renames the keys renamed since).
+ */
 export interface CompareRow {
   design: DesignName;
-  /** Simulated end time of the whole run. */
+  /** Simulated time of the whole run: from 0 to the end of its last workload or event. */
   endNs: number;
-  /** RDMA bandwidth and latency of each RDMA workload. */
-  rdma: Record<string, { gbps: number; p50Ns: number; p90Ns: number; p99Ns: number; maxNs: number }>;
-  /** CPU time in fault paths: NIC (ODP) faults and GPU fault batches. */
+  /** Bandwidth, latency, stalls and bytes of each RDMA workload. */
+  rdma: Record<string, CompareRdma>;
+  /** CPU time in the NIC (ODP) fault path, summed over NICs. */
   nicFaultCpuNs: number;
   /** Parts of the NIC fault path: hmm_range_fault, the design's P2P decisions, DMA mapping. */
   nicHmmCpuNs: number;
   nicDesignCpuNs: number;
   nicDmaMapCpuNs: number;
+  /** CPU time servicing GPU fault batches, summed over GPUs. */
   gpuFaultCpuNs: number;
-  /** hmm_range_fault calls, pages walked and retries, over all devices. */
+  /** CPU time of the CPU page faults cpu workloads took and of dmirror workloads' ioctls. */
+  cpuFaultCpuNs?: number;
+  /** Time GPU workloads stood stalled on fault service, summed over GPUs (DeviceMetrics.stallNs). */
+  gpuStallNs?: number;
+  /** The rdma entries' faultStalls, faultStallNs and inFlightWaitNs, summed over RDMA workloads. */
+  nicFaultStalls?: number;
+  nicFaultStallNs?: number;
+  nicInFlightWaitNs?: number;
+  /** hmm_range_fault calls, pages walked and retries, over all GPUs and NICs. */
   hmmCalls: number;
   hmmPages: number;
   hmmRetries: number;
-  /** Design work: driver callbacks, per-page locks, pci_p2pdma_map_type queries. */
+  /**
+   * Design work: dev_pagemap_ops.get_dma_pfn_for_device callbacks, driver locks taken in the
+   * P2P path, pci_p2pdma_map_type queries.
+   */
   callbacks: number;
   locks: number;
   mapTypeQueries: number;
@@ -31,25 +71,59 @@ export interface CompareRow {
   aliasStructPageBytes: number;
   /**
    * Faults taken: GPU faults (replayable fault buffer entries), NIC (ODP) page faults and CPU
-   * page faults (including those hmm_range_fault took for dmirror ioctls). Absent in rows
-   * stored before they were added.
+   * page faults (including those hmm_range_fault took for dmirror ioctls).
    */
   gpuFaults?: number;
   nicFaults?: number;
   cpuFaults?: number;
-  /** Pages moved VRAM -> RAM by CPU or NIC faults, and RAM -> VRAM by GPU faults. */
+  /**
+   * Pages moved VRAM -> RAM (migrate_to_ram on a CPU, NIC or dmirror fault, and eviction) and
+   * RAM -> VRAM (GPU fault service and prefetch), summed over GPUs.
+   */
   pagesToRam: number;
   pagesToVram: number;
-  /** Bytes GPUs read or wrote in another GPU's VRAM (shared owner). */
-  peerBytes: number;
+  /** The bytes of those copies (DeviceMetrics.bytesToRam, bytesToVram). */
+  bytesToRam?: number;
+  bytesToVram?: number;
+  /** Bytes GPUs read or wrote in another GPU's VRAM (shared owner). Was `peerBytes`. */
+  gpuPeerBytes: number;
   /** Duration of each workload (ns). */
   workloadNs: Record<string, number>;
-  /** Pages the NIC reached peer to peer, and through host memory. */
-  p2pPages: number;
-  hostPages: number;
-  fallbacks: number;
+  /**
+   * Page mappings the NICs' faults made peer to peer (to a GPU's BAR) and to host memory, each
+   * page counted again when it is mapped again. Were `p2pPages` and `hostPages`.
+   */
+  nicP2pPagesMapped: number;
+  nicHostPagesMapped: number;
+  /** NIC faults some of whose pages could not be mapped peer to peer and were faulted again without. Was `fallbacks`. */
+  nicP2pFallbacks: number;
+  /** The rdma entries' p2pBytes and hostBytes, summed over RDMA workloads. */
+  nicP2pBytes?: number;
+  nicHostBytes?: number;
   /** Bytes over each link direction. */
   linkBytes: Record<string, number>;
+}
+
+/** Keys renamed in CompareRow: the old name, read from stored rows, and the new one. */
+export const RENAMED_ROW_KEYS: readonly (readonly [string, keyof CompareRow])[] = [
+  ['peerBytes', 'gpuPeerBytes'],
+  ['p2pPages', 'nicP2pPagesMapped'],
+  ['hostPages', 'nicHostPagesMapped'],
+  ['fallbacks', 'nicP2pFallbacks'],
+];
+
+/**
+ * The sum of `key` over `records`, or undefined when one of them lacks it (a result stored
+ * before the field existed: absent, not a wrong 0).
+ */
+function sumOf<T>(records: readonly T[], key: keyof T): number | undefined {
+  let sum = 0;
+  for (const r of records) {
+    const v = r[key];
+    if (typeof v !== 'number') return undefined;
+    sum += v;
+  }
+  return sum;
 }
 
 /** The row of one simulation result. */
@@ -61,9 +135,9 @@ export function compareRow(r: SimResult): CompareRow {
   let hmmCalls = 0;
   let hmmPages = 0;
   let hmmRetries = 0;
-  let p2pPages = 0;
-  let hostPages = 0;
-  let fallbacks = 0;
+  let nicP2pPagesMapped = 0;
+  let nicHostPagesMapped = 0;
+  let nicP2pFallbacks = 0;
   for (const n of Object.values(r.nics)) {
     nicFaultCpuNs += n.faultCpuNs;
     nicHmmCpuNs += n.hmmCpuNs;
@@ -72,9 +146,9 @@ export function compareRow(r: SimResult): CompareRow {
     hmmCalls += n.hmmCalls;
     hmmPages += n.hmmPages;
     hmmRetries += n.hmmRetries;
-    p2pPages += n.p2pPages;
-    hostPages += n.hostPages;
-    fallbacks += n.fallbacks;
+    nicP2pPagesMapped += n.p2pPages;
+    nicHostPagesMapped += n.hostPages;
+    nicP2pFallbacks += n.fallbacks;
   }
   let gpuFaultCpuNs = 0;
   let gpuFaults = 0;
@@ -84,9 +158,10 @@ export function compareRow(r: SimResult): CompareRow {
   for (const w of Object.values(r.workloads)) cpuFaults += w.cpuFaults;
   let pagesToRam = 0;
   let pagesToVram = 0;
-  let peerBytes = 0;
-  for (const d of Object.values(r.devices)) {
-    peerBytes += d.peerBytes;
+  let gpuPeerBytes = 0;
+  const devices = Object.values(r.devices);
+  for (const d of devices) {
+    gpuPeerBytes += d.peerBytes;
     gpuFaultCpuNs += d.faultCpuNs;
     gpuFaults += d.faults;
     hmmCalls += d.hmmCalls;
@@ -103,8 +178,14 @@ export function compareRow(r: SimResult): CompareRow {
       p90Ns: m.latencyP90Ns,
       p99Ns: m.latencyP99Ns,
       maxNs: m.latencyMaxNs,
+      faultStalls: m.faultStalls,
+      faultStallNs: m.faultStallNs,
+      inFlightWaitNs: m.inFlightWaitNs,
+      p2pBytes: m.p2pBytes,
+      hostBytes: m.hostBytes,
     };
   }
+  const rdmaAll = Object.values(r.rdma);
   const linkBytes: Record<string, number> = {};
   for (const [name, l] of Object.entries(r.links)) if (l.bytes > 0) linkBytes[name] = l.bytes;
   return {
@@ -116,6 +197,11 @@ export function compareRow(r: SimResult): CompareRow {
     nicDesignCpuNs,
     nicDmaMapCpuNs,
     gpuFaultCpuNs,
+    cpuFaultCpuNs: sumOf(Object.values(r.workloads), 'faultNs'),
+    gpuStallNs: sumOf(devices, 'stallNs'),
+    nicFaultStalls: sumOf(rdmaAll, 'faultStalls'),
+    nicFaultStallNs: sumOf(rdmaAll, 'faultStallNs'),
+    nicInFlightWaitNs: sumOf(rdmaAll, 'inFlightWaitNs'),
     hmmCalls,
     hmmPages,
     hmmRetries,
@@ -128,18 +214,38 @@ export function compareRow(r: SimResult): CompareRow {
     cpuFaults,
     pagesToRam,
     pagesToVram,
-    peerBytes,
+    bytesToRam: sumOf(devices, 'bytesToRam'),
+    bytesToVram: sumOf(devices, 'bytesToVram'),
+    gpuPeerBytes,
     workloadNs: Object.fromEntries(Object.entries(r.workloads).map(([n, w]) => [n, w.endNs - w.startNs])),
-    p2pPages,
-    hostPages,
-    fallbacks,
+    nicP2pPagesMapped,
+    nicHostPagesMapped,
+    nicP2pFallbacks,
+    nicP2pBytes: sumOf(rdmaAll, 'p2pBytes'),
+    nicHostBytes: sumOf(rdmaAll, 'hostBytes'),
     linkBytes,
   };
 }
 
 /**
+ * A row stored under the old names of renamed keys (RENAMED_ROW_KEYS), with them under their
+ * new names, in place; a row without old names is returned as it is.
+ */
+function renamedKeys(row: Record<string, unknown>): Record<string, unknown> {
+  if (!RENAMED_ROW_KEYS.some(([old]) => old in row)) return row;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) {
+    const renamed = RENAMED_ROW_KEYS.find(([old]) => old === k);
+    const key = renamed && !(renamed[1] in row) ? renamed[1] : k;
+    out[key] = v;
+  }
+  return out;
+}
+
+/**
  * A stored run's metrics as a comparison row: `run` stores a SimResult, `compare` a row, a
- * sweep `{ row, ... }`. Null for metrics this hmmlab cannot read.
+ * sweep `{ row, ... }`. Rows stored before a key was renamed come back under its new name.
+ * Null for metrics this hmmlab cannot read.
  */
 export function storedMetricsRow(metrics: unknown): CompareRow | null {
   const m = metrics as Record<string, unknown> | null;
@@ -155,7 +261,9 @@ export function storedMetricsRow(metrics: unknown): CompareRow | null {
       }
     } else if ('pagesToRam' in m) row = m;
   }
-  return typeof row === 'object' && row !== null ? (row as CompareRow) : null;
+  if (typeof row !== 'object' || row === null) return null;
+  if (Array.isArray(row)) return row as unknown as CompareRow;
+  return renamedKeys(row as Record<string, unknown>) as unknown as CompareRow;
 }
 
 /** The fields a table of rows prints (`hmmlab compare`, `sweep`); older rows may lack the rest. */
@@ -163,8 +271,8 @@ const PRINTED_NUMBERS = [
   'endNs',
   'pagesToRam',
   'pagesToVram',
-  'p2pPages',
-  'peerBytes',
+  'nicP2pPagesMapped',
+  'gpuPeerBytes',
   'nicFaultCpuNs',
   'gpuFaultCpuNs',
   'callbacks',
@@ -206,7 +314,14 @@ export function renderCompareMarkdown(rows: CompareRow[]): string {
   const rdmaNames = [...new Set(rows.flatMap((r) => Object.keys(r.rdma)))];
   const head = ['design'];
   for (const n of rdmaNames) head.push(`${n} GB/s`, `${n} p50 us`, `${n} p99 us`);
-  head.push('pages to RAM', 'pages to VRAM', 'P2P pages', 'fault CPU ms', 'callbacks', 'alias struct pages');
+  head.push(
+    'pages to RAM',
+    'pages to VRAM',
+    'NIC P2P pages mapped',
+    'fault CPU ms',
+    'driver callbacks',
+    'alias struct pages',
+  );
   const out = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const cells: string[] = [r.design];
@@ -217,8 +332,8 @@ export function renderCompareMarkdown(rows: CompareRow[]): string {
     cells.push(
       String(r.pagesToRam),
       String(r.pagesToVram),
-      String(r.p2pPages),
-      ((r.nicFaultCpuNs + r.gpuFaultCpuNs) / 1e6).toFixed(2),
+      String(r.nicP2pPagesMapped),
+      ((r.nicFaultCpuNs + r.gpuFaultCpuNs + (r.cpuFaultCpuNs ?? 0)) / 1e6).toFixed(2),
       String(r.callbacks),
       r.aliasStructPageBytes ? `${(r.aliasStructPageBytes / 2 ** 20).toFixed(0)} MiB` : '0',
     );

@@ -56,23 +56,23 @@ describe('the design study (docs/designs.md) on a 32 MiB buffer', () => {
   });
 
   it('where the p2pdma rules give no path, no design reaches peer memory', () => {
-    for (const r of small('intel-not-allowlisted')) expect(r.p2pPages, r.design).toBe(0);
+    for (const r of small('intel-not-allowlisted')) expect(r.nicP2pPagesMapped, r.design).toBe(0);
   });
 
   it('every P2P design moves the same pages; they differ in callbacks and alias memory', () => {
     const rows = small('same-switch');
     const p2p = rows.filter((r) => r.design !== 'upstream');
     for (const r of p2p) {
-      expect(r.p2pPages).toBe(p2p[0]!.p2pPages);
-      expect(r.p2pPages).toBeGreaterThan(0);
+      expect(r.nicP2pPagesMapped).toBe(p2p[0]!.nicP2pPagesMapped);
+      expect(r.nicP2pPagesMapped).toBeGreaterThan(0);
       expect(r.pagesToRam).toBe(0);
     }
     // Which way is faster is the model's output (the verdict), not a property; what differs by
     // construction is that upstream pulls the pages back to RAM instead.
     const by = Object.fromEntries(rows.map((r) => [r.design, r]));
-    expect(by.upstream!.p2pPages).toBe(0);
+    expect(by.upstream!.nicP2pPagesMapped).toBe(0);
     expect(by.upstream!.pagesToRam).toBeGreaterThan(0);
-    expect(by['rfc-callback']!.callbacks).toBe(by['rfc-callback']!.p2pPages);
+    expect(by['rfc-callback']!.callbacks).toBe(by['rfc-callback']!.nicP2pPagesMapped);
     expect(by['pagemap-p2p']!.callbacks).toBe(0);
     expect(by['owner-registry']!.aliasStructPageBytes).toBe(0);
     expect(by['pagemap-p2p']!.aliasStructPageBytes).toBeGreaterThan(0);

@@ -42,7 +42,7 @@ describe('initial placement of buffers (buffers[].place)', () => {
     expect(row.pagesToRam).toBe(PAGES);
     const p2p = compareRow(simulate(config('gpu0', 'pagemap-p2p'), { seed: 1 }));
     expect(p2p.pagesToRam).toBe(0);
-    expect(p2p.p2pPages).toBe(PAGES);
+    expect(p2p.nicP2pPagesMapped).toBe(PAGES);
   });
 
   it("place: ram populates the buffer in RAM; without it the NIC's faults allocate the pages", () => {

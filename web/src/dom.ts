@@ -53,6 +53,36 @@ export function table(head: string[], rows: (Child | Child[])[][], attrs: Attrs 
   );
 }
 
+/**
+ * A comparison table (the report's main columns) with what its columns count under it, and the
+ * parts and counts behind it folded away (src/sim/compare-columns.ts).
+ */
+export function metricsTables(
+  main: { head: string[]; cells: string[][]; legend: [string, string][] },
+  more: { head: string[]; cells: string[][]; legend: [string, string][] },
+  id?: string,
+): HTMLElement {
+  const legend = (l: [string, string][]) =>
+    h('dl', { class: 'legend' }, ...l.flatMap(([k, what]) => [h('dt', {}, k), h('dd', {}, what)]));
+  return h(
+    'div',
+    { class: 'metrics-tables' },
+    h(
+      'div',
+      { class: 'table-scroll' },
+      table(main.head, main.cells, { class: 'metrics', ...(id ? { id } : {}) }),
+    ),
+    h('details', { class: 'legend' }, h('summary', {}, 'What the columns count'), legend(main.legend)),
+    h(
+      'details',
+      { class: 'more-metrics' },
+      h('summary', {}, 'Parts and counts'),
+      h('div', { class: 'table-scroll' }, table(more.head, more.cells, { class: 'metrics' })),
+      legend(more.legend),
+    ),
+  );
+}
+
 /** A <select> of options; `value` preselected; `''` is the "any" choice when `any` is given. */
 export function select(
   name: string,

@@ -14,6 +14,8 @@ import {
   scenarioOptions,
   seedOf,
   storeOptions,
+  type TableOptions,
+  tableOptions,
 } from '../common-options.js';
 import { type CliContext, UsageError } from '../context.js';
 import { parseRunIds } from '../options.js';
@@ -21,7 +23,7 @@ import { printCompare } from '../print.js';
 import { readScenario } from '../scenario-input.js';
 import { saveSimulatedRun, storedRow, storedRuns, withStore } from '../stored-runs.js';
 
-interface CompareOptions extends ScenarioOptions, StoreOptions {
+interface CompareOptions extends ScenarioOptions, StoreOptions, TableOptions {
   designs?: string;
   json?: boolean;
   runs?: string;
@@ -37,7 +39,8 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     .option('--runs <ids>', 'compare stored runs by id (comma-separated) instead of simulating');
   designsOption(cmd);
   scenarioOptions(cmd);
-  jsonOption(cmd, 'print the rows as JSON (stable keys, see docs/designs.md)');
+  jsonOption(cmd, 'print the rows as JSON (stable keys, see docs/results.md)');
+  tableOptions(cmd);
   storeOptions(cmd, 'do not store the runs');
   cmd.action((file: string | undefined, opts: CompareOptions) => {
     if (opts.runs !== undefined) {
@@ -57,7 +60,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       }
       const stored = storedRuns(ids, opts.db).map((run) => storedRow(run, opts.db, !opts.json));
       if (opts.json) process.stdout.write(`${JSON.stringify(stored, null, 2)}\n`);
-      else printCompare(stored);
+      else printCompare(stored, opts);
       return;
     }
     if (file === undefined) throw new UsageError('compare needs a scenario file or --runs');
@@ -79,6 +82,6 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       return rows;
     });
     if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else printCompare(rows);
+    else printCompare(rows, opts);
   });
 }

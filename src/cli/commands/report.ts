@@ -20,6 +20,8 @@ import {
   scenarioOptions,
   seedOf,
   storeOptions,
+  type TableOptions,
+  tableOptions,
 } from '../common-options.js';
 import { type CliContext, UsageError } from '../context.js';
 import { looksLikeRunIds, OptionError, parseRunIds } from '../options.js';
@@ -28,7 +30,7 @@ import { printCompare } from '../print.js';
 import { readScenario } from '../scenario-input.js';
 import { saveSimulatedRun, storedRuns, withStore } from '../stored-runs.js';
 
-interface ReportOptions extends ScenarioOptions, StoreOptions {
+interface ReportOptions extends ScenarioOptions, StoreOptions, TableOptions {
   designs?: string;
   output: string;
   png?: boolean;
@@ -107,6 +109,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
   cmd
     .option('-o, --output <dir>', 'report folder', 'hmmlab-report')
     .option('--png', 'also write the plots as PNG files');
+  tableOptions(cmd);
   storeOptions(cmd, 'do not store the runs');
   cmd.action((file: string, opts: ReportOptions) => {
     checkOutputDir('-o', opts.output);
@@ -147,7 +150,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
     } catch (e) {
       throw new UsageError(`cannot write the report to ${opts.output}: ${(e as Error).message}`);
     }
-    printCompare(rows);
+    printCompare(rows, opts);
     process.stdout.write(`report: ${written[0]}\n`);
   });
 }

@@ -12,13 +12,15 @@ import {
   scenarioOptions,
   seedOf,
   storeOptions,
+  type TableOptions,
+  tableOptions,
 } from '../common-options.js';
 import type { CliContext } from '../context.js';
 import { printCompare } from '../print.js';
 import { readScenario } from '../scenario-input.js';
 import { saveSimulatedRun, withStore } from '../stored-runs.js';
 
-interface RunOptions extends ScenarioOptions, StoreOptions {
+interface RunOptions extends ScenarioOptions, StoreOptions, TableOptions {
   design?: string;
   json?: boolean;
 }
@@ -28,7 +30,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
   const cmd = program.command('run <scenario>').description('simulate a scenario file and print its metrics');
   designOption(cmd);
   scenarioOptions(cmd);
-  jsonOption(cmd, 'print the result as JSON');
+  jsonOption(cmd, 'print the result as JSON (every field: docs/results.md)');
+  tableOptions(cmd);
   storeOptions(cmd, 'do not store the run');
   cmd.action((file: string, opts: RunOptions) => {
     const designOpt = designOf(opts);
@@ -50,6 +53,6 @@ export function registerRun(program: Command, ctx: CliContext): void {
       return r;
     });
     if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-    else printCompare([compareRow(r)]);
+    else printCompare([compareRow(r)], opts);
   });
 }

@@ -96,7 +96,7 @@ export function registerSweep(program: Command, ctx: CliContext): void {
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
       const table = new Table({
-        head: ['#', 'design', 'seed', 'params', 'end ms', 'P2P pages', 'to RAM', 'status'],
+        head: ['#', 'design', 'seed', 'params', 'run ms', 'NIC P2P pages mapped', 'pages to RAM', 'status'],
         style: { head: [], border: [] },
       });
       for (const o of outcomes) {
@@ -107,7 +107,7 @@ export function registerSweep(program: Command, ctx: CliContext): void {
           table.push([
             ...cells,
             (o.row.endNs / 1e6).toFixed(2),
-            o.row.p2pPages,
+            o.row.nicP2pPagesMapped,
             o.row.pagesToRam,
             o.status === 'skipped' ? 'stored before' : 'stored',
           ]);

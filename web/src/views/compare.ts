@@ -1,7 +1,7 @@
 /** Compare: several runs side by side, the same metrics on shared axes. */
 import type { CompareResponse, RunsResponse } from '../../../src/serve/types.js';
 import { get } from '../api.js';
-import { figure, h, mount, table } from '../dom.js';
+import { figure, h, metricsTables, mount } from '../dom.js';
 import { href, type Route } from '../route.js';
 
 export async function renderCompare(root: HTMLElement, route: Route): Promise<void> {
@@ -54,7 +54,7 @@ export async function renderCompare(root: HTMLElement, route: Route): Promise<vo
       ]),
     ),
     ...data.warnings.map((w) => h('p', { class: 'warning' }, w)),
-    table(data.table.head, data.table.cells, { class: 'metrics', id: 'compare-table' }),
+    metricsTables(data.table, data.moreTable, 'compare-table'),
     h('div', { class: 'figures' }, ...data.figures.map(figure)),
   );
 }

@@ -9,7 +9,7 @@ import type {
   TimelineResponse,
 } from '../../../src/serve/types.js';
 import { get } from '../api.js';
-import { figure, h, mount, select, table } from '../dom.js';
+import { figure, h, metricsTables, mount, select, table } from '../dom.js';
 import { href, type Route } from '../route.js';
 
 const PAGE = 100;
@@ -90,7 +90,7 @@ export async function renderRun(root: HTMLElement, route: Route): Promise<void> 
         : '',
     ),
     run.warning ? h('p', { class: 'warning' }, run.warning) : '',
-    table(run.table.head, run.table.cells, { class: 'metrics' }),
+    metricsTables(run.table, run.moreTable),
     h('h2', {}, 'Time series'),
     h('div', { class: 'figures' }, ...run.figures.map(figure)),
     h('h2', { id: 'timeline' }, 'Event timeline'),
