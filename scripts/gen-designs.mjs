@@ -332,14 +332,10 @@ ${unsourced.map((e) => `| \`${e.name}\` | ${e.kind} | ${howTo(e.name)} |`).join(
   test_hmm's \`migrate_to_ram\` do; a driver that brings back its whole allocation chunk (Xe's
   drm_pagemap) pays fewer, larger migrations, which narrows the "without device THP" range.
 
-## Stable keys of \`compare\` (\`src/sim/compare.ts\`, \`CompareRow\`)
+## The figures
 
-\`design\`, \`endNs\`, \`rdma.<workload>.{gbps,p50Ns,p90Ns,p99Ns,maxNs}\`, \`nicFaultCpuNs\`
-(with its parts \`nicHmmCpuNs\`, \`nicDesignCpuNs\`, \`nicDmaMapCpuNs\`), \`gpuFaultCpuNs\`,
-\`hmmCalls\`, \`hmmPages\`, \`hmmRetries\`, \`callbacks\`, \`locks\`, \`mapTypeQueries\`,
-\`aliasStructPageBytes\`, \`pagesToRam\`, \`pagesToVram\`, \`peerBytes\`, \`workloadNs.<workload>\`,
-\`p2pPages\`, \`hostPages\`, \`fallbacks\`, \`linkBytes.<link>\`. Times are ns, sizes bytes,
-bandwidth GB/s.
+Every column above, and every key of \`hmmlab compare --json\` (\`CompareRow\` in
+\`src/sim/compare.ts\`), is described with its unit in docs/results.md.
 `;
 writeFileSync(join(root, doc.doc), `${docHeader(doc)}\n${md}`);
 log('wrote docs/designs.md');
