@@ -50,6 +50,9 @@ interface Held {
   to: number;
   /** Order among holds and DMAs (several happen at one simulated time). */
   seq: number;
+  /** The process that held it, and the order of its release. */
+  owner: unknown;
+  releaseSeq: number;
 }
 
 /** Runs `config` recording every hold (range, owner, interval) and every NIC DMA (time, page). */
@@ -71,15 +74,35 @@ function record(config: SimConfigInput) {
       from: sim.engine.now,
       to: Infinity,
       seq: seq++,
+      owner: sim.engine.current,
+      releaseSeq: Infinity,
     }));
     open.set(h, rows);
     holds.push(...rows);
     return h;
   };
   inflight.release = (h) => {
-    for (const r of open.get(h) ?? []) r.to = sim.engine.now;
+    const at = seq++;
+    for (const r of open.get(h) ?? []) {
+      r.to = sim.engine.now;
+      r.releaseSeq = at;
+    }
     open.delete(h);
     release(h);
+  };
+  // Every copy the platform makes, with the process that asked for it and the time the fabric
+  // finished it: an end the code under test does not set.
+  const copies: { owner: unknown; seq: number; end: number }[] = [];
+  const platform = sim.platform;
+  const copy = platform.copy.bind(platform);
+  platform.copy = (g, t) => {
+    const rec = { owner: sim.engine.current, seq: seq++, end: Infinity };
+    copies.push(rec);
+    return (function* () {
+      const r = yield* copy(g, t);
+      rec.end = sim.engine.now;
+      return r;
+    })();
   };
   const b = sim.platform.buffers.get('buf')!;
   const mr = sim.platform.nics.get('nic0')!.mrs.get(b.proc)!;
@@ -91,7 +114,7 @@ function record(config: SimConfigInput) {
   };
   for (const w of sim.config.workloads) sim.engine.spawn(runAgent(sim, workloadAgent(sim, w)), w.name);
   sim.engine.run();
-  return { sim, holds, dmas, mm: b.mm.id };
+  return { sim, holds, dmas, copies, mm: b.mm.id };
 }
 
 describe('time before state (inflight.ts)', () => {
@@ -116,6 +139,19 @@ describe('time before state (inflight.ts)', () => {
     expect(bad).toEqual([]);
     // Every hold was released: nothing stays invisible after the run.
     expect(holds.every((h) => h.to < Infinity)).toBe(true);
+  });
+
+  it('a hold ends only after the copies its operation made have finished (times from the fabric)', () => {
+    const { holds, copies } = record(contended(4));
+    let checked = 0;
+    for (const h of holds) {
+      const mine = copies.filter((c) => c.owner === h.owner && c.seq > h.seq && c.seq < h.releaseSeq);
+      for (const c of mine) {
+        expect(c.end).toBeLessThanOrEqual(h.to);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
   });
 
   it('queue pairs that met a folio under migration waited for it', () => {
