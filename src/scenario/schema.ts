@@ -265,6 +265,10 @@ const gpu = z.strictObject({
     .max(10)
     .meta({ description: 'Migration chunk sizes, largest first (default [2MiB, 64KiB, 4KiB]).' })
     .optional(),
+  migrateToRam: stringEnum(
+    ['folio', 'chunk'],
+    "What a CPU or NIC fault on a VRAM page brings back to RAM: its folio (test_hmm, nouveau; default) or the whole chunk it was migrated in (Xe's drm_pagemap: the devmem allocation around the fault).",
+  ).optional(),
   prefetch: z.boolean().meta({ description: 'nvidia-uvm density prefetcher (default false).' }).optional(),
   thrashing: z.boolean().meta({ description: 'Thrashing detection (default false).' }).optional(),
 });

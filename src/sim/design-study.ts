@@ -115,6 +115,8 @@ export function seedScenario(
     qps?: number;
     /** The GPU's migration chunk sizes (default Xe's 2M/64K/4K: device THP). */
     chunkSizes?: string[];
+    /** What a CPU or NIC fault brings back to RAM (GpuOptions.migrateToRam; default 'folio'). */
+    migrateToRam?: 'folio' | 'chunk';
   } = {},
 ): SimConfig {
   const bufferBytes = opts.bufferBytes ?? 512 * MiB;
@@ -178,6 +180,7 @@ export function seedScenario(
           vram: 2 * bufferBytes,
           bar: p.bar,
           ...(opts.chunkSizes ? { chunkSizes: opts.chunkSizes } : {}),
+          ...(opts.migrateToRam ? { migrateToRam: opts.migrateToRam } : {}),
         },
       ],
       nics: [{ name: 'nic0', fallback: 'rfc' }],
@@ -244,8 +247,12 @@ export function claimVerdict(rows: CompareRow[]): {
 /** One cell of the first-order grid: the verdict ratios for one choice of the three. */
 export interface GridCell {
   queueDepth: number;
-  /** 'thp': device THP (2 MiB chunks); 'small': 64 KiB / 4 KiB chunks. */
-  folio: 'thp' | 'small';
+  /**
+   * 'thp': device THP (2 MiB chunks); 'small': 64 KiB / 4 KiB chunks, a fault bringing one page
+   * back to RAM (test_hmm, nouveau); 'small-chunk': the same chunks, a fault bringing its whole
+   * chunk back (Xe's drm_pagemap).
+   */
+  folio: 'thp' | 'small' | 'small-chunk';
   messageBytes: number;
   bandwidthRatio: number;
   p99Ratio: number;
@@ -270,7 +277,7 @@ export function verdictGrid(
   const designs = opts.designs ?? DESIGN_NAMES;
   const cells: GridCell[] = [];
   for (const queueDepth of opts.queueDepths ?? [1, 8, 64])
-    for (const folio of opts.folios ?? (['thp', 'small'] as const))
+    for (const folio of opts.folios ?? (['thp', 'small', 'small-chunk'] as const))
       for (const messageBytes of opts.messageSizes ?? [4096, 65536, 1048576]) {
         const rows = compare(
           seedScenario(p, {
@@ -278,7 +285,8 @@ export function verdictGrid(
             rounds: 1,
             queueDepth,
             messageBytes,
-            chunkSizes: folio === 'small' ? ['64KiB', '4KiB'] : undefined,
+            chunkSizes: folio === 'thp' ? undefined : ['64KiB', '4KiB'],
+            migrateToRam: folio === 'small-chunk' ? 'chunk' : undefined,
           }),
           designs,
           1,

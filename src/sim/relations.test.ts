@@ -399,6 +399,36 @@ describe('THP mode and chunk sizes reach the result', () => {
     expect(never.endNs).toBe(madvise.endNs);
   });
 
+  // Kills: migrateToRam: 'chunk' ignored (Xe's __drm_pagemap_migrate_to_ram moves the devmem
+  // allocation around the fault in one migrate_vma call; test_hmm and nouveau move one page).
+  it("migrateToRam: 'chunk' brings a 64 KiB chunk back per CPU fault, 'folio' one 4 KiB page", () => {
+    const back = (mode: 'folio' | 'chunk') =>
+      simulate(
+        {
+          version: 1,
+          profile: 'pcie5-h100',
+          platform: { ram: 256 * MiB },
+          devices: {
+            gpus: [{ name: 'gpu0', vram: 64 * MiB, chunkSizes: ['64KiB', '4KiB'], migrateToRam: mode }],
+          },
+          buffers: [{ name: 'buf', size: 8 * MiB }],
+          workloads: [
+            { kind: 'gpu', name: 'in', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
+            { kind: 'cpu', name: 'out', buffer: 'buf', op: 'read', pattern: 'sequential', after: 'in' },
+          ],
+        } as SimConfigInput,
+        { seed: 1 },
+      );
+    const folio = back('folio');
+    const chunk = back('chunk');
+    const pages = (8 * MiB) / 4096;
+    expect(folio.devices.gpu0!.cpuFaultPages).toBe(pages);
+    expect(chunk.devices.gpu0!.cpuFaultPages).toBe(pages);
+    expect(folio.workloads.out!.cpuFaults).toBe(pages);
+    expect(chunk.workloads.out!.cpuFaults).toBe(pages / 16);
+    expect(chunk.workloads.out!.faultNs).toBeLessThan(folio.workloads.out!.faultNs);
+  });
+
   // Kills: a GPU's chunkSizes ignored by the driver (chunkFor).
   it('64 KiB / 4 KiB chunks (no device THP) cost more fault CPU time than 2 MiB chunks', () => {
     const thp = run({ gpuFirst: true });

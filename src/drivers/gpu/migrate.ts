@@ -24,6 +24,7 @@ import {
   MIGRATE_VMA_SELECT_COMPOUND,
   MIGRATE_VMA_SELECT_SYSTEM,
   PAGE_SIZE,
+  PMD_SIZE,
   VM_FAULT_OOM,
   VM_FAULT_SIGBUS,
 } from '../../kernel/constants.js';
@@ -47,7 +48,16 @@ import { BLOCK_PAGES } from './vram.js';
 export function gpuMigrateToRam(dev: GpuDevice, vmf: VmFault): number {
   const k = dev.k;
   const f = k.frames;
-  const args = migrateToRamArgs(k, vmf, dev.owner);
+  let args = migrateToRamArgs(k, vmf, dev.owner);
+  if (dev.opts.migrateToRam === 'chunk' && args.end - args.start < PMD_SIZE) {
+    // Xe: the whole chunk the fault's page was migrated in, the same span a GPU fault moves.
+    const m = dev.mirrors.find((x) => x.mm === vmf.mm);
+    if (m) {
+      const [cs, ce] = chunkFor(dev.chunkSizes, m, vmf.address);
+      if (ce - cs > args.end - args.start)
+        args = newMigrateVma(vmf.vma, cs, ce, dev.owner, args.flags, vmf.page);
+    }
+  }
   if (migrateVmaSetup(k, args) < 0) return VM_FAULT_SIGBUS;
   let moved = 0;
   for (let i = 0; i < args.npages; i++) {

@@ -19,6 +19,13 @@ export interface GpuOptions {
   vram: number;
   /** Chunk sizes tried on a fault, largest first (Xe: 2 MiB, 64 KiB, 4 KiB). */
   chunkSizes?: number[];
+  /**
+   * What migrate_to_ram brings back: the faulting folio ('folio': test_hmm's
+   * dmirror_devmem_fault and nouveau_dmem_migrate_to_ram; default), or the chunk around the
+   * fault that a GPU fault would migrate ('chunk': Xe's __drm_pagemap_migrate_to_ram, which
+   * migrates the devmem allocation, ALIGN_DOWN(fault, size) to ALIGN(fault + 1, size)).
+   */
+  migrateToRam?: 'folio' | 'chunk';
   /** nvidia-uvm's density prefetcher (51% of a bitmap-tree subregion). */
   prefetch?: boolean;
   /** Prefetch threshold, percent (uvm_perf_prefetch_threshold = 51). */
