@@ -85,7 +85,7 @@ export function registerSensitivity(program: Command, ctx: CliContext): void {
     .option('--params <list>', 'only these inputs: cost parameter names or scenario paths (comma-separated)')
     .option(
       '--metric <name>',
-      `rank by ${VERDICT_METRICS.map((m) => `${m} (${VERDICT_METRIC_TITLES[m]})`).join(', ')}; default bandwidth, or time for a scenario without RDMA workloads`,
+      'the ratio to rank by: bandwidth (RDMA GB/s, best P2P / upstream), p99 (RDMA p99 latency, upstream / best P2P) or time (the whole run, upstream / best P2P); default bandwidth, time for a scenario without RDMA workloads',
     )
     .option('--jobs <n>', 'worker threads (default: the CPUs)')
     .option('--report <dir>', 'also write an HTML page with the table and a tornado plot into <dir>');
