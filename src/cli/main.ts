@@ -17,6 +17,7 @@ import { registerRun } from './commands/run.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSchema } from './commands/schema.js';
 import { registerSelftest } from './commands/selftest.js';
+import { registerSensitivity } from './commands/sensitivity.js';
 import { registerServe } from './commands/serve.js';
 import { registerSweep } from './commands/sweep.js';
 import { registerTrace } from './commands/trace.js';
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   registerReport(program, ctx);
   registerTrace(program, ctx);
   registerSweep(program, ctx);
+  registerSensitivity(program, ctx);
   registerMerge(program, ctx);
   registerRuns(program, ctx);
   registerServe(program, ctx);

@@ -206,6 +206,36 @@ export function parseDesignList(option: string, value: string): DesignName[] {
   return designs;
 }
 
+/**
+ * A comma-separated list of names, each one of `known` (with a did-you-mean for a near miss),
+ * none twice, no empty item. `what` names the items in messages ("inputs").
+ */
+export function parseNameList(
+  option: string,
+  value: string,
+  known: readonly string[],
+  what: string,
+): string[] {
+  const names = listItems(option, value, what);
+  for (const n of names) {
+    if (!known.includes(n)) {
+      throw new OptionError(
+        `${option}: unknown ${what.replace(/s$/, '')} ${shown(n)}${didYouMeanSuffix(n, known)}`,
+      );
+    }
+  }
+  noDuplicates(option, value, names);
+  return names;
+}
+
+/** One of a few words (`--metric time`), with a did-you-mean for a near miss. */
+export function parseChoice<T extends string>(option: string, value: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new OptionError(
+    `${option} must be one of ${choices.join(', ')}, not ${shown(value)}${didYouMeanSuffix(value, choices)}`,
+  );
+}
+
 /** `--shard i/n`: decimal i and n, 1 <= i <= n. */
 export function parseShardOption(value: string): Shard {
   const m = /^([0-9]+)\/([0-9]+)$/.exec(value);

@@ -103,7 +103,8 @@ export function compareTable(rows: readonly CompareRow[], set: ColumnSet = 'main
   };
 }
 
-const CSS = `
+/** The reports' stylesheet (this page's and the sensitivity page's, report/sensitivity.ts). */
+export const REPORT_CSS = `
 body { font-family: "DejaVu Sans", system-ui, sans-serif; color: #222; background: #fff; margin: 2rem auto; max-width: 820px; padding: 0 1rem; line-height: 1.4; }
 h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
@@ -154,7 +155,7 @@ function renderPage(input: ReportInput, plots: readonly ReportPlot[]): string {
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${esc(input.title)}</title>`,
-    `<style>\n${CSS}\n</style>`,
+    `<style>\n${REPORT_CSS}\n</style>`,
     '</head>',
     '<body>',
     `<h1>${esc(input.title)}</h1>`,

@@ -245,6 +245,27 @@ export function isCostParameterName(name: string): name is CostParameterName {
   return PARAMETER_NAME_SET.has(name);
 }
 
+/**
+ * The values a parameter may take (the catalogue's range, which every profile value and
+ * override is checked against): `min` (default 0, excluded when `minExclusive`), `max` (none
+ * when undefined), and whether it is a whole number (units 'count' and 'B'). Not an
+ * uncertainty range: profiles give one value per parameter, never bounds.
+ */
+export function costParameterRange(name: CostParameterName): {
+  readonly min: number;
+  readonly minExclusive: boolean;
+  readonly max: number | undefined;
+  readonly integer: boolean;
+} {
+  const c: CatalogueEntry = CATALOGUE[name];
+  return {
+    min: c.min ?? 0,
+    minExclusive: c.minExclusive ?? false,
+    max: c.max,
+    integer: INTEGER_UNITS.has(c.unit),
+  };
+}
+
 /** A parameter's group and unit (fixed: profiles give values, not units). */
 export function costParameterInfo(name: CostParameterName): {
   readonly group: CostGroup;

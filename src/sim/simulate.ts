@@ -29,6 +29,7 @@
 import type { Machine } from '../uapi/machine.js';
 import { runAgent, type SimAgent, type SimContext } from './agent.js';
 import { configProfile, DEFAULT_SEED, parseConfig, type SimConfigInput } from './config.js';
+import type { CostProfile } from './costs.js';
 import { Engine, type Signal } from './engine.js';
 import { EVENT_KINDS, eventNames } from './events/index.js';
 import { InFlight } from './inflight.js';
@@ -54,6 +55,12 @@ export interface SimOptions {
   log?: boolean;
   /** Called with the simulated machine when the run ends (for checks; not part of the result). */
   inspect?: (machine: Machine) => void;
+  /**
+   * Records the name of every cost parameter the run reads from its resolved profile (with the
+   * config's overrides applied), after validation: which numbers a result can depend on
+   * (`hmmlab sensitivity` perturbs only those). Slows the run a little (a Proxy on the values).
+   */
+  costReads?: Set<string>;
 }
 
 /**
@@ -116,7 +123,8 @@ export function simulate(input: SimConfigInput, options: SimOptions = {}): SimRe
  */
 export function buildSim(input: SimConfigInput, options: SimOptions = {}): SimContext {
   const config = parseConfig(input);
-  const profile = configProfile(config);
+  const resolved = configProfile(config);
+  const profile = options.costReads ? recordingReads(resolved, options.costReads) : resolved;
   const engine = new Engine();
   const fabric = new Fabric(engine);
   const seed = options.seed ?? config.seed ?? DEFAULT_SEED;
@@ -144,4 +152,15 @@ export function buildSim(input: SimConfigInput, options: SimOptions = {}): SimCo
     inflight,
     finished: (name) => finished.get(name)!,
   };
+}
+
+/** `profile` whose `values` add the name of each parameter read to `reads`. */
+function recordingReads(profile: CostProfile, reads: Set<string>): CostProfile {
+  const values = new Proxy(profile.values, {
+    get(target, key, receiver) {
+      if (typeof key === 'string' && Object.hasOwn(target, key)) reads.add(key);
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  return { ...profile, values };
 }

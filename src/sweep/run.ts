@@ -62,7 +62,7 @@ function workerSource(): { filename: string; execArgv: string[] } {
  * sweep (with its error), unless `onFailure` is given (the pool is closed either way).
  */
 export async function runSweep(
-  points: readonly SweepPoint[],
+  points: readonly (Pick<SweepPoint, 'index' | 'config' | 'seed'> & Pick<SweepTask, 'costReads'>)[],
   options: RunSweepOptions = {},
 ): Promise<SweepResult[]> {
   const jobs = Math.max(1, Math.floor(options.jobs ?? availableParallelism()));
@@ -85,7 +85,12 @@ export async function runSweep(
       const p = points[slot]!;
       let r: SweepResult;
       try {
-        r = await pool.run({ index: p.index, config: p.config, seed: p.seed });
+        r = await pool.run({
+          index: p.index,
+          config: p.config,
+          seed: p.seed,
+          ...(p.costReads ? { costReads: true } : {}),
+        });
       } catch (e) {
         if (!options.onFailure) throw e;
         done++;
@@ -326,11 +331,12 @@ export interface ProgressReporter {
 export function progressReporter(
   total: number,
   stream: NodeJS.WriteStream = process.stderr,
+  label = 'sweep',
 ): ProgressReporter {
   if (!stream.isTTY) return { update() {}, stop() {} };
   const bar = new SingleBar({
     stream,
-    format: 'sweep [{bar}] {value}/{total} runs | {percentage}% | eta {eta_formatted}',
+    format: `${label} [{bar}] {value}/{total} runs | {percentage}% | eta {eta_formatted}`,
     hideCursor: true,
     clearOnComplete: false,
   });

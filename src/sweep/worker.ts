@@ -11,6 +11,8 @@ export interface SweepTask {
   index: number;
   config: SimConfig;
   seed: number;
+  /** Record the cost parameters the run reads (SweepResult.costReads; `hmmlab sensitivity`). */
+  costReads?: boolean;
 }
 
 /** What a worker sends back. */
@@ -21,11 +23,15 @@ export interface SweepResult {
   result: CompareRow;
   /** Wall-clock milliseconds the run took in the worker. */
   ms: number;
+  /** The cost parameters the run read, when the task asked (in the order first read). */
+  costReads?: string[];
 }
 
 /** Runs one sweep point. */
 export default function runPoint(task: SweepTask): SweepResult {
   const t0 = performance.now();
-  const result = compareRow(simulate(task.config, { seed: task.seed }));
-  return { index: task.index, result, ms: performance.now() - t0 };
+  const reads = task.costReads ? new Set<string>() : undefined;
+  const result = compareRow(simulate(task.config, { seed: task.seed, costReads: reads }));
+  const ms = performance.now() - t0;
+  return reads ? { index: task.index, result, ms, costReads: [...reads] } : { index: task.index, result, ms };
 }
