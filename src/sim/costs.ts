@@ -222,6 +222,11 @@ const CATALOGUE = {
   cpuSocketInterconnectBandwidth: { group: 'links', unit: 'GB/s', zero: 'one CPU socket' },
   rdmaNicBandwidth: { group: 'links', unit: 'GB/s', ...BANDWIDTH },
   rdmaNicGpuCrossSocketBandwidth: { group: 'links', unit: 'GB/s', ...BANDWIDTH },
+  rdmaRnrTimerNs: {
+    group: 'links',
+    unit: 'ns',
+    zero: 'no RNR NAK: a responder page fault stalls its queue pair for the fault only',
+  },
   cpuBarWriteBandwidth: { group: 'links', unit: 'GB/s', ...BANDWIDTH },
   cpuBarReadBandwidth: { group: 'links', unit: 'GB/s', ...BANDWIDTH },
   bar1ApertureBytes: { group: 'links', unit: 'B' },

@@ -5,11 +5,17 @@ import { claimVerdict, STUDY_PLATFORMS, seedScenario } from './design-study.js';
 
 const MiB = 2 ** 20;
 
-/** The figures of a table row the verdict reads, recomputed here from the row's RDMA columns. */
+/**
+ * The figures of a table row the verdict reads, recomputed here from the row's RDMA columns: the
+ * bandwidth of all RDMA phases together (their bytes over their summed durations).
+ */
 function figures(r: h.CompareRow): { gbps: number; p50Ns: number; p99Ns: number } {
   const all = Object.values(r.rdma);
+  const names = Object.keys(r.rdma);
+  const ns = names.reduce((s, n) => s + r.workloadNs[n]!, 0);
+  const bytes = names.reduce((s, n) => s + r.rdma[n]!.gbps * r.workloadNs[n]!, 0);
   return {
-    gbps: all.reduce((s, m) => s + m.gbps, 0) / all.length,
+    gbps: bytes / ns,
     p50Ns: Math.max(...all.map((m) => m.p50Ns)),
     p99Ns: Math.max(...all.map((m) => m.p99Ns)),
   };

@@ -117,6 +117,8 @@ export function seedScenario(
     chunkSizes?: string[];
     /** What a CPU or NIC fault brings back to RAM (GpuOptions.migrateToRam; default 'folio'). */
     migrateToRam?: 'folio' | 'chunk';
+    /** Cost parameter overrides (the scenario's `overrides`). */
+    overrides?: Record<string, number>;
   } = {},
 ): SimConfig {
   const bufferBytes = opts.bufferBytes ?? 512 * MiB;
@@ -187,6 +189,7 @@ export function seedScenario(
     },
     buffers: [{ name: 'svm', size: bufferBytes, hugepage: true }],
     workloads,
+    ...(opts.overrides ? { overrides: opts.overrides } : {}),
   });
 }
 
@@ -195,10 +198,20 @@ export function studyPlatform(p: StudyPlatform, opts?: Parameters<typeof seedSce
   return compare(seedScenario(p, opts), DESIGN_NAMES, 1);
 }
 
-/** Aggregated RDMA figures of a row: bytes-weighted bandwidth and the worst p50 / p99. */
+/**
+ * Aggregated RDMA figures of a row: the bandwidth of all RDMA phases together (their bytes over
+ * their summed durations: each phase's bytes are its gbps x its duration) and the worst p50 / p99.
+ */
 export function rdmaSummary(row: CompareRow): { gbps: number; p50Ns: number; p99Ns: number } {
   const all = Object.values(row.rdma);
-  const gbps = all.length ? all.reduce((s, m) => s + m.gbps, 0) / all.length : 0;
+  let bytes = 0;
+  let ns = 0;
+  for (const [name, m] of Object.entries(row.rdma)) {
+    const t = row.workloadNs[name] ?? 0;
+    bytes += m.gbps * t;
+    ns += t;
+  }
+  const gbps = ns > 0 ? bytes / ns : 0;
   return {
     gbps,
     p50Ns: Math.max(0, ...all.map((m) => m.p50Ns)),

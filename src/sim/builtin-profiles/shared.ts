@@ -442,6 +442,14 @@ const SHARED: Readonly<Record<string, Partial<CostParameterData>>> = {
       'perftest issue #241 (A30, ib_write_bw 32 MiB), https://github.com/linux-rdma/perftest/issues/241',
     note: 'Reported as 11,000 MB/s. GPUDirect RDMA requires both devices under the same root complex for the fast path (NVIDIA guide).',
   },
+  rdmaRnrTimerNs: {
+    unit: 'ns',
+    kind: 'assumed',
+    conditions:
+      "What a responder ODP page fault on an RDMA write costs the requester: the responder answers RNR NAK and the requester retransmits after the QP's min_rnr_timer, again until the fault is resolved (a faulting write message is delayed to the next multiple of this timer). Not charged on RDMA reads. 0 by default: the study reports the verdict with 640000 ns (min_rnr_timer 12) beside it instead, because a cold ODP MR then costs every design a timer per message",
+    source:
+      "assumption: 0 (not charged) by default. With retries: min_rnr_timer = 12, the value RDMA examples and applications commonly set ('recommended value: 12'), which the InfiniBand specification's RNR timer encoding makes 0.64 ms; mlx5 ODP answers a responder page fault with RNR NAK ('the remote side will respond with an RNR so that the initiator will back off until the page fault process is complete', Yuval Degani, https://github.com/zrlio/disni/issues/39). rdma_cm leaves it at 0 (655.36 ms) unless rdma_set_min_rnr_timer is called. Measure: ib_write_bw --odp against a cold MR with -u/min_rnr_timer varied",
+  },
   cpuBarWriteBandwidth: {
     unit: 'GB/s',
     kind: 'measured',
@@ -540,6 +548,7 @@ const VALUES: Readonly<Record<string, readonly number[]>> = {
   cpuSocketInterconnectBandwidth: [16, 22, 0, 16],
   rdmaNicBandwidth: [23, 46, 23, 23],
   rdmaNicGpuCrossSocketBandwidth: [11, 11, 11, 11],
+  rdmaRnrTimerNs: [0, 0, 0, 0],
   cpuBarWriteBandwidth: [9.54925, 9.54925, 9.54925, 9.54925],
   cpuBarReadBandwidth: [0.787957, 0.787957, 0.787957, 0.787957],
   bar1ApertureBytes: [68719476736, 137438953472, 137438953472, 134217728],

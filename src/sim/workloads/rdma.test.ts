@@ -140,3 +140,23 @@ describe('rdma workload: in-order completion across paths', () => {
       expect(posted[i]!.endNs).toBeGreaterThanOrEqual(posted[i - 1]!.endNs);
   });
 });
+
+describe('rdma workload: RNR NAK on a responder fault', () => {
+  const at = (rnr: number, op: 'read' | 'write') => {
+    const c = fromVram(1, 4);
+    (c as { overrides?: Record<string, number> }).overrides = { rdmaRnrTimerNs: rnr };
+    (c.workloads[0] as RdmaWorkload).op = op;
+    return runRdma(c).r;
+  };
+  // Kills: the RNR retry charged on reads, or not at all, or not as whole timer periods.
+  it('a write that faulted waits whole RNR periods; a read does not', () => {
+    const none = at(0, 'write');
+    const rnr = at(640_000, 'write');
+    expect(rnr.faultStalls).toBe(none.faultStalls);
+    expect(rnr.faultStallNs).toBeGreaterThanOrEqual(rnr.faultStalls * 640_000);
+    expect(rnr.faultStallNs).toBeLessThan(none.faultStallNs + rnr.faultStalls * 640_000 + 1);
+    const readNone = at(0, 'read');
+    const readRnr = at(640_000, 'read');
+    expect(readRnr.faultStallNs).toBe(readNone.faultStallNs);
+  });
+});

@@ -13,9 +13,11 @@
  *
  * Linux counterpart: an RDMA consumer posting work requests on an ODP MR
  * (drivers/infiniband/hw/mlx5/odp.c handles the page faults: the QP that hit the fault waits
- * for it). Deliberate differences: there is no remote peer; a message is the local DMA of its
- * bytes, its latency runs from the time it was posted to its in-order completion, and a
- * responder fault costs no RNR NAK retry delay beyond the fault itself.
+ * for it). A write whose page faulted is answered RNR NAK and retransmitted after the QP's RNR
+ * timer (`rdmaRnrTimerNs`) until the fault is resolved. Deliberate differences: there is no
+ * remote peer; a message is the local DMA of its bytes, its latency runs from the time it was
+ * posted to its in-order completion; a read that faults stalls its QP for the fault only; a
+ * message that waits for another queue pair's fault pays no RNR delay of its own.
  */
 import { NIC_HOST } from '../../drivers/rdma.js';
 import { PAGE_SIZE } from '../../kernel/constants.js';
@@ -158,6 +160,14 @@ function* run(sim: SimContext, w: RdmaWorkload): Generator<Wait, void, unknown> 
         const f0 = engine.now;
         faultStalls++;
         const r = yield* nicFault(sim, n, mr, missing, last, write);
+        // An RDMA write the responder could not place was answered RNR NAK: the requester
+        // retransmits after its QP's RNR timer, again until the fault is resolved.
+        const rnr = v.rdmaRnrTimerNs;
+        if (write && rnr > 0) {
+          const stalled = engine.now - f0;
+          const retry = Math.ceil(stalled / rnr) * rnr - stalled;
+          if (retry > 0) yield retry;
+        }
         faultStallNs += engine.now - f0;
         if (r < 0)
           throw configErrorAt(sim.config, ['workloads'], w.name, `the NIC could not map its buffer (${r})`);
