@@ -165,6 +165,38 @@ describe('migrate_vma_collect_huge_pmd: the huge zero folio (mm/migrate_device.c
   });
 });
 
+describe('migrate_vma_collect_huge_pmd / migrate_vma_collect_pmd: a folio that cannot be locked or split skips its PMD only', () => {
+  it('migrate_vma_collect_huge_pmd: a THP it cannot lock is skipped (migrate_vma_collect_skip(start, end)), left huge, and the walk goes on to the next PMD', () => {
+    // `folio_get(folio); if (folio != fault_folio && unlikely(!folio_trylock(folio))) {
+    //  spin_unlock(ptl); folio_put(folio); return migrate_vma_collect_skip(start, end, walk); }`
+    const m = machine();
+    const k = m.kernel;
+    const p = m.spawn();
+    const raw = p.mmap(0, 3 * PMD_SIZE, RW, ANON);
+    const a = Math.ceil(raw / PMD_SIZE) * PMD_SIZE;
+    expect(p.madvise(a, 2 * PMD_SIZE, MADV_HUGEPAGE)).toBe(0);
+    p.store(a, Uint8Array.of(1)); // a THP in the first PMD; the second is never touched
+    const thp = p.mm.pt.slot(a)!;
+    expect(thp.kind).toBe(PMD_HUGE);
+    const head = thp.pfn;
+    const ref = k.frames.ref(head);
+    expect(k.folioTrylock(head)).toBe(true);
+    const vma = p.mm.vmaLookup(a)!;
+    const args = newMigrateVma(vma, a, a + 2 * PMD_SIZE, OWNER, MIGRATE_VMA_SELECT_SYSTEM);
+    expect(migrateVmaSetup(k, args)).toBe(0);
+    expect(args.npages).toBe(2 * (PMD_SIZE / PS));
+    expect(args.src.subarray(0, PMD_SIZE / PS).every((x) => x === 0)).toBe(true);
+    expect(p.mm.pt.slot(a)!.kind).toBe(PMD_HUGE);
+    expect(k.frames.ref(head)).toBe(ref);
+    // The second PMD was walked: its holes are collected (migrate_vma_collect_hole).
+    expect(args.src.subarray(PMD_SIZE / PS).every((x) => x === MIGRATE_PFN_MIGRATE)).toBe(true);
+    expect(args.cpages).toBe(PMD_SIZE / PS);
+    migrateVmaFinalize(k, args);
+    k.folioUnlock(head);
+    expect(p.load(a, 1)[0]).toBe(1);
+  });
+});
+
 describe('remove_device_exclusive_entry and try_restore_exclusive_pte (mm/memory.c)', () => {
   /** A page dmirror0 holds device-exclusive (HMM_DMIRROR_EXCLUSIVE). */
   function exclusivePage(m: Machine) {

@@ -479,26 +479,28 @@ function* migrateVmaCollectSteps(k: Kernel, args: MigrateVma): KernelSteps<void>
         addr = pmdEnd;
         continue;
       } else {
-        // Split the mapping, then the folio, and collect page by page.
-        splitHugePmdAt(k, mm, addr);
+        // migrate_vma_collect_huge_pmd's fallback: lock the folio, split it (and with it the
+        // mapping), then collect page by page. A folio it cannot lock or split skips this
+        // PMD only (migrate_vma_collect_skip(start, end)), left as it is; the walk goes on.
         k.folioGet(head);
-        if (!k.folioTrylock(head)) {
+        if (head !== faultHead && !k.folioTrylock(head)) {
           k.folioPut(head);
-          collectSkip(args, (args.end - addr) / PAGE_SIZE);
-          break;
+          collectSkip(args, (pmdEnd - addr) / PAGE_SIZE);
+          addr = pmdEnd;
+          continue;
         }
         const sr = splitFolio(k, head);
-        k.folioUnlock(head);
+        if (head !== faultHead) k.folioUnlock(head);
         k.folioPut(head);
         if (sr < 0) {
-          collectSkip(args, (args.end - addr) / PAGE_SIZE);
-          break;
+          collectSkip(args, (pmdEnd - addr) / PAGE_SIZE);
+          addr = pmdEnd;
+          continue;
         }
       }
     }
     const s2 = mm.pt.slot(addr)!;
     const t = s2.table!;
-    let stop = false;
     for (let a = addr; a < pmdEnd; a += PAGE_SIZE) {
       const i = pteIndex(a);
       const bits = t.bits[i]!;
@@ -534,8 +536,8 @@ function* migrateVmaCollectSteps(k: Kernel, args: MigrateVma): KernelSteps<void>
         if (locked && head !== faultHead) k.folioUnlock(head);
         k.folioPut(head);
         if (sr < 0) {
-          collectSkip(args, (args.end - a) / PAGE_SIZE);
-          stop = true;
+          // migrate_vma_collect_skip(addr, end): the rest of this PMD only.
+          collectSkip(args, (pmdEnd - a) / PAGE_SIZE);
           break;
         }
         pfn = t.pfn[i]!;
@@ -559,7 +561,6 @@ function* migrateVmaCollectSteps(k: Kernel, args: MigrateVma): KernelSteps<void>
       args.npages++;
       args.cpages++;
     }
-    if (stop) break;
     addr = pmdEnd;
   }
   notifyEnd(mm, r);
