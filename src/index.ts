@@ -91,6 +91,7 @@ export { DevPagemap, type DevPagemapOps, KernelHang, type VmFault } from './kern
 export {
   type MigrateVma,
   makeDeviceExclusive,
+  makeDeviceExclusiveSteps,
   migrateDeviceCoherentFolio,
   migrateDeviceFinalize,
   migrateDevicePages,

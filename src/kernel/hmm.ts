@@ -11,6 +11,7 @@
 import {
   EBUSY,
   EFAULT,
+  EINVAL,
   EPERM,
   FAULT_FLAG_REMOTE,
   FAULT_FLAG_WRITE,
@@ -334,10 +335,14 @@ function walkHugetlb(k: Kernel, s: WalkState, vma: Vma, addr: number, end: numbe
   return 0;
 }
 
-/** walk_page_range with hmm_walk_ops over [from, to). Yields at each PMD boundary. */
+/**
+ * walk_page_range with hmm_walk_ops over [from, to). Yields at each PMD boundary. An empty
+ * range is -EINVAL (walk_page_range_mm_unsafe: `if (start >= end) return -EINVAL;`).
+ */
 function* walkRange(k: Kernel, s: WalkState, from: number, to: number): KernelSteps {
   const range = s.range;
   const mm = s.mm;
+  if (from >= to) return -EINVAL;
   let addr = from;
   while (addr < to) {
     const vma = mm.findVma(addr);
@@ -406,7 +411,9 @@ function hmmVmaFault(k: Kernel, s: WalkState): number {
  *    the caller must take a new sequence number and retry;
  *  - -EFAULT: a faulting request on no VMA, a VM_IO/VM_PFNMAP VMA, a VMA without VM_READ, a
  *    special PTE, or a failed fault (e.g. migrate_to_ram returned SIGBUS);
- *  - -EPERM: a write fault was needed in a VMA without VM_WRITE.
+ *  - -EPERM: a write fault was needed in a VMA without VM_WRITE;
+ *  - -EINVAL: an empty range (start == end): walk_page_range refuses it, after the
+ *    mmu_interval_check_retry that may answer -EBUSY first.
  */
 export function* hmmRangeFaultSteps(k: Kernel, mm: Mm, range: HmmRange): KernelSteps {
   const s: WalkState = {

@@ -22,7 +22,7 @@ export {
 } from './dma.js';
 /** The frame table (struct page in typed arrays) and page flags (PG_LOCKED, PG_ANON, ...). */
 export * from './frames.js';
-/** hmm_range_fault (0, -EBUSY, -EFAULT, -EPERM), its resumable steps, and the P2P hook for designs. */
+/** hmm_range_fault (0, -EBUSY, -EFAULT, -EPERM, -EINVAL for an empty range), its resumable steps, and the P2P hook for designs. */
 export { HMM_P2P_FAULT, type HmmP2pHook, HmmRange, hmmRangeFault, hmmRangeFaultSteps } from './hmm.js';
 /** __split_huge_pmd. */
 export { splitHugePmdAt, splitHugePmdLocked } from './huge_memory.js';
@@ -34,14 +34,16 @@ export {
   handleMmFault,
   putUserPages,
   removeDeviceExclusiveEntry,
+  tryRestoreExclusivePte,
   userTouch,
 } from './memory.js';
 /** dev_pagemap and its ops (folio_free, migrate_to_ram), VmFault, KernelHang. */
 export { DevPagemap, type DevPagemapOps, KernelHang, type VmFault } from './memremap.js';
-/** migrate_vma_* and migrate_device_* (setup returns -EINVAL for a bad range; migrateVmaSetupSteps is its resumable form), newMigrateVma, migrateToRamArgs, folio split, make_device_exclusive; migrateEntriesMoved counts what moved (entries, pages). */
+/** migrate_vma_* and migrate_device_* (setup returns -EINVAL for a bad range; migrateVmaSetupSteps is its resumable form), newMigrateVma, migrateToRamArgs, folio split, make_device_exclusive (makeDeviceExclusiveSteps sleeps on a locked folio; -EINTR on a fatal signal); migrateEntriesMoved counts what moved (entries, pages). */
 export {
   type MigrateVma,
   makeDeviceExclusive,
+  makeDeviceExclusiveSteps,
   migrateDeviceCoherentFolio,
   migrateDeviceFinalize,
   migrateDevicePages,

@@ -5,6 +5,7 @@
  * revert of device-exclusive entries.
  */
 import {
+  EBUSY,
   EFAULT,
   ENOMEM,
   FAULT_FLAG_WRITE,
@@ -15,7 +16,6 @@ import {
   HPAGE_PMD_NR,
   HPAGE_PMD_ORDER,
   MMU_NOTIFY_CLEAR,
-  MMU_NOTIFY_EXCLUSIVE,
   PAGE_SIZE,
   PMD_SIZE,
   VM_FAULT_FALLBACK,
@@ -407,9 +407,19 @@ function doDevicePrivateFault(
 }
 
 /**
+ * restore_exclusive_pte: the device-exclusive entry at addr becomes a present PTE again,
+ * writable if the VMA is (maybe_mkwrite). The caller holds the folio lock.
+ */
+function restoreExclusivePte(t: PteTable, i: number, vma: Vma): void {
+  t.bits[i] = PTE_PRESENT | (vma.flags & VM_WRITE ? PTE_WRITE : 0) | PTE_DIRTY;
+}
+
+/**
  * remove_device_exclusive_entry: a CPU access ends device-exclusive access. Notifies
- * MMU_NOTIFY_EXCLUSIVE with no owner over the page, then restores a present PTE, writable if
- * the VMA is (maybe_mkwrite).
+ * MMU_NOTIFY_CLEAR with no owner over the page (Linux uses MMU_NOTIFY_EXCLUSIVE only for the
+ * conversion to device-exclusive since "mm/mmu_notifier: use MMU_NOTIFY_CLEAR in
+ * remove_device_exclusive_entry()", 6.15), then restores a present PTE. Returns 0, or
+ * VM_FAULT_RETRY when the folio is locked (folio_lock_or_retry).
  */
 export function removeDeviceExclusiveEntry(k: Kernel, mm: Mm, vma: Vma, addr: number): number {
   const f = k.frames;
@@ -423,11 +433,28 @@ export function removeDeviceExclusiveEntry(k: Kernel, mm: Mm, vma: Vma, addr: nu
   if (!k.folioTrylock(head)) return VM_FAULT_RETRY;
   k.folioGet(head);
   const page = addr - (addr % PAGE_SIZE);
-  const r = notify(mm, MMU_NOTIFY_EXCLUSIVE, page, page + PAGE_SIZE, null);
-  t.bits[i] = PTE_PRESENT | (vma.flags & VM_WRITE ? PTE_WRITE : 0) | PTE_DIRTY;
+  const r = notify(mm, MMU_NOTIFY_CLEAR, page, page + PAGE_SIZE, null);
+  restoreExclusivePte(t, i, vma);
   notifyEnd(mm, r);
   k.folioUnlock(head);
   k.folioPut(head);
+  return 0;
+}
+
+/**
+ * try_restore_exclusive_pte (fork's copy_nonpresent_pte): restores the device-exclusive entry
+ * at addr without a notification of its own (the caller, copy_page_range, runs inside its
+ * MMU_NOTIFY_PROTECTION_PAGE invalidation). Returns 0, or -EBUSY when the folio is locked.
+ */
+export function tryRestoreExclusivePte(k: Kernel, mm: Mm, vma: Vma, addr: number): number {
+  const t = mm.pt.slot(addr)?.table;
+  if (!t) return 0;
+  const i = pteIndex(addr);
+  if ((t.bits[i]! & PTE_TYPE_MASK) !== PTE_DEVICE_EXCLUSIVE) return 0;
+  const head = k.frames.head(t.pfn[i]!);
+  if (!k.folioTrylock(head)) return -EBUSY;
+  restoreExclusivePte(t, i, vma);
+  k.folioUnlock(head);
   return 0;
 }
 

@@ -9,7 +9,7 @@
  */
 import {
   EBUSY,
-  EFAULT,
+  EINTR,
   EINVAL,
   EOPNOTSUPP,
   FOLL_GET,
@@ -52,7 +52,7 @@ import type { Kernel } from './kernel.js';
 // pages with GUP (get_user_page_vma_remote, mm/gup.c), and GUP calls back into
 // migrate_device_coherent_folio (memory.ts).
 import { getUserPages, putUserPages } from './memory.js';
-import type { VmFault } from './memremap.js';
+import { KernelHang, type VmFault } from './memremap.js';
 import type { Mm, Vma } from './mm.js';
 import { notify, notifyEnd, notifySteps, runToCompletion } from './mmu_notifier.js';
 import {
@@ -450,12 +450,14 @@ function* migrateVmaCollectSteps(k: Kernel, args: MigrateVma): KernelSteps<void>
     if (slot.kind === PMD_HUGE || slot.kind === PMD_DEVICE_PRIVATE) {
       const head = slot.pfn;
       if (head === k.hugeZeroPfn) {
-        if (compoundOk) {
-          collectHole(args, addr, pmdEnd);
-          addr = pmdEnd;
-          continue;
-        }
-        splitHugePmdAt(k, mm, addr);
+        // migrate_vma_collect_huge_pmd: a present THP without MIGRATE_VMA_SELECT_SYSTEM is
+        // skipped; the huge zero folio is a hole (compound when SELECT_COMPOUND and the range
+        // covers the PMD). Either way the PMD stays huge: migrate_vma_insert_page splits it
+        // only where it maps a new page.
+        if (args.flags & MIGRATE_VMA_SELECT_SYSTEM) collectHole(args, addr, pmdEnd);
+        else collectSkip(args, (pmdEnd - addr) / PAGE_SIZE);
+        addr = pmdEnd;
+        continue;
       } else if (compoundOk && selected(k, args, head) && f.mapping(head) !== 0) {
         if (!lockForMigration(k, head, faultHead)) {
           collectSkip(args, HPAGE_PMD_NR);
@@ -477,26 +479,28 @@ function* migrateVmaCollectSteps(k: Kernel, args: MigrateVma): KernelSteps<void>
         addr = pmdEnd;
         continue;
       } else {
-        // Split the mapping, then the folio, and collect page by page.
-        splitHugePmdAt(k, mm, addr);
+        // migrate_vma_collect_huge_pmd's fallback: lock the folio, split it (and with it the
+        // mapping), then collect page by page. A folio it cannot lock or split skips this
+        // PMD only (migrate_vma_collect_skip(start, end)), left as it is; the walk goes on.
         k.folioGet(head);
-        if (!k.folioTrylock(head)) {
+        if (head !== faultHead && !k.folioTrylock(head)) {
           k.folioPut(head);
-          collectSkip(args, (args.end - addr) / PAGE_SIZE);
-          break;
+          collectSkip(args, (pmdEnd - addr) / PAGE_SIZE);
+          addr = pmdEnd;
+          continue;
         }
         const sr = splitFolio(k, head);
-        k.folioUnlock(head);
+        if (head !== faultHead) k.folioUnlock(head);
         k.folioPut(head);
         if (sr < 0) {
-          collectSkip(args, (args.end - addr) / PAGE_SIZE);
-          break;
+          collectSkip(args, (pmdEnd - addr) / PAGE_SIZE);
+          addr = pmdEnd;
+          continue;
         }
       }
     }
     const s2 = mm.pt.slot(addr)!;
     const t = s2.table!;
-    let stop = false;
     for (let a = addr; a < pmdEnd; a += PAGE_SIZE) {
       const i = pteIndex(a);
       const bits = t.bits[i]!;
@@ -532,8 +536,8 @@ function* migrateVmaCollectSteps(k: Kernel, args: MigrateVma): KernelSteps<void>
         if (locked && head !== faultHead) k.folioUnlock(head);
         k.folioPut(head);
         if (sr < 0) {
-          collectSkip(args, (args.end - a) / PAGE_SIZE);
-          stop = true;
+          // migrate_vma_collect_skip(addr, end): the rest of this PMD only.
+          collectSkip(args, (pmdEnd - a) / PAGE_SIZE);
           break;
         }
         pfn = t.pfn[i]!;
@@ -557,7 +561,6 @@ function* migrateVmaCollectSteps(k: Kernel, args: MigrateVma): KernelSteps<void>
       args.npages++;
       args.cpages++;
     }
-    if (stop) break;
     addr = pmdEnd;
   }
   notifyEnd(mm, r);
@@ -1030,15 +1033,55 @@ function migrateDevicePagesWithExtra(k: Kernel, src: Float64Array, dst: Float64A
 // ---- device exclusive ---------------------------------------------------------------------
 
 /**
- * make_device_exclusive: faults the page at addr in writable, then replaces its PTE with a
- * device-exclusive entry, notifying MMU_NOTIFY_EXCLUSIVE with `owner`. Returns the pfn,
- * locked and referenced (the caller unlocks and puts it), or -errno: -EFAULT (no VMA, not
- * writable), -EOPNOTSUPP (not an anonymous page, or hugetlb), -EBUSY (page locked).
+ * make_device_exclusive: faults the page at addr in writable, locks its folio, then replaces
+ * its PTE with a device-exclusive entry, notifying MMU_NOTIFY_EXCLUSIVE with `owner`. Returns
+ * the pfn, locked and referenced (the caller unlocks and puts it), or -errno: what GUP
+ * returns (-EFAULT: no VMA, not writable; -ENOMEM), -EOPNOTSUPP (not an anonymous page, or
+ * hugetlb), -EINTR (folio_lock_killable: a fatal signal while the folio is locked).
+ *
+ * `fatalSignalPending` stands for fatal_signal_pending(current): the caller's task has been
+ * sent SIGKILL. Run to completion there is nobody to unlock a locked folio, so meeting one
+ * without a fatal signal is a KernelHang (Linux would sleep until its holder unlocks it); use
+ * makeDeviceExclusiveSteps where another agent can unlock it.
  */
-export function makeDeviceExclusive(k: Kernel, mm: Mm, addr: number, owner: unknown): number {
+export function makeDeviceExclusive(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  owner: unknown,
+  fatalSignalPending: () => boolean = () => false,
+): number {
+  const g = makeDeviceExclusiveSteps(k, mm, addr, owner, fatalSignalPending);
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+    if (r.value.kind === 'folio_locked' && k.frames.hasFlag(r.value.pfn, PG_LOCKED)) {
+      g.return(0);
+      throw new KernelHang(
+        `make_device_exclusive(0x${addr.toString(16)}) would sleep forever in folio_lock_killable: ` +
+          `folio ${r.value.pfn} is locked and nothing else runs to unlock it`,
+      );
+    }
+  }
+}
+
+/**
+ * make_device_exclusive as resumable steps: while the folio is locked it yields
+ * `{ kind: 'folio_locked', pfn: head }` (folio_lock_killable sleeps) and tries again when
+ * resumed, returning -EINTR if `fatalSignalPending()` says so first. When the second walk no
+ * longer finds the page mapped writable by a PTE, it starts over (`goto retry`, no limit).
+ * Returns as makeDeviceExclusive.
+ */
+export function* makeDeviceExclusiveSteps(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  owner: unknown,
+  fatalSignalPending: () => boolean = () => false,
+): KernelSteps {
   const f = k.frames;
   addr = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
-  for (let tries = 0; tries < 8; tries++) {
+  for (;;) {
     const slot = mm.pt.slot(addr);
     if (slot && slot.kind === PMD_HUGE && slot.pfn !== k.hugeZeroPfn && !f.hasFlag(slot.pfn, PG_HUGETLB)) {
       splitHugePmdAt(k, mm, addr); // FOLL_SPLIT_PMD
@@ -1051,9 +1094,13 @@ export function makeDeviceExclusive(k: Kernel, mm: Mm, addr: number, owner: unkn
       putUserPages(k, got, FOLL_GET);
       return -EOPNOTSUPP;
     }
-    if (!k.folioTrylock(head)) {
-      putUserPages(k, got, FOLL_GET);
-      return -EBUSY;
+    // folio_lock_killable: __folio_lock_killable checks for a fatal signal before each sleep.
+    while (!k.folioTrylock(head)) {
+      if (fatalSignalPending()) {
+        putUserPages(k, got, FOLL_GET);
+        return -EINTR;
+      }
+      yield { kind: 'folio_locked', pfn: head };
     }
     const r = notify(mm, MMU_NOTIFY_EXCLUSIVE, addr, addr + PAGE_SIZE, owner);
     const s2 = mm.pt.slot(addr);
@@ -1070,5 +1117,4 @@ export function makeDeviceExclusive(k: Kernel, mm: Mm, addr: number, owner: unkn
     notifyEnd(mm, r);
     return pfn;
   }
-  return -EFAULT;
 }

@@ -45,6 +45,7 @@ import {
   PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
+  PUD_SIZE,
   TASK_SIZE,
   VM_DONTCOPY,
   VM_EXEC,
@@ -65,7 +66,7 @@ import {
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_HUGETLB, PG_LAZYFREE } from './frames.js';
 import { splitHugePmdAt } from './huge_memory.js';
 import type { Kernel } from './kernel.js';
-import { handleMmFault, removeDeviceExclusiveEntry } from './memory.js';
+import { handleMmFault, tryRestoreExclusivePte } from './memory.js';
 import { MmuNotifierSubscriptions, notify, notifyEnd, notifySteps, runToCompletion } from './mmu_notifier.js';
 import {
   PageTable,
@@ -539,35 +540,100 @@ export function doMprotect(k: Kernel, mm: Mm, start: number, length: number, pro
     if (newFlags & VM_WRITE && !(v.flags & VM_MAYWRITE)) return -EACCES;
     if (v.flags & VM_HUGETLB && (start % PMD_SIZE !== 0 || end % PMD_SIZE !== 0)) return -EINVAL;
   }
-  const vmas = isolateRange(k, mm, start, end);
-  for (const vma of vmas) {
-    const old = vma.flags;
-    vma.flags = (old & ~(VM_READ | VM_WRITE | VM_EXEC)) | newFlags;
-    const r = notify(mm, MMU_NOTIFY_PROTECTION_VMA, vma.start, vma.end);
-    changeProtection(
-      k,
-      mm,
-      vma,
-      (old & VM_WRITE) !== 0 && !(newFlags & VM_WRITE),
-      !(old & VM_WRITE) && (newFlags & VM_WRITE) !== 0,
-    );
-    notifyEnd(mm, r);
+  // mprotect_fixup per VMA: one whose flags stay the same is left alone (no split, no
+  // invalidation); the others are split to the range and changed.
+  const parts: [number, number][] = [];
+  for (let v = mm.findVma(start); v && v.start < end; v = mm.findVma(v.end)) {
+    if (((v.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | newFlags) === v.flags) continue;
+    parts.push([Math.max(start, v.start), Math.min(end, v.end)]);
+  }
+  for (const [s, e] of parts) {
+    for (const vma of isolateRange(k, mm, s, e)) {
+      const old = vma.flags;
+      vma.flags = (old & ~(VM_READ | VM_WRITE | VM_EXEC)) | newFlags;
+      changeProtection(
+        k,
+        mm,
+        vma,
+        (old & VM_WRITE) !== 0 && !(newFlags & VM_WRITE),
+        !(old & VM_WRITE) && (newFlags & VM_WRITE) !== 0,
+      );
+    }
   }
   mergeAround(mm, start, end);
   return 0;
 }
 
 /**
+ * The P4D size of x86-64 with 4-level paging (the p4d is folded into the pgd): 512 GiB.
+ * change_pud_range runs once per P4D entry, each with its own notifier range.
+ */
+const P4D_SIZE = 2 ** 39;
+
+/**
+ * Whether the PUD entry covering `pud` (a PUD-aligned address) is not none: the model has no
+ * PUD level, so a PUD counts as present when any PMD slot of its 1 GiB has page tables.
+ */
+function pudPresent(mm: Mm, pud: number): boolean {
+  const first = pud / PMD_SIZE;
+  const last = first + PUD_SIZE / PMD_SIZE;
+  const pmds = mm.pt.pmds;
+  if (pmds.size < last - first) {
+    for (const key of pmds.keys()) if (key >= first && key < last) return true;
+    return false;
+  }
+  for (let key = first; key < last; key++) if (pmds.has(key)) return true;
+  return false;
+}
+
+/**
  * change_protection over one VMA: removing write clears the write bit of every entry;
  * adding write upgrades exclusive anonymous pages directly (can_change_pte_writable) and
- * leaves the rest to write faults.
+ * leaves the rest to write faults. The MMU_NOTIFY_PROTECTION_VMA invalidation follows
+ * change_pud_range: per P4D, it starts at the first PUD that is not none and runs to the end
+ * of that P4D's part of the range; a range without page tables is not notified at all.
+ * hugetlb VMAs (hugetlb_change_protection) are notified over the whole range.
  */
 function changeProtection(k: Kernel, mm: Mm, vma: Vma, removeWrite: boolean, addWrite: boolean): void {
+  if (vma.flags & VM_HUGETLB) {
+    const r = notify(mm, MMU_NOTIFY_PROTECTION_VMA, vma.start, vma.end);
+    changePteRanges(k, mm, vma, vma.start, vma.end, removeWrite, addWrite);
+    notifyEnd(mm, r);
+    return;
+  }
+  for (let p4d = vma.start; p4d < vma.end; ) {
+    const p4dEnd = Math.min(vma.end, (Math.floor(p4d / P4D_SIZE) + 1) * P4D_SIZE);
+    let from = -1;
+    for (let a = p4d; a < p4dEnd; a = Math.min(p4dEnd, (Math.floor(a / PUD_SIZE) + 1) * PUD_SIZE)) {
+      if (pudPresent(mm, Math.floor(a / PUD_SIZE) * PUD_SIZE)) {
+        from = a;
+        break;
+      }
+    }
+    if (from >= 0) {
+      const r = notify(mm, MMU_NOTIFY_PROTECTION_VMA, from, p4dEnd);
+      changePteRanges(k, mm, vma, from, p4dEnd, removeWrite, addWrite);
+      notifyEnd(mm, r);
+    }
+    p4d = p4dEnd;
+  }
+}
+
+/** change_pmd_range / change_pte_range over [start, end) of one VMA. */
+function changePteRanges(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  start: number,
+  end: number,
+  removeWrite: boolean,
+  addWrite: boolean,
+): void {
   if (!removeWrite && !addWrite) return;
   const f = k.frames;
   const upgradeOk = addWrite && !(vma.flags & VM_SHARED);
-  for (let a = vma.start; a < vma.end; ) {
-    const pmdEnd = Math.min(vma.end, (Math.floor(a / PMD_SIZE) + 1) * PMD_SIZE);
+  for (let a = start; a < end; ) {
+    const pmdEnd = Math.min(end, (Math.floor(a / PMD_SIZE) + 1) * PMD_SIZE);
     const slot = mm.pt.slot(a);
     if (slot && slot.kind !== PMD_NONE) {
       if (slot.kind === PMD_TABLE) {
@@ -978,7 +1044,8 @@ export function dupMmap(k: Kernel, parent: Mm, child: Mm): number {
         if (type === PTE_NONE) continue;
         if (type === PTE_MIGRATION) throw new Error('model bug: fork met a migration entry');
         if (type === PTE_DEVICE_EXCLUSIVE) {
-          removeDeviceExclusiveEntry(k, parent, pv, x);
+          // copy_nonpresent_pte: try_restore_exclusive_pte, inside this PROTECTION_PAGE range.
+          tryRestoreExclusivePte(k, parent, pv, x);
           bits = t.bits[i]!;
           type = bits & PTE_TYPE_MASK;
         }
