@@ -88,6 +88,12 @@ export interface PciNodeSpec {
   device?: number;
   upstreamAcsRedirect?: boolean;
   portAcsRedirect?: boolean;
+  /**
+   * A root port's or switch's upstream link (PCIe generation and width): the edge that carries
+   * everything below it to its parent. Not read by the p2pdma rules; the simulator's fabric gives
+   * the edge that link's bandwidth (without it, an assumed one).
+   */
+  link?: { gen: 3 | 4 | 5; lanes?: 1 | 2 | 4 | 8 | 16 };
 }
 
 /** A host bridge (one root bus). vendor/device: its devfn 00.0 device, for the allowlist. */
@@ -388,8 +394,8 @@ export class PciTopology implements P2pdmaPageLookup {
     }
     const kind = o.kind as PciNodeSpec['kind'];
     const allowed: Record<PciNodeSpec['kind'], string[]> = {
-      rootPort: ['name', 'kind', 'acsRedirect', 'children', 'vendor', 'device'],
-      switch: ['name', 'kind', 'acsRedirect', 'upstreamAcsRedirect', 'children'],
+      rootPort: ['name', 'kind', 'acsRedirect', 'children', 'vendor', 'device', 'link'],
+      switch: ['name', 'kind', 'acsRedirect', 'upstreamAcsRedirect', 'children', 'link'],
       endpoint: ['name', 'kind', 'acsRedirect', 'functions', 'vendor', 'device'],
     };
     const fields = under === 'switch' ? [...allowed[kind], 'portAcsRedirect'] : allowed[kind];
@@ -418,6 +424,16 @@ export class PciTopology implements P2pdmaPageLookup {
     }
     const name = nameOf(o.name, `${path}.name`);
     const acs = bool(o.acsRedirect, `${path}.acsRedirect`);
+    if (o.link !== undefined) {
+      const l = obj(o.link, `${path}.link`, null);
+      for (const key of Object.keys(l))
+        if (key !== 'gen' && key !== 'lanes')
+          throw new TopologySpecError(`${path}.link.${key}`, `unknown field '${key}' (expected gen, lanes)`);
+      if (l.gen !== 3 && l.gen !== 4 && l.gen !== 5)
+        throw new TopologySpecError(`${path}.link.gen`, `expected 3, 4 or 5, got ${show(l.gen)}`);
+      if (l.lanes !== undefined && ![1, 2, 4, 8, 16].includes(l.lanes as number))
+        throw new TopologySpecError(`${path}.link.lanes`, `expected 1, 2, 4, 8 or 16, got ${show(l.lanes)}`);
+    }
     const vendor = o.vendor === undefined ? undefined : int(o.vendor, `${path}.vendor`, 0, 0xffff);
     const device = o.device === undefined ? undefined : int(o.device, `${path}.device`, 0, 0xffff);
     if (kind === 'endpoint') {

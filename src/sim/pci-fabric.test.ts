@@ -158,6 +158,20 @@ describe('PciFabric routes', () => {
     ]);
   });
 
+  // Kills: a bridge's `link` ignored (the edge keeps the assumed largest-below rule).
+  it("gives a bridge whose link the tree names that PCIe link's bandwidth (gen5 x8 uplink: half a gen5 x16)", () => {
+    const narrow = structuredClone(tree) as unknown as {
+      hostBridges: { children: { children?: { link?: unknown }[] }[] }[];
+    };
+    narrow.hostBridges[0]!.children[0]!.children![0]!.link = { gen: 5, lanes: 8 };
+    const { f: g, v: vv } = fabricOf(treeConfig, narrow);
+    expect(g.link('pci:sw0.up')!.capacityBytesPerNs).toBeCloseTo(vv.deviceToHostBandwidth / 2, 9);
+    expect(g.link('pci:sw0.down')!.capacityBytesPerNs).toBeCloseTo(vv.hostToDeviceBandwidth / 2, 9);
+    // A bad link is refused with its path.
+    narrow.hostBridges[0]!.children[0]!.children![0]!.link = { gen: 6 };
+    expect(() => fabricOf(treeConfig, narrow)).toThrow(/children\[0\]\.children\[0\]\.link\.gen/);
+  });
+
   it("gives a bridge's edge the largest of the edges below it, per direction, and no link to a subtree without a device", () => {
     const up = Math.max(v.deviceToHostBandwidth, v.rdmaNicBandwidth);
     const down = Math.max(v.hostToDeviceBandwidth, v.rdmaNicBandwidth);

@@ -33,10 +33,12 @@
  *
  * Bandwidths (`pciBandwidths`) are the profile's numbers: an endpoint's link is the GPU's
  * host link (`hostLinkBandwidths`) or the NIC's `rdmaNicBandwidth`. A bridge's edge (a switch
- * uplink, a root port's edge to its host bridge) has no parameter yet. In a tree the scenario
- * gives (`platform.pci`) it carries per direction the largest of the edges below it (one x16
- * uplink above x16 devices), so a single transfer's bottleneck is its endpoints' and transfers
- * that share an edge share its bandwidth there: that assumed number is the first to measure.
+ * uplink, a root port's edge to its host bridge) is the PCIe link the tree names for it
+ * (`link: { gen, lanes }` on a rootPort or switch: that generation's published rate at the
+ * profile's measured efficiency, as a GPU's link). Where the tree names none, it carries per
+ * direction the largest of the edges below it (one x16 uplink above x16 devices), so a single
+ * transfer's bottleneck is its endpoints' and transfers that share an edge share its bandwidth
+ * there: that assumed number is the first to measure.
  * In the default tree (`defaultPciSpec`), which only stands in for a topology the scenario does
  * not give, it carries the sum, so that tree makes no transfer wait for another.
  *
@@ -97,6 +99,8 @@ export interface PciBandwidths {
   socketP2p: number;
   /** Each configured device's own link (endpoint to its port), by device name. */
   endpoints: ReadonlyMap<string, EndpointLink>;
+  /** A PCIe link of `gen` and `lanes` (a bridge's `link` in the tree): up (toward the root) and down. */
+  pcieLink?: (gen: 3 | 4 | 5, lanes: number) => { up: number; down: number };
 }
 
 /** A device the fabric connects: its configured name and CPU socket. */
@@ -156,6 +160,10 @@ export function pciBandwidths(v: CostProfile['values'], config: SimConfig): PciB
     hostBridgeP2pRead: v.hostBridgeP2pReadBandwidth || hb,
     socketP2p: v.rdmaNicGpuCrossSocketBandwidth,
     endpoints,
+    pcieLink: (gen, lanes) => {
+      const { h2d, d2h } = hostLinkBandwidths(v, { link: { kind: 'pcie', gen, lanes } } as GpuConfig);
+      return { up: d2h, down: h2d };
+    },
   };
 }
 
@@ -287,6 +295,8 @@ export class PciFabric {
   private readonly deviceNode = new Map<string, number>();
   /** A device that shares its endpoint with another: its own link [up, down] below the endpoint's. */
   private readonly functionLinks = new Map<string, [Link, Link]>();
+  /** A bridge whose upstream link the tree gives (`link`): generation and width. */
+  private readonly bridgeLinks = new Map<number, { gen: 3 | 4 | 5; lanes: number }>();
 
   constructor(
     spec: unknown,
@@ -361,6 +371,13 @@ export class PciFabric {
               : { up: Math.max(cur.up, e.up), down: Math.max(cur.down, e.down) },
         );
       }
+    }
+    // A bridge whose link the tree gives carries that link's bandwidth (the PCIe rate of its
+    // generation and width, at the profile's measured efficiency), not an assumed one.
+    for (const [i, l] of this.bridgeLinks) {
+      if (!edge.has(i) || !bw.pcieLink) continue;
+      const b = bw.pcieLink(l.gen, l.lanes);
+      edge.set(i, { up: b.up, down: b.down });
     }
     for (let i = 0; i < this.nodes.length; i++) {
       const n = this.nodes[i]!;
@@ -525,6 +542,7 @@ export class PciFabric {
 
   private addSpec(c: PciNodeSpec, parent: number, hb: number, top: number): void {
     const i = this.add(c.name, c.kind, parent, hb, top);
+    if (c.link) this.bridgeLinks.set(i, { gen: c.link.gen, lanes: c.link.lanes ?? 16 });
     for (const k of c.children ?? []) this.addSpec(k, i, hb, top === -1 ? i : top);
   }
 }
