@@ -20,9 +20,11 @@
  * its invalidation returns only when the devices stopped using them.
  * Linux counterpart: the folio lock and migration entries (mm/migrate.c, mm/migrate_device.c)
  * and, for a NIC, the ODP page-fault path (drivers/infiniband/hw/mlx5/odp.c). Deliberate
- * differences: the wait is per range and ends when the whole operation that held it ends, not
- * per folio as each folio's migration completes; the drain happens after the kernel work that
- * changed the page tables, before the operation's CPU time and copies.
+ * differences: the wait ends when the whole operation that held it ends (a GPU fault batch of
+ * several migrate_vma calls, a NIC fault), where Linux ends it at each call's
+ * migrate_vma_finalize, after that call's copies; the drain happens after the kernel work that
+ * changed the page tables, before the operation's CPU time and copies; a GPU's own remote and
+ * peer accesses are not DMAs a migration drains (only NIC DMAs are registered).
  */
 import type { Engine, Signal, Wait, Waitable } from './engine.js';
 

@@ -112,16 +112,13 @@ function* run(sim: SimContext, w: GpuWorkload) {
       const nb = Math.min(batch, n - off);
       // Folios another operation is still migrating: the driver's migrate_vma_setup would find
       // them locked (migration entries) and hmm_range_fault would wait for them
-      // (migration_entry_wait); the batch waits until that work is done. The span covers the
-      // 2 MiB regions the batch may migrate.
-      let lo = Number.POSITIVE_INFINITY;
-      let hi = 0;
+      // (migration_entry_wait); the batch waits until that work is done, for each 2 MiB region
+      // it faults in (the largest chunk it may migrate around a fault).
       for (let j = off; j < off + nb; j++) {
-        const a = addrs[j]!;
-        if (a < lo) lo = a;
-        if (a > hi) hi = a;
+        const r = alignDown(addrs[j]!);
+        if (sim.inflight.blocking(b.mm.id, r, r + PMD_SIZE, g.cfg.name))
+          yield* sim.inflight.waitClear(b.mm.id, r, r + PMD_SIZE, g.cfg.name);
       }
-      yield* sim.inflight.waitClear(b.mm.id, alignDown(lo), alignDown(hi) + PMD_SIZE, g.cfg.name);
       const bt0 = engine.now;
       const inv0 = g.dev.stats.invalidations;
       const tlb0 = g.dev.stats.tlbInvalidations;
