@@ -158,6 +158,27 @@ describe('PciFabric routes', () => {
     ]);
   });
 
+  // Kills: NCCL's Intel root-complex penalty applied to an AMD host bridge.
+  it('an AMD root complex forwards P2P without the Intel penalty; an Intel or unnamed one with it', () => {
+    const amd = structuredClone(tree) as unknown as { hostBridges: { vendor?: number; device?: number }[] };
+    amd.hostBridges[0]!.vendor = 0x1022;
+    amd.hostBridges[0]!.device = 0x14d8;
+    const { f: a, v: vv } = fabricOf(treeConfig, amd);
+    expect(a.link('pci:rp1.p2p.write')!.capacityBytesPerNs).toBeCloseTo(
+      vv.hostBridgeP2pBandwidth * vv.intelHostBridgeP2pPenalty,
+      9,
+    );
+    expect(a.link('pci:rp1.p2p.read')!.capacityBytesPerNs).toBeCloseTo(
+      vv.hostBridgeP2pReadBandwidth * vv.intelHostBridgeP2pPenalty,
+      9,
+    );
+    amd.hostBridges[0]!.vendor = 0x8086;
+    amd.hostBridges[0]!.device = 0x1234;
+    const { f: i } = fabricOf(treeConfig, amd);
+    expect(i.link('pci:rp1.p2p.write')!.capacityBytesPerNs).toBe(vv.hostBridgeP2pBandwidth);
+    expect(f.link('pci:rp1.p2p.write')!.capacityBytesPerNs).toBe(vv.hostBridgeP2pBandwidth);
+  });
+
   // Kills: a bridge's `link` ignored (the edge keeps the assumed largest-below rule).
   it("gives a bridge whose link the tree names that PCIe link's bandwidth (gen5 x8 uplink: half a gen5 x16)", () => {
     const narrow = structuredClone(tree) as unknown as {

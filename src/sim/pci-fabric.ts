@@ -95,6 +95,12 @@ export interface PciBandwidths {
   hostBridgeP2p: number;
   /** The same for read completions carrying data out of a BAR (slower: reads are non-posted). */
   hostBridgeP2pRead: number;
+  /**
+   * The same two for an AMD host bridge (vendor 0x1022), when they differ: the profile's
+   * host-bridge figures carry NCCL's Intel root-complex penalty, which NCCL does not apply to AMD.
+   */
+  amdHostBridgeP2p?: number;
+  amdHostBridgeP2pRead?: number;
   /** The socket interconnect's forwarding of P2P (device or BAR to device or BAR), each direction. */
   socketP2p: number;
   /** Each configured device's own link (endpoint to its port), by device name. */
@@ -158,6 +164,15 @@ export function pciBandwidths(v: CostProfile['values'], config: SimConfig): PciB
       v.cpuSocketInterconnectBandwidth > 0 ? v.cpuSocketInterconnectBandwidth : v.hostMemoryBandwidth,
     hostBridgeP2p: hb,
     hostBridgeP2pRead: v.hostBridgeP2pReadBandwidth || hb,
+    // NCCL's topology model (src/graph/topo.h) charges P2P through the CPU an overhead only on
+    // Intel CPUs; an AMD root complex forwards at the P2P rate the profile measured below a
+    // switch, its reads scaled alike.
+    ...(v.hostBridgeP2pBandwidth > 0 && v.intelHostBridgeP2pPenalty > 0
+      ? {
+          amdHostBridgeP2p: v.hostBridgeP2pBandwidth * v.intelHostBridgeP2pPenalty,
+          amdHostBridgeP2pRead: (v.hostBridgeP2pReadBandwidth || hb) * v.intelHostBridgeP2pPenalty,
+        }
+      : {}),
     socketP2p: v.rdmaNicGpuCrossSocketBandwidth,
     endpoints,
     pcieLink: (gen, lanes) => {
@@ -295,6 +310,8 @@ export class PciFabric {
   private readonly deviceNode = new Map<string, number>();
   /** A device that shares its endpoint with another: its own link [up, down] below the endpoint's. */
   private readonly functionLinks = new Map<string, [Link, Link]>();
+  /** Host bridges whose vendor is AMD (their P2P forwarding has no Intel penalty). */
+  private readonly amdBridges = new Set<number>();
   /** A bridge whose upstream link the tree gives (`link`): generation and width. */
   private readonly bridgeLinks = new Map<number, { gen: 3 | 4 | 5; lanes: number }>();
 
@@ -308,6 +325,7 @@ export class PciFabric {
     const s = spec as PciTopologySpec;
     for (const hb of s.hostBridges) {
       const i = this.add(hb.name, 'hostBridge', -1, -1, -1);
+      if (hb.vendor === 0x1022) this.amdBridges.add(i);
       for (const c of hb.children) this.addSpec(c, i, i, -1);
     }
     const hbSocket = new Map<number, { socket: 0 | 1; device: string }>();
@@ -388,8 +406,12 @@ export class PciFabric {
       n.up = new Link(`${bus}:${n.name}.up`, e.up);
       n.down = new Link(`${bus}:${n.name}.down`, e.down);
       if (n.top === i) {
-        n.p2pWrite = new Link(`pci:${n.name}.p2p.write`, bw.hostBridgeP2p);
-        n.p2pRead = new Link(`pci:${n.name}.p2p.read`, bw.hostBridgeP2pRead);
+        const amd = this.amdBridges.has(n.hb);
+        n.p2pWrite = new Link(`pci:${n.name}.p2p.write`, (amd && bw.amdHostBridgeP2p) || bw.hostBridgeP2p);
+        n.p2pRead = new Link(
+          `pci:${n.name}.p2p.read`,
+          (amd && bw.amdHostBridgeP2pRead) || bw.hostBridgeP2pRead,
+        );
       }
     }
   }
