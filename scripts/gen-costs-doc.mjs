@@ -7,12 +7,10 @@
 // No build needed: it imports the TypeScript sources (scripts/import-sources.mjs).
 // src/sim/costs.test.ts fails
 // while docs/costs.md differs from what this script would write.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { importSources } from './import-sources.mjs';
-
-const outPath = fileURLToPath(new URL('../docs/costs.md', import.meta.url));
-const check = process.argv.includes('--check');
+import { writeOrCheck } from './write-or-check.mjs';
 
 const [costs, doc, load] = await importSources(import.meta.url, [
   new URL('../src/sim/costs.ts', import.meta.url).href,
@@ -38,19 +36,4 @@ for (const name of costs.profileNames()) {
   profiles.push(r.profile);
 }
 const text = doc.renderCostsMarkdown(profiles);
-if (check) {
-  let current = '';
-  try {
-    current = readFileSync(outPath, 'utf8');
-  } catch {
-    // missing file: stale
-  }
-  if (current !== text) {
-    console.error('docs/costs.md is stale: run `node scripts/gen-costs-doc.mjs`');
-    process.exit(1);
-  }
-  console.log('docs/costs.md is up to date');
-} else {
-  writeFileSync(outPath, text);
-  console.log(`wrote docs/costs.md (${text.length} characters)`);
-}
+writeOrCheck('docs/costs.md', text, 'scripts/gen-costs-doc.mjs');

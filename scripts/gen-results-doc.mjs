@@ -7,30 +7,11 @@
 // No build needed: it imports the TypeScript sources (scripts/import-sources.mjs).
 // src/sim/results-doc.test.ts fails while docs/results.md differs from what this script would
 // write; test/cli/results-fields.test.ts while the JSON and the field lists differ.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { importSources } from './import-sources.mjs';
-
-const outPath = fileURLToPath(new URL('../docs/results.md', import.meta.url));
-const check = process.argv.includes('--check');
+import { writeOrCheck } from './write-or-check.mjs';
 
 const [doc] = await importSources(import.meta.url, [
   new URL('../src/sim/results-doc.ts', import.meta.url).href,
 ]);
 const text = doc.renderResultsMarkdown();
-if (check) {
-  let current = '';
-  try {
-    current = readFileSync(outPath, 'utf8');
-  } catch {
-    // missing file: stale
-  }
-  if (current !== text) {
-    console.error('docs/results.md is stale: run `node scripts/gen-results-doc.mjs`');
-    process.exit(1);
-  }
-  console.log('docs/results.md is up to date');
-} else {
-  writeFileSync(outPath, text);
-  console.log(`wrote docs/results.md (${text.length} characters)`);
-}
+writeOrCheck('docs/results.md', text, 'scripts/gen-results-doc.mjs');

@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { gpuFillThenRdmaWrite } from '../../test/fixtures/configs.js';
 import type { DesignName } from '../designs/design.js';
 import { type CompareRow, compareRow } from '../sim/compare.js';
-import { type SimConfig, type SimResult, simulate } from '../sim/simulate.js';
+import { type SimResult, simulate } from '../sim/simulate.js';
 import { renderReport, reportPlots, writeReport } from './html.js';
 import {
   type DesignLog,
@@ -222,28 +223,13 @@ describe('report plots (from fixed data)', () => {
 });
 
 // The page: a real run under two designs (nothing below depends on its numbers).
-const config: SimConfig = {
-  version: 1,
-  profile: 'pcie5-h100',
+const config = gpuFillThenRdmaWrite({
   platform: { ram: 512 * MiB, p2p: { default: 'BUS_ADDR' } },
-  devices: { gpus: [{ name: 'gpu0', vram: 128 * MiB }], nics: [{ name: 'nic0' }] },
-  buffers: [{ name: 'buf', size: 8 * MiB, hugepage: true }],
-  workloads: [
-    { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
-    {
-      kind: 'rdma',
-      name: 'put',
-      nic: 'nic0',
-      buffer: 'buf',
-      op: 'write',
-      pattern: 'sequential',
-      messageSize: 65536,
-      messages: 128,
-      queueDepth: 4,
-      after: 'fill',
-    },
-  ],
-};
+  vram: 128 * MiB,
+  size: 8 * MiB,
+  messages: 128,
+  queueDepth: 4,
+});
 
 const designs: DesignName[] = ['upstream', 'rfc-callback'];
 const results = designs.map((design) => ({

@@ -104,7 +104,7 @@ export function compareTable(rows: readonly CompareRow[], set: ColumnSet = 'main
 }
 
 /** The reports' stylesheet (this page's and the sensitivity page's, report/sensitivity.ts). */
-export const REPORT_CSS = `
+const REPORT_CSS = `
 body { font-family: "DejaVu Sans", system-ui, sans-serif; color: #222; background: #fff; margin: 2rem auto; max-width: 820px; padding: 0 1rem; line-height: 1.4; }
 h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
@@ -122,6 +122,42 @@ dl.legend dt { font-weight: bold; }
 dl.legend dd { margin: 0; }
 details pre { background: #f7f7f7; padding: 0.75rem; overflow-x: auto; font-size: 0.8rem; }
 `.trim();
+
+/** What every report page names: its title, and the scenario it ran (name and text). */
+export interface ReportPageFrame {
+  title: string;
+  scenarioName: string;
+  scenarioText: string;
+}
+
+/**
+ * A report page (this one, and the sensitivity page of report/sensitivity.ts): the stylesheet,
+ * the title and scenario name, then `body` (lines of HTML), then the scenario text folded away.
+ */
+export function reportPage(frame: ReportPageFrame, body: readonly string[]): string {
+  const lines = [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${esc(frame.title)}</title>`,
+    `<style>\n${REPORT_CSS}\n</style>`,
+    '</head>',
+    '<body>',
+    `<h1>${esc(frame.title)}</h1>`,
+    `<p class="scenario-name">Scenario: <code>${esc(frame.scenarioName)}</code></p>`,
+    ...body,
+    '<h2>Scenario</h2>',
+    '<details>',
+    `<summary>${esc(frame.scenarioName)}</summary>`,
+    `<pre>${esc(frame.scenarioText)}</pre>`,
+    '</details>',
+    '</body>',
+    '</html>',
+  ];
+  return `${lines.join('\n')}\n`;
+}
 
 /** The report page for one scenario run under several designs. */
 export function renderReport(input: ReportInput): string {
@@ -149,17 +185,6 @@ function tableHtml(id: string, t: CompareTable): string[] {
 
 function renderPage(input: ReportInput, plots: readonly ReportPlot[]): string {
   const lines: string[] = [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${esc(input.title)}</title>`,
-    `<style>\n${REPORT_CSS}\n</style>`,
-    '</head>',
-    '<body>',
-    `<h1>${esc(input.title)}</h1>`,
-    `<p class="scenario-name">Scenario: <code>${esc(input.scenarioName)}</code></p>`,
     '<h2>Comparison</h2>',
     ...tableHtml('compare', compareTable(input.rows, 'main')),
     '<h2>Parts and counts</h2>',
@@ -174,16 +199,7 @@ function renderPage(input: ReportInput, plots: readonly ReportPlot[]): string {
       '</figure>',
     );
   }
-  lines.push(
-    '<h2>Scenario</h2>',
-    '<details>',
-    `<summary>${esc(input.scenarioName)}</summary>`,
-    `<pre>${esc(input.scenarioText)}</pre>`,
-    '</details>',
-    '</body>',
-    '</html>',
-  );
-  return `${lines.join('\n')}\n`;
+  return reportPage(input, lines);
 }
 
 /**

@@ -64,6 +64,14 @@ export function colorOf(keys: readonly string[]): (k: string) => string {
   return (k) => PALETTE[Math.max(0, keys.indexOf(k)) % PALETTE.length]!;
 }
 
+/**
+ * The left margin of a chart whose band axis on the left is labelled with `labels`: room for the
+ * longest (about 6.5 px a character, plus 12), and never less than the 60 px of the other charts.
+ */
+export function labelMargin(labels: readonly string[]): number {
+  return Math.max(60, Math.ceil(12 + 6.5 * Math.max(...labels.map((l) => l.length))));
+}
+
 const LEGEND_COLUMN = 190;
 
 /** Renders Plot options to the SVG string of the chart (no legend, explicit ink color). */
@@ -260,13 +268,12 @@ export function linkBytesPlot(rows: readonly CompareRow[]): string {
   const color = colorOf(designs);
   const rowHeight = Math.max(18, 8 * designs.length + 8);
   const height = 50 + links.length * rowHeight;
-  const labelWidth = 12 + 6.5 * Math.max(...links.map((l) => l.length));
   return frameChart(
     title,
     designs,
     chartSvg(
       {
-        marginLeft: Math.max(60, Math.ceil(labelWidth)),
+        marginLeft: labelMargin(links),
         marginBottom: 36,
         fy: { label: null, domain: links, padding: 0.2 },
         y: { axis: null, domain: designs },

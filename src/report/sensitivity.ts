@@ -14,8 +14,8 @@ import {
   VERDICT_METRIC_TITLES,
 } from '../sim/sensitivity.js';
 import { makeDirs } from '../util/make-dirs.js';
-import { REPORT_CSS } from './html.js';
-import { chartSvg, emptyChart, esc, frameChart, PALETTE } from './plots.js';
+import { reportPage } from './html.js';
+import { chartSvg, emptyChart, esc, frameChart, labelMargin, PALETTE } from './plots.js';
 
 /** The most inputs a tornado plot draws (the largest swings; the table lists them all). */
 export const TORNADO_MAX_BARS = 25;
@@ -61,7 +61,6 @@ export function tornadoPlot(result: SensitivityResult, maxBars = TORNADO_MAX_BAR
   for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++)
     for (const m of [1, 2, 5])
       if (m * 10 ** e >= lo && m * 10 ** e <= hi) ticks.push(Number((m * 10 ** e).toPrecision(1)));
-  const labelWidth = 12 + 6.5 * Math.max(...names.map((n) => n.length));
   const height = 60 + names.length * ROW;
   const legend = [LOW, HIGH];
   const colors = [PALETTE[0]!, PALETTE[1]!];
@@ -70,7 +69,7 @@ export function tornadoPlot(result: SensitivityResult, maxBars = TORNADO_MAX_BAR
     legend,
     chartSvg(
       {
-        marginLeft: Math.max(60, Math.ceil(labelWidth)),
+        marginLeft: labelMargin(names),
         marginBottom: 36,
         y: { label: null, domain: names, padding: 0.1 },
         x: {
@@ -137,17 +136,6 @@ export function renderSensitivityReport(input: SensitivityReportInput): string {
   const v = result.verdict;
   const { head, cells } = sensitivityTable(result);
   const lines: string[] = [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${esc(input.title)}</title>`,
-    `<style>\n${REPORT_CSS}\n</style>`,
-    '</head>',
-    '<body>',
-    `<h1>${esc(input.title)}</h1>`,
-    `<p class="scenario-name">Scenario: <code>${esc(input.scenarioName)}</code></p>`,
     '<h2>Verdict</h2>',
     `<p id="verdict">${esc(VERDICT_METRIC_TITLES[result.metric])} of the best P2P design (${esc(v.best)}): <strong>${esc(formatRatio(v.value))}</strong>, from ${esc(formatRatio(v.min))} to ${esc(formatRatio(v.max))} as one input moves. Bandwidth ${esc(formatRatio(v.bandwidthRatio))}, p99 latency ${esc(formatRatio(v.p99Ratio))}, whole run ${esc(formatRatio(v.endRatio))}; designs ${esc(result.designs.join(', '))}; ${result.runs} runs.</p>`,
     '<figure id="tornado">',
@@ -172,16 +160,7 @@ export function renderSensitivityReport(input: SensitivityReportInput): string {
       `<p id="unchanged">Read but not perturbed: ${result.unchanged.map((u) => `<code>${esc(u.name)}</code> (${esc(u.reason)})`).join(', ')}.</p>`,
     );
   }
-  lines.push(
-    '<h2>Scenario</h2>',
-    '<details>',
-    `<summary>${esc(input.scenarioName)}</summary>`,
-    `<pre>${esc(input.scenarioText)}</pre>`,
-    '</details>',
-    '</body>',
-    '</html>',
-  );
-  return `${lines.join('\n')}\n`;
+  return reportPage(input, lines);
 }
 
 /** Writes the page into `dir` (created if needed) as index.html; returns its path. */

@@ -4,9 +4,9 @@
  * sockets crosses the interconnect. Each case compares two runs that differ in the tree only.
  */
 import { describe, expect, it } from 'vitest';
-import { twoGpuReads } from '../../test/fixtures/configs.js';
+import { gpuFillThenRdmaWrite, twoGpuReads } from '../../test/fixtures/configs.js';
 import type { PciNodeSpec } from '../kernel/p2pdma.js';
-import { type SimConfigInput, simulate } from './simulate.js';
+import { simulate } from './simulate.js';
 
 const MiB = 2 ** 20;
 const ep = (name: string): PciNodeSpec => ({ name, kind: 'endpoint' });
@@ -68,28 +68,14 @@ describe('data path from the PCI tree', () => {
     hostBridges: { name: string; vendor?: number; device?: number; children: PciNodeSpec[] }[],
     nicSocket: 0 | 1,
   ) => {
-    const config: SimConfigInput = {
-      version: 1,
-      profile: 'pcie5-h100',
+    const config = gpuFillThenRdmaWrite({
       design: 'pagemap-p2p',
       platform: { ram: 1024 * MiB, pci: { cpu: { vendor: 'amd', family: 0x19 }, hostBridges } },
-      devices: { gpus: [{ name: 'gpu0', vram: 256 * MiB }], nics: [{ name: 'nic0', socket: nicSocket }] },
-      buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
-      workloads: [
-        { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
-        {
-          kind: 'rdma',
-          name: 'put',
-          nic: 'nic0',
-          buffer: 'buf',
-          op: 'write',
-          pattern: 'sequential',
-          messageSize: 65536,
-          messages: 256,
-          after: 'fill',
-        },
-      ],
-    };
+      vram: 256 * MiB,
+      size: 16 * MiB,
+      messages: 256,
+      nicSocket,
+    });
     return simulate(config, { seed: 1 });
   };
   // AMD Zen host bridges are on the p2pdma allowlist: P2P between root ports is THRU_HOST_BRIDGE.

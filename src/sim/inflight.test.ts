@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { gpuFillThenRdmaWrite } from '../../test/fixtures/configs.js';
 import { runAgent } from './agent.js';
 import type { SimConfigInput } from './config.js';
 import type { Hold } from './inflight.js';
@@ -14,31 +15,18 @@ const MiB = 2 ** 20;
  * folio still being copied.
  */
 function contended(qps: number): SimConfigInput {
-  return {
-    version: 1,
-    profile: 'pcie5-h100',
+  return gpuFillThenRdmaWrite({
     design: 'upstream',
     platform: { ram: 512 * MiB, cpuCores: 2, p2p: { default: 'BUS_ADDR' } },
-    devices: { gpus: [{ name: 'gpu0', vram: 256 * MiB }], nics: [{ name: 'nic0' }] },
-    buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
-    workloads: [
-      { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
-      {
-        kind: 'rdma',
-        name: 'put',
-        nic: 'nic0',
-        buffer: 'buf',
-        op: 'write',
-        pattern: 'sequential',
-        messageSize: 64 * 1024,
-        messages: 512,
-        queueDepth: 4,
-        qps,
-        after: 'fill',
-      },
+    vram: 256 * MiB,
+    size: 16 * MiB,
+    messages: 512,
+    queueDepth: 4,
+    qps,
+    more: [
       { kind: 'gpu', name: 'pull', gpu: 'gpu0', buffer: 'buf', op: 'read', pattern: 'random', after: 'fill' },
     ],
-  } as SimConfigInput;
+  });
 }
 
 interface Held {

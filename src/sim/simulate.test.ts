@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { twoGpuReads } from '../../test/fixtures/configs.js';
+import { gpuFillThenRdmaWrite, twoGpuReads } from '../../test/fixtures/configs.js';
 import { checkInvariants } from '../check/invariants.js';
 import { type CostParameterName, type CostProfile, getProfile } from './costs.js';
 import { ConfigError, measureCopyBandwidth, type SimConfig, type SimEvent, simulate } from './simulate.js';
@@ -272,29 +272,14 @@ describe('links', () => {
 describe('RDMA into GPU memory under the P2P designs', () => {
   const run = (design: import('../designs/design.js').DesignName, mapType: 'BUS_ADDR' | 'NOT_SUPPORTED') =>
     simulate(
-      {
-        version: 1,
-        profile: 'pcie5-h100',
-        platform: { ram: 1024 * MiB, p2p: { default: mapType } },
+      gpuFillThenRdmaWrite({
         design,
-        devices: { gpus: [{ name: 'gpu0', vram: 256 * MiB }], nics: [{ name: 'nic0' }] },
-        buffers: [{ name: 'buf', size: 16 * MiB, hugepage: true }],
-        workloads: [
-          { kind: 'gpu', name: 'fill', gpu: 'gpu0', buffer: 'buf', op: 'write', pattern: 'sequential' },
-          {
-            kind: 'rdma',
-            name: 'put',
-            nic: 'nic0',
-            buffer: 'buf',
-            op: 'write',
-            pattern: 'sequential',
-            messageSize: 65536,
-            messages: 256,
-            queueDepth: 4,
-            after: 'fill',
-          },
-        ],
-      },
+        platform: { ram: 1024 * MiB, p2p: { default: mapType } },
+        vram: 256 * MiB,
+        size: 16 * MiB,
+        messages: 256,
+        queueDepth: 4,
+      }),
       {
         seed: 1,
         inspect: (m) => {

@@ -16,23 +16,13 @@ writeFileSync(rdma, smallRdma({ messages: 64 }));
 const gpuOnly = join(dir, 'tiny-gpu.yaml');
 writeFileSync(gpuOnly, tinyGpu('tiny-gpu'));
 const PARAMS = 'rdmaNicBandwidth,workloads.put.queueDepth,pageWalkDescentNs,buffers.buf.hugepage';
+/** The RDMA scenario's run, which the first test makes on one worker thread and on two. */
+const RDMA_RUN = ['sensitivity', rdma, '--designs', 'upstream,pagemap-p2p', '--params', PARAMS];
 
 describe('hmmlab sensitivity on a small scenario', () => {
   it('--json: the verdict, each input at both ends ranked by swing, the unread parameters', async () => {
     const report = join(dir, 'report');
-    const r = await cli(
-      'sensitivity',
-      rdma,
-      '--designs',
-      'upstream,pagemap-p2p',
-      '--params',
-      PARAMS,
-      '--jobs',
-      '1',
-      '--json',
-      '--report',
-      report,
-    );
+    const r = await cli(...RDMA_RUN, '--jobs', '1', '--json', '--report', report);
     expect(r.err).toMatch(/runs \(3 inputs moved, 1 cost parameters unread\) on 1 worker threads in/);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
@@ -66,17 +56,7 @@ describe('hmmlab sensitivity on a small scenario', () => {
     // Two baselines; rdmaNicBandwidth and the queue depth at two ends, hugepage at one (true is the base).
     expect(j.runs).toBe(2 + 2 * 2 + 2 * 2 + 2);
     // The same input gives the same bytes (the timing goes to stderr).
-    const again = await cli(
-      'sensitivity',
-      rdma,
-      '--designs',
-      'upstream,pagemap-p2p',
-      '--params',
-      PARAMS,
-      '--jobs',
-      '2',
-      '--json',
-    );
+    const again = await cli(...RDMA_RUN, '--jobs', '2', '--json');
     expect(again.out).toBe(r.out);
     // The report page: the table and a tornado plot.
     expect(r.err).toContain(`report: ${join(report, 'index.html')}`);
