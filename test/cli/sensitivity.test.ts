@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { getProfile } from '../../src/sim/costs.js';
 import { smallRdma, tinyGpu } from '../fixtures/scenarios.js';
 import { cli } from './run-cli.js';
 
@@ -47,7 +48,9 @@ describe('hmmlab sensitivity on a small scenario', () => {
     const swings = j.parameters.map((p: { swing: number }) => p.swing);
     expect(swings).toEqual([...swings].sort((a: number, b: number) => b - a));
     const nic = j.parameters.find((p: { name: string }) => p.name === 'rdmaNicBandwidth');
-    expect(nic).toMatchObject({ kind: 'measured', unit: 'GB/s', rule: 'x0.5, x2' });
+    // Its kind is the profile's (docs/costs.md), whatever the profile says it is.
+    const kind = getProfile('pcie5-h100').parameters.rdmaNicBandwidth.kind;
+    expect(nic).toMatchObject({ kind, unit: 'GB/s', rule: 'x0.5, x2' });
     expect(nic.lowValue).toBe(nic.base / 2);
     expect(nic.highValue).toBe(nic.base * 2);
     expect(nic.low).toBe(nic.lowVerdict.bandwidthRatio);
