@@ -106,23 +106,23 @@ export function* nicFault(
   // Device-private pages the fault pulled back to RAM (migrate_to_ram), charged with the
   // migration cost model as on every other path: per migrate_vma call and per entry (a 2 MiB
   // folio moved whole is one), the copies by their bytes.
+  const queued = p.gpuList.map((g) => [g, takeQueuedCopies(g)] as const);
+  for (const [, q] of queued) migrateNs += migrateCostNs(v, q.calls, q.entries, q.pages);
+  // A test_hmm device's pages the fault pulled back: its device memory is RAM.
+  const dm = p.takeDmirrorMigrations();
+  migrateNs += migrateCostNs(v, dm.calls, dm.entries, dm.pages);
+  cpuNs += migrateNs;
+  const t0 = engine.now;
+  // (Everything above is counted before the first yield, so no other agent's work is in it.)
+  // The copies start once the devices have stopped using the pages (drain).
+  yield* sim.inflight.drain(held);
   const copies: Waitable[] = [];
-  for (const g of p.gpuList) {
-    const q = takeQueuedCopies(g);
-    migrateNs += migrateCostNs(v, q.calls, q.entries, q.pages);
+  for (const [g, q] of queued)
     for (const t of q.transfers) {
       g.m.bytesToRam += t.bytes;
       copies.push(engine.spawn(p.copy(g, t), 'copy'));
     }
-  }
-  // A test_hmm device's pages the fault pulled back: its device memory is RAM.
-  const dm = p.takeDmirrorMigrations();
-  migrateNs += migrateCostNs(v, dm.calls, dm.entries, dm.pages);
   if (dm.pages > 0) copies.push(sim.fabric.transfer([p.hostMem[0], p.hostMem[1]], dm.pages * PAGE_SIZE, 0));
-  cpuNs += migrateNs;
-  const t0 = engine.now;
-  // (Everything above is counted before the first yield, so no other agent's work is in it.)
-  yield* sim.inflight.drain(held);
   const core = yield* p.cpus.acquire();
   const cpuStartNs = engine.now;
   yield cpuNs;
