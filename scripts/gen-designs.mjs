@@ -338,9 +338,10 @@ ${unsourced.map((e) => `| \`${e.name}\` | ${e.kind} | ${howTo(e.name)} |`).join(
 - One GPU and one NIC in the RDMA study, two GPUs in the GPU study. The map type of the GPU-NIC
   pair comes from the model's p2pdma code over each platform's PCI topology, and the data
   follows that topology hop by hop (docs/architecture.md, "The data path from the PCI tree").
-  The study's trees name no link for a switch's uplink or a root port, so each carries the
-  largest of the links below it (a tree can give one: \`link: { gen, lanes }\`). P2P through the
-  root complex runs at \`hostBridgeP2pBandwidth\` (derived) and reads at half of it (assumed);
+  The study's trees name every root port's and switch's upstream link (PCIe Gen5 x16, at the
+  profile's measured efficiency). P2P through an Intel root complex runs at
+  \`hostBridgeP2pBandwidth\` (derived with NCCL's Intel penalty), through an AMD one without that
+  penalty; reads at half the write rate (assumed);
   NIC DMAs have no latency distribution (p50 = p99 under P2P is the model's, not a measurement).
 - ATS (the series' patch 5) only changes the route: with a translating IOMMU, an ATS NIC with a
   relaxed-ordering MR sends P2P traffic straight through a common switch that redirects

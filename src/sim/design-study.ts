@@ -21,6 +21,8 @@ export interface StudyPlatform {
   iommu?: 'off' | 'translate';
 }
 
+const GEN5_X16 = { gen: 5, lanes: 16 };
+
 const sameSwitch = (cpu: unknown) => ({
   cpu,
   hostBridges: [
@@ -32,11 +34,14 @@ const sameSwitch = (cpu: unknown) => ({
         {
           name: 'rp0',
           kind: 'rootPort',
+          // Every bridge link is a PCIe Gen5 x16 link, as the endpoints' are.
+          link: GEN5_X16,
           children: [
             {
               name: 'sw0',
               kind: 'switch',
               acsRedirect: false,
+              link: GEN5_X16,
               children: [
                 { name: 'gpu0', kind: 'endpoint' },
                 { name: 'nic0', kind: 'endpoint' },
@@ -57,8 +62,8 @@ const rootPorts = (cpu: unknown, vendor: number, device: number) => ({
       vendor,
       device,
       children: [
-        { name: 'rp0', kind: 'rootPort', children: [{ name: 'gpu0', kind: 'endpoint' }] },
-        { name: 'rp1', kind: 'rootPort', children: [{ name: 'nic0', kind: 'endpoint' }] },
+        { name: 'rp0', kind: 'rootPort', link: GEN5_X16, children: [{ name: 'gpu0', kind: 'endpoint' }] },
+        { name: 'rp1', kind: 'rootPort', link: GEN5_X16, children: [{ name: 'nic0', kind: 'endpoint' }] },
       ],
     },
   ],
