@@ -3,10 +3,11 @@
  * incremental state should be): every mapping points at a live frame of the right kind,
  * refcounts and mapcounts equal what the page tables, page cache and drivers hold, nothing is
  * left locked or mid-migration at quiescence, allocator counters match, and every device
- * mirror obeys the mmu-notifier contract (a mirrored page is the page the CPU maps there,
- * writable only if the CPU entry is).
+ * mirror obeys the mmu-notifier contract (a mirrored page is the page the CPU maps there, or
+ * for test_hmm the backing page of it, writable only if the CPU entry is). No kernel code hit
+ * an oops (Kernel.oopses), and test_hmm's device-private pages hold no bytes.
  */
-import { HPAGE_PMD_NR, PAGE_SIZE, PMD_SIZE, VM_WRITE } from '../kernel/constants.js';
+import { HPAGE_PMD_NR, MEMORY_DEVICE_PRIVATE, PAGE_SIZE, PMD_SIZE, VM_WRITE } from '../kernel/constants.js';
 import {
   PG_ALLOCATED,
   PG_ANON,
@@ -126,6 +127,15 @@ export function checkInvariants(m: Machine): string[] {
   }
   // The page cache holds one reference per page.
   for (const inode of k.inodes.values()) for (const pfn of inode.pages.values()) bump(refs, pfn);
+  // A test_hmm device holds one reference on each backing page of its device-private pages.
+  const dmirrorPagemaps = new Set<unknown>();
+  for (const dev of m.devices) {
+    if (!dev) continue;
+    dmirrorPagemaps.add(dev);
+    for (const rpage of dev.zoneDeviceData.values()) bump(refs, rpage);
+  }
+  // Kernel code that copied through a kernel mapping it does not have (highmem.ts).
+  for (const o of k.oopses) out.push(`kernel oops: ${o}`);
 
   // Every frame: references and mappings equal what was found above.
   let ramAllocated = 0;
@@ -145,6 +155,12 @@ export function checkInvariants(m: Machine): string[] {
       else {
         const id = f.pgmapId(pfn);
         pgmapRefs.set(id, (pgmapRefs.get(id) ?? 0) + 1);
+        // test_hmm's device-private pages are struct pages only: their data is in the backing page.
+        const pgmap = k.pgmaps[id];
+        if (pgmap?.type === MEMORY_DEVICE_PRIVATE && dmirrorPagemaps.has(pgmap.owner) && f.fillTag(pfn) !== 0)
+          out.push(
+            `frame ${pfn}: a dmirror device-private page holds bytes (its data belongs in its backing page)`,
+          );
       }
       if (mc !== want) out.push(`frame ${pfn}: mapcount ${mc}, but ${want} entries map it`);
       if (flags & PG_TAIL) continue;
@@ -192,7 +208,9 @@ export function checkInvariants(m: Machine): string[] {
             exclusive = type === PTE_DEVICE_EXCLUSIVE;
           }
         }
-        if (cpuPfn !== pfn) {
+        // The file that migrated a page mirrors its backing page (dmirror_migrate_finalize_and_map).
+        const backing = cpuPfn >= 0 && k.pgmapOf(cpuPfn)?.owner === dev ? dev.backingPage(cpuPfn) : cpuPfn;
+        if (cpuPfn !== pfn && backing !== pfn) {
           out.push(
             `${dev.name}: mirror maps ${hex(va)} to pfn ${pfn}, the CPU maps ${cpuPfn < 0 ? 'nothing' : `pfn ${cpuPfn}`}`,
           );

@@ -5,9 +5,12 @@
  * its own ZONE_DEVICE memory (DEVICE_PRIVATE for minors 0-1, DEVICE_COHERENT for 2-3) with
  * migrate_vma_*. It is written only against the kernel API, as the real driver is.
  *
- * Deliberate difference: test_hmm backs each device-private page with a system "backing"
- * page that stores its data; in hmmlab a device frame stores its own bytes, so no RAM is
- * spent on backing pages. Everything visible through the ioctls is the same.
+ * As in test_hmm, a device-private page holds no bytes: dmirror_devmem_alloc_page allocates a
+ * system "backing" page (rpage) for each one and keeps it in the device page's
+ * zone_device_data, and every copy goes through BACKING_PAGE(page) with the highmem helpers
+ * (copy_highpage, memcpy_from_page). A device-private page has no kernel mapping, so a copy
+ * that reaches one (dmirror_do_read of a page that dmirror_do_fault stored as it is) is the
+ * oops it is in Linux (KernelOops). Device-coherent pages are CPU memory and hold their own.
  */
 import {
   EBUSY,
@@ -44,7 +47,8 @@ import {
   VM_SHARED,
   VM_WRITE,
 } from '../kernel/constants.js';
-import { PG_KERNEL } from '../kernel/frames.js';
+import { PG_HEAD, PG_KERNEL, PG_TAIL } from '../kernel/frames.js';
+import { clearHighpage, copyHighpage, folioCopy, memcpyFromPage, memcpyToPage } from '../kernel/highmem.js';
 import { HmmRange, hmmRangeFault } from '../kernel/hmm.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { UserFault, userRead, userWrite } from '../kernel/memory.js';
@@ -136,8 +140,26 @@ export class DmirrorDevice {
    * this device owns too (see Dmirror.invalidate).
    */
   invalidateOwnMigrate = false;
+  /**
+   * Not in test_hmm (default false, as lib/test_hmm.c does): dmirror_do_fault stores
+   * BACKING_PAGE(page) for a device-private page of this device, as
+   * dmirror_migrate_finalize_and_map does, instead of the device page itself (whose
+   * memcpy_from_page in dmirror_do_read is an oops). With invalidateOwnMigrate, the fix of the
+   * two-files finding (scenarios/races/dmirror-own-migrate-fixed.yaml).
+   */
+  faultMapsBackingPage = false;
   cfree = 0;
-  /** zone_device_data: the open file that migrated each in-use device page. */
+  /**
+   * zone_device_data of each in-use device-private page: its backing system page (rpage),
+   * allocated with it by dmirror_devmem_alloc_page and freed with it by dmirror_devmem_free.
+   * Keyed by folio head (and by each page once a folio is split, as
+   * dmirror_devmem_folio_split does); a coherent device has none (BACKING_PAGE is the page).
+   */
+  readonly zoneDeviceData = new Map<number, number>();
+  /**
+   * zone_device_data of each backing page (of the device page itself on a coherent device):
+   * the open file that migrated it, which dmirror_devmem_fault reads back.
+   */
   readonly owners = new Map<number, Dmirror>();
   /** Open files of this device that are not released yet. */
   readonly opens = new Set<Dmirror>();
@@ -216,18 +238,43 @@ export class DmirrorDevice {
     return 0;
   }
 
-  /** dmirror_devmem_alloc_page: a locked, referenced device page or folio; -1 when none. */
+  /**
+   * dmirror_devmem_alloc_page: a locked, referenced device page or folio; -1 when none. A
+   * device-private one gets a backing system folio of the same order first (folio_alloc
+   * GFP_HIGHUSER), kept in zoneDeviceData; -1 without RAM for it.
+   */
   allocPage(isLarge: boolean): number {
+    const order = isLarge ? HPAGE_PMD_ORDER : 0;
+    let rpage = -1;
+    if (this.zoneDeviceType === MEMORY_DEVICE_PRIVATE) {
+      rpage = this.k.allocFolio(order);
+      if (rpage < 0) return -1;
+    }
     let pfn = isLarge ? this.freeFolios.pop() : this.freePages.pop();
     if (pfn === undefined) {
-      if (this.allocateChunk(isLarge) < 0) return -1;
-      pfn = isLarge ? this.freeFolios.pop() : this.freePages.pop();
-      if (pfn === undefined) return -1;
+      if (this.allocateChunk(isLarge) >= 0) pfn = isLarge ? this.freeFolios.pop() : this.freePages.pop();
+      if (pfn === undefined) {
+        if (rpage >= 0) this.k.folioPut(rpage);
+        return -1;
+      }
     }
-    const order = isLarge ? HPAGE_PMD_ORDER : 0;
     this.k.zoneDeviceFolioInit(pfn, order);
     this.calloc += 2 ** order;
+    if (rpage >= 0) this.zoneDeviceData.set(pfn, rpage);
     return pfn;
+  }
+
+  /**
+   * BACKING_PAGE(page): the system page that holds a device-private page's data (its
+   * zone_device_data, at the page's offset in its folio); any other page is its own.
+   */
+  backingPage(pfn: number): number {
+    const k = this.k;
+    if (!k.isDevicePrivate(pfn)) return pfn;
+    const head = k.frames.head(pfn);
+    const r = this.zoneDeviceData.get(head);
+    if (r === undefined) throw new Error(`model bug: device-private page ${pfn} has no backing page`);
+    return r + (pfn - head);
   }
 
   private chunkOf(pfn: number): Chunk | undefined {
@@ -235,10 +282,15 @@ export class DmirrorDevice {
     return this.chunks.find((c) => c.pgmap === pgmap);
   }
 
-  /** dmirror_devmem_free (folio_free). */
+  /** dmirror_devmem_free (folio_free): frees the backing folio, returns the page to the free list. */
   private devmemFree(head: number): void {
     const nr = 2 ** this.k.frames.order(head);
-    for (let i = 0; i < nr; i++) this.owners.delete(head + i);
+    const rpage = this.backingPage(head);
+    for (let i = 0; i < nr; i++) this.owners.delete(rpage + i);
+    if (rpage !== head) {
+      this.zoneDeviceData.delete(head);
+      this.k.folioPut(rpage);
+    }
     this.cfree += nr;
     const chunk = this.chunkOf(head);
     if (chunk && !chunk.remove) {
@@ -247,16 +299,36 @@ export class DmirrorDevice {
     }
   }
 
-  /** dmirror_devmem_folio_split: the tail page keeps who migrated it. */
+  /**
+   * dmirror_devmem_folio_split: the backing folio is split with the device folio (each backing
+   * page its own order-0 folio with one reference), the tail's zone_device_data is its backing
+   * page, and that page keeps who migrated it.
+   */
   private folioSplit(head: number, tail: number): void {
-    const owner = this.owners.get(head);
-    if (owner) this.owners.set(tail, owner);
+    const rpage = this.zoneDeviceData.get(head);
+    if (rpage === undefined) return;
+    const f = this.k.frames;
+    const order = f.order(rpage);
+    if (order > 0) {
+      // folio_reset_order(rfolio) and folio_init_count of every backing page.
+      for (let i = 0; i < 2 ** order; i++) {
+        f.clearFlag(rpage + i, PG_HEAD | PG_TAIL);
+        f.setOrder(rpage + i, 0);
+        f.setRef(rpage + i, 1);
+      }
+    }
+    const rtail = rpage + (tail - head);
+    this.zoneDeviceData.set(tail, rtail);
+    const owner = this.owners.get(rpage);
+    if (owner) this.owners.set(rtail, owner);
   }
 
   /** dmirror_devmem_fault (migrate_to_ram): the CPU touched one of our private pages. */
   private devmemFault(vmf: VmFault): number {
     const k = this.k;
-    const dmirror = this.owners.get(vmf.page) ?? this.owners.get(k.frames.head(vmf.page));
+    // rpage = folio_zone_device_data(page_folio(vmf->page)); dmirror = rpage->zone_device_data.
+    const rpage = this.zoneDeviceData.get(k.frames.head(vmf.page));
+    const dmirror = rpage === undefined ? undefined : this.owners.get(rpage);
     if (!dmirror) return VM_FAULT_SIGBUS;
     const args = migrateToRamArgs(k, vmf, dmirror.mdevice);
     if (migrateVmaSetup(k, args) < 0) return VM_FAULT_SIGBUS;
@@ -297,7 +369,8 @@ export class DmirrorDevice {
         throw new Error('model bug: no RAM to evict device memory to (__GFP_NOFAIL)');
       }
       k.folioTrylock(dpfn);
-      for (let p = 0; p < 2 ** order; p++) f.copyPage(dpfn + p, spfn + p);
+      // spage = BACKING_PAGE(spage); folio_copy(page_folio(dpage), page_folio(spage)).
+      folioCopy(k, dpfn, this.backingPage(spfn), order);
       dst[i] = migratePfn(dpfn) + (compound ? MIGRATE_PFN_COMPOUND : 0);
     }
     migrateDevicePages(k, src, dst, n);
@@ -385,10 +458,12 @@ export class Dmirror {
   /** dmirror_interval_invalidate. */
   private invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): boolean {
     // Migrations owned by our device do not invalidate our mirror (test_hmm returns without
-    // mmu_interval_set_seq). Only the file that migrated a page drops it from its table
-    // (dmirror_devmem_fault_alloc_and_copy), so another file of the same device keeps a stale
-    // entry (the race explorer's dmirror-own-migrate). invalidateOwnMigrate handles them as any
-    // other event, as nouveau's interval notifier does.
+    // mmu_interval_set_seq). Only the file that migrates a page erases its entries
+    // (dmirror_devmem_fault_alloc_and_copy; finalize_and_map overwrites them), so another file
+    // of the same device that mirrored the page in RAM keeps the freed system page (the race
+    // explorer's dmirror-own-migrate). invalidateOwnMigrate handles them as any other event; it
+    // needs faultMapsBackingPage beside it (doFault). nouveau is no model for it: its
+    // nouveau_svmm_invalidate_range_start skips its own MMU_NOTIFY_MIGRATE events the same way.
     if (
       range.event === MMU_NOTIFY_MIGRATE &&
       range.owner === this.mdevice &&
@@ -469,27 +544,30 @@ export class Dmirror {
 
   // ---- READ / WRITE ---------------------------------------------------------------------
 
-  /** dmirror_do_read: copies mirrored pages into the bounce buffer; -ENOENT at a missing one. */
+  /**
+   * dmirror_do_read: copies mirrored pages into the bounce buffer (memcpy_from_page of the
+   * stored page); -ENOENT at a missing one. A stored device-private page is an oops.
+   */
   private doRead(start: number, end: number, b: Bounce): number {
-    const f = this.k.frames;
+    const k = this.k;
     for (let a = start; a < end; a += PAGE_SIZE) {
       const e = this.pt.get(a / PAGE_SIZE);
       if (e === undefined) return -ENOENT;
       const pfn = Math.floor(e / 4);
-      f.read(pfn, 0, PAGE_SIZE, b.buf, a - b.addr);
+      memcpyFromPage(k, b.buf, a - b.addr, pfn, 0, PAGE_SIZE);
       b.cpages++;
     }
     return 0;
   }
 
-  /** dmirror_do_write: writes the bounce buffer into mirrored pages tagged writable. */
+  /** dmirror_do_write: memcpy_to_page of the bounce buffer into mirrored pages tagged writable. */
   private doWrite(start: number, end: number, b: Bounce): number {
-    const f = this.k.frames;
+    const k = this.k;
     for (let a = start; a < end; a += PAGE_SIZE) {
       const e = this.pt.get(a / PAGE_SIZE);
       if (e === undefined || e % 4 !== TAG_WRITE) return -ENOENT;
       const pfn = Math.floor(e / 4);
-      f.write(pfn, 0, PAGE_SIZE, b.buf, a - b.addr);
+      memcpyToPage(k, pfn, 0, b.buf, a - b.addr, PAGE_SIZE);
       b.cpages++;
     }
     return 0;
@@ -519,7 +597,12 @@ export class Dmirror {
     for (let i = 0; i < n; i++) {
       const hi = range.flags(i);
       if (!(hi & HMM_PFN_HI_VALID)) return -EFAULT;
-      const pfn = range.pfn(i);
+      // entry = page: test_hmm stores what hmm_range_fault returned, a device-private page of
+      // its own device included (dev_private_owner is the device), which dmirror_do_read then
+      // copies through a kernel mapping it does not have. faultMapsBackingPage stores
+      // BACKING_PAGE(page) instead.
+      let pfn = range.pfn(i);
+      if (this.mdevice.faultMapsBackingPage) pfn = this.mdevice.backingPage(pfn);
       if (hi & HMM_PFN_HI_WRITE) this.pt.set(base + i, pfn * 4 + TAG_WRITE);
       else if (range.defaultFlags & HMM_PFN_HI_REQ_WRITE) return -EFAULT;
       else this.pt.set(base + i, pfn * 4);
@@ -614,7 +697,6 @@ export class Dmirror {
   /** dmirror_migrate_alloc_and_copy: device pages for every collected source. */
   private migrateAllocAndCopy(args: MigrateVma): void {
     const k = this.k;
-    const f = k.frames;
     const dev = this.mdevice;
     const n = (args.end - args.start) / PAGE_SIZE;
     for (let i = 0; i < n; ) {
@@ -644,19 +726,22 @@ export class Dmirror {
         for (let j = 0; j < HPAGE_PMD_NR; j++) {
           const d = dev.allocPage(false);
           if (d < 0) break;
-          if (spage >= 0) f.copyPage(d, spage + j);
-          else f.fill(d, 0);
+          const rpage = dev.backingPage(d);
+          dev.owners.set(rpage, this);
           args.dst[i + j] = migratePfn(d) + write;
-          dev.owners.set(d, this);
+          if (spage >= 0) copyHighpage(k, rpage, spage + j);
+          else clearHighpage(k, rpage);
         }
         i += HPAGE_PMD_NR;
         continue;
       }
+      // rpage = BACKING_PAGE(dpage); rpage->zone_device_data = dmirror; copy_highpage(rpage, spage).
+      const rpage = dev.backingPage(dpage);
       const nr = isLarge ? HPAGE_PMD_NR : 1;
       for (let j = 0; j < nr; j++) {
-        if (spage >= 0) f.copyPage(dpage + j, spage + j);
-        else f.fill(dpage + j, 0);
-        dev.owners.set(dpage + j, this);
+        if (spage >= 0) copyHighpage(k, rpage + j, spage + j);
+        else clearHighpage(k, rpage + j);
+        dev.owners.set(rpage + j, this);
       }
       args.dst[i] = migratePfn(dpage) + write + (isLarge ? MIGRATE_PFN_COMPOUND : 0);
       i += step;
@@ -673,7 +758,9 @@ export class Dmirror {
       if (d < 0) continue;
       const tag = args.dst[i]! & MIGRATE_PFN_WRITE ? TAG_WRITE : 0;
       const nr = args.dst[i]! & MIGRATE_PFN_COMPOUND ? HPAGE_PMD_NR : 1;
-      for (let j = 0; j < nr; j++) this.pt.set(base + i + j, (d + j) * 4 + tag);
+      // "Store the page that holds the data": the pt maps BACKING_PAGE(dpage), not dpage.
+      const rpage = this.mdevice.backingPage(d);
+      for (let j = 0; j < nr; j++) this.pt.set(base + i + j, (rpage + j) * 4 + tag);
     }
   }
 
@@ -729,6 +816,8 @@ export class Dmirror {
       }
       const order = f.order(spage);
       const nr = 2 ** order;
+      // spage = BACKING_PAGE(spage): the copy reads the system page that holds the data.
+      const rspage = this.mdevice.backingPage(spage);
       const write = src & MIGRATE_PFN_WRITE ? MIGRATE_PFN_WRITE : 0;
       let compound = order > 0;
       let dpage = -1;
@@ -756,7 +845,7 @@ export class Dmirror {
         }
         for (let j = 0; j < nr; j++) {
           args.dst[i + j] = migratePfn(pages[j]!) + write;
-          f.copyPage(pages[j]!, spage + j);
+          copyHighpage(k, pages[j]!, rspage + j);
           this.pt.delete(addr / PAGE_SIZE + j);
         }
         i += nr;
@@ -767,7 +856,7 @@ export class Dmirror {
       k.folioTrylock(dpage);
       args.dst[i] = migratePfn(dpage) + write + (compound ? MIGRATE_PFN_COMPOUND : 0);
       for (let j = 0; j < nr; j++) {
-        f.copyPage(dpage + j, spage + j);
+        copyHighpage(k, dpage + j, rspage + j);
         this.pt.delete(addr / PAGE_SIZE + j);
       }
       i += nr;

@@ -54,7 +54,7 @@ export const PROBLEMS = {
   'read-begin-nowait':
     'A driver that samples its interval’s sequence without mmu_interval_read_begin’s wait can start a read section inside an invalidation that has already called it back: mmu_interval_read_retry then passes, and it maps a page the invalidation is about to migrate.',
   'dmirror-own-migrate':
-    'test_hmm ignores MMU_NOTIFY_MIGRATE events its device owns: with two files open on one device, the one that did not migrate a page keeps mirroring it after a CPU fault moved it back to RAM.',
+    'test_hmm ignores MMU_NOTIFY_MIGRATE events its device owns: with two files open on one device, a file that mirrored a page in RAM keeps mirroring that freed system page after the other file migrates it into the device, and its READ returns stale bytes.',
 } as const;
 
 export type ProblemName = keyof typeof PROBLEMS;
@@ -523,70 +523,92 @@ function dmirrorOwnMigrate(variant: Variant): RaceModel {
     create() {
       const w = new KernelWorld(1, { dmirror: true });
       const dev = w.machine.devices[0]!;
+      // The fix needs both: B's table must lose the page when A migrates it, and B's next fault
+      // must then mirror the backing page, not the device page it cannot copy from.
       dev.invalidateOwnMigrate = variant === 'fixed';
-      // Two files on /dev/hmm_dmirror0: A migrates the page into the device; B mirrors it.
+      dev.faultMapsBackingPage = variant === 'fixed';
+      // Two files on /dev/hmm_dmirror0: B mirrors the page while it is in RAM; A migrates it.
       const fdA = w.proc.open('/dev/hmm_dmirror0', O_RDWR);
       const fdB = w.proc.open('/dev/hmm_dmirror0', O_RDWR);
-      const bounce = w.proc.mmap(0, PAGE_SIZE, 3, 0x22);
-      const cmd = () => ({ addr: w.base, ptr: bounce, npages: 1, cpages: 0, faults: 0 });
-      if (w.proc.ioctl(fdA, HMM_DMIRROR_MIGRATE_TO_DEV, cmd()) !== 0)
-        throw new Error('model bug: migrate failed');
+      const bounceA = w.proc.mmap(0, PAGE_SIZE, 3, 0x22);
+      const bounceB = w.proc.mmap(0, PAGE_SIZE, 3, 0x22);
+      const cmd = (ptr: number) => ({ addr: w.base, ptr, npages: 1, cpages: 0, faults: 0 });
+      if (w.proc.ioctl(fdB, HMM_DMIRROR_READ, cmd(bounceB)) !== 0) throw new Error('model bug: READ failed');
       const readTag = (): number => {
-        const b = w.proc.load(bounce, 4);
+        const b = w.proc.load(bounceB, 4);
         return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
       };
       let written = false;
-      const ctx = { reads: 0, seen: '' };
-      // B reads the page twice; the second READ comes after the CPU's write and must see it.
-      const read = (function* (): Generator<AgentYield, void, void> {
-        for (let r = 0; r < 2; r++) {
-          if (r === 1) {
-            yield { wait: 'the CPU write', call: 'test', until: () => written };
-          }
-          const c = cmd();
-          const steps = kernelSteps(w.k, 'HMM_DMIRROR_READ', w.proc.ioctlSteps(fdB, HMM_DMIRROR_READ, c));
-          let ret: number;
-          for (;;) {
-            const x = steps.next();
-            if (x.done) {
-              ret = x.value;
-              break;
-            }
-            ctx.seen += written ? 'w' : '-';
-            yield x.value;
-          }
-          ctx.reads++;
-          if (ret === 0 && r === 1 && readTag() !== w.oracle[0])
-            w.fail(
-              'data',
-              `READ after the CPU write returned tag ${readTag()}, not ${w.oracle[0]}: the mirror kept a stale device page`,
-            );
-          w.opDone();
-          yield { step: `READ ${r + 1} returned ${ret}`, call: 'HMM_DMIRROR_READ' };
+      // Each agent's progress, for state hashing.
+      const ctxA = { steps: 0 };
+      const ctxB = { steps: 0 };
+      // A migrates the page into the device (migrate_vma_setup sends MMU_NOTIFY_MIGRATE owned by
+      // the device, which B's dmirror_interval_invalidate ignores).
+      const migrate = (function* (): Generator<AgentYield, void, void> {
+        const steps = kernelSteps(
+          w.k,
+          'HMM_DMIRROR_MIGRATE_TO_DEV',
+          w.proc.ioctlSteps(fdA, HMM_DMIRROR_MIGRATE_TO_DEV, cmd(bounceA)),
+        );
+        let x = steps.next();
+        for (; !x.done; x = steps.next()) {
+          ctxA.steps++;
+          yield x.value;
         }
+        if (x.value !== 0) throw new Error(`model bug: MIGRATE_TO_DEV returned ${x.value}`);
+        w.opDone();
+        yield { step: 'MIGRATE_TO_DEV returned 0', call: 'HMM_DMIRROR_MIGRATE_TO_DEV' };
       })();
-      // A CPU write to the page: do_swap_page, dmirror_devmem_fault migrates it back to RAM.
+      // A CPU write to the page (in RAM, or on the device: do_swap_page, dmirror_devmem_fault).
       const cpu = (function* (): Generator<AgentYield, void, void> {
         w.cpuWrite(0);
         written = true;
         w.opDone();
-        yield { step: 'write (migrate_to_ram)', call: 'do_swap_page' };
+        yield { step: 'write', call: 'store' };
       })();
-      return raceWorld(w, [agent('dmirrorB.read', ctx, read), agent('cpu0', {}, cpu)], {
-        quiescent: () => {
-          for (const dm of dev.opens) {
-            for (const [vpn, e] of dm.pt) {
-              const pte = w.cpuPte(vpn * PAGE_SIZE);
-              if (pte.pfn !== Math.floor(e / 4))
-                return {
-                  invariant: 'notifier-contract',
-                  message: `a dmirror file still maps the page to pfn ${Math.floor(e / 4)}; the CPU page table has ${pte.kind} pfn ${pte.pfn}`,
-                };
+      // B reads the page after the CPU write, and must see it.
+      const read = (function* (): Generator<AgentYield, void, void> {
+        yield { wait: 'the CPU write', call: 'test', until: () => written };
+        const steps = kernelSteps(
+          w.k,
+          'HMM_DMIRROR_READ',
+          w.proc.ioctlSteps(fdB, HMM_DMIRROR_READ, cmd(bounceB)),
+        );
+        let x = steps.next();
+        for (; !x.done; x = steps.next()) yield x.value;
+        if (x.value === 0 && readTag() !== w.oracle[0])
+          w.fail(
+            'data',
+            `READ after the CPU write returned tag ${readTag()}, not ${w.oracle[0]}: B still mirrors the system page A migrated away`,
+          );
+        w.opDone();
+        yield { step: `READ returned ${x.value}`, call: 'HMM_DMIRROR_READ' };
+      })();
+      return raceWorld(
+        w,
+        [
+          agent('dmirrorA.migrate', ctxA, migrate),
+          agent('cpu0', {}, cpu),
+          agent('dmirrorB.read', ctxB, read),
+        ],
+        {
+          quiescent: () => {
+            for (const dm of dev.opens) {
+              for (const [vpn, e] of dm.pt) {
+                const pte = w.cpuPte(vpn * PAGE_SIZE);
+                const pfn = Math.floor(e / 4);
+                const backing = pte.kind === 'device-private' ? dev.backingPage(pte.pfn) : pte.pfn;
+                if (pte.pfn !== pfn && backing !== pfn)
+                  return {
+                    invariant: 'notifier-contract',
+                    message: `a dmirror file still maps the page to pfn ${pfn}; the CPU page table has ${pte.kind} pfn ${pte.pfn}`,
+                  };
+              }
             }
-          }
-          return null;
+            return null;
+          },
         },
-      });
+      );
     },
   };
 }

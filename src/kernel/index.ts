@@ -1,8 +1,8 @@
 /**
  * `hmmlab/kernel`: the model of Linux mm that drivers and race models are written against.
  * Errors are Linux errno values returned as negative numbers (`-EBUSY`, `-EFAULT`, ...; names
- * in constants.ts); an exception is a bug in the model, or KernelHang for a driver bug the
- * kernel would hang on.
+ * in constants.ts); an exception is a bug in the model, KernelHang for a driver bug the
+ * kernel would hang on, or KernelOops for one it would oops on (highmem.ts).
  */
 
 /** Linux constants with their names and values: errno (`EBUSY`, `errnoName`), mmap/madvise flags, FAULT_FLAG_*, VM_FAULT_*, HMM_PFN_*, MIGRATE_PFN_*, MEMORY_DEVICE_* types. */
@@ -22,6 +22,15 @@ export {
 } from './dma.js';
 /** The frame table (struct page in typed arrays) and page flags (PG_LOCKED, PG_ANON, ...). */
 export * from './frames.js';
+/** highmem.h copies through a kernel mapping (memcpy_from_page, copy_highpage, ...); KernelOops on a device-private page. */
+export {
+  clearHighpage,
+  copyHighpage,
+  folioCopy,
+  KernelOops,
+  memcpyFromPage,
+  memcpyToPage,
+} from './highmem.js';
 /** hmm_range_fault (0, -EBUSY, -EFAULT, -EPERM, -EINVAL for an empty range), its resumable steps, and the P2P hook for designs. */
 export { HMM_P2P_FAULT, type HmmP2pHook, HmmRange, hmmRangeFault, hmmRangeFaultSteps } from './hmm.js';
 /** __split_huge_pmd. */

@@ -188,6 +188,12 @@ export class Kernel {
    *   starvation problem", T. Hellström, 2026). Off: hmm_range_fault spins on -EBUSY.
    */
   readonly fixes = { hmmWaitOnLockedFolio: true };
+  /**
+   * Oopses kernel code hit (highmem.ts: a kernel-mapping copy of a device-private page), as
+   * the kernel log would show them; each was also thrown as KernelOops. The invariant checker
+   * reports any (`kernel oops`), so one a caller swallowed is still seen.
+   */
+  readonly oopses: string[] = [];
 
   constructor(opts: KernelOptions) {
     this.ramPages = Math.floor(opts.ramBytes / 2 ** PAGE_SHIFT);

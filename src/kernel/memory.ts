@@ -4,6 +4,7 @@
  * faults through the page cache, THP faults, device-private faults (migrate_to_ram) and the
  * revert of device-exclusive entries.
  */
+
 import {
   EBUSY,
   EFAULT,
@@ -33,6 +34,7 @@ import {
   VM_WRITE,
 } from './constants.js';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_LAZYFREE, PG_LOCKED } from './frames.js';
+import { copyHighpage } from './highmem.js';
 import { splitHugePmdAt } from './huge_memory.js';
 import type { Kernel } from './kernel.js';
 // A cycle Linux has too (scripts/import-cycles.mjs keeps it): GUP migrates device-coherent
@@ -207,7 +209,7 @@ function doFileFault(k: Kernel, vma: Vma, addr: number, t: PteTable, write: bool
     // do_cow_fault: a private anonymous copy of the file page.
     const np = k.allocFolio(0);
     if (np < 0) return VM_FAULT_OOM;
-    f.copyPage(np, page);
+    copyHighpage(k, np, page); // copy_user_highpage
     setAnonRmap(k, vma, np, addr, true);
     f.addMapcount(np, 1);
     setPte(t, i, np, PTE_PRESENT | PTE_WRITE | PTE_DIRTY);
@@ -255,7 +257,7 @@ function wpPageCopy(k: Kernel, mm: Mm, vma: Vma, addr: number, t: PteTable): num
   const old = t.pfn[i]!;
   const np = k.allocFolio(0);
   if (np < 0) return VM_FAULT_OOM;
-  if (!k.isZeroPfn(old)) f.copyPage(np, old);
+  if (!k.isZeroPfn(old)) copyHighpage(k, np, old); // __wp_page_copy_user
   setAnonRmap(k, vma, np, addr, true);
   const r = notify(mm, MMU_NOTIFY_CLEAR, addr, addr + PAGE_SIZE);
   f.addMapcount(np, 1);
@@ -344,7 +346,7 @@ function hugetlbFault(k: Kernel, mm: Mm, vma: Vma, addr: number, write: boolean)
   if (head < 0) return VM_FAULT_OOM;
   const r = notify(mm, MMU_NOTIFY_CLEAR, haddr, haddr + PMD_SIZE);
   for (let j = 0; j < HPAGE_PMD_NR; j++) {
-    f.copyPage(head + j, old + j);
+    copyHighpage(k, head + j, old + j);
     setAnonRmap(k, vma, head + j, haddr + j * PAGE_SIZE, true);
     f.addMapcount(head + j, 1);
     f.addMapcount(old + j, -1);

@@ -3,6 +3,7 @@
  * system calls: mmap, munmap, mprotect, madvise, mremap, fork and exit (mm/mmap.c, mm/vma.c,
  * mm/mprotect.c, mm/madvise.c, mm/mremap.c, kernel/fork.c, mm/memory.c zap and copy paths).
  */
+
 import {
   EACCES,
   EAGAIN,
@@ -64,6 +65,7 @@ import {
   VM_WRITE,
 } from './constants.js';
 import { PG_ANON, PG_ANON_EXCLUSIVE, PG_DIRTY, PG_HUGETLB, PG_LAZYFREE } from './frames.js';
+import { copyHighpage } from './highmem.js';
 import { splitHugePmdAt } from './huge_memory.js';
 import type { Kernel } from './kernel.js';
 import { handleMmFault, tryRestoreExclusivePte } from './memory.js';
@@ -808,7 +810,7 @@ function collapseRange(k: Kernel, mm: Mm, start: number, end: number): number {
         const type = t.bits[i]! & PTE_TYPE_MASK;
         if (type === PTE_NONE) continue;
         const pfn = t.pfn[i]!;
-        if (!k.isZeroPfn(pfn)) f.copyPage(huge + i, pfn);
+        if (!k.isZeroPfn(pfn)) copyHighpage(k, huge + i, pfn);
         dropMapping(k, pfn);
       }
     } else if (slot && slot.kind === PMD_HUGE) {
@@ -1069,7 +1071,7 @@ export function dupMmap(k: Kernel, parent: Mm, child: Mm): number {
           // copy_present_page: a pinned exclusive page must stay the parent's; the child gets a copy.
           const np = k.allocFolio(0);
           if (np < 0) return -ENOMEM;
-          f.copyPage(np, pfn);
+          copyHighpage(k, np, pfn);
           setAnonRmap(k, cv, np, x, true);
           f.addMapcount(np, 1);
           ct.pfn[j] = np;
