@@ -7,9 +7,10 @@
 import type { Command } from 'commander';
 import { runSelftest, type SelftestResult, VARIANTS, type Variant } from '../../conformance/harness.js';
 import { HMM_TESTS } from '../../conformance/hmm-tests.js';
-import { jsonOption } from '../common-options.js';
+import { jsonOption, quietOption } from '../common-options.js';
 import { type CliContext, UsageError } from '../context.js';
 import { printableMessage } from '../print.js';
+import { progressLine } from '../progress.js';
 import { renderTable } from '../table.js';
 
 interface SelftestOptions {
@@ -18,6 +19,7 @@ interface SelftestOptions {
   variant?: string;
   verbose?: boolean;
   tap?: boolean;
+  quiet?: boolean;
 }
 
 const SOURCE = 'kernel HMM selftests (tools/testing/selftests/mm/hmm-tests.c) against the model';
@@ -129,7 +131,21 @@ function selftest(opts: SelftestOptions): number {
   if (cases.length === 0) throw new UsageError(`no selftest matches '${opts.filter}'`);
   const t0 = performance.now();
   const results: SelftestResult[] = [];
-  for (const c of cases) for (const v of variants) results.push(runSelftest(c, v));
+  const total = cases.length * variants.length;
+  // The whole run takes some 15 s: on a terminal, the instances done so far.
+  const progress = progressLine(opts);
+  try {
+    for (const c of cases) {
+      for (const v of variants) {
+        progress.update(
+          `selftest: ${results.length} of ${total} instances, now ${c.fixture}.${c.name} (${v})`,
+        );
+        results.push(runSelftest(c, v));
+      }
+    }
+  } finally {
+    progress.done();
+  }
   const seconds = (performance.now() - t0) / 1000;
   const { passed, failed, skipped } = counts(results);
   if (opts.json) {
@@ -151,8 +167,8 @@ export function registerSelftest(program: Command, ctx: CliContext): void {
     .option('--tap', 'print the results as TAP version 13, as the kselftest harness does')
     .option('--verbose', 'list every test instance, not only the failures')
     .option('--filter <text>', 'only tests whose name contains <text>')
-    .option('--variant <private|coherent>', 'only one fixture variant')
-    .action((opts: SelftestOptions) => {
-      ctx.exitCode = selftest(opts);
-    });
+    .option('--variant <private|coherent>', 'only one fixture variant');
+  quietOption(cmd).action((opts: SelftestOptions) => {
+    ctx.exitCode = selftest(opts);
+  });
 }
