@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { aPoint } from '../../src/cli/commands/sweep.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { metricsDifference } from '../../src/serve/resimulate.js';
+import { compareRow } from '../../src/sim/compare.js';
+import { simulate } from '../../src/sim/simulate.js';
+import type { StoredRun } from '../../src/store/store.js';
 import { loadSweepFile } from '../../src/sweep/index.js';
 import { smallRdma } from '../fixtures/scenarios.js';
 import { cli } from './run-cli.js';
@@ -170,5 +175,24 @@ describe('clean numbers', () => {
       'rdma-designs-by-fault-batch.yaml': ['gpus.gpu0.faultBatchSize'],
       'rdma-designs-by-cpu-vendor.yaml': ['platform.pci.cpu.vendor'],
     });
+  });
+
+  it('a run stored with the float link bytes of before still matches the run simulated again', () => {
+    const loaded = loadScenario(smallRdma({ name: 'old-bytes' }), 'old-bytes.yaml');
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+    const row = compareRow(simulate({ ...loaded.config, design: 'pagemap-p2p' }));
+    expect(Object.keys(row.linkBytes).length).toBeGreaterThan(0);
+    const stored = (shift: number) =>
+      ({
+        id: 1,
+        hmmlabVersion: '0.1.0',
+        scenarioHash: 'x',
+        metrics: {
+          ...row,
+          linkBytes: Object.fromEntries(Object.entries(row.linkBytes).map(([k, v]) => [k, v + shift])),
+        },
+      }) as unknown as StoredRun;
+    expect(metricsDifference(stored(-0.00002), row, '0.1.0')).toBeNull();
+    expect(metricsDifference(stored(1), row, '0.1.0')).toMatch(/linkBytes/);
   });
 });
