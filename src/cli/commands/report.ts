@@ -88,7 +88,9 @@ function storedReport(file: string, opts: ReportOptions, ctx: CliContext): Repor
     !recorded.ok || recorded.recorded.sets.length > 0 || base.sets.length === 0
       ? stored
       : withRecorded(recorded.recorded.body, { profile: recorded.recorded.profile, sets: base.sets });
-  const results = runs.map((run) => {
+  const progress = progressLine(opts);
+  const results = runs.map((run, i) => {
+    progress.update(`report: simulating run ${run.id} again (${i + 1} of ${runs.length})`);
     // The runs share one scenario text and its overrides (checked above): one config serves all.
     const again = resimulateRun(run, ctx.version, base.config);
     if (again.difference !== null) {
@@ -97,6 +99,7 @@ function storedReport(file: string, opts: ReportOptions, ctx: CliContext): Repor
     }
     return { design: again.design, result: again.result };
   });
+  progress.done();
   return { name: base.name, text, results };
 }
 
