@@ -230,7 +230,7 @@ its runs in its own results store, and \`hmmlab merge\` puts them together (dupl
 so merging twice is harmless):
 
     # machine k of 4 (k = 1..4), each with a checkout of the same hmmlab
-    npx hmmlab sweep sweeps/rdma-designs-by-platform.yaml --shard k/4 --db shard-k.db
+    npx hmmlab sweep sweeps/rdma-designs-by-fault-batch.yaml --shard k/4 --db shard-k.db
     # then, anywhere, with the four files copied over
     npx hmmlab merge results.db shard-1.db shard-2.db shard-3.db shard-4.db
     npx hmmlab runs --db results.db

@@ -41,6 +41,16 @@ export function jsonOption(cmd: Command, help: string): Command {
   return cmd.option('--json', help);
 }
 
+/** `--quiet`: no progress line on stderr (progress.ts; it shows only on a terminal anyway). */
+export function quietOption(cmd: Command): Command {
+  return cmd.option('--quiet', 'no progress on stderr (shown only on a terminal, for work over a second)');
+}
+
+/** The value of quietOption. */
+export interface QuietOptions {
+  quiet?: boolean;
+}
+
 /** `--wide` and `--legend`: the columns of the comparison table a command prints (print.ts). */
 export function tableOptions(cmd: Command): Command {
   return cmd

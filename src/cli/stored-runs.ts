@@ -30,14 +30,31 @@ export interface RunRecord {
   startedAt: string;
 }
 
-/** Stores one simulated run (run, compare), unless --no-store left no store. */
+/**
+ * Stores one simulated run (run, compare), unless --no-store left no store; returns its id,
+ * null when not stored.
+ */
 export function saveSimulatedRun(
   store: ResultsStore | null,
   record: RunRecord,
   design: string,
   metrics: unknown,
-): void {
-  store?.saveRun({ ...record, design, metrics });
+): number | null {
+  return store?.saveRun({ ...record, design, metrics }) ?? null;
+}
+
+/**
+ * Says on stderr which runs a command stored, by id ('stored run 12 in .hmmlab/results.db'):
+ * the ids `runs`, `compare --runs` and `report` take. stderr, so that stdout stays one JSON
+ * document with --json.
+ */
+export function reportStored(ids: readonly (number | null)[], db: string | undefined): void {
+  const stored = ids.filter((id): id is number => id !== null);
+  if (stored.length === 0) return;
+  // Comma-separated, as --runs and report take them.
+  process.stderr.write(
+    `stored ${stored.length === 1 ? 'run' : 'runs'} ${stored.join(',')} in ${db ?? DEFAULT_DB_PATH}\n`,
+  );
 }
 
 /**

@@ -32,6 +32,11 @@ export interface CompareColumn {
   set: 'main' | 'more';
   /** The cell of a row. */
   cell: (r: CompareRow) => string;
+  /**
+   * The group a terminal keeps together when it splits a wide table: 'rdma <name>' for an RDMA
+   * workload's columns, 'run' for the whole run's; none for design, repeated in every part.
+   */
+  group?: string;
 }
 
 const MiB = 2 ** 20;
@@ -62,6 +67,7 @@ function col(
     legend,
     set,
     cell,
+    ...(head === 'design' ? {} : { group: 'run' }),
   };
 }
 
@@ -80,6 +86,7 @@ function rdmaColumns(n: string, micro: string): CompareColumn[] {
     key: `<rdma> ${what}${unit}`,
     legend,
     set,
+    group: `rdma ${n}`,
     cell: (r) => {
       const m = of(r);
       return m ? cell(m) : '-';

@@ -431,7 +431,9 @@ export class SimMetrics {
       };
     }
     const links: Record<string, { bytes: number; busyNs: number }> = {};
-    for (const l of run.links) links[l.name] = { bytes: l.bytesCarried, busyNs: l.busyNs };
+    // Whole bytes: the fabric shares a link's rate in floating point, so a 1 GiB transfer can
+    // add up to 1073741823.999; the model keeps its sums, the result says bytes.
+    for (const l of run.links) links[l.name] = { bytes: Math.round(l.bytesCarried), busyNs: l.busyNs };
     const nics: Record<string, NicMetrics> = {};
     for (const { name, stats: st } of run.nics) {
       const n = this.nic(name);

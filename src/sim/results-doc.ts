@@ -345,7 +345,9 @@ exactly these fields.
 
 The terminal table of \`run\`, \`compare\` and \`report\` shows the main figures of a row
 (\`--wide\`: all its columns; \`--legend\`: what each column counts), the HTML report and the
-viewer the same with a legend.
+viewer the same with a legend. On a terminal narrower than the table (\`$COLUMNS\`, else the
+terminal's width) it is printed in parts, one per RDMA workload and one for the whole run, each
+with the design; piped, it is one table however wide.
 
 ## The table
 
@@ -371,5 +373,17 @@ those stored under a key renamed since (\`peerBytes\`, \`p2pPages\`, \`hostPages
 \`fallbacks\`) are read under its new name.
 
 ${table(COMPARE_FIELDS)}
+
+## Stored runs: \`hmmlab compare --runs --json\` and \`hmmlab runs --json\`
+
+\`compare --runs <ids> --json\` gives the stored rows as above, each with what tells the runs
+apart first: \`id\` (the run id), \`scenario\` (its name), \`seed\` and \`overrides\` (the
+\`--set\` strings it ran with, a sweep point's values; \`[]\` for none). \`runs --json\` gives
+per stored run \`id\`, \`scenarioName\`, \`scenarioHash\` (sha256 of the stored text),
+\`design\`, \`seed\`, \`hmmlabVersion\`, \`startedAt\`, \`durationMs\` when stored, then
+\`overrides\` (as above; \`null\` when its record cannot be read), \`endNs\` (the whole run's
+simulated time, ns) and \`rdmaGbps\` (all its RDMA workloads' message bytes over their summed
+durations, GB/s; \`null\` without RDMA workloads). \`run\`, \`compare\` and \`report\` say on
+stderr which ids they stored (\`stored runs 1,2,3,4,5 in .hmmlab/results.db\`).
 `;
 }

@@ -61,6 +61,24 @@ export interface SimOptions {
    * (`hmmlab sensitivity` perturbs only those). Slows the run a little (a Proxy on the values).
    */
   costReads?: Set<string>;
+  /**
+   * Called every `progressEvery` events (default 65536) with the simulated time and the events
+   * run so far, for a progress line (`hmmlab run` on a terminal). An observer of the engine: it
+   * reads the clock and changes nothing, so the result is the same with it as without.
+   */
+  onProgress?: (p: SimProgress) => void;
+  /** Events between two onProgress calls (default 65536). */
+  progressEvery?: number;
+}
+
+/** What onProgress is told. */
+export interface SimProgress {
+  /** Simulated time in ns. */
+  nowNs: number;
+  /** Events run so far. */
+  events: number;
+  /** The run's `duration` (ns) when it has one: it ends there at the latest. */
+  endNs?: number;
 }
 
 /**
@@ -78,6 +96,21 @@ export function simulate(input: SimConfigInput, options: SimOptions = {}): SimRe
   for (const kind of EVENT_KINDS) for (const e of kind.list(config)) agents.push(kind.agent(sim, e));
   for (const a of agents) engine.spawn(runAgent(sim, a), a.name);
 
+  const onProgress = options.onProgress;
+  if (onProgress !== undefined) {
+    const every = Math.max(1, Math.floor(options.progressEvery ?? 65536));
+    const endNs = config.duration;
+    let n = 0;
+    const inner = engine.observer;
+    engine.observer = {
+      onEvent(t, seq, label) {
+        inner?.onEvent?.(t, seq, label);
+        if (++n < every) return;
+        n = 0;
+        onProgress({ nowNs: t, events: engine.eventsProcessed, ...(endNs === undefined ? {} : { endNs }) });
+      },
+    };
+  }
   engine.run(config.duration ?? Infinity);
   fabric.sync();
 

@@ -122,8 +122,9 @@ describe('stored rows from before the end-to-end metrics', () => {
     store.close();
     const table = await cli('compare', '--runs', `${a},${b}`, '--db', db, '--wide');
     expect(table.err).toBe('');
-    const line = table.out.split('\n').find((l) => l.includes('pagemap-p2p'))!;
-    const cells = line.split('│').map((c) => c.trim());
+    // The comparison's row (run id, design, figures), not the identity table's (run id, scenario).
+    const line = table.out.split('\n').find((l) => new RegExp(`^ *${a} +pagemap-p2p `).test(l))!;
+    const cells = line.trim().split(/ +/);
     expect(cells).toContain('262144'); // NIC P2P pages mapped, stored as p2pPages
     expect(cells.filter((c) => c === '-').length).toBeGreaterThan(3); // bytes, stalls: not stored
     const json = await cli('compare', '--runs', `${a},${b}`, '--db', db, '--json');

@@ -109,6 +109,6 @@ describe('the record of a stored run', () => {
     await replays(db, stored.id);
     expect(stored.scenarioText).toBe(`${scenario('')}# hmmlab --set profile="gh200-c2c"\n`);
     const again = await cli('sweep', sweep, '--profile', prof, '--jobs', '1', '--db', db);
-    expect(again.out).toContain('1 points: 0 stored, 1 skipped as already stored');
+    expect(again.out).toContain('1 point: 0 stored, 1 skipped as already stored');
   });
 });

@@ -83,9 +83,9 @@ describe('hmmlab sensitivity on a small scenario', () => {
     );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^verdict: whole-run time ratio \(baseline \/ best P2P\) of owner-registry: /);
-    expect(r.out).toMatch(/parameter +│ kind +│ base value +│ low value -> verdict +│ high value -> verdict/);
-    expect(r.out).toMatch(/gpuFaultBatchFixedNs +│ derived +│ 50,000 ns +│ 25,000 ns -> [0-9.]+x/);
-    expect(r.out).toMatch(/platform\.thp +│ scenario +│ madvise +│ never -> [0-9.]+x +│ always -> [0-9.]+x/);
+    expect(r.out).toMatch(/parameter +kind +base value +low value -> verdict +high value -> verdict/);
+    expect(r.out).toMatch(/gpuFaultBatchFixedNs +derived +50,000 ns +25,000 ns -> [0-9.]+x/);
+    expect(r.out).toMatch(/platform\.thp +scenario +madvise +never -> [0-9.]+x +always -> [0-9.]+x/);
   }, 120_000);
 });
 

@@ -154,7 +154,7 @@ describe('--max-work and --max-file-size: decimal digits (and a unit for sizes),
     it(`--max-work '${bad}' is refused`, async () => {
       await refuses(['run', SCENARIO, '--max-work', bad, '--db', db], '--max-work', bad);
       await refuses(
-        ['sweep', 'sweeps/rdma-designs-by-platform.yaml', '--max-work', bad, '--db', db],
+        ['sweep', 'sweeps/rdma-designs-by-fault-batch.yaml', '--max-work', bad, '--db', db],
         '--max-work',
         bad,
       );
@@ -215,7 +215,7 @@ describe('counts, ports and shards', () => {
     }
   });
   it('sweep --jobs takes 1 to 256, --shard i/n in decimal digits', async () => {
-    const sweep = 'sweeps/rdma-designs-by-platform.yaml';
+    const sweep = 'sweeps/rdma-designs-by-fault-batch.yaml';
     for (const bad of ['0', '257', '1.0', '0x2', ''])
       await refuses(['sweep', sweep, '--jobs', bad, '--db', db], '--jobs', bad);
     for (const bad of [' 1/2', '01/2', '1/2 ', '1/0x2'])

@@ -117,7 +117,7 @@ grid:
     expect(allRuns(db)).toHaveLength(14);
   }, 120_000);
 
-  it('the shipped rdma-designs-by-platform sweep: run 1 is reported as itself, not as the scenario without its grid values', async () => {
+  it('the shipped rdma-designs-by-fault-batch sweep: run 1 is reported as itself, not as the scenario without its grid values', async () => {
     // A shortened copy of the sweep's scenario (fewer messages), and of the sweep pointing at it.
     const folder = join(dir, 'shipped');
     mkdirSync(join(folder, 'scenarios'), { recursive: true });
@@ -127,8 +127,8 @@ grid:
       .replace('size: 512MiB', 'size: 16MiB');
     expect(text).toContain('messages: 256');
     writeFileSync(join(folder, 'scenarios/rdma-amd-root-ports.yaml'), text);
-    const sweep = join(folder, 'sweeps/rdma-designs-by-platform.yaml');
-    writeFileSync(sweep, readFileSync(join(root, 'sweeps/rdma-designs-by-platform.yaml')));
+    const sweep = join(folder, 'sweeps/rdma-designs-by-fault-batch.yaml');
+    writeFileSync(sweep, readFileSync(join(root, 'sweeps/rdma-designs-by-fault-batch.yaml')));
     const db = join(folder, 'm.db');
     const r = await cli('sweep', sweep, '--jobs', '1', '--db', db, '--json');
     expect(r.code, r.err).toBe(0);

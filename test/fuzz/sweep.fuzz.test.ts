@@ -22,7 +22,7 @@ import { leafPaths, randomBadPath, randomValue, SIM_CONFIG_PATHS } from './value
 const CASES = cases('SWEEP', 300);
 const SEED = seed(0x5eeb022);
 const MAX_WORK = '20000';
-const SHIPPED = 'sweeps/rdma-designs-by-platform.yaml';
+const SHIPPED = 'sweeps/rdma-designs-by-fault-batch.yaml';
 
 /** A --set-style value text as the value a sweep file holds (YAML junk stays a string). */
 function sweepValue(text: string): unknown {

@@ -3,12 +3,16 @@
  * by side, or print stored runs (--runs) side by side.
  */
 import type { Command } from 'commander';
-import { compare } from '../../sim/compare.js';
+import { storedRunSets } from '../../serve/resimulate.js';
+import { compareRow } from '../../sim/compare.js';
+import { simulate } from '../../sim/simulate.js';
 import {
   designsOf,
   designsOption,
   inputLimits,
   jsonOption,
+  type QuietOptions,
+  quietOption,
   type ScenarioOptions,
   type StoreOptions,
   scenarioOptions,
@@ -19,11 +23,13 @@ import {
 } from '../common-options.js';
 import { type CliContext, UsageError } from '../context.js';
 import { parseRunIds } from '../options.js';
-import { printCompare } from '../print.js';
+import { identityCells, identityColumns, printCompare, type RunIdentity } from '../print.js';
+import { progressLine } from '../progress.js';
 import { readScenario } from '../scenario-input.js';
-import { saveSimulatedRun, storedRow, storedRuns, withStore } from '../stored-runs.js';
+import { reportStored, saveSimulatedRun, storedRow, storedRuns, withStore } from '../stored-runs.js';
+import { renderTable, terminalWidth } from '../table.js';
 
-interface CompareOptions extends ScenarioOptions, StoreOptions, TableOptions {
+interface CompareOptions extends ScenarioOptions, StoreOptions, TableOptions, QuietOptions {
   designs?: string;
   json?: boolean;
   runs?: string;
@@ -42,6 +48,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
   jsonOption(cmd, 'print the rows as JSON (stable keys, see docs/results.md)');
   tableOptions(cmd);
   storeOptions(cmd, 'do not store the runs');
+  quietOption(cmd);
   cmd.action((file: string | undefined, opts: CompareOptions) => {
     if (opts.runs !== undefined) {
       const ids = parseRunIds('--runs', opts.runs);
@@ -58,9 +65,27 @@ export function registerCompare(program: Command, ctx: CliContext): void {
           '--designs, --seed, --profile and --set apply to a scenario file, not to stored runs',
         );
       }
-      const stored = storedRuns(ids, opts.db).map((run) => storedRow(run, opts.db, !opts.json));
-      if (opts.json) process.stdout.write(`${JSON.stringify(stored, null, 2)}\n`);
-      else printCompare(stored, opts);
+      const runs = storedRuns(ids, opts.db);
+      const stored = runs.map((run) => storedRow(run, opts.db, !opts.json));
+      // Two runs of one design differ by seed, overrides or scenario: each says which it is.
+      const who: RunIdentity[] = runs.map((run) => ({
+        id: run.id,
+        scenario: run.scenarioName,
+        design: run.design,
+        seed: run.seed,
+        overrides: storedRunSets(run),
+      }));
+      if (opts.json) {
+        const out = stored.map((row, i) => {
+          const { id, scenario, seed, overrides } = who[i]!;
+          return { id, scenario, seed, overrides, ...row };
+        });
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      } else {
+        const width = terminalWidth();
+        process.stdout.write(`${renderTable(identityColumns(), who.map(identityCells), { width })}\n\n`);
+        printCompare(stored, { ...opts, width, ids: who.map((w) => w.id) });
+      }
       return;
     }
     if (file === undefined) throw new UsageError('compare needs a scenario file or --runs');
@@ -70,7 +95,21 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     const s = seedOpt ?? seed;
     const startedAt = new Date().toISOString();
     const rows = withStore(opts, (store) => {
-      const rows = compare(config, designs, s);
+      const progress = progressLine(opts);
+      let rows: ReturnType<typeof compareRow>[];
+      try {
+        // As compare() (src/sim/compare.ts), with the progress of each design's run.
+        rows = designs.map((design, i) =>
+          compareRow(
+            simulate(
+              { ...config, design },
+              { seed: s, onProgress: progress.sim(`compare: ${design} (${i + 1} of ${designs.length})`) },
+            ),
+          ),
+        );
+      } finally {
+        progress.done();
+      }
       const record = {
         scenarioName: name,
         scenarioText: text,
@@ -78,7 +117,10 @@ export function registerCompare(program: Command, ctx: CliContext): void {
         hmmlabVersion: ctx.version,
         startedAt,
       };
-      for (const row of rows) saveSimulatedRun(store, record, row.design, row);
+      reportStored(
+        rows.map((row) => saveSimulatedRun(store, record, row.design, row)),
+        opts.db,
+      );
       return rows;
     });
     if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

@@ -27,6 +27,7 @@ import { jsonOption, maxFileSizeOption, storeOptions } from '../common-options.j
 import type { CliContext } from '../context.js';
 import { parseCount, parseMaxFileSize, parseSeed } from '../options.js';
 import { checkOutputFile } from '../output-paths.js';
+import { NO_ROW_RULES } from '../table.js';
 
 interface ExploreCliOptions {
   exhaustive?: boolean;
@@ -192,6 +193,7 @@ function timeline(steps: readonly ExploreStep[], cycle: number | undefined): str
   const table = new Table({
     head: ['#', 'agent', 'step', 'call', 'state change'],
     style: { head: [], border: [] },
+    chars: NO_ROW_RULES,
     colWidths: [5, 16, 34, 26, 60],
     wordWrap: true,
   });

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { mergeStores } from '../../store/merge.js';
 import { jsonOption } from '../common-options.js';
 import type { CliContext } from '../context.js';
+import { NO_ROW_RULES } from '../table.js';
 
 /** Adds `hmmlab merge` to `program`. */
 export function registerMerge(program: Command, _ctx: CliContext): void {
@@ -42,6 +43,7 @@ export function registerMerge(program: Command, _ctx: CliContext): void {
           ]
         : ['input', 'schema', 'runs', 'copied', 'duplicates', 'explorations', 'copied', 'duplicates'],
       style: { head: [], border: [] },
+      chars: NO_ROW_RULES,
     });
     for (const i of r.inputs) {
       const unreadable = (n: number, uncounted: boolean) => (uncounted ? `${n}+` : n);

@@ -15,6 +15,8 @@ import {
   designsOf,
   designsOption,
   inputLimits,
+  type QuietOptions,
+  quietOption,
   type ScenarioOptions,
   type StoreOptions,
   scenarioOptions,
@@ -27,10 +29,11 @@ import { type CliContext, UsageError } from '../context.js';
 import { looksLikeRunIds, OptionError, parseRunIds } from '../options.js';
 import { checkOutputDir } from '../output-paths.js';
 import { printCompare } from '../print.js';
+import { progressLine } from '../progress.js';
 import { readScenario } from '../scenario-input.js';
-import { saveSimulatedRun, storedRuns, withStore } from '../stored-runs.js';
+import { reportStored, saveSimulatedRun, storedRuns, withStore } from '../stored-runs.js';
 
-interface ReportOptions extends ScenarioOptions, StoreOptions, TableOptions {
+interface ReportOptions extends ScenarioOptions, StoreOptions, TableOptions, QuietOptions {
   designs?: string;
   output: string;
   png?: boolean;
@@ -85,7 +88,9 @@ function storedReport(file: string, opts: ReportOptions, ctx: CliContext): Repor
     !recorded.ok || recorded.recorded.sets.length > 0 || base.sets.length === 0
       ? stored
       : withRecorded(recorded.recorded.body, { profile: recorded.recorded.profile, sets: base.sets });
-  const results = runs.map((run) => {
+  const progress = progressLine(opts);
+  const results = runs.map((run, i) => {
+    progress.update(`report: simulating run ${run.id} again (${i + 1} of ${runs.length})`);
     // The runs share one scenario text and its overrides (checked above): one config serves all.
     const again = resimulateRun(run, ctx.version, base.config);
     if (again.difference !== null) {
@@ -94,6 +99,7 @@ function storedReport(file: string, opts: ReportOptions, ctx: CliContext): Repor
     }
     return { design: again.design, result: again.result };
   });
+  progress.done();
   return { name: base.name, text, results };
 }
 
@@ -111,6 +117,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
     .option('--png', 'also write the plots as PNG files');
   tableOptions(cmd);
   storeOptions(cmd, 'do not store the runs');
+  quietOption(cmd);
   cmd.action((file: string, opts: ReportOptions) => {
     checkOutputDir('-o', opts.output);
     let report: Reported;
@@ -122,10 +129,23 @@ export function registerReport(program: Command, ctx: CliContext): void {
       const s = seedOpt ?? sc.seed;
       const startedAt = new Date().toISOString();
       const results = withStore(opts, (store) => {
-        const results = designs.map((design) => ({
-          design,
-          result: simulate({ ...sc.config, design }, { seed: s, log: true }),
-        }));
+        const progress = progressLine(opts);
+        let results: { design: DesignName; result: SimResult }[];
+        try {
+          results = designs.map((design, i) => ({
+            design,
+            result: simulate(
+              { ...sc.config, design },
+              {
+                seed: s,
+                log: true,
+                onProgress: progress.sim(`report: ${design} (${i + 1} of ${designs.length})`),
+              },
+            ),
+          }));
+        } finally {
+          progress.done();
+        }
         const record = {
           scenarioName: sc.name,
           scenarioText: sc.text,
@@ -133,7 +153,10 @@ export function registerReport(program: Command, ctx: CliContext): void {
           hmmlabVersion: ctx.version,
           startedAt,
         };
-        for (const r of results) saveSimulatedRun(store, record, r.design, compareRow(r.result));
+        reportStored(
+          results.map((r) => saveSimulatedRun(store, record, r.design, compareRow(r.result))),
+          opts.db,
+        );
         return results;
       });
       report = { name: sc.name, text: sc.text, results };

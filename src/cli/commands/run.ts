@@ -7,6 +7,8 @@ import {
   designOption,
   inputLimits,
   jsonOption,
+  type QuietOptions,
+  quietOption,
   type ScenarioOptions,
   type StoreOptions,
   scenarioOptions,
@@ -17,10 +19,11 @@ import {
 } from '../common-options.js';
 import type { CliContext } from '../context.js';
 import { printCompare } from '../print.js';
+import { progressLine } from '../progress.js';
 import { readScenario } from '../scenario-input.js';
-import { saveSimulatedRun, withStore } from '../stored-runs.js';
+import { reportStored, saveSimulatedRun, withStore } from '../stored-runs.js';
 
-interface RunOptions extends ScenarioOptions, StoreOptions, TableOptions {
+interface RunOptions extends ScenarioOptions, StoreOptions, TableOptions, QuietOptions {
   design?: string;
   json?: boolean;
 }
@@ -33,6 +36,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
   jsonOption(cmd, 'print the result as JSON (every field: docs/results.md)');
   tableOptions(cmd);
   storeOptions(cmd, 'do not store the run');
+  quietOption(cmd);
   cmd.action((file: string, opts: RunOptions) => {
     const designOpt = designOf(opts);
     const seedOpt = seedOf(opts);
@@ -40,8 +44,14 @@ export function registerRun(program: Command, ctx: CliContext): void {
     const design = designOpt ?? config.design;
     const s = seedOpt ?? seed;
     const startedAt = new Date().toISOString();
-    const r = withStore(opts, (store) => {
-      const r = simulate({ ...config, design }, { seed: s });
+    const { r, id } = withStore(opts, (store) => {
+      const progress = progressLine(opts);
+      let r: ReturnType<typeof simulate>;
+      try {
+        r = simulate({ ...config, design }, { seed: s, onProgress: progress.sim(`run ${design}`) });
+      } finally {
+        progress.done();
+      }
       const record = {
         scenarioName: name,
         scenarioText: text,
@@ -49,9 +59,9 @@ export function registerRun(program: Command, ctx: CliContext): void {
         hmmlabVersion: ctx.version,
         startedAt,
       };
-      saveSimulatedRun(store, record, r.design.name, r);
-      return r;
+      return { r, id: saveSimulatedRun(store, record, r.design.name, r) };
     });
+    reportStored([id], opts.db);
     if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     else printCompare([compareRow(r)], opts);
   });

@@ -6,7 +6,6 @@
  * the verdict; `--report <dir>` also writes a page with a tornado plot. Stores no runs.
  */
 import { availableParallelism } from 'node:os';
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { sensitivityTable, writeSensitivityReport } from '../../report/sensitivity.js';
 import type { SimConfig } from '../../sim/config.js';
@@ -26,6 +25,8 @@ import {
   designsOption,
   inputLimits,
   jsonOption,
+  type QuietOptions,
+  quietOption,
   type ScenarioOptions,
   scenarioOptions,
   seedOf,
@@ -33,9 +34,11 @@ import {
 import { type CliContext, UsageError } from '../context.js';
 import { parseChoice, parseJobs, parseNameList } from '../options.js';
 import { checkOutputDir } from '../output-paths.js';
+import { showsProgress } from '../progress.js';
 import { readScenario } from '../scenario-input.js';
+import { renderTable, terminalWidth } from '../table.js';
 
-interface SensitivityOptions extends ScenarioOptions {
+interface SensitivityOptions extends ScenarioOptions, QuietOptions {
   designs?: string;
   params?: string;
   metric?: string;
@@ -58,9 +61,14 @@ function printResult(result: SensitivityResult): void {
     `         bandwidth ${formatRatio(v.bandwidthRatio)}, p99 latency ${formatRatio(v.p99Ratio)}, whole run ${formatRatio(v.endRatio)}; designs ${result.designs.join(', ')}`,
   ];
   const { head, cells } = sensitivityTable(result);
-  const table = new Table({ head, style: { head: [], border: [] } });
-  for (const c of cells) table.push(c);
-  out.push(table.toString());
+  // The values and verdicts right-aligned; each column a group of its own (split between them).
+  out.push(
+    renderTable(
+      head.map((h, i) => ({ head: h, align: i >= 2 ? ('right' as const) : ('left' as const), key: i === 0 })),
+      cells,
+      { width: terminalWidth() },
+    ),
+  );
   const errors = result.parameters.flatMap((e) => [
     ...(e.lowError === undefined ? [] : [`${e.name} at ${String(e.lowValue)}: ${e.lowError}`]),
     ...(e.highError === undefined ? [] : [`${e.name} at ${String(e.highValue)}: ${e.highError}`]),
@@ -91,6 +99,7 @@ export function registerSensitivity(program: Command, ctx: CliContext): void {
     .option('--report <dir>', 'also write an HTML page with the table and a tornado plot into <dir>');
   jsonOption(cmd, 'print the result as JSON');
   scenarioOptions(cmd);
+  quietOption(cmd);
   cmd.action(async (file: string, opts: SensitivityOptions) => {
     const designs = designsOf(opts);
     const problem = checkVerdictDesigns(designs);
@@ -123,7 +132,7 @@ export function registerSensitivity(program: Command, ctx: CliContext): void {
         only,
         jobs,
         onPlan: (total) => {
-          bar = progressReporter(total, process.stderr, 'sensitivity');
+          if (showsProgress(opts)) bar = progressReporter(total, process.stderr, 'sensitivity');
         },
         onProgress: (done) => bar?.update(done),
       });

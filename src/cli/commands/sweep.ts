@@ -2,7 +2,6 @@
  * `hmmlab sweep <sweep>`: run the points of a sweep file on worker threads, storing each run as
  * it finishes; points already stored are skipped (resume). Exit 1 when a point failed.
  */
-import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { formatProfileError } from '../../profile/index.js';
 import { DEFAULT_DB_PATH, ResultsStore } from '../../store/store.js';
@@ -15,12 +14,25 @@ import {
   inputLimits,
   jsonOption,
   profileOption,
+  type QuietOptions,
+  quietOption,
 } from '../common-options.js';
 import { type CliContext, UsageError } from '../context.js';
 import { parseJobs, parseShardOption } from '../options.js';
+import { printableMessage } from '../print.js';
+import { showsProgress } from '../progress.js';
 import { scenarioName } from '../scenario-input.js';
+import { renderTable, terminalWidth } from '../table.js';
 
-interface SweepOptions extends InputLimitOptions {
+/** 'a 4-point', 'an 8-point', 'an 11-point', 'an 18-point' (the article as the number is said). */
+export function aPoint(n: number): string {
+  const s = String(n);
+  // Eight, eighty..., eleven, eighteen, eleven thousand...: said with a vowel first.
+  const an = s.startsWith('8') || (/^1[18]/.test(s) && s.length % 3 === 2);
+  return `${an ? 'an' : 'a'} ${s}-point`;
+}
+
+interface SweepOptions extends InputLimitOptions, QuietOptions {
   jobs?: string;
   shard?: string;
   db?: string;
@@ -43,6 +55,7 @@ export function registerSweep(program: Command, ctx: CliContext): void {
   profileOption(cmd);
   jsonOption(cmd, 'print the results as JSON');
   inputLimitOptions(cmd, true);
+  quietOption(cmd);
   cmd.action(async (file: string, opts: SweepOptions) => {
     const jobs = opts.jobs === undefined ? undefined : parseJobs(opts.jobs);
     const shard = opts.shard === undefined ? undefined : parseShardOption(opts.shard);
@@ -68,7 +81,7 @@ export function registerSweep(program: Command, ctx: CliContext): void {
         resume: opts.resume !== false,
         jobs,
         onPlan: (toRun) => {
-          bar = progressReporter(toRun);
+          if (showsProgress(opts)) bar = progressReporter(toRun);
         },
         onProgress: (d) => bar?.update(d),
         onFailure: (pt, error) => {
@@ -95,30 +108,40 @@ export function registerSweep(program: Command, ctx: CliContext): void {
       }));
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
-      const table = new Table({
-        head: ['#', 'design', 'seed', 'params', 'run ms', 'NIC P2P pages mapped', 'pages to RAM', 'status'],
-        style: { head: [], border: [] },
-      });
-      for (const o of outcomes) {
+      const num = { align: 'right' as const };
+      const cols = [
+        { head: '#', ...num, key: true },
+        { head: 'design' },
+        { head: 'seed', ...num },
+        { head: 'params' },
+        { head: 'run\nms', ...num },
+        { head: 'NIC P2P\npages mapped', ...num },
+        { head: 'pages\nto RAM', ...num },
+        { head: 'status' },
+      ];
+      const cells = outcomes.map((o) => {
         const pt = r.points[o.index]!;
-        const cells = [pt.index, pt.design, pt.seed, JSON.stringify(pt.params)];
-        if (o.status === 'failed') table.push([...cells, '-', '-', '-', 'failed']);
-        else {
-          table.push([
-            ...cells,
-            (o.row.endNs / 1e6).toFixed(2),
-            o.row.nicP2pPagesMapped,
-            o.row.pagesToRam,
-            o.status === 'skipped' ? 'stored before' : 'stored',
-          ]);
-        }
-      }
-      process.stdout.write(`${table.toString()}\n`);
+        const head = [
+          String(pt.index),
+          pt.design,
+          String(pt.seed),
+          printableMessage(JSON.stringify(pt.params)),
+        ];
+        if (o.status === 'failed') return [...head, '-', '-', '-', 'failed'];
+        return [
+          ...head,
+          (o.row.endNs / 1e6).toFixed(2),
+          String(o.row.nicP2pPagesMapped),
+          String(o.row.pagesToRam),
+          o.status === 'skipped' ? 'stored before' : 'stored',
+        ];
+      });
+      process.stdout.write(`${renderTable(cols, cells, { width: terminalWidth() })}\n`);
     }
-    const of = shard ? ` (shard ${shard.index}/${shard.count} of a ${r.points.length}-point sweep)` : '';
+    const of = shard ? ` (shard ${shard.index}/${shard.count} of ${aPoint(r.points.length)} sweep)` : '';
     // The summary goes to stderr with --json, so that stdout stays one JSON document.
     (opts.json ? process.stderr : process.stdout).write(
-      `${points.length} points${of}: ${stored} stored, ${skipped} skipped as already stored, ${failed} failed, in ${dbPath}\n`,
+      `${points.length} ${points.length === 1 ? 'point' : 'points'}${of}: ${stored} stored, ${skipped} skipped as already stored, ${failed} failed, in ${dbPath}\n`,
     );
     if (failed > 0) ctx.exitCode = 1;
   });
