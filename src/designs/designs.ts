@@ -176,14 +176,14 @@ export class OwnerRegistryDesign implements P2pDesign {
       c.mapTypeQueries++;
       reachable.set(g.name, env.connectivity.mapType(g.name, client) !== 'NOT_SUPPORTED');
     }
+    // A GPU bound without having asked gpuOwner (a bare design test) joins its group now, by
+    // the same rule; for the others this finds the group they joined.
+    for (const g of env.gpus) this.gpuOwner(g.name, env);
     const present = (g: { members: string[] }) => g.members.filter((m) => reachable.has(m));
     const group = this.groups.find((g) => present(g).length > 0 && present(g).every((m) => reachable.get(m)));
-    // GPUs bound without gpuOwner (a bare design test) form one group of all.
-    const joined = this.groups.length === 0 ? [...reachable.values()].every((r) => r) : group !== undefined;
-    if (!joined) return { owner: null, hook: null, dmaTarget: identity };
-    const token = group?.token ?? this.anyGroup();
+    if (!group) return { owner: null, hook: null, dmaTarget: identity };
     return {
-      owner: token,
+      owner: group.token,
       hook: null,
       dmaTarget: (pfn) => {
         if (env.kernel.pgmapOf(pfn)?.type !== MEMORY_DEVICE_PRIVATE) return pfn;
@@ -199,12 +199,6 @@ export class OwnerRegistryDesign implements P2pDesign {
         return bar;
       },
     };
-  }
-  /** The token of a single group of every GPU, when no GPU asked gpuOwner. */
-  private anyGroup(): object {
-    if (this.groups.length === 0)
-      this.groups.push({ token: { owner: 'drm_pagemap_owner', group: 0 }, members: [] });
-    return this.groups[0]!.token;
   }
 }
 
