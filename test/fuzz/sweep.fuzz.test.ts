@@ -139,7 +139,7 @@ describe('sweep-file fuzzing', () => {
           where,
         ).toEqual(outcomes.map((_, k) => k));
         const summary = new RegExp(
-          `^${outcomes.length} points: ${stored} stored, ${skipped} skipped as already stored, ${failed} failed, in ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
+          `^${outcomes.length} ${outcomes.length === 1 ? 'point' : 'points'}: ${stored} stored, ${skipped} skipped as already stored, ${failed} failed, in ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
           'm',
         );
         expect(r.err, where).toMatch(summary);
