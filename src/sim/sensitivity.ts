@@ -39,7 +39,7 @@ import {
   costParameterRange,
   formatNumber,
 } from './costs.js';
-import { claimVerdict, rdmaSummary } from './design-study.js';
+import { claimVerdict } from './design-study.js';
 import type { SimConfig } from './simulate.js';
 
 const KiB = 1024;
@@ -92,16 +92,15 @@ export function verdictMetrics(rows: readonly CompareRow[]): VerdictMetrics {
   const up = rows.find((r) => isBaseline(r.design));
   const others = rows.filter((r) => !isBaseline(r.design));
   if (!up || others.length === 0) throw new Error(checkVerdictDesigns(rows.map((r) => r.design))!);
+  // claimVerdict picks the best design (the first with the highest RDMA bandwidth) and gives
+  // its whole-run ratio too.
   const v = claimVerdict([...rows]);
-  // claimVerdict's choice of the best design: the first with the highest mean bandwidth.
-  let best = others[0]!;
-  for (const r of others) if (rdmaSummary(r).gbps > rdmaSummary(best).gbps) best = r;
   const hasRdma = Object.keys(up.rdma).length > 0;
   return {
-    best: best.design,
+    best: v.best as DesignName,
     bandwidthRatio: hasRdma ? finite(v.bandwidthRatio) : null,
     p99Ratio: hasRdma ? finite(v.p99Ratio) : null,
-    endRatio: up.endNs / best.endNs,
+    endRatio: v.runTimeRatio,
   };
 }
 
